@@ -1,0 +1,1 @@
+//! `.1CD` header and `.dt` stream checks, and generation of test infobases.
