@@ -24,8 +24,11 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [(&'static str, Method); 3] =
-        [("dump", Method::Dump), ("ibcmd", Method::Ibcmd), ("copy", Method::Copy)];
+    pub const ALL: [(&'static str, Method); 3] = [
+        ("dump", Method::Dump),
+        ("ibcmd", Method::Ibcmd),
+        ("copy", Method::Copy),
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,8 +53,11 @@ pub enum Compress {
 }
 
 impl Compress {
-    pub const ALL: [(&'static str, Compress); 3] =
-        [("zip", Compress::Zip), ("zstd", Compress::Zstd), ("none", Compress::None)];
+    pub const ALL: [(&'static str, Compress); 3] = [
+        ("zip", Compress::Zip),
+        ("zstd", Compress::Zstd),
+        ("none", Compress::None),
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -59,5 +65,229 @@ impl Compress {
             Compress::Zstd => "zstd",
             Compress::None => "none",
         }
+    }
+}
+
+mod check;
+pub mod keys;
+mod resolve;
+pub mod sources;
+#[cfg(test)]
+mod tests;
+
+pub use check::render_check;
+pub use resolve::{Api, Base, Config, Entry, Export, Logging, Telegram};
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Env(String),
+    DotEnv {
+        file: PathBuf,
+        line: usize,
+        name: Option<String>,
+    },
+    Yaml {
+        file: PathBuf,
+        path: String,
+    },
+    /// A whole file (read errors).
+    File(PathBuf),
+    Default,
+}
+
+impl Origin {
+    /// The short source kind shown by `config check`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Origin::Env(_) => "env",
+            Origin::DotEnv { .. } => ".env",
+            Origin::Yaml { .. } => "config.yaml",
+            Origin::File(_) => "file",
+            Origin::Default => "default",
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Env(name) => write!(f, "environment variable {name}"),
+            Origin::DotEnv {
+                file,
+                line,
+                name: Some(n),
+            } => write!(f, "{}:{line} ({n})", file.display()),
+            Origin::DotEnv {
+                file,
+                line,
+                name: None,
+            } => write!(f, "{}:{line}", file.display()),
+            Origin::Yaml { file, path } if path.is_empty() => write!(f, "{}", file.display()),
+            Origin::Yaml { file, path } => write!(f, "{}: {path}", file.display()),
+            Origin::File(file) => write!(f, "{}", file.display()),
+            Origin::Default => f.write_str("built-in default"),
+        }
+    }
+}
+
+/// One configuration problem: where, what value, what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub origin: Origin,
+    /// The offending value (already masked when it is a secret); `None` for
+    /// unknown keys and missing values.
+    pub value: Option<String>,
+    pub expected: String,
+}
+
+impl Problem {
+    pub fn new(origin: Origin, value: impl Into<String>, expected: impl Into<String>) -> Self {
+        Self {
+            origin,
+            value: Some(value.into()),
+            expected: expected.into(),
+        }
+    }
+
+    pub fn unknown(origin: Origin, expected: impl Into<String>) -> Self {
+        Self {
+            origin,
+            value: None,
+            expected: expected.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            Some(v) => write!(
+                f,
+                "{}: got {:?}, expected {}",
+                self.origin, v, self.expected
+            ),
+            None if matches!(self.origin, Origin::Yaml { .. }) => {
+                write!(
+                    f,
+                    "{}: unknown key, expected {}",
+                    self.origin, self.expected
+                )
+            }
+            None => write!(f, "{}: {}", self.origin, self.expected),
+        }
+    }
+}
+
+/// Every problem found while loading, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(
+            f,
+            "invalid configuration ({n} problem{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where to look for the files, and the environment to use.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--env-file`; default `.env` in the current directory (may be absent).
+    pub env_file: Option<PathBuf>,
+    /// `--config`; default `config.yaml` in the current directory (may be absent).
+    pub config_file: Option<PathBuf>,
+    /// The process environment (injected for tests).
+    pub env: HashMap<String, String>,
+}
+
+impl LoadOptions {
+    /// Options reading the real process environment.
+    pub fn from_process(env_file: Option<PathBuf>, config_file: Option<PathBuf>) -> Self {
+        Self {
+            env_file,
+            config_file,
+            env: std::env::vars().collect(),
+        }
+    }
+}
+
+/// Load and validate the configuration from all sources.
+pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
+    let mut problems = Vec::new();
+    let (env_path, env_explicit) = match &opts.env_file {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from(".env"), false),
+    };
+    let dotenv = match read_optional(&env_path, env_explicit) {
+        Ok(Some(text)) => match sources::parse_dotenv(&text, &env_path) {
+            Ok(entries) => Some((env_path.clone(), entries)),
+            Err(mut ps) => {
+                problems.append(&mut ps);
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(p) => {
+            problems.push(p);
+            None
+        }
+    };
+    let (yaml_path, yaml_explicit) = match &opts.config_file {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from("config.yaml"), false),
+    };
+    let yaml = match read_optional(&yaml_path, yaml_explicit) {
+        Ok(Some(text)) => match sources::parse_yaml(&text, &yaml_path) {
+            Ok(doc) => Some((yaml_path.clone(), doc)),
+            Err(mut ps) => {
+                problems.append(&mut ps);
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(p) => {
+            problems.push(p);
+            None
+        }
+    };
+    let files = resolve::Files {
+        dotenv: dotenv.as_ref().map(|(p, e)| (p.as_path(), e.as_slice())),
+        yaml: yaml.as_ref().map(|(p, d)| (p.as_path(), d)),
+    };
+    match resolve::resolve(&opts.env, &files) {
+        Ok(cfg) if problems.is_empty() => Ok(cfg),
+        Ok(_) => Err(ConfigError { problems }),
+        Err(mut more) => {
+            problems.append(&mut more.problems);
+            Err(ConfigError { problems })
+        }
+    }
+}
+
+/// A missing default file is fine; a missing explicit file, an unreadable
+/// file or a non-UTF-8 file is a problem.
+fn read_optional(path: &Path, explicit: bool) -> Result<Option<String>, Problem> {
+    let origin = || Origin::File(path.to_path_buf());
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| Problem::new(origin(), "(file)", "UTF-8 text (save the file as UTF-8)")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(None),
+        Err(e) => Err(Problem::unknown(origin(), format!("a readable file ({e})"))),
     }
 }

@@ -1,0 +1,646 @@
+//! The table of every setting: its environment names (the first is the
+//! canonical one; the rest are aliases), its `config.yaml` path, its kind (how
+//! it is validated), its default and whether it is a secret. Adding a setting
+//! means adding one row here and reading it in `mod.rs`; `config check`, the
+//! unknown-key hints and the example files are driven by this table.
+
+/// How a raw string value is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Path,
+    Secret,
+    /// An integer in an inclusive range.
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Bool,
+    /// One of the listed words (case-insensitive).
+    Choice(&'static [&'static str]),
+    /// An `http://` or `https://` URL.
+    Url,
+    /// An http(s) URL whose path carries a token (Uptime Kuma push URLs):
+    /// shown with the path masked.
+    SecretUrl,
+    /// A proxy URL: http, https, socks5 or socks5h.
+    ProxyUrl,
+    /// Comma-separated Telegram ids (integers, may be negative for groups).
+    IdList,
+    /// An IANA time zone name such as `Europe/Moscow`.
+    TimeZone,
+    /// A retention duration such as `30d`, `12h`, `2w`.
+    Within,
+    /// A host name or IP address to listen on.
+    Host,
+    /// A log level or `tracing` filter (`info`, `debug`, `onec_backup_bot=debug`).
+    LogLevel,
+}
+
+#[derive(Debug)]
+pub struct Key {
+    /// Environment / `.env` names, canonical first. Empty: YAML only.
+    pub env: &'static [&'static str],
+    /// Dotted path in `config.yaml`.
+    pub yaml: &'static str,
+    pub kind: Kind,
+    pub default: Option<&'static str>,
+    /// Russian one-line description, used by the example files.
+    pub doc: &'static str,
+}
+
+impl Key {
+    pub fn is_secret(&self) -> bool {
+        matches!(self.kind, Kind::Secret | Kind::SecretUrl)
+    }
+
+    /// The name shown to users: the canonical env name, else the YAML path.
+    pub fn display_name(&self) -> &'static str {
+        self.env.first().copied().unwrap_or(self.yaml)
+    }
+}
+
+const fn k(
+    env: &'static [&'static str],
+    yaml: &'static str,
+    kind: Kind,
+    default: Option<&'static str>,
+    doc: &'static str,
+) -> Key {
+    Key {
+        env,
+        yaml,
+        kind,
+        default,
+        doc,
+    }
+}
+
+pub const METHODS: &[&str] = &["dump", "ibcmd", "copy"];
+pub const COMPRESSIONS: &[&str] = &["zip", "zstd", "none"];
+pub const LANGUAGES: &[&str] = &["ru", "en"];
+
+use Kind::*;
+
+/// Every global setting. Per-base settings (`bases:` items) are in
+/// [`BASE_KEYS`].
+pub static KEYS: &[Key] = &[
+    k(
+        &["APP_NAME"],
+        "app.name",
+        Str,
+        Some("OneCBackupBot"),
+        "Имя агента в сообщениях",
+    ),
+    k(
+        &["APP_TIMEZONE"],
+        "app.timezone",
+        TimeZone,
+        Some("Europe/Moscow"),
+        "Часовой пояс для имён архивов и расписания",
+    ),
+    k(
+        &["ALLOWED_USER_IDS"],
+        "security.allowed_user_ids",
+        IdList,
+        None,
+        "Telegram ID, которым разрешено управлять ботом (через запятую); пусто = никому",
+    ),
+    k(
+        &["ONEC_EXE"],
+        "onec.exe",
+        Path,
+        None,
+        "Путь к 1cv8(.exe); пусто = найти новейшую установленную платформу",
+    ),
+    k(
+        &["IBCMD_EXE"],
+        "onec.ibcmd_exe",
+        Path,
+        None,
+        "Путь к ibcmd(.exe); пусто = рядом с 1cv8",
+    ),
+    k(
+        &["ONEC_BASE_PATH"],
+        "onec.base_path",
+        Path,
+        None,
+        "Каталог файловой информационной базы (где лежит 1Cv8.1CD)",
+    ),
+    k(
+        &["ONEC_UC", "ONEC_USER"],
+        "onec.uc",
+        Str,
+        None,
+        "Пользователь 1С",
+    ),
+    k(
+        &["ONEC_UP", "ONEC_PASSWORD"],
+        "onec.up",
+        Secret,
+        None,
+        "Пароль пользователя 1С",
+    ),
+    k(
+        &["ONEC_LOCK_CODE"],
+        "onec.lock_code",
+        Secret,
+        None,
+        "Код разрешения входа (/UC) при установленной блокировке сеансов",
+    ),
+    k(
+        &["ONEC_TIMEOUT"],
+        "onec.timeout",
+        Int {
+            min: 10,
+            max: 7 * 24 * 3600,
+        },
+        Some("7200"),
+        "Сколько секунд ждать 1С, затем завершить её процессы",
+    ),
+    k(
+        &["BACKUP_DIR"],
+        "backup.backup_dir",
+        Path,
+        Some("backups"),
+        "Каталог для архивов, журнала и базы истории",
+    ),
+    k(
+        &["BACKUP_PREFIX"],
+        "backup.file_prefix",
+        Str,
+        None,
+        "Префикс имени архива; пусто = имя каталога базы и _",
+    ),
+    k(
+        &["BACKUP_METHOD"],
+        "backup.method",
+        Choice(METHODS),
+        Some("dump"),
+        "dump (Конфигуратор /DumpIB) | ibcmd | copy (холодная копия 1Cv8.1CD)",
+    ),
+    k(
+        &["BACKUP_COMPRESS"],
+        "backup.compress",
+        Choice(COMPRESSIONS),
+        Some("zip"),
+        "zip | zstd (.tar.zst, быстрее) | none (без архива)",
+    ),
+    k(
+        &["BACKUP_COMPRESS_LEVEL"],
+        "backup.compress_level",
+        Int { min: 0, max: 22 },
+        None,
+        "Уровень сжатия: zip 0–9 (по умолчанию 6), zstd 1–22 (по умолчанию 3)",
+    ),
+    k(
+        &["BACKUP_DELETE_DT_AFTER_COMPRESS"],
+        "backup.delete_dt_after_compress",
+        Bool,
+        Some("true"),
+        "Удалять .dt после упаковки в архив",
+    ),
+    k(
+        &["BACKUP_INCLUDE_LOG"],
+        "backup.include_log",
+        Bool,
+        Some("false"),
+        "Для copy: добавлять журнал регистрации 1Cv8Log/",
+    ),
+    k(
+        &["BACKUP_HISTORY_DB"],
+        "backup.history_db",
+        Path,
+        None,
+        "Файл истории SQLite; пусто = BACKUP_DIR/app.sqlite3",
+    ),
+    k(
+        &["BACKUP_MIN_FREE_PERCENT"],
+        "backup.min_free_percent",
+        Int { min: 0, max: 100 },
+        Some("10"),
+        "Предупреждать, когда свободно меньше стольких % диска BACKUP_DIR",
+    ),
+    k(
+        &["BACKUP_MAX_AGE_HOURS"],
+        "backup.max_age_hours",
+        Int {
+            min: 1,
+            max: 24 * 366,
+        },
+        Some("26"),
+        "Предупреждать, когда успешной копии нет дольше стольких часов",
+    ),
+    k(
+        &["BACKUP_KEEP_LAST"],
+        "backup.keep.last",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "Хранить N последних архивов",
+    ),
+    k(
+        &["BACKUP_KEEP_HOURLY"],
+        "backup.keep.hourly",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "Хранить по одному архиву за N последних часов",
+    ),
+    k(
+        &["BACKUP_KEEP_DAILY"],
+        "backup.keep.daily",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "Хранить по одному архиву за N последних дней",
+    ),
+    k(
+        &["BACKUP_KEEP_WEEKLY"],
+        "backup.keep.weekly",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "Хранить по одному архиву за N последних недель",
+    ),
+    k(
+        &["BACKUP_KEEP_MONTHLY"],
+        "backup.keep.monthly",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "Хранить по одному архиву за N последних месяцев",
+    ),
+    k(
+        &["BACKUP_KEEP_HALF_YEARLY"],
+        "backup.keep.half_yearly",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "Хранить по одному архиву за N последних полугодий",
+    ),
+    k(
+        &["BACKUP_KEEP_YEARLY"],
+        "backup.keep.yearly",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "Хранить по одному архиву за N последних лет",
+    ),
+    k(
+        &["BACKUP_KEEP_WITHIN"],
+        "backup.keep.within",
+        Within,
+        None,
+        "Хранить все архивы моложе срока (30d, 12h, 2w, 6m, 1y)",
+    ),
+    k(
+        &["BOT_TOKEN"],
+        "telegram.bot_token",
+        Secret,
+        None,
+        "Токен Telegram-бота от @BotFather",
+    ),
+    k(
+        &[],
+        "telegram.broadcast_chat_id",
+        IdList,
+        None,
+        "Чат для уведомлений (как в прототипе)",
+    ),
+    k(
+        &["NOTIFY_CHAT_IDS"],
+        "telegram.notify_chat_ids",
+        IdList,
+        None,
+        "Чаты для уведомлений; пусто = все разрешённые пользователи",
+    ),
+    k(
+        &["BOT_LANGUAGE"],
+        "telegram.language",
+        Choice(LANGUAGES),
+        Some("ru"),
+        "Язык бота: ru | en",
+    ),
+    k(
+        &["TELEGRAM_API_URL"],
+        "telegram.api_url",
+        Url,
+        None,
+        "Свой адрес Bot API (локальный сервер или ретранслятор)",
+    ),
+    k(
+        &["TELEGRAM_PROXY"],
+        "telegram.proxy",
+        ProxyUrl,
+        None,
+        "Прокси для Telegram: http://, https:// или socks5://",
+    ),
+    k(
+        &["API_HOST"],
+        "api.host",
+        Host,
+        Some("0.0.0.0"),
+        "Адрес HTTP API и метрик",
+    ),
+    k(
+        &["API_PORT"],
+        "api.port",
+        Int { min: 1, max: 65535 },
+        Some("8080"),
+        "Порт HTTP API и метрик",
+    ),
+    k(
+        &["API_TOKEN"],
+        "api.token",
+        Secret,
+        None,
+        "Bearer-токен для POST /api/backup; пусто = запуск через API запрещён",
+    ),
+    k(
+        &["API_READ_TOKEN"],
+        "api.read_token",
+        Secret,
+        None,
+        "Bearer-токен для чтения метрик и истории; пусто = без токена",
+    ),
+    k(
+        &["METRICS_INTERVAL"],
+        "metrics.interval",
+        Int {
+            min: 1,
+            max: 86_400,
+        },
+        Some("60"),
+        "Интервал сбора и отправки метрик, секунд",
+    ),
+    k(
+        &["GRAFANA_PROMETHEUS_URL"],
+        "grafana.prometheus_url",
+        Url,
+        None,
+        "Prometheus remote write (например, Grafana Cloud)",
+    ),
+    k(
+        &["GRAFANA_PROMETHEUS_USER"],
+        "grafana.prometheus_user",
+        Str,
+        None,
+        "Пользователь remote write",
+    ),
+    k(
+        &["GRAFANA_PROMETHEUS_PASSWORD"],
+        "grafana.prometheus_password",
+        Secret,
+        None,
+        "Пароль / API-ключ remote write",
+    ),
+    k(
+        &["PROMETHEUS_PUSHGATEWAY_URL"],
+        "prometheus.pushgateway_url",
+        Url,
+        None,
+        "Адрес Prometheus Pushgateway",
+    ),
+    k(
+        &["INFLUXDB_URL"],
+        "influxdb.url",
+        Url,
+        None,
+        "Адрес InfluxDB 2",
+    ),
+    k(
+        &["INFLUXDB_TOKEN"],
+        "influxdb.token",
+        Secret,
+        None,
+        "Токен InfluxDB",
+    ),
+    k(
+        &["INFLUXDB_ORG"],
+        "influxdb.org",
+        Str,
+        None,
+        "Организация InfluxDB",
+    ),
+    k(
+        &["INFLUXDB_BUCKET"],
+        "influxdb.bucket",
+        Str,
+        None,
+        "Bucket InfluxDB",
+    ),
+    k(
+        &["GRAFANA_LOKI_URL"],
+        "grafana.loki_url",
+        Url,
+        None,
+        "Адрес Loki для отправки журнала",
+    ),
+    k(
+        &["GRAFANA_LOKI_USER"],
+        "grafana.loki_user",
+        Str,
+        None,
+        "Пользователь Loki",
+    ),
+    k(
+        &["GRAFANA_LOKI_PASSWORD"],
+        "grafana.loki_password",
+        Secret,
+        None,
+        "Пароль / API-ключ Loki",
+    ),
+    k(
+        &["UPTIME_KUMA_PUSH_URL"],
+        "uptime_kuma.push_url",
+        SecretUrl,
+        None,
+        "Push-адрес монитора Uptime Kuma",
+    ),
+    k(
+        &["LOG_DIR"],
+        "logging.dir",
+        Path,
+        None,
+        "Каталог журнала; пусто = BACKUP_DIR",
+    ),
+    k(
+        &["LOG_LEVEL"],
+        "logging.level",
+        LogLevel,
+        Some("info"),
+        "Уровень журнала: error | warn | info | debug | trace",
+    ),
+];
+
+/// Keys allowed in each item of `bases:`. Anything not given falls back to
+/// the global value of the same meaning.
+pub static BASE_KEYS: &[&str] = &[
+    "name",
+    "path",
+    "method",
+    "prefix",
+    "file_prefix",
+    "uc",
+    "user",
+    "up",
+    "password",
+    "lock_code",
+    "compress",
+    "compress_level",
+    "delete_dt_after_compress",
+    "include_log",
+    "timeout",
+    "keep",
+    "retention",
+];
+
+/// Keys allowed under `keep:` / `retention:`.
+pub static KEEP_KEYS: &[&str] = &[
+    "last",
+    "hourly",
+    "daily",
+    "weekly",
+    "monthly",
+    "half_yearly",
+    "yearly",
+    "within",
+];
+
+pub fn by_yaml(path: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.yaml == path)
+}
+
+pub fn by_env(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.env.contains(&name))
+}
+
+/// The closest known name to `unknown` among `candidates`, when close enough
+/// to be a likely typo.
+pub fn did_you_mean<'a>(
+    unknown: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let u = unknown.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&u, &c.to_ascii_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_are_unique() {
+        let mut env = HashSet::new();
+        let mut yaml = HashSet::new();
+        for key in KEYS {
+            assert!(yaml.insert(key.yaml), "duplicate yaml path {}", key.yaml);
+            for e in key.env {
+                assert!(env.insert(*e), "duplicate env name {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn prototype_names_are_all_here() {
+        for name in [
+            "ONEC_EXE",
+            "ONEC_BASE_PATH",
+            "BACKUP_DIR",
+            "ONEC_UC",
+            "ONEC_UP",
+            "ONEC_USER",
+            "ONEC_PASSWORD",
+            "BOT_TOKEN",
+            "ALLOWED_USER_IDS",
+            "API_HOST",
+            "API_PORT",
+            "METRICS_INTERVAL",
+            "GRAFANA_PROMETHEUS_URL",
+            "GRAFANA_PROMETHEUS_USER",
+            "GRAFANA_PROMETHEUS_PASSWORD",
+            "PROMETHEUS_PUSHGATEWAY_URL",
+            "INFLUXDB_URL",
+            "INFLUXDB_TOKEN",
+            "INFLUXDB_ORG",
+            "INFLUXDB_BUCKET",
+            "GRAFANA_LOKI_URL",
+            "GRAFANA_LOKI_USER",
+            "GRAFANA_LOKI_PASSWORD",
+            "UPTIME_KUMA_PUSH_URL",
+            "BACKUP_METHOD",
+            "BACKUP_PREFIX",
+            "BACKUP_COMPRESS",
+            "BACKUP_COMPRESS_LEVEL",
+            "ONEC_TIMEOUT",
+            "ONEC_LOCK_CODE",
+            "IBCMD_EXE",
+        ] {
+            assert!(by_env(name).is_some(), "{name} missing from the key table");
+        }
+        for path in [
+            "app.name",
+            "app.timezone",
+            "security.allowed_user_ids",
+            "onec.exe",
+            "onec.base_path",
+            "onec.uc",
+            "onec.up",
+            "backup.backup_dir",
+            "backup.file_prefix",
+            "backup.compress",
+            "backup.compress_level",
+            "backup.delete_dt_after_compress",
+            "telegram.broadcast_chat_id",
+        ] {
+            assert!(by_yaml(path).is_some(), "{path} missing from the key table");
+        }
+    }
+
+    #[test]
+    fn secrets_are_marked() {
+        for name in [
+            "ONEC_UP",
+            "BOT_TOKEN",
+            "API_TOKEN",
+            "INFLUXDB_TOKEN",
+            "GRAFANA_LOKI_PASSWORD",
+            "GRAFANA_PROMETHEUS_PASSWORD",
+            "UPTIME_KUMA_PUSH_URL",
+            "ONEC_LOCK_CODE",
+            "API_READ_TOKEN",
+        ] {
+            assert!(by_env(name).unwrap().is_secret(), "{name} must be secret");
+        }
+    }
+
+    #[test]
+    fn typo_hints() {
+        assert_eq!(
+            did_you_mean("backup_dri", ["backup_dir", "method"]),
+            Some("backup_dir")
+        );
+        assert_eq!(did_you_mean("zzz", ["backup_dir", "method"]), None);
+    }
+}

@@ -1,0 +1,547 @@
+//! Reading the three sources into raw strings with their origin: the process
+//! environment, a `.env` file and `config.yaml`. Parsing works on in-memory
+//! text, so tests need no files; unknown YAML keys are reported here, with a
+//! "did you mean" hint.
+
+use super::keys::{self, BASE_KEYS, KEEP_KEYS, KEYS};
+use super::{Origin, Problem};
+use serde_norway::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A value as found in one source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raw {
+    pub value: String,
+    pub origin: Origin,
+}
+
+/// One `.env` assignment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DotEnvEntry {
+    pub name: String,
+    pub value: String,
+    pub line: usize,
+}
+
+/// Parse `.env` text: `KEY=value` lines, optional `export `, `#` comments,
+/// single quotes (literal), double quotes (with `\n`, `\"`, `\\` escapes),
+/// and ` #` comments after unquoted values. Later lines win.
+pub fn parse_dotenv(text: &str, file: &Path) -> Result<Vec<DotEnvEntry>, Vec<Problem>> {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    for (i, raw_line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let line = raw_line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line
+            .strip_prefix("export ")
+            .map(str::trim_start)
+            .unwrap_or(line);
+        let origin = || Origin::DotEnv {
+            file: file.to_path_buf(),
+            line: line_no,
+            name: None,
+        };
+        let Some((name, rest)) = line.split_once('=') else {
+            problems.push(Problem::new(
+                origin(),
+                raw_line.trim(),
+                "a line of the form NAME=value (or a # comment)",
+            ));
+            continue;
+        };
+        let name = name.trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            problems.push(Problem::new(
+                origin(),
+                name,
+                "a variable name of letters, digits and _",
+            ));
+            continue;
+        }
+        match parse_dotenv_value(rest.trim()) {
+            Ok(value) => out.push(DotEnvEntry {
+                name: name.to_string(),
+                value,
+                line: line_no,
+            }),
+            Err(why) => problems.push(Problem::new(
+                Origin::DotEnv {
+                    file: file.to_path_buf(),
+                    line: line_no,
+                    name: Some(name.to_string()),
+                },
+                rest.trim(),
+                why,
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+fn parse_dotenv_value(v: &str) -> Result<String, &'static str> {
+    if let Some(body) = v.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    let tail = chars.as_str().trim();
+                    return if tail.is_empty() || tail.starts_with('#') {
+                        Ok(out)
+                    } else {
+                        Err("nothing but a # comment after the closing quote")
+                    };
+                }
+                '\\' => match chars.next() {
+                    Some('n') => out.push('\n'),
+                    Some('t') => out.push('\t'),
+                    Some(other) => out.push(other),
+                    None => break,
+                },
+                c => out.push(c),
+            }
+        }
+        Err("a closing double quote")
+    } else if let Some(body) = v.strip_prefix('\'') {
+        match body.find('\'') {
+            Some(end) => {
+                let tail = body[end + 1..].trim();
+                if tail.is_empty() || tail.starts_with('#') {
+                    Ok(body[..end].to_string())
+                } else {
+                    Err("nothing but a # comment after the closing quote")
+                }
+            }
+            None => Err("a closing single quote"),
+        }
+    } else {
+        let v = match v.find(" #") {
+            Some(i) => &v[..i],
+            None => v,
+        };
+        Ok(v.trim().to_string())
+    }
+}
+
+/// One item of `bases:` before validation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawBase {
+    pub index: usize,
+    pub fields: BTreeMap<String, Raw>,
+}
+
+/// What `config.yaml` holds, flattened to dotted paths.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct YamlDoc {
+    pub globals: BTreeMap<&'static str, Raw>,
+    pub bases: Vec<RawBase>,
+}
+
+/// Parse `config.yaml` text. Every unknown key and wrongly-shaped value is
+/// reported, all together.
+pub fn parse_yaml(text: &str, file: &Path) -> Result<YamlDoc, Vec<Problem>> {
+    let origin = |path: &str| Origin::Yaml {
+        file: file.to_path_buf(),
+        path: path.to_string(),
+    };
+    let root: Value = match serde_norway::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(vec![Problem::new(
+                origin(""),
+                "(file)",
+                format!("valid YAML ({e})"),
+            )]);
+        }
+    };
+    let mut doc = YamlDoc::default();
+    let mut problems = Vec::new();
+    match root {
+        Value::Null => return Ok(doc),
+        Value::Mapping(_) => {}
+        _ => {
+            return Err(vec![Problem::new(
+                origin(""),
+                "(file)",
+                "a mapping of sections (app:, onec:, backup:, …)",
+            )]);
+        }
+    }
+    walk_globals(&root, "", &mut doc, &mut problems, &origin);
+    if let Some(bases) = root.get("bases") {
+        match bases {
+            Value::Null => {}
+            Value::Sequence(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    doc.bases.push(parse_base(item, i, &mut problems, &origin));
+                }
+            }
+            _ => problems.push(Problem::new(
+                origin("bases"),
+                short(bases),
+                "a list of bases (- name: …, path: …)",
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(doc)
+    } else {
+        Err(problems)
+    }
+}
+
+fn walk_globals(
+    node: &Value,
+    prefix: &str,
+    doc: &mut YamlDoc,
+    problems: &mut Vec<Problem>,
+    origin: &dyn Fn(&str) -> Origin,
+) {
+    let Value::Mapping(map) = node else { return };
+    for (k, v) in map {
+        let Some(name) = k.as_str() else {
+            problems.push(Problem::new(origin(prefix), short(k), "text keys"));
+            continue;
+        };
+        let path = if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        if path == "bases" {
+            continue;
+        }
+        if let Some(key) = keys::by_yaml(&path) {
+            match scalar(v, key.yaml) {
+                Ok(Some(value)) => {
+                    doc.globals.insert(
+                        key.yaml,
+                        Raw {
+                            value,
+                            origin: origin(&path),
+                        },
+                    );
+                }
+                Ok(None) => {}
+                Err(expected) => problems.push(Problem::new(origin(&path), short(v), expected)),
+            }
+        } else if KEYS.iter().any(|k| k.yaml.starts_with(&format!("{path}."))) {
+            if v.is_mapping() {
+                walk_globals(v, &path, doc, problems, origin);
+            } else if !v.is_null() {
+                problems.push(Problem::new(
+                    origin(&path),
+                    short(v),
+                    "a section (a mapping of keys)",
+                ));
+            }
+        } else {
+            let siblings = sibling_names(prefix);
+            let hint = keys::did_you_mean(name, siblings.iter().map(String::as_str));
+            let expected = match hint {
+                Some(h) => format!("a known key (did you mean `{h}`?)"),
+                None => format!("one of: {}", siblings.join(", ")),
+            };
+            problems.push(Problem::unknown(origin(&path), expected));
+        }
+    }
+}
+
+/// Known key names one level below `prefix` ("" = top level).
+fn sibling_names(prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = KEYS
+        .iter()
+        .filter_map(|k| {
+            let rest = if prefix.is_empty() {
+                Some(k.yaml)
+            } else {
+                k.yaml.strip_prefix(&format!("{prefix}."))
+            };
+            rest.map(|r| r.split('.').next().unwrap_or(r).to_string())
+        })
+        .collect();
+    if prefix.is_empty() {
+        names.push("bases".into());
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn parse_base(
+    item: &Value,
+    i: usize,
+    problems: &mut Vec<Problem>,
+    origin: &dyn Fn(&str) -> Origin,
+) -> RawBase {
+    let mut base = RawBase {
+        index: i,
+        fields: BTreeMap::new(),
+    };
+    let here = format!("bases[{i}]");
+    let Value::Mapping(map) = item else {
+        problems.push(Problem::new(
+            origin(&here),
+            short(item),
+            "a mapping with at least name: and path:",
+        ));
+        return base;
+    };
+    for (k, v) in map {
+        let Some(name) = k.as_str() else {
+            problems.push(Problem::new(origin(&here), short(k), "text keys"));
+            continue;
+        };
+        let path = format!("{here}.{name}");
+        if name == "keep" || name == "retention" {
+            match v {
+                Value::Null => {}
+                Value::Mapping(keep) => {
+                    for (kk, kv) in keep {
+                        let kname = kk.as_str().unwrap_or("?");
+                        let kpath = format!("{path}.{kname}");
+                        if !KEEP_KEYS.contains(&kname) {
+                            problems.push(Problem::unknown(
+                                origin(&kpath),
+                                unknown_expected(kname, KEEP_KEYS),
+                            ));
+                            continue;
+                        }
+                        match scalar(kv, "") {
+                            Ok(Some(value)) => {
+                                base.fields.insert(
+                                    format!("keep.{kname}"),
+                                    Raw {
+                                        value,
+                                        origin: origin(&kpath),
+                                    },
+                                );
+                            }
+                            Ok(None) => {}
+                            Err(expected) => {
+                                problems.push(Problem::new(origin(&kpath), short(kv), expected))
+                            }
+                        }
+                    }
+                }
+                _ => problems.push(Problem::new(
+                    origin(&path),
+                    short(v),
+                    "a mapping such as {daily: 7, monthly: 12}",
+                )),
+            }
+            continue;
+        }
+        if !BASE_KEYS.contains(&name) {
+            problems.push(Problem::unknown(
+                origin(&path),
+                unknown_expected(name, BASE_KEYS),
+            ));
+            continue;
+        }
+        let canonical = match name {
+            "file_prefix" => "prefix",
+            "user" => "uc",
+            "password" => "up",
+            other => other,
+        };
+        let as_key = if canonical == "compress" {
+            "backup.compress"
+        } else {
+            ""
+        };
+        match scalar(v, as_key) {
+            Ok(Some(value)) => {
+                base.fields.insert(
+                    canonical.to_string(),
+                    Raw {
+                        value,
+                        origin: origin(&path),
+                    },
+                );
+            }
+            Ok(None) => {}
+            Err(expected) => problems.push(Problem::new(origin(&path), short(v), expected)),
+        }
+    }
+    base
+}
+
+fn unknown_expected(name: &str, known: &[&str]) -> String {
+    match keys::did_you_mean(name, known.iter().copied()) {
+        Some(h) => format!("a known key (did you mean `{h}`?)"),
+        None => format!("one of: {}", known.join(", ")),
+    }
+}
+
+/// A leaf value as a string. Lists of scalars become comma-separated (for
+/// id lists); `null` means "not set". The prototype's `backup.compress: true`
+/// means zip and `false` means none.
+fn scalar(v: &Value, yaml_key: &str) -> Result<Option<String>, &'static str> {
+    if yaml_key == "backup.compress" {
+        if let Value::Bool(b) = v {
+            return Ok(Some(if *b { "zip" } else { "none" }.to_string()));
+        }
+    }
+    match v {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(b.to_string())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Sequence(items) => {
+            let mut parts = Vec::new();
+            for item in items {
+                match item {
+                    Value::Number(n) => parts.push(n.to_string()),
+                    Value::String(s) => parts.push(s.clone()),
+                    _ => return Err("a single value or a list of numbers/strings"),
+                }
+            }
+            Ok(Some(parts.join(",")))
+        }
+        _ => Err("a single value, not a mapping"),
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = serde_norway::to_string(v).unwrap_or_default();
+    let s = s.trim().replace('\n', " ");
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> &'static Path {
+        Path::new("config.yaml")
+    }
+
+    #[test]
+    fn dotenv_forms() {
+        let text = "# comment\n\nA=1\nexport B = two words \nC=\"x # y\\n\" # c\nD='lit\\n'\nE=v # trailing\nF=\n";
+        let got = parse_dotenv(text, Path::new(".env")).unwrap();
+        let pairs: Vec<(&str, &str)> = got
+            .iter()
+            .map(|e| (e.name.as_str(), e.value.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("A", "1"),
+                ("B", "two words"),
+                ("C", "x # y\n"),
+                ("D", "lit\\n"),
+                ("E", "v"),
+                ("F", "")
+            ]
+        );
+        assert_eq!(got[1].line, 4);
+    }
+
+    #[test]
+    fn dotenv_errors_name_the_line() {
+        let errs = parse_dotenv("A=1\nnot a pair\nB=\"open\n", Path::new(".env")).unwrap_err();
+        assert_eq!(errs.len(), 2);
+        assert!(errs[0].to_string().contains(".env:2"), "{}", errs[0]);
+        assert!(errs[1].to_string().contains(".env:3"), "{}", errs[1]);
+        assert!(errs[1].to_string().contains("closing double quote"));
+    }
+
+    #[test]
+    fn yaml_prototype_sections() {
+        let text = r#"
+app:
+  name: Бухгалтерия
+  timezone: Asia/Yekaterinburg
+security:
+  allowed_user_ids: [111, 222]
+onec:
+  exe: C:\Program Files\1cv8\8.3.24.1467\bin\1cv8.exe
+  base_path: D:\Base\buh
+  uc: Админ
+  up: secret
+backup:
+  backup_dir: D:\Backups
+  file_prefix: buh_
+  compress: true
+  compress_level: 9
+  delete_dt_after_compress: false
+telegram:
+  broadcast_chat_id: -1001234
+"#;
+        let doc = parse_yaml(text, p()).unwrap();
+        assert_eq!(doc.globals["security.allowed_user_ids"].value, "111,222");
+        assert_eq!(doc.globals["backup.compress"].value, "zip");
+        assert_eq!(doc.globals["onec.uc"].value, "Админ");
+        assert_eq!(doc.globals["telegram.broadcast_chat_id"].value, "-1001234");
+        assert_eq!(
+            doc.globals["onec.base_path"].origin.to_string(),
+            "config.yaml: onec.base_path"
+        );
+    }
+
+    #[test]
+    fn yaml_unknown_keys_all_reported_with_hints() {
+        let text = "backup:\n  backup_dri: x\n  keep:\n    daly: 3\nonek:\n  exe: y\nbases:\n  - name: a\n    pth: /x\n    keep: {montly: 2}\n";
+        let errs = parse_yaml(text, p()).unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        let joined = all.join("\n");
+        assert_eq!(errs.len(), 5, "{joined}");
+        assert!(
+            joined.contains("backup.backup_dri") && joined.contains("did you mean `backup_dir`"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("backup.keep.daly") && joined.contains("`daily`"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("onek") && joined.contains("`onec`"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("bases[0].pth") && joined.contains("`path`"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("bases[0].keep.montly") && joined.contains("`monthly`"),
+            "{joined}"
+        );
+    }
+
+    #[test]
+    fn yaml_bases_with_aliases() {
+        let text = "bases:\n  - name: buh\n    path: /srv/buh\n    user: u\n    password: p\n    file_prefix: b_\n    compress: false\n    retention:\n      daily: 7\n      within: 30d\n";
+        let doc = parse_yaml(text, p()).unwrap();
+        let b = &doc.bases[0];
+        assert_eq!(b.fields["uc"].value, "u");
+        assert_eq!(b.fields["up"].value, "p");
+        assert_eq!(b.fields["prefix"].value, "b_");
+        assert_eq!(b.fields["compress"].value, "none");
+        assert_eq!(b.fields["keep.daily"].value, "7");
+        assert_eq!(b.fields["keep.within"].value, "30d");
+    }
+
+    #[test]
+    fn malformed_yaml_is_an_error() {
+        let errs = parse_yaml("app: [unclosed", p()).unwrap_err();
+        assert!(errs[0].to_string().contains("valid YAML"));
+        assert!(parse_yaml("", p()).unwrap().globals.is_empty());
+        assert!(parse_yaml("- a\n- b\n", p()).is_err());
+        assert!(parse_yaml("backup: 5\n", p()).is_err());
+    }
+}

@@ -1,0 +1,342 @@
+//! Loading from real files in temp dirs: precedence, problems reported
+//! together, secrets never shown.
+
+use super::*;
+use std::fs;
+
+fn opts(dir: &Path, env: &[(&str, &str)]) -> LoadOptions {
+    LoadOptions {
+        env_file: Some(dir.join(".env")).filter(|p| p.exists()),
+        config_file: Some(dir.join("config.yaml")).filter(|p| p.exists()),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+fn entry<'a>(cfg: &'a Config, name: &str) -> &'a Entry {
+    cfg.entries
+        .iter()
+        .find(|e| e.key.display_name() == name)
+        .unwrap()
+}
+
+#[test]
+fn defaults_without_any_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = load(&opts(dir.path(), &[])).unwrap();
+    assert_eq!(cfg.timezone_name, "Europe/Moscow");
+    assert_eq!(cfg.api.port, 8080);
+    assert_eq!(cfg.api.host, "0.0.0.0");
+    assert_eq!(cfg.metrics_interval.as_secs(), 60);
+    assert_eq!(cfg.backup_dir, PathBuf::from("backups"));
+    assert_eq!(cfg.history_db, PathBuf::from("backups").join("app.sqlite3"));
+    assert!(cfg.bases.is_empty());
+    assert_eq!(entry(&cfg, "BACKUP_METHOD").origin, Some(Origin::Default));
+}
+
+#[test]
+fn precedence_env_over_dotenv_over_yaml_over_default() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(".env"), "ONEC_TIMEOUT=100\nAPI_PORT=9000\n").unwrap();
+    fs::write(
+        dir.path().join("config.yaml"),
+        "onec:\n  timeout: 200\n  base_path: /srv/buh\nbackup:\n  method: copy\n",
+    )
+    .unwrap();
+    let cfg = load(&opts(dir.path(), &[("API_PORT", "9100")])).unwrap();
+    assert_eq!(cfg.api.port, 9100);
+    assert_eq!(
+        entry(&cfg, "API_PORT").origin.as_ref().unwrap().kind(),
+        "env"
+    );
+    assert_eq!(
+        entry(&cfg, "ONEC_TIMEOUT").origin.as_ref().unwrap().kind(),
+        ".env"
+    );
+    assert_eq!(cfg.bases[0].timeout.as_secs(), 100);
+    assert_eq!(
+        entry(&cfg, "BACKUP_METHOD").origin.as_ref().unwrap().kind(),
+        "config.yaml"
+    );
+    assert_eq!(cfg.bases[0].method, Method::Copy);
+    assert_eq!(cfg.bases[0].name, "buh");
+    assert_eq!(cfg.bases[0].prefix, "buh_");
+    assert_eq!(
+        entry(&cfg, "METRICS_INTERVAL").origin,
+        Some(Origin::Default)
+    );
+}
+
+#[test]
+fn aliases_and_prototype_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = load(&opts(
+        dir.path(),
+        &[
+            ("ONEC_BASE_PATH", "/b/x"),
+            ("ONEC_USER", "Иванов"),
+            ("ONEC_PASSWORD", "pw1"),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(cfg.bases[0].user.as_deref(), Some("Иванов"));
+    assert_eq!(cfg.bases[0].password.as_ref().unwrap().expose(), "pw1");
+    // The prototype's names win over the aliases when both are set.
+    let cfg = load(&opts(
+        dir.path(),
+        &[
+            ("ONEC_BASE_PATH", "/b/x"),
+            ("ONEC_UC", "a"),
+            ("ONEC_USER", "b"),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(cfg.bases[0].user.as_deref(), Some("a"));
+}
+
+#[test]
+fn every_problem_is_reported_together() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(".env"), "METRICS_INTERVAL=soon\n").unwrap();
+    fs::write(
+        dir.path().join("config.yaml"),
+        "backup:\n  method: rsync\n  compres: zip\n",
+    )
+    .unwrap();
+    let err = load(&opts(
+        dir.path(),
+        &[
+            ("API_PORT", "70000"),
+            ("ONEC_UP", "hunter2"),
+            ("INFLUXDB_URL", "ftp://x"),
+        ],
+    ))
+    .unwrap_err();
+    let text = err.to_string();
+    // The unknown key stops YAML from being used, but the env and .env problems are still all there.
+    assert!(
+        text.contains("backup.compres") && text.contains("did you mean `compress`"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "environment variable API_PORT: got \"70000\", expected a whole number from 1 to 65535"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(".env:1 (METRICS_INTERVAL)"), "{text}");
+    assert!(
+        text.contains("INFLUXDB_URL") && text.contains("http://"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"));
+    assert_eq!(err.problems.len(), 4, "{text}");
+}
+
+#[test]
+fn bad_yaml_values_name_file_key_value_and_form() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("config.yaml"),
+        "app:\n  timezone: Mars/Olympus\nbackup:\n  method: rsync\n  compress: zstd\n  compress_level: 30\nonec:\n  up: s3cret-pass\n  timeout: 1\n",
+    )
+    .unwrap();
+    let err = load(&opts(dir.path(), &[])).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "config.yaml: app.timezone: got \"Mars/Olympus\", expected an IANA time zone name"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "config.yaml: backup.method: got \"rsync\", expected one of: dump, ibcmd, copy"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("backup.compress_level: got \"30\""), "{text}");
+    assert!(
+        text.contains("onec.timeout: got \"1\", expected a whole number from 10"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret-pass"));
+}
+
+#[test]
+fn compress_level_range_depends_on_compression() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = load(&opts(
+        dir.path(),
+        &[("ONEC_BASE_PATH", "/b"), ("BACKUP_COMPRESS_LEVEL", "12")],
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("from 0 to 9 for zip"), "{err}");
+    let cfg = load(&opts(
+        dir.path(),
+        &[
+            ("ONEC_BASE_PATH", "/b"),
+            ("BACKUP_COMPRESS", "zstd"),
+            ("BACKUP_COMPRESS_LEVEL", "12"),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(cfg.bases[0].compress_level, Some(12));
+}
+
+#[test]
+fn bases_list_inherits_and_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("config.yaml"),
+        r#"
+onec:
+  base_path: /srv/1c/buh
+  uc: Admin
+backup:
+  method: dump
+  keep: {daily: 7}
+bases:
+  - name: zup
+    path: /srv/1c/zup
+    method: copy
+    include_log: true
+    keep: {monthly: 3}
+  - name: "<Тест & Co>"
+    path: /srv/1c/test
+    password: other
+"#,
+    )
+    .unwrap();
+    let cfg = load(&opts(dir.path(), &[])).unwrap();
+    let names: Vec<&str> = cfg.bases.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["buh", "zup", "<Тест & Co>"]);
+    assert_eq!(cfg.bases[0].keep.daily, Some(7));
+    let zup = cfg.base(Some("ZUP")).unwrap();
+    assert_eq!(zup.method, Method::Copy);
+    assert!(zup.include_log);
+    assert_eq!(zup.keep.daily, None);
+    assert_eq!(zup.keep.monthly, Some(3));
+    assert_eq!(zup.user.as_deref(), Some("Admin"));
+    assert_eq!(zup.prefix, "zup_");
+    let t = cfg.base(Some("<Тест & Co>")).unwrap();
+    assert_eq!(t.password.as_ref().unwrap().expose(), "other");
+    assert_eq!(t.prefix, "test_");
+    assert_eq!(cfg.base(None).unwrap().name, "buh");
+}
+
+#[test]
+fn base_errors_duplicates_and_missing_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("config.yaml"),
+        "bases:\n  - name: a\n    path: /x\n  - name: A\n    path: /y\n  - path: /z\n  - name: b\n    prefix: 'b/'\n    path: /w\n",
+    )
+    .unwrap();
+    let err = load(&opts(dir.path(), &[])).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("not already used"), "{text}");
+    assert!(
+        text.contains("bases[2]") && text.contains("`name:`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"b/\"") && text.contains("file-name prefix"),
+        "{text}"
+    );
+}
+
+#[test]
+fn allow_lists_merge_env_and_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("config.yaml"),
+        "security:\n  allowed_user_ids: [1, 2]\ntelegram:\n  broadcast_chat_id: -100\n",
+    )
+    .unwrap();
+    let cfg = load(&opts(
+        dir.path(),
+        &[("ALLOWED_USER_IDS", "2, 3"), ("NOTIFY_CHAT_IDS", "5")],
+    ))
+    .unwrap();
+    assert_eq!(cfg.telegram.allowed_user_ids, [2, 3, 1]);
+    assert_eq!(cfg.telegram.notify_chat_ids, [5, -100]);
+    let err = load(&opts(dir.path(), &[("ALLOWED_USER_IDS", "12,abc")])).unwrap_err();
+    assert!(err.to_string().contains("`abc` is not a number"));
+}
+
+#[test]
+fn check_output_masks_secrets_and_names_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(".env"), "BOT_TOKEN=123456:ABCDEF-secret-token\nUPTIME_KUMA_PUSH_URL=https://kuma.local/api/push/pushTokenXYZ\n").unwrap();
+    let cfg = load(&opts(
+        dir.path(),
+        &[
+            ("ONEC_UP", "p@ss"),
+            ("ONEC_BASE_PATH", "/srv/b"),
+            ("API_TOKEN", "tok-123"),
+        ],
+    ))
+    .unwrap();
+    let out = render_check(&cfg);
+    for secret in ["123456:ABCDEF", "p@ss", "pushTokenXYZ", "tok-123"] {
+        assert!(!out.contains(secret), "{secret} leaked:\n{out}");
+    }
+    assert!(out.contains("https://kuma.local/***"), "{out}");
+    let bot = out.lines().find(|l| l.starts_with("BOT_TOKEN")).unwrap();
+    assert!(bot.contains("***") && bot.contains(".env"), "{bot}");
+    assert!(
+        out.contains("BOT_TOKEN is set but ALLOWED_USER_IDS is empty"),
+        "{out}"
+    );
+    let debug = format!("{cfg:?}");
+    assert!(
+        !debug.contains("p@ss") && !debug.contains("tok-123"),
+        "Debug leaks secrets"
+    );
+    assert_eq!(cfg.mask("x p@ss tok-123 y"), "x *** *** y");
+}
+
+#[test]
+fn explicit_missing_file_is_an_error_default_missing_is_fine() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = LoadOptions {
+        config_file: Some(dir.path().join("nope.yaml")),
+        ..Default::default()
+    };
+    let err = load(&o).unwrap_err();
+    assert!(err.to_string().contains("nope.yaml"), "{err}");
+}
+
+#[test]
+fn within_and_urls_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = load(&opts(
+        dir.path(),
+        &[
+            ("BACKUP_KEEP_WITHIN", "forever"),
+            ("TELEGRAM_PROXY", "socks4://h:1"),
+        ],
+    ))
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("BACKUP_KEEP_WITHIN") && text.contains("30d"),
+        "{text}"
+    );
+    assert!(
+        text.contains("TELEGRAM_PROXY") && text.contains("socks5://"),
+        "{text}"
+    );
+    let cfg = load(&opts(
+        dir.path(),
+        &[
+            ("BACKUP_KEEP_WITHIN", "30d"),
+            ("TELEGRAM_PROXY", "socks5://127.0.0.1:1080"),
+        ],
+    ))
+    .unwrap();
+    assert!(cfg.telegram.proxy.is_some());
+}
