@@ -342,14 +342,13 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
-        if let Some((_, doc)) = self.files.yaml {
-            if let Some(raw) = doc
+        if let Some((_, doc)) = self.files.yaml
+            && let Some(raw) = doc
                 .globals
                 .get(key.yaml)
                 .filter(|r| !r.value.trim().is_empty())
-            {
-                return Some(raw.clone());
-            }
+        {
+            return Some(raw.clone());
         }
         None
     }
@@ -358,14 +357,12 @@ impl<'a> Resolver<'a> {
         for key in KEYS {
             let mut picked = self.pick(key);
             // The allow-list is the union of the environment and the YAML list.
-            if key.yaml == "security.allowed_user_ids" {
-                if let (Some(p), Some((_, doc))) = (&mut picked, self.files.yaml) {
-                    if let Some(y) = doc.globals.get(key.yaml) {
-                        if !matches!(p.origin, Origin::Yaml { .. }) {
-                            p.value = format!("{},{}", p.value, y.value);
-                        }
-                    }
-                }
+            if key.yaml == "security.allowed_user_ids"
+                && let (Some(p), Some((_, doc))) = (&mut picked, self.files.yaml)
+                && let Some(y) = doc.globals.get(key.yaml)
+                && !matches!(p.origin, Origin::Yaml { .. })
+            {
+                p.value = format!("{},{}", p.value, y.value);
             }
             let (raw, origin) = match picked {
                 Some(r) => (r.value, r.origin),
@@ -664,14 +661,13 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         for rb in &doc.bases {
             if let Some(b) = r.base_from_yaml(rb, &template) {
                 // The same folder given as ONEC_BASE_PATH and in `bases:` is one base.
-                if let Some(first) = bases.first() {
-                    if !matches!(first.origin, Origin::Yaml { .. })
-                        && same_path(&first.path, &b.path)
-                    {
-                        let origin = first.origin.clone();
-                        bases[0] = Base { origin, ..b };
-                        continue;
-                    }
+                if let Some(first) = bases.first()
+                    && !matches!(first.origin, Origin::Yaml { .. })
+                    && same_path(&first.path, &b.path)
+                {
+                    let origin = first.origin.clone();
+                    bases[0] = Base { origin, ..b };
+                    continue;
                 }
                 bases.push(b);
             }

@@ -387,10 +387,10 @@ fn unknown_expected(name: &str, known: &[&str]) -> String {
 /// id lists); `null` means "not set". The prototype's `backup.compress: true`
 /// means zip and `false` means none.
 fn scalar(v: &Value, yaml_key: &str) -> Result<Option<String>, &'static str> {
-    if yaml_key == "backup.compress" {
-        if let Value::Bool(b) = v {
-            return Ok(Some(if *b { "zip" } else { "none" }.to_string()));
-        }
+    if yaml_key == "backup.compress"
+        && let Value::Bool(b) = v
+    {
+        return Ok(Some(if *b { "zip" } else { "none" }.to_string()));
     }
     match v {
         Value::Null => Ok(None),
