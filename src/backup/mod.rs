@@ -4,3 +4,5 @@
 pub mod fingerprint;
 pub mod lock;
 pub mod retention;
+pub mod prune;
+pub mod run;

@@ -1,9 +1,138 @@
 //! Command-line interface: parses arguments, loads configuration, calls the
-//! library, prints results and maps errors to exit codes
-//! (0 ok, 1 operation failed, 2 usage/config error).
+//! library, prints results and maps errors to exit codes: 0 done (or
+//! skipped), 1 the operation failed, 2 usage or configuration error. One
+//! file per command, as in rustic.
 
+mod backup;
+mod config_cmd;
+mod demo;
+mod list;
+mod progress;
+mod prune;
+mod verify;
+
+use crate::config::{self, Config, LoadOptions};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Backups, monitoring and Telegram control for 1C:Enterprise file infobases.
+#[derive(Debug, Parser)]
+#[command(name = "onec-backup-bot", version, about, long_about = None)]
+pub struct Cli {
+    /// Read settings from this `.env` file (default: `.env` in the current folder, if present).
+    #[arg(long, global = true, value_name = "PATH")]
+    env_file: Option<PathBuf>,
+    /// Read settings from this YAML file (default: `config.yaml` in the current folder, if present).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Create a small demo infobase in a temporary folder and back it up
+    /// with `copy` (no 1C, no Telegram needed).
+    #[arg(long)]
+    demo: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Back up one base (the default one unless --base), or all with --all.
+    Backup(backup::Args),
+    /// Check an archive (CRC and size of every entry, 1CD header, .dt stream) and print its SHA-256.
+    Verify(verify::Args),
+    /// Show the backup history.
+    List(list::Args),
+    /// Apply the retention policy (or show it with --dry-run).
+    Prune(prune::Args),
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        action: config_cmd::Action,
+    },
+}
+
+/// Exit codes.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+/// An error that ends the command, with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self { code: EXIT_FAILED, message: message.into() }
+    }
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self { code: EXIT_USAGE, message: message.into() }
+    }
+}
+
+impl From<config::ConfigError> for Failure {
+    fn from(e: config::ConfigError) -> Self {
+        Failure::usage(format!("{e}\nfix the settings above (see .env.example and config.example.yaml), then run `onec-backup-bot config check`"))
+    }
+}
+
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(f) => {
+            if !f.message.is_empty() {
+                eprintln!("error: {}", f.message);
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn load(cli: &Cli) -> Result<Config, Failure> {
+    let cfg = config::load(&LoadOptions::from_process(cli.env_file.clone(), cli.config.clone()))?;
+    init_logging(&cfg);
+    Ok(cfg)
+}
+
+/// Log to stderr. Commands print their own results, so the default is
+/// `warn` unless `LOG_LEVEL` is set explicitly.
+fn init_logging(cfg: &Config) {
+    let explicit = cfg
+        .entries
+        .iter()
+        .any(|e| e.key.yaml == "logging.level" && e.origin.as_ref().is_some_and(|o| o.kind() != "default"));
+    let level = if explicit { cfg.logging.level.as_str() } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    if cli.demo {
+        return demo::run();
+    }
+    match &cli.command {
+        None => Err(Failure::usage(
+            "no command given; try `onec-backup-bot backup`, `onec-backup-bot --demo` or `onec-backup-bot --help`",
+        )),
+        Some(Command::Config { action }) => config_cmd::run(&cli, action),
+        Some(Command::Verify(args)) => verify::run(args),
+        Some(Command::Backup(args)) => backup::run(&load(&cli)?, args),
+        Some(Command::List(args)) => list::run(&load(&cli)?, args),
+        Some(Command::Prune(args)) => prune::run(&load(&cli)?, args),
+    }
+}
+
+/// Print a value as pretty JSON on stdout.
+fn print_json(v: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")));
 }

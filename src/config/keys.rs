@@ -152,7 +152,7 @@ pub static KEYS: &[Key] = &[
         &["ONEC_TIMEOUT"],
         "onec.timeout",
         Int {
-            min: 10,
+            min: 5,
             max: 7 * 24 * 3600,
         },
         Some("7200"),

@@ -213,6 +213,8 @@ pub struct LoadOptions {
     pub config_file: Option<PathBuf>,
     /// The process environment (injected for tests).
     pub env: HashMap<String, String>,
+    /// Read no `.env` / `config.yaml` at all (the demo).
+    pub skip_files: bool,
 }
 
 impl LoadOptions {
@@ -233,7 +235,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
         Some(p) => (p.clone(), true),
         None => (PathBuf::from(".env"), false),
     };
-    let dotenv = match read_optional(&env_path, env_explicit) {
+    let dotenv = match if opts.skip_files { Ok(None) } else { read_optional(&env_path, env_explicit) } {
         Ok(Some(text)) => match sources::parse_dotenv(&text, &env_path) {
             Ok(entries) => Some((env_path.clone(), entries)),
             Err(mut ps) => {
@@ -251,7 +253,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
         Some(p) => (p.clone(), true),
         None => (PathBuf::from("config.yaml"), false),
     };
-    let yaml = match read_optional(&yaml_path, yaml_explicit) {
+    let yaml = match if opts.skip_files { Ok(None) } else { read_optional(&yaml_path, yaml_explicit) } {
         Ok(Some(text)) => match sources::parse_yaml(&text, &yaml_path) {
             Ok(doc) => Some((yaml_path.clone(), doc)),
             Err(mut ps) => {

@@ -159,7 +159,7 @@ fn bad_yaml_values_name_file_key_value_and_form() {
     );
     assert!(text.contains("backup.compress_level: got \"30\""), "{text}");
     assert!(
-        text.contains("onec.timeout: got \"1\", expected a whole number from 10"),
+        text.contains("onec.timeout: got \"1\", expected a whole number from 5"),
         "{text}"
     );
     assert!(!text.contains("s3cret-pass"));
@@ -339,4 +339,29 @@ fn within_and_urls_validated() {
     ))
     .unwrap();
     assert!(cfg.telegram.proxy.is_some());
+}
+
+#[test]
+fn example_files_document_every_key_and_load_cleanly() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let env_example = fs::read_to_string(root.join(".env.example")).unwrap();
+    let yaml_example = fs::read_to_string(root.join("config.example.yaml")).unwrap();
+    for key in keys::KEYS {
+        for name in key.env.iter().take(1) {
+            assert!(env_example.contains(&format!("\n{name}=")), ".env.example lacks {name}");
+        }
+        let leaf = key.yaml.rsplit('.').next().unwrap();
+        assert!(yaml_example.contains(&format!("{leaf}:")), "config.example.yaml lacks {}", key.yaml);
+    }
+    // Both examples load as they are (Windows paths and all).
+    let o = LoadOptions {
+        env_file: Some(root.join(".env.example")),
+        config_file: Some(root.join("config.example.yaml")),
+        env: HashMap::new(),
+        skip_files: false,
+    };
+    let cfg = load(&o).unwrap();
+    assert_eq!(cfg.bases.len(), 2);
+    assert_eq!(cfg.bases[1].name, "zup");
+    assert_eq!(cfg.bases[0].keep.half_yearly, Some(4));
 }

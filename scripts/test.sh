@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The one command that checks everything (README: "Run all tests").
+# Installs what the tests need when it is missing (Debian/Ubuntu, as root or
+# with sudo), then: rustfmt check, clippy with warnings as errors, every test,
+# and the Windows type-check described in ../shared/windows.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests and checks use:
+#   zip, unzip, p7zip-full  - archives are opened by Info-ZIP and 7-Zip in tests
+#   zstd                    - .tar.zst archives are checked with the zstd tool
+#   rustc-web, rust-web-src, mingw-w64 - the Windows type-check
+PKGS=(zip unzip p7zip-full zstd rustc-web rust-web-src mingw-w64)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "== installing missing packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+
+echo "== tests"
+cargo test --all-targets --locked
+
+echo "== Windows type-check (x86_64-pc-windows-gnu)"
+bash scripts/windows-check.sh
+
+echo "== all checks passed"

@@ -1,0 +1,84 @@
+//! Applying the retention policy of one base to the archives on disk: only
+//! files that match our own naming for that base's prefix, only inside
+//! `BACKUP_DIR`, never the newest verified archive (the planner guarantees
+//! it; this module checks again), never after a failed run. Deletions are
+//! recorded in history, and date folders left empty are removed.
+
+use super::history::{History, Status};
+use super::naming::{self, FoundArchive};
+use super::retention::{self, Candidate, Decision};
+use crate::config::{Base, Config};
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The archives of `base` on disk and the planner's decision for each
+/// (decisions newest first; `Decision::id` indexes `archives`).
+pub struct Plan {
+    pub archives: Vec<FoundArchive>,
+    pub decisions: Vec<Decision>,
+}
+
+/// Compute the plan without touching anything (`prune --dry-run`).
+pub fn plan(cfg: &Config, base: &Base, history: &History, now: jiff::Zoned) -> std::io::Result<Plan> {
+    let archives = naming::scan(&cfg.backup_dir, &base.prefix)?;
+    // An archive counts as verified when a successful run recorded it.
+    let verified: HashSet<PathBuf> = history
+        .list(100_000, Some(&base.name))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.status == Status::Ok)
+        .filter_map(|r| r.archive_path)
+        .map(|p| normalise(&p))
+        .collect();
+    let candidates: Vec<Candidate> = archives
+        .iter()
+        .enumerate()
+        .map(|(id, a)| Candidate { id, time: a.time, verified: verified.contains(&normalise(&a.path)) })
+        .collect();
+    let decisions = retention::plan(&base.keep, &candidates, now.datetime());
+    Ok(Plan { archives, decisions })
+}
+
+fn normalise(p: &Path) -> PathBuf {
+    fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Delete what the policy does not keep; returns the deleted paths.
+pub fn apply(
+    cfg: &Config,
+    base: &Base,
+    history: &History,
+    run_id: Option<i64>,
+    now: jiff::Zoned,
+) -> std::io::Result<Vec<PathBuf>> {
+    if base.keep.is_keep_all() {
+        return Ok(Vec::new());
+    }
+    let plan = plan(cfg, base, history, now)?;
+    let backup_dir = normalise(&cfg.backup_dir);
+    let mut deleted = Vec::new();
+    // Belt and braces: the newest archive of all is never deleted here.
+    let newest = plan.archives.iter().map(|a| a.time).max();
+    for d in plan.decisions.iter().filter(|d| !d.keep) {
+        let a = &plan.archives[d.id];
+        if Some(a.time) == newest || !normalise(&a.path).starts_with(&backup_dir) {
+            continue;
+        }
+        let reasons = "not kept by policy";
+        let r = if a.path.is_dir() { fs::remove_dir_all(&a.path) } else { fs::remove_file(&a.path) };
+        match r {
+            Ok(()) => {
+                tracing::info!(base = %base.name, path = %a.path.display(), "retention deleted an old archive");
+                let _ = history.record_deletion(run_id, &a.path, a.size, reasons);
+                deleted.push(a.path.clone());
+                if let Some(dir) = a.path.parent() {
+                    // Only succeeds when the date folder is now empty.
+                    let _ = fs::remove_dir(dir);
+                }
+            }
+            Err(e) => tracing::warn!(path = %a.path.display(), "retention could not delete: {e}"),
+        }
+    }
+    Ok(deleted)
+}

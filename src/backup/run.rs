@@ -1,0 +1,590 @@
+//! One backup run, start to finish: recover → lock → skip if unchanged →
+//! free-space check → make (Designer dump, ibcmd dump or cold copy) → pack
+//! into a temporary file → verify it → rename to its final name → record →
+//! prune. A final name only ever holds a verified archive: every temporary
+//! is removed when a step fails, and a killed run's temporaries are removed
+//! (and its row marked `interrupted`) by the next run's recovery.
+
+use super::archive::{self, Source};
+use super::history::{Finish, History, NewRun, Status, Trigger};
+use super::lock::BaseLock;
+use super::{fingerprint, naming, prune, verify};
+use crate::cancel::Cancel;
+use crate::config::{Base, Compress, Config, Method};
+use crate::onec;
+use serde::Serialize;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What the run is doing now, for progress displays (terminal, Telegram).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Preparing,
+    Dumping,
+    Packing,
+    Verifying,
+    Publishing,
+    Pruning,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Preparing => "preparing",
+            Stage::Dumping => "dumping",
+            Stage::Packing => "packing",
+            Stage::Verifying => "verifying",
+            Stage::Publishing => "publishing",
+            Stage::Pruning => "pruning",
+        }
+    }
+}
+
+/// A progress event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Stage(Stage),
+    /// Bytes read of the sources while packing or copying.
+    Progress { done: u64, total: u64 },
+}
+
+pub struct Request<'a> {
+    pub base: &'a Base,
+    pub trigger: Trigger,
+    /// Back up even when the base has not changed since the last good backup.
+    pub force: bool,
+}
+
+/// The result of a run that did not fail.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub run_id: i64,
+    pub base: String,
+    pub method: &'static str,
+    /// `ok` or `skipped`.
+    pub status: &'static str,
+    /// Why it was skipped.
+    pub reason: Option<String>,
+    pub archive: Option<PathBuf>,
+    pub archive_size: Option<u64>,
+    pub source_size: Option<u64>,
+    pub sha256: Option<String>,
+    pub duration_secs: f64,
+    /// What the verification checked, one line per entry.
+    pub verified: Vec<String>,
+    /// The 1C log of this run, when 1C ran.
+    pub log_path: Option<PathBuf>,
+    /// Archives removed by retention after this run.
+    pub pruned: Vec<PathBuf>,
+}
+
+/// A run that failed or was interrupted (already recorded in history).
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// Nothing could be started or recorded (backup folder or history unusable).
+    #[error("{0}")]
+    Setup(String),
+    #[error("backup of {base} failed: {message}")]
+    Failed {
+        run_id: i64,
+        base: String,
+        message: String,
+        /// Plain-words explanation of a known 1C failure.
+        explanation: Option<String>,
+        /// Key lines of the 1C log.
+        log_excerpt: Vec<String>,
+        log_path: Option<PathBuf>,
+    },
+    #[error("backup of {base} interrupted: stop requested; nothing was kept")]
+    Interrupted { run_id: i64, base: String },
+}
+
+impl BackupError {
+    pub fn run_id(&self) -> Option<i64> {
+        match self {
+            BackupError::Setup(_) => None,
+            BackupError::Failed { run_id, .. } | BackupError::Interrupted { run_id, .. } => Some(*run_id),
+        }
+    }
+}
+
+/// A step failure, before it is recorded.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error(transparent)]
+    Onec(#[from] onec::OnecError),
+    #[error(transparent)]
+    InUse(#[from] onec::InUse),
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+    #[error(transparent)]
+    Verify(#[from] verify::VerifyError),
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    #[error(
+        "not enough free space in {dir}: about {need} needed, {avail} available; free some space or move BACKUP_DIR"
+    )]
+    NoSpace { dir: String, need: String, avail: String },
+    #[error(
+        "the base changed while it was being copied (someone worked in it), so the copy may be inconsistent and was discarded; back up when nobody works or use BACKUP_METHOD=dump"
+    )]
+    ChangedDuringCopy,
+    #[error("stop requested")]
+    Cancelled,
+}
+
+impl From<crate::cancel::Cancelled> for StepError {
+    fn from(_: crate::cancel::Cancelled) -> Self {
+        StepError::Cancelled
+    }
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StepError {
+    let what = what.into();
+    move |source| StepError::Io { what, source }
+}
+
+/// Paths to remove unless the run publishes them.
+#[derive(Default)]
+struct Temps(Vec<PathBuf>);
+
+impl Temps {
+    fn add(&mut self, p: &Path) {
+        self.0.push(p.to_path_buf());
+    }
+    fn keep(&mut self, p: &Path) {
+        self.0.retain(|x| x != p);
+    }
+}
+
+impl Drop for Temps {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = if p.is_dir() { fs::remove_dir_all(p) } else { fs::remove_file(p) };
+        }
+    }
+}
+
+/// Human-readable byte count (binary units).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}
+
+/// Open (creating) the backup folder and the history, and clean up after
+/// runs that were killed: rows left `running` by dead processes become
+/// `interrupted`, and their temporary files are removed.
+pub fn open_and_recover(cfg: &Config) -> Result<(History, Recovery), BackupError> {
+    fs::create_dir_all(&cfg.backup_dir).map_err(|e| {
+        BackupError::Setup(format!(
+            "cannot create the backup folder {}: {e}; check BACKUP_DIR and its permissions",
+            cfg.backup_dir.display()
+        ))
+    })?;
+    let history = History::open(&cfg.history_db).map_err(|e| {
+        BackupError::Setup(format!("cannot open the history database {}: {e}", cfg.history_db.display()))
+    })?;
+    let interrupted = history.mark_interrupted().unwrap_or(0);
+    let mut removed = 0;
+    if let Ok(stale) = naming::stale_temps(&cfg.backup_dir) {
+        for p in stale {
+            let alive = naming::temp_owner_pid(&p).map(super::history::pid_alive).unwrap_or(false);
+            if alive {
+                continue;
+            }
+            let r = if p.is_dir() { fs::remove_dir_all(&p) } else { fs::remove_file(&p) };
+            if r.is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    if interrupted > 0 || removed > 0 {
+        tracing::warn!(
+            interrupted,
+            removed,
+            "recovered after an unclean stop: {interrupted} run(s) marked interrupted, {removed} temporary file(s) removed"
+        );
+    }
+    Ok((history, Recovery { interrupted, removed_temps: removed }))
+}
+
+/// What start-up recovery did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Recovery {
+    pub interrupted: usize,
+    pub removed_temps: usize,
+}
+
+/// Run one backup of `req.base`. Progress goes to `events`; `cancel` stops
+/// it cleanly (1C processes killed, temporaries removed, row `interrupted`).
+pub fn run(
+    cfg: &Config,
+    history: &History,
+    req: &Request,
+    events: &mut dyn FnMut(Event),
+    cancel: &Cancel,
+) -> Result<Outcome, BackupError> {
+    let base = req.base;
+    let started_at = jiff::Timestamp::now();
+    let clock = Instant::now();
+    let new_run = NewRun {
+        base: &base.name,
+        trigger: req.trigger,
+        method: base.method.as_str(),
+        started: &started_at,
+        pid: std::process::id(),
+    };
+    let setup = |e: super::history::HistoryError| BackupError::Setup(format!("cannot record the run in history: {e}"));
+    let skipped = |reason: String| -> Result<Outcome, BackupError> {
+        let run_id = history.record_skipped(&new_run, &reason).map_err(setup)?;
+        tracing::info!(base = %base.name, "backup skipped: {reason}");
+        Ok(Outcome {
+            run_id,
+            base: base.name.clone(),
+            method: base.method.as_str(),
+            status: "skipped",
+            reason: Some(reason),
+            archive: None,
+            archive_size: None,
+            source_size: None,
+            sha256: None,
+            duration_secs: clock.elapsed().as_secs_f64(),
+            verified: Vec::new(),
+            log_path: None,
+            pruned: Vec::new(),
+        })
+    };
+
+    events(Event::Stage(Stage::Preparing));
+    let _lock = match BaseLock::try_acquire(&cfg.backup_dir, &base.name) {
+        Ok(Ok(lock)) => lock,
+        Ok(Err(holder)) => {
+            let who = holder.info.map(|i| format!(" ({i})")).unwrap_or_default();
+            return skipped(format!("already running: another backup of {} is in progress{who}", base.name));
+        }
+        Err(e) => return Err(BackupError::Setup(format!("cannot create the lock file in {}: {e}", cfg.backup_dir.display()))),
+    };
+
+    // Unchanged since the last good backup whose archive still exists?
+    let files = fingerprint::base_files(&base.path, base.include_log && base.method == Method::Copy);
+    let fp = files.as_ref().ok().and_then(|f| fingerprint::fingerprint(f).ok());
+    if !req.force {
+        if let (Some((fp, _)), Ok(Some(last))) = (&fp, history.last_success(&base.name)) {
+            let archive_exists = last.archive_path.as_ref().is_some_and(|p| p.exists());
+            if last.fingerprint.as_deref() == Some(fp.as_str()) && archive_exists {
+                return skipped(format!(
+                    "unchanged since the last successful backup ({}); use --force to back up anyway",
+                    last.started
+                ));
+            }
+        }
+    }
+
+    let run_id = history.start_run(&new_run).map_err(setup)?;
+    let mut log_path = None;
+    let result = execute(cfg, base, files, fp.as_ref().map(|f| f.0.as_str()), events, cancel, &mut log_path);
+    let finished = jiff::Timestamp::now();
+    match result {
+        Ok(done) => {
+            let finish = Finish {
+                status: Status::Ok,
+                finished: &finished,
+                archive_path: Some(&done.archive),
+                archive_size: Some(done.archive_size),
+                source_size: Some(done.source_size),
+                sha256: Some(&done.sha256),
+                onec_exit_code: done.onec_exit_code,
+                error: None,
+                fingerprint: fp.as_ref().map(|f| f.0.as_str()),
+                log_path: log_path.as_deref(),
+            };
+            history.finish_run(run_id, &finish).map_err(setup)?;
+            tracing::info!(
+                base = %base.name,
+                archive = %done.archive.display(),
+                size = done.archive_size,
+                "backup done in {:.1}s",
+                clock.elapsed().as_secs_f64()
+            );
+            events(Event::Stage(Stage::Pruning));
+            let pruned = match prune::apply(cfg, base, history, Some(run_id), jiff::Zoned::now().with_time_zone(cfg.timezone.clone())) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(base = %base.name, "retention failed (the new backup is kept): {e}");
+                    Vec::new()
+                }
+            };
+            Ok(Outcome {
+                run_id,
+                base: base.name.clone(),
+                method: base.method.as_str(),
+                status: "ok",
+                reason: None,
+                archive: Some(done.archive),
+                archive_size: Some(done.archive_size),
+                source_size: Some(done.source_size),
+                sha256: Some(done.sha256),
+                duration_secs: clock.elapsed().as_secs_f64(),
+                verified: done.verified,
+                log_path,
+                pruned,
+            })
+        }
+        Err(StepError::Cancelled) | Err(StepError::Onec(onec::OnecError::Cancelled)) => {
+            let msg = "interrupted: stop requested; the unfinished archive was deleted";
+            let finish = failed_finish(Status::Interrupted, &finished, msg, None, fp.as_ref(), log_path.as_deref());
+            history.finish_run(run_id, &finish).map_err(setup)?;
+            tracing::warn!(base = %base.name, "backup interrupted");
+            Err(BackupError::Interrupted { run_id, base: base.name.clone() })
+        }
+        Err(e) => {
+            let (explanation, excerpt, exit_code) = match &e {
+                StepError::Onec(oe) => (
+                    oe.explanation().map(str::to_string),
+                    oe.log_excerpt().iter().map(|l| cfg.mask(l)).collect(),
+                    oe.exit_code(),
+                ),
+                _ => (None, Vec::new(), None),
+            };
+            let message = cfg.mask(&error_chain(&e));
+            let finish =
+                failed_finish(Status::Failed, &finished, &message, exit_code, fp.as_ref(), log_path.as_deref());
+            history.finish_run(run_id, &finish).map_err(setup)?;
+            tracing::error!(base = %base.name, "backup failed: {message}");
+            Err(BackupError::Failed {
+                run_id,
+                base: base.name.clone(),
+                message,
+                explanation: explanation.map(|x| cfg.mask(&x)),
+                log_excerpt: excerpt,
+                log_path,
+            })
+        }
+    }
+}
+
+fn failed_finish<'a>(
+    status: Status,
+    finished: &'a jiff::Timestamp,
+    message: &'a str,
+    exit_code: Option<i32>,
+    fp: Option<&'a (String, u64)>,
+    log_path: Option<&'a Path>,
+) -> Finish<'a> {
+    Finish {
+        status,
+        finished,
+        archive_path: None,
+        archive_size: None,
+        source_size: fp.map(|f| f.1),
+        sha256: None,
+        onec_exit_code: exit_code,
+        error: Some(message),
+        fingerprint: None,
+        log_path,
+    }
+}
+
+/// `error: cause: cause` on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(cause) = src {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+        src = cause.source();
+    }
+    s
+}
+
+struct Done {
+    archive: PathBuf,
+    archive_size: u64,
+    source_size: u64,
+    sha256: String,
+    verified: Vec<String>,
+    onec_exit_code: Option<i32>,
+}
+
+fn execute(
+    cfg: &Config,
+    base: &Base,
+    files: std::io::Result<Vec<(String, PathBuf)>>,
+    fp_before: Option<&str>,
+    events: &mut dyn FnMut(Event),
+    cancel: &Cancel,
+    log_path: &mut Option<PathBuf>,
+) -> Result<Done, StepError> {
+    if !base.path.is_dir() {
+        return Err(StepError::Io {
+            what: format!("infobase folder {}", base.path.display()),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not found or not a folder; check ONEC_BASE_PATH / bases[].path"),
+        });
+    }
+    let files = files.map_err(io(format!("no 1Cv8.1CD in {} (is this a file infobase folder?)", base.path.display())))?;
+    let source_size: u64 = files.iter().filter_map(|(_, p)| fs::metadata(p).ok()).map(|m| m.len()).sum();
+
+    // Name the archive after the start time; bump a second on a collision.
+    let mut at = jiff::Zoned::now().with_time_zone(cfg.timezone.clone());
+    let ext = archive::extension(base.compress, base.method == Method::Copy);
+    let mut final_path = naming::archive_path(&cfg.backup_dir, &base.prefix, &at, ext);
+    while final_path.exists() || naming::archive_path(&cfg.backup_dir, &base.prefix, &at, ".dt").exists() {
+        at = at.checked_add(jiff::SignedDuration::from_secs(1)).expect("time in range");
+        final_path = naming::archive_path(&cfg.backup_dir, &base.prefix, &at, ext);
+    }
+    let day_dir = final_path.parent().expect("archive path has a folder").to_path_buf();
+    fs::create_dir_all(&day_dir).map_err(io(format!("cannot create {}", day_dir.display())))?;
+    check_space(&day_dir, base, source_size)?;
+
+    let mut temps = Temps::default();
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let stem = file_stem(&final_path);
+    let mut onec_exit_code = None;
+    let mut dt_tmp = None;
+
+    let sources = match base.method {
+        Method::Copy => {
+            cancel.check()?;
+            onec::check_idle(&base.path)?;
+            files.iter().map(|(name, path)| Source { name: name.clone(), path: path.clone() }).collect()
+        }
+        Method::Dump | Method::Ibcmd => {
+            events(Event::Stage(Stage::Dumping));
+            let dt_final = final_path.with_file_name(format!("{stem}.dt"));
+            let tmp = naming::temp_path(&dt_final);
+            temps.add(&tmp);
+            let logs_dir = cfg.backup_dir.join("logs").join(day_dir.file_name().unwrap_or_default());
+            fs::create_dir_all(&logs_dir).map_err(io(format!("cannot create {}", logs_dir.display())))?;
+            let out_log = logs_dir.join(format!("{stem}.log"));
+            *log_path = Some(out_log.clone());
+            let lock_code = base.lock_code.as_ref().map(|c| c.expose().to_string());
+            let job = onec::DumpJob {
+                exe: Path::new(""),
+                base: &base.path,
+                user: base.user.as_deref(),
+                password: base.password.as_ref(),
+                lock_code: lock_code.as_deref(),
+                dt_path: &tmp,
+                out_log: &out_log,
+                timeout: base.timeout,
+                cancel,
+            };
+            let outcome = if base.method == Method::Dump {
+                let exe = onec::locate_designer(cfg.onec_exe.as_deref())?;
+                onec::dump_designer(&onec::DumpJob { exe: &exe, ..job })?
+            } else {
+                let designer = cfg.onec_exe.clone();
+                let exe = onec::locate_ibcmd(cfg.ibcmd_exe.as_deref(), designer.as_deref())?;
+                onec::dump_ibcmd(&onec::DumpJob { exe: &exe, ..job })?
+            };
+            onec_exit_code = Some(outcome.exit_code);
+            dt_tmp = Some((tmp.clone(), dt_final));
+            vec![Source { name: format!("{stem}.dt"), path: tmp }]
+        }
+    };
+    cancel.check()?;
+
+    // Pack (or, for a bare .dt, the dump itself is the result).
+    let bare_dt = base.compress == Compress::None && base.method != Method::Copy;
+    let tmp_archive = if bare_dt {
+        dt_tmp.as_ref().expect("dump made a .dt").0.clone()
+    } else {
+        events(Event::Stage(Stage::Packing));
+        let tmp = naming::temp_path(&final_path);
+        temps.add(&tmp);
+        archive::write_archive(
+            &sources,
+            &tmp,
+            base.compress,
+            base.compress_level,
+            threads,
+            &mut |p| events(Event::Progress { done: p.done, total: p.total }),
+            cancel,
+        )?;
+        tmp
+    };
+
+    if base.method == Method::Copy {
+        // Prove nobody wrote to the base while it was read.
+        let after = fingerprint::fingerprint(&files).map_err(io("cannot re-read the base after copying"))?;
+        if onec::check_idle(&base.path).is_err() || fp_before != Some(after.0.as_str()) {
+            return Err(StepError::ChangedDuringCopy);
+        }
+    }
+
+    events(Event::Stage(Stage::Verifying));
+    let report = verify::verify(&tmp_archive, cancel)?;
+    cancel.check()?;
+
+    events(Event::Stage(Stage::Publishing));
+    fs::rename(&tmp_archive, &final_path).map_err(io(format!("cannot rename the verified archive to {}", final_path.display())))?;
+    temps.keep(&tmp_archive);
+    let _ = crate::platform::sync_dir(&day_dir);
+    if let Some((tmp, dt_final)) = dt_tmp {
+        if !bare_dt && !base.delete_dt_after_compress {
+            // Keep the .dt beside the archive, as the prototype's option did.
+            if fs::rename(&tmp, &dt_final).is_ok() {
+                temps.keep(&tmp);
+            }
+        }
+    }
+    drop(temps);
+    Ok(Done {
+        archive: final_path,
+        archive_size: report.size,
+        source_size,
+        sha256: report.sha256.clone(),
+        verified: report
+            .entries
+            .iter()
+            .map(|e| match &e.detail {
+                Some(d) => format!("{} ({}): {d}", e.name, human_bytes(e.size)),
+                None => format!("{} ({})", e.name, human_bytes(e.size)),
+            })
+            .collect(),
+        onec_exit_code,
+    })
+}
+
+fn file_stem(p: &Path) -> String {
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    for ext in [".tar.zst", ".zip", ".dt"] {
+        if let Some(s) = name.strip_suffix(ext) {
+            return s.to_string();
+        }
+    }
+    name
+}
+
+/// Refuse early, with the numbers, when the backup cannot fit. The estimate
+/// is deliberately modest (1C data compresses about 5×; a `.dt` is itself
+/// compressed) so a backup that fits is never refused; a disk that fills
+/// anyway is caught by the write itself.
+fn check_space(dir: &Path, base: &Base, source_size: u64) -> Result<(), StepError> {
+    let need = match (base.method, base.compress) {
+        (Method::Copy, Compress::None) => source_size,
+        (Method::Copy, _) => source_size / 4,
+        (_, Compress::None) => source_size / 4,
+        (_, _) => source_size / 4 + source_size / 4,
+    } + 16 * 1024 * 1024;
+    let space = crate::platform::disk_space(dir).map_err(io(format!("cannot read free space of {}", dir.display())))?;
+    if space.available < need {
+        return Err(StepError::NoSpace {
+            dir: dir.display().to_string(),
+            need: human_bytes(need),
+            avail: human_bytes(space.available),
+        });
+    }
+    Ok(())
+}

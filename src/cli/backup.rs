@@ -1,0 +1,136 @@
+//! `onec-backup-bot backup`: back up one base (or all), print the result
+//! for people or as JSON, exit 0 (done or skipped) or 1 (failed).
+
+use super::progress::TermProgress;
+use super::{Failure, print_json};
+use crate::backup::history::Trigger;
+use crate::backup::run::{self, BackupError, Outcome, Request, human_bytes};
+use crate::cancel::Cancel;
+use crate::config::Config;
+use serde_json::json;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The base to back up (its `name:`; default: the default base).
+    #[arg(long, short)]
+    base: Option<String>,
+    /// Back up every configured base, one after another.
+    #[arg(long, conflicts_with = "base")]
+    all: bool,
+    /// Back up even when the base has not changed since the last good backup.
+    #[arg(long)]
+    force: bool,
+    /// Print a machine-readable result on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
+    if cfg.bases.is_empty() {
+        return Err(Failure::usage(
+            "no infobase configured: set ONEC_BASE_PATH (or add a `bases:` list to config.yaml)",
+        ));
+    }
+    let bases: Vec<_> = if args.all {
+        cfg.bases.iter().collect()
+    } else {
+        match cfg.base(args.base.as_deref()) {
+            Some(b) => vec![b],
+            None => {
+                let names: Vec<&str> = cfg.bases.iter().map(|b| b.name.as_str()).collect();
+                return Err(Failure::usage(format!(
+                    "no base named {:?}; configured bases: {}",
+                    args.base.as_deref().unwrap_or(""),
+                    names.join(", ")
+                )));
+            }
+        }
+    };
+    let (history, _) = run::open_and_recover(cfg).map_err(|e| Failure::failed(e.to_string()))?;
+    let cancel = Cancel::new();
+    {
+        let c = cancel.clone();
+        // Ctrl-C / SIGTERM: stop cleanly (1C killed, temporaries removed, row `interrupted`).
+        let _ = ctrlc::set_handler(move || c.cancel());
+    }
+    let mut failed = 0;
+    let mut results = Vec::new();
+    for base in bases {
+        let mut progress = TermProgress::new(&base.name);
+        let req = Request { base, trigger: Trigger::Cli, force: args.force };
+        let r = run::run(cfg, &history, &req, &mut |e| progress.event(e), &cancel);
+        progress.finish();
+        if r.is_err() {
+            failed += 1;
+        }
+        if args.json {
+            results.push(to_json(&r));
+        } else {
+            print_human(&r);
+        }
+        if cancel.is_cancelled() {
+            break;
+        }
+    }
+    if args.json {
+        if results.len() == 1 { print_json(&results[0]) } else { print_json(&results) }
+    }
+    if failed > 0 { Err(Failure { code: super::EXIT_FAILED, message: String::new() }) } else { Ok(()) }
+}
+
+fn to_json(r: &Result<Outcome, BackupError>) -> serde_json::Value {
+    match r {
+        Ok(o) => serde_json::to_value(o).unwrap_or_default(),
+        Err(BackupError::Failed { run_id, base, message, explanation, log_excerpt, log_path }) => json!({
+            "run_id": run_id, "base": base, "status": "failed", "error": message,
+            "explanation": explanation, "log_excerpt": log_excerpt, "log_path": log_path,
+        }),
+        Err(BackupError::Interrupted { run_id, base }) => {
+            json!({"run_id": run_id, "base": base, "status": "interrupted", "error": r.as_ref().err().map(|e| e.to_string())})
+        }
+        Err(e @ BackupError::Setup(_)) => json!({"status": "failed", "error": e.to_string()}),
+    }
+}
+
+fn print_human(r: &Result<Outcome, BackupError>) {
+    match r {
+        Ok(o) if o.status == "skipped" => {
+            println!("backup of {} skipped: {}", o.base, o.reason.as_deref().unwrap_or(""));
+        }
+        Ok(o) => {
+            println!(
+                "backup of {} done: {} ({} from {}, {:.1} s)",
+                o.base,
+                o.archive.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                human_bytes(o.archive_size.unwrap_or(0)),
+                human_bytes(o.source_size.unwrap_or(0)),
+                o.duration_secs
+            );
+            for v in &o.verified {
+                println!("  verified: {v}");
+            }
+            if let Some(s) = &o.sha256 {
+                println!("  sha256: {s}");
+            }
+            for p in &o.pruned {
+                println!("  retention removed: {}", p.display());
+            }
+        }
+        Err(BackupError::Failed { message, explanation, log_excerpt, log_path, base, .. }) => {
+            eprintln!("error: backup of {base} failed: {message}");
+            if let Some(x) = explanation {
+                eprintln!("  what it means: {x}");
+            }
+            if !log_excerpt.is_empty() {
+                eprintln!("  1C log:");
+                for l in log_excerpt {
+                    eprintln!("  | {l}");
+                }
+            }
+            if let Some(p) = log_path {
+                eprintln!("  full 1C log: {}", p.display());
+            }
+        }
+        Err(e) => eprintln!("error: {e}"),
+    }
+}

@@ -1,0 +1,69 @@
+//! `onec-backup-bot list`: the backup history, newest first.
+
+use super::{Failure, print_json};
+use crate::backup::history::History;
+use crate::backup::run::human_bytes;
+use crate::config::Config;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// How many runs to show.
+    #[arg(long, short = 'n', default_value_t = 20)]
+    limit: usize,
+    /// Only this base.
+    #[arg(long, short)]
+    base: Option<String>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
+    if !cfg.history_db.exists() {
+        if args.json {
+            print_json(&Vec::<()>::new());
+        } else {
+            println!("no backups yet (no history at {})", cfg.history_db.display());
+        }
+        return Ok(());
+    }
+    let history = History::open(&cfg.history_db)
+        .map_err(|e| Failure::failed(format!("cannot open the history {}: {e}", cfg.history_db.display())))?;
+    let runs = history
+        .list(args.limit, args.base.as_deref())
+        .map_err(|e| Failure::failed(format!("cannot read the history: {e}")))?;
+    if args.json {
+        print_json(&runs);
+        return Ok(());
+    }
+    if runs.is_empty() {
+        println!("no backups recorded");
+        return Ok(());
+    }
+    println!("{:>5}  {:19}  {:12}  {:8}  {:11}  {:>10}  {:>8}  ARCHIVE / ERROR", "ID", "STARTED", "BASE", "TRIGGER", "STATUS", "SIZE", "TIME");
+    for r in runs {
+        let started = r
+            .started
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.to_zoned(cfg.timezone.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|_| r.started.clone());
+        let size = r.archive_size.map(human_bytes).unwrap_or_else(|| "-".into());
+        let took = r.duration_ms.map(|ms| format!("{:.1}s", ms as f64 / 1000.0)).unwrap_or_else(|| "-".into());
+        let what = match (&r.archive_path, &r.error) {
+            (Some(p), _) => p.display().to_string(),
+            (None, Some(e)) => e.lines().next().unwrap_or("").chars().take(100).collect(),
+            _ => String::new(),
+        };
+        println!(
+            "{:>5}  {:19}  {:12}  {:8}  {:11}  {:>10}  {:>8}  {what}",
+            r.id,
+            started,
+            r.base,
+            r.trigger.as_str(),
+            r.status.as_str(),
+            size,
+            took
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,512 @@
+//! End to end with the real binary: every method and compression, every 1C
+//! failure, skipping, races, a full disk, a kill while packing, Ctrl-C,
+//! retention, `verify`, `config check`, and secrets kept out of everything.
+
+mod common;
+
+use common::{PASSWORD, World, contains};
+use predicates::prelude::*;
+use std::fs;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+fn backup_json(w: &World, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = w.cmd().arg("backup").arg("--json").args(extra).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad json ({e}): {}\n{stderr}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code().unwrap(), v, stderr)
+}
+
+fn assert_no_secret(w: &World, texts: &[&str]) {
+    for t in texts {
+        assert!(!t.contains(PASSWORD), "password leaked: {t}");
+    }
+    assert!(!contains(&w.history_bytes(), PASSWORD), "password in the history database");
+}
+
+#[test]
+fn copy_zip_makes_a_verified_archive_named_like_the_prototype() {
+    let mut w = World::new(64);
+    w.set("BACKUP_METHOD", "copy").set("BACKUP_INCLUDE_LOG", "true");
+    let (code, v, stderr) = backup_json(&w, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(v["status"], "ok");
+    let archives = w.archives();
+    assert_eq!(archives.len(), 1, "{archives:?}");
+    let name = &archives[0];
+    // YYYY-MM-DD/buh_YYYY-MM-DD_HH-MM-SS.zip
+    let re = regex_lite(name);
+    assert!(re, "unexpected archive path {name}");
+    assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
+    let path = w.backups.join(name);
+    // Info-ZIP agrees the archive is sound.
+    if which("unzip") {
+        let out = std::process::Command::new("unzip").arg("-t").arg(&path).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        let listing = String::from_utf8_lossy(&out.stdout);
+        assert!(listing.contains("1Cv8.1CD") && listing.contains("1Cv8Log/1Cv8.lgf"), "{listing}");
+        assert!(!listing.contains(".cfl"));
+    }
+    w.cmd().arg("verify").arg(&path).assert().success().stdout(predicate::str::contains("1Cv8.1CD"));
+    let hist = w.list_json();
+    assert_eq!(hist[0]["status"], "ok");
+    assert_eq!(hist[0]["method"], "copy");
+    assert_eq!(hist[0]["trigger"], "cli");
+    assert_eq!(hist[0]["sha256"], v["sha256"]);
+    assert!(w.backup_files().iter().all(|f| !f.contains(".partial")));
+}
+
+fn regex_lite(name: &str) -> bool {
+    // 2026-11-25/buh_2026-11-25_12-34-56.zip
+    let b = name.as_bytes();
+    name.len() == "2026-11-25/buh_2026-11-25_12-34-56.zip".len()
+        && &name[10..15] == "/buh_"
+        && name[..10] == name[15..25]
+        && b[25] == b'_'
+        && name.ends_with(".zip")
+        && name[26..34].chars().enumerate().all(|(i, c)| if i == 2 || i == 5 { c == '-' } else { c.is_ascii_digit() })
+}
+
+fn which(tool: &str) -> bool {
+    std::process::Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn copy_zstd_and_none() {
+    let mut w = World::new(32);
+    w.set("BACKUP_METHOD", "copy").set("BACKUP_COMPRESS", "zstd");
+    let (code, v, e) = backup_json(&w, &[]);
+    assert_eq!(code, 0, "{e}");
+    let archive = v["archive"].as_str().unwrap().to_string();
+    assert!(archive.ends_with(".tar.zst"), "{archive}");
+    if which("zstd") {
+        assert!(std::process::Command::new("zstd").arg("-t").arg(&archive).output().unwrap().status.success());
+    }
+    w.set("BACKUP_COMPRESS", "none");
+    let (code, v, e) = backup_json(&w, &["--force"]);
+    assert_eq!(code, 0, "{e}");
+    let folder = std::path::PathBuf::from(v["archive"].as_str().unwrap());
+    assert!(folder.is_dir(), "{folder:?}");
+    assert_eq!(fs::read(folder.join("1Cv8.1CD")).unwrap(), fs::read(w.base.join("1Cv8.1CD")).unwrap());
+    w.cmd().arg("verify").arg(&folder).assert().success();
+}
+
+#[test]
+fn dump_with_designer_passes_real_syntax_and_keeps_the_password_secret() {
+    let mut w = World::new(16);
+    let args_file = w.dir.path().join("args.txt");
+    w.set("FAKE_1C_ARGS_FILE", &args_file.display().to_string());
+    w.set("ONEC_LOCK_CODE", "KOD123");
+    let (code, v, stderr) = backup_json(&w, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let args = fs::read_to_string(&args_file).unwrap();
+    assert!(args.lines().any(|l| l == "DESIGNER"), "{args}");
+    for needle in ["/DumpIB", "/Out", "/DumpResult", "/DisableStartupDialogs", "/NАдминистратор", "/UCKOD123"] {
+        assert!(args.contains(needle), "{needle} missing from {args}");
+    }
+    let archive = v["archive"].as_str().unwrap();
+    assert!(archive.ends_with(".zip"));
+    // The .dt inside is a complete dump and was deleted after packing.
+    let verify = w.cmd().arg("verify").arg(archive).output().unwrap();
+    let text = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success() && text.contains(".dt"), "{text}");
+    assert!(!w.backup_files().iter().any(|f| f.ends_with(".dt")), "{:?}", w.backup_files());
+    let hist = w.list_json();
+    assert_eq!(hist[0]["onec_exit_code"], 0);
+    assert!(hist[0]["log_path"].as_str().is_some_and(|p| std::path::Path::new(p).exists()));
+    assert_no_secret(&w, &[&stderr, &v.to_string(), &hist.to_string()]);
+    assert!(!contains(&w.history_bytes(), "KOD123"));
+}
+
+#[test]
+fn dump_bare_dt_and_kept_dt() {
+    let mut w = World::new(16);
+    w.set("BACKUP_COMPRESS", "none");
+    let (code, v, e) = backup_json(&w, &[]);
+    assert_eq!(code, 0, "{e}");
+    assert!(v["archive"].as_str().unwrap().ends_with(".dt"));
+    w.set("BACKUP_COMPRESS", "zip").set("BACKUP_DELETE_DT_AFTER_COMPRESS", "false");
+    let (code, _, e) = backup_json(&w, &["--force"]);
+    assert_eq!(code, 0, "{e}");
+    let files = w.archives();
+    assert_eq!(files.iter().filter(|f| f.ends_with(".dt")).count(), 2, "{files:?}");
+    assert_eq!(files.iter().filter(|f| f.ends_with(".zip")).count(), 1, "{files:?}");
+}
+
+#[test]
+fn ibcmd_method() {
+    let mut w = World::new(16);
+    let args_file = w.dir.path().join("args.txt");
+    w.set("BACKUP_METHOD", "ibcmd").set("FAKE_1C_ARGS_FILE", &args_file.display().to_string());
+    let (code, v, e) = backup_json(&w, &[]);
+    assert_eq!(code, 0, "{e}");
+    assert_eq!(v["method"], "ibcmd");
+    let args = fs::read_to_string(&args_file).unwrap();
+    assert!(args.contains("infobase") && args.contains("dump") && args.contains("--db-path"), "{args}");
+}
+
+fn failing(mode: &str) -> (World, std::process::Output) {
+    let w = World::new(16);
+    let out = w.cmd().arg("backup").env("FAKE_1C_MODE", mode).output().unwrap();
+    (w, out)
+}
+
+#[test]
+fn users_still_connected_is_explained_with_the_1c_log_line() {
+    let (w, out) = failing("lock");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("монопольн"), "the Russian 1C line is quoted: {stderr}");
+    assert!(stderr.to_lowercase().contains("users") || stderr.contains("пользовател"), "{stderr}");
+    assert!(w.archives().is_empty(), "{:?}", w.archives());
+    assert!(w.backup_files().iter().all(|f| !f.contains(".partial")), "{:?}", w.backup_files());
+    let hist = w.list_json();
+    assert_eq!(hist[0]["status"], "failed");
+    assert!(hist[0]["error"].as_str().unwrap().len() > 10);
+    assert_no_secret(&w, &[&stderr, &String::from_utf8_lossy(&out.stdout)]);
+}
+
+#[test]
+fn wrong_credentials_dumpresult_and_empty_dump_fail() {
+    for (mode, needle) in [("badcreds", "credentials"), ("dumpresult1", "DumpResult"), ("empty", "empty")] {
+        let (w, out) = failing(mode);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{mode}: {stderr}");
+        assert!(stderr.contains(needle), "{mode}: expected {needle:?} in {stderr}");
+        assert!(w.archives().is_empty(), "{mode}: {:?}", w.archives());
+        assert_eq!(w.list_json()[0]["status"], "failed");
+        assert_no_secret(&w, &[&stderr]);
+    }
+}
+
+#[test]
+fn hanging_designer_is_killed_at_the_timeout() {
+    let mut w = World::new(16);
+    w.set("ONEC_TIMEOUT", "5");
+    let t = Instant::now();
+    let out = w.cmd().arg("backup").env("FAKE_1C_MODE", "hang").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(t.elapsed() < Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("timed out") || stderr.contains("timeout"), "{stderr}");
+    assert_eq!(w.list_json()[0]["status"], "failed");
+}
+
+#[test]
+fn unchanged_base_is_skipped_unless_forced() {
+    let mut w = World::new(16);
+    w.set("BACKUP_METHOD", "copy");
+    assert_eq!(backup_json(&w, &[]).0, 0);
+    let (code, v, _) = backup_json(&w, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(v["status"], "skipped");
+    assert!(v["reason"].as_str().unwrap().contains("unchanged"));
+    let (code, v, _) = backup_json(&w, &["--force"]);
+    assert_eq!((code, v["status"].as_str()), (0, Some("ok")));
+    assert_eq!(w.archives().len(), 2, "{:?}", w.archives());
+    let hist = w.list_json();
+    let statuses: Vec<&str> = hist.as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["ok", "skipped", "ok"]);
+}
+
+#[test]
+fn two_processes_never_back_up_one_base_at_once() {
+    let w = World::new(16);
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
+    first.current_dir(w.dir.path()).arg("backup").env("FAKE_1C_MODE", "slow").env("FAKE_1C_SLEEP_MS", "4000");
+    for (k, v) in &w.envs {
+        first.env(k, v);
+    }
+    let mut child = first.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    // Wait until the first run holds the lock (its row is `running`).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let h = w.list_json();
+        if h.as_array().is_some_and(|a| a.iter().any(|r| r["status"] == "running")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, v, _) = backup_json(&w, &["--force"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["status"], "skipped");
+    assert!(v["reason"].as_str().unwrap().contains("already running"), "{v}");
+    assert!(child.wait().unwrap().success());
+    let hist = w.list_json();
+    let statuses: Vec<&str> = hist.as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert!(statuses.contains(&"skipped") && statuses.contains(&"ok"), "{statuses:?}");
+    assert_eq!(w.archives().len(), 1);
+}
+
+#[test]
+fn verify_catches_damage_and_names_it() {
+    let mut w = World::new(64);
+    w.set("BACKUP_METHOD", "copy");
+    let (_, v, _) = backup_json(&w, &[]);
+    let archive = std::path::PathBuf::from(v["archive"].as_str().unwrap());
+    let mut bytes = fs::read(&archive).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    let damaged = w.dir.path().join("damaged.zip");
+    fs::write(&damaged, &bytes).unwrap();
+    let out = w.cmd().arg("verify").arg(&damaged).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("damaged.zip"));
+    let truncated = w.dir.path().join("truncated.zip");
+    fs::write(&truncated, &fs::read(&archive).unwrap()[..mid]).unwrap();
+    w.cmd().arg("verify").arg(&truncated).assert().code(1);
+    w.cmd().arg("verify").arg(w.dir.path().join("missing.zip")).assert().code(2);
+}
+
+#[test]
+fn a_kill_while_packing_leaves_no_final_file_and_the_next_run_cleans_up() {
+    // ~96 MiB of data so packing lasts long enough to be killed.
+    let mut w = World::new(12_288);
+    w.set("BACKUP_METHOD", "copy").set("BACKUP_COMPRESS_LEVEL", "9");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
+    cmd.current_dir(w.dir.path()).arg("backup");
+    for (k, v) in &w.envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut saw_partial = false;
+    while Instant::now() < deadline && !saw_partial {
+        saw_partial = w.backup_files().iter().any(|f| f.contains(".partial"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(saw_partial, "packing never started: {:?}", w.backup_files());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(w.archives().is_empty(), "a final name after a kill: {:?}", w.archives());
+    // The next start marks the run interrupted and removes the temporary.
+    let hist = w.list_json();
+    assert_eq!(hist[0]["status"], "interrupted", "{hist}");
+    assert!(w.backup_files().iter().all(|f| !f.contains(".partial")), "{:?}", w.backup_files());
+    let (code, v, _) = backup_json(&w, &[]);
+    assert_eq!((code, v["status"].as_str()), (0, Some("ok")));
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_during_a_dump_kills_1c_and_records_interrupted() {
+    let w = World::new(16);
+    let pid_file = w.dir.path().join("child.pid");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
+    cmd.current_dir(w.dir.path()).arg("backup").env("FAKE_1C_MODE", "hang").env("FAKE_1C_CHILD_PID_FILE", &pid_file);
+    for (k, v) in &w.envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline && !pid_file.exists() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let grandchild: i32 = fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let alive = unsafe { libc::kill(grandchild, 0) } == 0;
+    assert!(!alive, "1C's child process survived");
+    assert_eq!(w.list_json()[0]["status"], "interrupted");
+    assert!(w.backup_files().iter().all(|f| !f.contains(".partial")));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_fails_early_or_cleanly_with_numbers() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to mount a small tmpfs");
+        return;
+    }
+    // 1) Too small to even start: refused before writing, with the numbers.
+    let mut w = World::new(16);
+    let small = w.dir.path().join("small");
+    fs::create_dir(&small).unwrap();
+    let mounted = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"]).arg(&small).status();
+    if !mounted.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: cannot mount tmpfs here");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _u = Unmount(small.clone());
+    w.set("BACKUP_METHOD", "copy").set("BACKUP_DIR", &small.display().to_string());
+    let out = w.cmd().arg("backup").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not enough free space") && stderr.contains("available"), "{stderr}");
+
+    // 2) Fits the estimate but not in reality: incompressible data fills the disk mid-write.
+    let mid = w.dir.path().join("mid");
+    fs::create_dir(&mid).unwrap();
+    assert!(std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=40m", "tmpfs"]).arg(&mid).status().unwrap().success());
+    let _u2 = Unmount(mid.clone());
+    let noisy = w.dir.path().join("noisy");
+    fs::create_dir(&noisy).unwrap();
+    let mut data = vec![0u8; 64 * 1024 * 1024];
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    for chunk in data.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    // Keep a valid 1CD header so only the disk is at fault.
+    let header = fs::read(w.base.join("1Cv8.1CD")).unwrap();
+    data[..24].copy_from_slice(&header[..24]);
+    let pages = (data.len() / 8192) as u32;
+    data[12..16].copy_from_slice(&pages.to_le_bytes());
+    fs::write(noisy.join("1Cv8.1CD"), &data).unwrap();
+    w.set("ONEC_BASE_PATH", &noisy.display().to_string()).set("BACKUP_DIR", &mid.display().to_string());
+    let out = w.cmd().arg("backup").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.to_lowercase().contains("space") || stderr.contains("full"), "{stderr}");
+    let mut leftovers = Vec::new();
+    for e in walkdir(&mid) {
+        if e.ends_with(".zip") || e.contains(".partial") {
+            leftovers.push(e);
+        }
+    }
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn walkdir(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walkdir(&p));
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn retention_prunes_only_our_files_and_shows_reasons() {
+    let mut w = World::new(16);
+    w.set("BACKUP_METHOD", "copy");
+    // Old archives of ours, a foreign file and another base's archive.
+    for day in ["2020-01-01", "2020-01-02", "2020-01-03"] {
+        let d = w.backups.join(day);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join(format!("buh_{day}_10-00-00.zip")), b"old").unwrap();
+    }
+    fs::write(w.backups.join("2020-01-01/notes.txt"), b"mine").unwrap();
+    fs::write(w.backups.join("2020-01-02/zup_2020-01-02_10-00-00.zip"), b"other base").unwrap();
+    assert_eq!(backup_json(&w, &[]).0, 0);
+    w.set("BACKUP_KEEP_LAST", "2");
+    let dry = w.cmd().args(["prune", "--dry-run"]).output().unwrap();
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert!(dry.status.success(), "{text}");
+    assert!(text.contains("last"), "reasons shown: {text}");
+    assert!(text.contains("would be deleted"), "{text}");
+    assert_eq!(w.archives().iter().filter(|f| f.contains("/buh_")).count(), 4, "dry run deleted something");
+    w.cmd().arg("prune").assert().success();
+    let left = w.archives();
+    assert_eq!(left.iter().filter(|f| f.contains("/buh_")).count(), 2, "{left:?}");
+    assert!(left.contains(&"2020-01-01/notes.txt".to_string()), "foreign file kept: {left:?}");
+    assert!(left.contains(&"2020-01-02/zup_2020-01-02_10-00-00.zip".to_string()), "{left:?}");
+    assert!(!w.backups.join("2020-01-03").exists() || w.backups.join("2020-01-03").read_dir().unwrap().next().is_some());
+}
+
+#[test]
+fn retention_runs_after_a_successful_backup_only() {
+    let mut w = World::new(16);
+    w.set("BACKUP_METHOD", "copy").set("BACKUP_KEEP_LAST", "1");
+    for day in ["2020-01-01", "2020-01-02"] {
+        let d = w.backups.join(day);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join(format!("buh_{day}_10-00-00.zip")), b"old").unwrap();
+    }
+    // A failed backup deletes nothing.
+    w.set("BACKUP_METHOD", "dump");
+    w.cmd().arg("backup").env("FAKE_1C_MODE", "lock").assert().code(1);
+    assert_eq!(w.archives().len(), 2);
+    w.set("BACKUP_METHOD", "copy");
+    let (code, v, _) = backup_json(&w, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(v["pruned"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(w.archives().len(), 1);
+    assert!(!w.backups.join("2020-01-01").exists(), "emptied date folders are removed");
+}
+
+#[test]
+fn config_check_shows_sources_and_masks_secrets() {
+    let w = World::new(1);
+    fs::write(w.dir.path().join(".env"), "BOT_TOKEN=999:SECRET-TOKEN\nALLOWED_USER_IDS=42\n").unwrap();
+    fs::write(w.dir.path().join("config.yaml"), "backup:\n  method: copy\n").unwrap();
+    let out = w.cmd().args(["config", "check"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!text.contains("SECRET-TOKEN") && !text.contains(PASSWORD), "{text}");
+    let line = |name: &str| text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} missing: {text}")).to_string();
+    assert!(line("BOT_TOKEN ").contains("***") && line("BOT_TOKEN ").contains(".env"));
+    assert!(line("ONEC_UP ").contains("***") && line("ONEC_UP ").contains("env"));
+    assert!(line("BACKUP_METHOD ").contains("copy") && line("BACKUP_METHOD ").contains("config.yaml"));
+    assert!(line("API_PORT ").contains("8080") && line("API_PORT ").contains("default"));
+}
+
+#[test]
+fn config_errors_are_all_reported_with_exit_2() {
+    let w = World::new(1);
+    fs::write(w.dir.path().join("config.yaml"), "backup:\n  methd: copy\n").unwrap();
+    let out = w.cmd().args(["config", "check"]).env("API_PORT", "http").env("BACKUP_COMPRESS", "rar").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("3 problems"), "{err}");
+    assert!(err.contains("did you mean `method`"), "{err}");
+    assert!(err.contains("API_PORT") && err.contains("BACKUP_COMPRESS"), "{err}");
+    // Every command refuses to run on a broken configuration.
+    w.cmd().arg("backup").env("API_PORT", "http").assert().code(2);
+    // Usage errors too.
+    w.cmd().arg("backup").arg("--bogus").assert().code(2);
+    w.cmd().args(["backup", "--base", "nope"]).assert().code(2).stderr(predicate::str::contains("buh"));
+}
+
+#[test]
+fn missing_base_folder_fails_clearly() {
+    let mut w = World::new(1);
+    w.set("ONEC_BASE_PATH", &w.dir.path().join("nowhere").display().to_string());
+    let out = w.cmd().arg("backup").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nowhere"));
+    assert_eq!(w.list_json()[0]["status"], "failed");
+}
+
+#[test]
+fn copy_refuses_a_base_in_use() {
+    let mut w = World::new(16);
+    w.set("BACKUP_METHOD", "copy");
+    fs::write(w.base.join("1Cv8.1CL"), b"").unwrap();
+    let out = w.cmd().arg("backup").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1Cv8.1CL"), "{err}");
+    assert!(w.archives().is_empty());
+}
+
+#[test]
+fn demo_runs_without_1c_or_telegram() {
+    let w = World::new(1);
+    let out = w.cmd().arg("--demo").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("backup done") && text.contains(".zip"), "{text}");
+    let archive = text.lines().find_map(|l| l.strip_prefix("  onec-backup-bot verify ")).unwrap();
+    w.cmd().arg("verify").arg(archive.trim()).assert().success();
+    let root = text.lines().find_map(|l| l.strip_prefix("  remove the demo with: rm -r ")).unwrap();
+    fs::remove_dir_all(root.trim()).unwrap();
+}

@@ -1,0 +1,120 @@
+//! Shared helpers for the end-to-end tests: a temp world with a generated
+//! infobase, a backup folder, the fake 1C copied in as `1cv8` / `ibcmd`, and
+//! the real binary run with a clean environment.
+
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use onec_backup_bot::config::keys::KEYS;
+use onec_backup_bot::onec::files::{CdFormat, generate_1cd};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub const PASSWORD: &str = "S3cr3t-Pa55-word";
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub base: PathBuf,
+    pub backups: PathBuf,
+    pub bin: PathBuf,
+    pub envs: Vec<(String, String)>,
+}
+
+impl World {
+    /// A world with a small 8.3.8 base (`pages` × 8 KiB) named `buh`.
+    pub fn new(pages: u32) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("buh");
+        fs::create_dir_all(base.join("1Cv8Log")).unwrap();
+        generate_1cd(&base.join("1Cv8.1CD"), CdFormat::V8_3_8, pages, 7).unwrap();
+        fs::write(base.join("1Cv8Log/1Cv8.lgf"), "log header\n").unwrap();
+        fs::write(base.join("1Cv8.1CD.cfl"), b"").unwrap();
+        let backups = dir.path().join("backups");
+        let bin = dir.path().join("bin");
+        fs::create_dir_all(&bin).unwrap();
+        let exe = std::env::consts::EXE_SUFFIX;
+        for name in ["1cv8", "ibcmd"] {
+            fs::copy(env!("CARGO_BIN_EXE_fake-1cv8"), bin.join(format!("{name}{exe}"))).unwrap();
+        }
+        let envs = vec![
+            ("ONEC_BASE_PATH".into(), base.display().to_string()),
+            ("BACKUP_DIR".into(), backups.display().to_string()),
+            ("ONEC_EXE".into(), bin.join(format!("1cv8{exe}")).display().to_string()),
+            ("IBCMD_EXE".into(), bin.join(format!("ibcmd{exe}")).display().to_string()),
+            ("ONEC_UC".into(), "Администратор".into()),
+            ("ONEC_UP".into(), PASSWORD.into()),
+            ("APP_TIMEZONE".into(), "Europe/Moscow".into()),
+        ];
+        World { dir, base, backups, bin, envs }
+    }
+
+    pub fn set(&mut self, k: &str, v: &str) -> &mut Self {
+        self.envs.retain(|(n, _)| n != k);
+        self.envs.push((k.into(), v.into()));
+        self
+    }
+
+    /// The real binary, run in the world's folder with only our variables.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
+        c.current_dir(self.dir.path());
+        for k in KEYS {
+            for e in k.env {
+                c.env_remove(e);
+            }
+        }
+        for (k, v) in &self.envs {
+            c.env(k, v);
+        }
+        c.env_remove("FAKE_1C_MODE");
+        c
+    }
+
+    /// Every file under the backup folder, relative, sorted.
+    pub fn backup_files(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(&self.backups, &self.backups, &mut out);
+        out.sort();
+        out
+    }
+
+    /// Final archives (date folders only, no temporaries).
+    pub fn archives(&self) -> Vec<String> {
+        self.backup_files()
+            .into_iter()
+            .filter(|f| f.len() > 11 && f.as_bytes()[4] == b'-' && !f.contains("/."))
+            .collect()
+    }
+
+    pub fn history_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for suffix in ["", "-wal"] {
+            if let Ok(b) = fs::read(self.backups.join(format!("app.sqlite3{suffix}"))) {
+                all.extend(b);
+            }
+        }
+        all
+    }
+
+    pub fn list_json(&self) -> serde_json::Value {
+        let out = self.cmd().args(["list", "--json", "--limit", "100"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.') {
+            walk(root, &p, out);
+        } else {
+            out.push(p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"));
+        }
+    }
+}
+
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
