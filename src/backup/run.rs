@@ -45,6 +45,8 @@ impl Stage {
 /// A progress event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
+    /// The run has its history row (not sent for skipped runs).
+    Started { run_id: i64 },
     Stage(Stage),
     /// Bytes read of the sources while packing or copying.
     Progress { done: u64, total: u64 },
@@ -289,6 +291,7 @@ pub fn run(
     }
 
     let run_id = history.start_run(&new_run).map_err(setup)?;
+    events(Event::Started { run_id });
     let mut log_path = None;
     let result = execute(cfg, base, files, fp.as_ref().map(|f| f.0.as_str()), events, cancel, &mut log_path);
     let finished = jiff::Timestamp::now();

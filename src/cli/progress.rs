@@ -29,6 +29,7 @@ impl TermProgress {
         }
         let mut err = std::io::stderr().lock();
         match e {
+            Event::Started { .. } => {}
             Event::Stage(stage) => {
                 self.stage_started = Instant::now();
                 self.last_draw = None;
