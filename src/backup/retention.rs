@@ -172,8 +172,9 @@ pub struct Decision {
 /// A period an archive falls in, for the bucketed rules.
 type Bucket = (i16, i8, i8, i8);
 
-fn bucket(reason: Reason, t: DateTime) -> Bucket {
-    match reason {
+/// The period `t` falls in for a bucketed rule; `None` for the others.
+fn bucket(reason: Reason, t: DateTime) -> Option<Bucket> {
+    Some(match reason {
         Reason::Hourly => (t.year(), t.month(), t.day(), t.hour()),
         Reason::Daily => (t.year(), t.month(), t.day(), 0),
         Reason::Weekly => {
@@ -183,8 +184,8 @@ fn bucket(reason: Reason, t: DateTime) -> Bucket {
         Reason::Monthly => (t.year(), t.month(), 0, 0),
         Reason::HalfYearly => (t.year(), if t.month() <= 6 { 1 } else { 2 }, 0, 0),
         Reason::Yearly => (t.year(), 0, 0, 0),
-        _ => unreachable!("only bucketed reasons have buckets"),
-    }
+        Reason::KeepAll | Reason::Last | Reason::Within | Reason::NewestVerified => return None,
+    })
 }
 
 /// Decide, for every candidate, keep or delete and why; newest first (ties
@@ -239,9 +240,9 @@ pub fn plan(policy: &KeepPolicy, candidates: &[Candidate], now: DateTime) -> Vec
         }
         for (reason, left, previous) in &mut bucketed {
             let b = bucket(*reason, d.time);
-            if *left > 0 && *previous != Some(b) {
+            if *left > 0 && b.is_some() && *previous != b {
                 *left -= 1;
-                *previous = Some(b);
+                *previous = b;
                 d.reasons.push(*reason);
             }
         }
