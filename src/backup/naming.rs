@@ -147,29 +147,43 @@ pub struct FoundArchive {
 pub fn scan(backup_dir: &Path, prefix: &str) -> io::Result<Vec<FoundArchive>> {
     let mut found = Vec::new();
     for day in date_folders(backup_dir)? {
-        for entry in fs::read_dir(&day)? {
-            let entry = entry?;
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+        let Some(entries) = skip_vanished(fs::read_dir(&day))? else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry?.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
-            let Some((time, ext)) = parse_archive_name(&name, prefix) else {
+            let Some((time, ext)) = parse_archive_name(name, prefix) else {
                 continue;
             };
-            let meta = entry.path().symlink_metadata()?;
+            // Another process may delete an archive while we look at it.
+            let Some(meta) = skip_vanished(path.symlink_metadata())? else {
+                continue;
+            };
             let size = match (meta.is_dir(), meta.is_file(), ext.is_empty()) {
-                (true, _, true) => dir_size(&entry.path())?,
+                (true, _, true) => match skip_vanished(dir_size(&path))? {
+                    Some(size) => size,
+                    None => continue,
+                },
                 (_, true, false) => meta.len(),
                 _ => continue,
             };
-            found.push(FoundArchive {
-                path: entry.path(),
-                time,
-                size,
-            });
+            found.push(FoundArchive { path, time, size });
         }
     }
     found.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.path.cmp(&b.path)));
     Ok(found)
+}
+
+/// `Ok(None)` for "not found" (deleted meanwhile), other errors as they are.
+fn skip_vanished<T>(r: io::Result<T>) -> io::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Temporary files and folders (see [`temp_path`]) left in `backup_dir`
@@ -180,10 +194,8 @@ pub fn stale_temps(backup_dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut dirs = vec![backup_dir.to_path_buf()];
     dirs.extend(date_folders(backup_dir)?);
     for dir in dirs {
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
+        let Some(entries) = skip_vanished(fs::read_dir(&dir))? else {
+            continue;
         };
         for entry in entries {
             let entry = entry?;
@@ -198,10 +210,8 @@ pub fn stale_temps(backup_dir: &Path) -> io::Result<Vec<PathBuf>> {
 
 /// The `YYYY-MM-DD` folders directly under `backup_dir` (not symlinks).
 fn date_folders(backup_dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let entries = match fs::read_dir(backup_dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
+    let Some(entries) = skip_vanished(fs::read_dir(backup_dir))? else {
+        return Ok(Vec::new());
     };
     let mut dirs = Vec::new();
     for entry in entries {
