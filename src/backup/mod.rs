@@ -1,8 +1,11 @@
 //! The backup pipeline: lock → make (dump / ibcmd / copy) → pack → verify →
 //! publish (rename) → record → prune. The only module that writes under
 //! `BACKUP_DIR`, and (in `history.rs`) the only one with SQL.
+
 pub mod fingerprint;
+pub mod history;
 pub mod lock;
-pub mod retention;
+pub mod naming;
 pub mod prune;
+pub mod retention;
 pub mod run;
