@@ -450,3 +450,97 @@ fn launchers_are_refused_before_running() {
         "the launcher must not be started"
     );
 }
+
+/// Run the installed fake directly with a hand-written argv.
+fn run_fake(rig: &Rig, program: &str, args: &[String]) -> std::process::Output {
+    std::process::Command::new(rig.exe(program))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn fake_designer_accepts_glued_quoted_and_case_insensitive_options() {
+    let rig = Rig::new(&[]);
+    let p = |n: &str| rig.path(n).display().to_string();
+    let args = vec![
+        "designer".to_string(),
+        format!("/F\"{}\"", p("base")),
+        "/NAdmin".into(),
+        format!("/dumpib{}", p("a.dt")),
+        "/OUT".into(),
+        p("a.log"),
+        format!("/DUMPRESULT\"{}\"", p("a.res")),
+        "/disablestartupdialogs".into(),
+    ];
+    let out = run_fake(&rig, "1cv8", &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_real_dt(
+        &rig.path("a.dt"),
+        fs::metadata(rig.path("a.dt")).unwrap().len(),
+    );
+    assert_eq!(fs::read_to_string(rig.path("a.res")).unwrap(), "0");
+    let log = fs::read(rig.path("a.log")).unwrap();
+    assert!(
+        std::str::from_utf8(&log).is_err(),
+        "the fake /Out log is Windows-1251"
+    );
+}
+
+#[test]
+fn fake_rejects_unknown_or_missing_options_like_1c() {
+    let rig = Rig::new(&[]);
+    let base = rig.path("base").display().to_string();
+    for args in [
+        vec![
+            "DESIGNER".to_string(),
+            "/F".into(),
+            base.clone(),
+            "/Bogus".into(),
+        ],
+        vec!["DESIGNER".to_string(), "/F".into(), base.clone()],
+        vec!["ENTERPRISE".to_string()],
+    ] {
+        let out = run_fake(&rig, "1cv8", &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?}");
+    }
+    let out = run_fake(
+        &rig,
+        "ibcmd",
+        &["infobase".into(), "dump".into(), "--bogus=1".into()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn fake_ibcmd_accepts_separate_option_values() {
+    let rig = Rig::new(&[]);
+    let args: Vec<String> = vec![
+        "infobase".into(),
+        "dump".into(),
+        "--db-path".into(),
+        rig.path("base").display().to_string(),
+        "--user".into(),
+        "u".into(),
+        rig.path("b.dt").display().to_string(),
+    ];
+    let out = run_fake(&rig, "ibcmd", &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("успешно завершена")
+    );
+    assert!(fs::metadata(rig.path("b.dt")).unwrap().len() > 9);
+}

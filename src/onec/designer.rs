@@ -179,6 +179,26 @@ mod tests {
     }
 
     #[test]
+    fn waits_for_files_1c_writes_after_exit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (log, res) = (
+            tmp.path().join("out.log"),
+            tmp.path().join("out.log.result"),
+        );
+        let (log2, res2) = (log.clone(), res.clone());
+        let writer = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(400));
+            std::fs::write(&log2, b"done").unwrap();
+            std::fs::write(&res2, b"0").unwrap();
+        });
+        let start = Instant::now();
+        assert_eq!(wait_for_late_files(&log, &res), Some(0));
+        assert!(start.elapsed() >= Duration::from_millis(350));
+        assert!(start.elapsed() < LATE_WRITE);
+        writer.join().unwrap();
+    }
+
+    #[test]
     fn reads_dump_result_with_bom_and_newline() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("r");

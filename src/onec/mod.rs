@@ -171,10 +171,14 @@ pub fn render_command(
     args: &[std::ffi::OsString],
     password: Option<&Secret>,
 ) -> String {
+    // Options whose value is the next argument (a path that may start with /P).
+    const TAKES_PATH: &[&str] = &["/F", "/DumpIB", "/Out", "/DumpResult"];
     let mut out = format!("\"{}\"", exe.display());
+    let mut prev = String::new();
     for arg in args {
-        let arg = arg.to_string_lossy();
-        let shown = if arg.len() > 2 && arg[..2].eq_ignore_ascii_case("/P") {
+        let arg = arg.to_string_lossy().into_owned();
+        let is_value = TAKES_PATH.iter().any(|o| o.eq_ignore_ascii_case(&prev));
+        let shown = if !is_value && arg.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("/P")) {
             "/P***".to_string()
         } else if arg.starts_with("--password=") {
             "--password=***".to_string()
@@ -189,6 +193,7 @@ pub fn render_command(
         } else {
             out.push_str(&shown);
         }
+        prev = arg;
     }
     out
 }
@@ -287,6 +292,14 @@ mod tests {
         .collect();
         let shown = render_command(Path::new("1cv8"), &args, Some(&pwd));
         assert!(!shown.contains("s3cr3t"), "{shown}");
+        let paths: Vec<OsString> = ["/F", "/Pool/base", "/Pxyz"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(
+            render_command(Path::new("1cv8"), &paths, None),
+            "\"1cv8\" /F /Pool/base /P***"
+        );
         assert_eq!(
             shown,
             "\"1cv8\" DESIGNER /F \"C:\\My Base\" /NAdmin /P*** --password=*** x-***-y"
