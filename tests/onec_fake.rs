@@ -395,6 +395,15 @@ fn ibcmd_empty_and_hang_fail() {
         matches!(err, OnecError::Timeout { seconds: 1, .. }),
         "{err:?}"
     );
+    #[cfg(unix)]
+    {
+        let child: i32 = fs::read_to_string(rig.path("child.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(wait_gone(child), "child {child} of the hung ibcmd survived");
+    }
 }
 
 #[test]
