@@ -1,2 +1,436 @@
-//! Fake 1C platform for tests (see module docs when written).
-fn main() {}
+//! A stand-in for 1C's `1cv8` (Designer batch mode) and `ibcmd`, for the
+//! test-suite, the demo and the benchmarks. It acts as `ibcmd` when its file
+//! stem is `ibcmd` or its first argument is `infobase`, else as `1cv8`.
+//!
+//! It parses the real argument syntax. `1cv8`: `DESIGNER`, then `/Option`s
+//! with case-insensitive names whose values are glued (`/F"C:\base"`, quotes
+//! stripped, or `/Fdir`) or the next argument (`/F dir`). `ibcmd`:
+//! `infobase dump --db-path=<p>` (or `--db-path <p>`), `--user=`,
+//! `--password=`, and the output file as the positional argument. Unknown or
+//! missing options exit with code 1 and a message, like 1C.
+//!
+//! Behaviour comes from `FAKE_1C_MODE`: `ok` (default), `lock`, `badcreds`,
+//! `dumpresult1`, `hang`, `empty`, `slow` (sleeps `FAKE_1C_SLEEP_MS` first).
+//! `FAKE_1C_EXPECT_USER` / `FAKE_1C_EXPECT_PASSWORD` turn a mismatch into
+//! `badcreds`; `FAKE_1C_ARGS_FILE` receives the argv, one per line;
+//! `FAKE_1C_CHILD_PID_FILE` receives the pid of the child `hang` starts;
+//! `FAKE_1C_DT_BYTES` is the uncompressed `.dt` payload size (default 64 KiB).
+//! Each variable may also be given as a `KEY=VALUE` line in a file
+//! `fake-1c.env` beside the executable (the environment wins), so parallel
+//! tests can configure their own copies without touching the process
+//! environment.
+//!
+//! The `.dt` is `1CIBDmpF`, the byte `0x33`, then one raw DEFLATE stream.
+
+use flate2::Compression;
+use flate2::write::DeflateEncoder;
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::Duration;
+
+const SUCCESS: &str = "Выгрузка информационной базы успешно завершена";
+const LOCK: [&str; 2] = [
+    "Ошибка установки монопольного режима",
+    "Не удалось монопольно заблокировать информационную базу",
+];
+const BADCREDS: &str = "Пользователь ИБ не идентифицирован";
+const NO_BASE: &str = "Информационная база не обнаружена!";
+
+fn main() {
+    if std::env::var_os("FAKE_1C_ROLE").is_some_and(|r| r == "hang-child") {
+        sleep_forever();
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let settings = Settings::load();
+    if let Some(file) = settings.get("FAKE_1C_ARGS_FILE") {
+        record_args(Path::new(&file), &args);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    let stem = exe
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let code = if stem == "ibcmd" || args.first().is_some_and(|a| a == "infobase") {
+        ibcmd(&args, &settings)
+    } else {
+        designer(&args, &settings)
+    };
+    std::process::exit(code);
+}
+
+/// Environment variables, falling back to `fake-1c.env` beside the exe.
+struct Settings(HashMap<String, String>);
+
+impl Settings {
+    fn load() -> Self {
+        let mut map = HashMap::new();
+        let file = std::env::current_exe()
+            .ok()
+            .and_then(|e| Some(e.parent()?.join("fake-1c.env")));
+        if let Some(text) = file.and_then(|f| fs::read_to_string(f).ok()) {
+            for line in text.lines() {
+                if let Some((k, v)) = line.split_once('=') {
+                    map.insert(k.trim().to_string(), v.trim().to_string());
+                }
+            }
+        }
+        for (k, v) in std::env::vars() {
+            if k.starts_with("FAKE_1C_") {
+                map.insert(k, v);
+            }
+        }
+        Self(map)
+    }
+
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.get(key).filter(|v| !v.is_empty()).cloned()
+    }
+
+    fn mode(&self) -> String {
+        self.get("FAKE_1C_MODE")
+            .unwrap_or_else(|| "ok".into())
+            .to_lowercase()
+    }
+}
+
+fn record_args(file: &Path, args: &[String]) {
+    let mut text = String::new();
+    for a in args {
+        text.push_str(a);
+        text.push('\n');
+    }
+    let written = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("fake-1cv8: cannot write {}: {e}", file.display());
+    }
+}
+
+/// What a run should do once the arguments are understood.
+enum Outcome {
+    Ok,
+    Lock,
+    BadCreds,
+    DumpResult1,
+    Hang,
+    Empty,
+}
+
+/// Pick the behaviour: wrong credentials first, then the mode.
+fn outcome(s: &Settings, user: Option<&str>, password: Option<&str>) -> Result<Outcome, String> {
+    let creds_ok = s
+        .get("FAKE_1C_EXPECT_USER")
+        .is_none_or(|u| Some(u.as_str()) == user)
+        && s.get("FAKE_1C_EXPECT_PASSWORD")
+            .is_none_or(|p| Some(p.as_str()) == password);
+    if !creds_ok {
+        return Ok(Outcome::BadCreds);
+    }
+    Ok(match s.mode().as_str() {
+        "ok" => Outcome::Ok,
+        "slow" => {
+            let ms = s
+                .get("FAKE_1C_SLEEP_MS")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1000);
+            thread::sleep(Duration::from_millis(ms));
+            Outcome::Ok
+        }
+        "lock" => Outcome::Lock,
+        "badcreds" => Outcome::BadCreds,
+        "dumpresult1" => Outcome::DumpResult1,
+        "hang" => Outcome::Hang,
+        "empty" => Outcome::Empty,
+        other => return Err(format!("unknown FAKE_1C_MODE {other:?}")),
+    })
+}
+
+// ---------------------------------------------------------------- 1cv8
+
+/// Designer options: name, takes a value. Longest first so that prefixes
+/// (`/DumpIB` vs `/DumpResult`) resolve correctly.
+const DESIGNER_OPTIONS: &[(&str, bool)] = &[
+    ("DisableStartupDialogs", false),
+    ("DisableStartupMessages", false),
+    ("DumpResult", true),
+    ("DumpIB", true),
+    ("Out", true),
+    ("UC", true),
+    ("F", true),
+    ("N", true),
+    ("P", true),
+];
+
+fn parse_designer(args: &[String]) -> Result<HashMap<&'static str, String>, String> {
+    let mut it = args.iter();
+    match it.next() {
+        Some(mode) if mode.eq_ignore_ascii_case("DESIGNER") => {}
+        Some(other) => {
+            return Err(format!(
+                "unsupported launch mode {other:?} (expected DESIGNER)"
+            ));
+        }
+        None => return Err("no launch mode given (expected DESIGNER)".into()),
+    }
+    let mut opts = HashMap::new();
+    while let Some(arg) = it.next() {
+        let Some(body) = arg.strip_prefix('/') else {
+            return Err(format!("unexpected argument {arg:?}"));
+        };
+        let found = DESIGNER_OPTIONS.iter().find(|(name, _)| {
+            body.get(..name.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(name))
+        });
+        let Some(&(name, takes_value)) = found else {
+            return Err(format!("unknown option {arg:?}"));
+        };
+        let rest = &body[name.len()..];
+        let value = if !takes_value {
+            if !rest.is_empty() {
+                return Err(format!("unknown option {arg:?}"));
+            }
+            String::new()
+        } else if rest.is_empty() {
+            match it.next() {
+                Some(v) => strip_quotes(v),
+                None => return Err(format!("option /{name} needs a value")),
+            }
+        } else {
+            strip_quotes(rest)
+        };
+        opts.insert(name, value);
+    }
+    Ok(opts)
+}
+
+fn strip_quotes(s: &str) -> String {
+    let s = s.strip_prefix('"').unwrap_or(s);
+    s.strip_suffix('"').unwrap_or(s).to_string()
+}
+
+fn designer(args: &[String], s: &Settings) -> i32 {
+    let opts = match parse_designer(args) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("1cv8: {msg}");
+            return 1;
+        }
+    };
+    let out = opts.get("Out").map(PathBuf::from);
+    let result = opts.get("DumpResult").map(PathBuf::from);
+    let finish = |lines: &[&str], dump_result: i32, code: i32| {
+        if let Some(out) = &out {
+            write_cp1251(out, lines);
+        }
+        if let Some(result) = &result
+            && let Err(e) = fs::write(result, dump_result.to_string())
+        {
+            eprintln!("1cv8: cannot write {}: {e}", result.display());
+        }
+        code
+    };
+    let (Some(base), Some(dt)) = (opts.get("F"), opts.get("DumpIB")) else {
+        eprintln!("1cv8: /F and /DumpIB are required");
+        return finish(&["Не задан параметр /F или /DumpIB"], 1, 1);
+    };
+    if !Path::new(base).join("1Cv8.1CD").is_file() {
+        return finish(&[NO_BASE, base.as_str()], 1, 1);
+    }
+    let outcome = match outcome(
+        s,
+        opts.get("N").map(String::as_str),
+        opts.get("P").map(String::as_str),
+    ) {
+        Ok(o) => o,
+        Err(msg) => return finish(&[&msg], 1, 1),
+    };
+    let dt = Path::new(dt);
+    match outcome {
+        Outcome::Ok => match write_dt(dt, dt_bytes(s)) {
+            Ok(()) => finish(&["Начало выгрузки информационной базы", SUCCESS], 0, 0),
+            Err(e) => finish(&[&format!("Ошибка записи файла: {e}")], 1, 1),
+        },
+        Outcome::DumpResult1 => {
+            let _ = write_dt(dt, dt_bytes(s));
+            finish(&["Выгрузка информационной базы не выполнена"], 1, 0)
+        }
+        Outcome::Empty => {
+            let _ = fs::write(dt, b"");
+            finish(&[SUCCESS], 0, 0)
+        }
+        Outcome::Lock => finish(&LOCK, 1, 1),
+        Outcome::BadCreds => finish(&[BADCREDS], 1, 1),
+        Outcome::Hang => hang(s),
+    }
+}
+
+fn write_cp1251(path: &Path, lines: &[&str]) {
+    let text: String = lines.iter().map(|l| format!("{l}\r\n")).collect();
+    let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&text);
+    if let Err(e) = fs::write(path, bytes) {
+        eprintln!("1cv8: cannot write {}: {e}", path.display());
+    }
+}
+
+// ---------------------------------------------------------------- ibcmd
+
+struct IbcmdArgs {
+    db_path: String,
+    user: Option<String>,
+    password: Option<String>,
+    output: String,
+}
+
+fn parse_ibcmd(args: &[String]) -> Result<IbcmdArgs, String> {
+    if args.len() < 2 || args[0] != "infobase" || args[1] != "dump" {
+        return Err("expected `infobase dump [options] <file>`".into());
+    }
+    let (mut db_path, mut user, mut password, mut output) = (None, None, None, None);
+    let mut it = args[2..].iter();
+    while let Some(arg) = it.next() {
+        if let Some(opt) = arg.strip_prefix("--") {
+            let (name, inline) = match opt.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (opt, None),
+            };
+            let slot = match name {
+                "db-path" => &mut db_path,
+                "user" => &mut user,
+                "password" => &mut password,
+                _ => return Err(format!("unknown option {arg:?}")),
+            };
+            let value = match inline {
+                Some(v) => v,
+                None => it
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| format!("option --{name} needs a value"))?,
+            };
+            *slot = Some(value);
+        } else if arg.starts_with('-') {
+            return Err(format!("unknown option {arg:?}"));
+        } else if output.replace(arg.clone()).is_some() {
+            return Err(format!("unexpected argument {arg:?}"));
+        }
+    }
+    Ok(IbcmdArgs {
+        db_path: db_path.ok_or("option --db-path is required")?,
+        user,
+        password,
+        output: output.ok_or("the output file is required")?,
+    })
+}
+
+fn ibcmd(args: &[String], s: &Settings) -> i32 {
+    let a = match parse_ibcmd(args) {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("ibcmd: {msg}");
+            return 1;
+        }
+    };
+    if !Path::new(&a.db_path).join("1Cv8.1CD").is_file() {
+        eprintln!("{NO_BASE}\n{}", a.db_path);
+        return 1;
+    }
+    let outcome = match outcome(s, a.user.as_deref(), a.password.as_deref()) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("ibcmd: {msg}");
+            return 1;
+        }
+    };
+    let dt = Path::new(&a.output);
+    match outcome {
+        // ibcmd has no DumpResult: `dumpresult1` behaves like `ok`.
+        Outcome::Ok | Outcome::DumpResult1 => match write_dt(dt, dt_bytes(s)) {
+            Ok(()) => {
+                println!("{SUCCESS}");
+                0
+            }
+            Err(e) => {
+                eprintln!("Ошибка записи файла: {e}");
+                1
+            }
+        },
+        Outcome::Empty => {
+            let _ = fs::write(dt, b"");
+            println!("{SUCCESS}");
+            0
+        }
+        Outcome::Lock => {
+            eprintln!("{}\n{}", LOCK[0], LOCK[1]);
+            1
+        }
+        Outcome::BadCreds => {
+            eprintln!("{BADCREDS}");
+            1
+        }
+        Outcome::Hang => hang(s),
+    }
+}
+
+// ---------------------------------------------------------------- shared
+
+fn dt_bytes(s: &Settings) -> usize {
+    s.get("FAKE_1C_DT_BYTES")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64 * 1024)
+}
+
+/// A `.dt` that looks real: signature, `0x33`, one raw DEFLATE stream of
+/// `size` bytes of configuration-like text.
+fn write_dt(path: &Path, size: usize) -> io::Result<()> {
+    let mut out = BufWriter::new(fs::File::create(path)?);
+    out.write_all(b"1CIBDmpF")?;
+    out.write_all(&[0x33])?;
+    let mut z = DeflateEncoder::new(out, Compression::default());
+    let mut written = 0usize;
+    let mut i = 0u64;
+    while written < size {
+        let line = format!(
+            "{{\"#\",{i},\"Справочник.Номенклатура\",{{\"Элемент {i}\",{}}}}}\n",
+            i.wrapping_mul(2_654_435_761) % 100_000
+        );
+        let take = line.len().min(size - written);
+        z.write_all(&line.as_bytes()[..take])?;
+        written += take;
+        i += 1;
+    }
+    z.finish()?.flush()
+}
+
+/// Start a child copy of ourselves that also sleeps (so a kill must take the
+/// whole tree), record its pid, and never return.
+fn hang(s: &Settings) -> ! {
+    let child = std::env::current_exe().and_then(|exe| {
+        Command::new(exe)
+            .env("FAKE_1C_ROLE", "hang-child")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+    });
+    match child {
+        Ok(child) => {
+            if let Some(file) = s.get("FAKE_1C_CHILD_PID_FILE") {
+                let _ = fs::write(file, child.id().to_string());
+            }
+        }
+        Err(e) => eprintln!("fake-1cv8: cannot start the hanging child: {e}"),
+    }
+    sleep_forever()
+}
+
+fn sleep_forever() -> ! {
+    loop {
+        thread::sleep(Duration::from_secs(3600));
+    }
+}
