@@ -20,7 +20,7 @@ pub struct Plan {
 }
 
 /// Compute the plan without touching anything (`prune --dry-run`).
-pub fn plan(cfg: &Config, base: &Base, history: &History, now: jiff::Zoned) -> std::io::Result<Plan> {
+pub fn plan(cfg: &Config, base: &Base, history: &History, now: jiff::ZonedDateTime) -> std::io::Result<Plan> {
     let archives = naming::scan(&cfg.backup_dir, &base.prefix)?;
     // An archive counts as verified when a successful run recorded it.
     let verified: HashSet<PathBuf> = history
@@ -50,7 +50,7 @@ pub fn apply(
     base: &Base,
     history: &History,
     run_id: Option<i64>,
-    now: jiff::Zoned,
+    now: jiff::ZonedDateTime,
 ) -> std::io::Result<Vec<PathBuf>> {
     if base.keep.is_keep_all() {
         return Ok(Vec::new());

@@ -318,7 +318,7 @@ pub fn run(
                 clock.elapsed().as_secs_f64()
             );
             events(Event::Stage(Stage::Pruning));
-            let pruned = match prune::apply(cfg, base, history, Some(run_id), jiff::Zoned::now().with_time_zone(cfg.timezone.clone())) {
+            let pruned = match prune::apply(cfg, base, history, Some(run_id), jiff::ZonedDateTime::now().with_time_zone(cfg.timezone.clone())) {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(base = %base.name, "retention failed (the new backup is kept): {e}");
@@ -439,7 +439,7 @@ fn execute(
     let source_size: u64 = files.iter().filter_map(|(_, p)| fs::metadata(p).ok()).map(|m| m.len()).sum();
 
     // Name the archive after the start time; bump a second on a collision.
-    let mut at = jiff::Zoned::now().with_time_zone(cfg.timezone.clone());
+    let mut at = jiff::ZonedDateTime::now().with_time_zone(cfg.timezone.clone());
     let ext = archive::extension(base.compress, base.method == Method::Copy);
     let mut final_path = naming::archive_path(&cfg.backup_dir, &base.prefix, &at, ext);
     while final_path.exists() || naming::archive_path(&cfg.backup_dir, &base.prefix, &at, ".dt").exists() {

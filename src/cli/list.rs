@@ -45,7 +45,7 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         let started = r
             .started
             .parse::<jiff::Timestamp>()
-            .map(|t| t.to_zoned(cfg.timezone.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string())
+            .map(|t| t.to_zoned_datetime(cfg.timezone.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_else(|_| r.started.clone());
         let size = r.archive_size.map(human_bytes).unwrap_or_else(|| "-".into());
         let took = r.duration_ms.map(|ms| format!("{:.1}s", ms as f64 / 1000.0)).unwrap_or_else(|| "-".into());

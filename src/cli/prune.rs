@@ -25,7 +25,7 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         return Err(Failure::usage("no infobase configured: set ONEC_BASE_PATH or add `bases:`"));
     }
     let (history, _) = run::open_and_recover(cfg).map_err(|e| Failure::failed(e.to_string()))?;
-    let now = jiff::Zoned::now().with_time_zone(cfg.timezone.clone());
+    let now = jiff::ZonedDateTime::now().with_time_zone(cfg.timezone.clone());
     for base in bases {
         let plan = prune::plan(cfg, base, &history, now.clone())
             .map_err(|e| Failure::failed(format!("cannot list archives in {}: {e}", cfg.backup_dir.display())))?;
