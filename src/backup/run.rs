@@ -198,7 +198,7 @@ pub fn open_and_recover(cfg: &Config) -> Result<(History, Recovery), BackupError
     let mut removed = 0;
     if let Ok(stale) = naming::stale_temps(&cfg.backup_dir) {
         for p in stale {
-            let alive = naming::temp_owner_pid(&p).map(super::history::pid_alive).unwrap_or(false);
+            let alive = p.file_name().and_then(|n| naming::temp_owner_pid(&n.to_string_lossy())).map(super::history::pid_alive).unwrap_or(false);
             if alive {
                 continue;
             }
@@ -341,7 +341,7 @@ pub fn run(
                 pruned,
             })
         }
-        Err(StepError::Cancelled) | Err(StepError::Onec(onec::OnecError::Cancelled)) => {
+        Err(StepError::Cancelled) | Err(StepError::Onec(onec::OnecError::Cancelled { .. })) => {
             let msg = "interrupted: stop requested; the unfinished archive was deleted";
             let finish = failed_finish(Status::Interrupted, &finished, msg, None, fp.as_ref(), log_path.as_deref());
             history.finish_run(run_id, &finish).map_err(setup)?;

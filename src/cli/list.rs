@@ -42,11 +42,8 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
     }
     println!("{:>5}  {:19}  {:12}  {:8}  {:11}  {:>10}  {:>8}  ARCHIVE / ERROR", "ID", "STARTED", "BASE", "TRIGGER", "STATUS", "SIZE", "TIME");
     for r in runs {
-        let started = r
-            .started
-            .parse::<jiff::Timestamp>()
-            .map(|t| t.to_zoned_datetime(cfg.timezone.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_else(|_| r.started.clone());
+        let started =
+            r.started.to_zoned_datetime(cfg.timezone.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string();
         let size = r.archive_size.map(human_bytes).unwrap_or_else(|| "-".into());
         let took = r.duration_ms.map(|ms| format!("{:.1}s", ms as f64 / 1000.0)).unwrap_or_else(|| "-".into());
         let what = match (&r.archive_path, &r.error) {

@@ -224,6 +224,7 @@ impl LoadOptions {
             env_file,
             config_file,
             env: std::env::vars().collect(),
+            skip_files: false,
         }
     }
 }

@@ -4,14 +4,22 @@
 use super::*;
 use std::fs;
 
+/// Options for files in `dir` (created empty when absent, so a `.env` in
+/// the current folder can never leak into a test).
 fn opts(dir: &Path, env: &[(&str, &str)]) -> LoadOptions {
+    for name in [".env", "config.yaml"] {
+        if !dir.join(name).exists() {
+            fs::write(dir.join(name), "").unwrap();
+        }
+    }
     LoadOptions {
-        env_file: Some(dir.join(".env")).filter(|p| p.exists()),
-        config_file: Some(dir.join("config.yaml")).filter(|p| p.exists()),
+        env_file: Some(dir.join(".env")),
+        config_file: Some(dir.join("config.yaml")),
         env: env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        skip_files: false,
     }
 }
 
