@@ -8,8 +8,10 @@ use onec_backup_bot::onec::files::{CdFormat, generate_1cd};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(out), Some(mib)) = (args.first(), args.get(1).and_then(|s| s.parse::<u64>().ok()))
-    else {
+    let (Some(out), Some(mib)) = (
+        args.first(),
+        args.get(1).and_then(|s| s.parse::<u64>().ok()),
+    ) else {
         eprintln!("usage: gen1cd OUT.1CD SIZE_MIB [SEED]");
         return ExitCode::from(2);
     };
@@ -21,7 +23,10 @@ fn main() -> ExitCode {
     };
     match generate_1cd(out.as_ref(), CdFormat::V8_3_8, pages, seed) {
         Ok(()) => {
-            println!("wrote {out}: {pages} pages x 8192 = {} bytes", u64::from(pages) * 8192);
+            println!(
+                "wrote {out}: {pages} pages x 8192 = {} bytes",
+                u64::from(pages) * 8192
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

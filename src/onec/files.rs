@@ -54,20 +54,32 @@ pub enum CdError {
         .version[0], .version[1], .version[2], .version[3]
     )]
     UnsupportedVersion { version: [u8; 4] },
-    #[error(
-        "bad page size {page_size} for format {format} (expected {expected})"
-    )]
-    BadPageSize { page_size: u32, format: String, expected: &'static str },
+    #[error("bad page size {page_size} for format {format} (expected {expected})")]
+    BadPageSize {
+        page_size: u32,
+        format: String,
+        expected: &'static str,
+    },
     #[error(
         "truncated: header says {pages} pages x {page_size} = {expected} bytes, file has {got} bytes; \
          the copy is incomplete or the base is damaged"
     )]
-    Truncated { pages: u32, page_size: u32, expected: u64, got: u64 },
+    Truncated {
+        pages: u32,
+        page_size: u32,
+        expected: u64,
+        got: u64,
+    },
     #[error(
         "size mismatch: header says {pages} pages x {page_size} = {expected} bytes, file has {got} bytes \
          (longer than its header says)"
     )]
-    TooLong { pages: u32, page_size: u32, expected: u64, got: u64 },
+    TooLong {
+        pages: u32,
+        page_size: u32,
+        expected: u64,
+        got: u64,
+    },
 }
 
 /// Check a `.1CD` header (at least its first 24 bytes) against the length
@@ -111,12 +123,26 @@ pub fn check_1cd_header(first_24_bytes: &[u8], file_len: u64) -> Result<CdHeader
     };
     let expected = u64::from(pages) * u64::from(page_size);
     if file_len < expected {
-        return Err(CdError::Truncated { pages, page_size, expected, got: file_len });
+        return Err(CdError::Truncated {
+            pages,
+            page_size,
+            expected,
+            got: file_len,
+        });
     }
     if file_len > expected {
-        return Err(CdError::TooLong { pages, page_size, expected, got: file_len });
+        return Err(CdError::TooLong {
+            pages,
+            page_size,
+            expected,
+            got: file_len,
+        });
     }
-    Ok(CdHeader { version, pages, page_size })
+    Ok(CdHeader {
+        version,
+        pages,
+        page_size,
+    })
 }
 
 /// What reading a `.dt` dump to its end showed.
@@ -149,7 +175,9 @@ pub fn check_dt(mut r: impl Read) -> io::Result<DtCheck> {
         )));
     }
     if head[8] != DT_VERSION {
-        return Ok(DtCheck::UnknownFormat { version_byte: head[8] });
+        return Ok(DtCheck::UnknownFormat {
+            version_byte: head[8],
+        });
     }
     let mut inflater = Decompress::new(false);
     let mut input = vec![0u8; 64 * 1024];
@@ -190,7 +218,9 @@ pub fn check_dt(mut r: impl Read) -> io::Result<DtCheck> {
                         "{extra} unexpected bytes after the end of the compressed stream"
                     )));
                 }
-                return Ok(DtCheck::Complete { inflated: inflater.total_out() });
+                return Ok(DtCheck::Complete {
+                    inflated: inflater.total_out(),
+                });
             }
         }
     }
@@ -296,15 +326,79 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "Поступление", "товаров", "услуг", "Реализация", "контрагент", "Номенклатура", "склад",
-    "Основной", "договор", "поставки", "оплата", "счет", "фактура", "ООО", "Ромашка", "Иванов",
-    "Петров", "Сидорова", "Москва", "Санкт-Петербург", "проведен", "документ", "количество",
-    "цена", "сумма", "НДС", "20%", "без", "организация", "подразделение", "бухгалтерия",
-    "касса", "банк", "расчетный", "приходный", "ордер", "кассовый", "возврат", "поставщику",
-    "списание", "материалов", "производство", "заказ", "покупателя", "отгрузка", "по",
-    "для", "и", "в", "на", "с", "от", "за", "месяц", "квартал", "год", "отчет", "сотрудник",
-    "зарплата", "начисление", "удержание", "отпуск", "больничный", "Кабель", "ВВГнг",
-    "Болт", "М10", "Труба", "стальная", "шт", "кг", "м", "упаковка",
+    "Поступление",
+    "товаров",
+    "услуг",
+    "Реализация",
+    "контрагент",
+    "Номенклатура",
+    "склад",
+    "Основной",
+    "договор",
+    "поставки",
+    "оплата",
+    "счет",
+    "фактура",
+    "ООО",
+    "Ромашка",
+    "Иванов",
+    "Петров",
+    "Сидорова",
+    "Москва",
+    "Санкт-Петербург",
+    "проведен",
+    "документ",
+    "количество",
+    "цена",
+    "сумма",
+    "НДС",
+    "20%",
+    "без",
+    "организация",
+    "подразделение",
+    "бухгалтерия",
+    "касса",
+    "банк",
+    "расчетный",
+    "приходный",
+    "ордер",
+    "кассовый",
+    "возврат",
+    "поставщику",
+    "списание",
+    "материалов",
+    "производство",
+    "заказ",
+    "покупателя",
+    "отгрузка",
+    "по",
+    "для",
+    "и",
+    "в",
+    "на",
+    "с",
+    "от",
+    "за",
+    "месяц",
+    "квартал",
+    "год",
+    "отчет",
+    "сотрудник",
+    "зарплата",
+    "начисление",
+    "удержание",
+    "отпуск",
+    "больничный",
+    "Кабель",
+    "ВВГнг",
+    "Болт",
+    "М10",
+    "Труба",
+    "стальная",
+    "шт",
+    "кг",
+    "м",
+    "упаковка",
 ];
 
 fn push_utf16(out: &mut Vec<u8>, s: &str) {
@@ -450,9 +544,10 @@ mod tests {
     #[test]
     fn generated_files_have_valid_headers() {
         let dir = tempfile::tempdir().unwrap();
-        for (format, version, size) in
-            [(CdFormat::V8_2_14, "8.2.14", 4096), (CdFormat::V8_3_8, "8.3.8", 8192)]
-        {
+        for (format, version, size) in [
+            (CdFormat::V8_2_14, "8.2.14", 4096),
+            (CdFormat::V8_3_8, "8.3.8", 8192),
+        ] {
             let p = dir.path().join(format!("{version}.1CD"));
             generate_1cd(&p, format, 37, 7).unwrap();
             let (h, len) = header_of(&p);
@@ -482,8 +577,16 @@ mod tests {
             (&bad_sig, len, "signature is \"XCDBMSV8\""),
             (&bad_ver, len, "unsupported infobase format 8.9.8.0"),
             (&bad_size, len, "bad page size 1000 for format 8.3.8"),
-            (&old_bad_size, 10 * 4096, "bad page size 8192 for format 8.2.14"),
-            (&good, len - 100, "truncated: header says 10 pages x 8192 = 81920 bytes, file has 81820"),
+            (
+                &old_bad_size,
+                10 * 4096,
+                "bad page size 8192 for format 8.2.14",
+            ),
+            (
+                &good,
+                len - 100,
+                "truncated: header says 10 pages x 8192 = 81920 bytes, file has 81820",
+            ),
             (&good, len + 8192, "longer than its header says"),
         ];
         for (h, l, want) in cases {
@@ -496,13 +599,20 @@ mod tests {
     #[test]
     fn real_fixture_headers() {
         let Some(fx) = fixtures() else { return };
-        for (dir, version, pages, size) in
-            [("infobase-8.2.14", "8.2.14", 858, 4096), ("infobase-8.3.8", "8.3.8", 374, 8192)]
-        {
+        for (dir, version, pages, size) in [
+            ("infobase-8.2.14", "8.2.14", 858, 4096),
+            ("infobase-8.3.8", "8.3.8", 374, 8192),
+        ] {
             let (h, len) = header_of(&fx.join(dir).join("1Cv8.1CD"));
             let hdr = check_1cd_header(&h, len).unwrap();
-            assert_eq!((hdr.version_string().as_str(), hdr.pages, hdr.page_size), (version, pages, size));
-            assert!(matches!(check_1cd_header(&h, len - 1), Err(CdError::Truncated { .. })));
+            assert_eq!(
+                (hdr.version_string().as_str(), hdr.pages, hdr.page_size),
+                (version, pages, size)
+            );
+            assert!(matches!(
+                check_1cd_header(&h, len - 1),
+                Err(CdError::Truncated { .. })
+            ));
         }
     }
 
@@ -515,14 +625,19 @@ mod tests {
     #[test]
     fn dt_complete() {
         let v = dt_bytes(300_000);
-        assert_eq!(check_dt(&v[..]).unwrap(), DtCheck::Complete { inflated: 300_000 });
+        assert_eq!(
+            check_dt(&v[..]).unwrap(),
+            DtCheck::Complete { inflated: 300_000 }
+        );
     }
 
     #[test]
     fn dt_damage_is_found() {
         let v = dt_bytes(300_000);
         let truncated = &v[..v.len() - 10];
-        assert!(matches!(check_dt(truncated).unwrap(), DtCheck::Damaged(m) if m.contains("truncated")));
+        assert!(
+            matches!(check_dt(truncated).unwrap(), DtCheck::Damaged(m) if m.contains("truncated"))
+        );
         // raw DEFLATE has no checksum, so a flipped byte is caught only when
         // it breaks the stream's structure; most flips do (the archive CRC
         // catches the rest).
@@ -537,10 +652,14 @@ mod tests {
         assert!(caught >= 10, "only {caught} of 20 flips caught");
         let mut extra = v.clone();
         extra.extend_from_slice(b"junk");
-        assert!(matches!(check_dt(&extra[..]).unwrap(), DtCheck::Damaged(m) if m.contains("4 unexpected bytes")));
+        assert!(
+            matches!(check_dt(&extra[..]).unwrap(), DtCheck::Damaged(m) if m.contains("4 unexpected bytes"))
+        );
         let mut sig = v.clone();
         sig[0] = b'X';
-        assert!(matches!(check_dt(&sig[..]).unwrap(), DtCheck::Damaged(m) if m.contains("not a 1C dump")));
+        assert!(
+            matches!(check_dt(&sig[..]).unwrap(), DtCheck::Damaged(m) if m.contains("not a 1C dump"))
+        );
         assert!(matches!(check_dt(&v[..5]).unwrap(), DtCheck::Damaged(_)));
     }
 
@@ -548,16 +667,25 @@ mod tests {
     fn dt_unknown_version_is_not_damage() {
         let mut v = dt_bytes(1000);
         v[8] = 0x34;
-        assert_eq!(check_dt(&v[..]).unwrap(), DtCheck::UnknownFormat { version_byte: 0x34 });
+        assert_eq!(
+            check_dt(&v[..]).unwrap(),
+            DtCheck::UnknownFormat { version_byte: 0x34 }
+        );
     }
 
     #[test]
     fn real_fixture_dump() {
         let Some(fx) = fixtures() else { return };
         let f = File::open(fx.join("dump/1Cv8.dt")).unwrap();
-        assert_eq!(check_dt(f).unwrap(), DtCheck::Complete { inflated: 266_812 });
+        assert_eq!(
+            check_dt(f).unwrap(),
+            DtCheck::Complete { inflated: 266_812 }
+        );
         let all = std::fs::read(fx.join("dump/1Cv8.dt")).unwrap();
-        assert!(matches!(check_dt(&all[..all.len() / 2]).unwrap(), DtCheck::Damaged(_)));
+        assert!(matches!(
+            check_dt(&all[..all.len() / 2]).unwrap(),
+            DtCheck::Damaged(_)
+        ));
     }
 
     #[test]
@@ -567,7 +695,11 @@ mod tests {
         let pages: Vec<&[u8]> = v.chunks(8192).collect();
         let zero = pages.iter().filter(|p| p.iter().all(|&b| b == 0)).count();
         assert!(zero > 5 && zero < 50, "free pages: {zero}");
-        let mut nonzero: Vec<&[u8]> = pages.iter().copied().filter(|p| p.iter().any(|&b| b != 0)).collect();
+        let mut nonzero: Vec<&[u8]> = pages
+            .iter()
+            .copied()
+            .filter(|p| p.iter().any(|&b| b != 0))
+            .collect();
         let n = nonzero.len();
         nonzero.sort();
         nonzero.dedup();
