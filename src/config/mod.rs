@@ -24,11 +24,8 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [(&'static str, Method); 3] = [
-        ("dump", Method::Dump),
-        ("ibcmd", Method::Ibcmd),
-        ("copy", Method::Copy),
-    ];
+    pub const ALL: [(&'static str, Method); 3] =
+        [("dump", Method::Dump), ("ibcmd", Method::Ibcmd), ("copy", Method::Copy)];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -53,11 +50,8 @@ pub enum Compress {
 }
 
 impl Compress {
-    pub const ALL: [(&'static str, Compress); 3] = [
-        ("zip", Compress::Zip),
-        ("zstd", Compress::Zstd),
-        ("none", Compress::None),
-    ];
+    pub const ALL: [(&'static str, Compress); 3] =
+        [("zip", Compress::Zip), ("zstd", Compress::Zstd), ("none", Compress::None)];
 
     pub fn as_str(self) -> &'static str {
         match self {
