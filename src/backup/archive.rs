@@ -402,15 +402,19 @@ fn write_tar_zst(
             failure: None,
             path: &s.path,
         };
-        if let Err(e) = tar.append_data(&mut h, &s.name, &mut r) {
-            return Err(match r.failure.take() {
-                Some(f) => f,
-                None if e.kind() == io::ErrorKind::UnexpectedEof => ArchiveError::Changed {
-                    path: s.path.clone(),
-                    expected: meta.len(),
-                    got: r.ticker.done - before,
-                },
-                None => wfail(e),
+        // The header states the size: read exactly that much, then make
+        // sure the file neither ended early nor grew meanwhile.
+        let appended = tar.append_data(&mut h, &s.name, (&mut r).take(meta.len()));
+        let got = r.ticker.done - before;
+        if let Err(e) = appended {
+            return Err(r.failure.take().unwrap_or_else(|| wfail(e)));
+        }
+        let now = r.f.metadata().map_err(|e| read_err(&s.path, e))?.len();
+        if got != meta.len() || now != meta.len() {
+            return Err(ArchiveError::Changed {
+                path: s.path.clone(),
+                expected: meta.len(),
+                got: got.max(now),
             });
         }
     }
@@ -1327,6 +1331,48 @@ mod tests {
             ),
             Err(ArchiveError::NoSources)
         ));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn disk_full_is_named() {
+        let full = Path::new("/dev/full");
+        if !full.exists() {
+            eprintln!("skipped: no /dev/full");
+            return;
+        }
+        let fx = fixture();
+        let dt = fx.dir.path().join("x.dt");
+        fs::write(&dt, vec![7u8; 3 << 20]).unwrap();
+        let one = [Source {
+            name: "1Cv8.dt".into(),
+            path: dt,
+        }];
+        for (compress, sources) in [
+            (Compress::Zip, &fx.sources[..]),
+            (Compress::Zstd, &fx.sources[..]),
+            (Compress::None, &one[..]),
+        ] {
+            let err = write_archive(
+                sources,
+                full,
+                compress,
+                None,
+                2,
+                &mut |_| {},
+                &Cancel::new(),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, ArchiveError::DiskFull { .. }),
+                "{compress:?}: {err}"
+            );
+            assert!(
+                err.to_string()
+                    .starts_with("disk full while writing /dev/full"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
