@@ -404,7 +404,8 @@ fn write_tar_zst(
         };
         // The header states the size: read exactly that much, then make
         // sure the file neither ended early nor grew meanwhile.
-        let appended = tar.append_data(&mut h, &s.name, (&mut r).take(meta.len()));
+        let limited = io::BufReader::with_capacity(IO_BUF, (&mut r).take(meta.len()));
+        let appended = tar.append_data(&mut h, &s.name, limited);
         let got = r.ticker.done - before;
         if let Err(e) = appended {
             return Err(r.failure.take().unwrap_or_else(|| wfail(e)));
