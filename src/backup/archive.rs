@@ -696,16 +696,15 @@ fn worker(level: u32, jobs: &Mutex<mpsc::Receiver<Job>>, done: mpsc::Sender<Done
         let mut crc = crc32fast::Hasher::new();
         crc.update(input);
         let mut out = Vec::with_capacity(input.len() / 2 + 1024);
-        let r = if dict > 0 {
-            c.set_dictionary(&data[..dict])
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        } else {
-            Ok(())
-        };
-        let r = r
-            .and_then(|()| deflate_chunk(&mut c, input, &mut out, last))
-            .map(|()| out);
+        // A panic here must not leave the writer waiting for this chunk.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if dict > 0 {
+                c.set_dictionary(&data[..dict]).map_err(|e| e.to_string())?;
+            }
+            deflate_chunk(&mut c, input, &mut out, last)
+        }))
+        .unwrap_or_else(|_| Err("the compressor failed unexpectedly".into()))
+        .map(|()| out);
         let len = input.len() as u64;
         if done
             .send(Done {
