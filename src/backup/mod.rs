@@ -2,6 +2,7 @@
 //! publish (rename) → record → prune. The only module that writes under
 //! `BACKUP_DIR`, and (in `history.rs`) the only one with SQL.
 
+pub mod archive;
 pub mod fingerprint;
 pub mod history;
 pub mod lock;
@@ -9,3 +10,4 @@ pub mod naming;
 pub mod prune;
 pub mod retention;
 pub mod run;
+pub mod verify;

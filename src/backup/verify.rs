@@ -1,0 +1,791 @@
+//! Re-reading a finished backup before it is published: every entry of a
+//! `.zip` or `.tar.zst` (or every file of a folder, or a bare `.dt`/`.1CD`)
+//! is read to its end, its CRC and size compared, a `1Cv8.1CD` header
+//! checked against its size and a `.dt` inflated to its end. The SHA-256 of
+//! the archive is computed in a second thread at the same time.
+//! Errors say in plain words what is wrong and that the backup is damaged.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::cancel::{Cancel, Cancelled};
+use crate::onec::files::{CD_HEADER_LEN, DtCheck, check_1cd_header, check_dt};
+
+/// What was checked in one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryCheck {
+    pub name: String,
+    /// Uncompressed size.
+    pub size: u64,
+    /// CRC-32 of the content (as read, and equal to the stored one where
+    /// the format stores one).
+    pub crc32: Option<u32>,
+    /// What the content check found, e.g. `1CD 8.3.8, 374 pages x 8192`.
+    pub detail: Option<String>,
+}
+
+/// A verified backup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub path: PathBuf,
+    /// Size on disk (for a folder: the sum of its files).
+    pub size: u64,
+    /// Hex SHA-256 of the file; for a folder, of its manifest (one
+    /// `name<TAB>size<TAB>crc32` line per file, sorted by name).
+    pub sha256: String,
+    pub entries: Vec<EntryCheck>,
+}
+
+/// Why a backup failed verification.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{}: not a zip archive ({reason}) — the backup is damaged", path.display())]
+    NotZip { path: PathBuf, reason: String },
+    #[error(
+        "{}: not a backup we recognise (expected a .zip, .tar.zst, .dt, .1CD or a folder)",
+        path.display()
+    )]
+    Unrecognised { path: PathBuf },
+    #[error("{}: truncated ({detail}) — the backup is incomplete, make it again", path.display())]
+    Truncated { path: PathBuf, detail: String },
+    #[error("{}: damaged ({detail}) — make the backup again", path.display())]
+    Damaged { path: PathBuf, detail: String },
+    #[error(
+        "entry {name}: CRC mismatch (expected {expected:08x}, got {got:08x}) — the archive is damaged"
+    )]
+    Crc {
+        name: String,
+        expected: u32,
+        got: u32,
+    },
+    #[error(
+        "entry {name}: size mismatch (expected {expected} bytes, got {got}) — the archive is damaged"
+    )]
+    Size {
+        name: String,
+        expected: u64,
+        got: u64,
+    },
+    #[error("entry {name}: {reason} — the backup is damaged")]
+    Entry { name: String, reason: String },
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
+}
+
+/// Verify one of our outputs: `.zip`, `.tar.zst`, bare `.dt`, bare
+/// `.1CD`, or a folder (copy method without compression).
+pub fn verify(path: &Path, cancel: &Cancel) -> Result<VerifyReport, VerifyError> {
+    let io_err = |source| VerifyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io_err)?;
+    if meta.is_dir() {
+        return verify_folder(path, cancel);
+    }
+    let kind = detect(path)?;
+    std::thread::scope(|s| {
+        let hasher = s.spawn(|| sha256_file(path, cancel));
+        let entries = match kind {
+            Kind::Zip => zip_entries(path, cancel),
+            Kind::TarZst => tar_zst_entries(path, cancel),
+            Kind::Bare => bare_entry(path, cancel),
+        };
+        let sha = hasher.join().expect("sha256 thread does not panic");
+        let entries = entries?;
+        let sha256 = sha.map_err(|e| {
+            if cancel.is_cancelled() {
+                VerifyError::Cancelled(Cancelled)
+            } else {
+                io_err(e)
+            }
+        })?;
+        Ok(VerifyReport {
+            path: path.to_owned(),
+            size: meta.len(),
+            sha256,
+            entries,
+        })
+    })
+}
+
+enum Kind {
+    Zip,
+    TarZst,
+    Bare,
+}
+
+fn detect(path: &Path) -> Result<Kind, VerifyError> {
+    let mut head = [0u8; 8];
+    let mut f = File::open(path).map_err(|source| VerifyError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let n = read_full(&mut f, &mut head).map_err(|source| VerifyError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let head = &head[..n];
+    let lower = path.to_string_lossy().to_lowercase();
+    let zip_magic = head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06");
+    let zstd_magic = head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]);
+    if n == 0 {
+        return Err(VerifyError::Truncated {
+            path: path.to_owned(),
+            detail: "the file is empty".into(),
+        });
+    }
+    if lower.ends_with(".zip") && !zip_magic {
+        return Err(VerifyError::NotZip {
+            path: path.to_owned(),
+            reason: "it does not start with a zip local header".into(),
+        });
+    }
+    if lower.ends_with(".zst") && !zstd_magic {
+        return Err(VerifyError::Damaged {
+            path: path.to_owned(),
+            detail: "not a zstd stream: wrong magic number".into(),
+        });
+    }
+    if zip_magic {
+        Ok(Kind::Zip)
+    } else if zstd_magic {
+        Ok(Kind::TarZst)
+    } else if lower.ends_with(".dt")
+        || lower.ends_with(".1cd")
+        || head.starts_with(crate::onec::files::DT_SIGNATURE)
+        || head.starts_with(crate::onec::files::CD_SIGNATURE)
+    {
+        Ok(Kind::Bare)
+    } else {
+        Err(VerifyError::Unrecognised {
+            path: path.to_owned(),
+        })
+    }
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha256_file(path: &Path, cancel: &Cancel) -> io::Result<String> {
+    let mut f = File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        if cancel.is_cancelled() {
+            return Err(io::Error::other(Cancelled));
+        }
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hex(&h.finalize()));
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+/// Passes bytes through, hashing and counting them, keeping the first 24
+/// (for a `.1CD` header) and stopping on cancel.
+struct Tee<'a, R> {
+    inner: R,
+    crc: crc32fast::Hasher,
+    n: u64,
+    head: Vec<u8>,
+    cancel: &'a Cancel,
+}
+
+impl<'a, R: Read> Tee<'a, R> {
+    fn new(inner: R, cancel: &'a Cancel) -> Self {
+        Tee {
+            inner,
+            crc: crc32fast::Hasher::new(),
+            n: 0,
+            head: Vec::with_capacity(CD_HEADER_LEN),
+            cancel,
+        }
+    }
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.cancel.is_cancelled() {
+            return Err(io::Error::other(Cancelled));
+        }
+        let n = self.inner.read(buf)?;
+        self.crc.update(&buf[..n]);
+        self.n += n as u64;
+        if self.head.len() < CD_HEADER_LEN {
+            let take = (CD_HEADER_LEN - self.head.len()).min(n);
+            self.head.extend_from_slice(&buf[..take]);
+        }
+        Ok(n)
+    }
+}
+
+fn is_1cd(name: &str) -> bool {
+    name.to_lowercase().ends_with(".1cd")
+}
+
+fn is_dt(name: &str) -> bool {
+    name.to_lowercase().ends_with(".dt")
+}
+
+/// The outcome of reading one entry's content to its end.
+struct Read1 {
+    n: u64,
+    crc: u32,
+    /// A read error of the container (decompression, stored CRC).
+    read_error: Option<io::Error>,
+    detail: Option<String>,
+    /// A content check that failed (`.1CD` header, `.dt` stream).
+    problem: Option<String>,
+}
+
+fn read_entry(name: &str, r: impl Read, cancel: &Cancel) -> Result<Read1, VerifyError> {
+    let mut tee = Tee::new(r, cancel);
+    let mut detail = None;
+    let mut problem = None;
+    let mut read_error = None;
+    if is_dt(name) {
+        match check_dt(&mut tee) {
+            Ok(DtCheck::Complete { inflated }) => {
+                detail = Some(format!("dt complete, {inflated} bytes inflated"));
+            }
+            Ok(DtCheck::UnknownFormat { version_byte }) => {
+                detail = Some(format!(
+                    "dt format byte 0x{version_byte:02x} is unknown, content not checked"
+                ));
+            }
+            Ok(DtCheck::Damaged(m)) => problem = Some(format!("dump is damaged: {m}")),
+            Err(e) => read_error = Some(e),
+        }
+    }
+    if read_error.is_none()
+        && let Err(e) = io::copy(&mut tee, &mut io::sink())
+    {
+        read_error = Some(e);
+    }
+    if cancel.is_cancelled() {
+        return Err(Cancelled.into());
+    }
+    if read_error.is_none() && is_1cd(name) {
+        match check_1cd_header(&tee.head, tee.n) {
+            Ok(h) => {
+                detail = Some(format!(
+                    "1CD {}, {} pages x {}",
+                    h.version_string(),
+                    h.pages,
+                    h.page_size
+                ));
+            }
+            Err(e) => problem = Some(format!("infobase file: {e}")),
+        }
+    }
+    Ok(Read1 {
+        n: tee.n,
+        crc: tee.crc.finalize(),
+        read_error,
+        detail,
+        problem,
+    })
+}
+
+/// Turn an entry's outcome into a check or the most telling error: a
+/// wrong CRC or size first (the container is damaged), then a read error,
+/// then a failed content check.
+fn judge(
+    name: &str,
+    r: Read1,
+    expected_size: Option<u64>,
+    expected_crc: Option<u32>,
+) -> Result<EntryCheck, VerifyError> {
+    let full = expected_size.is_none_or(|s| s == r.n);
+    if let Some(expected) = expected_crc
+        && full
+        && expected != r.crc
+    {
+        return Err(VerifyError::Crc {
+            name: name.into(),
+            expected,
+            got: r.crc,
+        });
+    }
+    if let Some(e) = r.read_error {
+        return Err(VerifyError::Entry {
+            name: name.into(),
+            reason: format!("cannot read it to its end ({e})"),
+        });
+    }
+    if let Some(expected) = expected_size
+        && expected != r.n
+    {
+        return Err(VerifyError::Size {
+            name: name.into(),
+            expected,
+            got: r.n,
+        });
+    }
+    if let Some(p) = r.problem {
+        return Err(VerifyError::Entry {
+            name: name.into(),
+            reason: p,
+        });
+    }
+    Ok(EntryCheck {
+        name: name.into(),
+        size: r.n,
+        crc32: Some(r.crc),
+        detail: r.detail,
+    })
+}
+
+fn zip_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, VerifyError> {
+    let f = File::open(path).map_err(|source| VerifyError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut z = zip::ZipArchive::new(f).map_err(|e| match e {
+        zip::result::ZipError::Io(source) => VerifyError::Io {
+            path: path.to_owned(),
+            source,
+        },
+        other => VerifyError::Truncated {
+            path: path.to_owned(),
+            detail: format!("its directory cannot be read: {other}"),
+        },
+    })?;
+    let mut out = Vec::with_capacity(z.len());
+    for i in 0..z.len() {
+        cancel.check()?;
+        let e = z.by_index(i).map_err(|e| VerifyError::Damaged {
+            path: path.to_owned(),
+            detail: format!("entry #{}: {e}", i + 1),
+        })?;
+        let name = e
+            .name()
+            .map_or_else(|_| format!("#{}", i + 1), |n| n.into_owned());
+        if e.is_dir() {
+            continue;
+        }
+        let (size, crc) = (e.size(), e.crc32());
+        let r = read_entry(&name, e, cancel)?;
+        out.push(judge(&name, r, Some(size), Some(crc))?);
+    }
+    Ok(out)
+}
+
+fn tar_zst_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, VerifyError> {
+    let f = File::open(path).map_err(|source| VerifyError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let stream_err = |e: io::Error| {
+        if cancel.is_cancelled() {
+            return VerifyError::Cancelled(Cancelled);
+        }
+        let detail = format!("zstd stream: {e}");
+        if e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("incomplete") {
+            VerifyError::Truncated {
+                path: path.to_owned(),
+                detail,
+            }
+        } else {
+            VerifyError::Damaged {
+                path: path.to_owned(),
+                detail,
+            }
+        }
+    };
+    let dec = zstd::Decoder::new(f).map_err(stream_err)?;
+    let mut ar = tar::Archive::new(dec);
+    let mut out = Vec::new();
+    for e in ar.entries().map_err(stream_err)? {
+        cancel.check()?;
+        let e = e.map_err(stream_err)?;
+        let name = e
+            .path()
+            .map_or_else(|_| "?".into(), |p| p.to_string_lossy().replace('\\', "/"));
+        let size = e.header().size().map_err(stream_err)?;
+        let r = read_entry(&name, e, cancel)?;
+        if let Some(err) = r.read_error {
+            return Err(stream_err(err));
+        }
+        out.push(judge(&name, r, Some(size), None)?);
+    }
+    // Read the zstd frame to its end so its content checksum is checked.
+    let mut rest = ar.into_inner();
+    io::copy(&mut rest, &mut io::sink()).map_err(stream_err)?;
+    if out.is_empty() {
+        return Err(VerifyError::Damaged {
+            path: path.to_owned(),
+            detail: "the archive holds no files".into(),
+        });
+    }
+    Ok(out)
+}
+
+fn bare_entry(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, VerifyError> {
+    let f = File::open(path).map_err(|source| VerifyError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    // a bare file's type is known by its header when the name does not tell
+    let mut head = [0u8; 8];
+    let mut probe = File::open(path).map_err(|source| VerifyError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let n = read_full(&mut probe, &mut head).map_err(|source| VerifyError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let as_name = if is_dt(&name) || is_1cd(&name) {
+        name.clone()
+    } else if head[..n].starts_with(crate::onec::files::DT_SIGNATURE) {
+        format!("{name}.dt")
+    } else {
+        format!("{name}.1CD")
+    };
+    let r = read_entry(&as_name, f, cancel)?;
+    if let Some(source) = r.read_error {
+        return Err(VerifyError::Io {
+            path: path.to_owned(),
+            source,
+        });
+    }
+    Ok(vec![judge(&name, r, None, None)?])
+}
+
+fn verify_folder(dir: &Path, cancel: &Cancel) -> Result<VerifyReport, VerifyError> {
+    let mut files = Vec::new();
+    walk(dir, String::new(), &mut files)?;
+    files.sort();
+    if files.is_empty() {
+        return Err(VerifyError::Damaged {
+            path: dir.to_owned(),
+            detail: "the folder is empty".into(),
+        });
+    }
+    let mut entries = Vec::with_capacity(files.len());
+    let mut manifest = String::new();
+    let mut size = 0;
+    for (name, path) in files {
+        cancel.check()?;
+        let f = File::open(&path).map_err(|source| VerifyError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let len = f
+            .metadata()
+            .map_err(|source| VerifyError::Io {
+                path: path.clone(),
+                source,
+            })?
+            .len();
+        let r = read_entry(&name, f, cancel)?;
+        if let Some(source) = r.read_error {
+            return Err(VerifyError::Io { path, source });
+        }
+        let e = judge(&name, r, Some(len), None)?;
+        manifest.push_str(&format!(
+            "{}\t{}\t{:08x}\n",
+            e.name,
+            e.size,
+            e.crc32.unwrap_or(0)
+        ));
+        size += e.size;
+        entries.push(e);
+    }
+    let sha256 = hex(&Sha256::digest(manifest.as_bytes()));
+    Ok(VerifyReport {
+        path: dir.to_owned(),
+        size,
+        sha256,
+        entries,
+    })
+}
+
+fn walk(dir: &Path, prefix: String, out: &mut Vec<(String, PathBuf)>) -> Result<(), VerifyError> {
+    let io_err = |source| VerifyError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    for e in std::fs::read_dir(dir).map_err(io_err)? {
+        let e = e.map_err(io_err)?;
+        let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+        let ty = e.file_type().map_err(io_err)?;
+        if ty.is_dir() {
+            walk(&e.path(), format!("{name}/"), out)?;
+        } else {
+            out.push((name, e.path()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::archive::{Source, write_archive};
+    use crate::config::Compress;
+    use crate::onec::files::{CdFormat, write_1cd, write_dt};
+    use std::fs;
+
+    struct Fx {
+        dir: tempfile::TempDir,
+        sources: Vec<Source>,
+    }
+
+    fn fixture() -> Fx {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        fs::create_dir_all(src.join("1Cv8Log")).unwrap();
+        let mut cd = Vec::new();
+        write_1cd(&mut cd, CdFormat::V8_3_8, 400, 2).unwrap();
+        fs::write(src.join("1Cv8.1CD"), &cd).unwrap();
+        let mut dt = Vec::new();
+        write_dt(&mut dt, 500_000, 4).unwrap();
+        fs::write(src.join("1Cv8.dt"), &dt).unwrap();
+        fs::write(
+            src.join("1Cv8Log/1Cv8.lgf"),
+            "1CV8LOG(ver 2.0)\n".repeat(50),
+        )
+        .unwrap();
+        let sources = ["1Cv8.1CD", "1Cv8.dt", "1Cv8Log/1Cv8.lgf"]
+            .iter()
+            .map(|n| Source {
+                name: n.to_string(),
+                path: src.join(n),
+            })
+            .collect();
+        Fx { dir, sources }
+    }
+
+    fn pack(fx: &Fx, compress: Compress, name: &str) -> PathBuf {
+        let out = fx.dir.path().join(name);
+        write_archive(
+            &fx.sources,
+            &out,
+            compress,
+            None,
+            2,
+            &mut |_| {},
+            &Cancel::new(),
+        )
+        .unwrap();
+        out
+    }
+
+    fn sha_of(path: &Path) -> String {
+        hex(&Sha256::digest(fs::read(path).unwrap()))
+    }
+
+    #[test]
+    fn every_output_kind_verifies() {
+        let fx = fixture();
+        for (compress, name) in [
+            (Compress::Zip, "b.zip"),
+            (Compress::Zstd, "b.tar.zst"),
+            (Compress::None, "folder"),
+        ] {
+            let out = pack(&fx, compress, name);
+            let rep = verify(&out, &Cancel::new()).unwrap();
+            let names: Vec<_> = rep.entries.iter().map(|e| e.name.as_str()).collect();
+            assert_eq!(names, ["1Cv8.1CD", "1Cv8.dt", "1Cv8Log/1Cv8.lgf"], "{name}");
+            assert_eq!(rep.entries[0].size, 400 * 8192);
+            assert_eq!(
+                rep.entries[0].detail.as_deref(),
+                Some("1CD 8.3.8, 400 pages x 8192")
+            );
+            assert_eq!(
+                rep.entries[1].detail.as_deref(),
+                Some("dt complete, 500000 bytes inflated")
+            );
+            let cd = fs::read(&fx.sources[0].path).unwrap();
+            assert_eq!(rep.entries[0].crc32, Some(crc32fast::hash(&cd)));
+            assert_eq!(rep.sha256.len(), 64);
+            if out.is_file() {
+                assert_eq!(rep.sha256, sha_of(&out), "{name}");
+                assert_eq!(rep.size, fs::metadata(&out).unwrap().len());
+            }
+        }
+    }
+
+    #[test]
+    fn bare_files_verify() {
+        let fx = fixture();
+        let rep = verify(&fx.sources[1].path, &Cancel::new()).unwrap();
+        assert_eq!(
+            rep.entries[0].detail.as_deref(),
+            Some("dt complete, 500000 bytes inflated")
+        );
+        assert_eq!(rep.sha256, sha_of(&fx.sources[1].path));
+        let rep = verify(&fx.sources[0].path, &Cancel::new()).unwrap();
+        assert_eq!(
+            rep.entries[0].detail.as_deref(),
+            Some("1CD 8.3.8, 400 pages x 8192")
+        );
+        // a damaged bare dump and a truncated bare infobase
+        let bad = fx.dir.path().join("bad.dt");
+        let dt = fs::read(&fx.sources[1].path).unwrap();
+        fs::write(&bad, &dt[..dt.len() - 100]).unwrap();
+        let err = verify(&bad, &Cancel::new()).unwrap_err().to_string();
+        assert!(
+            err.contains("dump is damaged") && err.contains("truncated"),
+            "{err}"
+        );
+        let cut = fx.dir.path().join("cut.1CD");
+        let cd = fs::read(&fx.sources[0].path).unwrap();
+        fs::write(&cut, &cd[..cd.len() - 8192]).unwrap();
+        let err = verify(&cut, &Cancel::new()).unwrap_err().to_string();
+        assert!(err.contains("truncated: header says 400 pages"), "{err}");
+        // unknown dt version is a note, not an error
+        let odd = fx.dir.path().join("odd.dt");
+        let mut v = dt.clone();
+        v[8] = 0x34;
+        fs::write(&odd, &v).unwrap();
+        let rep = verify(&odd, &Cancel::new()).unwrap();
+        assert!(
+            rep.entries[0]
+                .detail
+                .as_deref()
+                .unwrap()
+                .contains("0x34 is unknown")
+        );
+    }
+
+    #[test]
+    fn flipped_byte_in_zip_is_caught() {
+        let fx = fixture();
+        let out = pack(&fx, Compress::Zip, "b.zip");
+        let mut bytes = fs::read(&out).unwrap();
+        // the middle of the 1Cv8.1CD entry's data (it is the first entry)
+        let mid = bytes.len() / 4;
+        bytes[mid] ^= 0x01;
+        fs::write(&out, &bytes).unwrap();
+        let err = verify(&out, &Cancel::new()).unwrap_err();
+        let text = err.to_string();
+        eprintln!("flipped zip byte: {text}");
+        assert!(text.starts_with("entry 1Cv8.1CD:"), "{text}");
+        assert!(text.contains("damaged"), "{text}");
+    }
+
+    #[test]
+    fn flipped_byte_in_tar_zst_is_caught() {
+        let fx = fixture();
+        let out = pack(&fx, Compress::Zstd, "b.tar.zst");
+        let mut bytes = fs::read(&out).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x01;
+        fs::write(&out, &bytes).unwrap();
+        let err = verify(&out, &Cancel::new()).unwrap_err().to_string();
+        eprintln!("flipped tar.zst byte: {err}");
+        assert!(err.contains("damaged"), "{err}");
+    }
+
+    #[test]
+    fn truncated_archives_are_caught() {
+        let fx = fixture();
+        let zip = pack(&fx, Compress::Zip, "b.zip");
+        let bytes = fs::read(&zip).unwrap();
+        fs::write(&zip, &bytes[..bytes.len() * 2 / 3]).unwrap();
+        let err = verify(&zip, &Cancel::new()).unwrap_err();
+        eprintln!("truncated zip: {err}");
+        assert!(matches!(err, VerifyError::Truncated { .. }), "{err}");
+        assert!(err.to_string().contains("truncated"), "{err}");
+        let tzst = pack(&fx, Compress::Zstd, "b.tar.zst");
+        let bytes = fs::read(&tzst).unwrap();
+        fs::write(&tzst, &bytes[..bytes.len() - 50]).unwrap();
+        let err = verify(&tzst, &Cancel::new()).unwrap_err();
+        eprintln!("truncated tar.zst: {err}");
+        assert!(
+            matches!(
+                err,
+                VerifyError::Truncated { .. } | VerifyError::Damaged { .. }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn wrong_kind_and_cancel() {
+        let fx = fixture();
+        let fake = fx.dir.path().join("x.zip");
+        fs::write(&fake, b"hello, not a zip").unwrap();
+        let err = verify(&fake, &Cancel::new()).unwrap_err().to_string();
+        assert!(err.contains("not a zip archive"), "{err}");
+        let other = fx.dir.path().join("x.bin");
+        fs::write(&other, b"hello").unwrap();
+        assert!(matches!(
+            verify(&other, &Cancel::new()),
+            Err(VerifyError::Unrecognised { .. })
+        ));
+        let zip = pack(&fx, Compress::Zip, "b.zip");
+        let c = Cancel::new();
+        c.cancel();
+        assert!(matches!(verify(&zip, &c), Err(VerifyError::Cancelled(_))));
+    }
+
+    #[test]
+    fn folder_manifest_changes_with_content() {
+        let fx = fixture();
+        let dir = pack(&fx, Compress::None, "folder");
+        let a = verify(&dir, &Cancel::new()).unwrap();
+        fs::write(dir.join("1Cv8Log/1Cv8.lgf"), "changed").unwrap();
+        let b = verify(&dir, &Cancel::new()).unwrap();
+        assert_ne!(a.sha256, b.sha256);
+        let mut cd = fs::read(dir.join("1Cv8.1CD")).unwrap();
+        cd.truncate(cd.len() - 10);
+        fs::write(dir.join("1Cv8.1CD"), cd).unwrap();
+        let err = verify(&dir, &Cancel::new()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("entry 1Cv8.1CD: infobase file: truncated"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn real_fixtures_verify_when_present() {
+        let fx = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures"));
+        if !fx.is_dir() {
+            eprintln!("skipped: no shared fixtures at {}", fx.display());
+            return;
+        }
+        let rep = verify(&fx.join("dump/1Cv8.dt"), &Cancel::new()).unwrap();
+        assert_eq!(
+            rep.entries[0].detail.as_deref(),
+            Some("dt complete, 266812 bytes inflated")
+        );
+        let rep = verify(&fx.join("infobase-8.3.8/1Cv8.1CD"), &Cancel::new()).unwrap();
+        assert_eq!(
+            rep.entries[0].detail.as_deref(),
+            Some("1CD 8.3.8, 374 pages x 8192")
+        );
+        let rep = verify(&fx.join("infobase-8.2.14/1Cv8.1CD"), &Cancel::new()).unwrap();
+        assert_eq!(
+            rep.entries[0].detail.as_deref(),
+            Some("1CD 8.2.14, 858 pages x 4096")
+        );
+    }
+}
