@@ -20,7 +20,12 @@ pub struct Plan {
 }
 
 /// Compute the plan without touching anything (`prune --dry-run`).
-pub fn plan(cfg: &Config, base: &Base, history: &History, now: jiff::ZonedDateTime) -> std::io::Result<Plan> {
+pub fn plan(
+    cfg: &Config,
+    base: &Base,
+    history: &History,
+    now: jiff::ZonedDateTime,
+) -> std::io::Result<Plan> {
     let archives = naming::scan(&cfg.backup_dir, &base.prefix)?;
     // An archive counts as verified when a successful run recorded it.
     let verified: HashSet<PathBuf> = history
@@ -34,10 +39,17 @@ pub fn plan(cfg: &Config, base: &Base, history: &History, now: jiff::ZonedDateTi
     let candidates: Vec<Candidate> = archives
         .iter()
         .enumerate()
-        .map(|(id, a)| Candidate { id, time: a.time, verified: verified.contains(&normalise(&a.path)) })
+        .map(|(id, a)| Candidate {
+            id,
+            time: a.time,
+            verified: verified.contains(&normalise(&a.path)),
+        })
         .collect();
     let decisions = retention::plan(&base.keep, &candidates, now.datetime());
-    Ok(Plan { archives, decisions })
+    Ok(Plan {
+        archives,
+        decisions,
+    })
 }
 
 fn normalise(p: &Path) -> PathBuf {
@@ -66,7 +78,11 @@ pub fn apply(
             continue;
         }
         let reasons = "not kept by policy";
-        let r = if a.path.is_dir() { fs::remove_dir_all(&a.path) } else { fs::remove_file(&a.path) };
+        let r = if a.path.is_dir() {
+            fs::remove_dir_all(&a.path)
+        } else {
+            fs::remove_file(&a.path)
+        };
         match r {
             Ok(()) => {
                 tracing::info!(base = %base.name, path = %a.path.display(), "retention deleted an old archive");

@@ -46,10 +46,15 @@ impl Stage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     /// The run has its history row (not sent for skipped runs).
-    Started { run_id: i64 },
+    Started {
+        run_id: i64,
+    },
     Stage(Stage),
     /// Bytes read of the sources while packing or copying.
-    Progress { done: u64, total: u64 },
+    Progress {
+        done: u64,
+        total: u64,
+    },
 }
 
 pub struct Request<'a> {
@@ -88,26 +93,31 @@ pub enum BackupError {
     /// Nothing could be started or recorded (backup folder or history unusable).
     #[error("{0}")]
     Setup(String),
-    #[error("backup of {base} failed: {message}")]
-    Failed {
-        run_id: i64,
-        base: String,
-        message: String,
-        /// Plain-words explanation of a known 1C failure.
-        explanation: Option<String>,
-        /// Key lines of the 1C log.
-        log_excerpt: Vec<String>,
-        log_path: Option<PathBuf>,
-    },
+    #[error("backup of {} failed: {}", .0.base, .0.message)]
+    Failed(Box<FailedRun>),
     #[error("backup of {base} interrupted: stop requested; nothing was kept")]
     Interrupted { run_id: i64, base: String },
+}
+
+/// The details of a failed run.
+#[derive(Debug)]
+pub struct FailedRun {
+    pub run_id: i64,
+    pub base: String,
+    pub message: String,
+    /// Plain-words explanation of a known 1C failure.
+    pub explanation: Option<String>,
+    /// Key lines of the 1C log.
+    pub log_excerpt: Vec<String>,
+    pub log_path: Option<PathBuf>,
 }
 
 impl BackupError {
     pub fn run_id(&self) -> Option<i64> {
         match self {
             BackupError::Setup(_) => None,
-            BackupError::Failed { run_id, .. } | BackupError::Interrupted { run_id, .. } => Some(*run_id),
+            BackupError::Failed(f) => Some(f.run_id),
+            BackupError::Interrupted { run_id, .. } => Some(*run_id),
         }
     }
 }
@@ -124,11 +134,18 @@ enum StepError {
     #[error(transparent)]
     Verify(#[from] verify::VerifyError),
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
     #[error(
         "not enough free space in {dir}: about {need} needed, {avail} available; free some space or move BACKUP_DIR"
     )]
-    NoSpace { dir: String, need: String, avail: String },
+    NoSpace {
+        dir: String,
+        need: String,
+        avail: String,
+    },
     #[error(
         "the base changed while it was being copied (someone worked in it), so the copy may be inconsistent and was discarded; back up when nobody works or use BACKUP_METHOD=dump"
     )]
@@ -164,7 +181,11 @@ impl Temps {
 impl Drop for Temps {
     fn drop(&mut self) {
         for p in &self.0 {
-            let _ = if p.is_dir() { fs::remove_dir_all(p) } else { fs::remove_file(p) };
+            let _ = if p.is_dir() {
+                fs::remove_dir_all(p)
+            } else {
+                fs::remove_file(p)
+            };
         }
     }
 }
@@ -178,12 +199,14 @@ pub fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
-/// Open (creating) the backup folder and the history, and clean up after
-/// runs that were killed: rows left `running` by dead processes become
-/// `interrupted`, and their temporary files are removed.
+/// Open (creating) the backup folder and the history, then [`recover`].
 pub fn open_and_recover(cfg: &Config) -> Result<(History, Recovery), BackupError> {
     fs::create_dir_all(&cfg.backup_dir).map_err(|e| {
         BackupError::Setup(format!(
@@ -192,17 +215,34 @@ pub fn open_and_recover(cfg: &Config) -> Result<(History, Recovery), BackupError
         ))
     })?;
     let history = History::open(&cfg.history_db).map_err(|e| {
-        BackupError::Setup(format!("cannot open the history database {}: {e}", cfg.history_db.display()))
+        BackupError::Setup(format!(
+            "cannot open the history database {}: {e}",
+            cfg.history_db.display()
+        ))
     })?;
+    let recovery = recover(cfg, &history);
+    Ok((history, recovery))
+}
+
+/// Clean up after runs that were killed: rows left `running` by dead
+/// processes become `interrupted`, and their temporary files are removed
+/// (a live run's temporaries are left alone).
+pub fn recover(cfg: &Config, history: &History) -> Recovery {
     let interrupted = history.mark_interrupted().unwrap_or(0);
     let mut removed = 0;
     if let Ok(stale) = naming::stale_temps(&cfg.backup_dir) {
         for p in stale {
-            let alive = p.file_name().and_then(|n| naming::temp_owner_pid(&n.to_string_lossy())).map(super::history::pid_alive).unwrap_or(false);
-            if alive {
+            let owner = p
+                .file_name()
+                .and_then(|n| naming::temp_owner_pid(&n.to_string_lossy()));
+            if owner.is_some_and(super::history::pid_alive) {
                 continue;
             }
-            let r = if p.is_dir() { fs::remove_dir_all(&p) } else { fs::remove_file(&p) };
+            let r = if p.is_dir() {
+                fs::remove_dir_all(&p)
+            } else {
+                fs::remove_file(&p)
+            };
             if r.is_ok() {
                 removed += 1;
             }
@@ -210,12 +250,13 @@ pub fn open_and_recover(cfg: &Config) -> Result<(History, Recovery), BackupError
     }
     if interrupted > 0 || removed > 0 {
         tracing::warn!(
-            interrupted,
-            removed,
             "recovered after an unclean stop: {interrupted} run(s) marked interrupted, {removed} temporary file(s) removed"
         );
     }
-    Ok((history, Recovery { interrupted, removed_temps: removed }))
+    Recovery {
+        interrupted,
+        removed_temps: removed,
+    }
 }
 
 /// What start-up recovery did.
@@ -244,7 +285,9 @@ pub fn run(
         started: &started_at,
         pid: std::process::id(),
     };
-    let setup = |e: super::history::HistoryError| BackupError::Setup(format!("cannot record the run in history: {e}"));
+    let setup = |e: super::history::HistoryError| {
+        BackupError::Setup(format!("cannot record the run in history: {e}"))
+    };
     let skipped = |reason: String| -> Result<Outcome, BackupError> {
         let run_id = history.record_skipped(&new_run, &reason).map_err(setup)?;
         tracing::info!(base = %base.name, "backup skipped: {reason}");
@@ -270,30 +313,50 @@ pub fn run(
         Ok(Ok(lock)) => lock,
         Ok(Err(holder)) => {
             let who = holder.info.map(|i| format!(" ({i})")).unwrap_or_default();
-            return skipped(format!("already running: another backup of {} is in progress{who}", base.name));
+            return skipped(format!(
+                "already running: another backup of {} is in progress{who}",
+                base.name
+            ));
         }
-        Err(e) => return Err(BackupError::Setup(format!("cannot create the lock file in {}: {e}", cfg.backup_dir.display()))),
+        Err(e) => {
+            return Err(BackupError::Setup(format!(
+                "cannot create the lock file in {}: {e}",
+                cfg.backup_dir.display()
+            )));
+        }
     };
 
     // Unchanged since the last good backup whose archive still exists?
-    let files = fingerprint::base_files(&base.path, base.include_log && base.method == Method::Copy);
-    let fp = files.as_ref().ok().and_then(|f| fingerprint::fingerprint(f).ok());
-    if !req.force {
-        if let (Some((fp, _)), Ok(Some(last))) = (&fp, history.last_success(&base.name)) {
-            let archive_exists = last.archive_path.as_ref().is_some_and(|p| p.exists());
-            if last.fingerprint.as_deref() == Some(fp.as_str()) && archive_exists {
-                return skipped(format!(
-                    "unchanged since the last successful backup ({}); use --force to back up anyway",
-                    last.started
-                ));
-            }
+    let files =
+        fingerprint::base_files(&base.path, base.include_log && base.method == Method::Copy);
+    let fp = files
+        .as_ref()
+        .ok()
+        .and_then(|f| fingerprint::fingerprint(f).ok());
+    if !req.force
+        && let (Some((fp, _)), Ok(Some(last))) = (&fp, history.last_success(&base.name))
+    {
+        let archive_exists = last.archive_path.as_ref().is_some_and(|p| p.exists());
+        if last.fingerprint.as_deref() == Some(fp.as_str()) && archive_exists {
+            return skipped(format!(
+                "unchanged since the last successful backup ({}); use --force to back up anyway",
+                last.started
+            ));
         }
     }
 
     let run_id = history.start_run(&new_run).map_err(setup)?;
     events(Event::Started { run_id });
     let mut log_path = None;
-    let result = execute(cfg, base, files, fp.as_ref().map(|f| f.0.as_str()), events, cancel, &mut log_path);
+    let result = execute(
+        cfg,
+        base,
+        files,
+        fp.as_ref().map(|f| f.0.as_str()),
+        events,
+        cancel,
+        &mut log_path,
+    );
     let finished = jiff::Timestamp::now();
     match result {
         Ok(done) => {
@@ -318,7 +381,13 @@ pub fn run(
                 clock.elapsed().as_secs_f64()
             );
             events(Event::Stage(Stage::Pruning));
-            let pruned = match prune::apply(cfg, base, history, Some(run_id), jiff::ZonedDateTime::now().with_time_zone(cfg.timezone.clone())) {
+            let pruned = match prune::apply(
+                cfg,
+                base,
+                history,
+                Some(run_id),
+                jiff::ZonedDateTime::now().with_time_zone(cfg.timezone.clone()),
+            ) {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(base = %base.name, "retention failed (the new backup is kept): {e}");
@@ -343,10 +412,20 @@ pub fn run(
         }
         Err(StepError::Cancelled) | Err(StepError::Onec(onec::OnecError::Cancelled { .. })) => {
             let msg = "interrupted: stop requested; the unfinished archive was deleted";
-            let finish = failed_finish(Status::Interrupted, &finished, msg, None, fp.as_ref(), log_path.as_deref());
+            let finish = failed_finish(
+                Status::Interrupted,
+                &finished,
+                msg,
+                None,
+                fp.as_ref(),
+                log_path.as_deref(),
+            );
             history.finish_run(run_id, &finish).map_err(setup)?;
             tracing::warn!(base = %base.name, "backup interrupted");
-            Err(BackupError::Interrupted { run_id, base: base.name.clone() })
+            Err(BackupError::Interrupted {
+                run_id,
+                base: base.name.clone(),
+            })
         }
         Err(e) => {
             let (explanation, excerpt, exit_code) = match &e {
@@ -358,18 +437,24 @@ pub fn run(
                 _ => (None, Vec::new(), None),
             };
             let message = cfg.mask(&error_chain(&e));
-            let finish =
-                failed_finish(Status::Failed, &finished, &message, exit_code, fp.as_ref(), log_path.as_deref());
+            let finish = failed_finish(
+                Status::Failed,
+                &finished,
+                &message,
+                exit_code,
+                fp.as_ref(),
+                log_path.as_deref(),
+            );
             history.finish_run(run_id, &finish).map_err(setup)?;
             tracing::error!(base = %base.name, "backup failed: {message}");
-            Err(BackupError::Failed {
+            Err(BackupError::Failed(Box::new(FailedRun {
                 run_id,
                 base: base.name.clone(),
                 message,
                 explanation: explanation.map(|x| cfg.mask(&x)),
                 log_excerpt: excerpt,
                 log_path,
-            })
+            })))
         }
     }
 }
@@ -432,26 +517,45 @@ fn execute(
     if !base.path.is_dir() {
         return Err(StepError::Io {
             what: format!("infobase folder {}", base.path.display()),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not found or not a folder; check ONEC_BASE_PATH / bases[].path"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "not found or not a folder; check ONEC_BASE_PATH / bases[].path",
+            ),
         });
     }
-    let files = files.map_err(io(format!("no 1Cv8.1CD in {} (is this a file infobase folder?)", base.path.display())))?;
-    let source_size: u64 = files.iter().filter_map(|(_, p)| fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let files = files.map_err(io(format!(
+        "no 1Cv8.1CD in {} (is this a file infobase folder?)",
+        base.path.display()
+    )))?;
+    let source_size: u64 = files
+        .iter()
+        .filter_map(|(_, p)| fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
 
     // Name the archive after the start time; bump a second on a collision.
     let mut at = jiff::ZonedDateTime::now().with_time_zone(cfg.timezone.clone());
     let ext = archive::extension(base.compress, base.method == Method::Copy);
     let mut final_path = naming::archive_path(&cfg.backup_dir, &base.prefix, &at, ext);
-    while final_path.exists() || naming::archive_path(&cfg.backup_dir, &base.prefix, &at, ".dt").exists() {
-        at = at.checked_add(jiff::SignedDuration::from_secs(1)).expect("time in range");
+    while final_path.exists()
+        || naming::archive_path(&cfg.backup_dir, &base.prefix, &at, ".dt").exists()
+    {
+        at = at
+            .checked_add(jiff::SignedDuration::from_secs(1))
+            .expect("time in range");
         final_path = naming::archive_path(&cfg.backup_dir, &base.prefix, &at, ext);
     }
-    let day_dir = final_path.parent().expect("archive path has a folder").to_path_buf();
+    let day_dir = final_path
+        .parent()
+        .expect("archive path has a folder")
+        .to_path_buf();
     fs::create_dir_all(&day_dir).map_err(io(format!("cannot create {}", day_dir.display())))?;
     check_space(&day_dir, base, source_size)?;
 
     let mut temps = Temps::default();
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     let stem = file_stem(&final_path);
     let mut onec_exit_code = None;
     let mut dt_tmp = None;
@@ -460,15 +564,25 @@ fn execute(
         Method::Copy => {
             cancel.check()?;
             onec::check_idle(&base.path)?;
-            files.iter().map(|(name, path)| Source { name: name.clone(), path: path.clone() }).collect()
+            files
+                .iter()
+                .map(|(name, path)| Source {
+                    name: name.clone(),
+                    path: path.clone(),
+                })
+                .collect()
         }
         Method::Dump | Method::Ibcmd => {
             events(Event::Stage(Stage::Dumping));
             let dt_final = final_path.with_file_name(format!("{stem}.dt"));
             let tmp = naming::temp_path(&dt_final);
             temps.add(&tmp);
-            let logs_dir = cfg.backup_dir.join("logs").join(day_dir.file_name().unwrap_or_default());
-            fs::create_dir_all(&logs_dir).map_err(io(format!("cannot create {}", logs_dir.display())))?;
+            let logs_dir = cfg
+                .backup_dir
+                .join("logs")
+                .join(day_dir.file_name().unwrap_or_default());
+            fs::create_dir_all(&logs_dir)
+                .map_err(io(format!("cannot create {}", logs_dir.display())))?;
             let out_log = logs_dir.join(format!("{stem}.log"));
             *log_path = Some(out_log.clone());
             let lock_code = base.lock_code.as_ref().map(|c| c.expose().to_string());
@@ -493,7 +607,10 @@ fn execute(
             };
             onec_exit_code = Some(outcome.exit_code);
             dt_tmp = Some((tmp.clone(), dt_final));
-            vec![Source { name: format!("{stem}.dt"), path: tmp }]
+            vec![Source {
+                name: format!("{stem}.dt"),
+                path: tmp,
+            }]
         }
     };
     cancel.check()?;
@@ -512,7 +629,12 @@ fn execute(
             base.compress,
             base.compress_level,
             threads,
-            &mut |p| events(Event::Progress { done: p.done, total: p.total }),
+            &mut |p| {
+                events(Event::Progress {
+                    done: p.done,
+                    total: p.total,
+                })
+            },
             cancel,
         )?;
         tmp
@@ -520,7 +642,8 @@ fn execute(
 
     if base.method == Method::Copy {
         // Prove nobody wrote to the base while it was read.
-        let after = fingerprint::fingerprint(&files).map_err(io("cannot re-read the base after copying"))?;
+        let after = fingerprint::fingerprint(&files)
+            .map_err(io("cannot re-read the base after copying"))?;
         if onec::check_idle(&base.path).is_err() || fp_before != Some(after.0.as_str()) {
             return Err(StepError::ChangedDuringCopy);
         }
@@ -531,15 +654,19 @@ fn execute(
     cancel.check()?;
 
     events(Event::Stage(Stage::Publishing));
-    fs::rename(&tmp_archive, &final_path).map_err(io(format!("cannot rename the verified archive to {}", final_path.display())))?;
+    fs::rename(&tmp_archive, &final_path).map_err(io(format!(
+        "cannot rename the verified archive to {}",
+        final_path.display()
+    )))?;
     temps.keep(&tmp_archive);
     let _ = crate::platform::sync_dir(&day_dir);
-    if let Some((tmp, dt_final)) = dt_tmp {
-        if !bare_dt && !base.delete_dt_after_compress {
-            // Keep the .dt beside the archive, as the prototype's option did.
-            if fs::rename(&tmp, &dt_final).is_ok() {
-                temps.keep(&tmp);
-            }
+    if let Some((tmp, dt_final)) = dt_tmp
+        && !bare_dt
+        && !base.delete_dt_after_compress
+    {
+        // Keep the .dt beside the archive, as the prototype's option did.
+        if fs::rename(&tmp, &dt_final).is_ok() {
+            temps.keep(&tmp);
         }
     }
     drop(temps);
@@ -561,7 +688,10 @@ fn execute(
 }
 
 fn file_stem(p: &Path) -> String {
-    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     for ext in [".tar.zst", ".zip", ".dt"] {
         if let Some(s) = name.strip_suffix(ext) {
             return s.to_string();
@@ -581,7 +711,8 @@ fn check_space(dir: &Path, base: &Base, source_size: u64) -> Result<(), StepErro
         (_, Compress::None) => source_size / 4,
         (_, _) => source_size / 4 + source_size / 4,
     } + 16 * 1024 * 1024;
-    let space = crate::platform::disk_space(dir).map_err(io(format!("cannot read free space of {}", dir.display())))?;
+    let space = crate::platform::disk_space(dir)
+        .map_err(io(format!("cannot read free space of {}", dir.display())))?;
     if space.available < need {
         return Err(StepError::NoSpace {
             dir: dir.display().to_string(),

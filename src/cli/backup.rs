@@ -4,7 +4,7 @@
 use super::progress::TermProgress;
 use super::{Failure, print_json};
 use crate::backup::history::Trigger;
-use crate::backup::run::{self, BackupError, Outcome, Request, human_bytes};
+use crate::backup::run::{self, BackupError, FailedRun, Outcome, Request, human_bytes};
 use crate::cancel::Cancel;
 use crate::config::Config;
 use serde_json::json;
@@ -46,7 +46,9 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
             }
         }
     };
-    let (history, _) = run::open_and_recover(cfg).map_err(|e| Failure::failed(e.to_string()))?;
+    let (history, recovery) =
+        run::open_and_recover(cfg).map_err(|e| Failure::failed(e.to_string()))?;
+    super::report_recovery(recovery);
     let cancel = Cancel::new();
     {
         let c = cancel.clone();
@@ -57,7 +59,11 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
     let mut results = Vec::new();
     for base in bases {
         let mut progress = TermProgress::new(&base.name);
-        let req = Request { base, trigger: Trigger::Cli, force: args.force };
+        let req = Request {
+            base,
+            trigger: Trigger::Cli,
+            force: args.force,
+        };
         let r = run::run(cfg, &history, &req, &mut |e| progress.event(e), &cancel);
         progress.finish();
         if r.is_err() {
@@ -73,17 +79,28 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         }
     }
     if args.json {
-        if results.len() == 1 { print_json(&results[0]) } else { print_json(&results) }
+        if results.len() == 1 {
+            print_json(&results[0])
+        } else {
+            print_json(&results)
+        }
     }
-    if failed > 0 { Err(Failure { code: super::EXIT_FAILED, message: String::new() }) } else { Ok(()) }
+    if failed > 0 {
+        Err(Failure {
+            code: super::EXIT_FAILED,
+            message: String::new(),
+        })
+    } else {
+        Ok(())
+    }
 }
 
 fn to_json(r: &Result<Outcome, BackupError>) -> serde_json::Value {
     match r {
         Ok(o) => serde_json::to_value(o).unwrap_or_default(),
-        Err(BackupError::Failed { run_id, base, message, explanation, log_excerpt, log_path }) => json!({
-            "run_id": run_id, "base": base, "status": "failed", "error": message,
-            "explanation": explanation, "log_excerpt": log_excerpt, "log_path": log_path,
+        Err(BackupError::Failed(f)) => json!({
+            "run_id": f.run_id, "base": f.base, "status": "failed", "error": f.message,
+            "explanation": f.explanation, "log_excerpt": f.log_excerpt, "log_path": f.log_path,
         }),
         Err(BackupError::Interrupted { run_id, base }) => {
             json!({"run_id": run_id, "base": base, "status": "interrupted", "error": r.as_ref().err().map(|e| e.to_string())})
@@ -95,13 +112,20 @@ fn to_json(r: &Result<Outcome, BackupError>) -> serde_json::Value {
 fn print_human(r: &Result<Outcome, BackupError>) {
     match r {
         Ok(o) if o.status == "skipped" => {
-            println!("backup of {} skipped: {}", o.base, o.reason.as_deref().unwrap_or(""));
+            println!(
+                "backup of {} skipped: {}",
+                o.base,
+                o.reason.as_deref().unwrap_or("")
+            );
         }
         Ok(o) => {
             println!(
                 "backup of {} done: {} ({} from {}, {:.1} s)",
                 o.base,
-                o.archive.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                o.archive
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
                 human_bytes(o.archive_size.unwrap_or(0)),
                 human_bytes(o.source_size.unwrap_or(0)),
                 o.duration_secs
@@ -116,7 +140,15 @@ fn print_human(r: &Result<Outcome, BackupError>) {
                 println!("  retention removed: {}", p.display());
             }
         }
-        Err(BackupError::Failed { message, explanation, log_excerpt, log_path, base, .. }) => {
+        Err(BackupError::Failed(f)) => {
+            let FailedRun {
+                message,
+                explanation,
+                log_excerpt,
+                log_path,
+                base,
+                ..
+            } = f.as_ref();
             eprintln!("error: backup of {base} failed: {message}");
             if let Some(x) = explanation {
                 eprintln!("  what it means: {x}");

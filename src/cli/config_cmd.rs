@@ -13,7 +13,10 @@ pub enum Action {
 pub fn run(cli: &Cli, action: &Action) -> Result<(), Failure> {
     match action {
         Action::Check => {
-            let cfg = config::load(&LoadOptions::from_process(cli.env_file.clone(), cli.config.clone()))?;
+            let cfg = config::load(&LoadOptions::from_process(
+                cli.env_file.clone(),
+                cli.config.clone(),
+            ))?;
             print!("{}", config::render_check(&cfg));
             Ok(())
         }

@@ -25,11 +25,19 @@ pub fn run() -> Result<(), Failure> {
         fs::create_dir_all(base.join("1Cv8Log"))?;
         // 2 MiB of realistic pages: records, indexes, prose, some noise.
         generate_1cd(&base.join("1Cv8.1CD"), CdFormat::V8_3_8, 256, 42)?;
-        fs::write(base.join("1Cv8Log").join("1Cv8.lgf"), "1CV8LOG(ver 2.0)\n\u{feff}{demo}\n")?;
+        fs::write(
+            base.join("1Cv8Log").join("1Cv8.lgf"),
+            "1CV8LOG(ver 2.0)\n\u{feff}{demo}\n",
+        )?;
         fs::write(base.join("1Cv8.1CD.cfl"), b"")?;
         Ok(())
     })();
-    made.map_err(|e| Failure::failed(format!("cannot create the demo infobase in {}: {e}", base.display())))?;
+    made.map_err(|e| {
+        Failure::failed(format!(
+            "cannot create the demo infobase in {}: {e}",
+            base.display()
+        ))
+    })?;
 
     let env: HashMap<String, String> = [
         ("ONEC_BASE_PATH", base.display().to_string()),
@@ -40,7 +48,11 @@ pub fn run() -> Result<(), Failure> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let cfg = config::load(&LoadOptions { env, skip_files: true, ..Default::default() })?;
+    let cfg = config::load(&LoadOptions {
+        env,
+        skip_files: true,
+        ..Default::default()
+    })?;
     let (history, _) = run::open_and_recover(&cfg).map_err(|e| Failure::failed(e.to_string()))?;
     let b = &cfg.bases[0];
     println!("demo infobase: {} (1Cv8.1CD, 8.3.8 format)", base.display());
@@ -48,7 +60,11 @@ pub fn run() -> Result<(), Failure> {
     let outcome = run::run(
         &cfg,
         &history,
-        &Request { base: b, trigger: Trigger::Cli, force: true },
+        &Request {
+            base: b,
+            trigger: Trigger::Cli,
+            force: true,
+        },
         &mut |e| progress.event(e),
         &Cancel::new(),
     );

@@ -2,7 +2,7 @@
 
 use super::{Failure, print_json};
 use crate::backup::history::History;
-use crate::backup::run::human_bytes;
+use crate::backup::run::{self, human_bytes};
 use crate::config::Config;
 
 #[derive(Debug, clap::Args)]
@@ -23,12 +23,20 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         if args.json {
             print_json(&Vec::<()>::new());
         } else {
-            println!("no backups yet (no history at {})", cfg.history_db.display());
+            println!(
+                "no backups yet (no history at {})",
+                cfg.history_db.display()
+            );
         }
         return Ok(());
     }
-    let history = History::open(&cfg.history_db)
-        .map_err(|e| Failure::failed(format!("cannot open the history {}: {e}", cfg.history_db.display())))?;
+    let history = History::open(&cfg.history_db).map_err(|e| {
+        Failure::failed(format!(
+            "cannot open the history {}: {e}",
+            cfg.history_db.display()
+        ))
+    })?;
+    super::report_recovery(run::recover(cfg, &history));
     let runs = history
         .list(args.limit, args.base.as_deref())
         .map_err(|e| Failure::failed(format!("cannot read the history: {e}")))?;
@@ -40,12 +48,24 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         println!("no backups recorded");
         return Ok(());
     }
-    println!("{:>5}  {:19}  {:12}  {:8}  {:11}  {:>10}  {:>8}  ARCHIVE / ERROR", "ID", "STARTED", "BASE", "TRIGGER", "STATUS", "SIZE", "TIME");
+    println!(
+        "{:>5}  {:19}  {:12}  {:8}  {:11}  {:>10}  {:>8}  ARCHIVE / ERROR",
+        "ID", "STARTED", "BASE", "TRIGGER", "STATUS", "SIZE", "TIME"
+    );
     for r in runs {
-        let started =
-            r.started.to_zoned_datetime(cfg.timezone.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string();
-        let size = r.archive_size.map(human_bytes).unwrap_or_else(|| "-".into());
-        let took = r.duration_ms.map(|ms| format!("{:.1}s", ms as f64 / 1000.0)).unwrap_or_else(|| "-".into());
+        let started = r
+            .started
+            .to_zoned_datetime(cfg.timezone.clone())
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string();
+        let size = r
+            .archive_size
+            .map(human_bytes)
+            .unwrap_or_else(|| "-".into());
+        let took = r
+            .duration_ms
+            .map(|ms| format!("{:.1}s", ms as f64 / 1000.0))
+            .unwrap_or_else(|| "-".into());
         let what = match (&r.archive_path, &r.error) {
             (Some(p), _) => p.display().to_string(),
             (None, Some(e)) => e.lines().next().unwrap_or("").chars().take(100).collect(),

@@ -65,16 +65,24 @@ pub struct Failure {
 
 impl Failure {
     pub fn failed(message: impl Into<String>) -> Self {
-        Self { code: EXIT_FAILED, message: message.into() }
+        Self {
+            code: EXIT_FAILED,
+            message: message.into(),
+        }
     }
     pub fn usage(message: impl Into<String>) -> Self {
-        Self { code: EXIT_USAGE, message: message.into() }
+        Self {
+            code: EXIT_USAGE,
+            message: message.into(),
+        }
     }
 }
 
 impl From<config::ConfigError> for Failure {
     fn from(e: config::ConfigError) -> Self {
-        Failure::usage(format!("{e}\nfix the settings above (see .env.example and config.example.yaml), then run `onec-backup-bot config check`"))
+        Failure::usage(format!(
+            "{e}\nfix the settings above (see .env.example and config.example.yaml), then run `onec-backup-bot config check`"
+        ))
     }
 }
 
@@ -99,21 +107,31 @@ pub fn main() -> ExitCode {
 }
 
 fn load(cli: &Cli) -> Result<Config, Failure> {
-    let cfg = config::load(&LoadOptions::from_process(cli.env_file.clone(), cli.config.clone()))?;
+    let cfg = config::load(&LoadOptions::from_process(
+        cli.env_file.clone(),
+        cli.config.clone(),
+    ))?;
     init_logging(&cfg);
     Ok(cfg)
 }
 
-/// Log to stderr. Commands print their own results, so the default is
-/// `warn` unless `LOG_LEVEL` is set explicitly.
+/// Log to stderr. Commands print their own results (and errors), so
+/// logging is off unless `LOG_LEVEL` is set explicitly.
 fn init_logging(cfg: &Config) {
-    let explicit = cfg
-        .entries
-        .iter()
-        .any(|e| e.key.yaml == "logging.level" && e.origin.as_ref().is_some_and(|o| o.kind() != "default"));
-    let level = if explicit { cfg.logging.level.as_str() } else { "warn" };
+    let explicit = cfg.entries.iter().any(|e| {
+        e.key.yaml == "logging.level" && e.origin.as_ref().is_some_and(|o| o.kind() != "default")
+    });
+    let level = if explicit {
+        cfg.logging.level.as_str()
+    } else {
+        "off"
+    };
     let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| "warn".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
@@ -132,7 +150,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+/// Tell the user what start-up recovery cleaned up, if anything.
+fn report_recovery(r: crate::backup::run::Recovery) {
+    if r.interrupted > 0 || r.removed_temps > 0 {
+        eprintln!(
+            "note: recovered after an unclean stop: {} run(s) marked interrupted, {} temporary file(s) removed",
+            r.interrupted, r.removed_temps
+        );
+    }
+}
+
 /// Print a value as pretty JSON on stdout.
 fn print_json(v: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    );
 }

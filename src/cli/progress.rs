@@ -20,7 +20,13 @@ impl TermProgress {
     }
 
     pub fn with_terminal(base: &str, enabled: bool) -> Self {
-        Self { enabled, base: base.to_string(), stage_started: Instant::now(), last_draw: None, drawn: false }
+        Self {
+            enabled,
+            base: base.to_string(),
+            stage_started: Instant::now(),
+            last_draw: None,
+            drawn: false,
+        }
     }
 
     pub fn event(&mut self, e: Event) {
@@ -33,17 +39,31 @@ impl TermProgress {
             Event::Stage(stage) => {
                 self.stage_started = Instant::now();
                 self.last_draw = None;
-                let _ = write!(err, "{}{}: {}…", if self.drawn { "\n" } else { "" }, self.base, label(stage));
+                let _ = write!(
+                    err,
+                    "{}{}: {}…",
+                    if self.drawn { "\n" } else { "" },
+                    self.base,
+                    label(stage)
+                );
                 self.drawn = true;
             }
             Event::Progress { done, total } => {
                 let now = Instant::now();
-                if self.last_draw.is_some_and(|t| now - t < Duration::from_millis(200)) && done < total {
+                if self
+                    .last_draw
+                    .is_some_and(|t| now - t < Duration::from_millis(200))
+                    && done < total
+                {
                     return;
                 }
                 self.last_draw = Some(now);
                 let secs = self.stage_started.elapsed().as_secs_f64().max(0.001);
-                let pct = if total > 0 { done as f64 * 100.0 / total as f64 } else { 100.0 };
+                let pct = if total > 0 {
+                    done as f64 * 100.0 / total as f64
+                } else {
+                    100.0
+                };
                 let speed = human_bytes((done as f64 / secs) as u64);
                 let _ = write!(
                     err,

@@ -18,24 +18,44 @@ pub struct Args {
 
 pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
     let bases: Vec<_> = match &args.base {
-        Some(n) => vec![cfg.base(Some(n)).ok_or_else(|| Failure::usage(format!("no base named {n:?}")))?],
+        Some(n) => vec![
+            cfg.base(Some(n))
+                .ok_or_else(|| Failure::usage(format!("no base named {n:?}")))?,
+        ],
         None => cfg.bases.iter().collect(),
     };
     if bases.is_empty() {
-        return Err(Failure::usage("no infobase configured: set ONEC_BASE_PATH or add `bases:`"));
+        return Err(Failure::usage(
+            "no infobase configured: set ONEC_BASE_PATH or add `bases:`",
+        ));
     }
-    let (history, _) = run::open_and_recover(cfg).map_err(|e| Failure::failed(e.to_string()))?;
+    let (history, recovery) =
+        run::open_and_recover(cfg).map_err(|e| Failure::failed(e.to_string()))?;
+    super::report_recovery(recovery);
     let now = jiff::ZonedDateTime::now().with_time_zone(cfg.timezone.clone());
     for base in bases {
-        let plan = prune::plan(cfg, base, &history, now.clone())
-            .map_err(|e| Failure::failed(format!("cannot list archives in {}: {e}", cfg.backup_dir.display())))?;
-        println!("base {} ({} archive(s), prefix {}):", base.name, plan.archives.len(), base.prefix);
+        let plan = prune::plan(cfg, base, &history, now.clone()).map_err(|e| {
+            Failure::failed(format!(
+                "cannot list archives in {}: {e}",
+                cfg.backup_dir.display()
+            ))
+        })?;
+        println!(
+            "base {} ({} archive(s), prefix {}):",
+            base.name,
+            plan.archives.len(),
+            base.prefix
+        );
         if plan.archives.is_empty() {
             println!("  no archives");
             continue;
         }
         let names = |id: usize| {
-            plan.archives[id].path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            plan.archives[id]
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
         };
         print!("{}", retention::render_table(&plan.decisions, &names));
         if base.keep.is_keep_all() {
@@ -50,7 +70,10 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         let _lock = match BaseLock::try_acquire(&cfg.backup_dir, &base.name) {
             Ok(Ok(l)) => l,
             Ok(Err(_)) => {
-                println!("  skipped: a backup of {} is running; prune later", base.name);
+                println!(
+                    "  skipped: a backup of {} is running; prune later",
+                    base.name
+                );
                 continue;
             }
             Err(e) => return Err(Failure::failed(format!("cannot take the lock: {e}"))),

@@ -18,7 +18,10 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<(), Failure> {
     if !args.archive.exists() {
-        return Err(Failure::usage(format!("{}: no such file or folder", args.archive.display())));
+        return Err(Failure::usage(format!(
+            "{}: no such file or folder",
+            args.archive.display()
+        )));
     }
     match verify::verify(&args.archive, &Cancel::new()) {
         Ok(report) => {
@@ -30,10 +33,21 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                     })).collect::<Vec<_>>(),
                 }));
             } else {
-                println!("{}: OK ({})", report.path.display(), human_bytes(report.size));
+                println!(
+                    "{}: OK ({})",
+                    report.path.display(),
+                    human_bytes(report.size)
+                );
                 for e in &report.entries {
-                    let crc = e.crc32.map(|c| format!(" crc32 {c:08x}")).unwrap_or_default();
-                    let detail = e.detail.as_deref().map(|d| format!(" — {d}")).unwrap_or_default();
+                    let crc = e
+                        .crc32
+                        .map(|c| format!(" crc32 {c:08x}"))
+                        .unwrap_or_default();
+                    let detail = e
+                        .detail
+                        .as_deref()
+                        .map(|d| format!(" — {d}"))
+                        .unwrap_or_default();
                     println!("  {} ({}){crc}{detail}", e.name, human_bytes(e.size));
                 }
                 println!("  sha256: {}", report.sha256);
@@ -42,7 +56,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         }
         Err(e) => {
             if args.json {
-                print_json(&serde_json::json!({"path": args.archive, "ok": false, "error": e.to_string()}));
+                print_json(
+                    &serde_json::json!({"path": args.archive, "ok": false, "error": e.to_string()}),
+                );
             }
             Err(Failure::failed(format!("{}: {e}", args.archive.display())))
         }

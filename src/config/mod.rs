@@ -236,7 +236,11 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
         Some(p) => (p.clone(), true),
         None => (PathBuf::from(".env"), false),
     };
-    let dotenv = match if opts.skip_files { Ok(None) } else { read_optional(&env_path, env_explicit) } {
+    let dotenv = match if opts.skip_files {
+        Ok(None)
+    } else {
+        read_optional(&env_path, env_explicit)
+    } {
         Ok(Some(text)) => match sources::parse_dotenv(&text, &env_path) {
             Ok(entries) => Some((env_path.clone(), entries)),
             Err(mut ps) => {
@@ -254,7 +258,11 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
         Some(p) => (p.clone(), true),
         None => (PathBuf::from("config.yaml"), false),
     };
-    let yaml = match if opts.skip_files { Ok(None) } else { read_optional(&yaml_path, yaml_explicit) } {
+    let yaml = match if opts.skip_files {
+        Ok(None)
+    } else {
+        read_optional(&yaml_path, yaml_explicit)
+    } {
         Ok(Some(text)) => match sources::parse_yaml(&text, &yaml_path) {
             Ok(doc) => Some((yaml_path.clone(), doc)),
             Err(mut ps) => {

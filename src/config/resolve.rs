@@ -572,7 +572,10 @@ impl<'a> Resolver<'a> {
         }
         if let Some(Typed::Int(n)) = check(
             "timeout",
-            Kind::Int { min: 5, max: 7 * 24 * 3600 },
+            Kind::Int {
+                min: 5,
+                max: 7 * 24 * 3600,
+            },
             p,
         ) {
             b.timeout = Duration::from_secs(n as u64);

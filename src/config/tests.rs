@@ -356,10 +356,17 @@ fn example_files_document_every_key_and_load_cleanly() {
     let yaml_example = fs::read_to_string(root.join("config.example.yaml")).unwrap();
     for key in keys::KEYS {
         for name in key.env.iter().take(1) {
-            assert!(env_example.contains(&format!("\n{name}=")), ".env.example lacks {name}");
+            assert!(
+                env_example.contains(&format!("\n{name}=")),
+                ".env.example lacks {name}"
+            );
         }
         let leaf = key.yaml.rsplit('.').next().unwrap();
-        assert!(yaml_example.contains(&format!("{leaf}:")), "config.example.yaml lacks {}", key.yaml);
+        assert!(
+            yaml_example.contains(&format!("{leaf}:")),
+            "config.example.yaml lacks {}",
+            key.yaml
+        );
     }
     // Both examples load as they are (Windows paths and all).
     let o = LoadOptions {

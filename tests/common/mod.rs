@@ -34,18 +34,34 @@ impl World {
         fs::create_dir_all(&bin).unwrap();
         let exe = std::env::consts::EXE_SUFFIX;
         for name in ["1cv8", "ibcmd"] {
-            fs::copy(env!("CARGO_BIN_EXE_fake-1cv8"), bin.join(format!("{name}{exe}"))).unwrap();
+            fs::copy(
+                env!("CARGO_BIN_EXE_fake-1cv8"),
+                bin.join(format!("{name}{exe}")),
+            )
+            .unwrap();
         }
         let envs = vec![
             ("ONEC_BASE_PATH".into(), base.display().to_string()),
             ("BACKUP_DIR".into(), backups.display().to_string()),
-            ("ONEC_EXE".into(), bin.join(format!("1cv8{exe}")).display().to_string()),
-            ("IBCMD_EXE".into(), bin.join(format!("ibcmd{exe}")).display().to_string()),
+            (
+                "ONEC_EXE".into(),
+                bin.join(format!("1cv8{exe}")).display().to_string(),
+            ),
+            (
+                "IBCMD_EXE".into(),
+                bin.join(format!("ibcmd{exe}")).display().to_string(),
+            ),
             ("ONEC_UC".into(), "Администратор".into()),
             ("ONEC_UP".into(), PASSWORD.into()),
             ("APP_TIMEZONE".into(), "Europe/Moscow".into()),
         ];
-        World { dir, base, backups, bin, envs }
+        World {
+            dir,
+            base,
+            backups,
+            bin,
+            envs,
+        }
     }
 
     pub fn set(&mut self, k: &str, v: &str) -> &mut Self {
@@ -97,8 +113,16 @@ impl World {
     }
 
     pub fn list_json(&self) -> serde_json::Value {
-        let out = self.cmd().args(["list", "--json", "--limit", "100"]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = self
+            .cmd()
+            .args(["list", "--json", "--limit", "100"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 }
@@ -110,11 +134,18 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         if p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.') {
             walk(root, &p, out);
         } else {
-            out.push(p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"));
+            out.push(
+                p.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/"),
+            );
         }
     }
 }
 
 pub fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
