@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod fingerprint;
 pub mod history;
+pub mod jobs;
 pub mod lock;
 pub mod naming;
 pub mod prune;

@@ -1,0 +1,378 @@
+//! In-process coordination of backup runs for the always-on agent: the HTTP
+//! API, the Telegram bot and the scheduler all start backups here, see which
+//! base is running and at what stage, and receive every run's events (for
+//! progress messages and notifications) from one broadcast channel.
+//!
+//! Each run happens on its own OS thread with its own history connection, so
+//! a long dump never blocks the async runtime. Across processes the per-base
+//! lock file still applies (a second process sees "already running").
+
+use super::history::{History, Trigger};
+use super::run::{self, BackupError, Event, FailedRun, Outcome, Request, Stage};
+use crate::cancel::Cancel;
+use crate::config::Config;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// What is known about a run in progress.
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub base: String,
+    pub trigger: Trigger,
+    pub run_id: Option<i64>,
+    pub stage: Stage,
+    pub done: u64,
+    pub total: u64,
+    pub started: jiff::Timestamp,
+}
+
+impl Running {
+    /// Packing progress in percent, when known.
+    pub fn percent(&self) -> Option<f64> {
+        (self.stage == Stage::Packing && self.total > 0)
+            .then(|| self.done as f64 * 100.0 / self.total as f64)
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub enum Finished {
+    /// Done or skipped (see `Outcome::status`).
+    Done(Box<Outcome>),
+    Failed(Arc<FailedRun>),
+    Interrupted {
+        run_id: i64,
+    },
+    /// Nothing could be recorded (backup folder or history unusable).
+    Setup(String),
+}
+
+/// Everything that happens to runs, for subscribers.
+#[derive(Debug, Clone)]
+pub enum JobEvent {
+    Started {
+        base: String,
+        trigger: Trigger,
+        run_id: i64,
+    },
+    Stage {
+        base: String,
+        run_id: Option<i64>,
+        stage: Stage,
+    },
+    Progress {
+        base: String,
+        done: u64,
+        total: u64,
+    },
+    Finished {
+        base: String,
+        trigger: Trigger,
+        result: Finished,
+    },
+}
+
+/// Why a run was not started.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StartError {
+    #[error("no base named {0:?}")]
+    NoSuchBase(String),
+    #[error("a backup of {} is already running ({})", .0.base, .0.stage.as_str())]
+    AlreadyRunning(Box<Running>),
+    #[error("the agent is stopping; no new backups are started")]
+    ShuttingDown,
+}
+
+/// A started run: its history id (None when it was skipped or failed before
+/// being recorded; its `JobEvent::Finished` says why).
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub base: String,
+    pub run_id: Option<i64>,
+}
+
+struct Inner {
+    cfg: Arc<Config>,
+    running: Mutex<HashMap<String, (Running, Cancel)>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    events: broadcast::Sender<JobEvent>,
+    stopping: Cancel,
+}
+
+#[derive(Clone)]
+pub struct Jobs {
+    inner: Arc<Inner>,
+}
+
+impl Jobs {
+    pub fn new(cfg: Arc<Config>) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        Jobs {
+            inner: Arc::new(Inner {
+                cfg,
+                running: Mutex::new(HashMap::new()),
+                threads: Mutex::new(Vec::new()),
+                events,
+                stopping: Cancel::new(),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &Arc<Config> {
+        &self.inner.cfg
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Runs in progress in this process.
+    pub fn running(&self) -> Vec<Running> {
+        let map = self.inner.running.lock().expect("jobs lock");
+        let mut v: Vec<Running> = map.values().map(|(r, _)| r.clone()).collect();
+        v.sort_by(|a, b| a.base.cmp(&b.base));
+        v
+    }
+
+    pub fn is_running(&self, base: &str) -> bool {
+        self.inner
+            .running
+            .lock()
+            .expect("jobs lock")
+            .contains_key(base)
+    }
+
+    /// Start a backup of `base` (None = the default base) in the background.
+    /// Returns once the run is recorded (or has ended early), so callers get
+    /// its history id at once.
+    pub fn start(
+        &self,
+        base: Option<&str>,
+        trigger: Trigger,
+        force: bool,
+    ) -> Result<Started, StartError> {
+        if self.inner.stopping.is_cancelled() {
+            return Err(StartError::ShuttingDown);
+        }
+        let cfg = self.inner.cfg.clone();
+        let base = cfg
+            .base(base)
+            .ok_or_else(|| StartError::NoSuchBase(base.unwrap_or("").to_string()))?
+            .name
+            .clone();
+        let cancel = Cancel::new();
+        {
+            let mut map = self.inner.running.lock().expect("jobs lock");
+            if let Some((r, _)) = map.get(&base) {
+                return Err(StartError::AlreadyRunning(Box::new(r.clone())));
+            }
+            let r = Running {
+                base: base.clone(),
+                trigger,
+                run_id: None,
+                stage: Stage::Preparing,
+                done: 0,
+                total: 0,
+                started: jiff::Timestamp::now(),
+            };
+            map.insert(base.clone(), (r, cancel.clone()));
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<Option<i64>>();
+        let inner = self.inner.clone();
+        let name = base.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("backup-{name}"))
+            .spawn(move || {
+                let result = run_one(&inner, &name, trigger, force, &cancel, &tx);
+                let _ = tx.send(None);
+                inner.running.lock().expect("jobs lock").remove(&name);
+                let _ = inner.events.send(JobEvent::Finished {
+                    base: name,
+                    trigger,
+                    result,
+                });
+            })
+            .expect("spawn a backup thread");
+        self.inner.threads.lock().expect("jobs lock").push(handle);
+        let run_id = rx.recv().ok().flatten();
+        Ok(Started { base, run_id })
+    }
+
+    /// Stop accepting work; let running backups finish within `grace`, then
+    /// cancel them (1C killed, temporaries removed, rows `interrupted`) and
+    /// wait for them to wind down. `tick` is called about once a second
+    /// while waiting (service managers want progress reports).
+    pub fn shutdown(&self, grace: Duration, tick: &dyn Fn()) {
+        self.inner.stopping.cancel();
+        let deadline = std::time::Instant::now() + grace;
+        while !self.running().is_empty() && std::time::Instant::now() < deadline {
+            tick();
+            std::thread::sleep(Duration::from_millis(200).min(grace));
+        }
+        for (_, cancel) in self.inner.running.lock().expect("jobs lock").values() {
+            cancel.cancel();
+        }
+        let handles: Vec<_> = self
+            .inner
+            .threads
+            .lock()
+            .expect("jobs lock")
+            .drain(..)
+            .collect();
+        for h in handles {
+            tick();
+            let _ = h.join();
+        }
+    }
+}
+
+fn run_one(
+    inner: &Inner,
+    name: &str,
+    trigger: Trigger,
+    force: bool,
+    cancel: &Cancel,
+    started: &std::sync::mpsc::Sender<Option<i64>>,
+) -> Finished {
+    let cfg = &inner.cfg;
+    let Some(base) = cfg.base(Some(name)) else {
+        return Finished::Setup(format!("no base named {name:?}"));
+    };
+    let history = match History::open(&cfg.history_db) {
+        Ok(h) => h,
+        Err(e) => {
+            if let Err(e2) = std::fs::create_dir_all(&cfg.backup_dir) {
+                return Finished::Setup(format!(
+                    "cannot create {}: {e2}",
+                    cfg.backup_dir.display()
+                ));
+            }
+            match History::open(&cfg.history_db) {
+                Ok(h) => h,
+                Err(_) => return Finished::Setup(format!("cannot open the history: {e}")),
+            }
+        }
+    };
+    let update = |f: &dyn Fn(&mut Running)| {
+        if let Some((r, _)) = inner.running.lock().expect("jobs lock").get_mut(name) {
+            f(r);
+        }
+    };
+    let mut events = |e: Event| match e {
+        Event::Started { run_id } => {
+            update(&|r| r.run_id = Some(run_id));
+            let _ = started.send(Some(run_id));
+            let _ = inner.events.send(JobEvent::Started {
+                base: name.into(),
+                trigger,
+                run_id,
+            });
+        }
+        Event::Stage(stage) => {
+            let mut id = None;
+            if let Some((r, _)) = inner.running.lock().expect("jobs lock").get_mut(name) {
+                r.stage = stage;
+                id = r.run_id;
+            }
+            let _ = inner.events.send(JobEvent::Stage {
+                base: name.into(),
+                run_id: id,
+                stage,
+            });
+        }
+        Event::Progress { done, total } => {
+            update(&|r| {
+                r.done = done;
+                r.total = total;
+            });
+            let _ = inner.events.send(JobEvent::Progress {
+                base: name.into(),
+                done,
+                total,
+            });
+        }
+    };
+    let req = Request {
+        base,
+        trigger,
+        force,
+    };
+    match run::run(cfg, &history, &req, &mut events, cancel) {
+        Ok(o) => Finished::Done(Box::new(o)),
+        Err(BackupError::Failed(f)) => Finished::Failed(Arc::from(f)),
+        Err(BackupError::Interrupted { run_id, .. }) => Finished::Interrupted { run_id },
+        Err(BackupError::Setup(s)) => Finished::Setup(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{LoadOptions, load};
+    use crate::onec::files::{CdFormat, generate_1cd};
+
+    fn world() -> (tempfile::TempDir, Arc<Config>) {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("buh");
+        std::fs::create_dir_all(&base).unwrap();
+        generate_1cd(&base.join("1Cv8.1CD"), CdFormat::V8_3_8, 64, 3).unwrap();
+        let env = [
+            ("ONEC_BASE_PATH", base.display().to_string()),
+            ("BACKUP_DIR", dir.path().join("b").display().to_string()),
+            ("BACKUP_METHOD", "copy".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let cfg = load(&LoadOptions {
+            env,
+            skip_files: true,
+            ..Default::default()
+        })
+        .unwrap();
+        (dir, Arc::new(cfg))
+    }
+
+    #[test]
+    fn start_reports_the_run_id_and_events_end_in_finished() {
+        let (_dir, cfg) = world();
+        let jobs = Jobs::new(cfg);
+        let mut rx = jobs.subscribe();
+        let started = jobs.start(None, Trigger::Api, false).unwrap();
+        assert!(started.run_id.is_some());
+        jobs.shutdown(Duration::from_secs(30), &|| {});
+        let mut stages = Vec::new();
+        let mut finished = None;
+        while let Ok(e) = rx.try_recv() {
+            match e {
+                JobEvent::Stage { stage, .. } => stages.push(stage),
+                JobEvent::Finished { result, .. } => finished = Some(result),
+                _ => {}
+            }
+        }
+        assert!(
+            stages.contains(&Stage::Packing) && stages.contains(&Stage::Verifying),
+            "{stages:?}"
+        );
+        match finished {
+            Some(Finished::Done(o)) => assert_eq!(o.status, "ok"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            jobs.start(None, Trigger::Api, false),
+            Err(StartError::ShuttingDown)
+        ));
+    }
+
+    #[test]
+    fn unknown_base_is_refused() {
+        let (_dir, cfg) = world();
+        let jobs = Jobs::new(cfg);
+        assert!(matches!(
+            jobs.start(Some("nope"), Trigger::Telegram, false),
+            Err(StartError::NoSuchBase(_))
+        ));
+    }
+}
