@@ -24,7 +24,11 @@ impl Cancel {
 
     /// `Err(Cancelled)` once cancelled, for use with `?` inside loops.
     pub fn check(&self) -> Result<(), Cancelled> {
-        if self.is_cancelled() { Err(Cancelled) } else { Ok(()) }
+        if self.is_cancelled() {
+            Err(Cancelled)
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -24,8 +24,11 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [(&'static str, Method); 3] =
-        [("dump", Method::Dump), ("ibcmd", Method::Ibcmd), ("copy", Method::Copy)];
+    pub const ALL: [(&'static str, Method); 3] = [
+        ("dump", Method::Dump),
+        ("ibcmd", Method::Ibcmd),
+        ("copy", Method::Copy),
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,8 +53,11 @@ pub enum Compress {
 }
 
 impl Compress {
-    pub const ALL: [(&'static str, Compress); 3] =
-        [("zip", Compress::Zip), ("zstd", Compress::Zstd), ("none", Compress::None)];
+    pub const ALL: [(&'static str, Compress); 3] = [
+        ("zip", Compress::Zip),
+        ("zstd", Compress::Zstd),
+        ("none", Compress::None),
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -25,7 +25,11 @@ impl Secret {
     /// Replace every occurrence of this secret in `text` with `***`
     /// (for error texts that may quote a command line or a 1C log).
     pub fn mask_in(&self, text: &str) -> String {
-        if self.0.is_empty() { text.to_string() } else { text.replace(&self.0, "***") }
+        if self.0.is_empty() {
+            text.to_string()
+        } else {
+            text.replace(&self.0, "***")
+        }
     }
 }
 

@@ -242,7 +242,7 @@ impl Collectors {
             .as_ref()
             .map(|t| process::summarize(t, self.opts.top_n));
         let sessions = self.run(Collector::Sessions, &mut st, |c| {
-            c.sessions.sessions().map(|s| Sessions::from_sessions(s))
+            c.sessions.sessions().map(Sessions::from_sessions)
         });
         let onec = self.run(Collector::Onec, &mut st, |_| match &table {
             Some(t) => Ok(onec::count(t)),
@@ -416,11 +416,8 @@ impl Sampler {
         let thread = std::thread::Builder::new()
             .name("metrics-sampler".into())
             .spawn(move || {
-                loop {
-                    match rx.recv_timeout(interval) {
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
-                    }
+                // A message or a dropped sender both mean stop.
+                while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(interval) {
                     let snap = Arc::new(collectors.collect());
                     match shared.write() {
                         Ok(mut g) => *g = snap,

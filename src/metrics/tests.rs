@@ -190,6 +190,16 @@ mod fixture {
     }
 
     #[test]
+    fn snapshot_serializes_with_snake_case_names() {
+        let v = serde_json::to_value(snapshot()).unwrap();
+        assert_eq!(v["collectors"][2]["collector"], "backup_disk");
+        assert_eq!(v["collectors"][2]["success"], true);
+        assert_eq!(v["network"]["interfaces"][2]["name"], "eth0");
+        assert_eq!(v["network"]["interfaces"][2]["bytes_recv"], 818_998_964u64);
+        assert_eq!(v["onec"]["per_user"][0]["user"], "buh");
+    }
+
+    #[test]
     fn a_broken_collector_does_not_sink_the_snapshot() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("proc")).unwrap();

@@ -15,7 +15,11 @@ pub fn disk_space(path: &Path) -> io::Result<DiskSpace> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
-    let frsize = if st.f_frsize > 0 { st.f_frsize as u64 } else { st.f_bsize as u64 };
+    let frsize = if st.f_frsize > 0 {
+        st.f_frsize as u64
+    } else {
+        st.f_bsize as u64
+    };
     Ok(DiskSpace {
         total: st.f_blocks as u64 * frsize,
         available: st.f_bavail as u64 * frsize,
