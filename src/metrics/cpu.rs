@@ -6,6 +6,7 @@
 use super::{MetricsError, percent};
 use serde::Serialize;
 use std::collections::HashSet;
+#[cfg(not(windows))]
 use std::path::Path;
 
 /// CPU usage over the last sampling interval.
@@ -191,6 +192,7 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
 }
 
 /// Previous `/proc/stat` reading and when it was taken.
+#[cfg(not(windows))]
 #[derive(Debug, Default)]
 pub(crate) struct CpuState {
     prev: Option<(Stat, f64)>,

@@ -197,7 +197,9 @@ impl Snapshot {
 /// times, previous per-process CPU ticks, which collector is failing).
 pub struct Collectors {
     opts: MetricsOptions,
+    #[cfg(not(windows))]
     cpu: cpu::CpuState,
+    #[cfg(not(windows))]
     process: process::ProcState,
     sessions: Box<dyn SessionSource>,
     failing: [bool; Collector::ALL.len()],
@@ -216,7 +218,9 @@ impl Collectors {
     pub fn with_session_source(opts: MetricsOptions, sessions: Box<dyn SessionSource>) -> Self {
         Collectors {
             opts,
+            #[cfg(not(windows))]
             cpu: cpu::CpuState::default(),
+            #[cfg(not(windows))]
             process: process::ProcState::default(),
             sessions,
             failing: [false; Collector::ALL.len()],
@@ -321,7 +325,6 @@ impl Collectors {
     }
     #[cfg(windows)]
     fn collect_cpu(&mut self) -> Result<Cpu, MetricsError> {
-        let _ = &self.cpu;
         self.win.cpu()
     }
 
@@ -367,7 +370,6 @@ impl Collectors {
     }
     #[cfg(windows)]
     fn collect_process_table(&mut self) -> Result<Vec<ProcInfo>, MetricsError> {
-        let _ = &self.process;
         self.win.processes()
     }
 
@@ -470,11 +472,13 @@ impl Drop for Sampler {
     }
 }
 
+#[cfg(not(windows))]
 /// `root` joined with an absolute-looking path such as `proc/stat`.
 pub(crate) fn under(root: &Path, rel: &str) -> PathBuf {
     root.join(rel.trim_start_matches('/'))
 }
 
+#[cfg(not(windows))]
 /// Read a text file under `root`, naming it in the error.
 pub(crate) fn read_text(root: &Path, rel: &str) -> Result<String, MetricsError> {
     let path = under(root, rel);

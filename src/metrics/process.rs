@@ -122,6 +122,7 @@ pub fn parse_passwd(text: &str) -> HashMap<u32, String> {
 }
 
 /// Per-process CPU ticks of the previous round.
+#[cfg(not(windows))]
 #[derive(Debug, Default)]
 pub(crate) struct ProcState {
     prev: HashMap<u32, (u64, u64)>,

@@ -2,7 +2,6 @@
 //! and uptime (`/proc/sys/kernel/*`, `/etc/os-release`, `/proc/stat`
 //! `btime`, `/proc/uptime` on Linux).
 
-use super::MetricsError;
 use serde::Serialize;
 
 /// What this host is and how long it has been up.
@@ -41,8 +40,8 @@ pub fn parse_os_release(text: &str) -> Option<String> {
 }
 
 #[cfg(not(windows))]
-pub(crate) fn read(root: &std::path::Path) -> Result<SystemInfo, MetricsError> {
-    use super::read_text;
+pub(crate) fn read(root: &std::path::Path) -> Result<SystemInfo, super::MetricsError> {
+    use super::{MetricsError, read_text};
     let stat = super::cpu::parse_stat(&read_text(root, "proc/stat")?)?;
     let uptime_seconds = super::cpu::parse_uptime(&read_text(root, "proc/uptime")?)?;
     let boot_time_unix = stat
