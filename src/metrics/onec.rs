@@ -1,0 +1,100 @@
+//! Who is inside 1C: client processes (`1cv8`, `1cv8c`, `1cv8s`, `1cv8t`,
+//! with or without `.exe`, any case) counted per OS user, from the process
+//! table the process collector already read.
+
+use super::ProcInfo;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Names of 1C client executables, without extension, lowercase.
+pub const CLIENT_NAMES: &[&str] = &["1cv8", "1cv8c", "1cv8s", "1cv8t"];
+
+/// 1C client processes of one user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OnecUser {
+    /// Account name; `unknown` when the owner could not be read.
+    pub user: String,
+    pub count: u64,
+}
+
+/// 1C client processes on the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OnecUsers {
+    pub total: u64,
+    /// Sorted by user name.
+    pub per_user: Vec<OnecUser>,
+}
+
+/// Whether a process name is a 1C client.
+pub fn is_client(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let stem = lower.strip_suffix(".exe").unwrap_or(&lower);
+    CLIENT_NAMES.contains(&stem)
+}
+
+/// Count 1C clients per user.
+pub fn count(procs: &[ProcInfo]) -> OnecUsers {
+    let mut per: BTreeMap<String, u64> = BTreeMap::new();
+    for p in procs.iter().filter(|p| is_client(&p.name)) {
+        *per.entry(p.user.clone().unwrap_or_else(|| "unknown".into()))
+            .or_default() += 1;
+    }
+    OnecUsers {
+        total: per.values().sum(),
+        per_user: per
+            .into_iter()
+            .map(|(user, count)| OnecUser { user, count })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_names() {
+        for n in ["1cv8", "1CV8C.EXE", "1cv8s.exe", "1cv8t"] {
+            assert!(is_client(n), "{n}");
+        }
+        for n in ["1cv8x", "ragent.exe", "1cv8.exe.bak", "rphost"] {
+            assert!(!is_client(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn counts_per_user() {
+        let pr = |name: &str, user: Option<&str>| ProcInfo {
+            pid: 1,
+            name: name.into(),
+            user: user.map(Into::into),
+            cpu_percent: 0.0,
+            rss_bytes: 0,
+        };
+        let c = count(&[
+            pr("1cv8c.exe", Some("buh")),
+            pr("1cv8.exe", Some("buh")),
+            pr("1cv8c", Some("admin")),
+            pr("explorer.exe", Some("admin")),
+            pr("1cv8c", None),
+        ]);
+        assert_eq!(c.total, 4);
+        assert_eq!(
+            c.per_user,
+            [
+                OnecUser {
+                    user: "admin".into(),
+                    count: 1
+                },
+                OnecUser {
+                    user: "buh".into(),
+                    count: 2
+                },
+                OnecUser {
+                    user: "unknown".into(),
+                    count: 1
+                },
+            ]
+        );
+    }
+}

@@ -1,0 +1,262 @@
+//! The process table: count, and the top processes by CPU and by resident
+//! memory. On Linux from `/proc/[pid]/stat` and `/proc/[pid]/status`, with
+//! uids named through `/etc/passwd` under the same root; per-process CPU is
+//! the share of one core over the last sampling interval (the first time a
+//! process is seen: since it started), so it can exceed 100 on busy
+//! multi-threaded processes, as in `top` and psutil.
+
+use super::MetricsError;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// One process as the collectors see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProcInfo {
+    pub pid: u32,
+    /// Executable name (`1cv8c.exe` on Windows, the 15-byte `comm` on Linux).
+    pub name: String,
+    /// Owner's account name (`DOMAIN\user` is shortened to `user`); the uid
+    /// as text when it has no name.
+    pub user: Option<String>,
+    /// Percent of one core over the last interval.
+    pub cpu_percent: f64,
+    pub rss_bytes: u64,
+}
+
+/// One entry of a top list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopProcess {
+    /// 1 = the biggest.
+    pub rank: u32,
+    /// Kept for the JSON view; exporters must not use it as a label.
+    pub pid: u32,
+    pub name: String,
+    pub user: Option<String>,
+    pub cpu_percent: f64,
+    pub rss_bytes: u64,
+}
+
+/// Process summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Processes {
+    pub count: u64,
+    pub top_cpu: Vec<TopProcess>,
+    pub top_memory: Vec<TopProcess>,
+}
+
+/// Count and top-`n` lists (ties broken by lower pid, so output is stable).
+pub fn summarize(procs: &[ProcInfo], n: usize) -> Processes {
+    let top = |key: &dyn Fn(&ProcInfo) -> f64| -> Vec<TopProcess> {
+        let mut v: Vec<&ProcInfo> = procs.iter().collect();
+        v.sort_by(|a, b| key(b).total_cmp(&key(a)).then(a.pid.cmp(&b.pid)));
+        v.into_iter()
+            .take(n)
+            .enumerate()
+            .map(|(i, p)| TopProcess {
+                rank: i as u32 + 1,
+                pid: p.pid,
+                name: p.name.clone(),
+                user: p.user.clone(),
+                cpu_percent: p.cpu_percent,
+                rss_bytes: p.rss_bytes,
+            })
+            .collect()
+    };
+    Processes {
+        count: procs.len() as u64,
+        top_cpu: top(&|p| p.cpu_percent),
+        top_memory: top(&|p| p.rss_bytes as f64),
+    }
+}
+
+/// The fields of `/proc/[pid]/stat` we use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PidStat {
+    pub pid: u32,
+    pub comm: String,
+    /// utime + stime, clock ticks.
+    pub cpu_ticks: u64,
+    /// Start time after boot, clock ticks.
+    pub start_ticks: u64,
+    pub rss_pages: u64,
+}
+
+/// Parse `/proc/[pid]/stat` (the name may hold spaces and parentheses).
+pub fn parse_pid_stat(text: &str) -> Result<PidStat, MetricsError> {
+    let bad = |d: &str| MetricsError::parse("/proc/[pid]/stat", format!("{d}: {text:?}"));
+    let open = text.find('(').ok_or_else(|| bad("no '('"))?;
+    let close = text.rfind(')').ok_or_else(|| bad("no ')'"))?;
+    let pid = text[..open].trim().parse().map_err(|_| bad("bad pid"))?;
+    let comm = text[open + 1..close].to_string();
+    let rest: Vec<&str> = text[close + 1..].split_ascii_whitespace().collect();
+    if rest.len() < 22 {
+        return Err(bad("too few fields"));
+    }
+    let n = |i: usize| rest[i].parse::<u64>().unwrap_or(0);
+    Ok(PidStat {
+        pid,
+        comm,
+        cpu_ticks: n(11) + n(12),
+        start_ticks: n(19),
+        rss_pages: n(21),
+    })
+}
+
+/// The real uid (first number of the `Uid:` line) of `/proc/[pid]/status`.
+pub fn parse_status_uid(text: &str) -> Option<u32> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_ascii_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// uid → name from `/etc/passwd`.
+pub fn parse_passwd(text: &str) -> HashMap<u32, String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some((f.get(2)?.parse().ok()?, f.first()?.to_string()))
+        })
+        .collect()
+}
+
+/// Per-process CPU ticks of the previous round.
+#[cfg(not(windows))]
+#[derive(Debug, Default)]
+pub(crate) struct ProcState {
+    prev: HashMap<u32, (u64, u64)>,
+    prev_uptime: f64,
+}
+
+/// Clock ticks per second and page size of this host.
+#[cfg(unix)]
+pub(crate) fn clk_tck_and_page() -> (f64, u64) {
+    // SAFETY: sysconf only reads configuration values.
+    let (tck, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_CLK_TCK),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    (
+        if tck > 0 { tck as f64 } else { 100.0 },
+        if page > 0 { page as u64 } else { 4096 },
+    )
+}
+
+#[cfg(not(windows))]
+pub(crate) fn read(
+    root: &std::path::Path,
+    state: &mut ProcState,
+) -> Result<Vec<ProcInfo>, MetricsError> {
+    use super::{read_text, under};
+    let uptime = super::cpu::parse_uptime(&read_text(root, "proc/uptime")?)?;
+    let users = read_text(root, "etc/passwd")
+        .map(|t| parse_passwd(&t))
+        .unwrap_or_default();
+    let (tck, page) = clk_tck_and_page();
+    let dir = under(root, "proc");
+    let entries =
+        std::fs::read_dir(&dir).map_err(|source| MetricsError::Read { path: dir, source })?;
+    let mut out = Vec::new();
+    let mut seen = HashMap::new();
+    let interval = uptime - state.prev_uptime;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        // A process may exit between the listing and the read: skip it.
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let Ok(st) = parse_pid_stat(&stat) else {
+            continue;
+        };
+        let uid = std::fs::read_to_string(e.path().join("status"))
+            .ok()
+            .and_then(|s| parse_status_uid(&s));
+        let cpu_percent = match state.prev.get(&pid) {
+            Some(&(ticks, start)) if start == st.start_ticks && interval > 0.0 => {
+                st.cpu_ticks.saturating_sub(ticks) as f64 / tck / interval * 100.0
+            }
+            _ => {
+                let alive = uptime - st.start_ticks as f64 / tck;
+                if alive > 0.0 {
+                    st.cpu_ticks as f64 / tck / alive * 100.0
+                } else {
+                    0.0
+                }
+            }
+        };
+        seen.insert(pid, (st.cpu_ticks, st.start_ticks));
+        out.push(ProcInfo {
+            pid,
+            name: st.comm,
+            user: uid.map(|u| users.get(&u).cloned().unwrap_or_else(|| u.to_string())),
+            cpu_percent,
+            rss_bytes: st.rss_pages * page,
+        });
+    }
+    out.sort_by_key(|p| p.pid);
+    state.prev = seen;
+    state.prev_uptime = uptime;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pid: u32, cpu: f64, rss: u64) -> ProcInfo {
+        ProcInfo {
+            pid,
+            name: format!("p{pid}"),
+            user: None,
+            cpu_percent: cpu,
+            rss_bytes: rss,
+        }
+    }
+
+    #[test]
+    fn top_lists_are_ranked_and_cut() {
+        let procs = [
+            p(1, 5.0, 100),
+            p(2, 50.0, 10),
+            p(3, 5.0, 1000),
+            p(4, 0.0, 500),
+        ];
+        let s = summarize(&procs, 2);
+        assert_eq!(s.count, 4);
+        let cpu: Vec<_> = s.top_cpu.iter().map(|t| (t.rank, t.pid)).collect();
+        assert_eq!(cpu, [(1, 2), (2, 1)]);
+        let mem: Vec<_> = s.top_memory.iter().map(|t| (t.rank, t.pid)).collect();
+        assert_eq!(mem, [(1, 3), (2, 4)]);
+    }
+
+    #[test]
+    fn stat_with_parens_in_name() {
+        let s = parse_pid_stat(
+            "42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 500 1000 25 18446744073709551615",
+        )
+        .unwrap();
+        assert_eq!(s.pid, 42);
+        assert_eq!(s.comm, "a (b) c");
+        assert_eq!(s.cpu_ticks, 10);
+        assert_eq!(s.start_ticks, 500);
+        assert_eq!(s.rss_pages, 25);
+    }
+
+    #[test]
+    fn passwd_and_status_uid() {
+        let u = parse_passwd(
+            "root:x:0:0:root:/root:/bin/bash\n# c\nivan:x:1000:1000::/home/ivan:/bin/sh\n",
+        );
+        assert_eq!(u.get(&1000).map(String::as_str), Some("ivan"));
+        assert_eq!(
+            parse_status_uid("Name:\tx\nUid:\t1000\t1000\t1000\t1000\n"),
+            Some(1000)
+        );
+    }
+}
