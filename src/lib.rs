@@ -11,6 +11,7 @@
 //! because the benchmarks and end-to-end tests drive the same pieces the
 //! binary does; the binary itself is the only supported interface.
 
+pub mod agent;
 pub mod backup;
 pub mod cancel;
 pub mod cli;

@@ -9,6 +9,7 @@ mod demo;
 mod list;
 mod progress;
 mod prune;
+mod run;
 mod verify;
 
 use crate::config::{self, Config, LoadOptions};
@@ -36,6 +37,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the agent: HTTP API and metrics, scheduler, Telegram bot (the default).
+    Run,
     /// Back up one base (the default one unless --base), or all with --all.
     Backup(backup::Args),
     /// Check an archive (CRC and size of every entry, 1CD header, .dt stream) and print its SHA-256.
@@ -107,24 +110,28 @@ pub fn main() -> ExitCode {
 }
 
 fn load(cli: &Cli) -> Result<Config, Failure> {
+    load_with_log_default(cli, "off")
+}
+
+fn load_with_log_default(cli: &Cli, default_level: &str) -> Result<Config, Failure> {
     let cfg = config::load(&LoadOptions::from_process(
         cli.env_file.clone(),
         cli.config.clone(),
     ))?;
-    init_logging(&cfg);
+    init_logging(&cfg, default_level);
     Ok(cfg)
 }
 
 /// Log to stderr. Commands print their own results (and errors), so
 /// logging is off unless `LOG_LEVEL` is set explicitly.
-fn init_logging(cfg: &Config) {
+fn init_logging(cfg: &Config, default_level: &str) {
     let explicit = cfg.entries.iter().any(|e| {
         e.key.yaml == "logging.level" && e.origin.as_ref().is_some_and(|o| o.kind() != "default")
     });
     let level = if explicit {
         cfg.logging.level.as_str()
     } else {
-        "off"
+        default_level
     };
     let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| "warn".into());
     let _ = tracing_subscriber::fmt()
@@ -139,9 +146,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         return demo::run();
     }
     match &cli.command {
-        None => Err(Failure::usage(
-            "no command given; try `onec-backup-bot backup`, `onec-backup-bot --demo` or `onec-backup-bot --help`",
-        )),
+        None | Some(Command::Run) => run::run(load_with_log_default(&cli, "info")?),
         Some(Command::Config { action }) => config_cmd::run(&cli, action),
         Some(Command::Verify(args)) => verify::run(args),
         Some(Command::Backup(args)) => backup::run(&load(&cli)?, args),

@@ -1,0 +1,23 @@
+//! `onec-backup-bot run` (also what runs with no subcommand, like the
+//! prototype's `python main.py`): the always-on agent.
+
+use super::Failure;
+use crate::cancel::Cancel;
+use crate::config::Config;
+
+pub fn run(cfg: Config) -> Result<(), Failure> {
+    tracing::info!(
+        "{} {} starting: {} base(s), backups in {}",
+        cfg.app_name,
+        env!("CARGO_PKG_VERSION"),
+        cfg.bases.len(),
+        cfg.backup_dir.display()
+    );
+    match crate::agent::run(cfg, Cancel::new()) {
+        0 => Ok(()),
+        code => Err(Failure {
+            code,
+            message: String::new(),
+        }),
+    }
+}
