@@ -15,5 +15,6 @@ pub mod backup;
 pub mod cancel;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod onec;
 pub mod platform;
