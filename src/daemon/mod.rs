@@ -5,4 +5,3 @@
 
 pub mod schedule;
 pub mod service;
-

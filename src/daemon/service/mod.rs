@@ -199,7 +199,9 @@ fn validate_windows_user(user: &str) -> Result<(), ServiceError> {
     let ok_part = |s: &str| {
         !s.is_empty()
             && !s.trim().is_empty()
-            && !s.contains(['\\', '/', '@', '"', ':', ';', '|', '=', ',', '+', '*', '?', '<', '>'])
+            && !s.contains([
+                '\\', '/', '@', '"', ':', ';', '|', '=', ',', '+', '*', '?', '<', '>',
+            ])
     };
     let ok = if let Some((domain, name)) = user.split_once('\\') {
         (domain == "." || ok_part(domain) || is_builtin_windows_account(user)) && ok_part(name)
@@ -295,9 +297,8 @@ fn readable_warning(path: &Path) -> Option<String> {
     } else {
         fs::File::open(path).map(drop)
     };
-    read.err().map(|e| {
-        format!("путь {p} не читается ({e}) / path {p} cannot be read ({e})")
-    })
+    read.err()
+        .map(|e| format!("путь {p} не читается ({e}) / path {p} cannot be read ({e})"))
 }
 
 /// Warnings about the backup folder: a network share with LocalSystem, and
@@ -358,8 +359,16 @@ mod tests {
     #[case(Flavor::Windows, user(r"CORP\gmsa$", None), None)]
     #[case(Flavor::Windows, Account::LocalSystem, None)]
     #[case(Flavor::Windows, user(r"CORP\backup", None), Some("needs a password"))]
-    #[case(Flavor::Windows, user(r"CORP\backup", Some("")), Some("needs a password"))]
-    #[case(Flavor::Windows, user("backup", Some("pw")), Some(r"expected DOMAIN\user"))]
+    #[case(
+        Flavor::Windows,
+        user(r"CORP\backup", Some("")),
+        Some("needs a password")
+    )]
+    #[case(
+        Flavor::Windows,
+        user("backup", Some("pw")),
+        Some(r"expected DOMAIN\user")
+    )]
     #[case(Flavor::Windows, user(r"\backup", Some("pw")), Some("invalid user"))]
     #[case(Flavor::Windows, user(r"CORP\", Some("pw")), Some("invalid user"))]
     #[case(Flavor::Windows, user(r"A\B\C", Some("pw")), Some("invalid user"))]
@@ -430,9 +439,17 @@ mod tests {
         let w = path_warnings(&[share], &Account::LocalSystem);
         let unc: Vec<_> = w.iter().filter(|w| w.contains("UNC")).collect();
         assert_eq!(unc.len(), 1, "{w:?}");
-        assert!(unc[0].contains("не имеет доступа к сетевым папкам"), "{}", unc[0]);
+        assert!(
+            unc[0].contains("не имеет доступа к сетевым папкам"),
+            "{}",
+            unc[0]
+        );
         assert!(unc[0].contains("cannot reach network shares"), "{}", unc[0]);
-        assert!(unc[0].contains(r"--user DOMAIN\user --password"), "{}", unc[0]);
+        assert!(
+            unc[0].contains(r"--user DOMAIN\user --password"),
+            "{}",
+            unc[0]
+        );
         assert!(unc[0].contains(r"\\fileserver\1c\base"), "{}", unc[0]);
         let forward = path_warnings(&[Path::new("//fileserver/1c")], &Account::LocalSystem);
         assert!(forward.iter().any(|w| w.contains("UNC")), "{forward:?}");
