@@ -928,6 +928,17 @@ mod tests {
     }
 
     #[test]
+    fn fall_fold_every_second_skips_the_whole_repeated_hour() {
+        assert_eq!(
+            sequence("* * * * * *", "2026-10-25T02:00:00+01:00[Europe/Berlin]", 2),
+            [
+                "2026-10-25T03:00:00+01:00[Europe/Berlin]",
+                "2026-10-25T03:00:01+01:00[Europe/Berlin]",
+            ]
+        );
+    }
+
+    #[test]
     fn fall_fold_in_new_york() {
         // America/New_York 2026-11-01: 02:00 EDT falls back to 01:00 EST.
         assert_eq!(
