@@ -16,6 +16,7 @@ pub mod backup;
 pub mod cancel;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod metrics;
 pub mod onec;
 pub mod platform;
