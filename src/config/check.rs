@@ -55,7 +55,7 @@ pub fn render_check(cfg: &Config) -> String {
         for b in &cfg.bases {
             let _ = writeln!(
                 out,
-                "  {}: {} method={} compress={}{} prefix={} user={} password={} timeout={}s keep={} [{}]",
+                "  {}: {} method={} compress={}{} prefix={} user={} password={} timeout={}s keep={} schedule={}{} [{}]",
                 b.name,
                 b.path.display(),
                 b.method.as_str(),
@@ -68,6 +68,13 @@ pub fn render_check(cfg: &Config) -> String {
                 if b.password.is_some() { "***" } else { "-" },
                 b.timeout.as_secs(),
                 describe_keep(&b.keep),
+                b.schedule
+                    .as_ref()
+                    .map(|s| format!("{:?}", s.as_str()))
+                    .unwrap_or_else(|| "manual".into()),
+                b.quiet_hours
+                    .map(|q| format!(" quiet={q}"))
+                    .unwrap_or_default(),
                 b.origin,
             );
         }

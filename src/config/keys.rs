@@ -35,6 +35,10 @@ pub enum Kind {
     Host,
     /// A log level or `tracing` filter (`info`, `debug`, `onec_backup_bot=debug`).
     LogLevel,
+    /// A cron expression (5 fields, or 6 with seconds first).
+    Cron,
+    /// A daily time window `HH:MM-HH:MM` (may wrap midnight).
+    TimeWindow,
 }
 
 #[derive(Debug)]
@@ -486,6 +490,34 @@ pub static KEYS: &[Key] = &[
         Some("info"),
         "Уровень журнала: error | warn | info | debug | trace",
     ),
+    k(
+        &["BACKUP_SCHEDULE"],
+        "backup.schedule",
+        Cron,
+        None,
+        "Расписание cron (5 полей: \"5 13,18 * * *\", или 6 с секундами: \"0 30 23 * * *\"); пусто = только вручную",
+    ),
+    k(
+        &["BACKUP_QUIET_HOURS"],
+        "backup.quiet_hours",
+        TimeWindow,
+        None,
+        "Тихие часы без копий по расписанию, например 00:00-07:59",
+    ),
+    k(
+        &["BACKUP_CATCH_UP_HOURS"],
+        "backup.catch_up_hours",
+        Int { min: 0, max: 168 },
+        Some("6"),
+        "Пропущенный (компьютер был выключен) запуск выполняется при старте, если опоздание меньше стольких часов",
+    ),
+    k(
+        &["SHUTDOWN_GRACE_SECS"],
+        "app.shutdown_grace_secs",
+        Int { min: 0, max: 3600 },
+        Some("30"),
+        "Сколько секунд при остановке ждать завершения идущей копии, затем прервать её",
+    ),
 ];
 
 /// Keys allowed in each item of `bases:`. Anything not given falls back to
@@ -508,6 +540,8 @@ pub static BASE_KEYS: &[&str] = &[
     "timeout",
     "keep",
     "retention",
+    "schedule",
+    "quiet_hours",
 ];
 
 /// Keys allowed under `keep:` / `retention:`.

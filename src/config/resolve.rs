@@ -6,6 +6,7 @@ use super::keys::{self, KEYS, Key, Kind};
 use super::sources::{DotEnvEntry, Raw, RawBase, YamlDoc};
 use super::{Compress, ConfigError, Method, Origin, Problem, Secret};
 use crate::backup::retention::KeepPolicy;
+use crate::daemon::schedule::{QuietHours, Schedule};
 use jiff::SignedDuration;
 use jiff::tz::TimeZone;
 use std::collections::{BTreeMap, HashMap};
@@ -43,6 +44,10 @@ pub struct Base {
     pub include_log: bool,
     pub timeout: Duration,
     pub keep: KeepPolicy,
+    /// When to back up automatically; `None` = manual backups only.
+    pub schedule: Option<Schedule>,
+    /// Scheduled runs falling in this window are skipped.
+    pub quiet_hours: Option<QuietHours>,
     /// Where the base was defined (`ONEC_BASE_PATH`, `bases[2]`, …).
     pub origin: Origin,
 }
@@ -105,6 +110,10 @@ pub struct Config {
     pub bases: Vec<Base>,
     pub min_free_percent: u8,
     pub max_age_hours: u32,
+    /// A scheduled run missed by less than this runs once at start.
+    pub catch_up: SignedDuration,
+    /// How long running backups get to finish when the agent stops.
+    pub shutdown_grace: Duration,
     pub telegram: Telegram,
     pub api: Api,
     pub metrics_interval: Duration,
@@ -170,6 +179,8 @@ enum Typed {
     Ids(Vec<i64>),
     Tz(TimeZone),
     Dur(SignedDuration),
+    Cron(Box<Schedule>),
+    Window(QuietHours),
 }
 
 /// Check one raw value against its kind. `Err` is the expected form.
@@ -240,6 +251,14 @@ fn validate(kind: Kind, raw: &str) -> Result<Typed, String> {
                 Err("an IP address (0.0.0.0, 127.0.0.1, ::) or a host name".into())
             }
         }
+        Kind::Cron => Schedule::parse(v).map(|s| Typed::Cron(Box::new(s))).map_err(|e| {
+            format!(
+                "a cron schedule of 5 fields (min hour day month weekday, e.g. \"5 13,18 * * *\") or 6 with seconds first ({e})"
+            )
+        }),
+        Kind::TimeWindow => QuietHours::parse(v)
+            .map(Typed::Window)
+            .map_err(|e| format!("a time window such as 00:00-07:59 ({e})")),
         Kind::LogLevel => {
             let ok = !v.is_empty()
                 && v.split(',').all(|part| {
@@ -480,6 +499,14 @@ impl<'a> Resolver<'a> {
             include_log: self.bool("backup.include_log", false),
             timeout: Duration::from_secs(self.int("onec.timeout").unwrap_or(7200) as u64),
             keep: self.global_keep(),
+            schedule: match self.typed.get("backup.schedule") {
+                Some((Typed::Cron(sched), _)) => Some((**sched).clone()),
+                _ => None,
+            },
+            quiet_hours: match self.typed.get("backup.quiet_hours") {
+                Some((Typed::Window(q), _)) => Some(*q),
+                _ => None,
+            },
             origin: Origin::Default,
         }
     }
@@ -579,6 +606,12 @@ impl<'a> Resolver<'a> {
             p,
         ) {
             b.timeout = Duration::from_secs(n as u64);
+        }
+        if let Some(Typed::Cron(sched)) = check("schedule", Kind::Cron, p) {
+            b.schedule = Some(*sched);
+        }
+        if let Some(Typed::Window(q)) = check("quiet_hours", Kind::TimeWindow, p) {
+            b.quiet_hours = Some(q);
         }
         let keep_fields: Vec<&String> = f.keys().filter(|k| k.starts_with("keep.")).collect();
         if !keep_fields.is_empty() {
@@ -844,6 +877,8 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         bases,
         min_free_percent: r.int("backup.min_free_percent").unwrap_or(10) as u8,
         max_age_hours: r.int("backup.max_age_hours").unwrap_or(26) as u32,
+        catch_up: SignedDuration::from_hours(r.int("backup.catch_up_hours").unwrap_or(6)),
+        shutdown_grace: Duration::from_secs(r.int("app.shutdown_grace_secs").unwrap_or(30) as u64),
         telegram,
         api: Api {
             host: r.str("api.host").unwrap_or_else(|| "0.0.0.0".into()),

@@ -380,3 +380,42 @@ fn example_files_document_every_key_and_load_cleanly() {
     assert_eq!(cfg.bases[1].name, "zup");
     assert_eq!(cfg.bases[0].keep.half_yearly, Some(4));
 }
+
+#[test]
+fn schedules_are_validated_and_inherited() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("config.yaml"),
+        "onec:\n  base_path: /srv/buh\nbackup:\n  schedule: '5 13,18 * * *'\n  quiet_hours: '00:00-07:59'\nbases:\n  - name: zup\n    path: /srv/zup\n    schedule: '0 30 23 * * *'\n",
+    )
+    .unwrap();
+    let cfg = load(&opts(dir.path(), &[])).unwrap();
+    assert_eq!(
+        cfg.bases[0].schedule.as_ref().unwrap().as_str(),
+        "5 13,18 * * *"
+    );
+    assert!(cfg.bases[0].quiet_hours.is_some());
+    assert_eq!(
+        cfg.bases[1].schedule.as_ref().unwrap().as_str(),
+        "0 30 23 * * *"
+    );
+    assert_eq!(cfg.catch_up.as_secs(), 6 * 3600);
+    assert_eq!(cfg.shutdown_grace.as_secs(), 30);
+    let err = load(&opts(
+        dir.path(),
+        &[
+            ("BACKUP_SCHEDULE", "5 25 * * *"),
+            ("BACKUP_QUIET_HOURS", "late"),
+        ],
+    ))
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("BACKUP_SCHEDULE") && text.contains("hour"),
+        "{text}"
+    );
+    assert!(
+        text.contains("BACKUP_QUIET_HOURS") && text.contains("00:00-07:59"),
+        "{text}"
+    );
+}
