@@ -39,12 +39,11 @@ impl Agent {
     }
 }
 
-/// How long running backups get to finish when the agent stops.
-pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
 /// Run the agent until `stop` is cancelled (a service stop) or Ctrl-C /
-/// SIGTERM arrives. Returns the process exit code.
-pub fn run(cfg: Config, stop: Cancel) -> u8 {
+/// SIGTERM arrives. `tick` is called about once a second while running
+/// backups wind down (a service reports progress to its manager with it).
+/// Returns the process exit code.
+pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -57,29 +56,44 @@ pub fn run(cfg: Config, stop: Cancel) -> u8 {
         }
     };
     let cfg = Arc::new(cfg);
-    rt.block_on(async move {
-        if let Err(e) = std::fs::create_dir_all(&cfg.backup_dir) {
-            tracing::error!("cannot create BACKUP_DIR {}: {e}", cfg.backup_dir.display());
-            return 1;
+    let started = rt.block_on(async {
+        match crate::backup::run::open_and_recover(&cfg) {
+            Ok((_, r)) => tracing::info!(
+                "start-up recovery: {} interrupted run(s) marked, {} stale temporary file(s) removed",
+                r.interrupted,
+                r.removed_temps
+            ),
+            Err(e) => {
+                tracing::error!("{e}");
+                return None;
+            }
         }
         let agent = Agent::new(cfg.clone());
         let mut tasks: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
         // Components register here, one line each.
-        let _ = &mut tasks;
+        tasks.spawn(crate::daemon::scheduler::run(agent.clone()));
 
         wait_for_stop(&stop).await;
         tracing::info!(
-            "stopping: no new backups; waiting for running ones (up to {}s)",
-            DEFAULT_SHUTDOWN_GRACE.as_secs()
+            "stopping: no new backups; a running one gets up to {}s to finish",
+            cfg.shutdown_grace.as_secs()
         );
         agent.shutdown.cancel();
-        let jobs = agent.jobs.clone();
-        let _ = tokio::task::spawn_blocking(move || jobs.shutdown(DEFAULT_SHUTDOWN_GRACE, &|| {}))
-            .await;
-        while tasks.join_next().await.is_some() {}
-        tracing::info!("stopped");
-        0
-    })
+        Some((agent, tasks))
+    });
+    let Some((agent, mut tasks)) = started else {
+        return 1;
+    };
+    // Wait for backups on this thread, so the service manager hears from us.
+    agent.jobs.shutdown(cfg.shutdown_grace, tick);
+    rt.block_on(async {
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+    });
+    tracing::info!("stopped");
+    0
 }
 
 async fn wait_for_stop(stop: &Cancel) {

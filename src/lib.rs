@@ -17,6 +17,7 @@ pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod logging;
 pub mod metrics;
 pub mod onec;
 pub mod platform;

@@ -166,6 +166,7 @@ impl Jobs {
         {
             let mut map = self.inner.running.lock().expect("jobs lock");
             if let Some((r, _)) = map.get(&base) {
+                record_skipped(&cfg, &base, trigger, r);
                 return Err(StartError::AlreadyRunning(Box::new(r.clone())));
             }
             let r = Running {
@@ -225,6 +226,29 @@ impl Jobs {
             tick();
             let _ = h.join();
         }
+    }
+}
+
+/// A request refused because the base is busy is still recorded, as a
+/// skipped run, like a second process would record it.
+fn record_skipped(cfg: &Config, base: &str, trigger: Trigger, running: &Running) {
+    let Some(b) = cfg.base(Some(base)) else {
+        return;
+    };
+    if let Ok(h) = History::open(&cfg.history_db) {
+        let now = jiff::Timestamp::now();
+        let new = super::history::NewRun {
+            base,
+            trigger,
+            method: b.method.as_str(),
+            started: &now,
+            pid: std::process::id(),
+        };
+        let reason = format!(
+            "already running: another backup of {base} is in progress ({})",
+            running.stage.as_str()
+        );
+        let _ = h.record_skipped(&new, &reason);
     }
 }
 

@@ -10,6 +10,7 @@ mod list;
 mod progress;
 mod prune;
 mod run;
+mod schedule;
 mod verify;
 
 use crate::config::{self, Config, LoadOptions};
@@ -47,6 +48,8 @@ enum Command {
     List(list::Args),
     /// Apply the retention policy (or show it with --dry-run).
     Prune(prune::Args),
+    /// Show each base's schedule and its next run times.
+    Schedule(schedule::Args),
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -109,17 +112,19 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Load the configuration for a one-shot command (logging to stderr, off
+/// unless `LOG_LEVEL` is set).
 fn load(cli: &Cli) -> Result<Config, Failure> {
-    load_with_log_default(cli, "off")
+    let cfg = load_config(cli)?;
+    init_logging(&cfg, "off");
+    Ok(cfg)
 }
 
-fn load_with_log_default(cli: &Cli, default_level: &str) -> Result<Config, Failure> {
-    let cfg = config::load(&LoadOptions::from_process(
+fn load_config(cli: &Cli) -> Result<Config, Failure> {
+    Ok(config::load(&LoadOptions::from_process(
         cli.env_file.clone(),
         cli.config.clone(),
-    ))?;
-    init_logging(&cfg, default_level);
-    Ok(cfg)
+    ))?)
 }
 
 /// Log to stderr. Commands print their own results (and errors), so
@@ -146,12 +151,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
         return demo::run();
     }
     match &cli.command {
-        None | Some(Command::Run) => run::run(load_with_log_default(&cli, "info")?),
+        None | Some(Command::Run) => run::run(load_config(&cli)?),
         Some(Command::Config { action }) => config_cmd::run(&cli, action),
         Some(Command::Verify(args)) => verify::run(args),
         Some(Command::Backup(args)) => backup::run(&load(&cli)?, args),
         Some(Command::List(args)) => list::run(&load(&cli)?, args),
         Some(Command::Prune(args)) => prune::run(&load(&cli)?, args),
+        Some(Command::Schedule(args)) => schedule::run(&load(&cli)?, args),
     }
 }
 

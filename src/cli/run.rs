@@ -6,6 +6,10 @@ use crate::cancel::Cancel;
 use crate::config::Config;
 
 pub fn run(cfg: Config) -> Result<(), Failure> {
+    crate::logging::init_agent(&cfg.logging.dir, cfg.timezone.clone(), &cfg.logging.level);
+    for w in &cfg.warnings {
+        tracing::warn!("{w}");
+    }
     tracing::info!(
         "{} {} starting: {} base(s), backups in {}",
         cfg.app_name,
@@ -13,7 +17,11 @@ pub fn run(cfg: Config) -> Result<(), Failure> {
         cfg.bases.len(),
         cfg.backup_dir.display()
     );
-    match crate::agent::run(cfg, Cancel::new()) {
+    tracing::info!(
+        "log file: {}",
+        cfg.logging.dir.join(crate::logging::LOG_FILE).display()
+    );
+    match crate::agent::run(cfg, Cancel::new(), &|| {}) {
         0 => Ok(()),
         code => Err(Failure {
             code,

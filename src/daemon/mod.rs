@@ -4,4 +4,5 @@
 //! service or a systemd unit.
 
 pub mod schedule;
+pub mod scheduler;
 pub mod service;
