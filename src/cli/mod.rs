@@ -11,6 +11,7 @@ mod progress;
 mod prune;
 mod run;
 mod schedule;
+mod service;
 mod verify;
 
 use crate::config::{self, Config, LoadOptions};
@@ -50,6 +51,17 @@ enum Command {
     Prune(prune::Args),
     /// Show each base's schedule and its next run times.
     Schedule(schedule::Args),
+    /// Install or control the agent as a Windows service / systemd unit.
+    Service {
+        #[command(subcommand)]
+        action: service::Action,
+    },
+    /// Started by the Windows service manager (not for interactive use).
+    #[command(hide = true)]
+    ServiceRun {
+        #[arg(long, default_value = crate::daemon::service::DEFAULT_NAME)]
+        name: String,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -153,6 +165,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
         None | Some(Command::Run) => run::run(load_config(&cli)?),
         Some(Command::Config { action }) => config_cmd::run(&cli, action),
+        Some(Command::Service { action }) => service::run(&cli, action),
+        Some(Command::ServiceRun { name }) => service::service_run(name),
         Some(Command::Verify(args)) => verify::run(args),
         Some(Command::Backup(args)) => backup::run(&load(&cli)?, args),
         Some(Command::List(args)) => list::run(&load(&cli)?, args),

@@ -204,7 +204,7 @@ fn command_error(args: &[&str], out: &std::process::Output) -> ServiceError {
     }
 }
 
-fn systemctl(args: &[&str]) -> Result<(), ServiceError> {
+pub fn systemctl(args: &[&str]) -> Result<(), ServiceError> {
     let out = run_systemctl(args)?;
     if out.status.success() {
         Ok(())

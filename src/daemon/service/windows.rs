@@ -78,6 +78,10 @@ fn win_error(action: &'static str, name: &str, source: windows_service::Error) -
 /// The process arguments the service is started with.
 fn launch_arguments(opts: &InstallOptions) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["service-run".into()];
+    if opts.name != super::DEFAULT_NAME {
+        args.push("--name".into());
+        args.push(opts.name.clone().into());
+    }
     if let Some(config) = &opts.config {
         args.push("--config".into());
         args.push(config.into());

@@ -1,0 +1,309 @@
+//! The always-on agent end to end (`onec-backup-bot run`): schedules fire,
+//! quiet hours skip, SIGTERM lets a short backup finish and interrupts a
+//! long one safely, two agents never back up one base at once, the log
+//! file is written; plus `schedule` and `service install --print`.
+
+#![cfg(unix)]
+
+mod common;
+
+use common::World;
+use std::fs;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn_agent(w: &World, extra: &[(&str, &str)]) -> Child {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
+    c.current_dir(w.dir.path()).arg("run");
+    for k in onec_backup_bot::config::keys::KEYS {
+        for e in k.env {
+            c.env_remove(e);
+        }
+    }
+    for (k, v) in &w.envs {
+        c.env(k, v);
+    }
+    c.env("API_HOST", "127.0.0.1")
+        .env("API_PORT", free_port().to_string());
+    for (k, v) in extra {
+        c.env(k, v);
+    }
+    c.stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn sigterm(child: &Child) {
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> i32 {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code().unwrap_or(-1);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the agent did not stop within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn runs(w: &World) -> Vec<serde_json::Value> {
+    w.list_json().as_array().cloned().unwrap_or_default()
+}
+
+fn wait_for(what: &str, within: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn a_schedule_fires_and_sigterm_stops_cleanly() {
+    let mut w = World::new(16);
+    w.set("BACKUP_METHOD", "copy");
+    let mut agent = spawn_agent(&w, &[("BACKUP_SCHEDULE", "*/2 * * * * *")]);
+    wait_for("two scheduled runs", Duration::from_secs(20), || {
+        runs(&w)
+            .iter()
+            .filter(|r| r["trigger"] == "schedule")
+            .count()
+            >= 2
+    });
+    sigterm(&agent);
+    assert_eq!(wait_exit(&mut agent, Duration::from_secs(20)), 0);
+    let all = runs(&w);
+    let scheduled: Vec<&serde_json::Value> =
+        all.iter().filter(|r| r["trigger"] == "schedule").collect();
+    // The first run backs up; the base did not change, so later ones skip.
+    assert_eq!(scheduled.last().unwrap()["status"], "ok", "{all:?}");
+    assert!(
+        scheduled
+            .iter()
+            .all(|r| r["status"] == "ok" || r["status"] == "skipped"),
+        "{all:?}"
+    );
+    let log = fs::read_to_string(w.backups.join("backup.log")).unwrap();
+    assert!(log.contains("start-up recovery"), "{log}");
+    assert!(log.contains("scheduled backup started"), "{log}");
+    assert!(!log.contains(common::PASSWORD));
+}
+
+#[test]
+fn quiet_hours_skip_scheduled_runs() {
+    let mut w = World::new(16);
+    w.set("BACKUP_METHOD", "copy");
+    let mut agent = spawn_agent(
+        &w,
+        &[
+            ("BACKUP_SCHEDULE", "* * * * * *"),
+            ("BACKUP_QUIET_HOURS", "00:00-23:59"),
+        ],
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    sigterm(&agent);
+    assert_eq!(wait_exit(&mut agent, Duration::from_secs(20)), 0);
+    assert!(runs(&w).is_empty(), "{:?}", runs(&w));
+}
+
+#[test]
+fn sigterm_lets_a_short_backup_finish() {
+    let w = World::new(16);
+    let mut agent = spawn_agent(
+        &w,
+        &[
+            ("BACKUP_SCHEDULE", "* * * * * *"),
+            ("FAKE_1C_MODE", "slow"),
+            ("FAKE_1C_SLEEP_MS", "1500"),
+            ("SHUTDOWN_GRACE_SECS", "20"),
+        ],
+    );
+    wait_for("a running backup", Duration::from_secs(20), || {
+        runs(&w).iter().any(|r| r["status"] == "running")
+    });
+    sigterm(&agent);
+    assert_eq!(wait_exit(&mut agent, Duration::from_secs(30)), 0);
+    let all = runs(&w);
+    assert_eq!(
+        all.iter().filter(|r| r["status"] == "ok").count(),
+        1,
+        "{all:?}"
+    );
+    assert!(
+        all.iter()
+            .all(|r| r["status"] != "running" && r["status"] != "interrupted"),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn sigterm_interrupts_a_long_backup_safely() {
+    let w = World::new(16);
+    let pid_file = w.dir.path().join("child.pid");
+    let mut agent = spawn_agent(
+        &w,
+        &[
+            ("BACKUP_SCHEDULE", "* * * * * *"),
+            ("FAKE_1C_MODE", "hang"),
+            ("FAKE_1C_CHILD_PID_FILE", pid_file.to_str().unwrap()),
+            ("SHUTDOWN_GRACE_SECS", "1"),
+        ],
+    );
+    wait_for("1C to start", Duration::from_secs(20), || pid_file.exists());
+    sigterm(&agent);
+    assert_eq!(wait_exit(&mut agent, Duration::from_secs(30)), 0);
+    let all = runs(&w);
+    assert_eq!(all[0]["status"], "interrupted", "{all:?}");
+    assert!(
+        w.backup_files()
+            .iter()
+            .all(|f| !f.contains(".partial") && !f.ends_with(".zip")),
+        "{:?}",
+        w.backup_files()
+    );
+    let pid: i32 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let state = fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+    let alive = state.is_some_and(|s| {
+        s.rsplit(')')
+            .next()
+            .and_then(|x| x.split_whitespace().next())
+            != Some("Z")
+    });
+    assert!(!alive, "1C's child survived the stop");
+}
+
+#[test]
+fn two_agents_never_back_up_one_base_at_once() {
+    let w = World::new(16);
+    let extra = [
+        ("BACKUP_SCHEDULE", "*/2 * * * * *"),
+        ("FAKE_1C_MODE", "slow"),
+        ("FAKE_1C_SLEEP_MS", "2500"),
+    ];
+    let mut a = spawn_agent(&w, &extra);
+    let mut b = spawn_agent(&w, &extra);
+    wait_for("a skipped run", Duration::from_secs(30), || {
+        runs(&w).iter().any(|r| {
+            r["status"] == "skipped"
+                && r["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("already running"))
+        })
+    });
+    sigterm(&a);
+    sigterm(&b);
+    assert_eq!(wait_exit(&mut a, Duration::from_secs(30)), 0);
+    assert_eq!(wait_exit(&mut b, Duration::from_secs(30)), 0);
+    // No two runs that did real work overlap in time.
+    let all = runs(&w);
+    let worked: Vec<(jiff::Timestamp, jiff::Timestamp)> = all
+        .iter()
+        .filter(|r| r["status"] == "ok" || r["status"] == "interrupted" || r["status"] == "failed")
+        .filter_map(|r| {
+            let s = r["started"].as_str()?.parse().ok()?;
+            let f = r["finished"]
+                .as_str()
+                .and_then(|f| f.parse().ok())
+                .unwrap_or(jiff::Timestamp::MAX);
+            Some((s, f))
+        })
+        .collect();
+    for (i, x) in worked.iter().enumerate() {
+        for y in &worked[i + 1..] {
+            assert!(x.1 <= y.0 || y.1 <= x.0, "overlapping runs: {all:?}");
+        }
+    }
+}
+
+#[test]
+fn schedule_command_lists_next_runs_in_words() {
+    let w = World::new(1);
+    let out = w
+        .cmd()
+        .arg("schedule")
+        .env("BACKUP_SCHEDULE", "5 13,18 * * *")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("каждый день в 13:05 и 18:05"), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.contains(":05:00")).count(),
+        5,
+        "{text}"
+    );
+    let out = w.cmd().arg("schedule").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("manual backups only"));
+    w.cmd()
+        .arg("schedule")
+        .env("BACKUP_SCHEDULE", "5 25 * * *")
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn service_install_prints_a_hardened_unit_and_validates_arguments() {
+    let w = World::new(1);
+    let out = w
+        .cmd()
+        .args(["service", "install", "--print", "--user", "onec"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("ExecStart=") && text.contains(" run"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Restart=on-failure") && text.contains("User=onec"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("ReadWritePaths={}", w.backups.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("ReadWritePaths={}", w.base.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("WorkingDirectory={}", w.dir.path().display())),
+        "{text}"
+    );
+    // --password needs --user; a bad name is refused with exit 2.
+    w.cmd()
+        .args(["service", "install", "--print", "--password", "x"])
+        .assert()
+        .code(2);
+    w.cmd()
+        .args(["service", "install", "--print", "--name", "bad/name"])
+        .assert()
+        .code(2);
+}
