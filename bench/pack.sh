@@ -18,10 +18,10 @@ THREADS=${THREADS:-2}
 # On a shared machine, run every tool REPEAT times (interleaved) and keep
 # each tool's fastest run.
 REPEAT=${REPEAT:-1}
-# How our packer is run. "example" uses examples/pack_bench.rs; once the CLI
-# exists, switch to "cli" (onec-backup-bot backup with BACKUP_METHOD=copy):
-# this one variable is the switch.
-PACKER=${PACKER:-example}
+# How our packer is run: "cli" (default) times the real thing, a whole
+# `onec-backup-bot backup` with BACKUP_METHOD=copy (pack + verify + record);
+# "example" times the packer alone (examples/pack_bench.rs).
+PACKER=${PACKER:-cli}
 
 BENCH=target/bench
 mkdir -p "$BENCH"
@@ -62,12 +62,11 @@ ours() {
             mv "$SRC.bench$([ "$mode" = zip ] && echo .zip || echo .tar.zst)" "$out"
             ;;
         cli)
-            # Adjust the variable names here if the CLI's configuration differs.
             local dir
             dir=$(mktemp -d "$BENCH/cli.XXXX")
-            INFOBASE_PATH="$SRC_DIR" BACKUP_DIR="$dir" BACKUP_METHOD=copy \
-                BACKUP_COMPRESS="$mode" BACKUP_THREADS="$THREADS" \
-                target/release/onec-backup-bot backup >/dev/null
+            ONEC_BASE_PATH="$SRC_DIR" BACKUP_DIR="$dir" BACKUP_METHOD=copy \
+                BACKUP_COMPRESS="$mode" \
+                target/release/onec-backup-bot --env-file /dev/null backup --force >/dev/null
             mv "$(find "$dir" -type f \( -name '*.zip' -o -name '*.tar.zst' \) | head -1)" "$out"
             rm -rf "$dir"
             ;;
