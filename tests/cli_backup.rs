@@ -574,6 +574,7 @@ fn a_full_disk_fails_early_or_cleanly_with_numbers() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+#[cfg(target_os = "linux")]
 fn walkdir(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(rd) = fs::read_dir(dir) {

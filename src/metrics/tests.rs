@@ -1,6 +1,9 @@
 //! Whole-snapshot tests: exact values from the captured fixture tree in
 //! `tests/fixtures/proc/`, and the shape of what the real host returns.
 
+// The fixture helpers serve the Linux-only tests below.
+#![cfg_attr(not(target_os = "linux"), allow(unused))]
+
 use super::*;
 use std::path::PathBuf;
 use std::time::Duration;
