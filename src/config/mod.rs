@@ -232,50 +232,20 @@ impl LoadOptions {
 /// Load and validate the configuration from all sources.
 pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
     let mut problems = Vec::new();
-    let (env_path, env_explicit) = match &opts.env_file {
-        Some(p) => (p.clone(), true),
-        None => (PathBuf::from(".env"), false),
-    };
-    let dotenv = match if opts.skip_files {
-        Ok(None)
-    } else {
-        read_optional(&env_path, env_explicit)
-    } {
-        Ok(Some(text)) => match sources::parse_dotenv(&text, &env_path) {
-            Ok(entries) => Some((env_path.clone(), entries)),
-            Err(mut ps) => {
-                problems.append(&mut ps);
-                None
-            }
-        },
-        Ok(None) => None,
-        Err(p) => {
-            problems.push(p);
-            None
-        }
-    };
-    let (yaml_path, yaml_explicit) = match &opts.config_file {
-        Some(p) => (p.clone(), true),
-        None => (PathBuf::from("config.yaml"), false),
-    };
-    let yaml = match if opts.skip_files {
-        Ok(None)
-    } else {
-        read_optional(&yaml_path, yaml_explicit)
-    } {
-        Ok(Some(text)) => match sources::parse_yaml(&text, &yaml_path) {
-            Ok(doc) => Some((yaml_path.clone(), doc)),
-            Err(mut ps) => {
-                problems.append(&mut ps);
-                None
-            }
-        },
-        Ok(None) => None,
-        Err(p) => {
-            problems.push(p);
-            None
-        }
-    };
+    let dotenv = read_source(
+        opts,
+        opts.env_file.as_ref(),
+        ".env",
+        sources::parse_dotenv,
+        &mut problems,
+    );
+    let yaml = read_source(
+        opts,
+        opts.config_file.as_ref(),
+        "config.yaml",
+        sources::parse_yaml,
+        &mut problems,
+    );
     let files = resolve::Files {
         dotenv: dotenv.as_ref().map(|(p, e)| (p.as_path(), e.as_slice())),
         yaml: yaml.as_ref().map(|(p, d)| (p.as_path(), d)),
@@ -286,6 +256,35 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
         Err(mut more) => {
             problems.append(&mut more.problems);
             Err(ConfigError { problems })
+        }
+    }
+}
+
+/// Read and parse one source file (`explicit`, else `default` in the
+/// current folder), adding its problems to `problems`.
+fn read_source<T>(
+    opts: &LoadOptions,
+    explicit: Option<&PathBuf>,
+    default: &str,
+    parse: fn(&str, &Path) -> Result<T, Vec<Problem>>,
+    problems: &mut Vec<Problem>,
+) -> Option<(PathBuf, T)> {
+    if opts.skip_files {
+        return None;
+    }
+    let path = explicit.cloned().unwrap_or_else(|| PathBuf::from(default));
+    match read_optional(&path, explicit.is_some()) {
+        Ok(Some(text)) => match parse(&text, &path) {
+            Ok(v) => Some((path, v)),
+            Err(mut ps) => {
+                problems.append(&mut ps);
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(p) => {
+            problems.push(p);
+            None
         }
     }
 }
