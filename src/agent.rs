@@ -65,7 +65,7 @@ pub fn run(cfg: Config, stop: Cancel) -> u8 {
         let agent = Agent::new(cfg.clone());
         let mut tasks: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
         // Components register here, one line each.
-        let _ = &mut tasks;
+        crate::api::start(agent.clone(), &mut tasks).await;
 
         wait_for_stop(&stop).await;
         tracing::info!(

@@ -12,10 +12,12 @@
 //! binary does; the binary itself is the only supported interface.
 
 pub mod agent;
+pub mod api;
 pub mod backup;
 pub mod cancel;
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod metrics;
 pub mod onec;
 pub mod platform;

@@ -7,6 +7,7 @@ mod backup;
 mod config_cmd;
 mod demo;
 mod list;
+mod metrics;
 mod progress;
 mod prune;
 mod run;
@@ -47,6 +48,8 @@ enum Command {
     List(list::Args),
     /// Apply the retention policy (or show it with --dry-run).
     Prune(prune::Args),
+    /// Print one collection of the server metrics (--format prom|json).
+    Metrics(metrics::Args),
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -152,6 +155,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Backup(args)) => backup::run(&load(&cli)?, args),
         Some(Command::List(args)) => list::run(&load(&cli)?, args),
         Some(Command::Prune(args)) => prune::run(&load(&cli)?, args),
+        Some(Command::Metrics(args)) => metrics::run(&load(&cli)?, args),
     }
 }
 
