@@ -125,26 +125,26 @@ impl ApiState {
     }
 
     /// Reload the backup state now (blocking: history and maybe a scan).
+    /// The archive scan is redone at once when a run started or ended or
+    /// the history gained a run (archives were added or pruned).
     fn reload_now(&self) -> Arc<BackupState> {
-        let was_running: Vec<String> = {
-            let g = self.backup.read().unwrap_or_else(|p| p.into_inner());
-            g.state
-                .bases
-                .iter()
-                .filter(|b| b.running)
-                .map(|b| b.name.clone())
-                .collect()
-        };
+        let old = self
+            .backup
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .state
+            .clone();
         let now_running = running(&self.agent);
-        if was_running != now_running {
-            // A run started or ended: archives may have changed.
+        let mut state = BackupState::load(&self.agent.cfg, &now_running, &self.archives);
+        let changed = old.bases.len() != state.bases.len()
+            || old.bases.iter().zip(&state.bases).any(|(a, b)| {
+                a.running != b.running || a.runs != b.runs || a.last_finished != b.last_finished
+            });
+        if changed {
             self.archives.invalidate();
+            state = BackupState::load(&self.agent.cfg, &now_running, &self.archives);
         }
-        let state = Arc::new(BackupState::load(
-            &self.agent.cfg,
-            &now_running,
-            &self.archives,
-        ));
+        let state = Arc::new(state);
         *self.backup.write().unwrap_or_else(|p| p.into_inner()) = Loaded {
             at: Instant::now(),
             state: state.clone(),
