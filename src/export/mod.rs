@@ -219,14 +219,14 @@ pub fn build(s: &Snapshot, b: &BackupState) -> Vec<Family> {
     o.single(
         "onec_cpu_freq_current",
         Gauge,
-        "Current CPU frequency, MHz.",
-        cpu.and_then(|c| c.freq_current_mhz),
+        "Current CPU frequency, MHz (0 when the OS does not report it, as in the prototype).",
+        cpu.map(|c| c.freq_current_mhz.unwrap_or(0.0)),
     );
     o.single(
         "onec_cpu_freq_max",
         Gauge,
-        "Maximum CPU frequency, MHz.",
-        cpu.and_then(|c| c.freq_max_mhz),
+        "Maximum CPU frequency, MHz (0 when the OS does not report it, as in the prototype).",
+        cpu.map(|c| c.freq_max_mhz.unwrap_or(0.0)),
     );
     o.single(
         "onec_cpu_user_time",
