@@ -980,6 +980,7 @@ mod tests {
 }
 
 /// Read-side queries for the metrics exporter and the HTTP API.
+#[allow(clippy::items_after_test_module)]
 impl History {
     /// Open an existing database for reading only: no file is created and
     /// no migration runs, and a writer holding the lock delays a query by

@@ -80,12 +80,15 @@ pub const FINAL_STATUSES: [Status; 4] = [
 /// Archive scans reused for [`ARCHIVE_SCAN_TTL`].
 #[derive(Debug, Default)]
 pub struct ArchiveCache {
-    inner: Mutex<Option<(Instant, HashMap<String, Option<(u64, u64)>>)>>,
+    inner: Mutex<Option<(Instant, Scans)>>,
 }
+
+/// (count, bytes) of archives per prefix; None where the scan failed.
+type Scans = HashMap<String, Option<(u64, u64)>>;
 
 impl ArchiveCache {
     /// (count, bytes) per prefix, scanning at most once per TTL.
-    fn get(&self, cfg: &Config) -> HashMap<String, Option<(u64, u64)>> {
+    fn get(&self, cfg: &Config) -> Scans {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((at, map)) = g.as_ref()
             && at.elapsed() < ARCHIVE_SCAN_TTL
