@@ -178,6 +178,10 @@ pub fn router(agent: Arc<Agent>) -> Router {
 pub async fn serve(agent: Arc<Agent>, listener: tokio::net::TcpListener) {
     let shutdown = agent.shutdown.clone();
     let app = router(agent);
+    // Answers are small and written whole: never wait for Nagle.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
