@@ -18,7 +18,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
-THREADS=${THREADS:-2}
+# One wrk thread: on a 2-core machine a second one takes a whole core from
+# the server under test (same for both servers); THREADS=2 to compare.
+THREADS=${THREADS:-1}
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)
