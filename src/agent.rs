@@ -72,6 +72,7 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
         let mut tasks: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
         // Components register here, one line each.
         tasks.spawn(crate::daemon::scheduler::run(agent.clone()));
+        crate::api::start(agent.clone(), &mut tasks).await;
 
         wait_for_stop(&stop).await;
         tracing::info!(

@@ -12,11 +12,13 @@
 //! binary does; the binary itself is the only supported interface.
 
 pub mod agent;
+pub mod api;
 pub mod backup;
 pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod export;
 pub mod logging;
 pub mod metrics;
 pub mod onec;

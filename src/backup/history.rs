@@ -978,3 +978,53 @@ mod tests {
         assert!(err.contains("cli, telegram, schedule, api"), "{err}");
     }
 }
+
+/// Read-side queries for the metrics exporter and the HTTP API.
+#[allow(clippy::items_after_test_module)]
+impl History {
+    /// Open an existing database for reading only: no file is created and
+    /// no migration runs, and a writer holding the lock delays a query by
+    /// at most `busy` (WAL readers normally never wait).
+    pub fn open_read_only(path: &Path, busy: Duration) -> Result<History, HistoryError> {
+        let open_err = |source| HistoryError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?;
+        conn.busy_timeout(busy).map_err(open_err)?;
+        Ok(History { conn })
+    }
+
+    /// How many runs ended with each status, per base (running rows are
+    /// not counted): `(base, status, count)`, sorted.
+    pub fn run_counts(&self) -> Result<Vec<(String, Status, u64)>, HistoryError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT base, status, COUNT(*) FROM runs WHERE status != 'running'
+             GROUP BY base, status ORDER BY base, status",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, get_u64(r, 2)?.unwrap_or(0)))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// The newest run of `base` that finished ok, failed or was
+    /// interrupted (skipped and running rows are ignored).
+    pub fn last_finished(&self, base: &str) -> Result<Option<Run>, HistoryError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs
+             WHERE base = ?1 AND status IN ('ok', 'failed', 'interrupted')
+             ORDER BY started DESC, id DESC LIMIT 1"
+        );
+        Ok(self
+            .conn
+            .query_row(&sql, params![base], run_from_row)
+            .optional()?)
+    }
+}

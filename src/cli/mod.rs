@@ -7,6 +7,7 @@ mod backup;
 mod config_cmd;
 mod demo;
 mod list;
+mod metrics;
 mod progress;
 mod prune;
 mod run;
@@ -62,6 +63,8 @@ enum Command {
         #[arg(long, default_value = crate::daemon::service::DEFAULT_NAME)]
         name: String,
     },
+    /// Print one collection of the server metrics (--format prom|json).
+    Metrics(metrics::Args),
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -172,6 +175,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::List(args)) => list::run(&load(&cli)?, args),
         Some(Command::Prune(args)) => prune::run(&load(&cli)?, args),
         Some(Command::Schedule(args)) => schedule::run(&load(&cli)?, args),
+        Some(Command::Metrics(args)) => metrics::run(&load(&cli)?, args),
     }
 }
 

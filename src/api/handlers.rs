@@ -1,0 +1,387 @@
+//! One function per route. Query strings are parsed by hand from
+//! `key=value` pairs so that every mistake (an unknown key, a repeated
+//! key, a limit that is not a number from 1 to [`MAX_LIMIT`]) gets a JSON
+//! 400 naming the parameter and the expected form.
+
+use super::auth::{check_read, check_write};
+use super::{ApiError, ApiState};
+use crate::backup::history::{History, Run, Trigger};
+use crate::backup::jobs::StartError;
+use crate::export::{self, BackupState, LastRun, prometheus};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+type St = State<Arc<ApiState>>;
+type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// The largest `limit` of `GET /api/backups`.
+pub const MAX_LIMIT: usize = 1000;
+/// The default `limit` of `GET /api/backups`.
+pub const DEFAULT_LIMIT: usize = 20;
+
+/// Parsed query parameters, only the `allowed` keys, each at most once.
+fn params(q: Params, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
+    let Query(pairs) =
+        q.map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?;
+    let mut seen: Vec<&str> = Vec::new();
+    for (k, _) in &pairs {
+        if !allowed.contains(&k.as_str()) {
+            let shown: String = k.chars().take(40).collect();
+            return Err(ApiError::bad_request(format!(
+                "unknown query parameter {shown:?} (expected: {})",
+                allowed.join(", ")
+            )));
+        }
+        if seen.contains(&k.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "query parameter {k:?} given twice"
+            )));
+        }
+        seen.push(k);
+    }
+    Ok(pairs)
+}
+
+fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The configured base named `name` (None = the default base).
+fn base_name(st: &ApiState, name: Option<&str>) -> Result<String, ApiError> {
+    let cfg = &st.agent.cfg;
+    match cfg.base(name) {
+        Some(b) => Ok(b.name.clone()),
+        None => match name {
+            None => Err(ApiError::not_found(
+                "no base is configured: set ONEC_BASE_PATH or bases: in config.yaml",
+            )),
+            Some(n) => {
+                let shown: String = n.chars().take(80).collect();
+                let known: Vec<&str> = cfg.bases.iter().map(|b| b.name.as_str()).collect();
+                Err(ApiError::not_found(format!(
+                    "no base named {shown:?} (configured: {})",
+                    known.join(", ")
+                )))
+            }
+        },
+    }
+}
+
+fn read_auth(st: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let api = &st.agent.cfg.api;
+    check_read(headers, api.read_token.as_ref(), api.token.as_ref())
+}
+
+/// Run a history query on a blocking thread with a short-lived read-only
+/// connection. A missing database is an empty history (`Ok(None)`).
+async fn with_history<T: Send + 'static>(
+    st: &Arc<ApiState>,
+    f: impl FnOnce(&History) -> Result<T, crate::backup::history::HistoryError> + Send + 'static,
+) -> Result<Option<T>, ApiError> {
+    let path = st.agent.cfg.history_db.clone();
+    tokio::task::spawn_blocking(move || {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let h = History::open_read_only(&path, export::backup::HISTORY_BUSY)
+            .map_err(|e| ApiError::internal(format!("{e}")))?;
+        f(&h)
+            .map(Some)
+            .map_err(|e| ApiError::internal(format!("{e}")))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("history query did not finish: {e}")))?
+}
+
+pub async fn metrics_prom(
+    State(st): St,
+    headers: HeaderMap,
+    q: Params,
+) -> Result<Response, ApiError> {
+    read_auth(&st, &headers)?;
+    params(q, &[])?;
+    let snap = st.agent.sampler.snapshot();
+    let backup = st.backup();
+    let key = (Arc::as_ptr(&snap) as usize, Arc::as_ptr(&backup) as usize);
+    let cached = {
+        let g = st.prom.lock().unwrap_or_else(|p| p.into_inner());
+        g.as_ref()
+            .filter(|(a, b, _)| (*a, *b) == key)
+            .map(|(_, _, text)| text.clone())
+    };
+    let body = match cached {
+        Some(b) => b,
+        None => {
+            let text = Bytes::from(prometheus::encode(&export::build(&snap, &backup)));
+            *st.prom.lock().unwrap_or_else(|p| p.into_inner()) = Some((key.0, key.1, text.clone()));
+            text
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, prometheus::CONTENT_TYPE)], body).into_response())
+}
+
+pub async fn metrics_json(
+    State(st): St,
+    headers: HeaderMap,
+    q: Params,
+) -> Result<Json<Value>, ApiError> {
+    read_auth(&st, &headers)?;
+    params(q, &[])?;
+    let snap = st.agent.sampler.snapshot();
+    let backup = st.backup();
+    Ok(Json(export::json::to_json(&snap, &backup)))
+}
+
+/// `/api/health`. Degraded (503) when: the CPU, memory or backup-disk
+/// collector failed; the disk holding BACKUP_DIR is fuller than
+/// `100 - MIN_FREE_PERCENT`; the history can not be read; the last
+/// finished backup of a base failed or was interrupted; or a base that
+/// had a success has none for more than `MAX_AGE_HOURS`. Other collectors
+/// failing (e.g. no utmp in a container) are listed but do not degrade.
+pub async fn health(State(st): St, headers: HeaderMap, q: Params) -> Result<Response, ApiError> {
+    read_auth(&st, &headers)?;
+    params(q, &[])?;
+    let me = st.clone();
+    let backup = tokio::task::spawn_blocking(move || me.reload_now())
+        .await
+        .map_err(|e| ApiError::internal(format!("health check did not finish: {e}")))?;
+    let snap = st.agent.sampler.snapshot();
+    let (body, ok) = health_body(&st, &snap, &backup, jiff::Timestamp::now());
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok((code, Json(body)).into_response())
+}
+
+fn health_body(
+    st: &ApiState,
+    snap: &crate::metrics::Snapshot,
+    backup: &BackupState,
+    now: jiff::Timestamp,
+) -> (Value, bool) {
+    use crate::metrics::Collector;
+    let cfg = &st.agent.cfg;
+    let mut ok = true;
+    let failed = export::failed_collectors(snap);
+    let core = [Collector::Cpu, Collector::Memory, Collector::BackupDisk];
+    let core_failed = failed.iter().any(|(c, _)| core.contains(c));
+    ok &= !core_failed;
+    let collectors = json!({
+        "ok": !core_failed,
+        "failed": failed.iter().map(|(c, e)| json!({"collector": c.as_str(), "error": e})).collect::<Vec<_>>(),
+    });
+    let limit = 100.0 - f64::from(cfg.min_free_percent);
+    let disk = match &snap.backup_disk {
+        Some(d) => {
+            let good = cfg.min_free_percent == 0 || d.percent <= limit;
+            ok &= good;
+            json!({"ok": good, "path": d.path, "used_percent": d.percent, "limit_percent": limit, "free_bytes": d.free})
+        }
+        None => json!({"ok": false, "error": "the disk holding BACKUP_DIR could not be measured"}),
+    };
+    let history_ok = backup.history_error.is_none();
+    ok &= history_ok;
+    let now_s = now.as_millisecond() as f64 / 1000.0;
+    let mut bases = serde_json::Map::new();
+    for b in &backup.bases {
+        let mut problem: Option<String> = None;
+        if let Some(l) = &b.last_finished
+            && !l.ok
+        {
+            problem = Some(format!("the last backup {}", l.status));
+        }
+        let age_h = b.last_success_unix.map(|t| (now_s - t) / 3600.0);
+        if let Some(age) = age_h
+            && cfg.max_age_hours > 0
+            && age > f64::from(cfg.max_age_hours)
+            && problem.is_none()
+        {
+            problem = Some(format!(
+                "no successful backup for {age:.1} h (MAX_AGE_HOURS is {})",
+                cfg.max_age_hours
+            ));
+        }
+        ok &= problem.is_none();
+        bases.insert(
+            b.name.clone(),
+            json!({
+                "ok": problem.is_none(),
+                "problem": problem,
+                "running": b.running,
+                "last_status": b.last_finished.as_ref().map(|l| l.status),
+                "last_success_age_hours": age_h,
+            }),
+        );
+    }
+    let last_backup = backup
+        .bases
+        .first()
+        .and_then(|b| b.last_finished.as_ref().map(|l| last_json(&b.name, l)));
+    let body = json!({
+        "status": if ok { "ok" } else { "degraded" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": st.agent.started.elapsed().as_secs_f64(),
+        "last_backup": last_backup,
+        "checks": {
+            "collectors": collectors,
+            "backup_disk": disk,
+            "history": {"ok": history_ok, "error": backup.history_error},
+            "backups": bases,
+        },
+    });
+    (body, ok)
+}
+
+fn last_json(base: &str, l: &LastRun) -> Value {
+    json!({
+        "base": base,
+        "run_id": l.run_id,
+        "status": l.status,
+        "timestamp_unix": l.timestamp_unix,
+        "size_bytes": l.size_bytes,
+        "duration_seconds": l.duration_seconds,
+        "error": l.error,
+    })
+}
+
+/// `/api/backup/last?base=NAME`: the newest run of the base (any status),
+/// with `running` telling whether one is in progress now.
+pub async fn backup_last(
+    State(st): St,
+    headers: HeaderMap,
+    q: Params,
+) -> Result<Json<Value>, ApiError> {
+    read_auth(&st, &headers)?;
+    let p = params(q, &["base"])?;
+    let base = base_name(&st, param(&p, "base"))?;
+    let b = base.clone();
+    let last: Option<Option<Run>> = with_history(&st, move |h| h.last_run(&b)).await?;
+    let running = st.agent.jobs.running().into_iter().find(|r| r.base == base);
+    match last.flatten() {
+        Some(run) => Ok(Json(json!({
+            "base": base,
+            "status": run.status,
+            "timestamp": run.finished.unwrap_or(run.started).to_string(),
+            "size_bytes": run.archive_size,
+            "duration_seconds": run.duration_ms.map(|ms| ms as f64 / 1000.0),
+            "file": run.archive_path,
+            "running": running.map(|r| json!({"stage": r.stage.as_str(), "run_id": r.run_id})),
+            "run": run,
+        }))),
+        None => Err(ApiError::not_found(format!(
+            "no backup of {base:?} is recorded yet: start one with POST /api/backup?base={base}"
+        ))),
+    }
+}
+
+/// `/api/backups?limit=N&base=NAME`: runs, newest first.
+pub async fn backups(
+    State(st): St,
+    headers: HeaderMap,
+    q: Params,
+) -> Result<Json<Value>, ApiError> {
+    read_auth(&st, &headers)?;
+    let p = params(q, &["limit", "base"])?;
+    let limit = match param(&p, "limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                let shown: String = v.chars().take(40).collect();
+                return Err(ApiError::bad_request(format!(
+                    "limit must be a whole number from 1 to {MAX_LIMIT}, got {shown:?}"
+                )));
+            }
+        },
+    };
+    let base = match param(&p, "base") {
+        Some(n) => Some(base_name(&st, Some(n))?),
+        None => None,
+    };
+    let b = base.clone();
+    let runs = with_history(&st, move |h| h.list(limit, b.as_deref()))
+        .await?
+        .unwrap_or_default();
+    let running: Vec<Value> = st
+        .agent
+        .jobs
+        .running()
+        .into_iter()
+        .filter(|r| base.as_ref().is_none_or(|b| &r.base == b))
+        .map(|r| json!({"base": r.base, "stage": r.stage.as_str(), "run_id": r.run_id, "percent": r.percent()}))
+        .collect();
+    Ok(Json(json!({
+        "base": base,
+        "limit": limit,
+        "count": runs.len(),
+        "runs": runs,
+        "running": running,
+    })))
+}
+
+/// `POST /api/backup?base=NAME`: start a backup in the background.
+pub async fn start_backup(
+    State(st): St,
+    headers: HeaderMap,
+    q: Params,
+) -> Result<Response, ApiError> {
+    let api = &st.agent.cfg.api;
+    check_write(&headers, api.token.as_ref())?;
+    let p = params(q, &["base"])?;
+    let base = base_name(&st, param(&p, "base"))?;
+    let jobs = st.agent.jobs.clone();
+    let b = base.clone();
+    let started = tokio::task::spawn_blocking(move || jobs.start(Some(&b), Trigger::Api, false))
+        .await
+        .map_err(|e| ApiError::internal(format!("starting the backup did not finish: {e}")))?;
+    match started {
+        Ok(s) => {
+            tracing::info!(base = %s.base, run_id = ?s.run_id, "backup started over HTTP");
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({"run_id": s.run_id, "base": s.base})),
+            )
+                .into_response())
+        }
+        Err(StartError::AlreadyRunning(r)) => Ok((
+            StatusCode::CONFLICT,
+            Json(json!({
+                "error": format!("a backup of {} is already running ({}); wait for it to finish", r.base, r.stage.as_str()),
+                "base": r.base,
+                "stage": r.stage.as_str(),
+                "run_id": r.run_id,
+            })),
+        )
+            .into_response()),
+        Err(e @ StartError::NoSuchBase(_)) => Err(ApiError::not_found(e.to_string())),
+        Err(e @ StartError::ShuttingDown) => {
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+        }
+    }
+}
+
+pub async fn openapi() -> Json<Value> {
+    Json(super::openapi::spec())
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint: see GET /api/openapi.json for the list")
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this method is not allowed on this endpoint: see GET /api/openapi.json",
+    )
+}

@@ -1,0 +1,232 @@
+//! The router in-process on a loopback port, over plain HTTP/1.1: content
+//! types, JSON errors, bad parameters, auth, and the exposition cache.
+//! (`tests/api_http.rs` drives the real binary end to end.)
+
+use super::*;
+use crate::config::{LoadOptions, load};
+use crate::onec::files::{CdFormat, generate_1cd};
+use std::io::{Read, Write};
+
+struct World {
+    _dir: tempfile::TempDir,
+    addr: std::net::SocketAddr,
+    agent: Arc<Agent>,
+}
+
+async fn world(extra: &[(&str, &str)]) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("buh");
+    std::fs::create_dir_all(&base).unwrap();
+    generate_1cd(&base.join("1Cv8.1CD"), CdFormat::V8_3_8, 32, 3).unwrap();
+    let backups = dir.path().join("b");
+    std::fs::create_dir_all(&backups).unwrap();
+    let mut env: std::collections::HashMap<String, String> = [
+        ("ONEC_BASE_PATH", base.display().to_string()),
+        ("BACKUP_DIR", backups.display().to_string()),
+        ("BACKUP_METHOD", "copy".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let cfg = load(&LoadOptions {
+        env,
+        skip_files: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let agent = Agent::new(Arc::new(cfg));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(agent.clone(), listener));
+    World {
+        _dir: dir,
+        addr,
+        agent,
+    }
+}
+
+struct Reply {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// One request over a fresh connection (`Connection: close`), raw bytes
+/// allowed in the target so that non-UTF-8 can be sent.
+async fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    target: &[u8],
+    auth: Option<&str>,
+) -> Reply {
+    let mut req = Vec::new();
+    req.extend_from_slice(method.as_bytes());
+    req.push(b' ');
+    req.extend_from_slice(target);
+    req.extend_from_slice(b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 0\r\n");
+    if let Some(t) = auth {
+        req.extend_from_slice(format!("Authorization: Bearer {t}\r\n").as_bytes());
+    }
+    req.extend_from_slice(b"\r\n");
+    tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(&req).unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        let split = all
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a full HTTP head");
+        let head = String::from_utf8_lossy(&all[..split]).to_string();
+        let status = head[9..12].parse().unwrap();
+        let mut body = all[split + 4..].to_vec();
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            body = dechunk(&body);
+        }
+        Reply { status, head, body }
+    })
+    .await
+    .unwrap()
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let eol = b.windows(2).position(|w| w == b"\r\n").unwrap();
+        let n = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
+        b = &b[eol + 4 + n..];
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_prom_is_text_0_0_4_and_cached_per_snapshot() {
+    let w = world(&[]).await;
+    let r = request(w.addr, "GET", b"/api/metrics.prom", None).await;
+    assert_eq!(r.status, 200);
+    assert!(r.head.contains("text/plain; version=0.0.4"), "{}", r.head);
+    let text = String::from_utf8(r.body).unwrap();
+    assert!(text.contains("# TYPE onec_network_bytes_recv counter\n"));
+    assert!(
+        text.contains("onec_backup_running{base=\"buh\"} 0\n"),
+        "{text}"
+    );
+    let again = request(w.addr, "GET", b"/api/metrics.prom", None).await;
+    assert_eq!(
+        String::from_utf8(again.body).unwrap(),
+        text,
+        "same snapshot, same text"
+    );
+    w.agent.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_json_and_bad_input_is_400() {
+    let w = world(&[]).await;
+    let cases: &[(&str, &[u8], u16)] = &[
+        ("GET", b"/nope", 404),
+        ("GET", b"/api/nope", 404),
+        ("DELETE", b"/api/metrics", 405),
+        ("GET", b"/api/backups?limit=-1", 400),
+        ("GET", b"/api/backups?limit=99999999999999999999999", 400),
+        ("GET", b"/api/backups?limit=0", 400),
+        ("GET", b"/api/backups?limit=abc", 400),
+        ("GET", b"/api/backups?limit=1&limit=2", 400),
+        ("GET", b"/api/backups?zzz=1", 400),
+        ("GET", b"/api/backups?base=%FF%FE", 404),
+        ("GET", b"/api/backups?base=nope", 404),
+        ("GET", b"/api/backups?%%%=&&&==", 400),
+        ("GET", b"/api/backup/last?base=%00", 404),
+        ("GET", b"/api/metrics?x=1", 400),
+        ("POST", b"/api/backup", 403),
+    ];
+    for (method, target, code) in cases {
+        let r = request(w.addr, method, target, None).await;
+        let shown = String::from_utf8_lossy(target);
+        assert_eq!(
+            r.status,
+            *code,
+            "{method} {shown}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let v = r.json();
+        assert!(
+            v["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{method} {shown}: {v}"
+        );
+    }
+    let r = request(w.addr, "GET", b"/api/backups?limit=1000", None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["runs"], serde_json::json!([]));
+    w.agent.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_token_guards_reads_but_not_the_spec() {
+    let w = world(&[("API_READ_TOKEN", "r-tok-1"), ("API_TOKEN", "w-tok-1")]).await;
+    for path in [
+        "/api/metrics.prom",
+        "/api/metrics",
+        "/api/health",
+        "/api/backups",
+    ] {
+        let r = request(w.addr, "GET", path.as_bytes(), None).await;
+        assert_eq!(r.status, 401, "{path}");
+        assert!(!String::from_utf8_lossy(&r.body).contains("r-tok-1"));
+        let r = request(w.addr, "GET", path.as_bytes(), Some("wrong")).await;
+        assert_eq!(r.status, 401, "{path}");
+        let r = request(w.addr, "GET", path.as_bytes(), Some("r-tok-1")).await;
+        assert!(r.status == 200 || r.status == 503, "{path}: {}", r.status);
+    }
+    let r = request(w.addr, "GET", b"/api/openapi.json", None).await;
+    assert_eq!(r.status, 200);
+    let r = request(w.addr, "POST", b"/api/backup", Some("r-tok-1")).await;
+    assert_eq!(r.status, 401, "the read token can not start backups");
+    w.agent.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_checks_and_goes_degraded_after_a_failure() {
+    let w = world(&[("API_TOKEN", "w-tok-2")]).await;
+    let r = request(w.addr, "GET", b"/api/health", None).await;
+    let v = r.json();
+    assert_eq!(r.status, 200, "{v}");
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["last_backup"], serde_json::Value::Null);
+    assert_eq!(v["checks"]["backups"]["buh"]["ok"], true);
+    // Break the base, then back it up: the run fails and health degrades.
+    std::fs::remove_file(w.agent.cfg.bases[0].path.join("1Cv8.1CD")).unwrap();
+    let r = request(w.addr, "POST", b"/api/backup", Some("w-tok-2")).await;
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let jobs = w.agent.jobs.clone();
+    tokio::task::spawn_blocking(move || {
+        while jobs.is_running("buh") {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+    let r = request(w.addr, "GET", b"/api/health", None).await;
+    let v = r.json();
+    assert_eq!(r.status, 503, "{v}");
+    assert_eq!(v["status"], "degraded");
+    assert_eq!(v["last_backup"]["status"], "failed", "{v}");
+    assert_eq!(v["checks"]["backups"]["buh"]["ok"], false);
+    w.agent.shutdown.cancel();
+}

@@ -1,0 +1,901 @@
+//! One metric model for every encoder: [`build`] turns a host
+//! [`Snapshot`](crate::metrics::Snapshot) plus the [`BackupState`] into
+//! metric [`Family`]s (name, help, gauge or counter, samples with typed
+//! [`Labels`]), and the encoders only read those families: Prometheus text
+//! (`prometheus.rs`) and the prototype-shaped JSON (`json.rs`, which reads
+//! the snapshot directly because its shape is nested, not flat).
+//!
+//! Label sets are enum variants with named fields, never positional
+//! vectors, so a label can not land under the wrong name (windows_exporter
+//! once shipped exactly that bug). Names, types and labels are pinned by a
+//! golden test and by `tests/docs_metrics.rs` against the table in
+//! `docs/GRAFANA_INTEGRATION.md`.
+
+pub mod backup;
+pub mod json;
+pub mod prometheus;
+
+pub use backup::{ArchiveCache, BackupState, BaseBackup, LastRun};
+
+use crate::metrics::{Collector, Snapshot};
+
+/// Prometheus metric type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Gauge,
+    Counter,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Gauge => "gauge",
+            Kind::Counter => "counter",
+        }
+    }
+}
+
+/// The label set of one sample; each variant names its labels.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Labels {
+    None,
+    Core {
+        core: u32,
+    },
+    Mount {
+        mountpoint: String,
+        fstype: String,
+    },
+    Device {
+        device: String,
+    },
+    Top {
+        rank: u32,
+        name: String,
+    },
+    Session {
+        user: String,
+        kind: &'static str,
+        state: &'static str,
+        host: String,
+    },
+    State {
+        state: &'static str,
+    },
+    User {
+        user: String,
+    },
+    System {
+        hostname: String,
+        os: String,
+        os_version: String,
+        kernel: String,
+        arch: String,
+    },
+    Base {
+        base: String,
+    },
+    BaseStatus {
+        base: String,
+        status: &'static str,
+    },
+    Version {
+        version: &'static str,
+    },
+    Collector {
+        collector: &'static str,
+    },
+}
+
+impl Labels {
+    /// Call `f(name, value)` for each label, in exposition order.
+    pub fn for_each(&self, mut f: impl FnMut(&'static str, &str)) {
+        match self {
+            Labels::None => {}
+            Labels::Core { core } => f("core", &core.to_string()),
+            Labels::Mount { mountpoint, fstype } => {
+                f("mountpoint", mountpoint);
+                f("fstype", fstype);
+            }
+            Labels::Device { device } => f("device", device),
+            Labels::Top { rank, name } => {
+                f("rank", &rank.to_string());
+                f("name", name);
+            }
+            Labels::Session {
+                user,
+                kind,
+                state,
+                host,
+            } => {
+                f("user", user);
+                f("kind", kind);
+                f("state", state);
+                f("host", host);
+            }
+            Labels::State { state } => f("state", state),
+            Labels::User { user } => f("user", user),
+            Labels::System {
+                hostname,
+                os,
+                os_version,
+                kernel,
+                arch,
+            } => {
+                f("hostname", hostname);
+                f("os", os);
+                f("os_version", os_version);
+                f("kernel", kernel);
+                f("arch", arch);
+            }
+            Labels::Base { base } => f("base", base),
+            Labels::BaseStatus { base, status } => {
+                f("base", base);
+                f("status", status);
+            }
+            Labels::Version { version } => f("version", version),
+            Labels::Collector { collector } => f("collector", collector),
+        }
+    }
+}
+
+/// One value of a family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub labels: Labels,
+    pub value: f64,
+}
+
+/// One metric: every sample shares the name, help and type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub kind: Kind,
+    pub samples: Vec<Sample>,
+}
+
+/// Families under construction.
+struct Builder(Vec<Family>);
+
+impl Builder {
+    fn family(&mut self, name: &'static str, kind: Kind, help: &'static str) -> &mut Family {
+        self.0.push(Family {
+            name,
+            help,
+            kind,
+            samples: Vec::new(),
+        });
+        self.0.last_mut().expect("just pushed")
+    }
+
+    /// A family with one unlabelled sample, or none when `value` is None.
+    fn single(&mut self, name: &'static str, kind: Kind, help: &'static str, value: Option<f64>) {
+        let f = self.family(name, kind, help);
+        if let Some(v) = value {
+            f.samples.push(Sample {
+                labels: Labels::None,
+                value: v,
+            });
+        }
+    }
+}
+
+impl Family {
+    fn push(&mut self, labels: Labels, value: f64) {
+        self.samples.push(Sample { labels, value });
+    }
+}
+
+use Kind::{Counter, Gauge};
+
+/// Every family, in a fixed order. A family whose collector failed is still
+/// listed (HELP and TYPE) with no samples; `onec_scrape_collector_success`
+/// says which collector failed.
+pub fn build(s: &Snapshot, b: &BackupState) -> Vec<Family> {
+    let mut out = Builder(Vec::with_capacity(90));
+    let o = &mut out;
+
+    // CPU.
+    let cpu = s.cpu.as_ref();
+    o.single(
+        "onec_cpu_percent",
+        Gauge,
+        "CPU utilisation over the last sampling interval, percent.",
+        cpu.map(|c| c.percent),
+    );
+    o.single(
+        "onec_cpu_count_logical",
+        Gauge,
+        "Number of logical CPUs.",
+        cpu.map(|c| c.logical_cores as f64),
+    );
+    o.single(
+        "onec_cpu_count_physical",
+        Gauge,
+        "Number of physical CPU cores.",
+        cpu.and_then(|c| c.physical_cores).map(f64::from),
+    );
+    o.single(
+        "onec_cpu_freq_current",
+        Gauge,
+        "Current CPU frequency, MHz (0 when the OS does not report it, as in the prototype).",
+        cpu.map(|c| c.freq_current_mhz.unwrap_or(0.0)),
+    );
+    o.single(
+        "onec_cpu_freq_max",
+        Gauge,
+        "Maximum CPU frequency, MHz (0 when the OS does not report it, as in the prototype).",
+        cpu.map(|c| c.freq_max_mhz.unwrap_or(0.0)),
+    );
+    o.single(
+        "onec_cpu_user_time",
+        Gauge,
+        "Share of CPU time in user mode over the last sampling interval, percent.",
+        cpu.map(|c| c.user_percent),
+    );
+    o.single(
+        "onec_cpu_system_time",
+        Gauge,
+        "Share of CPU time in kernel mode over the last sampling interval, percent.",
+        cpu.map(|c| c.system_percent),
+    );
+    o.single(
+        "onec_cpu_idle_time",
+        Gauge,
+        "Share of idle CPU time over the last sampling interval, percent.",
+        cpu.map(|c| c.idle_percent),
+    );
+    let f = o.family(
+        "onec_cpu_core_percent",
+        Gauge,
+        "Utilisation of each logical CPU over the last sampling interval, percent.",
+    );
+    for (i, p) in cpu
+        .map(|c| c.per_core_percent.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        f.push(Labels::Core { core: i as u32 }, *p);
+    }
+
+    // Memory.
+    let m = s.memory.as_ref();
+    o.single(
+        "onec_memory_percent",
+        Gauge,
+        "Used physical memory, percent.",
+        m.map(|m| m.percent),
+    );
+    o.single(
+        "onec_memory_total",
+        Gauge,
+        "Total physical memory, bytes.",
+        m.map(|m| m.total as f64),
+    );
+    o.single(
+        "onec_memory_available",
+        Gauge,
+        "Memory available to programs (including reclaimable cache), bytes.",
+        m.map(|m| m.available as f64),
+    );
+    o.single(
+        "onec_memory_used",
+        Gauge,
+        "Used physical memory, bytes.",
+        m.map(|m| m.used as f64),
+    );
+    o.single(
+        "onec_memory_free",
+        Gauge,
+        "Completely free physical memory, bytes.",
+        m.map(|m| m.free as f64),
+    );
+    o.single(
+        "onec_memory_swap_percent",
+        Gauge,
+        "Used swap or page file, percent.",
+        m.map(|m| m.swap_percent),
+    );
+    o.single(
+        "onec_memory_swap_total",
+        Gauge,
+        "Swap or page file size, bytes.",
+        m.map(|m| m.swap_total as f64),
+    );
+    o.single(
+        "onec_memory_swap_used",
+        Gauge,
+        "Used swap, bytes.",
+        m.map(|m| m.swap_used as f64),
+    );
+    o.single(
+        "onec_memory_swap_free",
+        Gauge,
+        "Free swap, bytes.",
+        m.map(|m| m.swap_free as f64),
+    );
+
+    // The disk holding BACKUP_DIR.
+    let d = s.backup_disk.as_ref();
+    o.single(
+        "onec_disk_percent",
+        Gauge,
+        "Used space on the disk holding BACKUP_DIR, percent.",
+        d.map(|d| d.percent),
+    );
+    o.single(
+        "onec_disk_backup_disk_total",
+        Gauge,
+        "Size of the disk holding BACKUP_DIR, bytes.",
+        d.map(|d| d.total as f64),
+    );
+    o.single(
+        "onec_disk_backup_disk_used",
+        Gauge,
+        "Used space on the disk holding BACKUP_DIR, bytes.",
+        d.map(|d| d.used as f64),
+    );
+    o.single(
+        "onec_disk_backup_disk_free",
+        Gauge,
+        "Free space on the disk holding BACKUP_DIR, bytes.",
+        d.map(|d| d.free as f64),
+    );
+
+    // Disk I/O totals (prototype counter names without _total).
+    let io = s.disk_io.as_ref().map(|d| &d.total);
+    o.single(
+        "onec_disk_io_read_count",
+        Counter,
+        "Read operations on all disks since boot.",
+        io.map(|c| c.read_count as f64),
+    );
+    o.single(
+        "onec_disk_io_write_count",
+        Counter,
+        "Write operations on all disks since boot.",
+        io.map(|c| c.write_count as f64),
+    );
+    o.single(
+        "onec_disk_io_read_bytes",
+        Counter,
+        "Bytes read from all disks since boot.",
+        io.map(|c| c.read_bytes as f64),
+    );
+    o.single(
+        "onec_disk_io_write_bytes",
+        Counter,
+        "Bytes written to all disks since boot.",
+        io.map(|c| c.write_bytes as f64),
+    );
+    o.single(
+        "onec_disk_io_read_time",
+        Counter,
+        "Time spent reading from all disks since boot, milliseconds.",
+        io.map(|c| c.read_time_ms as f64),
+    );
+    o.single(
+        "onec_disk_io_write_time",
+        Counter,
+        "Time spent writing to all disks since boot, milliseconds.",
+        io.map(|c| c.write_time_ms as f64),
+    );
+
+    // Filesystems.
+    let fss = s.filesystems.as_deref().unwrap_or_default();
+    let mount = |fs: &crate::metrics::Filesystem| Labels::Mount {
+        mountpoint: fs.mountpoint.clone(),
+        fstype: fs.fstype.clone(),
+    };
+    let f = o.family(
+        "onec_filesystem_size_bytes",
+        Gauge,
+        "Filesystem size, bytes.",
+    );
+    fss.iter().for_each(|fs| f.push(mount(fs), fs.size as f64));
+    let f = o.family(
+        "onec_filesystem_free_bytes",
+        Gauge,
+        "Filesystem free space including the part reserved for root, bytes.",
+    );
+    fss.iter().for_each(|fs| f.push(mount(fs), fs.free as f64));
+    let f = o.family(
+        "onec_filesystem_avail_bytes",
+        Gauge,
+        "Filesystem space available to unprivileged users, bytes.",
+    );
+    fss.iter().for_each(|fs| f.push(mount(fs), fs.avail as f64));
+
+    // Per-device disk I/O (whole disks only, so sums are not doubled).
+    let devs: Vec<_> = s
+        .disk_io
+        .as_ref()
+        .map(|d| d.devices.iter().filter(|d| !d.partition).collect())
+        .unwrap_or_default();
+    type IoField = fn(&crate::metrics::IoCounters) -> f64;
+    let per_dev: [(&'static str, &'static str, IoField); 6] = [
+        (
+            "onec_disk_reads_completed_total",
+            "Completed read operations per disk.",
+            |c| c.read_count as f64,
+        ),
+        (
+            "onec_disk_writes_completed_total",
+            "Completed write operations per disk.",
+            |c| c.write_count as f64,
+        ),
+        ("onec_disk_read_bytes_total", "Bytes read per disk.", |c| {
+            c.read_bytes as f64
+        }),
+        (
+            "onec_disk_written_bytes_total",
+            "Bytes written per disk.",
+            |c| c.write_bytes as f64,
+        ),
+        (
+            "onec_disk_read_time_seconds_total",
+            "Time spent reading per disk, seconds.",
+            |c| c.read_time_ms as f64 / 1000.0,
+        ),
+        (
+            "onec_disk_write_time_seconds_total",
+            "Time spent writing per disk, seconds.",
+            |c| c.write_time_ms as f64 / 1000.0,
+        ),
+    ];
+    for (name, help, get) in per_dev {
+        let f = o.family(name, Counter, help);
+        for d in &devs {
+            f.push(
+                Labels::Device {
+                    device: d.name.clone(),
+                },
+                get(&d.counters),
+            );
+        }
+    }
+
+    // Network totals (prototype counter names without _total).
+    let net = s.network.as_ref();
+    let nt = net.map(|n| &n.total);
+    o.single(
+        "onec_network_bytes_sent",
+        Counter,
+        "Bytes sent on all interfaces but loopback.",
+        nt.map(|c| c.bytes_sent as f64),
+    );
+    o.single(
+        "onec_network_bytes_recv",
+        Counter,
+        "Bytes received on all interfaces but loopback.",
+        nt.map(|c| c.bytes_recv as f64),
+    );
+    o.single(
+        "onec_network_packets_sent",
+        Counter,
+        "Packets sent on all interfaces but loopback.",
+        nt.map(|c| c.packets_sent as f64),
+    );
+    o.single(
+        "onec_network_packets_recv",
+        Counter,
+        "Packets received on all interfaces but loopback.",
+        nt.map(|c| c.packets_recv as f64),
+    );
+    o.single(
+        "onec_network_errin",
+        Counter,
+        "Receive errors on all interfaces but loopback.",
+        nt.map(|c| c.errin as f64),
+    );
+    o.single(
+        "onec_network_errout",
+        Counter,
+        "Transmit errors on all interfaces but loopback.",
+        nt.map(|c| c.errout as f64),
+    );
+    o.single(
+        "onec_network_dropin",
+        Counter,
+        "Dropped incoming packets on all interfaces but loopback.",
+        nt.map(|c| c.dropin as f64),
+    );
+    o.single(
+        "onec_network_dropout",
+        Counter,
+        "Dropped outgoing packets on all interfaces but loopback.",
+        nt.map(|c| c.dropout as f64),
+    );
+    o.single(
+        "onec_network_active_connections",
+        Gauge,
+        "Established TCP connections.",
+        net.map(|n| n.tcp_established as f64),
+    );
+    let ifaces = net.map(|n| n.interfaces.as_slice()).unwrap_or_default();
+    type NetField = fn(&crate::metrics::NetCounters) -> f64;
+    let per_if: [(&'static str, &'static str, NetField); 8] = [
+        (
+            "onec_network_receive_bytes_total",
+            "Bytes received per interface.",
+            |c| c.bytes_recv as f64,
+        ),
+        (
+            "onec_network_transmit_bytes_total",
+            "Bytes sent per interface.",
+            |c| c.bytes_sent as f64,
+        ),
+        (
+            "onec_network_receive_packets_total",
+            "Packets received per interface.",
+            |c| c.packets_recv as f64,
+        ),
+        (
+            "onec_network_transmit_packets_total",
+            "Packets sent per interface.",
+            |c| c.packets_sent as f64,
+        ),
+        (
+            "onec_network_receive_errors_total",
+            "Receive errors per interface.",
+            |c| c.errin as f64,
+        ),
+        (
+            "onec_network_transmit_errors_total",
+            "Transmit errors per interface.",
+            |c| c.errout as f64,
+        ),
+        (
+            "onec_network_receive_drop_total",
+            "Dropped incoming packets per interface.",
+            |c| c.dropin as f64,
+        ),
+        (
+            "onec_network_transmit_drop_total",
+            "Dropped outgoing packets per interface.",
+            |c| c.dropout as f64,
+        ),
+    ];
+    for (name, help, get) in per_if {
+        let f = o.family(name, Counter, help);
+        for i in ifaces {
+            f.push(
+                Labels::Device {
+                    device: i.name.clone(),
+                },
+                get(&i.counters),
+            );
+        }
+    }
+
+    // Processes, users, sessions.
+    let procs = s.processes.as_ref();
+    let sess = s.sessions.as_ref();
+    let sys = s.system.as_ref();
+    o.single(
+        "onec_processes_total_count",
+        Gauge,
+        "Number of processes.",
+        procs.map(|p| p.count as f64),
+    );
+    o.single(
+        "onec_logged_users_count",
+        Gauge,
+        "Number of distinct logged-in users.",
+        sess.map(|x| x.logged_users as f64),
+    );
+    o.single(
+        "onec_rdp_active_count",
+        Gauge,
+        "Active RDP sessions.",
+        sess.map(|x| x.active_rdp as f64),
+    );
+    o.single(
+        "onec_uptime_seconds",
+        Gauge,
+        "Time since the OS booted, seconds.",
+        sys.map(|x| x.uptime_seconds),
+    );
+    o.single(
+        "onec_timestamp_unix",
+        Gauge,
+        "When the agent took these measurements, unix seconds.",
+        Some(s.collected_at_unix),
+    );
+    let f = o.family(
+        "onec_process_top_cpu_percent",
+        Gauge,
+        "Top 5 processes by CPU utilisation, percent of one CPU (rank 1-5).",
+    );
+    for p in procs.map(|p| p.top_cpu.as_slice()).unwrap_or_default() {
+        f.push(
+            Labels::Top {
+                rank: p.rank,
+                name: p.name.clone(),
+            },
+            p.cpu_percent,
+        );
+    }
+    let f = o.family(
+        "onec_process_top_memory_bytes",
+        Gauge,
+        "Top 5 processes by resident memory, bytes (rank 1-5).",
+    );
+    for p in procs.map(|p| p.top_memory.as_slice()).unwrap_or_default() {
+        f.push(
+            Labels::Top {
+                rank: p.rank,
+                name: p.name.clone(),
+            },
+            p.rss_bytes as f64,
+        );
+    }
+    let f = o.family(
+        "onec_session_info",
+        Gauge,
+        "One series per user session, always 1; kind is rdp, console, ssh, tty or other.",
+    );
+    let sessions = sess.map(|x| x.sessions.as_slice()).unwrap_or_default();
+    for x in sessions {
+        f.push(
+            Labels::Session {
+                user: x.user.clone(),
+                kind: x.kind.as_str(),
+                state: x.state.as_str(),
+                host: x.host.clone(),
+            },
+            1.0,
+        );
+    }
+    let f = o.family("onec_rdp_sessions", Gauge, "RDP sessions in each state.");
+    if sess.is_some() {
+        use crate::metrics::{SessionKind, SessionState};
+        for st in [
+            SessionState::Active,
+            SessionState::Disconnected,
+            SessionState::Idle,
+            SessionState::Connected,
+            SessionState::Other,
+        ] {
+            let n = sessions
+                .iter()
+                .filter(|x| x.kind == SessionKind::Rdp && x.state == st)
+                .count();
+            f.push(Labels::State { state: st.as_str() }, n as f64);
+        }
+    }
+    let onec = s.onec.as_ref();
+    let f = o.family(
+        "onec_1c_client_processes",
+        Gauge,
+        "1C client processes (1cv8, 1cv8c, 1cv8s, 1cv8t) per OS user.",
+    );
+    for u in onec.map(|x| x.per_user.as_slice()).unwrap_or_default() {
+        f.push(
+            Labels::User {
+                user: u.user.clone(),
+            },
+            u.count as f64,
+        );
+    }
+    o.single(
+        "onec_1c_clients",
+        Gauge,
+        "1C client processes on the host.",
+        onec.map(|x| x.total as f64),
+    );
+    let f = o.family(
+        "onec_system_info",
+        Gauge,
+        "Always 1; the host's identity in labels.",
+    );
+    if let Some(x) = sys {
+        f.push(
+            Labels::System {
+                hostname: x.hostname.clone(),
+                os: x.os.clone(),
+                os_version: x.os_version.clone(),
+                kernel: x.kernel.clone(),
+                arch: x.arch.clone(),
+            },
+            1.0,
+        );
+    }
+    o.single(
+        "onec_boot_time_seconds",
+        Gauge,
+        "When the OS booted, unix seconds.",
+        sys.map(|x| x.boot_time_unix as f64),
+    );
+
+    // Backups.
+    let last = b.default_last.as_ref();
+    o.single(
+        "onec_backup_status",
+        Gauge,
+        "Last finished backup of the default base: 1 ok, 0 failed or interrupted.",
+        last.map(|l| if l.ok { 1.0 } else { 0.0 }),
+    );
+    o.single(
+        "onec_backup_timestamp",
+        Gauge,
+        "When the last finished backup of the default base ended, unix seconds.",
+        last.map(|l| l.timestamp_unix),
+    );
+    o.single(
+        "onec_backup_size_bytes",
+        Gauge,
+        "Archive size of the last finished backup of the default base, bytes.",
+        last.map(|l| l.size_bytes as f64),
+    );
+    o.single(
+        "onec_backup_duration_seconds",
+        Gauge,
+        "Duration of the last finished backup of the default base, seconds.",
+        last.map(|l| l.duration_seconds),
+    );
+    let base = |x: &BaseBackup| Labels::Base {
+        base: x.name.clone(),
+    };
+    let f = o.family(
+        "onec_backup_last_success_timestamp_seconds",
+        Gauge,
+        "When the last successful backup of the base ended, unix seconds.",
+    );
+    for x in &b.bases {
+        if let Some(t) = x.last_success_unix {
+            f.push(base(x), t);
+        }
+    }
+    let f = o.family(
+        "onec_backup_runs_total",
+        Counter,
+        "Backup runs recorded in the history, by base and final status.",
+    );
+    for x in &b.bases {
+        for (status, n) in &x.runs {
+            f.push(
+                Labels::BaseStatus {
+                    base: x.name.clone(),
+                    status,
+                },
+                *n as f64,
+            );
+        }
+    }
+    let f = o.family(
+        "onec_backup_running",
+        Gauge,
+        "1 while a backup of the base runs in this agent, else 0.",
+    );
+    for x in &b.bases {
+        f.push(base(x), if x.running { 1.0 } else { 0.0 });
+    }
+    let f = o.family(
+        "onec_backup_archives",
+        Gauge,
+        "Archives of the base found in BACKUP_DIR.",
+    );
+    for x in b.bases.iter().filter(|x| x.archives.is_some()) {
+        f.push(base(x), x.archives.map(|a| a.0).unwrap_or(0) as f64);
+    }
+    let f = o.family(
+        "onec_backup_archives_bytes",
+        Gauge,
+        "Total size of the base's archives in BACKUP_DIR, bytes.",
+    );
+    for x in b.bases.iter().filter(|x| x.archives.is_some()) {
+        f.push(base(x), x.archives.map(|a| a.1).unwrap_or(0) as f64);
+    }
+
+    // The agent itself.
+    let f = o.family(
+        "onec_agent_build_info",
+        Gauge,
+        "Always 1; the agent's version in a label.",
+    );
+    f.push(
+        Labels::Version {
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        1.0,
+    );
+    let f = o.family(
+        "onec_scrape_collector_success",
+        Gauge,
+        "1 if the collector succeeded in the last collection round, else 0.",
+    );
+    for c in &s.collectors {
+        f.push(
+            Labels::Collector {
+                collector: c.collector.as_str(),
+            },
+            if c.success { 1.0 } else { 0.0 },
+        );
+    }
+    let f = o.family(
+        "onec_scrape_collector_duration_seconds",
+        Gauge,
+        "How long the collector took in the last collection round, seconds.",
+    );
+    for c in &s.collectors {
+        f.push(
+            Labels::Collector {
+                collector: c.collector.as_str(),
+            },
+            c.duration_seconds,
+        );
+    }
+    let ag = s.agent.as_ref();
+    o.single(
+        "onec_agent_resident_memory_bytes",
+        Gauge,
+        "Resident memory of the agent process, bytes.",
+        ag.map(|a| a.rss_bytes as f64),
+    );
+    o.single(
+        "onec_agent_cpu_seconds_total",
+        Counter,
+        "CPU time used by the agent process (user + system), seconds.",
+        ag.map(|a| a.cpu_seconds),
+    );
+    out.0
+}
+
+/// promtool's message for a counter without `_total`.
+pub const LINT_COUNTER_TOTAL: &str = "counter metrics should have \"_total\" suffix";
+/// promtool's message for a non-counter ending in `_total`.
+pub const LINT_NON_COUNTER_TOTAL: &str = "non-counter metrics should not have \"_total\" suffix";
+/// promtool's message for a name ending in `_count` that is no histogram.
+pub const LINT_COUNT: &str =
+    "non-histogram and non-summary metrics should not have \"_count\" suffix";
+
+/// Everything `promtool check metrics` (Prometheus 2.42) reports about our
+/// exposition: all of it about the prototype's names, which users'
+/// dashboards and alerts use and which therefore stay as they are.
+pub const EXPECTED_LINT: &[(&str, &str)] = &[
+    ("onec_disk_io_read_count", LINT_COUNTER_TOTAL),
+    ("onec_disk_io_read_count", LINT_COUNT),
+    ("onec_disk_io_write_count", LINT_COUNTER_TOTAL),
+    ("onec_disk_io_write_count", LINT_COUNT),
+    ("onec_disk_io_read_bytes", LINT_COUNTER_TOTAL),
+    ("onec_disk_io_write_bytes", LINT_COUNTER_TOTAL),
+    ("onec_disk_io_read_time", LINT_COUNTER_TOTAL),
+    ("onec_disk_io_write_time", LINT_COUNTER_TOTAL),
+    ("onec_network_bytes_sent", LINT_COUNTER_TOTAL),
+    ("onec_network_bytes_recv", LINT_COUNTER_TOTAL),
+    ("onec_network_packets_sent", LINT_COUNTER_TOTAL),
+    ("onec_network_packets_recv", LINT_COUNTER_TOTAL),
+    ("onec_network_errin", LINT_COUNTER_TOTAL),
+    ("onec_network_errout", LINT_COUNTER_TOTAL),
+    ("onec_network_dropin", LINT_COUNTER_TOTAL),
+    ("onec_network_dropout", LINT_COUNTER_TOTAL),
+    ("onec_memory_total", LINT_NON_COUNTER_TOTAL),
+    ("onec_memory_swap_total", LINT_NON_COUNTER_TOTAL),
+    ("onec_disk_backup_disk_total", LINT_NON_COUNTER_TOTAL),
+    ("onec_processes_total_count", LINT_COUNT),
+    ("onec_logged_users_count", LINT_COUNT),
+    ("onec_rdp_active_count", LINT_COUNT),
+];
+
+/// Names of every family [`build`] returns, in order.
+pub fn metric_names() -> Vec<&'static str> {
+    build(&Snapshot::default(), &BackupState::default())
+        .into_iter()
+        .map(|f| f.name)
+        .collect()
+}
+
+/// Collectors that failed in `s`, with their errors.
+pub fn failed_collectors(s: &Snapshot) -> Vec<(Collector, String)> {
+    s.collectors
+        .iter()
+        .filter(|c| !c.success)
+        .map(|c| (c.collector, c.error.clone().unwrap_or_default()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
