@@ -73,6 +73,7 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
         // Components register here, one line each.
         tasks.spawn(crate::daemon::scheduler::run(agent.clone()));
         crate::api::start(agent.clone(), &mut tasks).await;
+        crate::telegram::register(&agent, &mut tasks);
 
         wait_for_stop(&stop).await;
         tracing::info!(

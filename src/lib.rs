@@ -23,3 +23,4 @@ pub mod logging;
 pub mod metrics;
 pub mod onec;
 pub mod platform;
+pub mod telegram;

@@ -68,6 +68,18 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX deletions_run ON deletions (run_id);
     "#,
+    // 2: host samples for the Telegram /chart (one a minute, 30 days kept).
+    r#"
+    CREATE TABLE samples (
+        ts         INTEGER NOT NULL,
+        cpu        REAL,
+        mem        REAL,
+        disk       REAL,
+        rdp        INTEGER,
+        onec_users INTEGER
+    );
+    CREATE INDEX samples_ts ON samples (ts);
+    "#,
 ];
 
 /// Text stored for runs found `running` after their process died.
@@ -603,7 +615,7 @@ mod tests {
 
         let schema_before = schema_sql(&path);
         let h = History::open(&path).unwrap();
-        assert_eq!(h.schema_version().unwrap(), 1);
+        assert_eq!(h.schema_version().unwrap(), MIGRATIONS.len() as i64);
         assert_eq!(schema_sql(&path), schema_before);
         // The data survived and nothing was re-created.
         let runs = h.list(10, None).unwrap();
@@ -636,9 +648,9 @@ mod tests {
                 err,
                 HistoryError::NewerSchema {
                     found: 99,
-                    known: 1,
+                    known,
                     ..
-                }
+                } if known == MIGRATIONS.len() as i64
             ),
             "{err:?}"
         );
@@ -1026,5 +1038,143 @@ impl History {
             .conn
             .query_row(&sql, params![base], run_from_row)
             .optional()?)
+    }
+}
+
+/// One host sample (percents 0–100; `None` when the collector failed).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sample {
+    /// Unix seconds.
+    pub ts: i64,
+    pub cpu: Option<f64>,
+    pub mem: Option<f64>,
+    pub disk: Option<f64>,
+    pub rdp: Option<u64>,
+    pub onec_users: Option<u64>,
+}
+
+/// Queries for the Telegram bot: notifications and charts.
+impl History {
+    /// The highest run id so far (0 for an empty history).
+    pub fn max_run_id(&self) -> Result<i64, HistoryError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM runs", [], |r| r.get(0))?)
+    }
+
+    /// Runs with id above `after_id` that are no longer `running`, oldest
+    /// first.
+    pub fn finished_since(&self, after_id: i64) -> Result<Vec<Run>, HistoryError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE id > ?1 AND status != 'running' ORDER BY id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let runs = stmt
+            .query_map([after_id], run_from_row)?
+            .collect::<Result<_, _>>()?;
+        Ok(runs)
+    }
+
+    /// The newest successful run of any base.
+    pub fn last_success_any(&self) -> Result<Option<Run>, HistoryError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE status = 'ok' ORDER BY started DESC, id DESC LIMIT 1"
+        );
+        Ok(self.conn.query_row(&sql, [], run_from_row).optional()?)
+    }
+
+    /// Store one host sample.
+    pub fn insert_sample(&self, s: &Sample) -> Result<(), HistoryError> {
+        self.conn.execute(
+            "INSERT INTO samples (ts, cpu, mem, disk, rdp, onec_users) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                s.ts,
+                s.cpu,
+                s.mem,
+                s.disk,
+                s.rdp.map(to_i64),
+                s.onec_users.map(to_i64)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Samples with `ts >= since` (unix seconds), oldest first.
+    pub fn samples_since(&self, since: i64) -> Result<Vec<Sample>, HistoryError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT ts, cpu, mem, disk, rdp, onec_users FROM samples WHERE ts >= ?1 ORDER BY ts",
+        )?;
+        let rows = stmt
+            .query_map([since], |r| {
+                Ok(Sample {
+                    ts: r.get(0)?,
+                    cpu: r.get(1)?,
+                    mem: r.get(2)?,
+                    disk: r.get(3)?,
+                    rdp: get_u64(r, 4)?,
+                    onec_users: get_u64(r, 5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Delete samples older than `before` (unix seconds); returns how many.
+    pub fn prune_samples(&self, before: i64) -> Result<usize, HistoryError> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM samples WHERE ts < ?1", [before])?)
+    }
+}
+
+#[cfg(test)]
+mod sample_tests {
+    use super::*;
+
+    #[test]
+    fn samples_round_trip_and_prune() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join("h.sqlite3")).unwrap();
+        for (ts, cpu) in [(100, Some(5.0)), (200, None), (300, Some(50.5))] {
+            h.insert_sample(&Sample {
+                ts,
+                cpu,
+                mem: Some(40.0),
+                disk: Some(70.0),
+                rdp: Some(2),
+                onec_users: None,
+            })
+            .unwrap();
+        }
+        let got = h.samples_since(150).unwrap();
+        assert_eq!(got.iter().map(|s| s.ts).collect::<Vec<_>>(), [200, 300]);
+        assert_eq!(got[0].cpu, None);
+        assert_eq!(got[1].cpu, Some(50.5));
+        assert_eq!(got[1].rdp, Some(2));
+        assert_eq!(h.prune_samples(250).unwrap(), 2);
+        assert_eq!(h.samples_since(0).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn finished_since_skips_running_and_older_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join("h.sqlite3")).unwrap();
+        assert_eq!(h.max_run_id().unwrap(), 0);
+        let now = Timestamp::now();
+        let new = |base| NewRun {
+            base,
+            trigger: Trigger::Cli,
+            method: "copy",
+            started: &now,
+            pid: 1,
+        };
+        let a = h.record_skipped(&new("a"), "locked").unwrap();
+        let b = h.start_run(&new("b")).unwrap();
+        let c = h.record_skipped(&new("c"), "unchanged").unwrap();
+        let ids: Vec<i64> = h.finished_since(a).unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(ids, [c], "b is still running");
+        assert_eq!(h.max_run_id().unwrap(), c);
+        assert!(b < c);
+        assert!(h.last_success_any().unwrap().is_none());
     }
 }

@@ -1,0 +1,327 @@
+//! `/backup [base]`: a Да/Нет confirmation, then the run starts in the
+//! background (`agent.jobs`, its own thread) and one message is edited as
+//! the stages pass — at most one edit per [`EDIT_EVERY`] to stay inside
+//! Telegram's limits — ending with size, duration and path, or the failure
+//! in plain words with the key lines of the 1C log.
+
+use super::format::{duration, esc};
+use super::i18n::Texts;
+use super::{Ctx, api, views};
+use crate::backup::history::{Run, Status, Trigger};
+use crate::backup::jobs::{Finished, JobEvent, StartError};
+use crate::backup::run::{Stage, human_bytes};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use teloxide::prelude::*;
+use teloxide::types::{
+    CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode,
+};
+use tokio::sync::broadcast::error::RecvError;
+
+/// Minimum pause between two edits of the progress message.
+pub const EDIT_EVERY: Duration = Duration::from_secs(2);
+
+/// Callback data: `bk:y:<index of the base>` or `bk:n:<index>`.
+fn callback_data(yes: bool, idx: usize) -> String {
+    format!("bk:{}:{idx}", if yes { "y" } else { "n" })
+}
+
+fn parse_callback(data: &str) -> Option<(bool, usize)> {
+    let rest = data.strip_prefix("bk:")?;
+    let (yn, idx) = rest.split_once(':')?;
+    Some((yn == "y", idx.parse().ok()?))
+}
+
+/// Ask for confirmation (or say why not).
+pub async fn ask(ctx: &Ctx, chat: ChatId, arg: &str) -> anyhow::Result<()> {
+    let t = ctx.texts;
+    let base = match views::pick_base(ctx, arg) {
+        Ok(b) => b,
+        Err(reply) => {
+            api::send_html(ctx, chat, &reply).await;
+            return Ok(());
+        }
+    };
+    if let Some(r) = ctx
+        .agent
+        .jobs
+        .running()
+        .into_iter()
+        .find(|r| r.base == base.name)
+    {
+        api::send_html(ctx, chat, &(t.already_running)(&r.base, (t.stage)(r.stage))).await;
+        return Ok(());
+    }
+    let idx = ctx
+        .agent
+        .cfg
+        .bases
+        .iter()
+        .position(|b| b.name == base.name)
+        .unwrap_or(0);
+    let keyboard = InlineKeyboardMarkup::new([[
+        InlineKeyboardButton::callback(t.yes, callback_data(true, idx)),
+        InlineKeyboardButton::callback(t.no, callback_data(false, idx)),
+    ]]);
+    let req = ctx
+        .bot
+        .send_message(chat, (t.confirm)(&base.name))
+        .parse_mode(ParseMode::Html)
+        .reply_markup(keyboard);
+    api::call(ctx, req).await?;
+    Ok(())
+}
+
+async fn edit(ctx: &Ctx, chat: ChatId, id: MessageId, text: &str) {
+    let text = super::format::split(text, super::format::MAX_MESSAGE_CHARS)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let req = ctx
+        .bot
+        .edit_message_text(chat, id, text)
+        .parse_mode(ParseMode::Html);
+    match api::call(ctx, req).await {
+        Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
+        Err(e) => tracing::warn!("cannot edit the progress message: {}", ctx.describe(&e)),
+    }
+}
+
+/// A press on Да/Нет.
+pub async fn on_callback(ctx: Arc<Ctx>, q: CallbackQuery) -> anyhow::Result<()> {
+    let _ = api::call(&ctx, ctx.bot.answer_callback_query(q.id.clone())).await;
+    let t = ctx.texts;
+    let (Some(data), Some(msg)) = (q.data.as_deref(), q.message.as_ref()) else {
+        return Ok(());
+    };
+    let (chat, msg_id) = (msg.chat().id, msg.id());
+    let Some((yes, idx)) = parse_callback(data) else {
+        return Ok(());
+    };
+    let Some(base) = ctx.agent.cfg.bases.get(idx).map(|b| b.name.clone()) else {
+        return Ok(());
+    };
+    if !yes {
+        edit(&ctx, chat, msg_id, &(t.cancelled)(&base)).await;
+        return Ok(());
+    }
+    tracing::info!(
+        user_id = q.from.id.0,
+        base = %base,
+        "backup requested from Telegram"
+    );
+    let rx = ctx.agent.jobs.subscribe();
+    ctx.requesters
+        .lock()
+        .expect("requesters lock")
+        .insert(base.clone(), chat);
+    let jobs = ctx.agent.jobs.clone();
+    let name = base.clone();
+    let started =
+        tokio::task::spawn_blocking(move || jobs.start(Some(&name), Trigger::Telegram, false))
+            .await?;
+    match started {
+        Ok(_) => {
+            edit(&ctx, chat, msg_id, &progress_text(t, &base, &[], None)).await;
+            tokio::spawn(follow(ctx.clone(), chat, msg_id, base, rx));
+        }
+        Err(StartError::AlreadyRunning(r)) => {
+            edit(
+                &ctx,
+                chat,
+                msg_id,
+                &(t.already_running)(&r.base, (t.stage)(r.stage)),
+            )
+            .await;
+        }
+        Err(StartError::NoSuchBase(n)) => {
+            edit(&ctx, chat, msg_id, &(t.no_such_base)(&n, "")).await;
+        }
+        Err(StartError::ShuttingDown) => edit(&ctx, chat, msg_id, t.shutting_down).await,
+    }
+    Ok(())
+}
+
+/// The progress message: the stages passed, the current one with percent.
+pub fn progress_text(t: &Texts, base: &str, stages: &[Stage], percent: Option<f64>) -> String {
+    let mut out = (t.progress_title)(base);
+    for (i, s) in stages.iter().enumerate() {
+        let last = i + 1 == stages.len();
+        let mark = if last { "▶️" } else { "✔️" };
+        out.push_str(&format!("\n{mark} {}", (t.stage)(*s)));
+        if last && let Some(p) = percent {
+            out.push_str(&format!(" {p:.0} %"));
+        }
+    }
+    out
+}
+
+/// Follow the run of `base` through its events, editing the message.
+async fn follow(
+    ctx: Arc<Ctx>,
+    chat: ChatId,
+    msg: MessageId,
+    base: String,
+    mut rx: tokio::sync::broadcast::Receiver<JobEvent>,
+) {
+    let t = ctx.texts;
+    let mut stages: Vec<Stage> = Vec::new();
+    let mut percent: Option<f64> = None;
+    let mut last_edit = Instant::now();
+    let mut dirty = false;
+    loop {
+        let wait = EDIT_EVERY.saturating_sub(last_edit.elapsed());
+        let ev = if dirty {
+            tokio::select! {
+                e = rx.recv() => Some(e),
+                _ = tokio::time::sleep(wait) => None,
+            }
+        } else {
+            Some(rx.recv().await)
+        };
+        match ev {
+            None => {}
+            Some(Err(RecvError::Lagged(_))) => continue,
+            Some(Err(RecvError::Closed)) => return,
+            Some(Ok(e)) => match e {
+                JobEvent::Stage { base: b, stage, .. } if b == base => {
+                    if stages.last() != Some(&stage) {
+                        stages.push(stage);
+                    }
+                    percent = None;
+                    dirty = true;
+                }
+                JobEvent::Progress {
+                    base: b,
+                    done,
+                    total,
+                } if b == base && total > 0 && stages.last() == Some(&Stage::Packing) => {
+                    percent = Some(done as f64 * 100.0 / total as f64);
+                    dirty = true;
+                }
+                JobEvent::Finished {
+                    base: b, result, ..
+                } if b == base => {
+                    let wait = EDIT_EVERY.saturating_sub(last_edit.elapsed());
+                    tokio::time::sleep(wait).await;
+                    edit(&ctx, chat, msg, &finished_text(t, &base, &result)).await;
+                    return;
+                }
+                _ => {}
+            },
+        }
+        if dirty && last_edit.elapsed() >= EDIT_EVERY {
+            edit(&ctx, chat, msg, &progress_text(t, &base, &stages, percent)).await;
+            last_edit = Instant::now();
+            dirty = false;
+        }
+    }
+}
+
+fn log_block(t: &Texts, lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let body: Vec<String> = lines
+        .iter()
+        .take(15)
+        .map(|l| esc(&super::format::clip(l, 300)))
+        .collect();
+    format!("\n\n{}\n<pre>{}</pre>", t.log_lines, body.join("\n"))
+}
+
+/// The final text of a run that ended in this process.
+pub fn finished_text(t: &Texts, base: &str, result: &Finished) -> String {
+    match result {
+        Finished::Done(o) if o.status == "ok" => (t.done)(
+            base,
+            &o.archive_size.map(human_bytes).unwrap_or_default(),
+            &duration(o.duration_secs),
+            &o.archive
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        Finished::Done(o) => (t.skipped)(base, o.reason.as_deref().unwrap_or("")),
+        Finished::Failed(f) => {
+            let reason = f.explanation.as_deref().unwrap_or(&f.message);
+            format!(
+                "{}{}",
+                (t.failed)(base, reason),
+                log_block(t, &f.log_excerpt)
+            )
+        }
+        Finished::Interrupted { .. } => (t.interrupted)(base),
+        Finished::Setup(s) => (t.setup_failed)(s),
+    }
+}
+
+/// The notice for a run read back from the history (another process).
+pub fn run_text(t: &Texts, r: &Run) -> String {
+    let dur = duration(r.duration_ms.unwrap_or(0) as f64 / 1000.0);
+    let head = match r.status {
+        Status::Ok => (t.done)(
+            &r.base,
+            &r.archive_size.map(human_bytes).unwrap_or_default(),
+            &dur,
+            &r.archive_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        Status::Skipped => (t.skipped)(&r.base, r.error.as_deref().unwrap_or("")),
+        Status::Interrupted => (t.interrupted)(&r.base),
+        Status::Failed | Status::Running => (t.failed)(&r.base, r.error.as_deref().unwrap_or("")),
+    };
+    format!("{head}\n<i>{}</i>", esc(r.trigger.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::run::FailedRun;
+
+    #[test]
+    fn callback_data_round_trips_and_fits() {
+        let d = callback_data(true, 12);
+        assert!(d.len() <= 64);
+        assert_eq!(parse_callback(&d), Some((true, 12)));
+        assert_eq!(parse_callback(&callback_data(false, 0)), Some((false, 0)));
+        assert_eq!(parse_callback("zz"), None);
+    }
+
+    #[test]
+    fn failure_text_explains_and_escapes_the_log() {
+        let f = FailedRun {
+            run_id: 1,
+            base: "<b&>".into(),
+            message: "designer failed".into(),
+            explanation: Some("users are still connected".into()),
+            log_excerpt: vec!["Ошибка <монопольного> режима".into()],
+            log_path: None,
+        };
+        let s = finished_text(
+            &super::super::i18n::EN,
+            "<b&>",
+            &Finished::Failed(Arc::new(f)),
+        );
+        assert!(s.contains("&lt;b&amp;&gt;"), "{s}");
+        assert!(s.contains("users are still connected"), "{s}");
+        assert!(
+            s.contains("<pre>Ошибка &lt;монопольного&gt; режима</pre>"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn progress_marks_the_current_stage() {
+        let s = progress_text(
+            &super::super::i18n::RU,
+            "buh",
+            &[Stage::Dumping, Stage::Packing],
+            Some(43.2),
+        );
+        assert!(s.contains("✔️ выгрузка 1С"), "{s}");
+        assert!(s.contains("▶️ упаковка 43 %"), "{s}");
+    }
+}

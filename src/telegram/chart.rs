@@ -1,0 +1,249 @@
+//! Charts: [`store_samples`] keeps one host sample a minute in the history
+//! database (30 days), and `/chart [hours]` draws CPU, memory and backup-disk
+//! use over the last N hours as a PNG with plotters. The font (DejaVu Sans,
+//! Cyrillic included; licence in `DejaVuSans.LICENSE`) is bundled, so no
+//! system font library is needed on any platform.
+
+use super::{Ctx, api};
+use crate::agent::Agent;
+use crate::backup::history::{History, Sample};
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+use std::sync::{Arc, Once};
+use std::time::Duration;
+use teloxide::prelude::*;
+use teloxide::types::InputFile;
+
+/// How often a sample is stored.
+pub const SAMPLE_EVERY: Duration = Duration::from_secs(60);
+/// How long samples are kept.
+pub const KEEP_SECS: i64 = 30 * 24 * 3600;
+/// `/chart` without an argument.
+pub const DEFAULT_HOURS: u32 = 24;
+pub const MAX_HOURS: u32 = 720;
+
+static FONT: &[u8] = include_bytes!("DejaVuSans.ttf");
+
+/// Why a chart could not be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    #[error("cannot draw the chart: {0}")]
+    Draw(String),
+    #[error("cannot write the chart image: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A sample from the sampler's latest snapshot.
+fn sample_now(agent: &Agent) -> Option<Sample> {
+    let snap = agent.sampler.snapshot();
+    if snap.collected_at_unix <= 0.0 {
+        return None;
+    }
+    Some(Sample {
+        ts: snap.collected_at_unix as i64,
+        cpu: snap.cpu.as_ref().map(|c| c.percent),
+        mem: snap.memory.as_ref().map(|m| m.percent),
+        disk: snap.backup_disk.as_ref().map(|d| d.percent),
+        rdp: snap.sessions.as_ref().map(|s| s.active_rdp),
+        onec_users: snap.onec.as_ref().map(|o| o.total),
+    })
+}
+
+/// Store one sample a minute until `agent.shutdown` (the first as soon as
+/// the sampler has one); prune samples older than 30 days once an hour.
+pub async fn store_samples(agent: Arc<Agent>) {
+    let mut round: u64 = 0;
+    loop {
+        let mut sample = sample_now(&agent);
+        // The sampler's first round may not be done yet at start-up.
+        for _ in 0..20 {
+            if sample.is_some() {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = agent.shutdown.cancelled() => return,
+            }
+            sample = sample_now(&agent);
+        }
+        if let Some(s) = sample {
+            let (db, dir) = (agent.cfg.history_db.clone(), agent.cfg.backup_dir.clone());
+            let prune = round.is_multiple_of(60);
+            let r = tokio::task::spawn_blocking(move || {
+                let _ = std::fs::create_dir_all(&dir);
+                let h = History::open(&db)?;
+                h.insert_sample(&s)?;
+                if prune {
+                    h.prune_samples(s.ts - KEEP_SECS)?;
+                }
+                Ok::<_, crate::backup::history::HistoryError>(())
+            })
+            .await;
+            match r {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!("cannot store a host sample: {e}"),
+                Err(e) => tracing::warn!("cannot store a host sample: {e}"),
+            }
+        }
+        round += 1;
+        tokio::select! {
+            _ = tokio::time::sleep(SAMPLE_EVERY) => {}
+            _ = agent.shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Hours from the `/chart` argument: empty → 24; 1..=720; else None.
+pub fn parse_hours(arg: &str) -> Option<u32> {
+    if arg.is_empty() {
+        return Some(DEFAULT_HOURS);
+    }
+    arg.parse::<u32>()
+        .ok()
+        .filter(|h| (1..=MAX_HOURS).contains(h))
+}
+
+fn register_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            if register_font("sans-serif", style, FONT).is_err() {
+                tracing::warn!("cannot load the bundled chart font");
+            }
+        }
+    });
+}
+
+/// Draw `samples` (oldest first) as a PNG: three lines, 0–100 %, time on
+/// the x axis in `tz`.
+pub fn render_png(
+    samples: &[Sample],
+    names: [&str; 3],
+    tz: &jiff::tz::TimeZone,
+) -> Result<Vec<u8>, ChartError> {
+    register_fonts();
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("chart.png");
+    let draw = |e: &dyn std::fmt::Display| ChartError::Draw(e.to_string());
+    {
+        let root = BitMapBackend::new(&path, (1000, 500)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| draw(&e))?;
+        let first = samples.first().map(|s| s.ts).unwrap_or(0);
+        let last = samples.last().map(|s| s.ts).unwrap_or(0).max(first + 60);
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(44)
+            .build_cartesian_2d(first..last, 0f64..100f64)
+            .map_err(|e| draw(&e))?;
+        let span = last - first;
+        let tz = tz.clone();
+        let fmt_x = move |ts: &i64| {
+            let t = jiff::Timestamp::from_second(*ts).unwrap_or_default();
+            let fmt = if span > 2 * 24 * 3600 {
+                "%d.%m"
+            } else {
+                "%H:%M"
+            };
+            t.to_zoned_datetime(tz.clone()).strftime(fmt).to_string()
+        };
+        chart
+            .configure_mesh()
+            .x_labels(8)
+            .y_labels(6)
+            .x_label_formatter(&fmt_x)
+            .y_label_formatter(&|v| format!("{v:.0} %"))
+            .label_style(("sans-serif", 14))
+            .draw()
+            .map_err(|e| draw(&e))?;
+        let colors = [
+            RGBColor(220, 50, 47),
+            RGBColor(38, 139, 210),
+            RGBColor(133, 153, 0),
+        ];
+        type Pick = fn(&Sample) -> Option<f64>;
+        let picks: [Pick; 3] = [|s| s.cpu, |s| s.mem, |s| s.disk];
+        for ((name, pick), color) in names.iter().zip(picks).zip(colors) {
+            chart
+                .draw_series(LineSeries::new(
+                    samples.iter().filter_map(|s| pick(s).map(|v| (s.ts, v))),
+                    color.stroke_width(2),
+                ))
+                .map_err(|e| draw(&e))?
+                .label(*name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(|e| draw(&e))?;
+        root.present().map_err(|e| draw(&e))?;
+    }
+    Ok(std::fs::read(&path)?)
+}
+
+/// `/chart [hours]`.
+pub async fn command(ctx: &Ctx, chat: ChatId, arg: &str) -> anyhow::Result<()> {
+    let t = ctx.texts;
+    let Some(hours) = parse_hours(arg) else {
+        api::send_html(ctx, chat, &(t.chart_bad_hours)(arg)).await;
+        return Ok(());
+    };
+    let since = jiff::Timestamp::now().as_second() - i64::from(hours) * 3600;
+    let samples = ctx.history(move |h| h.samples_since(since)).await?;
+    if samples.is_empty() {
+        api::send_html(ctx, chat, t.chart_no_data).await;
+        return Ok(());
+    }
+    let n = samples.len();
+    let tz = ctx.agent.cfg.timezone.clone();
+    let names = t.chart_series;
+    let png = tokio::task::spawn_blocking(move || render_png(&samples, names, &tz)).await??;
+    let req = ctx
+        .bot
+        .send_photo(chat, InputFile::memory(png).file_name("chart.png"))
+        .caption((t.chart_caption)(hours, n));
+    api::call(ctx, req).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_are_bounded() {
+        assert_eq!(parse_hours(""), Some(24));
+        assert_eq!(parse_hours("48"), Some(48));
+        assert_eq!(parse_hours("0"), None);
+        assert_eq!(parse_hours("721"), None);
+        assert_eq!(parse_hours("abc"), None);
+    }
+
+    #[test]
+    fn renders_a_png_with_cyrillic_labels() {
+        let samples: Vec<Sample> = (0..120)
+            .map(|i| Sample {
+                ts: 1_700_000_000 + i * 60,
+                cpu: Some((i % 50) as f64),
+                mem: Some(40.0),
+                disk: if i % 7 == 0 { None } else { Some(70.0) },
+                rdp: None,
+                onec_users: None,
+            })
+            .collect();
+        let png = render_png(
+            &samples,
+            ["CPU %", "Память %", "Диск %"],
+            &jiff::tz::TimeZone::UTC,
+        )
+        .unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert!(png.len() > 5000, "{}", png.len());
+    }
+}

@@ -1,0 +1,395 @@
+//! Read-only commands: `/status`, `/health`, `/lastlog`, `/list`, `/disk`,
+//! `/top`, `/sessions`, `/bases`, `/schedule`. Each reads the history, the
+//! backup folder or the sampler's latest snapshot and answers in HTML with
+//! every dynamic value escaped; tables go in `<pre>` blocks.
+
+use super::format::{clip, duration, esc, pad};
+use super::{Ctx, api};
+use crate::backup::history::{Run, Status};
+use crate::backup::naming;
+use crate::backup::run::human_bytes;
+use jiff::Timestamp;
+use std::path::{Path, PathBuf};
+use teloxide::prelude::*;
+use teloxide::types::{InputFile, ParseMode};
+
+/// How many lines `/lastlog` sends.
+pub const LASTLOG_LINES: usize = 100;
+/// How many runs `/status` shows.
+pub const STATUS_RUNS: usize = 20;
+
+fn local(ctx: &Ctx, t: &Timestamp, fmt: &str) -> String {
+    t.to_zoned_datetime(ctx.agent.cfg.timezone.clone())
+        .strftime(fmt)
+        .to_string()
+}
+
+fn status_mark(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "✔",
+        Status::Failed => "✖",
+        Status::Skipped => "–",
+        Status::Running => "…",
+        Status::Interrupted => "!",
+    }
+}
+
+/// One compact line of the `/status` table.
+pub fn run_row(ctx: &Ctx, r: &Run) -> String {
+    format!(
+        "{} {} {} {} {:>10} {:>9}",
+        local(ctx, &r.started, "%m-%d %H:%M"),
+        pad(&r.base, 12),
+        status_mark(r.status),
+        pad(r.status.as_str(), 11),
+        r.archive_size.map(human_bytes).unwrap_or_default(),
+        r.duration_ms
+            .map(|d| duration(d as f64 / 1000.0))
+            .unwrap_or_default()
+    )
+}
+
+pub async fn status(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
+    let t = ctx.texts;
+    let runs = ctx.history(|h| h.list(STATUS_RUNS, None)).await?;
+    let running = ctx.agent.jobs.running();
+    let mut title = String::from(t.status_title);
+    title.push('\n');
+    if running.is_empty() {
+        title.push_str(t.status_idle);
+    }
+    for r in &running {
+        let mut stage = (t.stage)(r.stage).to_string();
+        if let Some(p) = r.percent() {
+            stage.push_str(&format!(" {p:.0} %"));
+        }
+        title.push_str(&(t.status_running)(&r.base, &stage));
+        title.push('\n');
+    }
+    if runs.is_empty() {
+        api::send_html(ctx, chat, &format!("{title}\n{}", t.no_runs)).await;
+        return Ok(());
+    }
+    let lines: Vec<String> = runs.iter().map(|r| run_row(ctx, r)).collect();
+    api::send_pre(ctx, chat, title.trim_end(), &lines).await;
+    Ok(())
+}
+
+/// `/health` as text (used by the command and the tests).
+pub fn health_text(ctx: &Ctx, last_ok: Option<&Run>) -> String {
+    let t = ctx.texts;
+    let snap = ctx.agent.sampler.snapshot();
+    let na = t.not_available;
+    let mut out = vec![t.health_title.to_string()];
+    let cpu = snap
+        .cpu
+        .as_ref()
+        .map(|c| format!("{:.1} %", c.percent))
+        .unwrap_or_else(|| na.into());
+    out.push(format!("🖥 {}: {cpu}", t.cpu));
+    let ram = snap
+        .memory
+        .as_ref()
+        .map(|m| {
+            format!(
+                "{} / {} ({:.0} %)",
+                human_bytes(m.total.saturating_sub(m.available)),
+                human_bytes(m.total),
+                m.percent
+            )
+        })
+        .unwrap_or_else(|| na.into());
+    out.push(format!("🧠 {}: {ram}", t.ram));
+    let disk = snap
+        .backup_disk
+        .as_ref()
+        .map(|d| {
+            format!(
+                "{} / {} ({:.0} %) — {}",
+                human_bytes(d.used),
+                human_bytes(d.total),
+                d.percent,
+                esc(&d.path.display().to_string())
+            )
+        })
+        .unwrap_or_else(|| na.into());
+    out.push(format!("💾 {}: {disk}", t.disk));
+    let up = snap
+        .system
+        .as_ref()
+        .map(|s| duration(s.uptime_seconds))
+        .unwrap_or_else(|| na.into());
+    out.push(format!("⏱ {}: {up}", t.uptime));
+    out.push(format!(
+        "⏱ {}: {}",
+        t.agent_uptime,
+        duration(ctx.agent.started.elapsed().as_secs_f64())
+    ));
+    let rdp = snap
+        .sessions
+        .as_ref()
+        .map(|s| s.active_rdp.to_string())
+        .unwrap_or_else(|| na.into());
+    out.push(format!("👥 {}: {rdp}", t.rdp));
+    let onec = snap
+        .onec
+        .as_ref()
+        .map(|o| o.total.to_string())
+        .unwrap_or_else(|| na.into());
+    out.push(format!("📒 {}: {onec}", t.onec_users));
+    let last = match last_ok {
+        None => t.never.to_string(),
+        Some(r) => {
+            let at = r.finished.unwrap_or(r.started);
+            let age = Timestamp::now().duration_since(at).as_secs_f64();
+            let warn = if age > 24.0 * 3600.0 { "⚠️ " } else { "" };
+            format!(
+                "{warn}<b>{}</b>, {} ({})",
+                esc(&r.base),
+                local(ctx, &at, "%Y-%m-%d %H:%M"),
+                (t.ago)(&duration(age))
+            )
+        }
+    };
+    out.push(format!("📦 {}: {last}", t.last_ok));
+    out.join("\n")
+}
+
+pub async fn health(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
+    let last = ctx.history(|h| h.last_success_any()).await?;
+    api::send_html(ctx, chat, &health_text(ctx, last.as_ref())).await;
+    Ok(())
+}
+
+/// The newest `backup.log*` file in `dir`, if any.
+pub fn newest_log(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("backup.log"))
+        .filter_map(|e| {
+            let m = e.metadata().ok()?;
+            m.is_file().then(|| (m.modified().ok(), e.path()))
+        })
+        .max_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)))
+        .map(|(_, p)| p)
+}
+
+/// The last `n` lines of `path` (reading at most its last 1 MiB).
+pub fn tail_lines(path: &Path, n: usize) -> std::io::Result<Vec<String>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let start = len.saturating_sub(1 << 20);
+    f.seek(SeekFrom::Start(start))?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf);
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    if start > 0 && !lines.is_empty() {
+        lines.remove(0);
+    }
+    let skip = lines.len().saturating_sub(n);
+    Ok(lines.split_off(skip))
+}
+
+pub async fn lastlog(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
+    let dir = ctx.agent.cfg.logging.dir.clone();
+    let Some(path) = newest_log(&dir) else {
+        api::send_html(
+            ctx,
+            chat,
+            &(ctx.texts.log_absent)(&dir.display().to_string()),
+        )
+        .await;
+        return Ok(());
+    };
+    let lines = tokio::task::spawn_blocking(move || tail_lines(&path, LASTLOG_LINES)).await??;
+    let body = ctx.agent.cfg.mask(&lines.join("\n"));
+    let file = InputFile::memory(body.into_bytes()).file_name("backup-last.log");
+    let req = ctx
+        .bot
+        .send_document(chat, file)
+        .caption((ctx.texts.log_caption)(lines.len()))
+        .parse_mode(ParseMode::Html);
+    api::call(ctx, req).await?;
+    Ok(())
+}
+
+/// The base named `arg` (empty = the default one), or the reply to send.
+pub fn pick_base<'a>(ctx: &'a Ctx, arg: &str) -> Result<&'a crate::config::Base, String> {
+    let cfg = &ctx.agent.cfg;
+    let t = ctx.texts;
+    if cfg.bases.is_empty() {
+        return Err(t.no_bases.to_string());
+    }
+    let name = (!arg.is_empty()).then_some(arg);
+    cfg.base(name).ok_or_else(|| {
+        let known: Vec<&str> = cfg.bases.iter().map(|b| b.name.as_str()).collect();
+        (t.no_such_base)(arg, &known.join(", "))
+    })
+}
+
+pub async fn list(ctx: &Ctx, chat: ChatId, arg: &str) -> anyhow::Result<()> {
+    let base = match pick_base(ctx, arg) {
+        Ok(b) => b,
+        Err(reply) => {
+            api::send_html(ctx, chat, &reply).await;
+            return Ok(());
+        }
+    };
+    let (dir, prefix) = (ctx.agent.cfg.backup_dir.clone(), base.prefix.clone());
+    let found = tokio::task::spawn_blocking(move || naming::scan(&dir, &prefix)).await??;
+    if found.is_empty() {
+        api::send_html(ctx, chat, &(ctx.texts.list_empty)(&base.name)).await;
+        return Ok(());
+    }
+    let lines: Vec<String> = found
+        .iter()
+        .rev()
+        .take(15)
+        .map(|a| {
+            format!(
+                "{} {:>10}  {}",
+                a.time.strftime("%Y-%m-%d %H:%M"),
+                human_bytes(a.size),
+                a.path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    api::send_pre(ctx, chat, &(ctx.texts.list_title)(&base.name), &lines).await;
+    Ok(())
+}
+
+pub async fn disk(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
+    let snap = ctx.agent.sampler.snapshot();
+    let lines: Vec<String> = match &snap.filesystems {
+        None => vec![ctx.texts.not_available.to_string()],
+        Some(fs) => fs
+            .iter()
+            .map(|f| {
+                let used = f.size.saturating_sub(f.free);
+                let pct = if f.size > 0 {
+                    used as f64 * 100.0 / f.size as f64
+                } else {
+                    0.0
+                };
+                format!(
+                    "{} {:>10} / {:>10} {:>4.0} % {}",
+                    pad(&f.mountpoint, 14),
+                    human_bytes(used),
+                    human_bytes(f.size),
+                    pct,
+                    clip(&f.fstype, 8)
+                )
+            })
+            .collect(),
+    };
+    api::send_pre(ctx, chat, ctx.texts.disk_title, &lines).await;
+    Ok(())
+}
+
+pub async fn top(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
+    let t = ctx.texts;
+    let snap = ctx.agent.sampler.snapshot();
+    let Some(p) = &snap.processes else {
+        api::send_html(ctx, chat, t.not_available).await;
+        return Ok(());
+    };
+    let row = |x: &crate::metrics::TopProcess| {
+        format!(
+            "{} {} {:>6.1} % {:>10}",
+            pad(&x.name, 16),
+            pad(x.user.as_deref().unwrap_or("-"), 10),
+            x.cpu_percent,
+            human_bytes(x.rss_bytes)
+        )
+    };
+    let cpu: Vec<String> = p.top_cpu.iter().map(row).collect();
+    let mem: Vec<String> = p.top_memory.iter().map(row).collect();
+    api::send_pre(ctx, chat, t.top_cpu, &cpu).await;
+    api::send_pre(ctx, chat, t.top_mem, &mem).await;
+    Ok(())
+}
+
+pub async fn sessions(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
+    let t = ctx.texts;
+    let snap = ctx.agent.sampler.snapshot();
+    let sessions: Vec<String> = match &snap.sessions {
+        None => vec![t.not_available.to_string()],
+        Some(s) if s.sessions.is_empty() => vec![t.no_sessions.to_string()],
+        Some(s) => s
+            .sessions
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} {} {} {}",
+                    pad(&x.user, 14),
+                    pad(x.kind.as_str(), 7),
+                    pad(x.state.as_str(), 12),
+                    clip(&x.host, 24)
+                )
+            })
+            .collect(),
+    };
+    api::send_pre(ctx, chat, t.sessions_title, &sessions).await;
+    let onec: Vec<String> = match &snap.onec {
+        None => vec![t.not_available.to_string()],
+        Some(o) if o.per_user.is_empty() => vec![t.no_onec.to_string()],
+        Some(o) => o
+            .per_user
+            .iter()
+            .map(|u| format!("{} {}", pad(&u.user, 20), u.count))
+            .collect(),
+    };
+    api::send_pre(ctx, chat, t.onec_title, &onec).await;
+    Ok(())
+}
+
+pub async fn bases(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
+    let t = ctx.texts;
+    let cfg = ctx.agent.cfg.clone();
+    if cfg.bases.is_empty() {
+        api::send_html(ctx, chat, t.no_bases).await;
+        return Ok(());
+    }
+    let names: Vec<String> = cfg.bases.iter().map(|b| b.name.clone()).collect();
+    let last = ctx
+        .history(move |h| {
+            names
+                .iter()
+                .map(|n| h.last_run(n))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    let mut out = vec![t.bases_title.to_string()];
+    for (b, last) in cfg.bases.iter().zip(last) {
+        let result = match last {
+            None => t.no_runs.to_string(),
+            Some(r) => format!(
+                "{} {} {}",
+                status_mark(r.status),
+                esc(r.status.as_str()),
+                local(ctx, &r.finished.unwrap_or(r.started), "%Y-%m-%d %H:%M")
+            ),
+        };
+        out.push(format!(
+            "• <b>{}</b> ({}) — {}\n  <code>{}</code>",
+            esc(&b.name),
+            esc(b.method.as_str()),
+            result,
+            esc(&b.path.display().to_string())
+        ));
+    }
+    api::send_html(ctx, chat, &out.join("\n")).await;
+    Ok(())
+}
+
+pub async fn schedule(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
+    // No schedule setting exists yet in the configuration.
+    api::send_html(ctx, chat, ctx.texts.schedule_none).await;
+    Ok(())
+}

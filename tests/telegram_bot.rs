@@ -1,0 +1,508 @@
+//! The Telegram bot end to end: the real `onec-backup-bot run` against the
+//! fake Bot API server (`fake_telegram`) and the fake `1cv8`, checked as a
+//! user would see it — replies, the confirmation flow, progress edits,
+//! explained failures, access control, HTML escaping, recovery after 429
+//! and 5xx, notifications for CLI backups, charts, and no token in logs.
+
+mod common;
+mod fake_telegram;
+
+use common::World;
+use fake_telegram::{Call, Failure, FakeTelegram};
+use onec_backup_bot::config::keys::KEYS;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "123:TESTSECRETTOKENxyz";
+const ADMIN: i64 = 111;
+const STRANGER: i64 = 222;
+const T: Duration = Duration::from_secs(30);
+
+/// The agent process; killed when dropped.
+struct Agent {
+    child: Child,
+    stderr: PathBuf,
+}
+
+impl Agent {
+    fn start(w: &World, tg: &FakeTelegram, extra: &[(&str, &str)]) -> Agent {
+        let stderr = w.dir.path().join(format!(
+            "agent-{}.log",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        let mut c = Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
+        c.arg("run").current_dir(w.dir.path());
+        for k in KEYS {
+            for e in k.env {
+                c.env_remove(e);
+            }
+        }
+        c.env_remove("FAKE_1C_MODE");
+        for (k, v) in &w.envs {
+            c.env(k, v);
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        c.env("BOT_TOKEN", TOKEN)
+            .env("TELEGRAM_API_URL", tg.url())
+            .env("API_HOST", "127.0.0.1")
+            .env("API_PORT", port.to_string())
+            .env("LOG_DIR", w.dir.path().join("logs"))
+            .env("ALLOWED_USER_IDS", ADMIN.to_string());
+        for (k, v) in extra {
+            if v.is_empty() {
+                c.env_remove(k);
+            } else {
+                c.env(k, v);
+            }
+        }
+        c.stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap());
+        let child = c.spawn().unwrap();
+        Agent { child, stderr }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Wait until the bot polls (it is ready for updates).
+    fn wait_ready(&self, tg: &FakeTelegram) {
+        let deadline = Instant::now() + T;
+        while !tg.calls().iter().any(|c| c.method == "getUpdates") {
+            assert!(
+                Instant::now() < deadline,
+                "the bot never polled; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        if !std::thread::panicking() {
+            assert!(!log.contains(TOKEN), "the token leaked into stderr:\n{log}");
+            assert!(!log.contains("TESTSECRETTOKEN"), "{log}");
+        }
+    }
+}
+
+fn world() -> World {
+    let mut w = World::new(64);
+    w.set("BACKUP_METHOD", "copy");
+    w
+}
+
+fn runs(w: &World) -> Vec<serde_json::Value> {
+    w.list_json().as_array().cloned().unwrap_or_default()
+}
+
+fn edits(tg: &FakeTelegram, message_id: i64) -> Vec<String> {
+    tg.calls_of("editMessageText")
+        .iter()
+        .filter(|c| c.params["message_id"].as_i64() == Some(message_id))
+        .map(Call::text)
+        .collect()
+}
+
+/// Send `/backup`, check the confirmation keyboard, return its message id.
+fn confirm_message_id(tg: &FakeTelegram, chat: i64) -> i64 {
+    let before = tg.calls_of("sendMessage").len();
+    tg.send_text(chat, "/backup");
+    let deadline = Instant::now() + T;
+    loop {
+        let sent = tg.calls_of("sendMessage");
+        if let Some(c) = sent[before.min(sent.len())..]
+            .iter()
+            .find(|c| c.params.get("reply_markup").is_some())
+        {
+            let kb = c.params["reply_markup"]["inline_keyboard"].to_string();
+            assert!(kb.contains("Да") && kb.contains("Нет"), "{kb}");
+            assert!(kb.contains("bk:y:0"), "{kb}");
+            return c.message_id();
+        }
+        assert!(Instant::now() < deadline, "no confirmation: {sent:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn commands_answer_an_allowed_user() {
+    let w = world();
+    let tg = FakeTelegram::start();
+    let agent = Agent::start(&w, &tg, &[]);
+    agent.wait_ready(&tg);
+
+    // The menu is registered in both languages.
+    let menus = tg.wait_for(T, "setMyCommands en", |c| {
+        c.method == "setMyCommands" && c.params["language_code"] == "en"
+    });
+    assert!(menus.params["commands"].to_string().contains("chart"));
+    tg.wait_for(T, "setMyCommands ru", |c| {
+        c.method == "setMyCommands"
+            && c.params["language_code"] == "ru"
+            && c.params["commands"].to_string().contains("резервную")
+    });
+
+    tg.send_text(ADMIN, "/start");
+    tg.wait_message(ADMIN, "/backup [база]", T);
+    tg.send_text(ADMIN, "/status");
+    tg.wait_message(ADMIN, "Запусков ещё не было", T);
+    tg.send_text(ADMIN, "/health");
+    let h = tg.wait_message(ADMIN, "Состояние сервера", T);
+    for part in [
+        "CPU",
+        "Память",
+        "Диск копий",
+        "RDP",
+        "Клиенты 1С",
+        "ещё не было",
+    ] {
+        assert!(h.text().contains(part), "{part} missing in {}", h.text());
+    }
+    // /lastlog sends the agent's own log (LOG_DIR/backup.log) as a file.
+    tg.send_text(ADMIN, "/lastlog");
+    let doc = tg.wait_for(T, "the log document", |c| c.method == "sendDocument");
+    let body = String::from_utf8_lossy(&doc.files[0].2).to_string();
+    assert!(body.contains("Telegram bot @"), "{body}");
+    assert!(!body.contains("TESTSECRETTOKEN"), "{body}");
+    // Only the last 100 lines go out, even when the agent logs meanwhile.
+    let log = w.dir.path().join("logs").join("backup.log");
+    let text: String = (1..=150).map(|i| format!("log line {i:03}\n")).collect();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .unwrap();
+    tg.send_text(ADMIN, "/lastlog");
+    let doc = tg.wait_for(T, "the second log document", |c| {
+        c.method == "sendDocument"
+            && String::from_utf8_lossy(&c.files[0].2).contains("log line 150")
+    });
+    let body = String::from_utf8_lossy(&doc.files[0].2).to_string();
+    assert_eq!(body.lines().count(), 100, "{body}");
+    assert!(!body.contains("log line 050"), "{body}");
+
+    tg.send_text(ADMIN, "/list");
+    tg.wait_message(ADMIN, "Архивов базы <b>buh</b> пока нет", T);
+    tg.send_text(ADMIN, "/disk");
+    tg.wait_message(ADMIN, "<b>Диски</b>", T);
+    tg.send_text(ADMIN, "/top");
+    tg.wait_message(ADMIN, "Топ по CPU", T);
+    tg.wait_message(ADMIN, "Топ по памяти", T);
+    tg.send_text(ADMIN, "/sessions");
+    tg.wait_message(ADMIN, "<b>Сеансы</b>", T);
+    tg.wait_message(ADMIN, "Клиенты 1С", T);
+    tg.send_text(ADMIN, "/bases");
+    tg.wait_message(ADMIN, "• <b>buh</b> (copy)", T);
+    tg.send_text(ADMIN, "/schedule");
+    tg.wait_message(ADMIN, "Расписание не задано", T);
+    tg.send_text(ADMIN, "/nosuch");
+    tg.wait_message(ADMIN, "Неизвестная команда", T);
+    tg.send_text(ADMIN, "/list nosuch");
+    tg.wait_message(ADMIN, "Настроены: buh", T);
+    // Every reply is HTML.
+    for c in tg.calls_of("sendMessage") {
+        assert_eq!(c.params["parse_mode"], "HTML", "{c:?}");
+    }
+}
+
+#[test]
+fn english_when_bot_language_is_en() {
+    let w = world();
+    let tg = FakeTelegram::start();
+    let agent = Agent::start(&w, &tg, &[("BOT_LANGUAGE", "en")]);
+    agent.wait_ready(&tg);
+    tg.send_text(ADMIN, "/status");
+    tg.wait_message(ADMIN, "No runs yet", T);
+    let default_menu = tg.wait_for(T, "default menu", |c| {
+        c.method == "setMyCommands" && c.params.get("language_code").is_none()
+    });
+    assert!(
+        default_menu.params["commands"]
+            .to_string()
+            .contains("Back up now")
+    );
+}
+
+#[test]
+fn backup_asks_then_edits_one_message_until_done() {
+    let mut w = world();
+    w.set("BACKUP_METHOD", "dump");
+    let tg = FakeTelegram::start();
+    let agent = Agent::start(
+        &w,
+        &tg,
+        &[("FAKE_1C_MODE", "slow"), ("FAKE_1C_SLEEP_MS", "3500")],
+    );
+    agent.wait_ready(&tg);
+
+    // "No" cancels and nothing runs.
+    let id = confirm_message_id(&tg, ADMIN);
+    tg.press(ADMIN, ADMIN, id, "bk:n:0");
+    tg.wait_for(T, "the cancel edit", |c| {
+        c.method == "editMessageText" && c.text().contains("отменена")
+    });
+    tg.wait_for(T, "the answered button", |c| {
+        c.method == "answerCallbackQuery"
+    });
+    assert!(runs(&w).is_empty());
+
+    // "Yes" starts it; the same message follows the stages.
+    let id = confirm_message_id(&tg, ADMIN);
+    tg.press(ADMIN, ADMIN, id, "bk:y:0");
+    tg.wait_for(T, "a progress edit", |c| {
+        c.method == "editMessageText" && c.text().contains("выгрузка 1С")
+    });
+    // While it runs, a second /backup says so with the stage.
+    tg.send_text(ADMIN, "/backup");
+    tg.wait_message(ADMIN, "уже выполняется", T);
+    let done = tg.wait_for(Duration::from_secs(60), "the final edit", |c| {
+        c.method == "editMessageText" && c.text().contains("готова")
+    });
+    assert_eq!(done.params["message_id"].as_i64(), Some(id));
+    let text = done.text();
+    assert!(
+        text.contains("Размер:") && text.contains("Длительность:"),
+        "{text}"
+    );
+    assert!(text.contains(&w.backups.display().to_string()), "{text}");
+    let all = edits(&tg, id);
+    assert!(all.len() >= 2, "{all:?}");
+    // Edits are throttled: at most one per ~2 s, the final one included.
+    let at: Vec<Instant> = tg
+        .calls_of("editMessageText")
+        .iter()
+        .filter(|c| c.params["message_id"].as_i64() == Some(id))
+        .map(|c| c.at)
+        .collect();
+    for pair in at.windows(2) {
+        assert!(
+            pair[1].duration_since(pair[0]) >= Duration::from_millis(1900),
+            "{all:?}"
+        );
+    }
+    let h = runs(&w);
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0]["trigger"], "telegram");
+    assert_eq!(h[0]["status"], "ok");
+    // The one who pressed "Yes" got no duplicate notice.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !tg.calls_of("sendMessage")
+            .iter()
+            .any(|c| c.text().contains("готова")),
+        "duplicate notice"
+    );
+}
+
+#[test]
+fn a_failure_is_explained_with_the_1c_log() {
+    let mut w = world();
+    w.set("BACKUP_METHOD", "dump");
+    let tg = FakeTelegram::start();
+    let agent = Agent::start(&w, &tg, &[("FAKE_1C_MODE", "lock")]);
+    agent.wait_ready(&tg);
+    let id = confirm_message_id(&tg, ADMIN);
+    tg.press(ADMIN, ADMIN, id, "bk:y:0");
+    let failed = tg.wait_for(Duration::from_secs(60), "the failure edit", |c| {
+        c.method == "editMessageText" && c.text().contains("не удалась")
+    });
+    let text = failed.text();
+    assert!(text.contains("монопольно"), "{text}");
+    assert!(text.contains("<pre>"), "{text}");
+    assert!(!text.contains(common::PASSWORD), "{text}");
+    assert_eq!(runs(&w)[0]["status"], "failed");
+}
+
+#[test]
+fn a_stranger_is_denied_once_and_nothing_runs() {
+    let w = world();
+    let tg = FakeTelegram::start();
+    let agent = Agent::start(&w, &tg, &[]);
+    agent.wait_ready(&tg);
+    tg.send_text(STRANGER, "/backup");
+    let reply = tg.wait_message(STRANGER, "Доступ запрещён", T);
+    assert!(reply.text().contains(&STRANGER.to_string()));
+    tg.send_text(STRANGER, "/status");
+    tg.send_text(STRANGER, "my secret words");
+    // A group command from the stranger is not answered either.
+    tg.send_text_in(STRANGER, -100, "group", "/backup");
+    // The admin still gets answers, proving the later updates were handled.
+    tg.send_text(ADMIN, "/schedule");
+    tg.wait_message(ADMIN, "Расписание", T);
+    std::thread::sleep(Duration::from_secs(1));
+    let to_stranger: Vec<Call> = tg
+        .calls_of("sendMessage")
+        .into_iter()
+        .filter(|c| c.chat() == STRANGER || c.chat() == -100)
+        .collect();
+    assert_eq!(to_stranger.len(), 1, "{to_stranger:?}");
+    assert!(runs(&w).is_empty());
+    let log = agent.stderr();
+    assert!(
+        log.contains("access denied") && log.contains("222"),
+        "{log}"
+    );
+    assert!(log.contains("/backup"), "{log}");
+    assert!(!log.contains("secret words"), "{log}");
+}
+
+#[test]
+fn an_empty_allow_list_denies_everyone() {
+    let w = world();
+    let tg = FakeTelegram::start();
+    let agent = Agent::start(&w, &tg, &[("ALLOWED_USER_IDS", "")]);
+    agent.wait_ready(&tg);
+    tg.send_text(ADMIN, "/backup");
+    let r = tg.wait_message(ADMIN, "Доступ запрещён", T);
+    assert!(r.text().contains("111"));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(tg.calls_of("sendMessage").len() == 1);
+    assert!(runs(&w).is_empty());
+    assert!(agent.stderr().contains("DENIES EVERYONE"));
+}
+
+#[test]
+fn base_names_are_escaped() {
+    let w = world();
+    std::fs::write(
+        w.dir.path().join("config.yaml"),
+        format!(
+            "bases:\n  - name: \"<Тест & Co>\"\n    path: {:?}\n    method: copy\n",
+            w.base.display().to_string()
+        ),
+    )
+    .unwrap();
+    let tg = FakeTelegram::start();
+    let agent = Agent::start(&w, &tg, &[]);
+    agent.wait_ready(&tg);
+    tg.send_text(ADMIN, "/bases");
+    let r = tg.wait_message(ADMIN, "&lt;Тест &amp; Co&gt;", T);
+    assert!(!r.text().contains("<Тест"), "{}", r.text());
+    tg.send_text(ADMIN, "/backup <Тест & Co>");
+    let c = tg.wait_message(
+        ADMIN,
+        "Сделать резервную копию базы <b>&lt;Тест &amp; Co&gt;</b>",
+        T,
+    );
+    let kb = c.params["reply_markup"].to_string();
+    assert!(kb.contains("bk:y:"), "{kb}");
+    tg.send_text(ADMIN, "/list <Тест & Co>");
+    tg.wait_message(
+        ADMIN,
+        "Архивов базы <b>&lt;Тест &amp; Co&gt;</b> пока нет",
+        T,
+    );
+}
+
+#[test]
+fn recovers_after_429_and_5xx() {
+    let w = world();
+    let tg = FakeTelegram::start();
+    let agent = Agent::start(&w, &tg, &[]);
+    agent.wait_ready(&tg);
+    tg.fail_next(2, Failure::RetryAfter(1));
+    tg.send_text(ADMIN, "/schedule");
+    tg.wait_message(ADMIN, "Расписание", T);
+    tg.fail_next(1, Failure::ServerError);
+    tg.send_text(ADMIN, "/bases");
+    tg.wait_message(ADMIN, "<b>buh</b>", Duration::from_secs(60));
+    let failed = tg.calls().iter().filter(|c| c.failed).count();
+    assert_eq!(failed, 3);
+    assert!(agent.stderr().contains("retrying"), "{}", agent.stderr());
+}
+
+#[test]
+fn cli_backups_are_notified() {
+    let w = world();
+    let tg = FakeTelegram::start();
+    let agent = Agent::start(&w, &tg, &[]);
+    agent.wait_ready(&tg);
+    let out = w.cmd().arg("backup").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = tg.wait_message(ADMIN, "готова", Duration::from_secs(75));
+    assert!(
+        n.text().contains("<b>buh</b>") && n.text().contains("cli"),
+        "{}",
+        n.text()
+    );
+    // Only once, however often the history is polled.
+    std::thread::sleep(Duration::from_secs(35));
+    let count = tg
+        .calls_of("sendMessage")
+        .iter()
+        .filter(|c| c.text().contains("готова"))
+        .count();
+    assert_eq!(count, 1);
+    drop(agent);
+}
+
+#[test]
+fn chart_is_a_png() {
+    let w = world();
+    let tg = FakeTelegram::start();
+    let agent = Agent::start(&w, &tg, &[]);
+    agent.wait_ready(&tg);
+    tg.send_text(ADMIN, "/chart abc");
+    tg.wait_message(ADMIN, "не число часов", T);
+    // The first sample is stored as soon as the sampler has one.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        tg.send_text(ADMIN, "/chart 2");
+        std::thread::sleep(Duration::from_secs(3));
+        if !tg.calls_of("sendPhoto").is_empty() || Instant::now() > deadline {
+            break;
+        }
+    }
+    let photo = tg.wait_for(Duration::from_secs(60), "the chart", |c| {
+        c.method == "sendPhoto"
+    });
+    let (field, name, bytes) = &photo.files[0];
+    assert_eq!(photo.params["photo"], format!("attach://{field}"));
+    assert_eq!(name, "chart.png");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(bytes.len() > 5000, "{}", bytes.len());
+    assert!(photo.text().contains("2 ч"), "{}", photo.text());
+}
+
+#[test]
+fn an_unreachable_api_is_retried_without_leaking_the_token() {
+    let w = world();
+    let tg = FakeTelegram::start();
+    // Nothing listens on this port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let agent = Agent::start(&w, &tg, &[("TELEGRAM_API_URL", url.as_str())]);
+    let deadline = Instant::now() + T;
+    while !agent.stderr().contains("not reachable yet") {
+        assert!(Instant::now() < deadline, "{}", agent.stderr());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Backups still work while Telegram is down.
+    let out = w.cmd().arg("backup").output().unwrap();
+    assert!(out.status.success());
+    let log = agent.stderr();
+    assert!(!log.contains(TOKEN), "{log}");
+    assert!(!log.contains("TESTSECRETTOKEN"), "{log}");
+}
