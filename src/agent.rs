@@ -1,15 +1,23 @@
 //! The always-on agent behind `onec-backup-bot run`: one shared [`Agent`]
-//! (configuration, the backup coordinator, the metrics sampler) handed to
-//! every component — HTTP API, Telegram bot, scheduler, metrics worker —
-//! each started here on one tokio runtime and stopped together on Ctrl-C,
-//! SIGTERM or a service stop request.
+//! (configuration, the backup coordinator, the metrics sampler, the cached
+//! backup state, the feed of finished runs and the metrics ticks) handed to
+//! every component — HTTP API, Telegram bot, scheduler, metrics worker,
+//! push sinks — each started here on one tokio runtime and stopped
+//! together on Ctrl-C, SIGTERM or a service stop request.
+//!
+//! Data flows one way: the sampler and the history feed the agent's
+//! caches and channels; components only read them or subscribe.
 
+use crate::backup::feed::{self, Feed};
 use crate::backup::jobs::Jobs;
 use crate::cancel::Cancel;
 use crate::config::Config;
+use crate::daemon::worker::Tick;
+use crate::export::BackupCache;
 use crate::metrics::{MetricsOptions, Sampler};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 /// What every component shares.
@@ -17,6 +25,12 @@ pub struct Agent {
     pub cfg: Arc<Config>,
     pub jobs: Jobs,
     pub sampler: Sampler,
+    /// History counts, last runs and archives, refreshed in the background.
+    pub backups: Arc<BackupCache>,
+    /// Every finished run, whoever started it.
+    pub feed: Feed,
+    /// One [`Tick`] per `METRICS_INTERVAL`, from the metrics worker.
+    ticks: broadcast::Sender<Arc<Tick>>,
     /// When the agent started (for uptime in /api/health and /health).
     pub started: Instant,
     /// Cancelled when the agent is stopping; components finish their work.
@@ -29,13 +43,27 @@ impl Agent {
             backup_dir: cfg.backup_dir.clone(),
             ..MetricsOptions::default()
         });
+        let jobs = Jobs::new(cfg.clone());
         Arc::new(Agent {
-            jobs: Jobs::new(cfg.clone()),
+            backups: BackupCache::new(cfg.clone(), jobs.clone()),
+            jobs,
             sampler,
+            feed: Feed::default(),
+            ticks: broadcast::channel(16).0,
             cfg,
             started: Instant::now(),
             shutdown: CancellationToken::new(),
         })
+    }
+
+    /// Ticks from the metrics worker, from now on.
+    pub fn subscribe_ticks(&self) -> broadcast::Receiver<Arc<Tick>> {
+        self.ticks.subscribe()
+    }
+
+    /// Hand a tick to every subscriber (none is fine).
+    pub fn publish_tick(&self, tick: Tick) {
+        let _ = self.ticks.send(Arc::new(tick));
     }
 }
 
@@ -57,20 +85,32 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
     };
     let cfg = Arc::new(cfg);
     let started = rt.block_on(async {
-        match crate::backup::run::open_and_recover(&cfg) {
-            Ok((_, r)) => tracing::info!(
-                "start-up recovery: {} interrupted run(s) marked, {} stale temporary file(s) removed",
-                r.interrupted,
-                r.removed_temps
-            ),
+        let start_id = match crate::backup::run::open_and_recover(&cfg) {
+            Ok((history, r)) => {
+                tracing::info!(
+                    "start-up recovery: {} interrupted run(s) marked, {} stale temporary file(s) removed",
+                    r.interrupted,
+                    r.removed_temps
+                );
+                history.max_run_id().unwrap_or(0)
+            }
             Err(e) => {
                 tracing::error!("{e}");
                 return None;
             }
-        }
+        };
         let agent = Agent::new(cfg.clone());
         let mut tasks: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
+        // The feed subscribes before anything can start a backup.
+        tasks.spawn(feed::run(
+            agent.feed.clone(),
+            agent.jobs.subscribe(),
+            cfg.history_db.clone(),
+            start_id,
+            agent.shutdown.clone(),
+        ));
         // Components register here, one line each.
+        tasks.spawn(crate::daemon::worker::run(agent.clone()));
         tasks.spawn(crate::daemon::scheduler::run(agent.clone()));
         crate::api::start(agent.clone(), &mut tasks).await;
         crate::telegram::register(&agent, &mut tasks);

@@ -103,6 +103,11 @@ fn a_schedule_fires_and_sigterm_stops_cleanly() {
     let log = fs::read_to_string(w.backups.join("backup.log")).unwrap();
     assert!(log.contains("start-up recovery"), "{log}");
     assert!(log.contains("scheduled backup started"), "{log}");
+    // The line the prototype's docs tell admins to look for.
+    assert!(
+        log.contains("Metrics worker started (interval: 60s)"),
+        "{log}"
+    );
     assert!(!log.contains(common::PASSWORD));
 }
 

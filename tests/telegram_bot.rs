@@ -437,14 +437,14 @@ fn cli_backups_are_notified() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let n = tg.wait_message(ADMIN, "готова", Duration::from_secs(75));
+    let n = tg.wait_message(ADMIN, "готова", T);
     assert!(
         n.text().contains("<b>buh</b>") && n.text().contains("cli"),
         "{}",
         n.text()
     );
-    // Only once, however often the history is polled.
-    std::thread::sleep(Duration::from_secs(35));
+    // Only once, however often the history is polled (every 5 s).
+    std::thread::sleep(Duration::from_secs(12));
     let count = tg
         .calls_of("sendMessage")
         .iter()

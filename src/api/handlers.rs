@@ -144,14 +144,15 @@ pub async fn metrics_json(
 /// `/api/health`. Degraded (503) when: the CPU, memory or backup-disk
 /// collector failed; the disk holding BACKUP_DIR is fuller than
 /// `100 - MIN_FREE_PERCENT`; the history can not be read; the last
-/// finished backup of a base failed or was interrupted; or a base that
-/// had a success has none for more than `MAX_AGE_HOURS`. Other collectors
-/// failing (e.g. no utmp in a container) are listed but do not degrade.
+/// finished backup of a base failed or was interrupted; or a scheduled
+/// base has had no success for more than `MAX_AGE_HOURS` (see
+/// `export::stale_for`). Other collectors failing (e.g. no utmp in a
+/// container) are listed but do not degrade.
 pub async fn health(State(st): St, headers: HeaderMap, q: Params) -> Result<Response, ApiError> {
     read_auth(&st, &headers)?;
     params(q, &[])?;
-    let me = st.clone();
-    let backup = tokio::task::spawn_blocking(move || me.reload_now())
+    let cache = st.agent.backups.clone();
+    let backup = tokio::task::spawn_blocking(move || cache.reload_now())
         .await
         .map_err(|e| ApiError::internal(format!("health check did not finish: {e}")))?;
     let snap = st.agent.sampler.snapshot();
@@ -193,6 +194,7 @@ fn health_body(
     let history_ok = backup.history_error.is_none();
     ok &= history_ok;
     let now_s = now.as_millisecond() as f64 / 1000.0;
+    let since_s = now_s - st.agent.started.elapsed().as_secs_f64();
     let mut bases = serde_json::Map::new();
     for b in &backup.bases {
         let mut problem: Option<String> = None;
@@ -202,13 +204,12 @@ fn health_body(
             problem = Some(format!("the last backup {}", l.status));
         }
         let age_h = b.last_success_unix.map(|t| (now_s - t) / 3600.0);
-        if let Some(age) = age_h
-            && cfg.max_age_hours > 0
-            && age > f64::from(cfg.max_age_hours)
+        if let Some(age) = export::stale_for(cfg, b, since_s, now_s)
             && problem.is_none()
         {
             problem = Some(format!(
-                "no successful backup for {age:.1} h (MAX_AGE_HOURS is {})",
+                "no successful backup for {:.1} h (MAX_AGE_HOURS is {})",
+                age / 3600.0,
                 cfg.max_age_hours
             ));
         }

@@ -4,9 +4,9 @@
 //! `openapi.rs`; a test walks that description against the real router.
 //!
 //! A scrape never waits for the host or for a backup: host numbers come
-//! from the sampler's cached snapshot, backup numbers from a
-//! [`BackupState`] refreshed in the background (every
-//! [`BACKUP_REFRESH`], or at once when a run starts or ends), and the
+//! from the sampler's cached snapshot, backup numbers from the agent's
+//! [`BackupCache`](crate::export::BackupCache) (refreshed in the
+//! background every few seconds, or at once when a run starts or ends), and the
 //! encoded text is reused while neither changes. Every error is JSON
 //! `{"error": "…"}`; tokens are compared in constant time and never echoed
 //! or logged.
@@ -16,18 +16,13 @@ mod handlers;
 pub mod openapi;
 
 use crate::agent::Agent;
-use crate::export::{ArchiveCache, BackupState};
+use crate::export::BackupState;
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
-
-/// How long the cached backup state is served before a background reload.
-pub const BACKUP_REFRESH: Duration = Duration::from_secs(5);
+use std::sync::{Arc, Mutex};
 
 /// An error answer: status code and a message for `{"error": …}`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,96 +60,25 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Backup state with the time it was loaded.
-struct Loaded {
-    at: Instant,
-    state: Arc<BackupState>,
-}
-
 /// What the handlers share.
 pub struct ApiState {
     pub agent: Arc<Agent>,
-    backup: RwLock<Loaded>,
-    refreshing: Arc<AtomicBool>,
-    archives: ArchiveCache,
     /// The last encoded exposition, keyed by (snapshot, backup state).
     prom: Mutex<Option<(usize, usize, Bytes)>>,
 }
 
 impl ApiState {
     fn new(agent: Arc<Agent>) -> Arc<ApiState> {
-        let archives = ArchiveCache::default();
-        let state = BackupState::load(&agent.cfg, &running(&agent), &archives);
         Arc::new(ApiState {
             agent,
-            backup: RwLock::new(Loaded {
-                at: Instant::now(),
-                state: Arc::new(state),
-            }),
-            refreshing: Arc::new(AtomicBool::new(false)),
-            archives,
             prom: Mutex::new(None),
         })
     }
 
-    /// The cached backup state; starts a background reload when it is old
-    /// or when the set of running bases changed since it was loaded.
-    fn backup(self: &Arc<Self>) -> Arc<BackupState> {
-        let (state, stale) = {
-            let g = self.backup.read().unwrap_or_else(|p| p.into_inner());
-            let changed = g
-                .state
-                .bases
-                .iter()
-                .any(|b| b.running != self.agent.jobs.is_running(&b.name));
-            (g.state.clone(), changed || g.at.elapsed() >= BACKUP_REFRESH)
-        };
-        if stale && !self.refreshing.swap(true, Ordering::AcqRel) {
-            let me = self.clone();
-            let spawned = tokio::runtime::Handle::try_current().map(|h| {
-                h.spawn_blocking(move || {
-                    me.reload_now();
-                    me.refreshing.store(false, Ordering::Release);
-                })
-            });
-            if spawned.is_err() {
-                self.refreshing.store(false, Ordering::Release);
-            }
-        }
-        state
+    /// The agent's cached backup state (never waits).
+    fn backup(&self) -> Arc<BackupState> {
+        self.agent.backups.get()
     }
-
-    /// Reload the backup state now (blocking: history and maybe a scan).
-    /// The archive scan is redone at once when a run started or ended or
-    /// the history gained a run (archives were added or pruned).
-    fn reload_now(&self) -> Arc<BackupState> {
-        let old = self
-            .backup
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .state
-            .clone();
-        let now_running = running(&self.agent);
-        let mut state = BackupState::load(&self.agent.cfg, &now_running, &self.archives);
-        let changed = old.bases.len() != state.bases.len()
-            || old.bases.iter().zip(&state.bases).any(|(a, b)| {
-                a.running != b.running || a.runs != b.runs || a.last_finished != b.last_finished
-            });
-        if changed {
-            self.archives.invalidate();
-            state = BackupState::load(&self.agent.cfg, &now_running, &self.archives);
-        }
-        let state = Arc::new(state);
-        *self.backup.write().unwrap_or_else(|p| p.into_inner()) = Loaded {
-            at: Instant::now(),
-            state: state.clone(),
-        };
-        state
-    }
-}
-
-fn running(agent: &Agent) -> Vec<String> {
-    agent.jobs.running().into_iter().map(|r| r.base).collect()
 }
 
 /// The API's routes, for [`serve`] and for tests.

@@ -1075,6 +1075,12 @@ impl History {
         Ok(runs)
     }
 
+    /// The run with history id `id`.
+    pub fn run(&self, id: i64) -> Result<Option<Run>, HistoryError> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
+        Ok(self.conn.query_row(&sql, [id], run_from_row).optional()?)
+    }
+
     /// The newest successful run of any base.
     pub fn last_success_any(&self) -> Result<Option<Run>, HistoryError> {
         let sql = format!(

@@ -3,6 +3,7 @@
 //! `BACKUP_DIR`, and (in `history.rs`) the only one with SQL.
 
 pub mod archive;
+pub mod feed;
 pub mod fingerprint;
 pub mod history;
 pub mod jobs;

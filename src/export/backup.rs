@@ -5,18 +5,26 @@
 //! read-only connection (no file is created, a writer delays it at most
 //! [`HISTORY_BUSY`]) and scans `BACKUP_DIR` at most once per
 //! [`ARCHIVE_SCAN_TTL`].
+//!
+//! [`BackupCache`] is the one copy the agent keeps: the HTTP API and the
+//! metrics worker (and through it every push sink) read it, so a scrape or
+//! a push never waits for the history or for a directory scan.
 
 use crate::backup::history::{History, Run, Status};
+use crate::backup::jobs::Jobs;
 use crate::backup::naming;
 use crate::config::Config;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// How long a history query may wait for a writer.
 pub const HISTORY_BUSY: Duration = Duration::from_millis(250);
 /// How long an archive scan of `BACKUP_DIR` is reused.
 pub const ARCHIVE_SCAN_TTL: Duration = Duration::from_secs(30);
+/// How long the cached backup state is served before a background reload.
+pub const BACKUP_REFRESH: Duration = Duration::from_secs(5);
 
 /// The last finished (ok, failed or interrupted) run of a base.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -185,6 +193,192 @@ impl BackupState {
     }
 }
 
+/// How long base `b` has gone without a good backup, in seconds, when it
+/// has a schedule and that is longer than `MAX_AGE_HOURS`; `None`
+/// otherwise. Manual-only bases are never overdue. A
+/// base that never had a good backup counts from `since_unix` (when the
+/// agent started), so a fresh install is not overdue at once.
+pub fn stale_for(cfg: &Config, b: &BaseBackup, since_unix: f64, now_unix: f64) -> Option<f64> {
+    let scheduled = cfg
+        .base(Some(&b.name))
+        .is_some_and(|c| c.schedule.is_some());
+    if !scheduled {
+        return None;
+    }
+    let age = now_unix - b.last_success_unix.unwrap_or(since_unix);
+    (age > f64::from(cfg.max_age_hours) * 3600.0).then_some(age)
+}
+
+/// Backup state with the time it was loaded.
+struct Loaded {
+    at: Instant,
+    state: Arc<BackupState>,
+}
+
+/// The agent's cached [`BackupState`]: served as is for up to
+/// [`BACKUP_REFRESH`], reloaded in the background after that or at once
+/// when a run starts or ends in this process.
+pub struct BackupCache {
+    cfg: Arc<Config>,
+    jobs: Jobs,
+    loaded: RwLock<Loaded>,
+    refreshing: AtomicBool,
+    archives: ArchiveCache,
+}
+
+impl BackupCache {
+    /// Load the state once (blocking) and keep it.
+    pub fn new(cfg: Arc<Config>, jobs: Jobs) -> Arc<BackupCache> {
+        let archives = ArchiveCache::default();
+        let state = BackupState::load(&cfg, &running(&jobs), &archives);
+        Arc::new(BackupCache {
+            cfg,
+            jobs,
+            loaded: RwLock::new(Loaded {
+                at: Instant::now(),
+                state: Arc::new(state),
+            }),
+            refreshing: AtomicBool::new(false),
+            archives,
+        })
+    }
+
+    /// The cached state, never waiting; starts a background reload (on the
+    /// current tokio runtime) when it is old or when the set of running
+    /// bases changed since it was loaded.
+    pub fn get(self: &Arc<Self>) -> Arc<BackupState> {
+        let (state, stale) = {
+            let g = self.loaded.read().unwrap_or_else(|p| p.into_inner());
+            let changed = g
+                .state
+                .bases
+                .iter()
+                .any(|b| b.running != self.jobs.is_running(&b.name));
+            (g.state.clone(), changed || g.at.elapsed() >= BACKUP_REFRESH)
+        };
+        if stale && !self.refreshing.swap(true, Ordering::AcqRel) {
+            let me = self.clone();
+            let spawned = tokio::runtime::Handle::try_current().map(|h| {
+                h.spawn_blocking(move || {
+                    me.reload_now();
+                    me.refreshing.store(false, Ordering::Release);
+                })
+            });
+            if spawned.is_err() {
+                self.refreshing.store(false, Ordering::Release);
+            }
+        }
+        state
+    }
+
+    /// Reload the state now (blocking: history and maybe a scan). The
+    /// archive scan is redone at once when a run started or ended or the
+    /// history gained a run (archives were added or pruned).
+    pub fn reload_now(&self) -> Arc<BackupState> {
+        let old = self
+            .loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .state
+            .clone();
+        let now_running = running(&self.jobs);
+        let mut state = BackupState::load(&self.cfg, &now_running, &self.archives);
+        let changed = old.bases.len() != state.bases.len()
+            || old.bases.iter().zip(&state.bases).any(|(a, b)| {
+                a.running != b.running || a.runs != b.runs || a.last_finished != b.last_finished
+            });
+        if changed {
+            self.archives.invalidate();
+            state = BackupState::load(&self.cfg, &now_running, &self.archives);
+        }
+        let state = Arc::new(state);
+        *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = Loaded {
+            at: Instant::now(),
+            state: state.clone(),
+        };
+        state
+    }
+}
+
+fn running(jobs: &Jobs) -> Vec<String> {
+    jobs.running().into_iter().map(|r| r.base).collect()
+}
+
 fn ts_unix(t: &jiff::Timestamp) -> f64 {
     t.as_millisecond() as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{LoadOptions, load};
+
+    fn cfg(schedule: Option<&str>, max_age: &str) -> Config {
+        let mut env: HashMap<String, String> = [
+            ("ONEC_BASE_PATH", "/srv/1c/buh"),
+            ("BACKUP_DIR", "/srv/backups"),
+            ("BACKUP_METHOD", "copy"),
+            ("BACKUP_MAX_AGE_HOURS", max_age),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        if let Some(s) = schedule {
+            env.insert("BACKUP_SCHEDULE".into(), s.into());
+        }
+        load(&LoadOptions {
+            env,
+            skip_files: true,
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn base(last_success: Option<f64>) -> BaseBackup {
+        BaseBackup {
+            name: "buh".into(),
+            last_success_unix: last_success,
+            ..BaseBackup::default()
+        }
+    }
+
+    const H: f64 = 3600.0;
+
+    #[test]
+    fn only_scheduled_bases_are_ever_overdue() {
+        let now = 1000.0 * H;
+        let manual = cfg(None, "26");
+        assert_eq!(
+            stale_for(&manual, &base(Some(now - 100.0 * H)), now, now),
+            None
+        );
+        let daily = cfg(Some("0 23 * * *"), "26");
+        assert_eq!(
+            stale_for(&daily, &base(Some(now - 25.0 * H)), now, now),
+            None
+        );
+        assert_eq!(
+            stale_for(&daily, &base(Some(now - 27.0 * H)), now, now),
+            Some(27.0 * H)
+        );
+        let weekly = cfg(Some("0 23 * * 0"), "200");
+        assert_eq!(
+            stale_for(&weekly, &base(Some(now - 27.0 * H)), now, now),
+            None
+        );
+    }
+
+    #[test]
+    fn a_base_without_any_success_counts_from_the_agent_start() {
+        let daily = cfg(Some("0 23 * * *"), "26");
+        let started = 500.0 * H;
+        assert_eq!(
+            stale_for(&daily, &base(None), started, started + 2.0 * H),
+            None
+        );
+        assert_eq!(
+            stale_for(&daily, &base(None), started, started + 30.0 * H),
+            Some(30.0 * H)
+        );
+    }
 }

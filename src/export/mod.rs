@@ -15,7 +15,7 @@ pub mod backup;
 pub mod json;
 pub mod prometheus;
 
-pub use backup::{ArchiveCache, BackupState, BaseBackup, LastRun};
+pub use backup::{ArchiveCache, BackupCache, BackupState, BaseBackup, LastRun, stale_for};
 
 use crate::metrics::{Collector, Snapshot};
 

@@ -1,23 +1,17 @@
-//! Charts: [`store_samples`] keeps one host sample a minute in the history
-//! database (30 days), and `/chart [hours]` draws CPU, memory and backup-disk
-//! use over the last N hours as a PNG with plotters. The font (DejaVu Sans,
+//! Charts: `/chart [hours]` draws CPU, memory and backup-disk use over the
+//! last N hours as a PNG with plotters, from the sample rows the metrics
+//! worker (`daemon::worker`) stores once a minute. The font (DejaVu Sans,
 //! Cyrillic included; licence in `DejaVuSans.LICENSE`) is bundled, so no
 //! system font library is needed on any platform.
 
 use super::{Ctx, api};
-use crate::agent::Agent;
-use crate::backup::history::{History, Sample};
+use crate::backup::history::Sample;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
-use std::sync::{Arc, Once};
-use std::time::Duration;
+use std::sync::Once;
 use teloxide::prelude::*;
 use teloxide::types::InputFile;
 
-/// How often a sample is stored.
-pub const SAMPLE_EVERY: Duration = Duration::from_secs(60);
-/// How long samples are kept.
-pub const KEEP_SECS: i64 = 30 * 24 * 3600;
 /// `/chart` without an argument.
 pub const DEFAULT_HOURS: u32 = 24;
 pub const MAX_HOURS: u32 = 720;
@@ -31,66 +25,6 @@ pub enum ChartError {
     Draw(String),
     #[error("cannot write the chart image: {0}")]
     Io(#[from] std::io::Error),
-}
-
-/// A sample from the sampler's latest snapshot.
-fn sample_now(agent: &Agent) -> Option<Sample> {
-    let snap = agent.sampler.snapshot();
-    if snap.collected_at_unix <= 0.0 {
-        return None;
-    }
-    Some(Sample {
-        ts: snap.collected_at_unix as i64,
-        cpu: snap.cpu.as_ref().map(|c| c.percent),
-        mem: snap.memory.as_ref().map(|m| m.percent),
-        disk: snap.backup_disk.as_ref().map(|d| d.percent),
-        rdp: snap.sessions.as_ref().map(|s| s.active_rdp),
-        onec_users: snap.onec.as_ref().map(|o| o.total),
-    })
-}
-
-/// Store one sample a minute until `agent.shutdown` (the first as soon as
-/// the sampler has one); prune samples older than 30 days once an hour.
-pub async fn store_samples(agent: Arc<Agent>) {
-    let mut round: u64 = 0;
-    loop {
-        let mut sample = sample_now(&agent);
-        // The sampler's first round may not be done yet at start-up.
-        for _ in 0..20 {
-            if sample.is_some() {
-                break;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = agent.shutdown.cancelled() => return,
-            }
-            sample = sample_now(&agent);
-        }
-        if let Some(s) = sample {
-            let (db, dir) = (agent.cfg.history_db.clone(), agent.cfg.backup_dir.clone());
-            let prune = round.is_multiple_of(60);
-            let r = tokio::task::spawn_blocking(move || {
-                let _ = std::fs::create_dir_all(&dir);
-                let h = History::open(&db)?;
-                h.insert_sample(&s)?;
-                if prune {
-                    h.prune_samples(s.ts - KEEP_SECS)?;
-                }
-                Ok::<_, crate::backup::history::HistoryError>(())
-            })
-            .await;
-            match r {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!("cannot store a host sample: {e}"),
-                Err(e) => tracing::warn!("cannot store a host sample: {e}"),
-            }
-        }
-        round += 1;
-        tokio::select! {
-            _ = tokio::time::sleep(SAMPLE_EVERY) => {}
-            _ = agent.shutdown.cancelled() => return,
-        }
-    }
 }
 
 /// Hours from the `/chart` argument: empty → 24; 1..=720; else None.

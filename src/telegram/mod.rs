@@ -134,10 +134,8 @@ impl Ctx {
     }
 }
 
-/// Register the bot's tasks with the agent: the minute sampler for charts
-/// always, the bot itself when `BOT_TOKEN` is set.
+/// Register the bot with the agent when `BOT_TOKEN` is set.
 pub fn register(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) {
-    tasks.spawn(chart::store_samples(agent.clone()));
     if agent.cfg.telegram.bot_token.is_some() {
         tasks.spawn(run(agent.clone()));
     } else {
@@ -159,17 +157,10 @@ pub async fn run(agent: Arc<Agent>) {
             "!!! ALLOWED_USER_IDS is empty: the Telegram bot DENIES EVERYONE. Add your Telegram id (the bot tells it to you) to ALLOWED_USER_IDS !!!"
         );
     }
-    // Read before polling starts, so that no run finishing after the bot
-    // answers can be taken for an old one.
-    let start_id = match ctx.history(|h| h.max_run_id()).await {
-        Ok(id) => id,
-        Err(e) => {
-            tracing::warn!("cannot read the history (notices start from the next run): {e}");
-            0
-        }
-    };
     let mut tasks = JoinSet::new();
-    tasks.spawn(notify::run(ctx.clone(), start_id));
+    // Subscribed before polling starts, so no run that finishes while the
+    // bot answers is missed.
+    tasks.spawn(notify::run(ctx.clone(), agent.feed.subscribe()));
     api::poll(ctx).await;
     while tasks.join_next().await.is_some() {}
     tracing::info!("Telegram bot stopped");

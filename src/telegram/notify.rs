@@ -1,35 +1,30 @@
 //! Notifications to `NOTIFY_CHAT_IDS` (default: every allowed user): every
-//! finished backup, whatever started it, and alerts (low space on the
-//! backup disk, a base without a good backup for too long), each alert at
-//! most once per [`ALERT_EVERY`].
-//!
-//! Runs of this process arrive as job events (with the 1C explanation);
-//! runs of other processes (`onec-backup-bot backup` from a console or a
-//! task scheduler) are found by polling the history every
-//! [`HISTORY_POLL`] for finished rows of other pids. Both paths dedupe by
-//! run id. The staleness alert applies once a base has had at least one
-//! good backup (there is no schedule setting yet to say when one is due).
+//! finished backup, whatever started it (the agent's feed of finished runs:
+//! this process's runs with the 1C explanation, other processes' runs from
+//! the history), and alerts: low space on the backup disk, and a scheduled
+//! base without a good backup for longer than `BACKUP_MAX_AGE_HOURS`; the
+//! same alert at most once per [`ALERT_EVERY`].
 
 use super::backup::{finished_text, run_text};
 use super::format::duration;
 use super::{Ctx, api};
+use crate::backup::feed::FinishedRun;
 use crate::backup::history::Trigger;
-use crate::backup::jobs::{Finished, JobEvent};
-use std::collections::{HashMap, HashSet};
+use crate::export::stale_for;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use teloxide::types::ChatId;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{Receiver, error::RecvError};
 
-/// How often the history is read for runs of other processes.
-pub const HISTORY_POLL: Duration = Duration::from_secs(30);
+/// How often the alert conditions are checked.
+pub const ALERT_CHECK: Duration = Duration::from_secs(30);
 /// The same alert is sent at most this often.
 pub const ALERT_EVERY: Duration = Duration::from_secs(3600);
 
-/// Which runs were announced, and when each alert was last sent.
+/// When each alert was last sent.
 #[derive(Default)]
 struct State {
-    seen: HashSet<i64>,
     alerts: HashMap<String, Instant>,
 }
 
@@ -54,82 +49,61 @@ async fn broadcast(ctx: &Ctx, text: &str, except: Option<ChatId>) {
     }
 }
 
-fn run_id(result: &Finished) -> Option<i64> {
-    match result {
-        Finished::Done(o) => Some(o.run_id),
-        Finished::Failed(f) => Some(f.run_id),
-        Finished::Interrupted { run_id } => Some(*run_id),
-        Finished::Setup(_) => None,
+/// Run the notifier until `agent.shutdown`.
+pub async fn run(ctx: Arc<Ctx>, runs: Receiver<Arc<FinishedRun>>) {
+    tokio::join!(announce(ctx.clone(), runs), alerts(ctx.clone()));
+}
+
+/// The notice for one finished run.
+fn notice(ctx: &Ctx, r: &FinishedRun) -> String {
+    match (&r.local, &r.run) {
+        (Some(result), _) => format!(
+            "{}\n<i>{}</i>",
+            finished_text(ctx.texts, &r.base, result),
+            r.trigger.as_str()
+        ),
+        (None, Some(run)) => run_text(ctx.texts, run),
+        (None, None) => String::new(),
     }
 }
 
-/// Run the notifier until `agent.shutdown`. Runs of other processes with
-/// ids above `start_id` (the newest run when the bot started) are announced.
-pub async fn run(ctx: Arc<Ctx>, start_id: i64) {
-    let state = Arc::new(Mutex::new(State::default()));
-    tokio::join!(
-        events(ctx.clone(), state.clone()),
-        poll(ctx.clone(), state, start_id)
-    );
-}
-
-async fn events(ctx: Arc<Ctx>, state: Arc<Mutex<State>>) {
-    let mut rx = ctx.agent.jobs.subscribe();
+async fn announce(ctx: Arc<Ctx>, mut runs: Receiver<Arc<FinishedRun>>) {
     loop {
-        let ev = tokio::select! {
-            e = rx.recv() => e,
+        let r = tokio::select! {
+            r = runs.recv() => r,
             _ = ctx.agent.shutdown.cancelled() => return,
         };
-        let (base, trigger, result) = match ev {
-            Ok(JobEvent::Finished {
-                base,
-                trigger,
-                result,
-            }) => (base, trigger, result),
-            Ok(_) | Err(RecvError::Lagged(_)) => continue,
+        let r = match r {
+            Ok(r) => r,
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!("{n} backup notice(s) dropped: Telegram is too slow");
+                continue;
+            }
             Err(RecvError::Closed) => return,
         };
-        if let Some(id) = run_id(&result)
-            && !state.lock().expect("notify lock").seen.insert(id)
-        {
-            continue;
-        }
         // Whoever pressed "Yes" sees the result in the progress message.
-        let except = (trigger == Trigger::Telegram)
+        let except = (r.trigger == Trigger::Telegram && r.local.is_some())
             .then(|| {
                 ctx.requesters
                     .lock()
                     .expect("requesters lock")
-                    .get(&base)
+                    .get(&r.base)
                     .copied()
             })
             .flatten();
-        let text = finished_text(ctx.texts, &base, &result);
-        broadcast(
-            &ctx,
-            &format!("{text}\n<i>{}</i>", trigger.as_str()),
-            except,
-        )
-        .await;
+        let text = notice(&ctx, &r);
+        if !text.is_empty() {
+            broadcast(&ctx, &text, except).await;
+        }
     }
 }
 
-async fn poll(ctx: Arc<Ctx>, state: Arc<Mutex<State>>, start_id: i64) {
-    let me = std::process::id();
+async fn alerts(ctx: Arc<Ctx>) {
+    let state = Mutex::new(State::default());
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(HISTORY_POLL) => {}
+            _ = tokio::time::sleep(ALERT_CHECK) => {}
             _ = ctx.agent.shutdown.cancelled() => return,
-        }
-        match ctx.history(move |h| h.finished_since(start_id)).await {
-            Ok(runs) => {
-                for r in runs.into_iter().filter(|r| r.pid != me) {
-                    if state.lock().expect("notify lock").seen.insert(r.id) {
-                        broadcast(&ctx, &run_text(ctx.texts, &r), None).await;
-                    }
-                }
-            }
-            Err(e) => tracing::warn!("notifications: cannot read the history: {e}"),
         }
         check_alerts(&ctx, &state).await;
     }
@@ -152,28 +126,19 @@ async fn check_alerts(ctx: &Ctx, state: &Mutex<State>) {
             ));
         }
     }
-    let names: Vec<String> = cfg.bases.iter().map(|b| b.name.clone()).collect();
-    let last = ctx
-        .history(move |h| {
-            names
-                .into_iter()
-                .map(|n| Ok((n.clone(), h.last_success(&n)?)))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await
-        .unwrap_or_default();
-    let max = f64::from(cfg.max_age_hours) * 3600.0;
-    for (base, run) in last {
-        let Some(r) = run else { continue };
-        let at = r.finished.unwrap_or(r.started);
-        let age = jiff::Timestamp::now().duration_since(at).as_secs_f64();
-        if age > max
-            && state
-                .lock()
-                .expect("notify lock")
-                .alert_due(&format!("stale:{base}"), now)
+    let backups = ctx.agent.backups.get();
+    let now_unix = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+    let since = now_unix - ctx.agent.started.elapsed().as_secs_f64();
+    for b in &backups.bases {
+        let Some(age) = stale_for(&cfg, b, since, now_unix) else {
+            continue;
+        };
+        if state
+            .lock()
+            .expect("notify lock")
+            .alert_due(&format!("stale:{}", b.name), now)
         {
-            texts.push((t.alert_stale)(&base, &duration(age), cfg.max_age_hours));
+            texts.push((t.alert_stale)(&b.name, &duration(age), cfg.max_age_hours));
         }
     }
     for text in texts {
