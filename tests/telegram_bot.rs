@@ -455,6 +455,67 @@ fn cli_backups_are_notified() {
 }
 
 #[test]
+fn scheduled_backups_are_notified() {
+    let w = world();
+    let tg = FakeTelegram::start();
+    let agent = Agent::start(&w, &tg, &[("BACKUP_SCHEDULE", "*/3 * * * * *")]);
+    agent.wait_ready(&tg);
+    let n = tg.wait_message(ADMIN, "готова", T);
+    assert!(n.text().contains("<b>buh</b>"), "{}", n.text());
+    assert!(n.text().contains("schedule"), "{}", n.text());
+}
+
+#[test]
+fn low_disk_and_overdue_backups_alert_once() {
+    let w = world();
+    // One good backup, 30 hours ago.
+    w.cmd().arg("backup").assert().success();
+    let long_ago = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(30))
+        .unwrap()
+        .to_string();
+    rusqlite::Connection::open(w.backups.join("app.sqlite3"))
+        .unwrap()
+        .execute("UPDATE runs SET started = ?1, finished = ?1", [&long_ago])
+        .unwrap();
+    let tg = FakeTelegram::start();
+    // A daily schedule far from now (no catch-up run), and a free-space
+    // threshold no disk can meet.
+    let tz = jiff::tz::TimeZone::get("Europe/Moscow").unwrap();
+    let later = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(12))
+        .unwrap()
+        .to_zoned_datetime(tz);
+    let cron = format!("{} {} * * *", later.minute(), later.hour());
+    let agent = Agent::start(
+        &w,
+        &tg,
+        &[
+            ("BACKUP_SCHEDULE", &cron),
+            ("BACKUP_MIN_FREE_PERCENT", "100"),
+            ("BACKUP_MAX_AGE_HOURS", "26"),
+        ],
+    );
+    agent.wait_ready(&tg);
+    let disk = tg.wait_message(ADMIN, "Мало места", T);
+    assert!(disk.text().contains("порог 100 %"), "{}", disk.text());
+    let stale = tg.wait_message(ADMIN, "нет удачной копии уже", T);
+    assert!(stale.text().contains("<b>buh</b>"), "{}", stale.text());
+    assert!(stale.text().contains("порог 26 ч"), "{}", stale.text());
+    // Checked every 30 s, told at most once an hour.
+    std::thread::sleep(Duration::from_secs(35));
+    for needle in ["Мало места", "нет удачной копии"] {
+        let n = tg
+            .calls_of("sendMessage")
+            .iter()
+            .filter(|c| c.text().contains(needle))
+            .count();
+        assert_eq!(n, 1, "{needle}");
+    }
+    assert_eq!(runs(&w).len(), 1, "no backup was started: {:?}", runs(&w));
+}
+
+#[test]
 fn chart_is_a_png() {
     let w = world();
     let tg = FakeTelegram::start();

@@ -19,6 +19,8 @@ use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 /// How often the alert conditions are checked.
 pub const ALERT_CHECK: Duration = Duration::from_secs(30);
+/// The first check after start.
+pub const ALERT_FIRST_CHECK: Duration = Duration::from_secs(5);
 /// The same alert is sent at most this often.
 pub const ALERT_EVERY: Duration = Duration::from_secs(3600);
 
@@ -100,12 +102,16 @@ async fn announce(ctx: Arc<Ctx>, mut runs: Receiver<Arc<FinishedRun>>) {
 
 async fn alerts(ctx: Arc<Ctx>) {
     let state = Mutex::new(State::default());
+    // The first check soon after start (the sampler's first round is done
+    // by then), so a problem that existed before a restart is told at once.
+    let mut wait = ALERT_FIRST_CHECK;
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(ALERT_CHECK) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = ctx.agent.shutdown.cancelled() => return,
         }
         check_alerts(&ctx, &state).await;
+        wait = ALERT_CHECK;
     }
 }
 
