@@ -313,32 +313,13 @@ fn service_install_prints_a_hardened_unit_and_validates_arguments() {
         .code(2);
 }
 
-/// A daily cron whose last time was `ago` before now, in Moscow (the
-/// world's zone).
-fn daily_cron_missed_by(ago: jiff::SignedDuration) -> String {
-    let tz = jiff::tz::TimeZone::get("Europe/Moscow").unwrap();
-    let at = jiff::Timestamp::now()
-        .checked_sub(ago)
-        .unwrap()
-        .to_zoned_datetime(tz);
-    format!("{} {} * * *", at.minute(), at.hour())
-}
-
 #[test]
 fn a_missed_run_catches_up_once_only_when_less_than_catch_up_hours_late() {
     let mut w = World::new(16);
     w.set("BACKUP_METHOD", "copy");
     // One good backup, moved 30 hours into the past.
     w.cmd().arg("backup").assert().success();
-    let db = w.backups.join("app.sqlite3");
-    let long_ago = jiff::Timestamp::now()
-        .checked_sub(jiff::SignedDuration::from_hours(30))
-        .unwrap()
-        .to_string();
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute("UPDATE runs SET started = ?1, finished = ?1", [&long_ago])
-        .unwrap();
+    w.backdate_runs(30);
     let scheduled = |w: &World| {
         runs(w)
             .iter()
@@ -347,7 +328,7 @@ fn a_missed_run_catches_up_once_only_when_less_than_catch_up_hours_late() {
     };
 
     // Missed 7 hours ago: later than BACKUP_CATCH_UP_HOURS (6), no run.
-    let cron = daily_cron_missed_by(jiff::SignedDuration::from_hours(7));
+    let cron = common::daily_cron_at(jiff::SignedDuration::from_hours(-7));
     let mut agent = spawn_agent(&w, &[("BACKUP_SCHEDULE", &cron)]);
     std::thread::sleep(Duration::from_secs(4));
     sigterm(&agent);
@@ -355,7 +336,7 @@ fn a_missed_run_catches_up_once_only_when_less_than_catch_up_hours_late() {
     assert_eq!(scheduled(&w), 0, "{:?}", runs(&w));
 
     // Missed 1 hour ago: one run at start, not one per missed day.
-    let cron = daily_cron_missed_by(jiff::SignedDuration::from_hours(1));
+    let cron = common::daily_cron_at(jiff::SignedDuration::from_hours(-1));
     let mut agent = spawn_agent(&w, &[("BACKUP_SCHEDULE", &cron)]);
     wait_for("the catch-up run", Duration::from_secs(20), || {
         scheduled(&w) >= 1

@@ -470,23 +470,11 @@ fn low_disk_and_overdue_backups_alert_once() {
     let w = world();
     // One good backup, 30 hours ago.
     w.cmd().arg("backup").assert().success();
-    let long_ago = jiff::Timestamp::now()
-        .checked_sub(jiff::SignedDuration::from_hours(30))
-        .unwrap()
-        .to_string();
-    rusqlite::Connection::open(w.backups.join("app.sqlite3"))
-        .unwrap()
-        .execute("UPDATE runs SET started = ?1, finished = ?1", [&long_ago])
-        .unwrap();
+    w.backdate_runs(30);
     let tg = FakeTelegram::start();
     // A daily schedule far from now (no catch-up run), and a free-space
     // threshold no disk can meet.
-    let tz = jiff::tz::TimeZone::get("Europe/Moscow").unwrap();
-    let later = jiff::Timestamp::now()
-        .checked_add(jiff::SignedDuration::from_hours(12))
-        .unwrap()
-        .to_zoned_datetime(tz);
-    let cron = format!("{} {} * * *", later.minute(), later.hour());
+    let cron = common::daily_cron_at(jiff::SignedDuration::from_hours(12));
     let agent = Agent::start(
         &w,
         &tg,

@@ -127,6 +127,32 @@ impl World {
     }
 }
 
+impl World {
+    /// Move every recorded run `hours` into the past (as if the agent had
+    /// been off since then).
+    pub fn backdate_runs(&self, hours: i64) {
+        let then = jiff::Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_hours(hours))
+            .unwrap()
+            .to_string();
+        rusqlite::Connection::open(self.backups.join("app.sqlite3"))
+            .unwrap()
+            .execute("UPDATE runs SET started = ?1, finished = ?1", [&then])
+            .unwrap();
+    }
+}
+
+/// A daily cron expression firing at now + `offset` (negative: in the
+/// past) in the world's zone (Europe/Moscow), to the minute.
+pub fn daily_cron_at(offset: jiff::SignedDuration) -> String {
+    let tz = jiff::tz::TimeZone::get("Europe/Moscow").unwrap();
+    let at = jiff::Timestamp::now()
+        .checked_add(offset)
+        .unwrap()
+        .to_zoned_datetime(tz);
+    format!("{} {} * * *", at.minute(), at.hour())
+}
+
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     let Ok(rd) = fs::read_dir(dir) else { return };
     for e in rd.flatten() {
