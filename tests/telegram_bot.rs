@@ -117,8 +117,9 @@ fn edits(tg: &FakeTelegram, message_id: i64) -> Vec<String> {
         .collect()
 }
 
-/// Send `/backup`, check the confirmation keyboard, return its message id.
-fn confirm_message_id(tg: &FakeTelegram, chat: i64) -> i64 {
+/// Send `/backup`, check the confirmation keyboard; return its message id
+/// and the data of its "Да" and "Нет" buttons.
+fn confirm_message(tg: &FakeTelegram, chat: i64) -> (i64, String, String) {
     let before = tg.calls_of("sendMessage").len();
     tg.send_text(chat, "/backup");
     let deadline = Instant::now() + T;
@@ -126,12 +127,14 @@ fn confirm_message_id(tg: &FakeTelegram, chat: i64) -> i64 {
         let sent = tg.calls_of("sendMessage");
         if let Some(c) = sent[before.min(sent.len())..]
             .iter()
-            .find(|c| c.params.get("reply_markup").is_some())
+            .find(|c| c.chat() == chat && c.params.get("reply_markup").is_some())
         {
-            let kb = c.params["reply_markup"]["inline_keyboard"].to_string();
-            assert!(kb.contains("Да") && kb.contains("Нет"), "{kb}");
-            assert!(kb.contains("bk:y:0"), "{kb}");
-            return c.message_id();
+            let row = &c.params["reply_markup"]["inline_keyboard"][0];
+            assert_eq!(row[0]["text"], "Да", "{row}");
+            assert_eq!(row[1]["text"], "Нет", "{row}");
+            let data = |i: usize| row[i]["callback_data"].as_str().unwrap().to_string();
+            assert!(data(0).starts_with("bk:y:0:"), "{row}");
+            return (c.message_id(), data(0), data(1));
         }
         assert!(Instant::now() < deadline, "no confirmation: {sent:?}");
         std::thread::sleep(Duration::from_millis(100));
@@ -250,8 +253,8 @@ fn backup_asks_then_edits_one_message_until_done() {
     agent.wait_ready(&tg);
 
     // "No" cancels and nothing runs.
-    let id = confirm_message_id(&tg, ADMIN);
-    tg.press(ADMIN, ADMIN, id, "bk:n:0");
+    let (id, _, no) = confirm_message(&tg, ADMIN);
+    tg.press(ADMIN, ADMIN, id, &no);
     tg.wait_for(T, "the cancel edit", |c| {
         c.method == "editMessageText" && c.text().contains("отменена")
     });
@@ -260,9 +263,18 @@ fn backup_asks_then_edits_one_message_until_done() {
     });
     assert!(runs(&w).is_empty());
 
+    // An old "Yes" (asked 11 minutes ago) does nothing but say so.
+    let (id, _, _) = confirm_message(&tg, ADMIN);
+    let old = format!("bk:y:0:{}", jiff::Timestamp::now().as_second() - 660);
+    tg.press(ADMIN, ADMIN, id, &old);
+    tg.wait_for(T, "the expired edit", |c| {
+        c.method == "editMessageText" && c.text().contains("устарело")
+    });
+    assert!(runs(&w).is_empty());
+
     // "Yes" starts it; the same message follows the stages.
-    let id = confirm_message_id(&tg, ADMIN);
-    tg.press(ADMIN, ADMIN, id, "bk:y:0");
+    let (id, yes, _) = confirm_message(&tg, ADMIN);
+    tg.press(ADMIN, ADMIN, id, &yes);
     tg.wait_for(T, "a progress edit", |c| {
         c.method == "editMessageText" && c.text().contains("выгрузка 1С")
     });
@@ -315,8 +327,8 @@ fn a_failure_is_explained_with_the_1c_log() {
     let tg = FakeTelegram::start();
     let agent = Agent::start(&w, &tg, &[("FAKE_1C_MODE", "lock")]);
     agent.wait_ready(&tg);
-    let id = confirm_message_id(&tg, ADMIN);
-    tg.press(ADMIN, ADMIN, id, "bk:y:0");
+    let (id, yes, _) = confirm_message(&tg, ADMIN);
+    tg.press(ADMIN, ADMIN, id, &yes);
     let failed = tg.wait_for(Duration::from_secs(60), "the failure edit", |c| {
         c.method == "editMessageText" && c.text().contains("не удалась")
     });

@@ -21,15 +21,54 @@ use tokio::sync::broadcast::error::RecvError;
 /// Minimum pause between two edits of the progress message.
 pub const EDIT_EVERY: Duration = Duration::from_secs(2);
 
-/// Callback data: `bk:y:<index of the base>` or `bk:n:<index>`.
-fn callback_data(yes: bool, idx: usize) -> String {
-    format!("bk:{}:{idx}", if yes { "y" } else { "n" })
+/// How long a Да/Нет confirmation stays valid: an old button pressed by
+/// mistake (or after the configuration changed the order of bases) must
+/// not start a backup.
+pub const CONFIRM_TTL_SECS: i64 = 600;
+
+/// Callback data: `bk:y:<index of the base>:<unix seconds when asked>`
+/// (`n` for No); 64 bytes at most by Telegram's rules.
+fn callback_data(yes: bool, idx: usize, asked: i64) -> String {
+    format!("bk:{}:{idx}:{asked}", if yes { "y" } else { "n" })
 }
 
-fn parse_callback(data: &str) -> Option<(bool, usize)> {
-    let rest = data.strip_prefix("bk:")?;
-    let (yn, idx) = rest.split_once(':')?;
-    Some((yn == "y", idx.parse().ok()?))
+/// A pressed button, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Press {
+    yes: bool,
+    idx: usize,
+    /// When the question was asked; None for buttons of older versions.
+    asked: Option<i64>,
+}
+
+impl Press {
+    /// Whether the confirmation is too old to act on at `now` (unix s).
+    fn expired(&self, now: i64) -> bool {
+        self.asked
+            .is_none_or(|a| now - a > CONFIRM_TTL_SECS || a > now + 60)
+    }
+}
+
+fn parse_callback(data: &str) -> Option<Press> {
+    let mut parts = data.strip_prefix("bk:")?.split(':');
+    let yes = match parts.next()? {
+        "y" => true,
+        "n" => false,
+        _ => return None,
+    };
+    let idx = parts.next()?.parse().ok()?;
+    let asked = match parts.next() {
+        Some(t) => Some(t.parse().ok()?),
+        None => None,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Press { yes, idx, asked })
+}
+
+fn now_unix() -> i64 {
+    jiff::Timestamp::now().as_second()
 }
 
 /// Ask for confirmation (or say why not).
@@ -59,9 +98,10 @@ pub async fn ask(ctx: &Ctx, chat: ChatId, arg: &str) -> anyhow::Result<()> {
         .iter()
         .position(|b| b.name == base.name)
         .unwrap_or(0);
+    let asked = now_unix();
     let keyboard = InlineKeyboardMarkup::new([[
-        InlineKeyboardButton::callback(t.yes, callback_data(true, idx)),
-        InlineKeyboardButton::callback(t.no, callback_data(false, idx)),
+        InlineKeyboardButton::callback(t.yes, callback_data(true, idx, asked)),
+        InlineKeyboardButton::callback(t.no, callback_data(false, idx, asked)),
     ]]);
     let req = ctx
         .bot
@@ -95,13 +135,18 @@ pub async fn on_callback(ctx: Arc<Ctx>, q: CallbackQuery) -> anyhow::Result<()> 
         return Ok(());
     };
     let (chat, msg_id) = (msg.chat().id, msg.id());
-    let Some((yes, idx)) = parse_callback(data) else {
+    let Some(press) = parse_callback(data) else {
         return Ok(());
     };
-    let Some(base) = ctx.agent.cfg.bases.get(idx).map(|b| b.name.clone()) else {
+    let Some(base) = ctx.agent.cfg.bases.get(press.idx).map(|b| b.name.clone()) else {
+        edit(&ctx, chat, msg_id, t.confirm_expired).await;
         return Ok(());
     };
-    if !yes {
+    if press.yes && press.expired(now_unix()) {
+        edit(&ctx, chat, msg_id, t.confirm_expired).await;
+        return Ok(());
+    }
+    if !press.yes {
         edit(&ctx, chat, msg_id, &(t.cancelled)(&base)).await;
         return Ok(());
     }
@@ -283,11 +328,28 @@ mod tests {
 
     #[test]
     fn callback_data_round_trips_and_fits() {
-        let d = callback_data(true, 12);
-        assert!(d.len() <= 64);
-        assert_eq!(parse_callback(&d), Some((true, 12)));
-        assert_eq!(parse_callback(&callback_data(false, 0)), Some((false, 0)));
-        assert_eq!(parse_callback("zz"), None);
+        let d = callback_data(true, 12, i64::MAX);
+        assert!(d.len() <= 64, "{d}");
+        let p = parse_callback(&d).unwrap();
+        assert_eq!((p.yes, p.idx, p.asked), (true, 12, Some(i64::MAX)));
+        let p = parse_callback(&callback_data(false, 0, 5)).unwrap();
+        assert_eq!((p.yes, p.idx, p.asked), (false, 0, Some(5)));
+        for bad in ["zz", "bk:x:1:2", "bk:y:one:2", "bk:y:1:soon", "bk:y:1:2:3"] {
+            assert_eq!(parse_callback(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn confirmations_expire_after_ten_minutes() {
+        let asked = 1_000_000;
+        let p = parse_callback(&callback_data(true, 0, asked)).unwrap();
+        assert!(!p.expired(asked));
+        assert!(!p.expired(asked + CONFIRM_TTL_SECS));
+        assert!(p.expired(asked + CONFIRM_TTL_SECS + 1));
+        // A clock far behind the button is not trusted either.
+        assert!(p.expired(asked - 3600));
+        // Buttons of older versions carry no time: expired.
+        assert!(parse_callback("bk:y:0").unwrap().expired(asked));
     }
 
     #[test]

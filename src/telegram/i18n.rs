@@ -20,6 +20,7 @@ pub struct Texts {
     pub no: &'static str,
     pub confirm: fn(base: &str) -> String,
     pub cancelled: fn(base: &str) -> String,
+    pub confirm_expired: &'static str,
     pub no_bases: &'static str,
     pub no_such_base: fn(name: &str, known: &str) -> String,
     pub already_running: fn(base: &str, stage: &str) -> String,
@@ -120,6 +121,7 @@ pub static RU: Texts = Texts {
     no: "Нет",
     confirm: |b| format!("Сделать резервную копию базы <b>{}</b> сейчас?", esc(b)),
     cancelled: |b| format!("Резервная копия базы <b>{}</b> отменена.", esc(b)),
+    confirm_expired: "Подтверждение устарело (действует 10 минут). Отправьте /backup ещё раз.",
     no_bases: "Базы не настроены: задайте ONEC_BASE_PATH или bases: в config.yaml.",
     no_such_base: |n, k| format!("Базы «{}» нет. Настроены: {}", esc(n), esc(k)),
     already_running: |b, s| {
@@ -259,6 +261,7 @@ pub static EN: Texts = Texts {
     no: "No",
     confirm: |b| format!("Back up <b>{}</b> now?", esc(b)),
     cancelled: |b| format!("Backup of <b>{}</b> cancelled.", esc(b)),
+    confirm_expired: "This confirmation has expired (it is valid for 10 minutes). Send /backup again.",
     no_bases: "No bases configured: set ONEC_BASE_PATH or bases: in config.yaml.",
     no_such_base: |n, k| format!("No base named “{}”. Configured: {}", esc(n), esc(k)),
     already_running: |b, s| {
