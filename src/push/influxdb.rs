@@ -206,13 +206,17 @@ pub async fn run(
         Api::V2 { .. } => "2.x",
     };
     tracing::info!("InfluxDB {version} push on: {}", redact_url(&s.url));
+    let mut last_at = i64::MIN;
     loop {
         let due = out.due();
         tokio::select! {
             biased;
             _ = ctx.shutdown.cancelled() => break,
             t = ticks.recv() => match t {
+                // The same snapshot again: the same points.
+                Ok(tick) if tick.at_ms <= last_at => {}
                 Ok(tick) => {
+                    last_at = tick.at_ms;
                     let lines = line_protocol::lines(&tick.families, tick.at_ms, &ctx.host);
                     out.push(Points::of(&lines, tick.at_ms), super::now_ms());
                 }

@@ -14,7 +14,10 @@
 //! Escaping follows the InfluxDB reference: measurement `,` and space;
 //! tag keys, tag values and field keys `,` `=` and space; string fields
 //! `"` and `\`. A backslash that would otherwise escape the next character
-//! (or end a tag value) is doubled.
+//! is doubled. InfluxDB 1.x cannot parse a tag value ending in a backslash
+//! at all (tried on 1.6: `path=C:\\` is "invalid tag format"), so trailing
+//! backslashes of names and tag values are dropped: the Windows mount
+//! point `C:\` is tagged `C:`.
 
 use crate::export::Family;
 use std::fmt::Write;
@@ -125,15 +128,48 @@ pub const INTEGER_FAMILIES: &[&str] = &[
     "onec_sink_queue_samples",
 ];
 
+/// Every tag key the points can carry. A field must not share a name with
+/// a tag of its measurement (InfluxQL could not tell them apart), so a
+/// field whose short name is one of these keeps its long name:
+/// `onec_backup_status` → `backup_status`, not `status`.
+pub const TAG_KEYS: &[&str] = &[
+    "host",
+    "client_host",
+    "core",
+    "mountpoint",
+    "fstype",
+    "device",
+    "rank",
+    "name",
+    "user",
+    "kind",
+    "state",
+    "hostname",
+    "os",
+    "os_version",
+    "kernel",
+    "arch",
+    "base",
+    "status",
+    "version",
+    "collector",
+    "sink",
+];
+
 /// Measurement and field name of a family.
 pub fn place(family: &str) -> (&'static str, &str) {
+    let long = family.strip_prefix("onec_").unwrap_or(family);
     for (prefix, m, cut) in GROUPS {
         if let Some(rest) = family.strip_prefix(prefix) {
-            let field = if *cut { rest } else { &family["onec_".len()..] };
+            let field = if *cut && !TAG_KEYS.contains(&rest) {
+                rest
+            } else {
+                long
+            };
             return (m, field);
         }
     }
-    ("system", family)
+    ("system", long)
 }
 
 /// The points of one tick: per measurement and tag set, one line whose
@@ -201,7 +237,11 @@ pub fn write_line(l: &Line, out: &mut String) {
         return;
     }
     escape(&l.measurement, b", ", out);
-    let mut tags: Vec<&(String, String)> = l.tags.iter().filter(|(_, v)| !v.is_empty()).collect();
+    let mut tags: Vec<&(String, String)> = l
+        .tags
+        .iter()
+        .filter(|(_, v)| !v.trim_end_matches('\\').is_empty())
+        .collect();
     tags.sort();
     for (k, v) in tags {
         out.push(',');
@@ -243,9 +283,10 @@ pub fn write_line(l: &Line, out: &mut String) {
 }
 
 /// Escape `special` characters with a backslash. Newlines (which always
-/// end a line) become spaces; a backslash that would escape what follows
-/// it, or that ends the text, is doubled.
+/// end a line) become spaces; trailing backslashes are dropped (see the
+/// module doc); a backslash that would escape what follows it is doubled.
 fn escape(s: &str, special: &[u8], out: &mut String) {
+    let s = s.trim_end_matches('\\');
     let is_special = |c: char| c.is_ascii() && special.contains(&(c as u8));
     let mut chars = s
         .chars()
@@ -257,10 +298,8 @@ fn escape(s: &str, special: &[u8], out: &mut String) {
             out.push(c);
         } else if c == '\\' {
             out.push('\\');
-            match chars.peek() {
-                None => out.push('\\'),
-                Some(&n) if n == '\\' || is_special(n) => out.push('\\'),
-                _ => {}
+            if chars.peek().is_some_and(|&n| n == '\\' || is_special(n)) {
+                out.push('\\');
             }
         } else {
             out.push(c);
@@ -305,7 +344,7 @@ mod tests {
                 ]
             ),
             concat!(
-                r"my\ meas\,urement,dir=D:\1C\Buh,path=C:\\,tag\ key=a\=b\,c\ d ",
+                r"my\ meas\,urement,dir=D:\1C\Buh,path=C:,tag\ key=a\=b\,c\ d ",
                 r#"field\,key=1.5,n=-3i,msg="say \"hi\" \\ bye next" 1700000000"#,
                 "\n"
             )
@@ -318,14 +357,18 @@ mod tests {
         escape(r"a\ b", b", =", &mut out);
         assert_eq!(out, r"a\\\ b");
         let mut out = String::new();
-        escape("x\\", b", ", &mut out);
-        assert_eq!(out, r"x\\");
+        escape(r"x\\", b", ", &mut out);
+        assert_eq!(out, "x", "InfluxDB 1.x cannot parse a trailing backslash");
     }
 
     #[test]
     fn empty_tags_and_fieldless_lines_are_left_out() {
         assert_eq!(
-            line("m", &[("a", ""), ("b", "1")], vec![("v", Value::Int(1))]),
+            line(
+                "m",
+                &[("a", ""), ("b", "1"), ("c", "\\")],
+                vec![("v", Value::Int(1))]
+            ),
             "m,b=1 v=1i 1700000000\n"
         );
         assert_eq!(line("m", &[], vec![]), "");
@@ -406,10 +449,58 @@ mod tests {
         assert_eq!(place("onec_uptime_seconds"), ("system", "uptime_seconds"));
         assert_eq!(place("onec_agent_build_info"), ("agent", "build_info"));
         assert_eq!(place("onec_sink_up"), ("agent", "sink_up"));
+        assert_eq!(place("onec_backup_status"), ("backup", "backup_status"));
+        for n in &names {
+            assert!(!TAG_KEYS.contains(&place(n).1), "{n}");
+        }
         // No two families land on one measurement and field.
         let mut seen = std::collections::HashSet::new();
         for n in &names {
             assert!(seen.insert(place(n)), "{n} collides: {:?}", place(n));
+        }
+    }
+
+    #[test]
+    fn every_label_of_a_real_scrape_is_a_known_tag_key() {
+        use crate::export::{BackupState, BaseBackup, LastRun, SinkState};
+        let snap = crate::metrics::Collectors::new(Default::default()).collect();
+        let last = LastRun {
+            run_id: 1,
+            ok: true,
+            status: "ok",
+            timestamp_unix: 1.0,
+            size_bytes: 1,
+            duration_seconds: 1.0,
+            error: None,
+        };
+        let backup = BackupState {
+            bases: vec![BaseBackup {
+                name: "buh".into(),
+                last_success_unix: Some(1.0),
+                last_finished: Some(last.clone()),
+                runs: vec![("ok", 1)],
+                running: false,
+                archives: Some((1, 1)),
+            }],
+            default_last: Some(last),
+            history_error: None,
+        };
+        let sinks = [SinkState {
+            sink: "influxdb",
+            ..SinkState::default()
+        }];
+        let fams = crate::export::build(&snap, &backup, &sinks);
+        for l in lines(&fams, 0, "h") {
+            for (k, _) in &l.tags {
+                assert!(TAG_KEYS.contains(&k.as_str()), "{k} in {}", l.measurement);
+            }
+            for (f, _) in &l.fields {
+                assert!(
+                    !l.tags.iter().any(|(k, _)| k == f),
+                    "{f} in {}",
+                    l.measurement
+                );
+            }
         }
     }
 }

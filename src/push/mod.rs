@@ -354,14 +354,14 @@ impl Tracker {
     /// debug otherwise.
     pub fn ok(&mut self, msg: String) {
         let sink = self.sink;
-        if !self.ever_ok {
-            tracing::info!(sink, "{msg}");
-        } else if self.failing > 0 {
+        if self.failing > 0 {
             tracing::info!(
                 sink,
                 "{msg} (recovered after {} failed attempt(s))",
                 self.failing
             );
+        } else if !self.ever_ok {
+            tracing::info!(sink, "{msg}");
         } else {
             tracing::debug!(sink, "{msg}");
         }

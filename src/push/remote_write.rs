@@ -1,8 +1,9 @@
 //! Prometheus remote write 1.0 (`GRAFANA_PROMETHEUS_URL`): Grafana Cloud,
 //! Mimir, VictoriaMetrics, or Prometheus with
-//! `--web.enable-remote-write-receiver`. Every tick becomes a queued
-//! [`Batch`](super::prompb::Batch); batches go out oldest first, one
-//! request at a time, so no series ever goes back in time. While the
+//! `--web.enable-remote-write-receiver`. Every tick with a new snapshot
+//! becomes a queued [`Batch`](super::prompb::Batch) stamped with the
+//! snapshot's time; batches go out oldest first, one request at a time,
+//! so no series ever goes back in time or repeats a timestamp. While the
 //! target is away the queue keeps up to `GRAFANA_PROMETHEUS_QUEUE_SAMPLES`
 //! samples, none older than `GRAFANA_PROMETHEUS_MAX_AGE_SECS` (Prometheus
 //! refuses samples older than its head block as "out of bounds").
@@ -75,13 +76,19 @@ pub async fn run(ctx: Ctx, s: Settings, mut ticks: broadcast::Receiver<Arc<Tick>
     tracing::info!("Prometheus remote write on: {}", redact_url(&s.url));
     // Type and help of every family, sent with each request.
     let mut metadata: Vec<u8> = Vec::new();
+    // The sampler measures every few seconds; ticks may come more often.
+    let mut last_at = i64::MIN;
     loop {
         let due = out.due();
         tokio::select! {
             biased;
             _ = ctx.shutdown.cancelled() => break,
             t = ticks.recv() => match t {
+                // A tick repeating the last snapshot's time would be a
+                // duplicate sample (refused when a value differs): skip it.
+                Ok(tick) if tick.at_ms <= last_at => {}
                 Ok(tick) => {
+                    last_at = tick.at_ms;
                     if metadata.is_empty() {
                         metadata = prompb::metadata_bytes(&tick.families);
                     }

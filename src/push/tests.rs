@@ -398,3 +398,29 @@ fn influx_backup_points_carry_status_and_message() {
         "backup_run,base=buh,host=srv,status=failed,trigger=schedule ok=0i,duration_seconds=12.345,size_bytes=1234i,run_id=42i,message=\"bad, \\\"very\\\"\" 1700000000\n"
     );
 }
+
+#[test]
+fn a_queued_tick_costs_few_bytes_per_sample() {
+    // What bounds memory during an outage: the default queue of 100 000
+    // samples, kept snappy-compressed.
+    let snap = crate::metrics::Collectors::new(Default::default()).collect();
+    let fams = crate::export::build(&snap, &crate::export::BackupState::default(), &[]);
+    let t = prompb::Target {
+        job: JOB.into(),
+        instance: "srv-1c-buh.example.local".into(),
+    };
+    let b = prompb::batch(&fams, 1_700_000_000_000, &t);
+    let raw = prost::Message::encoded_len(&prompb::WriteRequest {
+        timeseries: prompb::series(&fams, 1_700_000_000_000, &t),
+        metadata: vec![],
+    });
+    let per = b.compressed.len() as f64 / b.samples as f64;
+    eprintln!(
+        "one tick: {} samples, {raw} bytes encoded, {} compressed ({per:.1} B/sample; a full default queue ≈ {:.1} MB)",
+        b.samples,
+        b.compressed.len(),
+        per * 100_000.0 / 1e6
+    );
+    assert!(b.samples > 20);
+    assert!(per < 64.0, "{per}");
+}
