@@ -11,7 +11,7 @@
 mod common;
 
 use common::World;
-use common::net::{Proc, free_port, get, urlencode, wait_for};
+use common::net::{Proc, free_port, get, spawn, urlencode, wait_for};
 use onec_backup_bot::config::keys::KEYS;
 use onec_backup_bot::export::EXPECTED_LINT;
 use serde_json::Value;
@@ -40,7 +40,7 @@ fn setup() -> Setup {
     // `1cv8c` is a 1C client name: a copy of sleep under that name.
     let client_exe = w.dir.path().join("1cv8c");
     std::fs::copy("/bin/sleep", &client_exe).unwrap();
-    let client = Proc(Command::new(&client_exe).arg("300").spawn().unwrap());
+    let client = Proc(spawn(Command::new(&client_exe).arg("300")));
     let port = free_port();
     let mut c = Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
     c.current_dir(w.dir.path()).arg("run");

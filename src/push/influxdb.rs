@@ -206,7 +206,8 @@ pub async fn run(
         Api::V2 { .. } => "2.x",
     };
     tracing::info!("InfluxDB {version} push on: {}", redact_url(&s.url));
-    let mut last_at = i64::MIN;
+    // A tick at 0 has no snapshot yet (the sampler's first round is late).
+    let mut last_at = 0;
     loop {
         let due = out.due();
         tokio::select! {

@@ -76,8 +76,9 @@ pub async fn run(ctx: Ctx, s: Settings, mut ticks: broadcast::Receiver<Arc<Tick>
     tracing::info!("Prometheus remote write on: {}", redact_url(&s.url));
     // Type and help of every family, sent with each request.
     let mut metadata: Vec<u8> = Vec::new();
-    // The sampler measures every few seconds; ticks may come more often.
-    let mut last_at = i64::MIN;
+    // The sampler measures every few seconds and ticks may come more
+    // often; a tick at 0 has no snapshot yet (the first round is late).
+    let mut last_at = 0;
     loop {
         let due = out.due();
         tokio::select! {

@@ -17,6 +17,21 @@ impl Drop for Proc {
     }
 }
 
+/// Spawn `c`, retrying while the kernel says "text file busy": a program
+/// copied just now may still be open for writing in a child that another
+/// test thread forked at that moment (until that child execs).
+pub fn spawn(c: &mut std::process::Command) -> Child {
+    for _ in 0..100 {
+        match c.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            r => return r.unwrap(),
+        }
+    }
+    panic!("{c:?} stayed busy for 2 s");
+}
+
 /// A loopback port nobody listens on (right now).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
