@@ -336,7 +336,7 @@ mod tests {
     }
 
     #[test]
-    fn colliding_label_names_are_renamed_like_a_scrape() {
+    fn many_labels_sort_among_name_job_and_instance() {
         let f = vec![Family {
             name: "x",
             help: "",
