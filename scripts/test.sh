@@ -10,7 +10,10 @@ cd "$(dirname "$0")/.."
 #   zip, unzip, p7zip-full  - archives are opened by Info-ZIP and 7-Zip in tests
 #   zstd                    - .tar.zst archives are checked with the zstd tool
 #   rustc-web, rust-web-src, mingw-w64 - the Windows type-check
-PKGS=(zip unzip p7zip-full zstd rustc-web rust-web-src mingw-w64 prometheus)
+#   prometheus              - promtool, scrape and remote-write receiver tests
+#   prometheus-pushgateway  - the Pushgateway push test
+#   influxdb                - InfluxDB 1.x push test (influxd)
+PKGS=(zip unzip p7zip-full zstd rustc-web rust-web-src mingw-w64 prometheus prometheus-pushgateway influxdb)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -31,6 +31,8 @@ pub struct Agent {
     pub feed: Feed,
     /// One [`Tick`] per `METRICS_INTERVAL`, from the metrics worker.
     ticks: broadcast::Sender<Arc<Tick>>,
+    /// The push sinks' state (`onec_sink_*`, `/api/health`).
+    pub sinks: crate::push::Sinks,
     /// When the agent started (for uptime in /api/health and /health).
     pub started: Instant,
     /// Cancelled when the agent is stopping; components finish their work.
@@ -50,6 +52,7 @@ impl Agent {
             sampler,
             feed: Feed::default(),
             ticks: broadcast::channel(16).0,
+            sinks: crate::push::Sinks::default(),
             cfg,
             started: Instant::now(),
             shutdown: CancellationToken::new(),
@@ -109,7 +112,9 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
             start_id,
             agent.shutdown.clone(),
         ));
-        // Components register here, one line each.
+        // Components register here, one line each (sinks subscribe to the
+        // ticks before the worker can publish one).
+        crate::push::register(&agent, &mut tasks);
         tasks.spawn(crate::daemon::worker::run(agent.clone()));
         tasks.spawn(crate::daemon::scheduler::run(agent.clone()));
         crate::api::start(agent.clone(), &mut tasks).await;

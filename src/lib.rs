@@ -23,4 +23,5 @@ pub mod logging;
 pub mod metrics;
 pub mod onec;
 pub mod platform;
+pub mod push;
 pub mod telegram;

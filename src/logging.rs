@@ -5,15 +5,22 @@
 //! rotated files are kept. Writing our own small rotator keeps the current
 //! file's name stable (the prototype's docs tell admins to open
 //! `backup.log`), which `tracing-appender` does not.
+//!
+//! A third layer, [`WarningTap`], hands warning and error lines to the
+//! Loki push sink when one is configured ([`tap_warnings`]); it never
+//! blocks: when the sink falls behind, lines are dropped, not waited for.
 
 use jiff::civil::Date;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// The log file's name inside the log folder.
@@ -145,6 +152,103 @@ impl<'a> MakeWriter<'a> for DailyFile {
     }
 }
 
+/// A warning or error line for the Loki sink.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    /// `warn` or `error`.
+    pub level: &'static str,
+    /// The message and its fields, as the log file shows them.
+    pub text: String,
+    /// The event's `base` field, if any.
+    pub base: Option<String>,
+}
+
+static TAP_ON: AtomicBool = AtomicBool::new(false);
+static TAP: Mutex<Option<tokio::sync::mpsc::Sender<LogLine>>> = Mutex::new(None);
+
+/// Start handing warning and error lines to the returned receiver (the
+/// Loki sink), at most `capacity` waiting. Lines carrying `sink = "loki"`
+/// (the Loki sink's own complaints) are not handed over.
+pub fn tap_warnings(capacity: usize) -> tokio::sync::mpsc::Receiver<LogLine> {
+    let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
+    *TAP.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    TAP_ON.store(true, Ordering::Release);
+    rx
+}
+
+/// The layer behind [`tap_warnings`]; does nothing until it is called.
+pub struct WarningTap;
+
+impl<S: Subscriber> Layer<S> for WarningTap {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let level = *event.metadata().level();
+        if !TAP_ON.load(Ordering::Acquire) || level > Level::WARN {
+            return;
+        }
+        let mut v = LineVisitor::default();
+        event.record(&mut v);
+        if v.from_loki {
+            return;
+        }
+        let line = LogLine {
+            level: if level == Level::ERROR {
+                "error"
+            } else {
+                "warn"
+            },
+            text: v.text,
+            base: v.base,
+        };
+        if let Some(tx) = TAP.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            // Full or closed: the line is only lost for Loki.
+            let _ = tx.try_send(line);
+        }
+    }
+}
+
+/// The message first, then ` key=value` for every other field.
+#[derive(Default)]
+struct LineVisitor {
+    text: String,
+    fields: String,
+    base: Option<String>,
+    from_loki: bool,
+}
+
+impl LineVisitor {
+    fn field(&mut self, f: &Field, value: String) {
+        match f.name() {
+            "message" => {
+                self.text = value;
+                self.text.push_str(&std::mem::take(&mut self.fields));
+            }
+            name => {
+                if name == "sink" && value == "loki" {
+                    self.from_loki = true;
+                }
+                if name == "base" {
+                    self.base = Some(value.clone());
+                }
+                let out = if self.text.is_empty() {
+                    &mut self.fields
+                } else {
+                    &mut self.text
+                };
+                out.push_str(&format!(" {name}={value}"));
+            }
+        }
+    }
+}
+
+impl Visit for LineVisitor {
+    fn record_str(&mut self, f: &Field, value: &str) {
+        self.field(f, value.to_string());
+    }
+    fn record_debug(&mut self, f: &Field, value: &dyn std::fmt::Debug) {
+        self.field(f, format!("{value:?}"));
+    }
+}
+
 /// Stderr plus the rotating file, at `level` (a `tracing` filter). If the
 /// file cannot be opened the agent still logs to stderr and says why.
 pub fn init_agent(dir: &Path, tz: jiff::tz::TimeZone, level: &str) {
@@ -162,12 +266,14 @@ pub fn init_agent(dir: &Path, tz: jiff::tz::TimeZone, level: &str) {
                 .with(filter())
                 .with(stderr)
                 .with(file_layer)
+                .with(WarningTap)
                 .try_init();
         }
         Err(e) => {
             let _ = tracing_subscriber::registry()
                 .with(filter())
                 .with(stderr)
+                .with(WarningTap)
                 .try_init();
             tracing::error!(
                 "cannot open the log file in {}: {e}; logging to stderr only (check LOG_DIR)",
@@ -180,7 +286,34 @@ pub fn init_agent(dir: &Path, tz: jiff::tz::TimeZone, level: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::atomic::AtomicI32;
+
+    #[test]
+    fn the_tap_hands_over_warnings_and_errors_but_not_the_loki_sinks_own() {
+        let sub = tracing_subscriber::registry().with(WarningTap);
+        let mut rx = tap_warnings(8);
+        tracing::subscriber::with_default(sub, || {
+            tracing::info!("not this one");
+            tracing::warn!(base = "buh", "disk {} is low", "D:");
+            tracing::error!(sink = "loki", "Loki is down");
+            tracing::error!(sink = "remote_write", "remote write failed");
+        });
+        let a = rx.try_recv().unwrap();
+        assert_eq!(
+            a,
+            LogLine {
+                level: "warn",
+                text: "disk D: is low base=buh".into(),
+                base: Some("buh".into()),
+            }
+        );
+        let b = rx.try_recv().unwrap();
+        assert_eq!(
+            (b.level, b.text.as_str()),
+            ("error", "remote write failed sink=remote_write")
+        );
+        assert!(rx.try_recv().is_err());
+    }
 
     #[test]
     fn rotates_daily_and_keeps_fourteen() {

@@ -8,17 +8,10 @@
 mod common;
 
 use common::World;
+use common::net::{free_port, sigterm, wait_exit, wait_for};
 use std::fs;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use std::time::Duration;
 
 fn spawn_agent(w: &World, extra: &[(&str, &str)]) -> Child {
     let mut c = Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
@@ -42,37 +35,8 @@ fn spawn_agent(w: &World, extra: &[(&str, &str)]) -> Child {
         .unwrap()
 }
 
-fn sigterm(child: &Child) {
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-}
-
-fn wait_exit(child: &mut Child, within: Duration) -> i32 {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s.code().unwrap_or(-1);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the agent did not stop within {within:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn runs(w: &World) -> Vec<serde_json::Value> {
     w.list_json().as_array().cloned().unwrap_or_default()
-}
-
-fn wait_for(what: &str, within: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[test]

@@ -82,7 +82,12 @@ fn families() -> Vec<export::Family> {
         default_last: Some(last),
         history_error: None,
     };
-    export::build(&snap, &backup)
+    let sinks = [export::SinkState {
+        sink: "remote_write",
+        up: true,
+        ..Default::default()
+    }];
+    export::build(&snap, &backup, &sinks)
 }
 
 #[test]

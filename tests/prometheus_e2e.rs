@@ -11,98 +11,17 @@
 mod common;
 
 use common::World;
+use common::net::{Proc, free_port, get, spawn, urlencode, wait_for};
 use onec_backup_bot::config::keys::KEYS;
 use onec_backup_bot::export::EXPECTED_LINT;
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A child process killed and reaped when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 fn have(tool: &str) -> bool {
     Path::new("/usr/bin").join(tool).exists()
-}
-
-/// GET over HTTP/1.1 with `Connection: close`: (status, body).
-fn get(port: u16, target: &str) -> (u16, String) {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return (0, String::new());
-    };
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut all = Vec::new();
-    if s.read_to_end(&mut all).is_err() {
-        return (0, String::new());
-    }
-    let text = String::from_utf8_lossy(&all).into_owned();
-    let Some((head, body)) = text.split_once("\r\n\r\n") else {
-        return (0, String::new());
-    };
-    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    (status, body)
-}
-
-fn dechunk(mut b: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = b.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        b = &rest[n + 2..];
-    }
-    out
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn wait_for(what: &str, within: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// The world with one finished backup, a process that looks like a 1C
@@ -121,7 +40,7 @@ fn setup() -> Setup {
     // `1cv8c` is a 1C client name: a copy of sleep under that name.
     let client_exe = w.dir.path().join("1cv8c");
     std::fs::copy("/bin/sleep", &client_exe).unwrap();
-    let client = Proc(Command::new(&client_exe).arg("300").spawn().unwrap());
+    let client = Proc(spawn(Command::new(&client_exe).arg("300")));
     let port = free_port();
     let mut c = Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
     c.current_dir(w.dir.path()).arg("run");

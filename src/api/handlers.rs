@@ -111,18 +111,24 @@ pub async fn metrics_prom(
     params(q, &[])?;
     let snap = st.agent.sampler.snapshot();
     let backup = st.backup();
-    let key = (Arc::as_ptr(&snap) as usize, Arc::as_ptr(&backup) as usize);
+    // The sinks' generation changes whenever a sink's state does.
+    let key = (
+        Arc::as_ptr(&snap) as usize,
+        Arc::as_ptr(&backup) as usize,
+        st.agent.sinks.generation(),
+    );
     let cached = {
         let g = st.prom.lock().unwrap_or_else(|p| p.into_inner());
         g.as_ref()
-            .filter(|(a, b, _)| (*a, *b) == key)
-            .map(|(_, _, text)| text.clone())
+            .filter(|(k, _)| *k == key)
+            .map(|(_, text)| text.clone())
     };
     let body = match cached {
         Some(b) => b,
         None => {
-            let text = Bytes::from(prometheus::encode(&export::build(&snap, &backup)));
-            *st.prom.lock().unwrap_or_else(|p| p.into_inner()) = Some((key.0, key.1, text.clone()));
+            let sinks = st.agent.sinks.states();
+            let text = Bytes::from(prometheus::encode(&export::build(&snap, &backup, &sinks)));
+            *st.prom.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, text.clone()));
             text
         }
     };
@@ -147,7 +153,10 @@ pub async fn metrics_json(
 /// finished backup of a base failed or was interrupted; or a scheduled
 /// base has had no success for more than `MAX_AGE_HOURS` (see
 /// `export::stale_for`). Other collectors failing (e.g. no utmp in a
-/// container) are listed but do not degrade.
+/// container) are listed but do not degrade. Push sinks are listed under
+/// `checks.sinks` (up, last error, queue) but never degrade: a monitoring
+/// endpoint being away is not this server's problem, and the queue rides
+/// out short outages.
 pub async fn health(State(st): St, headers: HeaderMap, q: Params) -> Result<Response, ApiError> {
     read_auth(&st, &headers)?;
     params(q, &[])?;
@@ -229,6 +238,26 @@ fn health_body(
         .bases
         .first()
         .and_then(|b| b.last_finished.as_ref().map(|l| last_json(&b.name, l)));
+    let mut sinks = serde_json::Map::new();
+    let states = st.agent.sinks.states();
+    for x in &states {
+        sinks.insert(
+            x.sink.to_string(),
+            json!({
+                "ok": x.up,
+                "target": x.target,
+                "last_error": x.last_error,
+                "queue_samples": x.queue_samples,
+                "errors_total": x.errors_total,
+                "dropped_total": x.dropped_total,
+            }),
+        );
+    }
+    let sinks = json!({
+        "ok": states.iter().all(|x| x.up),
+        "degrades_health": false,
+        "sinks": sinks,
+    });
     let body = json!({
         "status": if ok { "ok" } else { "degraded" },
         "version": env!("CARGO_PKG_VERSION"),
@@ -239,6 +268,7 @@ fn health_body(
             "backup_disk": disk,
             "history": {"ok": history_ok, "error": backup.history_error},
             "backups": bases,
+            "sinks": sinks,
         },
     });
     (body, ok)

@@ -60,11 +60,14 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Addresses of the snapshot and backup state, and the sinks' generation.
+type PromKey = (usize, usize, u64);
+
 /// What the handlers share.
 pub struct ApiState {
     pub agent: Arc<Agent>,
-    /// The last encoded exposition, keyed by (snapshot, backup state).
-    prom: Mutex<Option<(usize, usize, Bytes)>>,
+    /// The last encoded exposition, keyed by what it was built from.
+    prom: Mutex<Option<(PromKey, Bytes)>>,
 }
 
 impl ApiState {

@@ -41,7 +41,7 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         eprintln!("warning: backup history not readable, backup metrics are incomplete: {e}");
     }
     let text = match args.format {
-        Format::Prom => prometheus::encode(&export::build(&snap, &backup)),
+        Format::Prom => prometheus::encode(&export::build(&snap, &backup, &[])),
         Format::Json => {
             let v = export::json::to_json(&snap, &backup);
             let mut s = serde_json::to_string_pretty(&v)

@@ -414,6 +414,26 @@ pub static KEYS: &[Key] = &[
         "Пароль / API-ключ remote write",
     ),
     k(
+        &["GRAFANA_PROMETHEUS_QUEUE_SAMPLES"],
+        "grafana.prometheus_queue_samples",
+        Int {
+            min: 1_000,
+            max: 5_000_000,
+        },
+        Some("100000"),
+        "Очередь remote write на время недоступности хранилища, сэмплов (старые вытесняются)",
+    ),
+    k(
+        &["GRAFANA_PROMETHEUS_MAX_AGE_SECS"],
+        "grafana.prometheus_max_age_secs",
+        Int {
+            min: 60,
+            max: 86_400,
+        },
+        Some("3600"),
+        "Сэмплы из очереди старше стольких секунд выбрасываются (Prometheus отвергает слишком старые)",
+    ),
+    k(
         &["PROMETHEUS_PUSHGATEWAY_URL"],
         "prometheus.pushgateway_url",
         Url,
@@ -421,11 +441,32 @@ pub static KEYS: &[Key] = &[
         "Адрес Prometheus Pushgateway",
     ),
     k(
+        &["PROMETHEUS_PUSHGATEWAY_USER"],
+        "pushgateway.user",
+        Str,
+        None,
+        "Пользователь Pushgateway (basic auth)",
+    ),
+    k(
+        &["PROMETHEUS_PUSHGATEWAY_PASSWORD"],
+        "pushgateway.password",
+        Secret,
+        None,
+        "Пароль Pushgateway (basic auth)",
+    ),
+    k(
+        &["PROMETHEUS_PUSHGATEWAY_KEEP_ON_EXIT"],
+        "pushgateway.keep_on_exit",
+        Bool,
+        Some("false"),
+        "Не удалять группу метрик из Pushgateway при остановке агента",
+    ),
+    k(
         &["INFLUXDB_URL"],
         "influxdb.url",
         Url,
         None,
-        "Адрес InfluxDB 2",
+        "Адрес InfluxDB (2.x: с INFLUXDB_TOKEN/ORG/BUCKET; 1.x: с INFLUXDB_DATABASE)",
     ),
     k(
         &["INFLUXDB_TOKEN"],
@@ -447,6 +488,27 @@ pub static KEYS: &[Key] = &[
         Str,
         None,
         "Bucket InfluxDB",
+    ),
+    k(
+        &["INFLUXDB_DATABASE"],
+        "influxdb.database",
+        Str,
+        None,
+        "База InfluxDB 1.x (вместо INFLUXDB_TOKEN/ORG/BUCKET)",
+    ),
+    k(
+        &["INFLUXDB_USER"],
+        "influxdb.user",
+        Str,
+        None,
+        "Пользователь InfluxDB 1.x (если включена авторизация)",
+    ),
+    k(
+        &["INFLUXDB_PASSWORD"],
+        "influxdb.password",
+        Secret,
+        None,
+        "Пароль InfluxDB 1.x",
     ),
     k(
         &["GRAFANA_LOKI_URL"],
@@ -475,6 +537,20 @@ pub static KEYS: &[Key] = &[
         SecretUrl,
         None,
         "Push-адрес монитора Uptime Kuma",
+    ),
+    k(
+        &["UPTIME_KUMA_HEARTBEAT"],
+        "uptime_kuma.heartbeat",
+        Bool,
+        Some("false"),
+        "Кроме итогов копий, отправлять в Uptime Kuma «жив» каждые METRICS_INTERVAL секунд",
+    ),
+    k(
+        &["PUSH_TIMEOUT_SECS"],
+        "push.timeout_secs",
+        Int { min: 1, max: 60 },
+        Some("10"),
+        "Сколько секунд ждать ответа от адреса отправки метрик и журналов (соединение и ответ)",
     ),
     k(
         &["LOG_DIR"],
@@ -664,6 +740,8 @@ mod tests {
             "UPTIME_KUMA_PUSH_URL",
             "ONEC_LOCK_CODE",
             "API_READ_TOKEN",
+            "PROMETHEUS_PUSHGATEWAY_PASSWORD",
+            "INFLUXDB_PASSWORD",
         ] {
             assert!(by_env(name).unwrap().is_secret(), "{name} must be secret");
         }

@@ -76,7 +76,7 @@ pub mod sources;
 mod tests;
 
 pub use check::render_check;
-pub use resolve::{Api, Base, Config, Entry, Export, Logging, Telegram};
+pub use resolve::{Api, Base, Config, Entry, Export, Logging, Telegram, redact_url};
 
 use std::collections::HashMap;
 use std::fmt;

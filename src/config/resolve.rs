@@ -72,21 +72,68 @@ pub struct Api {
     pub read_token: Option<Secret>,
 }
 
-/// Push sinks (acted on by the metrics issue; validated here).
-#[derive(Debug, Clone, Default)]
+/// Push sinks (`crate::push`): each is on when its URL is set.
+#[derive(Debug, Clone)]
 pub struct Export {
+    /// Prometheus remote write (Grafana Cloud, Mimir, VictoriaMetrics).
     pub prometheus_remote_url: Option<String>,
     pub prometheus_remote_user: Option<String>,
     pub prometheus_remote_password: Option<Secret>,
+    /// The remote-write queue's bound, samples.
+    pub prometheus_remote_queue_samples: usize,
+    /// Queued samples older than this are dropped.
+    pub prometheus_remote_max_age: Duration,
     pub pushgateway_url: Option<String>,
+    pub pushgateway_user: Option<String>,
+    pub pushgateway_password: Option<Secret>,
+    /// Leave the group in the Pushgateway when the agent stops.
+    pub pushgateway_keep_on_exit: bool,
     pub influxdb_url: Option<String>,
+    /// InfluxDB 2.x: token, organisation and bucket.
     pub influxdb_token: Option<Secret>,
     pub influxdb_org: Option<String>,
     pub influxdb_bucket: Option<String>,
+    /// InfluxDB 1.x: database, and user and password when auth is on.
+    pub influxdb_database: Option<String>,
+    pub influxdb_user: Option<String>,
+    pub influxdb_password: Option<Secret>,
     pub loki_url: Option<String>,
     pub loki_user: Option<String>,
     pub loki_password: Option<Secret>,
     pub uptime_kuma_push_url: Option<Secret>,
+    /// Also push `up` every `METRICS_INTERVAL`.
+    pub uptime_kuma_heartbeat: bool,
+    /// Connect plus answer, for every push request.
+    pub push_timeout: Duration,
+}
+
+impl Default for Export {
+    fn default() -> Self {
+        Export {
+            prometheus_remote_url: None,
+            prometheus_remote_user: None,
+            prometheus_remote_password: None,
+            prometheus_remote_queue_samples: 100_000,
+            prometheus_remote_max_age: Duration::from_secs(3600),
+            pushgateway_url: None,
+            pushgateway_user: None,
+            pushgateway_password: None,
+            pushgateway_keep_on_exit: false,
+            influxdb_url: None,
+            influxdb_token: None,
+            influxdb_org: None,
+            influxdb_bucket: None,
+            influxdb_database: None,
+            influxdb_user: None,
+            influxdb_password: None,
+            loki_url: None,
+            loki_user: None,
+            loki_password: None,
+            uptime_kuma_push_url: None,
+            uptime_kuma_heartbeat: false,
+            push_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -153,7 +200,9 @@ impl Config {
         let e = &self.export;
         for s in [
             &e.prometheus_remote_password,
+            &e.pushgateway_password,
             &e.influxdb_token,
+            &e.influxdb_password,
             &e.loki_password,
             &e.uptime_kuma_push_url,
         ] {
@@ -295,9 +344,24 @@ fn check_url(v: &str, schemes: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
+/// `url` without its user-info part (`https://user:pass@host/p` →
+/// `https://host/p`): how every URL is shown in `config check`, problems,
+/// logs and `/api/health`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 /// How a value is shown by `config check` and in problems.
 fn show(kind: Kind, value: &str) -> String {
     match kind {
+        Kind::Url | Kind::ProxyUrl => redact_url(value),
         Kind::Secret => "***".into(),
         Kind::SecretUrl => match value.split_once("://") {
             Some((scheme, rest)) => {
@@ -778,42 +842,101 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         prometheus_remote_url: r.str("grafana.prometheus_url"),
         prometheus_remote_user: r.str("grafana.prometheus_user"),
         prometheus_remote_password: r.secret("grafana.prometheus_password"),
+        prometheus_remote_queue_samples: r
+            .int("grafana.prometheus_queue_samples")
+            .unwrap_or(100_000) as usize,
+        prometheus_remote_max_age: Duration::from_secs(
+            r.int("grafana.prometheus_max_age_secs").unwrap_or(3600) as u64,
+        ),
         pushgateway_url: r.str("prometheus.pushgateway_url"),
+        pushgateway_user: r.str("pushgateway.user"),
+        pushgateway_password: r.secret("pushgateway.password"),
+        pushgateway_keep_on_exit: r.bool("pushgateway.keep_on_exit", false),
         influxdb_url: r.str("influxdb.url"),
         influxdb_token: r.secret("influxdb.token"),
         influxdb_org: r.str("influxdb.org"),
         influxdb_bucket: r.str("influxdb.bucket"),
+        influxdb_database: r.str("influxdb.database"),
+        influxdb_user: r.str("influxdb.user"),
+        influxdb_password: r.secret("influxdb.password"),
         loki_url: r.str("grafana.loki_url"),
         loki_user: r.str("grafana.loki_user"),
         loki_password: r.secret("grafana.loki_password"),
         uptime_kuma_push_url: r.secret("uptime_kuma.push_url"),
+        uptime_kuma_heartbeat: r.bool("uptime_kuma.heartbeat", false),
+        push_timeout: Duration::from_secs(r.int("push.timeout_secs").unwrap_or(10) as u64),
     };
-    if export.influxdb_url.is_some() {
-        for (v, name) in [
-            (export.influxdb_token.is_some(), "INFLUXDB_TOKEN"),
-            (export.influxdb_org.is_some(), "INFLUXDB_ORG"),
-            (export.influxdb_bucket.is_some(), "INFLUXDB_BUCKET"),
-        ] {
-            if !v {
-                r.problems.push(Problem::unknown(
-                    r.origin("influxdb.url"),
-                    format!("{name} as well: InfluxDB needs a token, an organisation and a bucket"),
-                ));
-            }
-        }
-    }
+    check_influxdb(&mut r, &export);
     for (user, pass, what) in [
         (
-            &export.prometheus_remote_user,
-            &export.prometheus_remote_password,
-            "GRAFANA_PROMETHEUS",
+            export.prometheus_remote_user.is_some(),
+            export.prometheus_remote_password.is_some(),
+            "GRAFANA_PROMETHEUS_USER and GRAFANA_PROMETHEUS_PASSWORD",
         ),
-        (&export.loki_user, &export.loki_password, "GRAFANA_LOKI"),
+        (
+            export.loki_user.is_some(),
+            export.loki_password.is_some(),
+            "GRAFANA_LOKI_USER and GRAFANA_LOKI_PASSWORD",
+        ),
+        (
+            export.pushgateway_user.is_some(),
+            export.pushgateway_password.is_some(),
+            "PROMETHEUS_PUSHGATEWAY_USER and PROMETHEUS_PUSHGATEWAY_PASSWORD",
+        ),
+        (
+            export.influxdb_user.is_some(),
+            export.influxdb_password.is_some(),
+            "INFLUXDB_USER and INFLUXDB_PASSWORD",
+        ),
     ] {
-        if user.is_some() != pass.is_some() {
+        if user != pass {
             warnings.push(format!(
-                "{what}_USER and {what}_PASSWORD should be set together"
+                "{what} should be set together (basic auth needs both)"
             ));
+        }
+    }
+    // Settings of a sink whose URL is missing do nothing: say so.
+    for (url, url_name, others) in [
+        (
+            &export.prometheus_remote_url,
+            "GRAFANA_PROMETHEUS_URL",
+            &["grafana.prometheus_user", "grafana.prometheus_password"][..],
+        ),
+        (
+            &export.pushgateway_url,
+            "PROMETHEUS_PUSHGATEWAY_URL",
+            &["pushgateway.user", "pushgateway.password"][..],
+        ),
+        (
+            &export.influxdb_url,
+            "INFLUXDB_URL",
+            &[
+                "influxdb.token",
+                "influxdb.org",
+                "influxdb.bucket",
+                "influxdb.database",
+                "influxdb.user",
+                "influxdb.password",
+            ][..],
+        ),
+        (
+            &export.loki_url,
+            "GRAFANA_LOKI_URL",
+            &["grafana.loki_user", "grafana.loki_password"][..],
+        ),
+    ] {
+        if url.is_none() {
+            let set: Vec<&str> = others
+                .iter()
+                .filter(|y| r.str(y).is_some())
+                .filter_map(|y| keys::by_yaml(y).map(|k| k.display_name()))
+                .collect();
+            if !set.is_empty() {
+                warnings.push(format!(
+                    "{} set but {url_name} is empty: this push is off",
+                    set.join(", ")
+                ));
+            }
         }
     }
     for b in &bases {
@@ -899,6 +1022,50 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         Err(ConfigError {
             problems: r.problems,
         })
+    }
+}
+
+/// InfluxDB takes one of two groups: 2.x (`INFLUXDB_TOKEN`, `INFLUXDB_ORG`,
+/// `INFLUXDB_BUCKET`, all three) or 1.x (`INFLUXDB_DATABASE`, with
+/// `INFLUXDB_USER` / `INFLUXDB_PASSWORD` when auth is on), never both.
+fn check_influxdb(r: &mut Resolver, e: &Export) {
+    if e.influxdb_url.is_none() {
+        return;
+    }
+    let origin = r.origin("influxdb.url");
+    let v2 = [
+        (e.influxdb_token.is_some(), "INFLUXDB_TOKEN"),
+        (e.influxdb_org.is_some(), "INFLUXDB_ORG"),
+        (e.influxdb_bucket.is_some(), "INFLUXDB_BUCKET"),
+    ];
+    let v2_set: Vec<&str> = v2.iter().filter(|x| x.0).map(|x| x.1).collect();
+    if e.influxdb_database.is_some() {
+        if !v2_set.is_empty() {
+            r.problems.push(Problem::unknown(
+                origin,
+                format!(
+                    "either INFLUXDB_DATABASE (InfluxDB 1.x) or INFLUXDB_TOKEN, INFLUXDB_ORG and INFLUXDB_BUCKET (InfluxDB 2.x), not both (also set: {})",
+                    v2_set.join(", ")
+                ),
+            ));
+        }
+        return;
+    }
+    if e.influxdb_user.is_some() || e.influxdb_password.is_some() {
+        r.problems.push(Problem::unknown(
+            origin.clone(),
+            "INFLUXDB_DATABASE with INFLUXDB_USER / INFLUXDB_PASSWORD (they are for InfluxDB 1.x; 2.x uses INFLUXDB_TOKEN)",
+        ));
+    }
+    for (set, name) in v2 {
+        if !set {
+            r.problems.push(Problem::unknown(
+                origin.clone(),
+                format!(
+                    "{name} as well: InfluxDB 2.x needs a token, an organisation and a bucket (or set INFLUXDB_DATABASE for InfluxDB 1.x)"
+                ),
+            ));
+        }
     }
 }
 

@@ -419,3 +419,129 @@ fn schedules_are_validated_and_inherited() {
         "{text}"
     );
 }
+
+#[test]
+fn push_settings_defaults_and_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = load(&opts(dir.path(), &[])).unwrap();
+    let e = &cfg.export;
+    assert_eq!(e.prometheus_remote_queue_samples, 100_000);
+    assert_eq!(e.prometheus_remote_max_age.as_secs(), 3600);
+    assert_eq!(e.push_timeout.as_secs(), 10);
+    assert!(!e.pushgateway_keep_on_exit && !e.uptime_kuma_heartbeat);
+
+    fs::write(
+        dir.path().join("config.yaml"),
+        "pushgateway:\n  keep_on_exit: true\nuptime_kuma:\n  heartbeat: yes\npush:\n  timeout_secs: 3\n",
+    )
+    .unwrap();
+    let cfg = load(&opts(
+        dir.path(),
+        &[
+            ("INFLUXDB_URL", "http://influx:8086"),
+            ("INFLUXDB_DATABASE", "onec"),
+            ("INFLUXDB_USER", "writer"),
+            ("INFLUXDB_PASSWORD", "influx-pw"),
+            ("PROMETHEUS_PUSHGATEWAY_PASSWORD", "pg-pw"),
+        ],
+    ))
+    .unwrap();
+    let e = &cfg.export;
+    assert!(e.pushgateway_keep_on_exit && e.uptime_kuma_heartbeat);
+    assert_eq!(e.push_timeout.as_secs(), 3);
+    assert_eq!(e.influxdb_database.as_deref(), Some("onec"));
+    // Passwords are secrets; a password of a sink that is off is still one.
+    assert_eq!(cfg.mask("influx-pw pg-pw"), "*** ***");
+    let out = render_check(&cfg);
+    assert!(
+        !out.contains("influx-pw") && !out.contains("pg-pw"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "warning: PROMETHEUS_PUSHGATEWAY_PASSWORD set but PROMETHEUS_PUSHGATEWAY_URL is empty"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn influxdb_takes_one_of_two_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = load(&opts(
+        dir.path(),
+        &[
+            ("INFLUXDB_URL", "http://influx:8086"),
+            ("INFLUXDB_DATABASE", "onec"),
+            ("INFLUXDB_TOKEN", "tok"),
+        ],
+    ))
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("either INFLUXDB_DATABASE (InfluxDB 1.x) or INFLUXDB_TOKEN")
+            && text.contains("also set: INFLUXDB_TOKEN"),
+        "{text}"
+    );
+    let err = load(&opts(
+        dir.path(),
+        &[
+            ("INFLUXDB_URL", "http://influx:8086"),
+            ("INFLUXDB_ORG", "o"),
+        ],
+    ))
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("INFLUXDB_TOKEN as well")
+            && text.contains("INFLUXDB_BUCKET as well")
+            && text.contains("or set INFLUXDB_DATABASE for InfluxDB 1.x"),
+        "{text}"
+    );
+    assert_eq!(err.problems.len(), 2, "{text}");
+    let err = load(&opts(
+        dir.path(),
+        &[
+            ("INFLUXDB_URL", "http://influx:8086"),
+            ("INFLUXDB_TOKEN", "t"),
+            ("INFLUXDB_ORG", "o"),
+            ("INFLUXDB_BUCKET", "b"),
+            ("INFLUXDB_USER", "u"),
+        ],
+    ))
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("they are for InfluxDB 1.x"),
+        "{err}"
+    );
+}
+
+#[test]
+fn urls_are_shown_without_user_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = load(&opts(
+        dir.path(),
+        &[
+            (
+                "GRAFANA_PROMETHEUS_URL",
+                "https://123456:glc_secret@prometheus.example/api/prom/push",
+            ),
+            ("GRAFANA_LOKI_URL", "http://u:loki-pw@loki:3100"),
+        ],
+    ))
+    .unwrap();
+    let out = render_check(&cfg);
+    assert!(
+        !out.contains("glc_secret") && !out.contains("loki-pw"),
+        "{out}"
+    );
+    assert!(
+        out.contains("https://prometheus.example/api/prom/push")
+            && out.contains("http://loki:3100"),
+        "{out}"
+    );
+    assert_eq!(redact_url("http://a:b@h:1/p?q=x@y"), "http://h:1/p?q=x@y");
+    assert_eq!(redact_url("http://h/p@x"), "http://h/p@x");
+    let err = load(&opts(dir.path(), &[("GRAFANA_LOKI_URL", "ftp://u:pw@h")])).unwrap_err();
+    assert!(!err.to_string().contains("pw@"), "{err}");
+}

@@ -11,7 +11,7 @@
 
 use crate::agent::Agent;
 use crate::backup::history::{History, HistoryError, Sample};
-use crate::export::{self, BackupState, Family};
+use crate::export::{self, BackupState, Family, SinkState};
 use crate::metrics::Snapshot;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,13 +30,13 @@ pub struct Tick {
     pub at_ms: i64,
     pub snapshot: Arc<Snapshot>,
     pub backup: Arc<BackupState>,
-    /// `export::build(snapshot, backup)`, built once for all sinks.
+    /// `export::build(snapshot, backup, sinks)`, built once for all sinks.
     pub families: Vec<Family>,
 }
 
 impl Tick {
-    pub fn new(snapshot: Arc<Snapshot>, backup: Arc<BackupState>) -> Tick {
-        let families = export::build(&snapshot, &backup);
+    pub fn new(snapshot: Arc<Snapshot>, backup: Arc<BackupState>, sinks: &[SinkState]) -> Tick {
+        let families = export::build(&snapshot, &backup, sinks);
         Tick {
             at_ms: (snapshot.collected_at_unix * 1000.0) as i64,
             snapshot,
@@ -83,7 +83,7 @@ pub async fn run(agent: Arc<Agent>) {
     loop {
         tokio::select! {
             _ = push.tick() => {
-                let tick = Tick::new(agent.sampler.snapshot(), agent.backups.get());
+                let tick = Tick::new(agent.sampler.snapshot(), agent.backups.get(), &agent.sinks.states());
                 agent.publish_tick(tick);
             }
             _ = store.tick() => {
@@ -174,9 +174,12 @@ mod tests {
             collected_at_unix: 12.5,
             ..Snapshot::default()
         });
-        let t = Tick::new(snap.clone(), Arc::new(BackupState::default()));
+        let t = Tick::new(snap.clone(), Arc::new(BackupState::default()), &[]);
         assert_eq!(t.at_ms, 12_500);
-        assert_eq!(t.families, export::build(&snap, &BackupState::default()));
+        assert_eq!(
+            t.families,
+            export::build(&snap, &BackupState::default(), &[])
+        );
         assert!(t.families.iter().any(|f| f.name == "onec_cpu_percent"));
     }
 }

@@ -2,8 +2,11 @@
 //! [`Snapshot`](crate::metrics::Snapshot) plus the [`BackupState`] into
 //! metric [`Family`]s (name, help, gauge or counter, samples with typed
 //! [`Labels`]), and the encoders only read those families: Prometheus text
-//! (`prometheus.rs`) and the prototype-shaped JSON (`json.rs`, which reads
-//! the snapshot directly because its shape is nested, not flat).
+//! (`prometheus.rs`), the push sinks' remote write, line protocol and
+//! Pushgateway bodies (`crate::push`), and the prototype-shaped JSON
+//! (`json.rs`, which reads the snapshot directly because its shape is
+//! nested, not flat). The push sinks' own state comes in as plain
+//! [`SinkState`] rows, so this module depends on no sink.
 //!
 //! Label sets are enum variants with named fields, never positional
 //! vectors, so a label can not land under the wrong name (windows_exporter
@@ -85,6 +88,9 @@ pub enum Labels {
     Collector {
         collector: &'static str,
     },
+    Sink {
+        sink: &'static str,
+    },
 }
 
 impl Labels {
@@ -135,8 +141,30 @@ impl Labels {
             }
             Labels::Version { version } => f("version", version),
             Labels::Collector { collector } => f("collector", collector),
+            Labels::Sink { sink } => f("sink", sink),
         }
     }
+}
+
+/// One push sink as the metrics and `/api/health` show it (a copy taken
+/// from the live registry in `crate::push`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SinkState {
+    /// `remote_write`, `pushgateway`, `influxdb`, `loki` or `uptime_kuma`.
+    pub sink: &'static str,
+    /// Where it sends, without credentials (`https://host/path`).
+    pub target: String,
+    /// The last attempt succeeded, or none was made yet.
+    pub up: bool,
+    /// Failed attempts since the agent started (each retry counts).
+    pub errors_total: u64,
+    /// Samples (or log lines) waiting to be sent.
+    pub queue_samples: u64,
+    /// Samples (or log lines) given up on: rejected by the target, too
+    /// old, or pushed out of a full queue.
+    pub dropped_total: u64,
+    /// The last failure, without credentials; `None` once it recovered.
+    pub last_error: Option<String>,
 }
 
 /// One value of a family.
@@ -191,8 +219,9 @@ use Kind::{Counter, Gauge};
 
 /// Every family, in a fixed order. A family whose collector failed is still
 /// listed (HELP and TYPE) with no samples; `onec_scrape_collector_success`
-/// says which collector failed.
-pub fn build(s: &Snapshot, b: &BackupState) -> Vec<Family> {
+/// says which collector failed. `sinks` are the enabled push sinks (none
+/// outside the agent).
+pub fn build(s: &Snapshot, b: &BackupState, sinks: &[SinkState]) -> Vec<Family> {
     let mut out = Builder(Vec::with_capacity(90));
     let o = &mut out;
 
@@ -841,6 +870,33 @@ pub fn build(s: &Snapshot, b: &BackupState) -> Vec<Family> {
         "CPU time used by the agent process (user + system), seconds.",
         ag.map(|a| a.cpu_seconds),
     );
+
+    // Push sinks.
+    let sink = |x: &SinkState| Labels::Sink { sink: x.sink };
+    let f = o.family(
+        "onec_sink_up",
+        Gauge,
+        "1 if the push sink's last attempt succeeded (or none was made yet), else 0.",
+    );
+    for x in sinks {
+        f.push(sink(x), if x.up { 1.0 } else { 0.0 });
+    }
+    let f = o.family(
+        "onec_sink_errors_total",
+        Counter,
+        "Failed attempts of the push sink since the agent started (retries included).",
+    );
+    for x in sinks {
+        f.push(sink(x), x.errors_total as f64);
+    }
+    let f = o.family(
+        "onec_sink_queue_samples",
+        Gauge,
+        "Samples or log lines queued for the push sink, waiting to be sent.",
+    );
+    for x in sinks {
+        f.push(sink(x), x.queue_samples as f64);
+    }
     out.0
 }
 
@@ -882,7 +938,7 @@ pub const EXPECTED_LINT: &[(&str, &str)] = &[
 
 /// Names of every family [`build`] returns, in order.
 pub fn metric_names() -> Vec<&'static str> {
-    build(&Snapshot::default(), &BackupState::default())
+    build(&Snapshot::default(), &BackupState::default(), &[])
         .into_iter()
         .map(|f| f.name)
         .collect()

@@ -38,6 +38,26 @@ fn backup_state() -> BackupState {
     }
 }
 
+fn sinks() -> Vec<SinkState> {
+    vec![
+        SinkState {
+            sink: "remote_write",
+            target: "https://prom.example/api/prom/push".into(),
+            up: false,
+            errors_total: 4,
+            queue_samples: 1200,
+            dropped_total: 0,
+            last_error: Some("HTTP 503".into()),
+        },
+        SinkState {
+            sink: "pushgateway",
+            target: "http://pushgw:9091".into(),
+            up: true,
+            ..SinkState::default()
+        },
+    ]
+}
+
 fn sessions() -> Sessions {
     let s = |id, user: &str, kind, state, host: &str, line: &str| Session {
         id,
@@ -116,7 +136,7 @@ pub(crate) fn fixed_snapshot() -> Snapshot {
 #[cfg(target_os = "linux")]
 #[test]
 fn golden_exposition() {
-    let text = prometheus::encode(&build(&fixed_snapshot(), &backup_state()));
+    let text = prometheus::encode(&build(&fixed_snapshot(), &backup_state(), &sinks()));
     insta::assert_snapshot!("exposition", text);
 }
 
@@ -129,7 +149,7 @@ fn golden_json() {
 
 #[test]
 fn every_family_has_a_unique_name_help_and_a_known_type() {
-    let fams = build(&fixed_snapshot(), &backup_state());
+    let fams = build(&fixed_snapshot(), &backup_state(), &sinks());
     let mut names: Vec<_> = fams.iter().map(|f| f.name).collect();
     let n = names.len();
     names.sort();
@@ -163,7 +183,7 @@ fn every_family_has_a_unique_name_help_and_a_known_type() {
 
 #[test]
 fn top_process_labels_are_bounded() {
-    let fams = build(&fixed_snapshot(), &backup_state());
+    let fams = build(&fixed_snapshot(), &backup_state(), &sinks());
     for f in fams
         .iter()
         .filter(|f| f.name.starts_with("onec_process_top_"))
@@ -226,7 +246,7 @@ fn values_are_written_as_prometheus_reads_them() {
 fn failed_collector_leaves_its_family_without_samples() {
     let mut snap = fixed_snapshot();
     snap.memory = None;
-    let fams = build(&snap, &BackupState::default());
+    let fams = build(&snap, &BackupState::default(), &[]);
     let mem = fams.iter().find(|f| f.name == "onec_memory_total").unwrap();
     assert!(mem.samples.is_empty());
     let status = fams
@@ -246,7 +266,7 @@ fn failed_collector_leaves_its_family_without_samples() {
 
 #[test]
 fn prototype_counters_without_total_are_counters() {
-    let fams = build(&fixed_snapshot(), &backup_state());
+    let fams = build(&fixed_snapshot(), &backup_state(), &sinks());
     for name in [
         "onec_network_bytes_recv",
         "onec_disk_io_read_count",
@@ -279,7 +299,7 @@ fn promtool_reports_only_the_prototype_names() {
         eprintln!("note: promtool not found (Debian package prometheus); skipping");
         return;
     };
-    let text = prometheus::encode(&build(&fixed_snapshot(), &backup_state()));
+    let text = prometheus::encode(&build(&fixed_snapshot(), &backup_state(), &sinks()));
     use std::io::Write;
     child
         .stdin
@@ -301,4 +321,20 @@ fn promtool_reports_only_the_prototype_names() {
     }
     assert_eq!(seen.len(), EXPECTED_LINT.len(), "{all}");
     assert_eq!(out.status.code(), Some(3), "{all}");
+}
+
+#[test]
+fn no_label_takes_a_name_the_push_sinks_add() {
+    // Remote write adds __name__, job and instance to every series.
+    for f in build(&fixed_snapshot(), &backup_state(), &sinks()) {
+        for s in &f.samples {
+            s.labels.for_each(|k, _| {
+                assert!(
+                    !["__name__", "job", "instance"].contains(&k),
+                    "{}: {k}",
+                    f.name
+                )
+            });
+        }
+    }
 }

@@ -33,9 +33,24 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     sys::sync_dir(dir)
 }
 
+/// This computer's name (the `instance` / `host` label of pushed
+/// metrics); `localhost` when the OS does not say.
+pub fn hostname() -> String {
+    sys::hostname()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostname_is_never_empty() {
+        let h = hostname();
+        assert!(!h.is_empty() && !h.contains('\0'), "{h:?}");
+    }
 
     #[test]
     fn disk_space_of_temp_dir_is_sane() {

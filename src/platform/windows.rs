@@ -28,3 +28,10 @@ pub fn disk_space(path: &Path) -> io::Result<DiskSpace> {
 pub fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
+
+pub fn hostname() -> Option<String> {
+    // Set for every process, services included.
+    std::env::var("COMPUTERNAME")
+        .ok()
+        .or_else(sysinfo::System::host_name)
+}

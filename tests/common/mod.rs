@@ -1,8 +1,15 @@
 //! Shared helpers for the end-to-end tests: a temp world with a generated
 //! infobase, a backup folder, the fake 1C copied in as `1cv8` / `ibcmd`, and
-//! the real binary run with a clean environment.
+//! the real binary run with a clean environment (`backup` and friends, or
+//! the agent on a free port); plus plain-socket HTTP (`net`), a loopback
+//! request recorder (`recorder`) and real servers from Debian packages
+//! (`servers`).
 
 #![allow(dead_code)]
+
+pub mod net;
+pub mod recorder;
+pub mod servers;
 
 use assert_cmd::Command;
 use onec_backup_bot::config::keys::KEYS;
@@ -84,6 +91,45 @@ impl World {
         }
         c.env_remove("FAKE_1C_MODE");
         c
+    }
+
+    /// `onec-backup-bot run` on a free loopback port with the world's
+    /// variables and `extra`; stderr goes to `agent.stderr` in the world.
+    pub fn spawn_agent(&self, extra: &[(&str, &str)]) -> RunningAgent {
+        let port = net::free_port();
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
+        c.current_dir(self.dir.path()).arg("run");
+        for k in KEYS {
+            for e in k.env {
+                c.env_remove(e);
+            }
+        }
+        c.env_remove("FAKE_1C_MODE");
+        for (k, v) in &self.envs {
+            c.env(k, v);
+        }
+        c.env("API_HOST", "127.0.0.1")
+            .env("API_PORT", port.to_string());
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        let stderr = fs::File::create(self.dir.path().join("agent.stderr")).unwrap();
+        c.stdout(std::process::Stdio::null()).stderr(stderr);
+        let agent = RunningAgent {
+            proc: net::Proc(c.spawn().unwrap()),
+            port,
+        };
+        net::wait_for(
+            "the agent to listen",
+            std::time::Duration::from_secs(20),
+            || net::get(port, "/api/health").0 != 0,
+        );
+        agent
+    }
+
+    /// The agent's log file (`BACKUP_DIR/backup.log`).
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(self.backups.join("backup.log")).unwrap_or_default()
     }
 
     /// Every file under the backup folder, relative, sorted.
@@ -174,4 +220,36 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
+}
+
+/// `onec-backup-bot run`, killed when dropped.
+pub struct RunningAgent {
+    pub proc: net::Proc,
+    /// Its HTTP API port.
+    pub port: u16,
+}
+
+impl RunningAgent {
+    /// `/api/health` as JSON.
+    pub fn health(&self) -> serde_json::Value {
+        let (code, body) = net::get(self.port, "/api/health");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: HTTP {code}: {body}"))
+    }
+
+    /// One push sink's health entry.
+    pub fn sink(&self, name: &str) -> serde_json::Value {
+        self.health()["checks"]["sinks"]["sinks"][name].clone()
+    }
+
+    /// `/api/metrics.prom`.
+    pub fn metrics(&self) -> String {
+        net::get(self.port, "/api/metrics.prom").1
+    }
+
+    /// SIGTERM, then wait for the exit code.
+    #[cfg(unix)]
+    pub fn stop(&mut self, within: std::time::Duration) -> i32 {
+        net::sigterm(&self.proc.0);
+        net::wait_exit(&mut self.proc.0, within)
+    }
 }
