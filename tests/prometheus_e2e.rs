@@ -20,10 +20,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn have(tool: &str) -> bool {
-    Path::new("/usr/bin").join(tool).exists()
-}
-
 /// The world with one finished backup, a process that looks like a 1C
 /// client, and the agent listening on a free port.
 struct Setup {
@@ -68,10 +64,7 @@ fn setup() -> Setup {
 
 #[test]
 fn promtool_finds_only_the_prototype_names_on_a_live_scrape() {
-    if !have("promtool") {
-        eprintln!("note: /usr/bin/promtool not found (Debian package prometheus); skipping");
-        return;
-    }
+    common::servers::require("promtool", "prometheus");
     let s = setup();
     let (status, text) = get(s.port, "/api/metrics.prom");
     assert_eq!(status, 200);
@@ -160,10 +153,7 @@ fn comparison_stripping() {
 
 #[test]
 fn real_prometheus_scrapes_and_every_dashboard_and_alert_expression_has_data() {
-    if !have("prometheus") {
-        eprintln!("note: /usr/bin/prometheus not found (Debian package prometheus); skipping");
-        return;
-    }
+    common::servers::require("prometheus", "prometheus");
     let s = setup();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new("bash")

@@ -867,6 +867,7 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         push_timeout: Duration::from_secs(r.int("push.timeout_secs").unwrap_or(10) as u64),
     };
     check_influxdb(&mut r, &export);
+    check_url_credentials(&mut r, &export);
     for (user, pass, what) in [
         (
             export.prometheus_remote_user.is_some(),
@@ -1028,6 +1029,51 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
 /// InfluxDB takes one of two groups: 2.x (`INFLUXDB_TOKEN`, `INFLUXDB_ORG`,
 /// `INFLUXDB_BUCKET`, all three) or 1.x (`INFLUXDB_DATABASE`, with
 /// `INFLUXDB_USER` / `INFLUXDB_PASSWORD` when auth is on), never both.
+/// Credentials go either in a sink's URL (`https://user:pass@host`) or in
+/// its user/password settings, not both: both would send two
+/// `Authorization` headers, and which one a server takes is anyone's guess.
+fn check_url_credentials(r: &mut Resolver, e: &Export) {
+    for (url, url_key, has_auth, names) in [
+        (
+            &e.prometheus_remote_url,
+            "grafana.prometheus_url",
+            e.prometheus_remote_user.is_some() || e.prometheus_remote_password.is_some(),
+            "GRAFANA_PROMETHEUS_USER / GRAFANA_PROMETHEUS_PASSWORD",
+        ),
+        (
+            &e.pushgateway_url,
+            "prometheus.pushgateway_url",
+            e.pushgateway_user.is_some() || e.pushgateway_password.is_some(),
+            "PROMETHEUS_PUSHGATEWAY_USER / PROMETHEUS_PUSHGATEWAY_PASSWORD",
+        ),
+        (
+            &e.influxdb_url,
+            "influxdb.url",
+            e.influxdb_user.is_some() || e.influxdb_password.is_some(),
+            "INFLUXDB_USER / INFLUXDB_PASSWORD",
+        ),
+        (
+            &e.loki_url,
+            "grafana.loki_url",
+            e.loki_user.is_some() || e.loki_password.is_some(),
+            "GRAFANA_LOKI_USER / GRAFANA_LOKI_PASSWORD",
+        ),
+    ] {
+        if let Some(u) = url
+            && has_auth
+            && redact_url(u) != *u
+        {
+            let origin = r.origin(url_key);
+            r.problems.push(Problem::unknown(
+                origin,
+                format!(
+                    "credentials either in the URL or in {names}, not both: remove the user:password@ part of the URL"
+                ),
+            ));
+        }
+    }
+}
+
 fn check_influxdb(r: &mut Resolver, e: &Export) {
     if e.influxdb_url.is_none() {
         return;

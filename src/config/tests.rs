@@ -545,3 +545,41 @@ fn urls_are_shown_without_user_info() {
     let err = load(&opts(dir.path(), &[("GRAFANA_LOKI_URL", "ftp://u:pw@h")])).unwrap_err();
     assert!(!err.to_string().contains("pw@"), "{err}");
 }
+
+#[test]
+fn sink_credentials_go_in_the_url_or_the_settings_not_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = load(&opts(
+        dir.path(),
+        &[
+            (
+                "GRAFANA_LOKI_URL",
+                "https://123:url-secret@logs.example.net",
+            ),
+            ("GRAFANA_LOKI_USER", "123"),
+            ("GRAFANA_LOKI_PASSWORD", "pw"),
+        ],
+    ))
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("GRAFANA_LOKI_URL")
+            && text.contains("credentials either in the URL or in GRAFANA_LOKI_USER"),
+        "{text}"
+    );
+    assert!(!text.contains("url-secret"), "{text}");
+    // Either way alone is fine.
+    for env in [
+        &[(
+            "GRAFANA_LOKI_URL",
+            "https://123:url-secret@logs.example.net",
+        )][..],
+        &[
+            ("GRAFANA_LOKI_URL", "https://logs.example.net"),
+            ("GRAFANA_LOKI_USER", "123"),
+            ("GRAFANA_LOKI_PASSWORD", "pw"),
+        ][..],
+    ] {
+        load(&opts(dir.path(), env)).unwrap();
+    }
+}
