@@ -48,6 +48,11 @@ fn setup() -> Setup {
     c.envs(w.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("API_HOST", "127.0.0.1")
         .env("API_PORT", port.to_string())
+        // A push sink whose target is down, so the sink panels have data.
+        .env(
+            "PROMETHEUS_PUSHGATEWAY_URL",
+            format!("http://127.0.0.1:{}", free_port()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let agent = Proc(c.spawn().unwrap());
