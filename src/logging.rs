@@ -249,36 +249,38 @@ impl Visit for LineVisitor {
     }
 }
 
-/// Stderr plus the rotating file, at `level` (a `tracing` filter). If the
-/// file cannot be opened the agent still logs to stderr and says why.
-pub fn init_agent(dir: &Path, tz: jiff::tz::TimeZone, level: &str) {
-    let filter = || EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+/// Stderr plus the rotating file, at `level` (a `tracing` filter); returns
+/// the file's path. If the file cannot be opened the agent still logs to
+/// stderr, says why, and returns `None`.
+pub fn init_agent(dir: &Path, tz: jiff::tz::TimeZone, level: &str) -> Option<PathBuf> {
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(io::stderr)
         .with_target(false);
-    match DailyFile::new(dir, tz) {
-        Ok(file) => {
-            let file_layer = tracing_subscriber::fmt::layer()
-                .with_writer(file)
-                .with_ansi(false)
-                .with_target(false);
-            let _ = tracing_subscriber::registry()
-                .with(filter())
-                .with(stderr)
-                .with(file_layer)
-                .with(WarningTap)
-                .try_init();
-        }
-        Err(e) => {
-            let _ = tracing_subscriber::registry()
-                .with(filter())
-                .with(stderr)
-                .with(WarningTap)
-                .try_init();
+    let (file, error) = match DailyFile::new(dir, tz) {
+        Ok(f) => (Some(f), None),
+        Err(e) => (None, Some(e)),
+    };
+    let file_layer = file.map(|f| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(f)
+            .with_ansi(false)
+            .with_target(false)
+    });
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(file_layer)
+        .with(WarningTap)
+        .try_init();
+    match error {
+        None => Some(dir.join(LOG_FILE)),
+        Some(e) => {
             tracing::error!(
                 "cannot open the log file in {}: {e}; logging to stderr only (check LOG_DIR)",
                 dir.display()
             );
+            None
         }
     }
 }

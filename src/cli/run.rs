@@ -6,7 +6,8 @@ use crate::cancel::Cancel;
 use crate::config::Config;
 
 pub fn run(cfg: Config) -> Result<(), Failure> {
-    crate::logging::init_agent(&cfg.logging.dir, cfg.timezone.clone(), &cfg.logging.level);
+    let log_file =
+        crate::logging::init_agent(&cfg.logging.dir, cfg.timezone.clone(), &cfg.logging.level);
     for w in &cfg.warnings {
         tracing::warn!("{w}");
     }
@@ -17,10 +18,9 @@ pub fn run(cfg: Config) -> Result<(), Failure> {
         cfg.bases.len(),
         cfg.backup_dir.display()
     );
-    tracing::info!(
-        "log file: {}",
-        cfg.logging.dir.join(crate::logging::LOG_FILE).display()
-    );
+    if let Some(f) = log_file {
+        tracing::info!("log file: {}", f.display());
+    }
     match crate::agent::run(cfg, Cancel::new(), &|| {}) {
         0 => Ok(()),
         code => Err(Failure {
