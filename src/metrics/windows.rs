@@ -317,13 +317,13 @@ fn account_name(sid_str: &str) -> Option<String> {
 
 /// ESTABLISHED connections of one address family.
 fn established(family: u32) -> Result<u64, MetricsError> {
-    let mut size: u32 = 0;
     let mut buf: Vec<u64> = Vec::new();
     for _ in 0..4 {
-        // SAFETY: `buf` holds at least `size` bytes (or is unused when 0).
+        let mut size = (buf.len() * 8) as u32;
+        // SAFETY: `buf` holds `size` bytes (and is not used when empty).
         let rc = unsafe {
             GetExtendedTcpTable(
-                if size == 0 {
+                if buf.is_empty() {
                     std::ptr::null_mut()
                 } else {
                     buf.as_mut_ptr().cast()
@@ -336,7 +336,10 @@ fn established(family: u32) -> Result<u64, MetricsError> {
             )
         };
         if rc == ERROR_INSUFFICIENT_BUFFER {
-            buf = vec![0u64; (size as usize).div_ceil(8) + 1];
+            // Room for connections opened meanwhile (a busy server, or the
+            // health checks of a starting agent), so the next call fits.
+            let want = (size as usize + size as usize / 4 + 4096).max(buf.len() * 16);
+            buf = vec![0u64; want.div_ceil(8)];
             continue;
         }
         if rc != NO_ERROR {
@@ -369,7 +372,7 @@ fn established(family: u32) -> Result<u64, MetricsError> {
     }
     Err(MetricsError::parse(
         "GetExtendedTcpTable",
-        "the table kept growing",
+        format!("the table kept growing (past {} bytes)", buf.len() * 8),
     ))
 }
 
