@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Secret;
 
+pub mod settings;
 #[cfg(unix)]
 pub mod systemd;
 #[cfg(windows)]
@@ -124,7 +125,7 @@ pub enum ServiceError {
         stderr: String,
     },
     #[cfg(windows)]
-    #[error("could not {action} service {name:?}: {source}{hint}")]
+    #[error("could not {action} service {name:?}: {}{hint}", windows_detail(.source))]
     Windows {
         action: &'static str,
         name: String,
@@ -132,6 +133,34 @@ pub enum ServiceError {
         #[source]
         source: windows_service::Error,
     },
+    /// `service install` created the service, then a required setting
+    /// failed; `cleanup` is why deleting it again failed, if it did.
+    #[error("{error}; {}", rollback_note(.name, .cleanup.as_deref()))]
+    InstallRolledBack {
+        name: String,
+        error: Box<ServiceError>,
+        cleanup: Option<String>,
+    },
+}
+
+/// The OS error inside a `windows-service` error ("Access is denied.
+/// (os error 5)"), which its own message ("IO error in winapi call") hides.
+#[cfg(windows)]
+pub(crate) fn windows_detail(e: &windows_service::Error) -> String {
+    match e {
+        windows_service::Error::Winapi(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn rollback_note(name: &str, cleanup: Option<&str>) -> String {
+    match cleanup {
+        None => "the half-installed service was removed again, nothing is installed".to_string(),
+        Some(e) => format!(
+            "removing the half-installed service also failed ({e}): remove it with \
+             `onec-backup-bot service uninstall --name \"{name}\"` or `sc delete \"{name}\"`"
+        ),
+    }
 }
 
 /// Check the arguments of `service install` for the running OS.
@@ -487,6 +516,36 @@ mod tests {
         assert!(w.len() == 1 && w[0].contains("does not exist"), "{w:?}");
         let unc = backup_dir_warnings(Path::new(r"\\nas\backup"), &Account::LocalSystem);
         assert!(unc.iter().any(|w| w.contains("UNC")), "{unc:?}");
+    }
+
+    #[test]
+    fn rolled_back_install_says_what_is_left() {
+        let cause = || {
+            Box::new(ServiceError::Io {
+                action: "set failure actions for",
+                path: PathBuf::from("Svc"),
+                hint: "",
+                source: std::io::Error::other("boom"),
+            })
+        };
+        let removed = ServiceError::InstallRolledBack {
+            name: "Svc".into(),
+            error: cause(),
+            cleanup: None,
+        };
+        assert_eq!(
+            removed.to_string(),
+            "could not set failure actions for Svc: boom; the half-installed service was \
+             removed again, nothing is installed"
+        );
+        let left = ServiceError::InstallRolledBack {
+            name: "Svc".into(),
+            error: cause(),
+            cleanup: Some("Access is denied.".into()),
+        }
+        .to_string();
+        assert!(left.contains("also failed (Access is denied.)"), "{left}");
+        assert!(left.contains(r#"sc delete "Svc""#), "{left}");
     }
 
     #[test]
