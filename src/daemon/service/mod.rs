@@ -26,6 +26,18 @@ pub const RUSSIAN_DESCRIPTION: &str =
 /// The Windows display name.
 pub const DISPLAY_NAME: &str = "OneCBackupBot — резервное копирование 1С";
 
+/// The Windows display name of service `name`. Another `--name` is added
+/// in brackets: Windows refuses a second service with the same display
+/// name (ERROR_DUPLICATE_SERVICE_NAME), so a second agent could not be
+/// installed.
+pub fn display_name(name: &str) -> String {
+    if name == DEFAULT_NAME {
+        DISPLAY_NAME.to_string()
+    } else {
+        format!("{DISPLAY_NAME} ({name})")
+    }
+}
+
 /// The longest service name Windows accepts.
 const MAX_NAME_LEN: usize = 256;
 
@@ -552,5 +564,10 @@ mod tests {
     fn descriptions() {
         assert!(RUSSIAN_DESCRIPTION.contains("1С:Предприятие"));
         assert!(DISPLAY_NAME.starts_with(DEFAULT_NAME));
+        assert_eq!(display_name(DEFAULT_NAME), DISPLAY_NAME);
+        assert_eq!(
+            display_name("OneCBackupBot-Trade"),
+            "OneCBackupBot — резервное копирование 1С (OneCBackupBot-Trade)"
+        );
     }
 }

@@ -22,7 +22,7 @@ use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
 use windows_service::{define_windows_service, service_dispatcher};
 
 use super::settings::{self, Setting};
-use super::{Account, DISPLAY_NAME, Flavor, InstallOptions, RUSSIAN_DESCRIPTION, ServiceError};
+use super::{Account, Flavor, InstallOptions, RUSSIAN_DESCRIPTION, ServiceError};
 use crate::cancel::Cancel;
 
 /// How long `uninstall`/`stop` wait for the service to stop.
@@ -153,7 +153,7 @@ pub fn install(opts: &InstallOptions) -> Result<Vec<String>, ServiceError> {
     };
     let info = ServiceInfo {
         name: name.into(),
-        display_name: DISPLAY_NAME.into(),
+        display_name: super::display_name(name).into(),
         service_type: ServiceType::OWN_PROCESS,
         start_type: ServiceStartType::AutoStart,
         error_control: ServiceErrorControl::Normal,
