@@ -2,18 +2,20 @@
 # The one command that checks everything (README: "Run all tests").
 # Installs what the tests need when it is missing (Debian/Ubuntu, as root or
 # with sudo), then: rustfmt check, clippy with warnings as errors, every test,
-# and the Windows type-check described in ../shared/windows.md.
+# the Windows type-check described in ../shared/windows.md, and the smoke run
+# of the Windows .exe under Wine (scripts/wine-smoke.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests and checks use:
 #   zip, unzip, p7zip-full  - archives are opened by Info-ZIP and 7-Zip in tests
 #   zstd                    - .tar.zst archives are checked with the zstd tool
-#   rustc-web, rust-web-src, mingw-w64 - the Windows type-check
+#   rustc-web, rust-web-src, mingw-w64 - the Windows type-check and build
 #   prometheus              - promtool, scrape and remote-write receiver tests
 #   prometheus-pushgateway  - the Pushgateway push test
 #   influxdb                - InfluxDB 1.x push test (influxd)
-PKGS=(zip unzip p7zip-full zstd rustc-web rust-web-src mingw-w64 prometheus prometheus-pushgateway influxdb)
+#   wine64, curl, jq        - the Windows smoke run under Wine
+PKGS=(zip unzip p7zip-full zstd rustc-web rust-web-src mingw-w64 prometheus prometheus-pushgateway influxdb wine64 curl jq)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,5 +39,8 @@ cargo test --all-targets --locked
 
 echo "== Windows type-check (x86_64-pc-windows-gnu)"
 bash scripts/windows-check.sh
+
+echo "== Windows smoke run under Wine"
+bash scripts/wine-smoke.sh
 
 echo "== all checks passed"

@@ -143,9 +143,17 @@ fn install_native(
     if print {
         return Err(Failure::usage("--print is for systemd units (Linux)"));
     }
-    service::windows::install(opts).map_err(|e| Failure::failed(e.to_string()))?;
+    let warnings = service::windows::install(opts).map_err(|e| Failure::failed(e.to_string()))?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    let how = if warnings.is_empty() {
+        "automatic delayed start, restart after 30 s on failure"
+    } else {
+        "automatic start; see the warnings above"
+    };
     println!(
-        "service {} installed (automatic delayed start, restart after 30 s on failure); start it with: onec-backup-bot service start --name {}",
+        "service {} installed ({how}); start it with: onec-backup-bot service start --name {}",
         opts.name, opts.name
     );
     Ok(())

@@ -113,6 +113,39 @@ pub fn parse_stat(text: &str) -> Result<Stat, MetricsError> {
     Ok(stat)
 }
 
+/// CPU times as Windows reports them (`GetSystemTimes` for the whole
+/// machine, `SystemProcessorPerformanceInformation` per processor), in
+/// 100 ns units. Windows counts idle time inside kernel time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WindowsTimes {
+    pub idle: u64,
+    pub kernel: u64,
+    pub user: u64,
+}
+
+impl From<WindowsTimes> for CpuTimes {
+    fn from(t: WindowsTimes) -> CpuTimes {
+        CpuTimes {
+            user: t.user,
+            system: t.kernel.saturating_sub(t.idle),
+            idle: t.idle,
+            ..CpuTimes::default()
+        }
+    }
+}
+
+/// Busy percent of each processor between two readings. A processor with
+/// no previous reading (first round, or the count changed) is measured
+/// since boot, as the first round of the totals is.
+pub fn per_core_busy(prev: &[WindowsTimes], cur: &[WindowsTimes]) -> Vec<f64> {
+    let zero = WindowsTimes::default();
+    let prev = if prev.len() == cur.len() { prev } else { &[] };
+    cur.iter()
+        .enumerate()
+        .map(|(i, c)| percentages(&(*prev.get(i).unwrap_or(&zero)).into(), &(*c).into()).busy)
+        .collect()
+}
+
 /// Percent split of the time between two readings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimesPercent {
@@ -321,6 +354,48 @@ mod tests {
         assert_eq!(p.busy, 50.0);
         let none = percentages(&b, &b);
         assert_eq!(none.busy, 0.0);
+    }
+
+    #[test]
+    fn windows_kernel_time_includes_idle() {
+        let t: CpuTimes = WindowsTimes {
+            idle: 700,
+            kernel: 900,
+            user: 100,
+        }
+        .into();
+        assert_eq!((t.user, t.system, t.idle), (100, 200, 700));
+        assert_eq!(t.total(), 1000);
+        // A kernel counter below idle (torn read) is not an underflow.
+        let odd: CpuTimes = WindowsTimes {
+            idle: 10,
+            kernel: 5,
+            user: 0,
+        }
+        .into();
+        assert_eq!(odd.system, 0);
+    }
+
+    #[test]
+    fn per_core_busy_over_an_interval() {
+        let t = |idle, kernel, user| WindowsTimes { idle, kernel, user };
+        let prev = [t(100, 150, 50), t(100, 100, 0)];
+        // Core 0: 10 idle, 20 kernel-busy, 70 user of 100 → 90 %.
+        // Core 1: all 100 idle → 0 %.
+        let cur = [t(110, 180, 120), t(200, 200, 0)];
+        assert_eq!(per_core_busy(&prev, &cur), vec![90.0, 0.0]);
+        // Nothing elapsed: 0, not NaN.
+        assert_eq!(per_core_busy(&cur, &cur), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn per_core_busy_without_matching_previous_reading_counts_since_boot() {
+        let t = |idle, kernel, user| WindowsTimes { idle, kernel, user };
+        let cur = [t(50, 75, 25), t(100, 100, 0)];
+        assert_eq!(per_core_busy(&[], &cur), vec![50.0, 0.0]);
+        // A processor count change (hot-add) starts over rather than pairing
+        // the wrong cores.
+        assert_eq!(per_core_busy(&[t(1, 1, 1)], &cur), vec![50.0, 0.0]);
     }
 
     #[test]

@@ -1,18 +1,28 @@
-//! Windows collectors: `sysinfo` for per-core CPU, processes, disks and
-//! network interfaces; Win32 for the rest (`GetSystemTimes` for the
-//! user/system/idle split, `CallNtPowerInformation` for frequency,
+//! Windows collectors: `sysinfo` for processes, disks and network
+//! interfaces; Win32 for the rest (`GetSystemTimes` for the user/system/idle
+//! split, `NtQuerySystemInformation(SystemProcessorPerformanceInformation)`
+//! for per-core CPU, `CallNtPowerInformation` for frequency,
 //! `GlobalMemoryStatusEx`, `GetExtendedTcpTable`, `IOCTL_DISK_PERFORMANCE`
 //! on `\\.\PhysicalDriveN` as psutil does, `LookupAccountSidW` for process
 //! owners). Raw FFI of the metrics module stays in this file and
 //! `sessions/windows.rs`.
+//!
+//! sysinfo's CPU usage is deliberately not used: it reads performance
+//! counters (PDH), which are slower, need the counter names registered, and
+//! fall back to `PdhEnumObjectsW`, which Wine does not implement (calling
+//! it ends the process there, so the Wine smoke run could not work).
 
+use super::cpu::{WindowsTimes, per_core_busy, percentages};
 use super::{
     Agent, Cpu, DiskDevice, DiskIo, Filesystem, IoCounters, Memory, MetricsError, NetCounters,
-    NetInterface, Network, ProcInfo, SystemInfo, filesystem, network, percent,
+    NetInterface, Network, ProcInfo, SystemInfo, filesystem, network,
 };
 use std::collections::HashMap;
 use std::io;
 use sysinfo::{Disks, Networks, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
+use windows_sys::Wdk::System::SystemInformation::{
+    NtQuerySystemInformation, SystemProcessorPerformanceInformation,
+};
 use windows_sys::Win32::Foundation::{
     CloseHandle, ERROR_INSUFFICIENT_BUFFER, FILETIME, INVALID_HANDLE_VALUE, LocalFree, NO_ERROR,
 };
@@ -35,7 +45,11 @@ use windows_sys::Win32::System::ProcessStatus::{GetProcessMemoryInfo, PROCESS_ME
 use windows_sys::Win32::System::SystemInformation::{
     GetTickCount64, GlobalMemoryStatusEx, MEMORYSTATUSEX,
 };
-use windows_sys::Win32::System::Threading::{GetCurrentProcess, GetProcessTimes, GetSystemTimes};
+use windows_sys::Win32::System::Threading::{
+    ALL_PROCESSOR_GROUPS, GetActiveProcessorCount, GetCurrentProcess, GetProcessTimes,
+    GetSystemTimes,
+};
+use windows_sys::Win32::System::WindowsProgramming::SYSTEM_PROCESSOR_PERFORMANCE_INFORMATION;
 
 fn ft(t: &FILETIME) -> u64 {
     (u64::from(t.dwHighDateTime) << 32) | u64::from(t.dwLowDateTime)
@@ -57,8 +71,8 @@ fn os_err(call: &'static str) -> MetricsError {
     }
 }
 
-/// (idle, kernel-including-idle, user) in 100 ns units.
-fn system_times() -> Result<(u64, u64, u64), MetricsError> {
+/// Whole-machine CPU times since boot.
+fn system_times() -> Result<WindowsTimes, MetricsError> {
     let (mut i, mut k, mut u) = (
         FILETIME::default(),
         FILETIME::default(),
@@ -68,14 +82,65 @@ fn system_times() -> Result<(u64, u64, u64), MetricsError> {
     if unsafe { GetSystemTimes(&mut i, &mut k, &mut u) } == 0 {
         return Err(os_err("GetSystemTimes"));
     }
-    Ok((ft(&i), ft(&k), ft(&u)))
+    Ok(WindowsTimes {
+        idle: ft(&i),
+        kernel: ft(&k),
+        user: ft(&u),
+    })
+}
+
+/// Per-processor CPU times since boot, one entry per logical processor of
+/// this process's processor group (all of them below 64 processors).
+fn processor_times() -> Result<Vec<WindowsTimes>, MetricsError> {
+    type Info = SYSTEM_PROCESSOR_PERFORMANCE_INFORMATION;
+    // SAFETY: no pointers involved.
+    let mut cap = (unsafe { GetActiveProcessorCount(ALL_PROCESSOR_GROUPS) } as usize).max(1);
+    for _ in 0..3 {
+        let mut buf = vec![Info::default(); cap];
+        let mut got = 0u32;
+        // SAFETY: `buf` holds `cap` records of the documented type and its
+        // size in bytes is passed.
+        let status = unsafe {
+            NtQuerySystemInformation(
+                SystemProcessorPerformanceInformation,
+                buf.as_mut_ptr().cast(),
+                (cap * std::mem::size_of::<Info>()) as u32,
+                &mut got,
+            )
+        };
+        const STATUS_INFO_LENGTH_MISMATCH: i32 = 0xC000_0004_u32 as i32;
+        if status == STATUS_INFO_LENGTH_MISMATCH {
+            cap = (got as usize / std::mem::size_of::<Info>()).max(cap * 2);
+            continue;
+        }
+        if status < 0 {
+            return Err(MetricsError::Os {
+                call: "NtQuerySystemInformation(SystemProcessorPerformanceInformation)",
+                source: io::Error::other(format!("NTSTATUS {:#010x}", status as u32)),
+            });
+        }
+        buf.truncate(got as usize / std::mem::size_of::<Info>());
+        return Ok(buf
+            .iter()
+            .map(|p| WindowsTimes {
+                idle: p.IdleTime.max(0) as u64,
+                kernel: p.KernelTime.max(0) as u64,
+                user: p.UserTime.max(0) as u64,
+            })
+            .collect());
+    }
+    Err(MetricsError::parse(
+        "NtQuerySystemInformation(SystemProcessorPerformanceInformation)",
+        "the processor list kept growing",
+    ))
 }
 
 /// State kept between rounds.
 pub(crate) struct WinState {
     sys: System,
     networks: Networks,
-    prev_times: (u64, u64, u64),
+    prev_times: WindowsTimes,
+    prev_cores: Vec<WindowsTimes>,
     prev_uptime_ms: u64,
     /// SID string → account name.
     accounts: HashMap<String, Option<String>>,
@@ -83,48 +148,38 @@ pub(crate) struct WinState {
 
 impl WinState {
     pub(crate) fn new() -> Self {
-        let mut sys = System::new();
-        sys.refresh_cpu_usage();
         WinState {
-            sys,
+            sys: System::new(),
             networks: Networks::new_with_refreshed_list(),
-            prev_times: (0, 0, 0),
+            prev_times: WindowsTimes::default(),
+            prev_cores: Vec::new(),
             prev_uptime_ms: 0,
             accounts: HashMap::new(),
         }
     }
 
     pub(crate) fn cpu(&mut self) -> Result<Cpu, MetricsError> {
-        let (idle, kernel, user) = system_times()?;
-        let (pi, pk, pu) = self.prev_times;
-        let d_idle = idle.saturating_sub(pi) as f64;
-        let d_sys = kernel
-            .saturating_sub(pk)
-            .saturating_sub(idle.saturating_sub(pi)) as f64;
-        let d_user = user.saturating_sub(pu) as f64;
-        let total = d_idle + d_sys + d_user;
-        self.prev_times = (idle, kernel, user);
+        let times = system_times()?;
+        let cores = processor_times()?;
+        let all = percentages(&self.prev_times.into(), &times.into());
+        let per_core_percent = per_core_busy(&self.prev_cores, &cores);
+        self.prev_times = times;
+        self.prev_cores = cores;
+        // SAFETY: no arguments.
         let now_ms = unsafe { GetTickCount64() };
         let interval_seconds = now_ms.saturating_sub(self.prev_uptime_ms) as f64 / 1000.0;
         self.prev_uptime_ms = now_ms;
 
-        self.sys.refresh_cpu_usage();
-        let per_core_percent: Vec<f64> = self
-            .sys
-            .cpus()
-            .iter()
-            .map(|c| f64::from(c.cpu_usage()).clamp(0.0, 100.0))
-            .collect();
         let (freq_current_mhz, freq_max_mhz) = frequencies(per_core_percent.len());
         Ok(Cpu {
-            percent: percent(d_sys + d_user, total),
+            percent: all.busy,
             logical_cores: per_core_percent.len() as u32,
             physical_cores: System::physical_core_count().map(|n| n as u32),
             freq_current_mhz,
             freq_max_mhz,
-            user_percent: percent(d_user, total),
-            system_percent: percent(d_sys, total),
-            idle_percent: percent(d_idle, total),
+            user_percent: all.user,
+            system_percent: all.system,
+            idle_percent: all.idle,
             iowait_percent: 0.0,
             per_core_percent,
             interval_seconds,
@@ -262,13 +317,13 @@ fn account_name(sid_str: &str) -> Option<String> {
 
 /// ESTABLISHED connections of one address family.
 fn established(family: u32) -> Result<u64, MetricsError> {
-    let mut size: u32 = 0;
     let mut buf: Vec<u64> = Vec::new();
     for _ in 0..4 {
-        // SAFETY: `buf` holds at least `size` bytes (or is unused when 0).
+        let mut size = (buf.len() * 8) as u32;
+        // SAFETY: `buf` holds `size` bytes (and is not used when empty).
         let rc = unsafe {
             GetExtendedTcpTable(
-                if size == 0 {
+                if buf.is_empty() {
                     std::ptr::null_mut()
                 } else {
                     buf.as_mut_ptr().cast()
@@ -281,7 +336,10 @@ fn established(family: u32) -> Result<u64, MetricsError> {
             )
         };
         if rc == ERROR_INSUFFICIENT_BUFFER {
-            buf = vec![0u64; (size as usize).div_ceil(8) + 1];
+            // Room for connections opened meanwhile (a busy server, or the
+            // health checks of a starting agent), so the next call fits.
+            let want = (size as usize + size as usize / 4 + 4096).max(buf.len() * 16);
+            buf = vec![0u64; want.div_ceil(8)];
             continue;
         }
         if rc != NO_ERROR {
@@ -314,7 +372,7 @@ fn established(family: u32) -> Result<u64, MetricsError> {
     }
     Err(MetricsError::parse(
         "GetExtendedTcpTable",
-        "the table kept growing",
+        format!("the table kept growing (past {} bytes)", buf.len() * 8),
     ))
 }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Secret;
 
+pub mod settings;
 #[cfg(unix)]
 pub mod systemd;
 #[cfg(windows)]
@@ -24,6 +25,18 @@ pub const RUSSIAN_DESCRIPTION: &str =
 
 /// The Windows display name.
 pub const DISPLAY_NAME: &str = "OneCBackupBot — резервное копирование 1С";
+
+/// The Windows display name of service `name`. Another `--name` is added
+/// in brackets: Windows refuses a second service with the same display
+/// name (ERROR_DUPLICATE_SERVICE_NAME), so a second agent could not be
+/// installed.
+pub fn display_name(name: &str) -> String {
+    if name == DEFAULT_NAME {
+        DISPLAY_NAME.to_string()
+    } else {
+        format!("{DISPLAY_NAME} ({name})")
+    }
+}
 
 /// The longest service name Windows accepts.
 const MAX_NAME_LEN: usize = 256;
@@ -124,7 +137,7 @@ pub enum ServiceError {
         stderr: String,
     },
     #[cfg(windows)]
-    #[error("could not {action} service {name:?}: {source}{hint}")]
+    #[error("could not {action} service {name:?}: {}{hint}", windows_detail(.source))]
     Windows {
         action: &'static str,
         name: String,
@@ -132,6 +145,34 @@ pub enum ServiceError {
         #[source]
         source: windows_service::Error,
     },
+    /// `service install` created the service, then a required setting
+    /// failed; `cleanup` is why deleting it again failed, if it did.
+    #[error("{error}; {}", rollback_note(.name, .cleanup.as_deref()))]
+    InstallRolledBack {
+        name: String,
+        error: Box<ServiceError>,
+        cleanup: Option<String>,
+    },
+}
+
+/// The OS error inside a `windows-service` error ("Access is denied.
+/// (os error 5)"), which its own message ("IO error in winapi call") hides.
+#[cfg(windows)]
+pub(crate) fn windows_detail(e: &windows_service::Error) -> String {
+    match e {
+        windows_service::Error::Winapi(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn rollback_note(name: &str, cleanup: Option<&str>) -> String {
+    match cleanup {
+        None => "the half-installed service was removed again, nothing is installed".to_string(),
+        Some(e) => format!(
+            "removing the half-installed service also failed ({e}): remove it with \
+             `onec-backup-bot service uninstall --name \"{name}\"` or `sc delete \"{name}\"`"
+        ),
+    }
 }
 
 /// Check the arguments of `service install` for the running OS.
@@ -490,8 +531,43 @@ mod tests {
     }
 
     #[test]
+    fn rolled_back_install_says_what_is_left() {
+        let cause = || {
+            Box::new(ServiceError::Io {
+                action: "set failure actions for",
+                path: PathBuf::from("Svc"),
+                hint: "",
+                source: std::io::Error::other("boom"),
+            })
+        };
+        let removed = ServiceError::InstallRolledBack {
+            name: "Svc".into(),
+            error: cause(),
+            cleanup: None,
+        };
+        assert_eq!(
+            removed.to_string(),
+            "could not set failure actions for Svc: boom; the half-installed service was \
+             removed again, nothing is installed"
+        );
+        let left = ServiceError::InstallRolledBack {
+            name: "Svc".into(),
+            error: cause(),
+            cleanup: Some("Access is denied.".into()),
+        }
+        .to_string();
+        assert!(left.contains("also failed (Access is denied.)"), "{left}");
+        assert!(left.contains(r#"sc delete "Svc""#), "{left}");
+    }
+
+    #[test]
     fn descriptions() {
         assert!(RUSSIAN_DESCRIPTION.contains("1С:Предприятие"));
         assert!(DISPLAY_NAME.starts_with(DEFAULT_NAME));
+        assert_eq!(display_name(DEFAULT_NAME), DISPLAY_NAME);
+        assert_eq!(
+            display_name("OneCBackupBot-Trade"),
+            "OneCBackupBot — резервное копирование 1С (OneCBackupBot-Trade)"
+        );
     }
 }

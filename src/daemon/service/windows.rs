@@ -2,7 +2,9 @@
 //! service control manager (`windows-service`), and [`run_as_service`], the
 //! entry point used by `onec-backup-bot service-run` when the SCM starts the
 //! process. The service restarts itself after failures (30 s, three times,
-//! counter reset after a day) and starts delayed after boot.
+//! counter reset after a day) and starts delayed after boot. `install`
+//! never leaves a half-made service behind: when a required setting fails
+//! it deletes the service it just created (see [`super::settings`]).
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -19,7 +21,8 @@ use windows_service::service_control_handler::{self, ServiceControlHandlerResult
 use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
 use windows_service::{define_windows_service, service_dispatcher};
 
-use super::{Account, DISPLAY_NAME, Flavor, InstallOptions, RUSSIAN_DESCRIPTION, ServiceError};
+use super::settings::{self, Setting};
+use super::{Account, Flavor, InstallOptions, RUSSIAN_DESCRIPTION, ServiceError};
 use crate::cancel::Cancel;
 
 /// How long `uninstall`/`stop` wait for the service to stop.
@@ -93,9 +96,47 @@ fn launch_arguments(opts: &InstallOptions) -> Vec<OsString> {
     args
 }
 
+/// Apply one setting to a just-created service.
+fn apply(
+    service: &windows_service::service::Service,
+    setting: Setting,
+) -> windows_service::Result<()> {
+    // Debug builds only: make one setting fail, so the Wine smoke run
+    // (scripts/wine-smoke.sh) can check that a failed install is undone.
+    #[cfg(debug_assertions)]
+    if std::env::var("ONEC_BACKUP_BOT_TEST_FAIL_SETTING").as_deref() == Ok(setting.key()) {
+        return Err(windows_service::Error::Winapi(std::io::Error::other(
+            "failure injected by ONEC_BACKUP_BOT_TEST_FAIL_SETTING",
+        )));
+    }
+    match setting {
+        Setting::Description => service.set_description(RUSSIAN_DESCRIPTION),
+        // Supported since Vista / Server 2008; Wine lacks it (optional).
+        Setting::DelayedAutoStart => service.set_delayed_auto_start(true),
+        Setting::FailureActions => {
+            let restart = ServiceAction {
+                action_type: ServiceActionType::Restart,
+                delay: Duration::from_secs(30),
+            };
+            service.update_failure_actions(ServiceFailureActions {
+                reset_period: ServiceFailureResetPeriod::After(Duration::from_secs(24 * 60 * 60)),
+                reboot_msg: None,
+                command: None,
+                actions: Some(vec![restart.clone(), restart.clone(), restart]),
+            })
+        }
+        // Supported since Vista / Server 2008; Wine lacks it (optional).
+        Setting::FailureActionsOnNonCrash => {
+            service.set_failure_actions_on_non_crash_failures(true)
+        }
+    }
+}
+
 /// Register the service (auto start, delayed), set its Russian description
-/// and the restart-on-failure policy. Does not start it.
-pub fn install(opts: &InstallOptions) -> Result<(), ServiceError> {
+/// and the restart-on-failure policy. Does not start it. Returns warnings
+/// about optional settings that could not be applied; when a required one
+/// fails, the service is deleted again and the error says so.
+pub fn install(opts: &InstallOptions) -> Result<Vec<String>, ServiceError> {
     super::validate_for(opts, Flavor::Windows)?;
     let name = opts.name.as_str();
     let manager = ServiceManager::local_computer(
@@ -112,7 +153,7 @@ pub fn install(opts: &InstallOptions) -> Result<(), ServiceError> {
     };
     let info = ServiceInfo {
         name: name.into(),
-        display_name: DISPLAY_NAME.into(),
+        display_name: super::display_name(name).into(),
         service_type: ServiceType::OWN_PROCESS,
         start_type: ServiceStartType::AutoStart,
         error_control: ServiceErrorControl::Normal,
@@ -125,31 +166,30 @@ pub fn install(opts: &InstallOptions) -> Result<(), ServiceError> {
     let service = manager
         .create_service(
             &info,
-            ServiceAccess::CHANGE_CONFIG | ServiceAccess::QUERY_STATUS | ServiceAccess::START,
+            ServiceAccess::CHANGE_CONFIG
+                | ServiceAccess::QUERY_STATUS
+                | ServiceAccess::START
+                | ServiceAccess::DELETE,
         )
         .map_err(|e| win_error("create", name, e))?;
-    service
-        .set_description(RUSSIAN_DESCRIPTION)
-        .map_err(|e| win_error("set the description of", name, e))?;
-    service
-        .set_delayed_auto_start(true)
-        .map_err(|e| win_error("set delayed start for", name, e))?;
-    let restart = ServiceAction {
-        action_type: ServiceActionType::Restart,
-        delay: Duration::from_secs(30),
-    };
-    service
-        .update_failure_actions(ServiceFailureActions {
-            reset_period: ServiceFailureResetPeriod::After(Duration::from_secs(24 * 60 * 60)),
-            reboot_msg: None,
-            command: None,
-            actions: Some(vec![restart.clone(), restart.clone(), restart]),
-        })
-        .map_err(|e| win_error("set failure actions for", name, e))?;
-    service
-        .set_failure_actions_on_non_crash_failures(true)
-        .map_err(|e| win_error("set failure actions for", name, e))?;
-    Ok(())
+    match settings::apply_all(|setting| apply(&service, setting)) {
+        Ok(skipped) => Ok(skipped
+            .into_iter()
+            .map(|(setting, e)| {
+                let text = super::windows_detail(&e);
+                settings::skipped_warning(setting, name, &text)
+            })
+            .collect()),
+        Err((setting, e)) => {
+            // Not started yet, so it goes as soon as our handle closes.
+            let cleanup = service.delete().err().map(|e| super::windows_detail(&e));
+            Err(ServiceError::InstallRolledBack {
+                name: name.to_string(),
+                error: Box::new(win_error(setting.action(), name, e)),
+                cleanup,
+            })
+        }
+    }
 }
 
 fn open_manager(name: &str) -> Result<ServiceManager, ServiceError> {
