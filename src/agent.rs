@@ -112,13 +112,14 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
             start_id,
             agent.shutdown.clone(),
         ));
-        // Components register here, one line each (sinks subscribe to the
-        // ticks before the worker can publish one).
+        // Components register here, one line each. Subscribers first: the
+        // sinks and the bot subscribe to the ticks and the feed before the
+        // worker can publish a tick or the scheduler start a run.
         crate::push::register(&agent, &mut tasks);
+        crate::telegram::register(&agent, &mut tasks);
         tasks.spawn(crate::daemon::worker::run(agent.clone()));
         tasks.spawn(crate::daemon::scheduler::run(agent.clone()));
         crate::api::start(agent.clone(), &mut tasks).await;
-        crate::telegram::register(&agent, &mut tasks);
 
         wait_for_stop(&stop).await;
         tracing::info!(

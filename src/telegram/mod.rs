@@ -25,12 +25,14 @@ pub mod notify;
 pub mod views;
 
 use crate::agent::Agent;
+use crate::backup::feed::FinishedRun;
 use crate::backup::history::{History, HistoryError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use teloxide::Bot;
 use teloxide::types::{ChatId, UserId};
+use tokio::sync::broadcast::Receiver;
 use tokio::task::JoinSet;
 
 /// Why the bot could not start.
@@ -137,14 +139,16 @@ impl Ctx {
 /// Register the bot with the agent when `BOT_TOKEN` is set.
 pub fn register(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) {
     if agent.cfg.telegram.bot_token.is_some() {
-        tasks.spawn(run(agent.clone()));
+        // Subscribed here, before the scheduler can start a run, so no
+        // run that finishes while the bot connects goes unannounced.
+        tasks.spawn(run(agent.clone(), agent.feed.subscribe()));
     } else {
         tracing::info!("Telegram bot disabled (BOT_TOKEN not set)");
     }
 }
 
 /// Run the bot until `agent.shutdown` is cancelled.
-pub async fn run(agent: Arc<Agent>) {
+pub async fn run(agent: Arc<Agent>, runs: Receiver<Arc<FinishedRun>>) {
     let ctx = match Ctx::new(agent.clone()) {
         Ok(c) => c,
         Err(e) => {
@@ -158,9 +162,7 @@ pub async fn run(agent: Arc<Agent>) {
         );
     }
     let mut tasks = JoinSet::new();
-    // Subscribed before polling starts, so no run that finishes while the
-    // bot answers is missed.
-    tasks.spawn(notify::run(ctx.clone(), agent.feed.subscribe()));
+    tasks.spawn(notify::run(ctx.clone(), runs));
     api::poll(ctx).await;
     while tasks.join_next().await.is_some() {}
     tracing::info!("Telegram bot stopped");
