@@ -1,7 +1,8 @@
 //! The always-on agent end to end (`onec-backup-bot run`): schedules fire,
-//! quiet hours skip, a missed run catches up once (only when not too late), SIGTERM lets a short backup finish and interrupts a
-//! long one safely, two agents never back up one base at once, the log
-//! file is written; plus `schedule` and `service install --print`.
+//! quiet hours skip, a missed run catches up once (only when not too
+//! late), SIGTERM lets a short backup finish and interrupts a long one
+//! safely, two agents never back up one base at once, the log file is
+//! written; plus `schedule` and `service install --print`.
 
 #![cfg(unix)]
 
@@ -10,22 +11,11 @@ mod common;
 use common::World;
 use common::net::{free_port, sigterm, wait_exit, wait_for};
 use std::fs;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 fn spawn_agent(w: &World, extra: &[(&str, &str)]) -> Child {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
-    c.current_dir(w.dir.path()).arg("run");
-    for k in onec_backup_bot::config::keys::KEYS {
-        for e in k.env {
-            c.env_remove(e);
-        }
-    }
-    for (k, v) in &w.envs {
-        c.env(k, v);
-    }
-    c.env("API_HOST", "127.0.0.1")
-        .env("API_PORT", free_port().to_string());
+    let mut c = w.run_command(free_port());
     for (k, v) in extra {
         c.env(k, v);
     }

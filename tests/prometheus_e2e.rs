@@ -12,7 +12,6 @@ mod common;
 
 use common::World;
 use common::net::{Proc, free_port, get, spawn, urlencode, wait_for};
-use onec_backup_bot::config::keys::KEYS;
 use onec_backup_bot::export::EXPECTED_LINT;
 use serde_json::Value;
 use std::io::Write;
@@ -38,16 +37,8 @@ fn setup() -> Setup {
     std::fs::copy("/bin/sleep", &client_exe).unwrap();
     let client = Proc(spawn(Command::new(&client_exe).arg("300")));
     let port = free_port();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
-    c.current_dir(w.dir.path()).arg("run");
-    for k in KEYS {
-        for e in k.env {
-            c.env_remove(e);
-        }
-    }
-    c.envs(w.envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("API_HOST", "127.0.0.1")
-        .env("API_PORT", port.to_string())
+    let mut c = w.run_command(port);
+    c
         // A push sink whose target is down, so the sink panels have data.
         .env(
             "PROMETHEUS_PUSHGATEWAY_URL",

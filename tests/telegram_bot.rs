@@ -9,9 +9,8 @@ mod fake_telegram;
 
 use common::World;
 use fake_telegram::{Call, Failure, FakeTelegram};
-use onec_backup_bot::config::keys::KEYS;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "123:TESTSECRETTOKENxyz";
@@ -34,26 +33,9 @@ impl Agent {
                 .unwrap()
                 .as_nanos()
         ));
-        let mut c = Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
-        c.arg("run").current_dir(w.dir.path());
-        for k in KEYS {
-            for e in k.env {
-                c.env_remove(e);
-            }
-        }
-        c.env_remove("FAKE_1C_MODE");
-        for (k, v) in &w.envs {
-            c.env(k, v);
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let mut c = w.run_command(common::net::free_port());
         c.env("BOT_TOKEN", TOKEN)
             .env("TELEGRAM_API_URL", tg.url())
-            .env("API_HOST", "127.0.0.1")
-            .env("API_PORT", port.to_string())
             .env("LOG_DIR", w.dir.path().join("logs"))
             .env("ALLOWED_USER_IDS", ADMIN.to_string());
         for (k, v) in extra {

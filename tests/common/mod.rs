@@ -93,10 +93,9 @@ impl World {
         c
     }
 
-    /// `onec-backup-bot run` on a free loopback port with the world's
-    /// variables and `extra`; stderr goes to `agent.stderr` in the world.
-    pub fn spawn_agent(&self, extra: &[(&str, &str)]) -> RunningAgent {
-        let port = net::free_port();
+    /// `onec-backup-bot run` in the world's folder with only the world's
+    /// variables, its API on 127.0.0.1:`port` (not started).
+    pub fn run_command(&self, port: u16) -> std::process::Command {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
         c.current_dir(self.dir.path()).arg("run");
         for k in KEYS {
@@ -110,6 +109,14 @@ impl World {
         }
         c.env("API_HOST", "127.0.0.1")
             .env("API_PORT", port.to_string());
+        c
+    }
+
+    /// `onec-backup-bot run` on a free loopback port with the world's
+    /// variables and `extra`; stderr goes to `agent.stderr` in the world.
+    pub fn spawn_agent(&self, extra: &[(&str, &str)]) -> RunningAgent {
+        let port = net::free_port();
+        let mut c = self.run_command(port);
         for (k, v) in extra {
             c.env(k, v);
         }
