@@ -594,8 +594,10 @@ fn walkdir(dir: &std::path::Path) -> Vec<String> {
 fn retention_prunes_only_our_files_and_shows_reasons() {
     let mut w = World::new(16);
     w.set("BACKUP_METHOD", "copy");
-    // Old archives of ours, a foreign file and another base's archive.
-    for day in ["2020-01-01", "2020-01-02", "2020-01-03"] {
+    // Old archives of ours (recorded in this base's history), a file that
+    // only matches our naming (not recorded: kept), a foreign file and
+    // another base's archive.
+    for day in ["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-04"] {
         let d = w.backups.join(day);
         fs::create_dir_all(&d).unwrap();
         fs::write(d.join(format!("buh_{day}_10-00-00.zip")), b"old").unwrap();
@@ -607,23 +609,32 @@ fn retention_prunes_only_our_files_and_shows_reasons() {
     )
     .unwrap();
     assert_eq!(backup_json(&w, &[]).0, 0);
+    for day in ["2020-01-01", "2020-01-02", "2020-01-03"] {
+        w.record_archive("buh", &format!("{day}/buh_{day}_10-00-00.zip"));
+    }
     w.set("BACKUP_KEEP_LAST", "2");
     let dry = w.cmd().args(["prune", "--dry-run"]).output().unwrap();
     let text = String::from_utf8_lossy(&dry.stdout);
     assert!(dry.status.success(), "{text}");
     assert!(text.contains("last"), "reasons shown: {text}");
-    assert!(text.contains("would be deleted"), "{text}");
+    assert!(text.contains("2 archive(s) would be deleted"), "{text}");
+    assert!(
+        text.contains("buh_2020-01-04_10-00-00.zip  not recorded, kept"),
+        "{text}"
+    );
     assert_eq!(
         w.archives().iter().filter(|f| f.contains("/buh_")).count(),
-        4,
+        5,
         "dry run deleted something"
     );
     w.cmd().arg("prune").assert().success();
     let left = w.archives();
-    assert_eq!(
-        left.iter().filter(|f| f.contains("/buh_")).count(),
-        2,
-        "{left:?}"
+    let ours: Vec<_> = left.iter().filter(|f| f.contains("/buh_")).collect();
+    assert_eq!(ours.len(), 3, "{left:?}");
+    assert!(
+        left.contains(&"2020-01-03/buh_2020-01-03_10-00-00.zip".to_string())
+            && left.contains(&"2020-01-04/buh_2020-01-04_10-00-00.zip".to_string()),
+        "the second newest recorded and the unrecorded one are kept: {left:?}"
     );
     assert!(
         left.contains(&"2020-01-01/notes.txt".to_string()),
@@ -634,13 +645,80 @@ fn retention_prunes_only_our_files_and_shows_reasons() {
         "{left:?}"
     );
     assert!(
-        !w.backups.join("2020-01-03").exists()
-            || w.backups
-                .join("2020-01-03")
-                .read_dir()
-                .unwrap()
-                .next()
-                .is_some()
+        !w.backups
+            .join("2020-01-02/buh_2020-01-02_10-00-00.zip")
+            .exists(),
+        "{left:?}"
+    );
+}
+
+/// The review's case: two bases whose folders share a name (`D:\Org1\Buh`,
+/// `D:\Org2\Buh`) used to get one prefix, and one base's retention deleted
+/// the other's verified archives. Now the configuration is refused naming
+/// both; and even with a prefix given by hand that matches another base's
+/// archives, retention deletes only what this base's history recorded.
+#[test]
+fn retention_never_deletes_another_bases_archives() {
+    let mut w = World::new(16);
+    let other = w.dir.path().join("y").join("buh");
+    fs::create_dir_all(&other).unwrap();
+    fs::copy(w.base.join("1Cv8.1CD"), other.join("1Cv8.1CD")).unwrap();
+    let yaml = format!(
+        "bases:\n  - name: a\n    path: {}\n    method: copy\n    keep: {{last: 1}}\n  - name: b\n    path: {}\n    method: copy\n",
+        w.base.display(),
+        other.display()
+    );
+    fs::write(w.dir.path().join("config.yaml"), &yaml).unwrap();
+    w.envs.retain(|(k, _)| k != "ONEC_BASE_PATH");
+    let out = w.cmd().args(["backup", "--all"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("\"a\"") && err.contains("\"b\"") && err.contains("prefix:"),
+        "{err}"
+    );
+    assert!(w.archives().is_empty());
+
+    // Before A was added, B (alone, default prefix `buh_`) made two
+    // archives; now B has its own prefix and A uses `buh_` with keep last 1.
+    let b_only = format!(
+        "bases:\n  - name: b\n    path: {}\n    method: copy\n",
+        other.display()
+    );
+    fs::write(w.dir.path().join("config.yaml"), &b_only).unwrap();
+    for _ in 0..2 {
+        w.cmd()
+            .args(["backup", "--base", "b", "--force"])
+            .assert()
+            .success();
+    }
+    let b_archives = w.archives();
+    assert_eq!(b_archives.len(), 2, "{b_archives:?}");
+    assert!(b_archives.iter().all(|f| f.contains("/buh_")));
+    fs::write(
+        w.dir.path().join("config.yaml"),
+        format!("{yaml}    prefix: buhb_\n"),
+    )
+    .unwrap();
+    // A file under A's naming that A never made (copied in by hand).
+    let stray = w.backups.join("2020-01-01/buh_2020-01-01_10-00-00.zip");
+    fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    fs::write(&stray, b"made elsewhere").unwrap();
+    for _ in 0..2 {
+        w.cmd()
+            .args(["backup", "--base", "a", "--force"])
+            .assert()
+            .success();
+    }
+    let left = w.archives();
+    for f in &b_archives {
+        assert!(left.contains(f), "B's archive {f} deleted: {left:?}");
+    }
+    assert!(stray.exists(), "an unrecorded file was deleted");
+    assert_eq!(
+        left.iter().filter(|f| f.contains("/buh_20")).count(),
+        4,
+        "B's two, the stray file and A's newest: {left:?}"
     );
 }
 
@@ -652,6 +730,7 @@ fn retention_runs_after_a_successful_backup_only() {
         let d = w.backups.join(day);
         fs::create_dir_all(&d).unwrap();
         fs::write(d.join(format!("buh_{day}_10-00-00.zip")), b"old").unwrap();
+        w.record_archive("buh", &format!("{day}/buh_{day}_10-00-00.zip"));
     }
     // A failed backup deletes nothing.
     w.set("BACKUP_METHOD", "dump");

@@ -21,18 +21,6 @@ const TEMP_SUFFIX: &str = ".partial";
 /// Length of `YYYY-MM-DD_HH-MM-SS`.
 const STAMP_LEN: usize = 19;
 
-/// The default archive prefix: the base folder's name followed by `_`
-/// (`D:\Bases\Buh` → `Buh_`). A path without a final component (a root)
-/// gives `base_`.
-pub fn default_prefix(base_path: &Path) -> String {
-    let name = base_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "base".to_owned());
-    format!("{name}_")
-}
-
 /// The final path of an archive made at `at` (already in the configured
 /// time zone): `backup_dir/YYYY-MM-DD/<prefix>YYYY-MM-DD_HH-MM-SS<ext>`.
 /// `ext` is one of [`EXTENSIONS`] (with its dot, or empty for a folder).
@@ -263,13 +251,6 @@ mod tests {
         assert_eq!(p, Path::new("/b/2024-03-02/Buh_2024-03-02_00-30-05.zip"));
         let folder = archive_path(Path::new("/b"), "Buh_", &at, "");
         assert_eq!(folder, Path::new("/b/2024-03-02/Buh_2024-03-02_00-30-05"));
-    }
-
-    #[test]
-    fn default_prefix_is_folder_name_and_underscore() {
-        assert_eq!(default_prefix(Path::new("/srv/1c/Buh")), "Buh_");
-        assert_eq!(default_prefix(Path::new("/srv/1c/Зарплата/")), "Зарплата_");
-        assert_eq!(default_prefix(Path::new("/")), "base_");
     }
 
     #[test]

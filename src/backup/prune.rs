@@ -1,7 +1,8 @@
 //! Applying the retention policy of one base to the archives on disk: only
-//! files that match our own naming for that base's prefix, only inside
-//! `BACKUP_DIR`, never the newest verified archive (the planner guarantees
-//! it; this module checks again), never after a failed run. Deletions are
+//! files that match our own naming for that base's prefix *and* are
+//! recorded in that base's history, only inside `BACKUP_DIR`, never the
+//! newest verified archive (the planner guarantees it; this module checks
+//! again), never after a failed run. Deletions are
 //! recorded in history, and date folders left empty are removed.
 
 use super::history::{History, Status};
@@ -13,10 +14,17 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The archives of `base` on disk and the planner's decision for each
-/// (decisions newest first; `Decision::id` indexes `archives`).
+/// (decisions newest first; `Decision::id` indexes `archives`). Only
+/// archives recorded in this base's history are candidates: a file that
+/// merely matches the name pattern (another base with the same prefix, an
+/// older installation, a copy put there by hand) is in `unrecorded` and is
+/// always kept.
 pub struct Plan {
     pub archives: Vec<FoundArchive>,
     pub decisions: Vec<Decision>,
+    /// Files that match this base's naming but no history row of this
+    /// base: never deleted, shown by `prune --dry-run` as "not recorded, kept".
+    pub unrecorded: Vec<FoundArchive>,
 }
 
 /// Compute the plan without touching anything (`prune --dry-run`).
@@ -26,16 +34,26 @@ pub fn plan(
     history: &History,
     now: jiff::ZonedDateTime,
 ) -> std::io::Result<Plan> {
-    let archives = naming::scan(&cfg.backup_dir, &base.prefix)?;
-    // An archive counts as verified when a successful run recorded it.
-    let verified: HashSet<PathBuf> = history
-        .list(100_000, Some(&base.name))
-        .unwrap_or_default()
+    let found = naming::scan(&cfg.backup_dir, &base.prefix)?;
+    let rows = history
+        .list(usize::MAX >> 1, Some(&base.name))
+        .map_err(std::io::Error::other)?;
+    // Every archive this base's runs published, and which of them a
+    // successful (so verified) run recorded.
+    let mut recorded: HashSet<PathBuf> = HashSet::new();
+    let mut verified: HashSet<PathBuf> = HashSet::new();
+    for r in rows {
+        if let Some(p) = r.archive_path {
+            let p = normalise(&p);
+            if r.status == Status::Ok {
+                verified.insert(p.clone());
+            }
+            recorded.insert(p);
+        }
+    }
+    let (archives, unrecorded): (Vec<FoundArchive>, Vec<FoundArchive>) = found
         .into_iter()
-        .filter(|r| r.status == Status::Ok)
-        .filter_map(|r| r.archive_path)
-        .map(|p| normalise(&p))
-        .collect();
+        .partition(|a| recorded.contains(&normalise(&a.path)));
     let candidates: Vec<Candidate> = archives
         .iter()
         .enumerate()
@@ -49,6 +67,7 @@ pub fn plan(
     Ok(Plan {
         archives,
         decisions,
+        unrecorded,
     })
 }
 

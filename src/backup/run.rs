@@ -654,8 +654,9 @@ fn execute(
     cancel.check()?;
 
     events(Event::Stage(Stage::Publishing));
-    fs::rename(&tmp_archive, &final_path).map_err(io(format!(
-        "cannot rename the verified archive to {}",
+    // Never replaces an existing file, whoever made it.
+    crate::platform::rename_no_replace(&tmp_archive, &final_path).map_err(io(format!(
+        "cannot rename the verified archive to {} (an existing file is never replaced)",
         final_path.display()
     )))?;
     temps.keep(&tmp_archive);
@@ -665,7 +666,7 @@ fn execute(
         && !base.delete_dt_after_compress
     {
         // Keep the .dt beside the archive, as the prototype's option did.
-        if fs::rename(&tmp, &dt_final).is_ok() {
+        if crate::platform::rename_no_replace(&tmp, &dt_final).is_ok() {
             temps.keep(&tmp);
         }
     }

@@ -1,5 +1,6 @@
 //! `onec-backup-bot prune [--dry-run]`: apply each base's retention policy,
-//! or show the plan with the reason for every kept archive.
+//! or show the plan with the reason for every kept archive (files that
+//! match the base's naming but are not in its history: "not recorded, kept").
 
 use super::Failure;
 use crate::backup::lock::BaseLock;
@@ -46,8 +47,17 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
             plan.archives.len(),
             base.prefix
         );
+        for a in &plan.unrecorded {
+            println!(
+                "  {}  not recorded, kept (not made by this base's runs)",
+                a.path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            );
+        }
         if plan.archives.is_empty() {
-            println!("  no archives");
+            println!("  no recorded archives");
             continue;
         }
         let names = |id: usize| {

@@ -728,14 +728,28 @@ pub fn default_prefix(base: &Path) -> String {
         .next_back()
         .unwrap_or_else(|| "base".into());
     // Windows paths read on Unix keep their backslashes in one component.
-    let name = name.rsplit(['\\', '/']).next().unwrap_or(&name).to_string();
-    format!("{name}_")
+    let name = name.rsplit(['\\', '/']).next().unwrap_or(&name);
+    // A folder name Windows cannot use in a file name is made safe rather
+    // than rejected (`Buh:2024` → `Buh_2024_`); names that were already
+    // safe are unchanged, so existing archives keep matching.
+    let safe: String = name
+        .chars()
+        .map(|c| if forbidden_in_file_name(c) { '_' } else { c })
+        .collect();
+    let safe = safe.trim_end_matches(['.', ' ']);
+    if safe.is_empty() {
+        return "base_".into();
+    }
+    format!("{safe}_")
+}
+
+/// Characters Windows refuses in a file name.
+fn forbidden_in_file_name(c: char) -> bool {
+    matches!(c, '<' | '>' | ':' | '"' | '/' | '\\' | '|' | '?' | '*') || c.is_control()
 }
 
 fn check_prefix(prefix: &str) -> Result<(), String> {
-    if prefix.chars().any(|c| {
-        matches!(c, '<' | '>' | ':' | '"' | '/' | '\\' | '|' | '?' | '*') || c.is_control()
-    }) {
+    if prefix.chars().any(forbidden_in_file_name) {
         Err("a file-name prefix without < > : \" / \\ | ? * characters".into())
     } else {
         Ok(())
@@ -812,6 +826,27 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
             ));
         } else {
             seen.insert(lower, b.origin.clone());
+        }
+    }
+
+    // Two bases whose archives would share names (case-insensitively, as
+    // on NTFS) could prune or replace each other's backups.
+    let mut prefixes: BTreeMap<String, String> = BTreeMap::new();
+    for b in &bases {
+        let key = b.prefix.to_lowercase();
+        match prefixes.get(&key) {
+            Some(other) => r.problems.push(Problem::new(
+                b.origin.clone(),
+                b.prefix.clone(),
+                format!(
+                    "an archive prefix no other base uses: bases {other:?} and {:?} would both \
+                     name archives {}<date>; give one of them its own `prefix:` in config.yaml",
+                    b.name, b.prefix
+                ),
+            )),
+            None => {
+                prefixes.insert(key, b.name.clone());
+            }
         }
     }
 

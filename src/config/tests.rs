@@ -583,3 +583,54 @@ fn sink_credentials_go_in_the_url_or_the_settings_not_both() {
         load(&opts(dir.path(), env)).unwrap();
     }
 }
+
+#[test]
+fn two_bases_whose_folders_share_a_name_are_refused_naming_both() {
+    // D:\Org1\Buh and D:\Org2\Buh would both write Buh_<date>.zip, and one
+    // base's retention would delete the other's archives.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("config.yaml"),
+        "bases:\n  - name: org1\n    path: /srv/x/Buh\n  - name: org2\n    path: /srv/y/Buh\n",
+    )
+    .unwrap();
+    let text = load(&opts(dir.path(), &[])).unwrap_err().to_string();
+    assert!(
+        text.contains("\"org1\"") && text.contains("\"org2\"") && text.contains("prefix:"),
+        "{text}"
+    );
+    // Prefixes that differ only in case collide too (NTFS).
+    fs::write(
+        dir.path().join("config.yaml"),
+        "bases:\n  - name: a\n    path: /srv/a\n    prefix: Buh_\n  - name: b\n    path: /srv/b\n    prefix: buh_\n",
+    )
+    .unwrap();
+    let text = load(&opts(dir.path(), &[])).unwrap_err().to_string();
+    assert!(text.contains("\"a\"") && text.contains("\"b\""), "{text}");
+    // Given their own prefixes, both load.
+    fs::write(
+        dir.path().join("config.yaml"),
+        "bases:\n  - name: org1\n    path: /srv/x/Buh\n  - name: org2\n    path: /srv/y/Buh\n    prefix: Buh2_\n",
+    )
+    .unwrap();
+    let cfg = load(&opts(dir.path(), &[])).unwrap();
+    assert_eq!(cfg.bases[0].prefix, "Buh_");
+    assert_eq!(cfg.bases[1].prefix, "Buh2_");
+}
+
+#[test]
+fn default_prefix_is_the_folder_name_made_safe_for_windows() {
+    use super::resolve::default_prefix;
+    use std::path::Path;
+    assert_eq!(default_prefix(Path::new("/srv/1c/Buh")), "Buh_");
+    assert_eq!(default_prefix(Path::new("/srv/1c/Зарплата/")), "Зарплата_");
+    assert_eq!(default_prefix(Path::new("/")), "base_");
+    assert_eq!(default_prefix(Path::new(r"D:\Org1\Buh")), "Buh_");
+    assert_eq!(default_prefix(Path::new("/srv/Buh:2024?")), "Buh_2024__");
+    assert_eq!(default_prefix(Path::new("/srv/a*b|c\"d<e>")), "a_b_c_d_e__");
+    assert_eq!(default_prefix(Path::new("/srv/trailing. ")), "trailing_");
+    // A base in such a folder loads (it used to be an ONEC_BASE_PATH error).
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = load(&opts(dir.path(), &[("ONEC_BASE_PATH", "/srv/Buh:2024")])).unwrap();
+    assert_eq!(cfg.bases[0].prefix, "Buh_2024_");
+}

@@ -33,6 +33,36 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     sys::sync_dir(dir)
 }
 
+/// Move `from` to `to` only when `to` does not exist yet: a published
+/// archive never replaces another file, whatever raced us to the name.
+/// Fails with [`io::ErrorKind::AlreadyExists`] (and changes nothing) when
+/// `to` exists. Linux uses `renameat2(RENAME_NOREPLACE)`; where the
+/// filesystem refuses that, a file is linked then unlinked, and a folder
+/// is renamed after an existence check (the caller holds the base's lock).
+/// Windows uses `MoveFileExW` without `MOVEFILE_REPLACE_EXISTING` and with
+/// `MOVEFILE_WRITE_THROUGH`, so the move is on disk when it returns.
+pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    sys::rename_no_replace(from, to)
+}
+
+/// The fallback when the OS has no atomic no-replace rename: a hard link
+/// fails when `to` exists; a folder (which cannot be linked) is checked
+/// first and renamed.
+#[cfg_attr(windows, allow(dead_code))]
+fn link_then_unlink(from: &Path, to: &Path) -> io::Result<()> {
+    if std::fs::symlink_metadata(from)?.is_dir() {
+        if std::fs::symlink_metadata(to).is_ok() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} already exists", to.display()),
+            ));
+        }
+        return std::fs::rename(from, to);
+    }
+    std::fs::hard_link(from, to)?;
+    std::fs::remove_file(from)
+}
+
 /// This computer's name (the `instance` / `host` label of pushed
 /// metrics); `localhost` when the OS does not say.
 pub fn hostname() -> String {
@@ -63,6 +93,57 @@ mod tests {
     #[test]
     fn disk_space_of_missing_path_fails() {
         assert!(disk_space(Path::new("/definitely/not/here/xyz")).is_err());
+    }
+
+    #[test]
+    fn rename_no_replace_never_replaces_a_file_or_a_folder() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a.zip"), d.path().join("b.zip"));
+        std::fs::write(&a, b"new").unwrap();
+        std::fs::write(&b, b"old and good").unwrap();
+        let e = rename_no_replace(&a, &b).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
+        assert_eq!(std::fs::read(&b).unwrap(), b"old and good");
+        assert_eq!(std::fs::read(&a).unwrap(), b"new", "the source stays");
+        let c = d.path().join("c.zip");
+        rename_no_replace(&a, &c).unwrap();
+        assert!(!a.exists());
+        assert_eq!(std::fs::read(&c).unwrap(), b"new");
+
+        let (da, db) = (d.path().join("dir-a"), d.path().join("dir-b"));
+        std::fs::create_dir(&da).unwrap();
+        std::fs::create_dir(&db).unwrap();
+        std::fs::write(db.join("1Cv8.1CD"), b"kept").unwrap();
+        let e = rename_no_replace(&da, &db).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
+        assert_eq!(std::fs::read(db.join("1Cv8.1CD")).unwrap(), b"kept");
+        let dc = d.path().join("dir-c");
+        rename_no_replace(&da, &dc).unwrap();
+        assert!(dc.is_dir() && !da.exists());
+    }
+
+    #[test]
+    fn link_fallback_never_replaces_either() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        std::fs::write(&a, b"new").unwrap();
+        std::fs::write(&b, b"old").unwrap();
+        assert_eq!(
+            link_then_unlink(&a, &b).unwrap_err().kind(),
+            io::ErrorKind::AlreadyExists
+        );
+        assert_eq!(std::fs::read(&b).unwrap(), b"old");
+        std::fs::create_dir(d.path().join("da")).unwrap();
+        std::fs::create_dir(d.path().join("db")).unwrap();
+        assert_eq!(
+            link_then_unlink(&d.path().join("da"), &d.path().join("db"))
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::AlreadyExists
+        );
+        let c = d.path().join("c");
+        link_then_unlink(&a, &c).unwrap();
+        assert!(!a.exists() && std::fs::read(&c).unwrap() == b"new");
     }
 
     #[test]

@@ -31,6 +31,42 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    let cstr = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))
+    };
+    let (f, t) = (cstr(from)?, cstr(to)?);
+    // SAFETY: both are valid NUL-terminated strings; AT_FDCWD resolves
+    // relative paths against the working directory as rename(2) does.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        // The filesystem (or an old kernel) cannot do it atomically.
+        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
+            super::link_then_unlink(from, to)
+        }
+        _ => Err(e),
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    super::link_then_unlink(from, to)
+}
+
 pub fn hostname() -> Option<String> {
     let mut buf = [0u8; 256];
     // SAFETY: `buf` is a valid writable buffer of the given length.

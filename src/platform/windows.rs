@@ -29,6 +29,32 @@ pub fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    use windows_sys::Win32::Storage::FileSystem::{MOVEFILE_WRITE_THROUGH, MoveFileExW};
+    let wide = |p: &Path| -> Vec<u16> {
+        p.as_os_str()
+            .encode_wide()
+            .chain(std::iter::once(0))
+            .collect()
+    };
+    let (f, t) = (wide(from), wide(to));
+    // SAFETY: both buffers are NUL-terminated UTF-16 strings. Without
+    // MOVEFILE_REPLACE_EXISTING the call fails when `to` exists.
+    let ok = unsafe { MoveFileExW(f.as_ptr(), t.as_ptr(), MOVEFILE_WRITE_THROUGH) };
+    if ok == 0 {
+        let e = io::Error::last_os_error();
+        // ERROR_ALREADY_EXISTS (183) / ERROR_FILE_EXISTS (80).
+        if matches!(e.raw_os_error(), Some(80) | Some(183)) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} already exists", to.display()),
+            ));
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
 pub fn hostname() -> Option<String> {
     // Set for every process, services included.
     std::env::var("COMPUTERNAME")
