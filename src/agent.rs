@@ -1,22 +1,20 @@
-//! The always-on agent behind `onec-backup-bot run`: one shared [`Agent`]
+//! The state the always-on agent's components share: one [`Agent`]
 //! (configuration, the backup coordinator, the metrics sampler, the cached
-//! backup state, the feed of finished runs and the metrics ticks) handed to
-//! every component — HTTP API, Telegram bot, scheduler, metrics worker,
-//! push sinks — each started here on one tokio runtime and stopped
-//! together on Ctrl-C, SIGTERM or a service stop request.
+//! backup state, the feed of finished runs, the metrics ticks and the push
+//! sinks' registry) handed to the HTTP API, the Telegram bot, the
+//! scheduler, the metrics worker and the push sinks. A leaf for them: it
+//! imports none of its consumers; `daemon::run` starts and stops them.
 //!
 //! Data flows one way: the sampler and the history feed the agent's
 //! caches and channels; components only read them or subscribe.
 
-use crate::backup::feed::{self, Feed};
+use crate::backup::feed::Feed;
 use crate::backup::jobs::Jobs;
-use crate::cancel::Cancel;
 use crate::config::Config;
-use crate::daemon::worker::Tick;
-use crate::export::BackupCache;
+use crate::export::{BackupCache, Sinks, Tick};
 use crate::metrics::{MetricsOptions, Sampler};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +30,7 @@ pub struct Agent {
     /// One [`Tick`] per `METRICS_INTERVAL`, from the metrics worker.
     ticks: broadcast::Sender<Arc<Tick>>,
     /// The push sinks' state (`onec_sink_*`, `/api/health`).
-    pub sinks: crate::push::Sinks,
+    pub sinks: Sinks,
     /// When the agent started (for uptime in /api/health and /health).
     pub started: Instant,
     /// Cancelled when the agent is stopping; components finish their work.
@@ -52,7 +50,7 @@ impl Agent {
             sampler,
             feed: Feed::default(),
             ticks: broadcast::channel(16).0,
-            sinks: crate::push::Sinks::default(),
+            sinks: Sinks::default(),
             cfg,
             started: Instant::now(),
             shutdown: CancellationToken::new(),
@@ -67,104 +65,5 @@ impl Agent {
     /// Hand a tick to every subscriber (none is fine).
     pub fn publish_tick(&self, tick: Tick) {
         let _ = self.ticks.send(Arc::new(tick));
-    }
-}
-
-/// Run the agent until `stop` is cancelled (a service stop) or Ctrl-C /
-/// SIGTERM arrives. `tick` is called about once a second while running
-/// backups wind down (a service reports progress to its manager with it).
-/// Returns the process exit code.
-pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return 1;
-        }
-    };
-    let cfg = Arc::new(cfg);
-    let started = rt.block_on(async {
-        let start_id = match crate::backup::run::open_and_recover(&cfg) {
-            Ok((history, r)) => {
-                tracing::info!(
-                    "start-up recovery: {} interrupted run(s) marked, {} stale temporary file(s) removed",
-                    r.interrupted,
-                    r.removed_temps
-                );
-                history.max_run_id().unwrap_or(0)
-            }
-            Err(e) => {
-                tracing::error!("{e}");
-                return None;
-            }
-        };
-        let agent = Agent::new(cfg.clone());
-        let mut tasks: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
-        // The feed subscribes before anything can start a backup.
-        tasks.spawn(feed::run(
-            agent.feed.clone(),
-            agent.jobs.subscribe(),
-            cfg.history_db.clone(),
-            start_id,
-            agent.shutdown.clone(),
-        ));
-        // Components register here, one line each. Subscribers first: the
-        // sinks and the bot subscribe to the ticks and the feed before the
-        // worker can publish a tick or the scheduler start a run.
-        crate::push::register(&agent, &mut tasks);
-        crate::telegram::register(&agent, &mut tasks);
-        tasks.spawn(crate::daemon::worker::run(agent.clone()));
-        tasks.spawn(crate::daemon::scheduler::run(agent.clone()));
-        crate::api::start(agent.clone(), &mut tasks).await;
-
-        wait_for_stop(&stop).await;
-        tracing::info!(
-            "stopping: no new backups; a running one gets up to {}s to finish",
-            cfg.shutdown_grace.as_secs()
-        );
-        agent.shutdown.cancel();
-        Some((agent, tasks))
-    });
-    let Some((agent, mut tasks)) = started else {
-        return 1;
-    };
-    // Wait for backups on this thread, so the service manager hears from us.
-    agent.jobs.shutdown(cfg.shutdown_grace, tick);
-    rt.block_on(async {
-        let _ = tokio::time::timeout(Duration::from_secs(10), async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await;
-    });
-    tracing::info!("stopped");
-    0
-}
-
-async fn wait_for_stop(stop: &Cancel) {
-    let service_stop = async {
-        while !stop.is_cancelled() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    };
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install a SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-            _ = service_stop => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = service_stop => {}
-        }
     }
 }

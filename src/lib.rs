@@ -11,6 +11,9 @@
 //! because the benchmarks and end-to-end tests drive the same pieces the
 //! binary does; the binary itself is the only supported interface.
 
+#[cfg(test)]
+mod arch_tests;
+
 pub mod agent;
 pub mod api;
 pub mod backup;

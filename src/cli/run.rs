@@ -21,7 +21,7 @@ pub fn run(cfg: Config) -> Result<(), Failure> {
     if let Some(f) = log_file {
         tracing::info!("log file: {}", f.display());
     }
-    match crate::agent::run(cfg, Cancel::new(), &|| {}) {
+    match crate::daemon::run(cfg, Cancel::new(), &|| {}) {
         0 => Ok(()),
         code => Err(Failure {
             code,

@@ -241,7 +241,7 @@ fn service_body(stop: crate::cancel::Cancel, report: &dyn Fn(u32)) -> i32 {
     };
     crate::logging::init_agent(&cfg.logging.dir, cfg.timezone.clone(), &cfg.logging.level);
     tracing::info!("running as the Windows service");
-    crate::agent::run(cfg, stop, &|| report(5_000)) as i32
+    crate::daemon::run(cfg, stop, &|| report(5_000)) as i32
 }
 
 #[cfg(unix)]

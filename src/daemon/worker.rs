@@ -11,7 +11,7 @@
 
 use crate::agent::Agent;
 use crate::backup::history::{History, HistoryError, Sample};
-use crate::export::{self, BackupState, Family, SinkState};
+use crate::export::Tick;
 use crate::metrics::Snapshot;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,29 +22,6 @@ pub const SAMPLE_EVERY: Duration = Duration::from_secs(60);
 pub const KEEP_SECS: i64 = 30 * 24 * 3600;
 /// How long the worker waits for the sampler's first round at start.
 const FIRST_ROUND_WAIT: Duration = Duration::from_secs(15);
-
-/// One collection as every sink sees it.
-#[derive(Debug)]
-pub struct Tick {
-    /// When the host snapshot was taken, unix milliseconds.
-    pub at_ms: i64,
-    pub snapshot: Arc<Snapshot>,
-    pub backup: Arc<BackupState>,
-    /// `export::build(snapshot, backup, sinks)`, built once for all sinks.
-    pub families: Vec<Family>,
-}
-
-impl Tick {
-    pub fn new(snapshot: Arc<Snapshot>, backup: Arc<BackupState>, sinks: &[SinkState]) -> Tick {
-        let families = export::build(&snapshot, &backup, sinks);
-        Tick {
-            at_ms: (snapshot.collected_at_unix * 1000.0) as i64,
-            snapshot,
-            backup,
-            families,
-        }
-    }
-}
 
 /// The chart row of a snapshot; `None` before the sampler's first round.
 pub fn sample_of(snap: &Snapshot) -> Option<Sample> {
@@ -166,20 +143,5 @@ mod tests {
         let h = History::open(&db).unwrap();
         let left: Vec<i64> = h.samples_since(0).unwrap().iter().map(|s| s.ts).collect();
         assert_eq!(left, [new.ts]);
-    }
-
-    #[test]
-    fn a_tick_carries_the_families_of_its_snapshot() {
-        let snap = Arc::new(Snapshot {
-            collected_at_unix: 12.5,
-            ..Snapshot::default()
-        });
-        let t = Tick::new(snap.clone(), Arc::new(BackupState::default()), &[]);
-        assert_eq!(t.at_ms, 12_500);
-        assert_eq!(
-            t.families,
-            export::build(&snap, &BackupState::default(), &[])
-        );
-        assert!(t.families.iter().any(|f| f.name == "onec_cpu_percent"));
     }
 }

@@ -17,8 +17,12 @@
 pub mod backup;
 pub mod json;
 pub mod prometheus;
+pub mod sinks;
+pub mod tick;
 
 pub use backup::{ArchiveCache, BackupCache, BackupState, BaseBackup, LastRun, stale_for};
+pub use sinks::{SinkHandle, Sinks};
+pub use tick::Tick;
 
 use crate::metrics::{Collector, Snapshot};
 

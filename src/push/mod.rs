@@ -8,8 +8,7 @@
 //! but itself: every request has a connect and a total timeout
 //! (`PUSH_TIMEOUT_SECS`).
 //!
-//! This file holds what the sinks share: the live [`Sinks`] registry
-//! behind `onec_sink_*` and the `sinks` health check, the HTTP client and
+//! This file holds what the sinks share: the HTTP client and
 //! the classification of answers (retry 5xx, 429 and network errors with
 //! backoff; drop other 4xx with one log line), and the [`Outbox`] that
 //! drives the bounded [`queue`] of the sinks that survive outages. Errors
@@ -27,10 +26,9 @@ pub mod uptime_kuma;
 
 use crate::agent::Agent;
 use crate::config::{Secret, redact_url};
-use crate::export::SinkState;
+pub use crate::export::sinks::{SinkHandle, Sinks};
 use queue::{Item, Limits, Queue};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -104,73 +102,12 @@ pub fn register(agent: &Arc<Agent>, tasks: &mut tokio::task::JoinSet<()>) {
 /// What every sink task gets.
 pub struct Ctx {
     pub client: reqwest::Client,
-    pub status: Status,
+    pub status: SinkHandle,
     /// Masked out of every error text.
     pub secrets: Vec<Secret>,
     pub shutdown: CancellationToken,
     /// This computer's name (`instance` / `host` labels).
     pub host: String,
-}
-
-/// The live state of every enabled sink, shared by the agent (metrics,
-/// `/api/health`) and the sink tasks.
-#[derive(Clone, Default)]
-pub struct Sinks {
-    list: Arc<Mutex<Vec<SinkState>>>,
-    generation: Arc<AtomicU64>,
-}
-
-impl Sinks {
-    /// Add a sink (up, nothing queued) and get the handle its task updates.
-    pub fn add(&self, sink: &'static str, target: String) -> Status {
-        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
-        list.push(SinkState {
-            sink,
-            target,
-            up: true,
-            ..SinkState::default()
-        });
-        self.generation.fetch_add(1, Ordering::Relaxed);
-        Status {
-            sinks: self.clone(),
-            index: list.len() - 1,
-        }
-    }
-
-    /// A copy of every sink's state, in registration order.
-    pub fn states(&self) -> Vec<SinkState> {
-        self.list.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// Changes whenever any sink's state changes (cache key).
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Relaxed)
-    }
-}
-
-/// One sink's handle on its row in [`Sinks`].
-#[derive(Clone)]
-pub struct Status {
-    sinks: Sinks,
-    index: usize,
-}
-
-impl Status {
-    pub fn update(&self, f: impl FnOnce(&mut SinkState)) {
-        let mut list = self.sinks.list.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = list.get_mut(self.index) {
-            let before = s.clone();
-            f(s);
-            if *s != before {
-                self.sinks.generation.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    pub fn get(&self) -> SinkState {
-        let list = self.sinks.list.lock().unwrap_or_else(|p| p.into_inner());
-        list.get(self.index).cloned().unwrap_or_default()
-    }
 }
 
 /// The one HTTP client of the sinks: rustls, connect and total timeouts,
@@ -312,7 +249,7 @@ pub fn now_ms() -> i64 {
 /// What a sink says about itself: its row in [`Sinks`] and its log lines,
 /// one warning per failure episode, not one per attempt.
 pub struct Tracker {
-    status: Status,
+    status: SinkHandle,
     /// `remote_write`; also the `sink` field of every log line (the Loki
     /// sink's own lines are never forwarded to Loki).
     sink: &'static str,

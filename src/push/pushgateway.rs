@@ -8,7 +8,7 @@
 
 use super::{Ctx, Failure, Tracker};
 use crate::config::{Config, Secret, redact_url};
-use crate::daemon::worker::Tick;
+use crate::export::Tick;
 use crate::export::prometheus;
 use std::sync::Arc;
 use std::time::Duration;

@@ -12,7 +12,7 @@ use super::prompb::{self, Batch, Target};
 use super::queue::Limits;
 use super::{Ctx, Outbox, Tracker, Words};
 use crate::config::{Config, Secret, redact_url};
-use crate::daemon::worker::Tick;
+use crate::export::Tick;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};

@@ -13,7 +13,7 @@ use super::queue::{Item, Limits};
 use super::{Ctx, Outbox, Tracker, Words};
 use crate::backup::feed::FinishedRun;
 use crate::config::{Config, Secret};
-use crate::daemon::worker::Tick;
+use crate::export::Tick;
 use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::RecvError};
 

@@ -1,0 +1,112 @@
+//! Starting and stopping the always-on agent (`onec-backup-bot run` and
+//! the service): the one place that creates the shared [`Agent`], starts
+//! every component on one tokio runtime — the feed of finished runs, the
+//! push sinks, the Telegram bot, the metrics worker, the scheduler, the
+//! HTTP API — and stops them together on Ctrl-C, SIGTERM or a service stop
+//! request, giving a running backup `SHUTDOWN_GRACE_SECS` to finish.
+
+use crate::agent::Agent;
+use crate::backup::feed;
+use crate::cancel::Cancel;
+use crate::config::Config;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Run the agent until `stop` is cancelled (a service stop) or Ctrl-C /
+/// SIGTERM arrives. `tick` is called about once a second while running
+/// backups wind down (a service reports progress to its manager with it).
+/// Returns the process exit code.
+pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let cfg = Arc::new(cfg);
+    let started = rt.block_on(async {
+        let start_id = match crate::backup::run::open_and_recover(&cfg) {
+            Ok((history, r)) => {
+                tracing::info!(
+                    "start-up recovery: {} interrupted run(s) marked, {} stale temporary file(s) removed",
+                    r.interrupted,
+                    r.removed_temps
+                );
+                history.max_run_id().unwrap_or(0)
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                return None;
+            }
+        };
+        let agent = Agent::new(cfg.clone());
+        let mut tasks: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
+        // The feed subscribes before anything can start a backup.
+        tasks.spawn(feed::run(
+            agent.feed.clone(),
+            agent.jobs.subscribe(),
+            cfg.history_db.clone(),
+            start_id,
+            agent.shutdown.clone(),
+        ));
+        // Components register here, one line each. Subscribers first: the
+        // sinks and the bot subscribe to the ticks and the feed before the
+        // worker can publish a tick or the scheduler start a run.
+        crate::push::register(&agent, &mut tasks);
+        crate::telegram::register(&agent, &mut tasks);
+        tasks.spawn(crate::daemon::worker::run(agent.clone()));
+        tasks.spawn(crate::daemon::scheduler::run(agent.clone()));
+        crate::api::start(agent.clone(), &mut tasks).await;
+
+        wait_for_stop(&stop).await;
+        tracing::info!(
+            "stopping: no new backups; a running one gets up to {}s to finish",
+            cfg.shutdown_grace.as_secs()
+        );
+        agent.shutdown.cancel();
+        Some((agent, tasks))
+    });
+    let Some((agent, mut tasks)) = started else {
+        return 1;
+    };
+    // Wait for backups on this thread, so the service manager hears from us.
+    agent.jobs.shutdown(cfg.shutdown_grace, tick);
+    rt.block_on(async {
+        let _ = tokio::time::timeout(Duration::from_secs(10), async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+    });
+    tracing::info!("stopped");
+    0
+}
+
+async fn wait_for_stop(stop: &Cancel) {
+    let service_stop = async {
+        while !stop.is_cancelled() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            _ = service_stop => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = service_stop => {}
+        }
+    }
+}
