@@ -10,8 +10,23 @@ use std::path::{Path, PathBuf};
 /// The intended order, leaves first: a module may use only modules listed
 /// before it. Keep in step with the list in `src/lib.rs`.
 const ORDER: &[&str] = &[
-    "cancel", "platform", "logging", "text", "schedule", "retention", "config", "onec", "metrics",
-    "backup", "export", "agent", "push", "api", "telegram", "daemon", "cli",
+    "cancel",
+    "platform",
+    "logging",
+    "text",
+    "schedule",
+    "retention",
+    "config",
+    "onec",
+    "metrics",
+    "backup",
+    "export",
+    "agent",
+    "push",
+    "api",
+    "telegram",
+    "daemon",
+    "cli",
 ];
 
 fn src_dir() -> PathBuf {
@@ -21,7 +36,11 @@ fn src_dir() -> PathBuf {
 /// Every `.rs` file under `dir`, skipping test-only files: `tests.rs`,
 /// `*_tests.rs`, and files a `#[cfg(test)] mod name;` declares.
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     let test_mods: BTreeSet<String> = entries
         .iter()
@@ -50,7 +69,9 @@ fn test_module_names(text: &str) -> Vec<String> {
         .windows(2)
         .filter(|w| w[0] == "#[cfg(test)]")
         .filter_map(|w| {
-            let rest = w[1].strip_prefix("mod ").or(w[1].strip_prefix("pub mod "))?;
+            let rest = w[1]
+                .strip_prefix("mod ")
+                .or(w[1].strip_prefix("pub mod "))?;
             rest.strip_suffix(';').map(str::to_string)
         })
         .collect()
@@ -168,7 +189,10 @@ fn every_top_level_module_is_in_the_written_order() {
         );
     }
     for m in ORDER {
-        assert!(deps.contains_key(*m), "ORDER names {m}, which src/ does not have");
+        assert!(
+            deps.contains_key(*m),
+            "ORDER names {m}, which src/ does not have"
+        );
     }
 }
 

@@ -371,11 +371,7 @@ pub async fn start_backup(
     check_write(&headers, api.token.as_ref())?;
     let p = params(q, &["base"])?;
     let base = base_name(&st, param(&p, "base"))?;
-    let jobs = st.agent.jobs.clone();
-    let b = base.clone();
-    let started = tokio::task::spawn_blocking(move || jobs.start(Some(&b), Trigger::Api, false))
-        .await
-        .map_err(|e| ApiError::internal(format!("starting the backup did not finish: {e}")))?;
+    let started = st.agent.jobs.start(Some(&base), Trigger::Api, false).await;
     match started {
         Ok(s) => {
             tracing::info!(base = %s.base, run_id = ?s.run_id, "backup started over HTTP");

@@ -3,8 +3,10 @@
 //! base is running and at what stage, and receive every run's events (for
 //! progress messages and notifications) from one broadcast channel.
 //!
-//! Each run happens on its own OS thread with its own history connection, so
-//! a long dump never blocks the async runtime. Across processes the per-base
+//! Each run happens on its own detached OS thread with its own history
+//! connection, so a long dump never blocks the async runtime; async
+//! callers await the run id through a oneshot, and a thread is gone as
+//! soon as its run ends (shutdown waits on a count, not on handles). Across processes the per-base
 //! lock file still applies (a second process sees "already running").
 
 use super::history::{History, Trigger};
@@ -12,9 +14,9 @@ use super::run::{self, BackupError, Event, FailedRun, Outcome, Request, Stage};
 use crate::cancel::Cancel;
 use crate::config::Config;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 
 /// What is known about a run in progress.
 #[derive(Debug, Clone)]
@@ -96,7 +98,9 @@ pub struct Started {
 struct Inner {
     cfg: Arc<Config>,
     running: Mutex<HashMap<String, (Running, Cancel)>>,
-    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Backup threads still going (each is detached and counts itself
+    /// out as its last step, so a finished thread is gone at once).
+    active: (Mutex<usize>, Condvar),
     events: broadcast::Sender<JobEvent>,
     stopping: Cancel,
 }
@@ -106,6 +110,24 @@ pub struct Jobs {
     inner: Arc<Inner>,
 }
 
+/// Counts a backup thread in while it lives.
+struct Active(Arc<Inner>);
+
+impl Active {
+    fn enter(inner: &Arc<Inner>) -> Active {
+        *inner.active.0.lock().expect("jobs lock") += 1;
+        Active(inner.clone())
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        let (count, cv) = &self.0.active;
+        *count.lock().expect("jobs lock") -= 1;
+        cv.notify_all();
+    }
+}
+
 impl Jobs {
     pub fn new(cfg: Arc<Config>) -> Self {
         let (events, _) = broadcast::channel(1024);
@@ -113,7 +135,7 @@ impl Jobs {
             inner: Arc::new(Inner {
                 cfg,
                 running: Mutex::new(HashMap::new()),
-                threads: Mutex::new(Vec::new()),
+                active: (Mutex::new(0), Condvar::new()),
                 events,
                 stopping: Cancel::new(),
             }),
@@ -144,15 +166,42 @@ impl Jobs {
             .contains_key(base)
     }
 
-    /// Start a backup of `base` (None = the default base) in the background.
-    /// Returns once the run is recorded (or has ended early), so callers get
-    /// its history id at once.
-    pub fn start(
+    /// Start a backup of `base` (None = the default base) on its own
+    /// thread and await its history id (`None` when it was skipped or
+    /// failed before being recorded; its `JobEvent::Finished` says why).
+    /// Never blocks the async runtime.
+    pub async fn start(
         &self,
         base: Option<&str>,
         trigger: Trigger,
         force: bool,
     ) -> Result<Started, StartError> {
+        let (base, id) = self.spawn(base, trigger, force)?;
+        let run_id = id.await.ok().flatten();
+        Ok(Started { base, run_id })
+    }
+
+    /// [`Jobs::start`] for callers outside the async runtime.
+    pub fn start_blocking(
+        &self,
+        base: Option<&str>,
+        trigger: Trigger,
+        force: bool,
+    ) -> Result<Started, StartError> {
+        let (base, id) = self.spawn(base, trigger, force)?;
+        let run_id = id.blocking_recv().ok().flatten();
+        Ok(Started { base, run_id })
+    }
+
+    /// Check and register the run, then start its thread; the receiver
+    /// gets the history id as soon as the run is recorded. No file or
+    /// database work happens under the running-jobs lock.
+    fn spawn(
+        &self,
+        base: Option<&str>,
+        trigger: Trigger,
+        force: bool,
+    ) -> Result<(String, oneshot::Receiver<Option<i64>>), StartError> {
         if self.inner.stopping.is_cancelled() {
             return Err(StartError::ShuttingDown);
         }
@@ -163,42 +212,65 @@ impl Jobs {
             .name
             .clone();
         let cancel = Cancel::new();
-        {
+        let busy = {
             let mut map = self.inner.running.lock().expect("jobs lock");
-            if let Some((r, _)) = map.get(&base) {
-                record_skipped(&cfg, &base, trigger, r);
-                return Err(StartError::AlreadyRunning(Box::new(r.clone())));
+            match map.get(&base) {
+                Some((r, _)) => Some(r.clone()),
+                None => {
+                    let r = Running {
+                        base: base.clone(),
+                        trigger,
+                        run_id: None,
+                        stage: Stage::Preparing,
+                        done: 0,
+                        total: 0,
+                        started: jiff::Timestamp::now(),
+                    };
+                    map.insert(base.clone(), (r, cancel.clone()));
+                    None
+                }
             }
-            let r = Running {
-                base: base.clone(),
-                trigger,
-                run_id: None,
-                stage: Stage::Preparing,
-                done: 0,
-                total: 0,
-                started: jiff::Timestamp::now(),
-            };
-            map.insert(base.clone(), (r, cancel.clone()));
+        };
+        if let Some(r) = busy {
+            // Recorded as a skipped run, as a second process would record
+            // it, off the caller's thread.
+            let active = Active::enter(&self.inner);
+            let name = base.clone();
+            std::thread::spawn(move || {
+                let _active = active;
+                if let Some(b) = cfg.base(Some(&name)) {
+                    let who = format!(" ({})", r.stage.as_str());
+                    run::record_already_running(&cfg, b, trigger, &who);
+                }
+            });
+            return Err(StartError::AlreadyRunning(Box::new(r)));
         }
-        let (tx, rx) = std::sync::mpsc::channel::<Option<i64>>();
-        let inner = self.inner.clone();
+        let (tx, rx) = oneshot::channel::<Option<i64>>();
+        let active = Active::enter(&self.inner);
         let name = base.clone();
-        let handle = std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name(format!("backup-{name}"))
             .spawn(move || {
-                let result = run_one(&inner, &name, trigger, force, &cancel, &tx);
-                let _ = tx.send(None);
+                let inner = active.0.clone();
+                let mut tx = Some(tx);
+                let result = run_one(&inner, &name, trigger, force, &cancel, &mut tx);
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(None);
+                }
                 inner.running.lock().expect("jobs lock").remove(&name);
                 let _ = inner.events.send(JobEvent::Finished {
                     base: name,
                     trigger,
                     result,
                 });
-            })
-            .expect("spawn a backup thread");
-        self.inner.threads.lock().expect("jobs lock").push(handle);
-        let run_id = rx.recv().ok().flatten();
-        Ok(Started { base, run_id })
+                drop(active);
+            });
+        if let Err(e) = spawned {
+            self.inner.running.lock().expect("jobs lock").remove(&base);
+            tracing::error!("cannot start a backup thread: {e}");
+            return Err(StartError::ShuttingDown);
+        }
+        Ok((base, rx))
     }
 
     /// Stop accepting work; let running backups finish within `grace`, then
@@ -215,40 +287,15 @@ impl Jobs {
         for (_, cancel) in self.inner.running.lock().expect("jobs lock").values() {
             cancel.cancel();
         }
-        let handles: Vec<_> = self
-            .inner
-            .threads
-            .lock()
-            .expect("jobs lock")
-            .drain(..)
-            .collect();
-        for h in handles {
+        let (count, cv) = &self.inner.active;
+        let mut n = count.lock().expect("jobs lock");
+        while *n > 0 {
             tick();
-            let _ = h.join();
+            n = cv
+                .wait_timeout(n, Duration::from_secs(1))
+                .expect("jobs lock")
+                .0;
         }
-    }
-}
-
-/// A request refused because the base is busy is still recorded, as a
-/// skipped run, like a second process would record it.
-fn record_skipped(cfg: &Config, base: &str, trigger: Trigger, running: &Running) {
-    let Some(b) = cfg.base(Some(base)) else {
-        return;
-    };
-    if let Ok(h) = History::open(&cfg.history_db) {
-        let now = jiff::Timestamp::now();
-        let new = super::history::NewRun {
-            base,
-            trigger,
-            method: b.method.as_str(),
-            started: &now,
-            pid: std::process::id(),
-        };
-        let reason = format!(
-            "already running: another backup of {base} is in progress ({})",
-            running.stage.as_str()
-        );
-        let _ = h.record_skipped(&new, &reason);
     }
 }
 
@@ -258,7 +305,7 @@ fn run_one(
     trigger: Trigger,
     force: bool,
     cancel: &Cancel,
-    started: &std::sync::mpsc::Sender<Option<i64>>,
+    started: &mut Option<oneshot::Sender<Option<i64>>>,
 ) -> Finished {
     let cfg = &inner.cfg;
     let Some(base) = cfg.base(Some(name)) else {
@@ -287,7 +334,9 @@ fn run_one(
     let mut events = |e: Event| match e {
         Event::Started { run_id } => {
             update(&|r| r.run_id = Some(run_id));
-            let _ = started.send(Some(run_id));
+            if let Some(tx) = started.take() {
+                let _ = tx.send(Some(run_id));
+            }
             let _ = inner.events.send(JobEvent::Started {
                 base: name.into(),
                 trigger,
@@ -364,7 +413,7 @@ mod tests {
         let (_dir, cfg) = world();
         let jobs = Jobs::new(cfg);
         let mut rx = jobs.subscribe();
-        let started = jobs.start(None, Trigger::Api, false).unwrap();
+        let started = jobs.start_blocking(None, Trigger::Api, false).unwrap();
         assert!(started.run_id.is_some());
         jobs.shutdown(Duration::from_secs(30), &|| {});
         let mut stages = Vec::new();
@@ -385,7 +434,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            jobs.start(None, Trigger::Api, false),
+            jobs.start_blocking(None, Trigger::Api, false),
             Err(StartError::ShuttingDown)
         ));
     }
@@ -395,7 +444,7 @@ mod tests {
         let (_dir, cfg) = world();
         let jobs = Jobs::new(cfg);
         assert!(matches!(
-            jobs.start(Some("nope"), Trigger::Telegram, false),
+            jobs.start_blocking(Some("nope"), Trigger::Telegram, false),
             Err(StartError::NoSuchBase(_))
         ));
     }

@@ -313,10 +313,7 @@ pub fn run(
         Ok(Ok(lock)) => lock,
         Ok(Err(holder)) => {
             let who = holder.info.map(|i| format!(" ({i})")).unwrap_or_default();
-            return skipped(format!(
-                "already running: another backup of {} is in progress{who}",
-                base.name
-            ));
+            return skipped(already_running_reason(&base.name, &who));
         }
         Err(e) => {
             return Err(BackupError::Setup(format!(
@@ -456,6 +453,33 @@ pub fn run(
                 log_path,
             })))
         }
+    }
+}
+
+/// Why a run was skipped because another backup of the base is going on
+/// (`who`: what is known of it, e.g. ` (packing)`).
+fn already_running_reason(base: &str, who: &str) -> String {
+    format!("already running: another backup of {base} is in progress{who}")
+}
+
+/// Record a request refused because the base is busy as a skipped run:
+/// the one place such a row is written (this process's coordinator calls
+/// it; another process's run finds the lock taken in [`run`]).
+pub fn record_already_running(cfg: &Config, base: &Base, trigger: Trigger, who: &str) {
+    let Ok(h) = History::open(&cfg.history_db) else {
+        return;
+    };
+    let now = jiff::Timestamp::now();
+    let new = NewRun {
+        base: &base.name,
+        trigger,
+        method: base.method.as_str(),
+        started: &now,
+        pid: std::process::id(),
+    };
+    let reason = already_running_reason(&base.name, who);
+    if let Err(e) = h.record_skipped(&new, &reason) {
+        tracing::warn!(base = %base.name, "cannot record a skipped run: {e}");
     }
 }
 

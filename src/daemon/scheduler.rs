@@ -47,7 +47,7 @@ async fn base_loop(agent: Arc<Agent>, base: String, sched: Schedule, quiet: Opti
         let in_quiet = quiet.is_some_and(|q| q.contains(&missed.time()));
         if !in_quiet {
             tracing::info!(base = %base, "catching up the scheduled run missed at {missed}");
-            start(&agent, &base);
+            start(&agent, &base).await;
         }
     }
     loop {
@@ -60,7 +60,7 @@ async fn base_loop(agent: Arc<Agent>, base: String, sched: Schedule, quiet: Opti
         if !sleep_until(&agent, &next).await {
             return;
         }
-        start(&agent, &base);
+        start(&agent, &base).await;
     }
 }
 
@@ -81,8 +81,8 @@ async fn sleep_until(agent: &Agent, at: &ZonedDateTime) -> bool {
     }
 }
 
-fn start(agent: &Agent, base: &str) {
-    match agent.jobs.start(Some(base), Trigger::Schedule, false) {
+async fn start(agent: &Agent, base: &str) {
+    match agent.jobs.start(Some(base), Trigger::Schedule, false).await {
         Ok(s) => tracing::info!(base = %base, run_id = ?s.run_id, "scheduled backup started"),
         Err(StartError::AlreadyRunning(r)) => {
             tracing::warn!(base = %base, "scheduled backup skipped: one is already running ({})", r.stage.as_str())

@@ -160,11 +160,11 @@ pub async fn on_callback(ctx: Arc<Ctx>, q: CallbackQuery) -> anyhow::Result<()> 
         .lock()
         .expect("requesters lock")
         .insert(base.clone(), chat);
-    let jobs = ctx.agent.jobs.clone();
-    let name = base.clone();
-    let started =
-        tokio::task::spawn_blocking(move || jobs.start(Some(&name), Trigger::Telegram, false))
-            .await?;
+    let started = ctx
+        .agent
+        .jobs
+        .start(Some(&base), Trigger::Telegram, false)
+        .await;
     match started {
         Ok(_) => {
             edit(&ctx, chat, msg_id, &progress_text(t, &base, &[], None)).await;
