@@ -10,6 +10,5 @@ pub mod jobs;
 pub mod lock;
 pub mod naming;
 pub mod prune;
-pub mod retention;
 pub mod run;
 pub mod verify;
