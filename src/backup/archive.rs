@@ -24,6 +24,7 @@ use flate2::{Compress as Deflater, Compression, FlushCompress, Status};
 
 use crate::cancel::{Cancel, Cancelled};
 use crate::config::Compress;
+use crate::onec::files::read_full;
 
 /// One file to pack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,19 +241,6 @@ impl Out {
             .map_err(|e| write_err(&self.path, e, pos))?;
         Ok(pos)
     }
-}
-
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 fn copy_into(
@@ -923,8 +911,13 @@ mod tests {
         let mut contents = vec![
             ("1Cv8.1CD".to_string(), {
                 let mut v = Vec::new();
-                crate::onec::files::write_1cd(&mut v, crate::onec::files::CdFormat::V8_3_8, 300, 5)
-                    .unwrap();
+                crate::onec::generate::write_1cd(
+                    &mut v,
+                    crate::onec::generate::CdFormat::V8_3_8,
+                    300,
+                    5,
+                )
+                .unwrap();
                 v
             }),
             (
@@ -1199,7 +1192,7 @@ mod tests {
         }
         let dt = fx.dir.path().join("x.dt");
         let mut v = Vec::new();
-        crate::onec::files::write_dt(&mut v, 100_000, 1).unwrap();
+        crate::onec::generate::write_dt(&mut v, 100_000, 1).unwrap();
         fs::write(&dt, &v).unwrap();
         let out = fx.dir.path().join("out.dt.tmp");
         let n = write_archive(
