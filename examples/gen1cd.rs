@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use onec_backup_bot::onec::files::{CdFormat, generate_1cd};
+use onec_backup_bot::onec::generate::{CdFormat, generate_1cd};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

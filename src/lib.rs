@@ -6,6 +6,8 @@
 //! `ibcmd`, reading `.1CD`/`.dt` files); [`backup`] is the pipeline
 //! (lock → make → pack → verify → publish → record → prune) and the only
 //! owner of the history database; [`cli`] turns command lines into calls.
+//! [`retention`] is a leaf: the keep policy (a value the configuration holds)
+//! and the pure planner, importing nothing of ours.
 //!
 //! Modules are `pub` (unlike rustic's `pub(crate)` + curated re-exports)
 //! because the benchmarks and end-to-end tests drive the same pieces the
@@ -27,4 +29,5 @@ pub mod metrics;
 pub mod onec;
 pub mod platform;
 pub mod push;
+pub mod retention;
 pub mod telegram;

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::config::{LoadOptions, load};
-use crate::onec::files::{CdFormat, generate_1cd};
+use crate::onec::generate::{CdFormat, generate_1cd};
 use std::io::{Read, Write};
 
 struct World {

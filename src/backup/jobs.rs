@@ -384,7 +384,7 @@ fn run_one(
 mod tests {
     use super::*;
     use crate::config::{LoadOptions, load};
-    use crate::onec::files::{CdFormat, generate_1cd};
+    use crate::onec::generate::{CdFormat, generate_1cd};
 
     fn world() -> (tempfile::TempDir, Arc<Config>) {
         let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,6 @@
 //! The backup pipeline: lock → make (dump / ibcmd / copy) → pack → verify →
 //! publish (rename) → record → prune. The only module that writes under
-//! `BACKUP_DIR`, and (in `history.rs`) the only one with SQL.
+//! `BACKUP_DIR`, and (in `history`) the only one with SQL.
 
 pub mod archive;
 pub mod feed;
@@ -10,6 +10,5 @@ pub mod jobs;
 pub mod lock;
 pub mod naming;
 pub mod prune;
-pub mod retention;
 pub mod run;
 pub mod verify;

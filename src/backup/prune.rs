@@ -7,8 +7,8 @@
 
 use super::history::{History, Status};
 use super::naming::{self, FoundArchive};
-use super::retention::{self, Candidate, Decision};
 use crate::config::{Base, Config};
+use crate::retention::{self, Candidate, Decision};
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};

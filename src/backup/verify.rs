@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::cancel::{Cancel, Cancelled};
-use crate::onec::files::{CD_HEADER_LEN, DtCheck, check_1cd_header, check_dt};
+use crate::onec::files::{CD_HEADER_LEN, DtCheck, check_1cd_header, check_dt, read_full};
 
 /// What was checked in one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,19 +167,6 @@ fn detect(path: &Path) -> Result<Kind, VerifyError> {
             path: path.to_owned(),
         })
     }
-}
-
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -549,7 +536,7 @@ mod tests {
     use super::*;
     use crate::backup::archive::{Source, write_archive};
     use crate::config::Compress;
-    use crate::onec::files::{CdFormat, write_1cd, write_dt};
+    use crate::onec::generate::{CdFormat, write_1cd, write_dt};
     use std::fs;
 
     struct Fx {

@@ -9,7 +9,7 @@ use crate::backup::history::Trigger;
 use crate::backup::run::{self, Request, human_bytes};
 use crate::cancel::Cancel;
 use crate::config::{self, LoadOptions};
-use crate::onec::files::{CdFormat, generate_1cd};
+use crate::onec::generate::{CdFormat, generate_1cd};
 use std::collections::HashMap;
 use std::fs;
 

@@ -4,8 +4,9 @@
 
 use super::Failure;
 use crate::backup::lock::BaseLock;
-use crate::backup::{prune, retention, run};
+use crate::backup::{prune, run};
 use crate::config::Config;
+use crate::retention;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -91,7 +91,7 @@ pub fn render_check(cfg: &Config) -> String {
     out
 }
 
-fn describe_keep(k: &crate::backup::retention::KeepPolicy) -> String {
+fn describe_keep(k: &crate::retention::KeepPolicy) -> String {
     let mut parts = Vec::new();
     for (name, v) in [
         ("last", k.last),

@@ -9,6 +9,7 @@
 //! quotes the meaningful lines of 1C's log with the password masked.
 
 pub mod files;
+pub mod generate;
 pub mod outlog;
 
 mod designer;

@@ -13,7 +13,7 @@ pub mod servers;
 
 use assert_cmd::Command;
 use onec_backup_bot::config::keys::KEYS;
-use onec_backup_bot::onec::files::{CdFormat, generate_1cd};
+use onec_backup_bot::onec::generate::{CdFormat, generate_1cd};
 use std::fs;
 use std::path::{Path, PathBuf};
 

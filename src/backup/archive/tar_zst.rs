@@ -1,0 +1,126 @@
+//! The `.tar.zst` writer: a GNU tar stream through a multithreaded zstd
+//! encoder (with its checksum), each source read exactly to the size its
+//! tar header states.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use super::{ArchiveError, IO_BUF, Source, Ticker, read_err, write_err};
+use crate::cancel::{Cancel, Cancelled};
+
+/// Counts bytes on their way to the file and remembers the first write
+/// error, so it can be told apart from read errors and cancellation.
+struct CountingFile {
+    f: File,
+    written: Arc<AtomicU64>,
+}
+
+impl Write for CountingFile {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        let n = self.f.write(b)?;
+        self.written.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.f.flush()
+    }
+}
+
+/// Reads a source for the tar writer, reporting progress and stopping on
+/// cancel; records why it failed so the error can be named.
+struct SourceReader<'a, 'b> {
+    f: File,
+    ticker: &'a mut Ticker<'b>,
+    cancel: &'a Cancel,
+    failure: Option<ArchiveError>,
+    path: &'a Path,
+}
+
+impl Read for SourceReader<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.cancel.is_cancelled() {
+            self.failure = Some(ArchiveError::Cancelled(Cancelled));
+            return Err(io::Error::other(Cancelled));
+        }
+        match self.f.read(buf) {
+            Ok(n) => {
+                self.ticker.add(n as u64);
+                Ok(n)
+            }
+            Err(e) => {
+                let kind = e.kind();
+                self.failure = Some(read_err(self.path, e));
+                Err(io::Error::new(kind, "read failed"))
+            }
+        }
+    }
+}
+
+pub(super) fn write_tar_zst(
+    sources: &[Source],
+    tmp: &Path,
+    level: i32,
+    threads: usize,
+    ticker: &mut Ticker,
+    cancel: &Cancel,
+) -> Result<u64, ArchiveError> {
+    let file = File::create(tmp).map_err(|e| write_err(tmp, e, 0))?;
+    let written = Arc::new(AtomicU64::new(0));
+    let wfail = |e: io::Error| write_err(tmp, e, written.load(Ordering::Relaxed));
+    let sink = CountingFile {
+        f: file,
+        written: written.clone(),
+    };
+    let mut enc = zstd::Encoder::new(sink, level).map_err(wfail)?;
+    enc.include_checksum(true).map_err(wfail)?;
+    if threads > 1 {
+        enc.multithread(threads as u32).map_err(wfail)?;
+    }
+    let mut tar = tar::Builder::new(enc);
+    for s in sources {
+        let f = File::open(&s.path).map_err(|e| read_err(&s.path, e))?;
+        let meta = f.metadata().map_err(|e| read_err(&s.path, e))?;
+        let mut h = tar::Header::new_gnu();
+        h.set_size(meta.len());
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok());
+        h.set_mtime(mtime.map_or(0, |d| d.as_secs()));
+        let before = ticker.done;
+        let mut r = SourceReader {
+            f,
+            ticker,
+            cancel,
+            failure: None,
+            path: &s.path,
+        };
+        // The header states the size: read exactly that much, then make
+        // sure the file neither ended early nor grew meanwhile.
+        let limited = io::BufReader::with_capacity(IO_BUF, (&mut r).take(meta.len()));
+        let appended = tar.append_data(&mut h, &s.name, limited);
+        let got = r.ticker.done - before;
+        if let Err(e) = appended {
+            return Err(r.failure.take().unwrap_or_else(|| wfail(e)));
+        }
+        let now = r.f.metadata().map_err(|e| read_err(&s.path, e))?.len();
+        if got != meta.len() || now != meta.len() {
+            return Err(ArchiveError::Changed {
+                path: s.path.clone(),
+                expected: meta.len(),
+                got: got.max(now),
+            });
+        }
+    }
+    let enc = tar.into_inner().map_err(wfail)?;
+    let mut sink = enc.finish().map_err(wfail)?;
+    sink.flush().map_err(wfail)?;
+    sink.f.sync_all().map_err(wfail)?;
+    Ok(written.load(Ordering::Relaxed))
+}

@@ -1,0 +1,358 @@
+//! The zip container, written by hand (the `zip` crate only reads it back
+//! in tests): local headers patched in place with CRC and sizes (no data
+//! descriptors), UTF-8 names, DOS local timestamps, and ZIP64 records only
+//! where a size, offset or count needs them. The entry data comes from the
+//! parallel compressor in [`super::deflate`].
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::{Mutex, mpsc};
+use std::time::SystemTime;
+
+use super::deflate::{CHUNK, Done, Job, WINDOW, deflate_level, worker};
+use super::{ArchiveError, Out, Source, Ticker, read_err};
+use crate::cancel::Cancel;
+use crate::onec::files::read_full;
+
+pub(super) const U32_MAX: u64 = 0xFFFF_FFFF;
+
+/// Upper bound of the deflate size of `n` input bytes as we write it
+/// (stored blocks and per-chunk sync flushes included).
+fn max_deflated(n: u64) -> u64 {
+    n + n / 1024 + 4096
+}
+
+/// Whether an entry of `len` bytes needs a ZIP64 local header. Decided
+/// before compressing, so it uses the worst case of the compressed size.
+pub(super) fn local_needs_zip64(len: u64) -> bool {
+    len >= U32_MAX || max_deflated(len) >= U32_MAX
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct ZipEntry {
+    pub(super) name: Vec<u8>,
+    pub(super) time: u16,
+    pub(super) date: u16,
+    pub(super) crc: u32,
+    pub(super) compressed: u64,
+    pub(super) size: u64,
+    pub(super) offset: u64,
+    pub(super) zip64_local: bool,
+    /// Tests only: use ZIP64 records even when nothing needs them.
+    pub(super) force_zip64: bool,
+}
+
+pub(super) const FLAG_UTF8: u16 = 1 << 11;
+const METHOD_DEFLATE: u16 = 8;
+
+impl ZipEntry {
+    fn version_needed(zip64: bool) -> u16 {
+        if zip64 { 45 } else { 20 }
+    }
+
+    pub(super) fn local_header(&self) -> Vec<u8> {
+        let mut h = Vec::with_capacity(30 + self.name.len() + 20);
+        put32(&mut h, 0x0403_4b50);
+        put16(&mut h, Self::version_needed(self.zip64_local));
+        put16(&mut h, FLAG_UTF8);
+        put16(&mut h, METHOD_DEFLATE);
+        put16(&mut h, self.time);
+        put16(&mut h, self.date);
+        put32(&mut h, self.crc);
+        if self.zip64_local {
+            put32(&mut h, U32_MAX as u32);
+            put32(&mut h, U32_MAX as u32);
+        } else {
+            put32(&mut h, self.compressed as u32);
+            put32(&mut h, self.size as u32);
+        }
+        put16(&mut h, self.name.len() as u16);
+        put16(&mut h, if self.zip64_local { 20 } else { 0 });
+        h.extend_from_slice(&self.name);
+        if self.zip64_local {
+            put16(&mut h, 0x0001);
+            put16(&mut h, 16);
+            put64(&mut h, self.size);
+            put64(&mut h, self.compressed);
+        }
+        h
+    }
+
+    pub(super) fn central_header(&self) -> Vec<u8> {
+        let f = self.force_zip64;
+        let big_size = f || self.size >= U32_MAX;
+        let big_comp = f || self.compressed >= U32_MAX;
+        let big_off = f || self.offset >= U32_MAX;
+        let mut extra = Vec::new();
+        if big_size || big_comp || big_off {
+            put16(&mut extra, 0x0001);
+            let n = 8 * (u16::from(big_size) + u16::from(big_comp) + u16::from(big_off));
+            put16(&mut extra, n);
+            if big_size {
+                put64(&mut extra, self.size);
+            }
+            if big_comp {
+                put64(&mut extra, self.compressed);
+            }
+            if big_off {
+                put64(&mut extra, self.offset);
+            }
+        }
+        let zip64 = !extra.is_empty() || self.zip64_local;
+        let clamp = |v: u64, big: bool| if big { U32_MAX as u32 } else { v as u32 };
+        let mut h = Vec::with_capacity(46 + self.name.len() + extra.len());
+        put32(&mut h, 0x0201_4b50);
+        put16(&mut h, Self::version_needed(zip64)); // made by: MS-DOS host
+        put16(&mut h, Self::version_needed(zip64));
+        put16(&mut h, FLAG_UTF8);
+        put16(&mut h, METHOD_DEFLATE);
+        put16(&mut h, self.time);
+        put16(&mut h, self.date);
+        put32(&mut h, self.crc);
+        put32(&mut h, clamp(self.compressed, big_comp));
+        put32(&mut h, clamp(self.size, big_size));
+        put16(&mut h, self.name.len() as u16);
+        put16(&mut h, extra.len() as u16);
+        put16(&mut h, 0); // comment
+        put16(&mut h, 0); // disk
+        put16(&mut h, 0); // internal attributes
+        put32(&mut h, 0x20); // external: FILE_ATTRIBUTE_ARCHIVE
+        put32(&mut h, clamp(self.offset, big_off));
+        h.extend_from_slice(&self.name);
+        h.extend_from_slice(&extra);
+        h
+    }
+}
+
+/// The end records: ZIP64 end record and locator when the entry count,
+/// directory size or offset need them (or `force`), then the classic one.
+pub(super) fn end_records(entries: u64, cd_offset: u64, cd_size: u64, force: bool) -> Vec<u8> {
+    let big_n = force || entries >= 0xFFFF;
+    let big_size = force || cd_size >= U32_MAX;
+    let big_off = force || cd_offset >= U32_MAX;
+    let mut h = Vec::with_capacity(22 + 56 + 20);
+    if big_n || big_size || big_off {
+        let z64_at = cd_offset + cd_size;
+        put32(&mut h, 0x0606_4b50);
+        put64(&mut h, 44);
+        put16(&mut h, 45);
+        put16(&mut h, 45);
+        put32(&mut h, 0);
+        put32(&mut h, 0);
+        put64(&mut h, entries);
+        put64(&mut h, entries);
+        put64(&mut h, cd_size);
+        put64(&mut h, cd_offset);
+        put32(&mut h, 0x0706_4b50);
+        put32(&mut h, 0);
+        put64(&mut h, z64_at);
+        put32(&mut h, 1);
+    }
+    let n16 = if big_n { 0xFFFF } else { entries as u16 };
+    put32(&mut h, 0x0605_4b50);
+    put16(&mut h, 0);
+    put16(&mut h, 0);
+    put16(&mut h, n16);
+    put16(&mut h, n16);
+    put32(
+        &mut h,
+        if big_size {
+            U32_MAX as u32
+        } else {
+            cd_size as u32
+        },
+    );
+    put32(
+        &mut h,
+        if big_off {
+            U32_MAX as u32
+        } else {
+            cd_offset as u32
+        },
+    );
+    put16(&mut h, 0);
+    h
+}
+
+fn put16(v: &mut Vec<u8>, x: u16) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+fn put32(v: &mut Vec<u8>, x: u32) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+fn put64(v: &mut Vec<u8>, x: u64) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+
+/// DOS (time, date) in local time; clamped to 1980..=2107.
+pub(super) fn dos_datetime(t: SystemTime) -> (u16, u16) {
+    let Ok(ts) = jiff::Timestamp::try_from(t) else {
+        return (0, 0x21);
+    };
+    let dt = ts
+        .to_zoned_datetime(jiff::tz::TimeZone::system())
+        .datetime();
+    let year = i32::from(dt.year());
+    if year < 1980 {
+        return (0, (1 << 5) | 1);
+    }
+    let year = year.min(2107);
+    let time = (dt.hour() as u16) << 11 | (dt.minute() as u16) << 5 | (dt.second() as u16 / 2);
+    let date = ((year - 1980) as u16) << 9 | (dt.month() as u16) << 5 | dt.day() as u16;
+    (time, date)
+}
+
+pub(super) fn write_zip(
+    sources: &[Source],
+    tmp: &Path,
+    level: i32,
+    threads: usize,
+    ticker: &mut Ticker,
+    cancel: &Cancel,
+    force_zip64: bool,
+) -> Result<u64, ArchiveError> {
+    let mut out = Out::create(tmp)?;
+    let level = deflate_level(level);
+    let (job_tx, job_rx) = mpsc::channel::<Job>();
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let job_rx = Mutex::new(job_rx);
+    let entries = std::thread::scope(|s| {
+        for _ in 0..threads {
+            let done_tx = done_tx.clone();
+            let job_rx = &job_rx;
+            s.spawn(move || worker(level, job_rx, done_tx));
+        }
+        drop(done_tx);
+        let mut pipe = Pipe {
+            jobs: job_tx,
+            done: done_rx,
+            max_in_flight: threads * 2 + 2,
+            pool: Vec::new(),
+        };
+        let mut entries = Vec::with_capacity(sources.len());
+        for src in sources {
+            entries.push(pipe.entry(src, &mut out, ticker, cancel, force_zip64)?);
+        }
+        Ok::<_, ArchiveError>(entries)
+        // `pipe` drops here, closing the job queue so the workers exit.
+    })?;
+    let cd_offset = out.pos;
+    for e in &entries {
+        out.write(&e.central_header())?;
+    }
+    let cd_size = out.pos - cd_offset;
+    out.write(&end_records(
+        entries.len() as u64,
+        cd_offset,
+        cd_size,
+        force_zip64,
+    ))?;
+    out.finish()
+}
+
+struct Pipe {
+    jobs: mpsc::Sender<Job>,
+    done: mpsc::Receiver<Done>,
+    max_in_flight: usize,
+    pool: Vec<Vec<u8>>,
+}
+
+impl Pipe {
+    /// Write one entry: header, parallel-deflated data, patched header.
+    fn entry(
+        &mut self,
+        src: &Source,
+        out: &mut Out,
+        ticker: &mut Ticker,
+        cancel: &Cancel,
+        force_zip64: bool,
+    ) -> Result<ZipEntry, ArchiveError> {
+        let mut f = File::open(&src.path).map_err(|e| read_err(&src.path, e))?;
+        let meta = f.metadata().map_err(|e| read_err(&src.path, e))?;
+        let (time, date) = dos_datetime(meta.modified().unwrap_or(SystemTime::UNIX_EPOCH));
+        let mut e = ZipEntry {
+            name: src.name.as_bytes().to_vec(),
+            time,
+            date,
+            crc: 0,
+            compressed: 0,
+            size: meta.len(),
+            offset: out.pos,
+            zip64_local: force_zip64 || local_needs_zip64(meta.len()),
+            force_zip64,
+        };
+        out.write(&e.local_header())?;
+        let data_start = out.pos;
+
+        let mut crc = crc32fast::Hasher::new();
+        let mut read = 0u64;
+        let (mut sent, mut written, mut in_flight) = (0u64, 0u64, 0usize);
+        let mut sent_last = false;
+        let mut tail: Vec<u8> = Vec::with_capacity(WINDOW);
+        let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+        loop {
+            while !sent_last && in_flight < self.max_in_flight {
+                cancel.check()?;
+                let mut buf = self.pool.pop().unwrap_or_default();
+                buf.clear();
+                buf.extend_from_slice(&tail);
+                let dict = buf.len();
+                buf.resize(dict + CHUNK, 0);
+                let n = read_full(&mut f, &mut buf[dict..]).map_err(|e| read_err(&src.path, e))?;
+                buf.truncate(dict + n);
+                read += n as u64;
+                sent_last = n < CHUNK;
+                tail.clear();
+                tail.extend_from_slice(&buf[buf.len() - buf.len().min(WINDOW)..]);
+                let job = Job {
+                    seq: sent,
+                    data: buf,
+                    dict,
+                    last: sent_last,
+                };
+                self.jobs
+                    .send(job)
+                    .map_err(|_| ArchiveError::Compress("worker threads stopped".into()))?;
+                sent += 1;
+                in_flight += 1;
+            }
+            if in_flight == 0 {
+                break;
+            }
+            let d = self
+                .done
+                .recv()
+                .map_err(|_| ArchiveError::Compress("worker threads stopped".into()))?;
+            in_flight -= 1;
+            pending.insert(d.seq, d);
+            while let Some(d) = pending.remove(&written) {
+                let bytes = d.out.map_err(ArchiveError::Compress)?;
+                out.write(&bytes)?;
+                crc.combine(&d.crc);
+                ticker.add(d.len);
+                self.pool.push(d.data);
+                written += 1;
+                cancel.check()?;
+            }
+        }
+        if read != e.size {
+            return Err(ArchiveError::Changed {
+                path: src.path.clone(),
+                expected: e.size,
+                got: read,
+            });
+        }
+        e.crc = crc.finalize();
+        e.compressed = out.pos - data_start;
+        if !e.zip64_local && e.compressed >= U32_MAX {
+            return Err(ArchiveError::Compress(format!(
+                "{}: compressed size {} exceeds the bound chosen for its header",
+                src.name, e.compressed
+            )));
+        }
+        let header = e.local_header();
+        out.patch(e.offset, &header)?;
+        Ok(e)
+    }
+}

@@ -1,0 +1,152 @@
+//! The schema and opening the file: the append-only [`MIGRATIONS`] list,
+//! applying it on open, and the read-only open of the exporter and the API.
+
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+use super::{History, HistoryError};
+
+/// Schema migrations in order; migration `i` (0-based) takes the file from
+/// `user_version = i` to `i + 1`.
+///
+/// One append-only list, one migration per capability, in the order the
+/// capabilities land. To add one: append a new string at the end with a
+/// `// N: what it adds` comment (N = its position, counting from 1), written
+/// so it runs once on a file at version N-1 (`CREATE TABLE`, `ALTER TABLE
+/// ... ADD COLUMN`, `CREATE INDEX`); never edit, reorder or remove a
+/// released one, since files in the field are already past it. Opening a
+/// file applies the missing ones in one transaction; a file at a version
+/// above the list's length is refused.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: runs and deletions.
+    r#"
+    CREATE TABLE runs (
+        id             INTEGER PRIMARY KEY,
+        base           TEXT    NOT NULL,
+        "trigger"      TEXT    NOT NULL CHECK ("trigger" IN ('cli', 'telegram', 'schedule', 'api')),
+        started        TEXT    NOT NULL,
+        finished       TEXT,
+        status         TEXT    NOT NULL
+                       CHECK (status IN ('running', 'ok', 'failed', 'skipped', 'interrupted')),
+        method         TEXT    NOT NULL,
+        archive_path   TEXT,
+        archive_size   INTEGER,
+        source_size    INTEGER,
+        sha256         TEXT,
+        duration_ms    INTEGER,
+        onec_exit_code INTEGER,
+        error          TEXT,
+        fingerprint    TEXT,
+        log_path       TEXT,
+        pid            INTEGER NOT NULL
+    );
+    CREATE INDEX runs_base_started ON runs (base, started);
+    CREATE INDEX runs_started ON runs (started);
+    CREATE TABLE deletions (
+        id         INTEGER PRIMARY KEY,
+        run_id     INTEGER REFERENCES runs (id),
+        path       TEXT    NOT NULL,
+        size       INTEGER NOT NULL,
+        reasons    TEXT    NOT NULL,
+        deleted_at TEXT    NOT NULL
+    );
+    CREATE INDEX deletions_run ON deletions (run_id);
+    "#,
+    // 2: host samples for the Telegram /chart (one a minute, 30 days kept).
+    r#"
+    CREATE TABLE samples (
+        ts         INTEGER NOT NULL,
+        cpu        REAL,
+        mem        REAL,
+        disk       REAL,
+        rdp        INTEGER,
+        onec_users INTEGER
+    );
+    CREATE INDEX samples_ts ON samples (ts);
+    "#,
+];
+
+impl History {
+    /// Open (creating if needed) the database at `path`, switch it to WAL,
+    /// set a 5 s busy timeout and bring the schema up to date. A file with a
+    /// newer schema than this program knows is refused.
+    pub fn open(path: &Path) -> Result<History, HistoryError> {
+        let open_err = |source| HistoryError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(open_err)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(open_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(path = %path.display(), mode, "history database is not in WAL mode");
+        }
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        migrate(&mut conn, path)?;
+        Ok(History { conn })
+    }
+
+    /// Open an existing database for reading only: no file is created and
+    /// no migration runs, and a writer holding the lock delays a query by
+    /// at most `busy` (WAL readers normally never wait).
+    pub fn open_read_only(path: &Path, busy: Duration) -> Result<History, HistoryError> {
+        let open_err = |source| HistoryError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?;
+        conn.busy_timeout(busy).map_err(open_err)?;
+        Ok(History { conn })
+    }
+
+    /// The schema version of the open file.
+    pub fn schema_version(&self) -> Result<i64, HistoryError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+}
+
+/// Bring the schema up to [`MIGRATIONS`]`.len()` inside one immediate
+/// transaction, so two processes opening a fresh file cannot both migrate.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), HistoryError> {
+    let known = MIGRATIONS.len() as i64;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|source| HistoryError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > known {
+        return Err(HistoryError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        let version = i as i64 + 1;
+        let err = |source| HistoryError::Migrate {
+            path: path.to_path_buf(),
+            version,
+            source,
+        };
+        tx.execute_batch(sql).map_err(err)?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(err)?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,454 @@
+//! Schema, runs and deletions against real SQLite files in temp dirs.
+
+use super::*;
+use std::collections::HashSet;
+use std::path::Path;
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn temp_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.sqlite3");
+    (dir, path)
+}
+
+fn new_run<'a>(base: &'a str, started: &'a Timestamp) -> NewRun<'a> {
+    NewRun {
+        base,
+        trigger: Trigger::Cli,
+        method: "dump",
+        started,
+        pid: std::process::id(),
+    }
+}
+
+fn ok_finish(finished: &Timestamp) -> Finish<'_> {
+    Finish {
+        status: Status::Ok,
+        finished,
+        archive_path: None,
+        archive_size: None,
+        source_size: None,
+        sha256: None,
+        onec_exit_code: None,
+        error: None,
+        fingerprint: None,
+        log_path: None,
+    }
+}
+
+#[test]
+fn open_creates_v1_in_wal_and_reopen_is_a_noop() {
+    let (_d, path) = temp_db();
+    let h = History::open(&path).unwrap();
+    assert_eq!(h.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let mode: String = h
+        .conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode.to_lowercase(), "wal");
+    let started = ts("2024-01-01T10:00:00Z");
+    let id = h.start_run(&new_run("buh", &started)).unwrap();
+    drop(h);
+
+    let schema_before = schema_sql(&path);
+    let h = History::open(&path).unwrap();
+    assert_eq!(h.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    assert_eq!(schema_sql(&path), schema_before);
+    // The data survived and nothing was re-created.
+    let runs = h.list(10, None).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].id, id);
+}
+
+fn schema_sql(path: &Path) -> Vec<String> {
+    let c = Connection::open(path).unwrap();
+    let mut s = c
+        .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+        .unwrap();
+    s.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn newer_schema_is_refused_with_a_clear_error() {
+    let (_d, path) = temp_db();
+    drop(History::open(&path).unwrap());
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let err = History::open(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HistoryError::NewerSchema {
+                found: 99,
+                known,
+                ..
+            } if known == MIGRATIONS.len() as i64
+        ),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("schema version 99"), "{msg}");
+    assert!(msg.contains("upgrade this program"), "{msg}");
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+}
+
+#[test]
+fn start_finish_round_trip_with_every_field() {
+    let (_d, path) = temp_db();
+    let h = History::open(&path).unwrap();
+    let started = ts("2024-03-01T10:00:00.250Z");
+    let finished = ts("2024-03-01T10:01:02.750Z");
+    let id = h
+        .start_run(&NewRun {
+            base: "Бухгалтерия",
+            trigger: Trigger::Telegram,
+            method: "ibcmd",
+            started: &started,
+            pid: 4242,
+        })
+        .unwrap();
+    let running = h.last_run("Бухгалтерия").unwrap().unwrap();
+    assert_eq!(running.status, Status::Running);
+    assert_eq!(running.finished, None);
+
+    h.finish_run(
+        id,
+        &Finish {
+            status: Status::Failed,
+            finished: &finished,
+            archive_path: Some(Path::new("/b/2024-03-01/buh_2024-03-01_13-00-00.zip")),
+            archive_size: Some(123_456_789_012),
+            source_size: Some(987_654_321_098),
+            sha256: Some("ab".repeat(32).as_str()),
+            onec_exit_code: Some(-1),
+            error: Some("designer failed: base is locked"),
+            fingerprint: Some("1CD:12345:2024-03-01"),
+            log_path: Some(Path::new("/b/logs/run-1.log")),
+        },
+    )
+    .unwrap();
+    let run = h.last_run("Бухгалтерия").unwrap().unwrap();
+    assert_eq!(
+        run,
+        Run {
+            id,
+            base: "Бухгалтерия".into(),
+            trigger: Trigger::Telegram,
+            started,
+            finished: Some(finished),
+            status: Status::Failed,
+            method: "ibcmd".into(),
+            archive_path: Some("/b/2024-03-01/buh_2024-03-01_13-00-00.zip".into()),
+            archive_size: Some(123_456_789_012),
+            source_size: Some(987_654_321_098),
+            sha256: Some("ab".repeat(32)),
+            duration_ms: Some(62_500),
+            onec_exit_code: Some(-1),
+            error: Some("designer failed: base is locked".into()),
+            fingerprint: Some("1CD:12345:2024-03-01".into()),
+            log_path: Some("/b/logs/run-1.log".into()),
+            pid: 4242,
+        }
+    );
+    let json = serde_json::to_value(&run).unwrap();
+    assert_eq!(json["trigger"], "telegram");
+    assert_eq!(json["status"], "failed");
+    assert_eq!(json["started"], "2024-03-01T10:00:00.25Z");
+    assert_eq!(json["archive_size"], 123_456_789_012u64);
+}
+
+#[test]
+fn finish_of_unknown_run_is_an_error() {
+    let (_d, path) = temp_db();
+    let h = History::open(&path).unwrap();
+    let now = ts("2024-03-01T10:00:00Z");
+    assert!(matches!(
+        h.finish_run(77, &ok_finish(&now)),
+        Err(HistoryError::NoSuchRun(77))
+    ));
+}
+
+#[test]
+fn list_order_limit_and_base_filter() {
+    let (_d, path) = temp_db();
+    let h = History::open(&path).unwrap();
+    // Inserted out of order; one fractional second to check text order.
+    let times = [
+        ("buh", "2024-01-02T00:00:00Z"),
+        ("zup", "2024-01-03T00:00:00Z"),
+        ("buh", "2024-01-01T00:00:00Z"),
+        ("buh", "2024-01-02T00:00:00.5Z"),
+        ("zup", "2024-01-01T12:00:00Z"),
+    ];
+    for (base, t) in times {
+        h.start_run(&new_run(base, &ts(t))).unwrap();
+    }
+    let all: Vec<(String, String)> = h
+        .list(10, None)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.base, r.started.to_string()))
+        .collect();
+    assert_eq!(
+        all,
+        [
+            ("zup".into(), "2024-01-03T00:00:00Z".into()),
+            ("buh".into(), "2024-01-02T00:00:00.5Z".into()),
+            ("buh".into(), "2024-01-02T00:00:00Z".into()),
+            ("zup".into(), "2024-01-01T12:00:00Z".into()),
+            ("buh".into(), "2024-01-01T00:00:00Z".into()),
+        ]
+    );
+    assert_eq!(h.list(2, None).unwrap().len(), 2);
+    let buh = h.list(2, Some("buh")).unwrap();
+    assert_eq!(buh.len(), 2);
+    assert!(buh.iter().all(|r| r.base == "buh"));
+    assert_eq!(buh[0].started, ts("2024-01-02T00:00:00.5Z"));
+    assert!(h.list(10, Some("none")).unwrap().is_empty());
+}
+
+#[test]
+fn last_success_ignores_failed_and_other_bases() {
+    let (_d, path) = temp_db();
+    let h = History::open(&path).unwrap();
+    assert_eq!(h.last_success("buh").unwrap(), None);
+    let t1 = ts("2024-01-01T00:00:00Z");
+    let t2 = ts("2024-01-02T00:00:00Z");
+    let t3 = ts("2024-01-03T00:00:00Z");
+    let ok = h.start_run(&new_run("buh", &t1)).unwrap();
+    h.finish_run(ok, &ok_finish(&t1)).unwrap();
+    let failed = h.start_run(&new_run("buh", &t2)).unwrap();
+    h.finish_run(
+        failed,
+        &Finish {
+            status: Status::Failed,
+            ..ok_finish(&t2)
+        },
+    )
+    .unwrap();
+    let other = h.start_run(&new_run("zup", &t3)).unwrap();
+    h.finish_run(other, &ok_finish(&t3)).unwrap();
+
+    assert_eq!(h.last_success("buh").unwrap().unwrap().id, ok);
+    assert_eq!(h.last_run("buh").unwrap().unwrap().id, failed);
+    assert_eq!(h.last_success("zup").unwrap().unwrap().id, other);
+}
+
+#[test]
+fn mark_interrupted_dead_pid_versus_our_live_pid() {
+    let (_d, path) = temp_db();
+    let h = History::open(&path).unwrap();
+    let t = ts("2024-01-01T00:00:00Z");
+    let live = h.start_run(&new_run("buh", &t)).unwrap();
+    // A child that has exited and been reaped: its pid is dead.
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .arg("--list")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let dead_pid = child.id();
+    child.wait().unwrap();
+    assert!(!pid_alive(dead_pid));
+    assert!(pid_alive(std::process::id()));
+    let dead = h
+        .start_run(&NewRun {
+            pid: dead_pid,
+            ..new_run("buh", &t)
+        })
+        .unwrap();
+    let done = h
+        .start_run(&NewRun {
+            pid: dead_pid,
+            ..new_run("buh", &t)
+        })
+        .unwrap();
+    h.finish_run(done, &ok_finish(&t)).unwrap();
+
+    assert_eq!(h.mark_interrupted().unwrap(), 1);
+    let by_id = |id| {
+        h.list(10, None)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.id == id)
+            .unwrap()
+    };
+    assert_eq!(by_id(dead).status, Status::Interrupted);
+    assert_eq!(by_id(dead).error.as_deref(), Some(INTERRUPTED_ERROR));
+    assert_eq!(by_id(live).status, Status::Running);
+    assert_eq!(by_id(done).status, Status::Ok);
+    // Told that nothing is alive, the remaining running row goes too.
+    assert_eq!(h.mark_interrupted_where(|_| false).unwrap(), 1);
+    assert_eq!(by_id(live).status, Status::Interrupted);
+    assert_eq!(h.mark_interrupted_where(|_| false).unwrap(), 0);
+}
+
+#[test]
+fn pid_zero_and_huge_are_not_alive() {
+    assert!(!pid_alive(0));
+    assert!(!pid_alive(u32::MAX));
+}
+
+#[test]
+fn skipped_is_one_finished_row() {
+    let (_d, path) = temp_db();
+    let h = History::open(&path).unwrap();
+    let t = ts("2024-01-01T00:00:00Z");
+    let r = NewRun {
+        trigger: Trigger::Schedule,
+        ..new_run("buh", &t)
+    };
+    let id = h
+        .record_skipped(&r, "the base is locked by another run")
+        .unwrap();
+    let runs = h.list(10, None).unwrap();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(run.id, id);
+    assert_eq!(run.status, Status::Skipped);
+    assert_eq!(run.trigger, Trigger::Schedule);
+    assert_eq!(run.finished, Some(t));
+    assert_eq!(
+        run.error.as_deref(),
+        Some("the base is locked by another run")
+    );
+    // Not running, so never marked interrupted.
+    assert_eq!(h.mark_interrupted_where(|_| false).unwrap(), 0);
+}
+
+#[test]
+fn deletions_are_recorded_with_and_without_run() {
+    let (_d, path) = temp_db();
+    let h = History::open(&path).unwrap();
+    let t = ts("2024-01-01T00:00:00Z");
+    let run = h.start_run(&new_run("buh", &t)).unwrap();
+    h.record_deletion(
+        Some(run),
+        Path::new("/b/2023-01-01/buh_a.zip"),
+        1000,
+        "daily expired",
+    )
+    .unwrap();
+    h.record_deletion(
+        None,
+        Path::new("/b/2023-01-02/buh_b.zip"),
+        2000,
+        "manual prune",
+    )
+    .unwrap();
+    // A run id that does not exist violates the foreign key.
+    assert!(
+        h.record_deletion(Some(9999), Path::new("/x"), 1, "r")
+            .is_err()
+    );
+    let ds = h.deletions(10).unwrap();
+    assert_eq!(ds.len(), 2);
+    assert_eq!(ds[0].run_id, None);
+    assert_eq!(ds[0].path, Path::new("/b/2023-01-02/buh_b.zip"));
+    assert_eq!(ds[0].size, 2000);
+    assert_eq!(ds[1].run_id, Some(run));
+    assert_eq!(ds[1].reasons, "daily expired");
+    assert!(ds[1].deleted_at > ts("2025-01-01T00:00:00Z"));
+}
+
+#[test]
+fn two_connections_write_concurrently() {
+    let (_d, path) = temp_db();
+    let threads: Vec<_> = ["buh", "zup"]
+        .into_iter()
+        .map(|base| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let h = History::open(&path).unwrap();
+                let t = ts("2024-01-01T00:00:00Z");
+                for _ in 0..200 {
+                    let id = h.start_run(&new_run(base, &t)).unwrap();
+                    h.finish_run(id, &ok_finish(&t)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let h = History::open(&path).unwrap();
+    assert_eq!(h.list(1000, Some("buh")).unwrap().len(), 200);
+    assert_eq!(h.list(1000, Some("zup")).unwrap().len(), 200);
+    assert!(
+        h.list(1000, None)
+            .unwrap()
+            .iter()
+            .all(|r| r.status == Status::Ok)
+    );
+}
+
+#[test]
+fn schema_has_no_column_for_arguments_or_secrets() {
+    let (_d, path) = temp_db();
+    let h = History::open(&path).unwrap();
+    let mut cols = HashSet::new();
+    for table in ["runs", "deletions"] {
+        let mut s = h
+            .conn
+            .prepare(&format!("PRAGMA table_info({table})"))
+            .unwrap();
+        let names: Vec<String> = s
+            .query_map([], |r| r.get(1))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!names.is_empty(), "{table} has columns");
+        cols.extend(names);
+    }
+    for bad in [
+        "arg", "cmd", "command", "password", "passwd", "pwd", "token", "secret", "user",
+    ] {
+        assert!(
+            !cols.iter().any(|c| c.to_lowercase().contains(bad)),
+            "a column mentions {bad:?}: {cols:?}"
+        );
+    }
+}
+
+#[test]
+fn enums_round_trip_as_text() {
+    for t in Trigger::ALL {
+        assert_eq!(t.as_str().parse::<Trigger>(), Ok(*t));
+    }
+    for s in Status::ALL {
+        assert_eq!(s.to_string().parse::<Status>(), Ok(*s));
+    }
+    let err = "nightly".parse::<Trigger>().unwrap_err();
+    assert!(err.contains("unknown trigger \"nightly\""), "{err}");
+    assert!(err.contains("cli, telegram, schedule, api"), "{err}");
+}
+
+#[test]
+fn finished_since_skips_running_and_older_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = History::open(&dir.path().join("h.sqlite3")).unwrap();
+    assert_eq!(h.max_run_id().unwrap(), 0);
+    let now = Timestamp::now();
+    let new = |base| NewRun {
+        base,
+        trigger: Trigger::Cli,
+        method: "copy",
+        started: &now,
+        pid: 1,
+    };
+    let a = h.record_skipped(&new("a"), "locked").unwrap();
+    let b = h.start_run(&new("b")).unwrap();
+    let c = h.record_skipped(&new("c"), "unchanged").unwrap();
+    let ids: Vec<i64> = h.finished_since(a).unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(ids, [c], "b is still running");
+    assert_eq!(h.max_run_id().unwrap(), c);
+    assert!(b < c);
+    assert!(h.last_success_any().unwrap().is_none());
+}
