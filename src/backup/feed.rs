@@ -1,6 +1,7 @@
 //! Every finished run, whoever started it, as one stream for the agent's
 //! subscribers (Telegram notices, Uptime Kuma, Loki). Runs of this process
-//! arrive at once from the [`Jobs`](super::jobs::Jobs) events, with what only
+//! arrive at once from the [`Jobs`](super::jobs::Jobs) events carrying
+//! their own history record (never read back from SQLite) and what only
 //! this process knows (the 1C explanation, the log excerpt); runs of other
 //! processes (`onec-backup-bot backup` from a console or the Windows task
 //! scheduler) are found by reading the history every [`POLL`]. Each run is
@@ -9,7 +10,7 @@
 //! Subscribers get `Arc<FinishedRun>` from a broadcast channel; one that
 //! lags loses the oldest items (logged), never blocks the others.
 
-use super::history::{History, HistoryError, Run, Trigger};
+use super::history::{History, HistoryError, Run, Status, Trigger};
 use super::jobs::{Finished, JobEvent};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -34,12 +35,12 @@ pub struct FinishedRun {
 }
 
 impl FinishedRun {
-    /// `ok`, `failed`, `skipped` or `interrupted`.
-    pub fn status(&self) -> &'static str {
+    /// `Ok`, `Failed`, `Skipped` or `Interrupted`.
+    pub fn status(&self) -> Status {
         match (&self.run, &self.local) {
-            (Some(r), _) => r.status.as_str(),
+            (Some(r), _) => r.status,
             (None, Some(Finished::Done(o))) => o.status,
-            (None, _) => "failed",
+            (None, _) => Status::Failed,
         }
     }
 
@@ -150,17 +151,11 @@ pub async fn run(
         tokio::select! {
             ev = events.recv() => match ev {
                 Ok(JobEvent::Finished { base, trigger, result }) => {
-                    let id = result_run_id(&result);
-                    if id.is_some_and(|id| own_by_poll.remove(&id)) {
+                    // The run's own record: no need to read it back.
+                    let run = result.record().cloned();
+                    if run.as_ref().is_some_and(|r| own_by_poll.remove(&r.id)) {
                         continue;
                     }
-                    let run = match id {
-                        Some(id) => read(&db, move |h| h.run(id)).await.unwrap_or_else(|e| {
-                            tracing::warn!("cannot read run {id} from the history: {e}");
-                            None
-                        }),
-                        None => None,
-                    };
                     feed.send(FinishedRun { base, trigger, run, local: Some(result) });
                 }
                 Ok(_) => {}
@@ -199,15 +194,6 @@ pub async fn run(
             }
             _ = stop.cancelled() => return,
         }
-    }
-}
-
-fn result_run_id(result: &Finished) -> Option<i64> {
-    match result {
-        Finished::Done(o) => Some(o.run_id),
-        Finished::Failed(f) => Some(f.run_id),
-        Finished::Interrupted { run_id } => Some(*run_id),
-        Finished::Setup(_) => None,
     }
 }
 

@@ -9,7 +9,7 @@
 //! soon as its run ends (shutdown waits on a count, not on handles). Across processes the per-base
 //! lock file still applies (a second process sees "already running").
 
-use super::history::{History, Trigger};
+use super::history::{History, Run, Trigger};
 use super::run::{self, BackupError, Event, FailedRun, Outcome, Request, Stage};
 use crate::cancel::Cancel;
 use crate::config::Config;
@@ -30,6 +30,19 @@ pub struct Running {
     pub started: jiff::Timestamp,
 }
 
+impl Finished {
+    /// The run's history row, as the run recorded it (`None` when nothing
+    /// could be recorded).
+    pub fn record(&self) -> Option<&Run> {
+        match self {
+            Finished::Done(o) => Some(&o.record),
+            Finished::Failed(f) => Some(&f.record),
+            Finished::Interrupted(run) => Some(run),
+            Finished::Setup(_) => None,
+        }
+    }
+}
+
 impl Running {
     /// Packing progress in percent, when known.
     pub fn percent(&self) -> Option<f64> {
@@ -44,9 +57,7 @@ pub enum Finished {
     /// Done or skipped (see `Outcome::status`).
     Done(Box<Outcome>),
     Failed(Arc<FailedRun>),
-    Interrupted {
-        run_id: i64,
-    },
+    Interrupted(Box<Run>),
     /// Nothing could be recorded (backup folder or history unusable).
     Setup(String),
 }
@@ -375,7 +386,7 @@ fn run_one(
     match run::run(cfg, &history, &req, &mut events, cancel) {
         Ok(o) => Finished::Done(Box::new(o)),
         Err(BackupError::Failed(f)) => Finished::Failed(Arc::from(f)),
-        Err(BackupError::Interrupted { run_id, .. }) => Finished::Interrupted { run_id },
+        Err(BackupError::Interrupted(run)) => Finished::Interrupted(run),
         Err(BackupError::Setup(s)) => Finished::Setup(s),
     }
 }
@@ -383,6 +394,7 @@ fn run_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::history::Status;
     use crate::config::{LoadOptions, load};
     use crate::onec::generate::{CdFormat, generate_1cd};
 
@@ -430,7 +442,7 @@ mod tests {
             "{stages:?}"
         );
         match finished {
-            Some(Finished::Done(o)) => assert_eq!(o.status, "ok"),
+            Some(Finished::Done(o)) => assert_eq!(o.status, Status::Ok),
             other => panic!("{other:?}"),
         }
         assert!(matches!(

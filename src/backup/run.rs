@@ -6,7 +6,7 @@
 //! (and its row marked `interrupted`) by the next run's recovery.
 
 use super::archive::{self, Source};
-use super::history::{Finish, History, NewRun, Status, Trigger};
+use super::history::{Finish, History, NewRun, Run, Status, Trigger};
 use super::lock::BaseLock;
 use super::{fingerprint, naming, prune, verify};
 use crate::cancel::Cancel;
@@ -64,14 +64,18 @@ pub struct Request<'a> {
     pub force: bool,
 }
 
-/// The result of a run that did not fail.
+/// The result of a run that did not fail: its history row, the one typed
+/// record of the run (`record`), plus what only this process saw.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
+    /// The row as the history stored it.
+    #[serde(skip)]
+    pub record: Run,
     pub run_id: i64,
     pub base: String,
     pub method: &'static str,
     /// `ok` or `skipped`.
-    pub status: &'static str,
+    pub status: Status,
     /// Why it was skipped.
     pub reason: Option<String>,
     pub archive: Option<PathBuf>,
@@ -95,13 +99,15 @@ pub enum BackupError {
     Setup(String),
     #[error("backup of {} failed: {}", .0.base, .0.message)]
     Failed(Box<FailedRun>),
-    #[error("backup of {base} interrupted: stop requested; nothing was kept")]
-    Interrupted { run_id: i64, base: String },
+    #[error("backup of {} interrupted: stop requested; nothing was kept", .0.base)]
+    Interrupted(Box<Run>),
 }
 
 /// The details of a failed run.
 #[derive(Debug)]
 pub struct FailedRun {
+    /// The row as the history stored it.
+    pub record: Run,
     pub run_id: i64,
     pub base: String,
     pub message: String,
@@ -117,7 +123,7 @@ impl BackupError {
         match self {
             BackupError::Setup(_) => None,
             BackupError::Failed(f) => Some(f.run_id),
-            BackupError::Interrupted { run_id, .. } => Some(*run_id),
+            BackupError::Interrupted(run) => Some(run.id),
         }
     }
 }
@@ -289,13 +295,14 @@ pub fn run(
         BackupError::Setup(format!("cannot record the run in history: {e}"))
     };
     let skipped = |reason: String| -> Result<Outcome, BackupError> {
-        let run_id = history.record_skipped(&new_run, &reason).map_err(setup)?;
+        let record = history.record_skipped(&new_run, &reason).map_err(setup)?;
         tracing::info!(base = %base.name, "backup skipped: {reason}");
         Ok(Outcome {
-            run_id,
+            run_id: record.id,
+            record,
             base: base.name.clone(),
             method: base.method.as_str(),
-            status: "skipped",
+            status: Status::Skipped,
             reason: Some(reason),
             archive: None,
             archive_size: None,
@@ -369,7 +376,7 @@ pub fn run(
                 fingerprint: fp.as_ref().map(|f| f.0.as_str()),
                 log_path: log_path.as_deref(),
             };
-            history.finish_run(run_id, &finish).map_err(setup)?;
+            let record = history.finish_run(run_id, &finish).map_err(setup)?;
             tracing::info!(
                 base = %base.name,
                 archive = %done.archive.display(),
@@ -392,10 +399,11 @@ pub fn run(
                 }
             };
             Ok(Outcome {
+                record,
                 run_id,
                 base: base.name.clone(),
                 method: base.method.as_str(),
-                status: "ok",
+                status: Status::Ok,
                 reason: None,
                 archive: Some(done.archive),
                 archive_size: Some(done.archive_size),
@@ -417,12 +425,9 @@ pub fn run(
                 fp.as_ref(),
                 log_path.as_deref(),
             );
-            history.finish_run(run_id, &finish).map_err(setup)?;
+            let record = history.finish_run(run_id, &finish).map_err(setup)?;
             tracing::warn!(base = %base.name, "backup interrupted");
-            Err(BackupError::Interrupted {
-                run_id,
-                base: base.name.clone(),
-            })
+            Err(BackupError::Interrupted(Box::new(record)))
         }
         Err(e) => {
             let (explanation, excerpt, exit_code) = match &e {
@@ -442,9 +447,10 @@ pub fn run(
                 fp.as_ref(),
                 log_path.as_deref(),
             );
-            history.finish_run(run_id, &finish).map_err(setup)?;
+            let record = history.finish_run(run_id, &finish).map_err(setup)?;
             tracing::error!(base = %base.name, "backup failed: {message}");
             Err(BackupError::Failed(Box::new(FailedRun {
+                record,
                 run_id,
                 base: base.name.clone(),
                 message,

@@ -3,7 +3,7 @@
 
 use super::progress::TermProgress;
 use super::{Failure, print_json};
-use crate::backup::history::Trigger;
+use crate::backup::history::{Status, Trigger};
 use crate::backup::run::{self, BackupError, FailedRun, Outcome, Request, human_bytes};
 use crate::cancel::Cancel;
 use crate::config::Config;
@@ -102,8 +102,8 @@ fn to_json(r: &Result<Outcome, BackupError>) -> serde_json::Value {
             "run_id": f.run_id, "base": f.base, "status": "failed", "error": f.message,
             "explanation": f.explanation, "log_excerpt": f.log_excerpt, "log_path": f.log_path,
         }),
-        Err(BackupError::Interrupted { run_id, base }) => {
-            json!({"run_id": run_id, "base": base, "status": "interrupted", "error": r.as_ref().err().map(|e| e.to_string())})
+        Err(BackupError::Interrupted(run)) => {
+            json!({"run_id": run.id, "base": run.base, "status": "interrupted", "error": r.as_ref().err().map(|e| e.to_string())})
         }
         Err(e @ BackupError::Setup(_)) => json!({"status": "failed", "error": e.to_string()}),
     }
@@ -111,7 +111,7 @@ fn to_json(r: &Result<Outcome, BackupError>) -> serde_json::Value {
 
 fn print_human(r: &Result<Outcome, BackupError>) {
     match r {
-        Ok(o) if o.status == "skipped" => {
+        Ok(o) if o.status == Status::Skipped => {
             println!(
                 "backup of {} skipped: {}",
                 o.base,

@@ -12,6 +12,7 @@ use super::line_protocol::{self, Line, Value};
 use super::queue::{Item, Limits};
 use super::{Ctx, Outbox, Tracker, Words};
 use crate::backup::feed::FinishedRun;
+use crate::backup::history::Status;
 use crate::config::{Config, Secret, redact_url};
 use crate::export::Tick;
 use std::sync::Arc;
@@ -141,7 +142,10 @@ pub fn backup_point(r: &FinishedRun, host: &str, now_ms: i64) -> Line {
         .unwrap_or(now_ms);
     let mut fields = vec![(
         "ok".to_string(),
-        Value::Int(i64::from(matches!(r.status(), "ok" | "skipped"))),
+        Value::Int(i64::from(matches!(
+            r.status(),
+            Status::Ok | Status::Skipped
+        ))),
     )];
     if let Some(d) = r.duration_secs() {
         fields.push(("duration_seconds".into(), Value::Float(d)));
@@ -160,7 +164,7 @@ pub fn backup_point(r: &FinishedRun, host: &str, now_ms: i64) -> Line {
         tags: vec![
             ("base".into(), r.base.clone()),
             ("host".into(), host.into()),
-            ("status".into(), r.status().into()),
+            ("status".into(), r.status().as_str().into()),
             ("trigger".into(), r.trigger.as_str().into()),
         ],
         fields,

@@ -10,6 +10,7 @@
 use super::queue::{Item, Limits};
 use super::{Ctx, Outbox, Tracker, Words};
 use crate::backup::feed::FinishedRun;
+use crate::backup::history::Status;
 use crate::config::{Config, Secret, redact_url};
 use crate::logging::LogLine;
 use serde_json::{Value, json};
@@ -98,8 +99,8 @@ pub fn body(entries: &[Entry], host: &str) -> Value {
 pub fn backup_line(r: &FinishedRun) -> (&'static str, String) {
     let status = r.status();
     let level = match status {
-        "ok" | "skipped" => "info",
-        "interrupted" => "warn",
+        Status::Ok | Status::Skipped => "info",
+        Status::Interrupted => "warn",
         _ => "error",
     };
     let mut line = format!(

@@ -12,6 +12,7 @@
 use super::queue::{Item, Limits};
 use super::{Ctx, Outbox, Tracker, Words};
 use crate::backup::feed::FinishedRun;
+use crate::backup::history::Status;
 use crate::config::{Config, Secret};
 use crate::export::Tick;
 use std::sync::Arc;
@@ -77,8 +78,8 @@ impl Item for Report {
 pub fn report(r: &FinishedRun, name_base: bool, now_ms: i64) -> Report {
     let message = r.message().unwrap_or_default();
     let (status, msg) = match r.status() {
-        "ok" => ("up", "Backup OK".to_string()),
-        "skipped" => {
+        Status::Ok => ("up", "Backup OK".to_string()),
+        Status::Skipped => {
             let why = if message.starts_with("unchanged") || message.is_empty() {
                 "no changes"
             } else if message.starts_with("already running") {
@@ -88,7 +89,7 @@ pub fn report(r: &FinishedRun, name_base: bool, now_ms: i64) -> Report {
             };
             ("up", format!("Skipped: {why}"))
         }
-        "interrupted" => ("down", "Backup interrupted".to_string()),
+        Status::Interrupted => ("down", "Backup interrupted".to_string()),
         _ => {
             let what = match method(r) {
                 Some("copy") => "Copy failed",

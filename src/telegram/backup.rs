@@ -278,7 +278,7 @@ fn log_block(t: &Texts, lines: &[String]) -> String {
 /// The final text of a run that ended in this process.
 pub fn finished_text(t: &Texts, base: &str, result: &Finished) -> String {
     match result {
-        Finished::Done(o) if o.status == "ok" => (t.done)(
+        Finished::Done(o) if o.status == Status::Ok => (t.done)(
             base,
             &o.archive_size.map(human_bytes).unwrap_or_default(),
             &duration(o.duration_secs),
@@ -296,7 +296,7 @@ pub fn finished_text(t: &Texts, base: &str, result: &Finished) -> String {
                 log_block(t, &f.log_excerpt)
             )
         }
-        Finished::Interrupted { .. } => (t.interrupted)(base),
+        Finished::Interrupted(_) => (t.interrupted)(base),
         Finished::Setup(s) => (t.setup_failed)(s),
     }
 }
@@ -355,6 +355,7 @@ mod tests {
     #[test]
     fn failure_text_explains_and_escapes_the_log() {
         let f = FailedRun {
+            record: Run::example(1, "<b&>", Status::Failed),
             run_id: 1,
             base: "<b&>".into(),
             message: "designer failed".into(),

@@ -135,6 +135,32 @@ pub struct Run {
     pub pid: u32,
 }
 
+#[cfg(test)]
+impl Run {
+    /// A finished row for tests elsewhere in the crate.
+    pub(crate) fn example(id: i64, base: &str, status: Status) -> Run {
+        Run {
+            id,
+            base: base.into(),
+            trigger: Trigger::Cli,
+            started: Timestamp::UNIX_EPOCH,
+            finished: Some(Timestamp::UNIX_EPOCH),
+            status,
+            method: "dump".into(),
+            archive_path: None,
+            archive_size: None,
+            source_size: None,
+            sha256: None,
+            duration_ms: Some(0),
+            onec_exit_code: None,
+            error: None,
+            fingerprint: None,
+            log_path: None,
+            pid: 1,
+        }
+    }
+}
+
 /// One row of `deletions`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Deletion {
@@ -204,7 +230,9 @@ impl History {
     }
 
     /// Record how run `id` ended; `duration_ms` is computed from its start.
-    pub fn finish_run(&self, id: i64, f: &Finish<'_>) -> Result<(), HistoryError> {
+    /// Returns the finished row: the one typed record of the run that this
+    /// process hands to its readers (feed, bot, API, sinks).
+    pub fn finish_run(&self, id: i64, f: &Finish<'_>) -> Result<Run, HistoryError> {
         let started: Option<String> = self
             .conn
             .query_row("SELECT started FROM runs WHERE id = ?1", [id], |r| r.get(0))
@@ -214,11 +242,14 @@ impl History {
             .parse::<Timestamp>()
             .ok()
             .map(|s| f.finished.duration_since(s).as_millis().max(0) as i64);
-        self.conn.execute(
+        let sql = format!(
             "UPDATE runs SET finished = ?2, status = ?3, archive_path = ?4, archive_size = ?5,
                 source_size = ?6, sha256 = ?7, duration_ms = ?8, onec_exit_code = ?9,
                 error = ?10, fingerprint = ?11, log_path = ?12
-             WHERE id = ?1",
+             WHERE id = ?1 RETURNING {RUN_COLUMNS}"
+        );
+        let run = self.conn.query_row(
+            &sql,
             params![
                 id,
                 ts_text(f.finished),
@@ -233,21 +264,26 @@ impl History {
                 f.fingerprint,
                 f.log_path.map(path_text),
             ],
+            run_from_row,
         )?;
-        Ok(())
+        Ok(run)
     }
 
     /// Record a run that did not happen (e.g. the base was locked) as one
     /// finished row with status `skipped` and `reason` as its error.
-    pub fn record_skipped(&self, r: &NewRun<'_>, reason: &str) -> Result<i64, HistoryError> {
+    /// Returns the row.
+    pub fn record_skipped(&self, r: &NewRun<'_>, reason: &str) -> Result<Run, HistoryError> {
         let at = ts_text(r.started);
-        self.conn.execute(
+        let sql = format!(
             r#"INSERT INTO runs (base, "trigger", started, finished, status, method, duration_ms,
                    error, pid)
-               VALUES (?1, ?2, ?3, ?3, 'skipped', ?4, 0, ?5, ?6)"#,
+               VALUES (?1, ?2, ?3, ?3, 'skipped', ?4, 0, ?5, ?6) RETURNING {RUN_COLUMNS}"#
+        );
+        Ok(self.conn.query_row(
+            &sql,
             params![r.base, r.trigger, at, r.method, reason, r.pid],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+            run_from_row,
+        )?)
     }
 
     /// Mark runs still `running` whose process is gone as `interrupted`;

@@ -119,23 +119,25 @@ fn start_finish_round_trip_with_every_field() {
     assert_eq!(running.status, Status::Running);
     assert_eq!(running.finished, None);
 
-    h.finish_run(
-        id,
-        &Finish {
-            status: Status::Failed,
-            finished: &finished,
-            archive_path: Some(Path::new("/b/2024-03-01/buh_2024-03-01_13-00-00.zip")),
-            archive_size: Some(123_456_789_012),
-            source_size: Some(987_654_321_098),
-            sha256: Some("ab".repeat(32).as_str()),
-            onec_exit_code: Some(-1),
-            error: Some("designer failed: base is locked"),
-            fingerprint: Some("1CD:12345:2024-03-01"),
-            log_path: Some(Path::new("/b/logs/run-1.log")),
-        },
-    )
-    .unwrap();
+    let returned = h
+        .finish_run(
+            id,
+            &Finish {
+                status: Status::Failed,
+                finished: &finished,
+                archive_path: Some(Path::new("/b/2024-03-01/buh_2024-03-01_13-00-00.zip")),
+                archive_size: Some(123_456_789_012),
+                source_size: Some(987_654_321_098),
+                sha256: Some("ab".repeat(32).as_str()),
+                onec_exit_code: Some(-1),
+                error: Some("designer failed: base is locked"),
+                fingerprint: Some("1CD:12345:2024-03-01"),
+                log_path: Some(Path::new("/b/logs/run-1.log")),
+            },
+        )
+        .unwrap();
     let run = h.last_run("Бухгалтерия").unwrap().unwrap();
+    assert_eq!(run, returned, "finish_run returns the stored row");
     assert_eq!(
         run,
         Run {
@@ -305,13 +307,13 @@ fn skipped_is_one_finished_row() {
         trigger: Trigger::Schedule,
         ..new_run("buh", &t)
     };
-    let id = h
+    let returned = h
         .record_skipped(&r, "the base is locked by another run")
         .unwrap();
     let runs = h.list(10, None).unwrap();
     assert_eq!(runs.len(), 1);
     let run = &runs[0];
-    assert_eq!(run.id, id);
+    assert_eq!(*run, returned, "the returned record is the stored row");
     assert_eq!(run.status, Status::Skipped);
     assert_eq!(run.trigger, Trigger::Schedule);
     assert_eq!(run.finished, Some(t));
@@ -443,9 +445,9 @@ fn finished_since_skips_running_and_older_runs() {
         started: &now,
         pid: 1,
     };
-    let a = h.record_skipped(&new("a"), "locked").unwrap();
+    let a = h.record_skipped(&new("a"), "locked").unwrap().id;
     let b = h.start_run(&new("b")).unwrap();
-    let c = h.record_skipped(&new("c"), "unchanged").unwrap();
+    let c = h.record_skipped(&new("c"), "unchanged").unwrap().id;
     let ids: Vec<i64> = h.finished_since(a).unwrap().iter().map(|r| r.id).collect();
     assert_eq!(ids, [c], "b is still running");
     assert_eq!(h.max_run_id().unwrap(), c);
