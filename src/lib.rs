@@ -1,13 +1,24 @@
 //! OneCBackupBot: backups, monitoring and Telegram control for 1C:Enterprise
 //! file infobases, as one library driven by a thin binary (`src/main.rs`).
 //!
-//! Data flows one way: [`config`] is loaded once and handed down; [`onec`]
-//! knows everything about 1C (finding the platform, running the Designer and
-//! `ibcmd`, reading `.1CD`/`.dt` files); [`backup`] is the pipeline
-//! (lock → make → pack → verify → publish → record → prune) and the only
-//! owner of the history database; [`cli`] turns command lines into calls.
-//! [`retention`] is a leaf: the keep policy (a value the configuration holds)
-//! and the pure planner, importing nothing of ours.
+//! Data flows one way. The modules, leaves first; each uses only modules
+//! listed before it (`arch_tests` enforces it, `docs/ARCHITECTURE.md`
+//! explains it):
+//!
+//! 1. [`cancel`], [`platform`], [`logging`], [`text`], [`schedule`],
+//!    [`retention`]: leaves that import nothing of ours;
+//! 2. [`config`]: loaded once and handed down;
+//! 3. [`onec`]: everything about 1C (finding the platform, the Designer
+//!    and `ibcmd`, reading `.1CD`/`.dt` files);
+//! 4. [`metrics`]: the host collectors;
+//! 5. [`backup`]: the pipeline (lock → make → pack → verify → publish →
+//!    record → prune) and the only owner of the history database;
+//! 6. [`export`]: the metric model, its encoders and the push sinks' state;
+//! 7. [`agent`]: the state the always-on agent's components share;
+//! 8. [`push`], [`api`], [`telegram`]: the components;
+//! 9. [`daemon`]: starts and stops them (`daemon::run`), the scheduler,
+//!    the metrics worker, service install;
+//! 10. [`cli`]: turns command lines into calls.
 //!
 //! Modules are `pub` (unlike rustic's `pub(crate)` + curated re-exports)
 //! because the benchmarks and end-to-end tests drive the same pieces the
