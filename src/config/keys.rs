@@ -1,8 +1,12 @@
 //! The table of every setting: its environment names (the first is the
 //! canonical one; the rest are aliases), its `config.yaml` path, its kind (how
-//! it is validated), its default and whether it is a secret. Adding a setting
-//! means adding one row here and reading it in `mod.rs`; `config check`, the
-//! unknown-key hints and the example files are driven by this table.
+//! it is validated), its default and whether it is a secret. This table is
+//! the only place a default is written: the resolver layers it under the
+//! sources and never falls back to a value of its own, and a `bases:` field
+//! is validated with the kind of the global key of the same meaning. Adding
+//! a setting means adding one row here and reading it in `resolve.rs`;
+//! `config check`, the unknown-key hints and the example files are driven
+//! by this table.
 
 /// How a raw string value is validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

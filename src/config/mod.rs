@@ -3,6 +3,11 @@
 //! Loading splits "read the file" from "parse these bytes" so parsing is
 //! tested from strings; every problem is collected and reported together,
 //! naming its source, the value and the expected form.
+//!
+//! `model.rs` is the public [`Config`]; `keys.rs` the table of settings and
+//! their defaults; `sources.rs` reads `.env` and YAML; `value.rs` checks one
+//! value; `resolve.rs` layers and builds; `cross_checks.rs` checks settings
+//! against each other; `check.rs` renders `config check`.
 
 mod secret;
 
@@ -69,14 +74,18 @@ impl Compress {
 }
 
 mod check;
+mod cross_checks;
 pub mod keys;
+mod model;
 mod resolve;
 pub mod sources;
 #[cfg(test)]
 mod tests;
+mod value;
 
 pub use check::render_check;
-pub use resolve::{Api, Base, Config, Entry, Export, Logging, Telegram, redact_url};
+pub use model::{Api, Base, Config, Entry, Export, Logging, Telegram};
+pub use value::redact_url;
 
 use std::collections::HashMap;
 use std::fmt;

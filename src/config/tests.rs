@@ -45,6 +45,37 @@ fn defaults_without_any_file() {
 }
 
 #[test]
+fn time_zone_name_follows_app_timezone() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = load(&opts(dir.path(), &[("APP_TIMEZONE", "Asia/Novosibirsk")])).unwrap();
+    assert_eq!(cfg.timezone_name, "Asia/Novosibirsk");
+    assert_eq!(cfg.timezone.iana_name(), Some("Asia/Novosibirsk"));
+}
+
+/// The key table is the one source of defaults: each one passes its own
+/// kind, and a key with a default is set even when its value is invalid.
+#[test]
+fn every_table_default_is_valid_for_its_kind() {
+    for key in keys::KEYS {
+        if let Some(d) = key.default {
+            assert!(
+                value::validate(key.kind, d).is_ok(),
+                "default {d:?} of {} is not a valid {:?}",
+                key.yaml,
+                key.kind
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let err = load(&opts(
+        dir.path(),
+        &[("API_PORT", "99999"), ("METRICS_INTERVAL", "0")],
+    ))
+    .unwrap_err();
+    assert_eq!(err.problems.len(), 2, "{err}");
+}
+
+#[test]
 fn precedence_env_over_dotenv_over_yaml_over_default() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join(".env"), "ONEC_TIMEOUT=100\nAPI_PORT=9000\n").unwrap();

@@ -1,0 +1,300 @@
+//! Checks between settings, after each value passed its own: bases that
+//! would share archive names or a name, compression levels for the chosen
+//! format, sinks configured half-way, credentials given twice. Errors go to
+//! the problems; allowed-but-probably-wrong settings become warnings.
+
+use super::keys::{self, KEYS};
+use super::model::{Base, Export, Telegram};
+use super::resolve::{Resolver, forbidden_in_file_name};
+use super::value::redact_url;
+use super::{Compress, Origin, Problem};
+use std::collections::BTreeMap;
+
+/// Problems of the bases themselves and between them: prefixes Windows
+/// cannot use or two bases share, compression levels out of range for the
+/// format, bad or repeated names.
+pub(super) fn check_bases(problems: &mut Vec<Problem>, bases: &[Base]) {
+    let mut seen: BTreeMap<String, Origin> = BTreeMap::new();
+    for b in bases {
+        if let Err(expected) = check_prefix(&b.prefix) {
+            problems.push(Problem::new(b.origin.clone(), b.prefix.clone(), expected));
+        }
+        if let Some(level) = b.compress_level {
+            let (lo, hi) = match b.compress {
+                Compress::Zip => (0, 9),
+                Compress::Zstd => (1, 22),
+                Compress::None => (0, 22),
+            };
+            if !(lo..=hi).contains(&level) {
+                problems.push(Problem::new(
+                    b.origin.clone(),
+                    level.to_string(),
+                    format!(
+                        "a compression level from {lo} to {hi} for {} (BACKUP_COMPRESS_LEVEL)",
+                        b.compress.as_str()
+                    ),
+                ));
+            }
+        }
+        if b.name.chars().any(char::is_control) {
+            problems.push(Problem::new(
+                b.origin.clone(),
+                b.name.clone(),
+                "a base name without control characters",
+            ));
+        }
+        let lower = b.name.to_lowercase();
+        if let Some(first) = seen.get(&lower) {
+            problems.push(Problem::new(
+                b.origin.clone(),
+                b.name.clone(),
+                format!("a base name not already used by {first}"),
+            ));
+        } else {
+            seen.insert(lower, b.origin.clone());
+        }
+    }
+
+    // Two bases whose archives would share names (case-insensitively, as
+    // on NTFS) could prune or replace each other's backups.
+    let mut prefixes: BTreeMap<String, String> = BTreeMap::new();
+    for b in bases {
+        let key = b.prefix.to_lowercase();
+        match prefixes.get(&key) {
+            Some(other) => problems.push(Problem::new(
+                b.origin.clone(),
+                b.prefix.clone(),
+                format!(
+                    "an archive prefix no other base uses: bases {other:?} and {:?} would both \
+                     name archives {}<date>; give one of them its own `prefix:` in config.yaml",
+                    b.name, b.prefix
+                ),
+            )),
+            None => {
+                prefixes.insert(key, b.name.clone());
+            }
+        }
+    }
+}
+
+fn check_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.chars().any(forbidden_in_file_name) {
+        Err("a file-name prefix without < > : \" / \\ | ? * characters".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// The warnings: allowed settings that are probably not what the admin
+/// wants.
+pub(super) fn warnings(
+    r: &Resolver,
+    telegram: &Telegram,
+    export: &Export,
+    bases: &[Base],
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if telegram.bot_token.is_some() && telegram.allowed_user_ids.is_empty() {
+        warnings.push(
+            "BOT_TOKEN is set but ALLOWED_USER_IDS is empty: the bot will deny everyone (add your Telegram id)".into(),
+        );
+    }
+    for (user, pass, what) in [
+        (
+            export.prometheus_remote_user.is_some(),
+            export.prometheus_remote_password.is_some(),
+            "GRAFANA_PROMETHEUS_USER and GRAFANA_PROMETHEUS_PASSWORD",
+        ),
+        (
+            export.loki_user.is_some(),
+            export.loki_password.is_some(),
+            "GRAFANA_LOKI_USER and GRAFANA_LOKI_PASSWORD",
+        ),
+        (
+            export.pushgateway_user.is_some(),
+            export.pushgateway_password.is_some(),
+            "PROMETHEUS_PUSHGATEWAY_USER and PROMETHEUS_PUSHGATEWAY_PASSWORD",
+        ),
+        (
+            export.influxdb_user.is_some(),
+            export.influxdb_password.is_some(),
+            "INFLUXDB_USER and INFLUXDB_PASSWORD",
+        ),
+    ] {
+        if user != pass {
+            warnings.push(format!(
+                "{what} should be set together (basic auth needs both)"
+            ));
+        }
+    }
+    // Settings of a sink whose URL is missing do nothing: say so.
+    for (url, url_name, others) in [
+        (
+            &export.prometheus_remote_url,
+            "GRAFANA_PROMETHEUS_URL",
+            &["grafana.prometheus_user", "grafana.prometheus_password"][..],
+        ),
+        (
+            &export.pushgateway_url,
+            "PROMETHEUS_PUSHGATEWAY_URL",
+            &["pushgateway.user", "pushgateway.password"][..],
+        ),
+        (
+            &export.influxdb_url,
+            "INFLUXDB_URL",
+            &[
+                "influxdb.token",
+                "influxdb.org",
+                "influxdb.bucket",
+                "influxdb.database",
+                "influxdb.user",
+                "influxdb.password",
+            ][..],
+        ),
+        (
+            &export.loki_url,
+            "GRAFANA_LOKI_URL",
+            &["grafana.loki_user", "grafana.loki_password"][..],
+        ),
+    ] {
+        if url.is_none() {
+            let set: Vec<&str> = others
+                .iter()
+                .filter(|y| r.str(y).is_some())
+                .filter_map(|y| keys::by_yaml(y).map(|k| k.display_name()))
+                .collect();
+            if !set.is_empty() {
+                warnings.push(format!(
+                    "{} set but {url_name} is empty: this push is off",
+                    set.join(", ")
+                ));
+            }
+        }
+    }
+    for b in bases {
+        if !b.path.is_dir() {
+            warnings.push(format!(
+                "base {}: folder {} does not exist (yet)",
+                b.name,
+                b.path.display()
+            ));
+        } else if !b.path.join("1Cv8.1CD").is_file() {
+            warnings.push(format!(
+                "base {}: no 1Cv8.1CD in {}",
+                b.name,
+                b.path.display()
+            ));
+        }
+    }
+    if bases.is_empty() {
+        warnings.push(
+            "no infobase configured: set ONEC_BASE_PATH or add a `bases:` list to back up".into(),
+        );
+    }
+    if let Some(dotenv) = r.files.dotenv {
+        for e in dotenv.1 {
+            if keys::by_env(&e.name).is_none() {
+                let hint =
+                    keys::did_you_mean(&e.name, KEYS.iter().flat_map(|k| k.env.iter().copied()));
+                if let Some(h) = hint {
+                    warnings.push(format!(
+                        "{}:{}: unknown variable {} (did you mean {h}?)",
+                        dotenv.0.display(),
+                        e.line,
+                        e.name
+                    ));
+                }
+            }
+        }
+    }
+    warnings
+}
+
+/// Credentials go either in a sink's URL (`https://user:pass@host`) or in
+/// its user/password settings, not both: both would send two
+/// `Authorization` headers, and which one a server takes is anyone's guess.
+pub(super) fn check_url_credentials(r: &mut Resolver, e: &Export) {
+    for (url, url_key, has_auth, names) in [
+        (
+            &e.prometheus_remote_url,
+            "grafana.prometheus_url",
+            e.prometheus_remote_user.is_some() || e.prometheus_remote_password.is_some(),
+            "GRAFANA_PROMETHEUS_USER / GRAFANA_PROMETHEUS_PASSWORD",
+        ),
+        (
+            &e.pushgateway_url,
+            "prometheus.pushgateway_url",
+            e.pushgateway_user.is_some() || e.pushgateway_password.is_some(),
+            "PROMETHEUS_PUSHGATEWAY_USER / PROMETHEUS_PUSHGATEWAY_PASSWORD",
+        ),
+        (
+            &e.influxdb_url,
+            "influxdb.url",
+            e.influxdb_user.is_some() || e.influxdb_password.is_some(),
+            "INFLUXDB_USER / INFLUXDB_PASSWORD",
+        ),
+        (
+            &e.loki_url,
+            "grafana.loki_url",
+            e.loki_user.is_some() || e.loki_password.is_some(),
+            "GRAFANA_LOKI_USER / GRAFANA_LOKI_PASSWORD",
+        ),
+    ] {
+        if let Some(u) = url
+            && has_auth
+            && redact_url(u) != *u
+        {
+            let origin = r.origin(url_key);
+            r.problems.push(Problem::unknown(
+                origin,
+                format!(
+                    "credentials either in the URL or in {names}, not both: remove the user:password@ part of the URL"
+                ),
+            ));
+        }
+    }
+}
+
+/// InfluxDB takes one of two groups: 2.x (`INFLUXDB_TOKEN`, `INFLUXDB_ORG`,
+/// `INFLUXDB_BUCKET`, all three) or 1.x (`INFLUXDB_DATABASE`, with
+/// `INFLUXDB_USER` / `INFLUXDB_PASSWORD` when auth is on), never both.
+pub(super) fn check_influxdb(r: &mut Resolver, e: &Export) {
+    if e.influxdb_url.is_none() {
+        return;
+    }
+    let origin = r.origin("influxdb.url");
+    let v2 = [
+        (e.influxdb_token.is_some(), "INFLUXDB_TOKEN"),
+        (e.influxdb_org.is_some(), "INFLUXDB_ORG"),
+        (e.influxdb_bucket.is_some(), "INFLUXDB_BUCKET"),
+    ];
+    let v2_set: Vec<&str> = v2.iter().filter(|x| x.0).map(|x| x.1).collect();
+    if e.influxdb_database.is_some() {
+        if !v2_set.is_empty() {
+            r.problems.push(Problem::unknown(
+                origin,
+                format!(
+                    "either INFLUXDB_DATABASE (InfluxDB 1.x) or INFLUXDB_TOKEN, INFLUXDB_ORG and INFLUXDB_BUCKET (InfluxDB 2.x), not both (also set: {})",
+                    v2_set.join(", ")
+                ),
+            ));
+        }
+        return;
+    }
+    if e.influxdb_user.is_some() || e.influxdb_password.is_some() {
+        r.problems.push(Problem::unknown(
+            origin.clone(),
+            "INFLUXDB_DATABASE with INFLUXDB_USER / INFLUXDB_PASSWORD (they are for InfluxDB 1.x; 2.x uses INFLUXDB_TOKEN)",
+        ));
+    }
+    for (set, name) in v2 {
+        if !set {
+            r.problems.push(Problem::unknown(
+                origin.clone(),
+                format!(
+                    "{name} as well: InfluxDB 2.x needs a token, an organisation and a bucket (or set INFLUXDB_DATABASE for InfluxDB 1.x)"
+                ),
+            ));
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The public configuration model every other module reads: the effective
+//! [`Config`], its bases, sinks and servers, and the `config check` entries.
+//! Plain data; how it is filled is in `resolve.rs`, its defaults are in the
+//! key table (`keys.rs`) only.
+
+use super::keys::Key;
+use super::{Compress, Method, Origin, Secret};
+use crate::daemon::schedule::{QuietHours, Schedule};
+use crate::retention::KeepPolicy;
+use jiff::SignedDuration;
+use jiff::tz::TimeZone;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One line of `config check`: a setting, its shown value and its source.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: &'static Key,
+    /// The value as shown: `***` for secrets, `(not set)` when unset.
+    pub shown: String,
+    pub origin: Option<Origin>,
+}
+
+/// One infobase to protect.
+#[derive(Debug, Clone)]
+pub struct Base {
+    pub name: String,
+    pub path: PathBuf,
+    pub method: Method,
+    pub prefix: String,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub lock_code: Option<Secret>,
+    pub compress: Compress,
+    pub compress_level: Option<i32>,
+    pub delete_dt_after_compress: bool,
+    pub include_log: bool,
+    pub timeout: Duration,
+    pub keep: KeepPolicy,
+    /// When to back up automatically; `None` = manual backups only.
+    pub schedule: Option<Schedule>,
+    /// Scheduled runs falling in this window are skipped.
+    pub quiet_hours: Option<QuietHours>,
+    /// Where the base was defined (`ONEC_BASE_PATH`, `bases[2]`, …).
+    pub origin: Origin,
+}
+
+/// The Telegram bot.
+#[derive(Debug, Clone, Default)]
+pub struct Telegram {
+    pub bot_token: Option<Secret>,
+    /// `ALLOWED_USER_IDS` together with `security.allowed_user_ids`.
+    pub allowed_user_ids: Vec<i64>,
+    /// `NOTIFY_CHAT_IDS`, plus the prototype's `telegram.broadcast_chat_id`.
+    pub notify_chat_ids: Vec<i64>,
+    pub language: String,
+    pub api_url: Option<String>,
+    pub proxy: Option<String>,
+}
+
+/// The HTTP API and metrics server.
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub host: String,
+    pub port: u16,
+    pub token: Option<Secret>,
+    pub read_token: Option<Secret>,
+}
+
+/// Push sinks (`crate::push`): each is on when its URL is set.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// Prometheus remote write (Grafana Cloud, Mimir, VictoriaMetrics).
+    pub prometheus_remote_url: Option<String>,
+    pub prometheus_remote_user: Option<String>,
+    pub prometheus_remote_password: Option<Secret>,
+    /// The remote-write queue's bound, samples.
+    pub prometheus_remote_queue_samples: usize,
+    /// Queued samples older than this are dropped.
+    pub prometheus_remote_max_age: Duration,
+    pub pushgateway_url: Option<String>,
+    pub pushgateway_user: Option<String>,
+    pub pushgateway_password: Option<Secret>,
+    /// Leave the group in the Pushgateway when the agent stops.
+    pub pushgateway_keep_on_exit: bool,
+    pub influxdb_url: Option<String>,
+    /// InfluxDB 2.x: token, organisation and bucket.
+    pub influxdb_token: Option<Secret>,
+    pub influxdb_org: Option<String>,
+    pub influxdb_bucket: Option<String>,
+    /// InfluxDB 1.x: database, and user and password when auth is on.
+    pub influxdb_database: Option<String>,
+    pub influxdb_user: Option<String>,
+    pub influxdb_password: Option<Secret>,
+    pub loki_url: Option<String>,
+    pub loki_user: Option<String>,
+    pub loki_password: Option<Secret>,
+    pub uptime_kuma_push_url: Option<Secret>,
+    /// Also push `up` every `METRICS_INTERVAL`.
+    pub uptime_kuma_heartbeat: bool,
+    /// Connect plus answer, for every push request.
+    pub push_timeout: Duration,
+}
+
+/// The log file.
+#[derive(Debug, Clone)]
+pub struct Logging {
+    pub dir: PathBuf,
+    pub level: String,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub app_name: String,
+    pub timezone: TimeZone,
+    pub timezone_name: String,
+    pub backup_dir: PathBuf,
+    pub history_db: PathBuf,
+    pub onec_exe: Option<PathBuf>,
+    pub ibcmd_exe: Option<PathBuf>,
+    /// The default base (from `ONEC_BASE_PATH` / `onec.base_path`) first,
+    /// then the `bases:` list.
+    pub bases: Vec<Base>,
+    pub min_free_percent: u8,
+    pub max_age_hours: u32,
+    /// A scheduled run missed by less than this runs once at start.
+    pub catch_up: SignedDuration,
+    /// How long running backups get to finish when the agent stops.
+    pub shutdown_grace: Duration,
+    pub telegram: Telegram,
+    pub api: Api,
+    pub metrics_interval: Duration,
+    pub export: Export,
+    pub logging: Logging,
+    /// Every setting with its shown value and source, for `config check`.
+    pub entries: Vec<Entry>,
+    /// Things that are allowed but probably not what the admin wants.
+    pub warnings: Vec<String>,
+    /// Where the files were looked for, for `config check`.
+    pub env_file: Option<PathBuf>,
+    pub config_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// The base named `name` (case-insensitive), or the default base.
+    pub fn base(&self, name: Option<&str>) -> Option<&Base> {
+        match name {
+            None => self.bases.first(),
+            Some(n) => self
+                .bases
+                .iter()
+                .find(|b| b.name.eq_ignore_ascii_case(n) || b.name == n),
+        }
+    }
+
+    /// Every secret value, for masking free text (1C logs, error chains).
+    pub fn secrets(&self) -> Vec<&Secret> {
+        let mut out: Vec<&Secret> = Vec::new();
+        for b in &self.bases {
+            out.extend(b.password.iter());
+            out.extend(b.lock_code.iter());
+        }
+        out.extend(self.telegram.bot_token.iter());
+        out.extend(self.api.token.iter());
+        out.extend(self.api.read_token.iter());
+        let e = &self.export;
+        for s in [
+            &e.prometheus_remote_password,
+            &e.pushgateway_password,
+            &e.influxdb_token,
+            &e.influxdb_password,
+            &e.loki_password,
+            &e.uptime_kuma_push_url,
+        ] {
+            out.extend(s.iter());
+        }
+        out.retain(|s| !s.is_empty());
+        out
+    }
+
+    /// Replace every known secret in `text` with `***`.
+    pub fn mask(&self, text: &str) -> String {
+        self.secrets()
+            .iter()
+            .fold(text.to_string(), |t, s| s.mask_in(&t))
+    }
+}
