@@ -61,6 +61,17 @@ pub fn temp_owner_pid(file_name: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
+/// True when a temporary name (see [`temp_path`]) is for an archive (or
+/// a dump) of the base with `prefix`.
+pub fn temp_belongs_to(file_name: &str, prefix: &str) -> bool {
+    let inner = file_name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(name, _pid)| name);
+    inner.is_some_and(|n| parse_archive_name(n, prefix).is_some())
+}
+
 /// Parse one of our archive names for `prefix`: the prefix, then exactly
 /// `YYYY-MM-DD_HH-MM-SS` (a valid date and time), then exactly one of
 /// [`EXTENSIONS`]. Anything else (another prefix that merely starts with
@@ -251,6 +262,21 @@ mod tests {
         assert_eq!(p, Path::new("/b/2024-03-02/Buh_2024-03-02_00-30-05.zip"));
         let folder = archive_path(Path::new("/b"), "Buh_", &at, "");
         assert_eq!(folder, Path::new("/b/2024-03-02/Buh_2024-03-02_00-30-05"));
+    }
+
+    #[test]
+    fn temps_belong_to_the_base_whose_archive_they_become() {
+        let t = temp_path(Path::new("/b/2024-03-02/Buh_2024-03-02_00-30-05.zip"));
+        let name = t.file_name().unwrap().to_str().unwrap();
+        assert!(temp_belongs_to(name, "Buh_"));
+        assert!(!temp_belongs_to(name, "Zup_"));
+        assert!(!temp_belongs_to(name, "Bu_"));
+        let dt = temp_path(Path::new("/b/2024-03-02/Buh_2024-03-02_00-30-05.dt"));
+        assert!(temp_belongs_to(
+            dt.file_name().unwrap().to_str().unwrap(),
+            "Buh_"
+        ));
+        assert!(!temp_belongs_to("Buh_2024-03-02_00-30-05.zip", "Buh_"));
     }
 
     #[test]

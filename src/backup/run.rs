@@ -7,7 +7,7 @@
 
 use super::archive::{self, Source};
 use super::history::{Finish, History, NewRun, Run, Status, Trigger};
-use super::lock::BaseLock;
+use super::lock;
 use super::{fingerprint, naming, prune, verify};
 use crate::cancel::Cancel;
 use crate::config::{Base, Compress, Config, Method};
@@ -230,18 +230,45 @@ pub fn open_and_recover(cfg: &Config) -> Result<(History, Recovery), BackupError
     Ok((history, recovery))
 }
 
-/// Clean up after runs that were killed: rows left `running` by dead
-/// processes become `interrupted`, and their temporary files are removed
-/// (a live run's temporaries are left alone).
+/// Clean up after runs that were killed. For a configured base the test
+/// is its lock, never a PID (PIDs are reused, fast on Windows and as PID 1
+/// in containers): when the lock is free, nobody is backing it up, so its
+/// rows left `running` become `interrupted` and its temporary files are
+/// removed. Leftovers of bases no longer configured fall back to "the
+/// recorded process is gone".
 pub fn recover(cfg: &Config, history: &History) -> Recovery {
-    let interrupted = history.mark_interrupted().unwrap_or(0);
+    // Hold the free locks while cleaning, so no run can start meanwhile.
+    let mut free = Vec::new();
+    let mut busy = Vec::new();
+    for base in &cfg.bases {
+        match lock::try_lock_base(cfg, base) {
+            Ok(Ok(held)) => free.push((base, held)),
+            _ => busy.push(base),
+        }
+    }
+    let is_free = |name: &str| free.iter().any(|(b, _)| b.name == name);
+    let is_busy = |name: &str| busy.iter().any(|b| b.name == name);
+    let interrupted = history
+        .mark_interrupted_if(|base, pid| {
+            is_free(base) || (!is_busy(base) && !super::history::pid_alive(pid))
+        })
+        .unwrap_or(0);
     let mut removed = 0;
     if let Ok(stale) = naming::stale_temps(&cfg.backup_dir) {
         for p in stale {
-            let owner = p
+            let name = p
                 .file_name()
-                .and_then(|n| naming::temp_owner_pid(&n.to_string_lossy()));
-            if owner.is_some_and(super::history::pid_alive) {
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let owner_base = cfg
+                .bases
+                .iter()
+                .find(|b| naming::temp_belongs_to(&name, &b.prefix));
+            let stale = match owner_base {
+                Some(b) => is_free(&b.name),
+                None => !naming::temp_owner_pid(&name).is_some_and(super::history::pid_alive),
+            };
+            if !stale {
                 continue;
             }
             let r = if p.is_dir() {
@@ -316,7 +343,7 @@ pub fn run(
     };
 
     events(Event::Stage(Stage::Preparing));
-    let _lock = match BaseLock::try_acquire(&cfg.backup_dir, &base.name) {
+    let _lock = match lock::try_lock_base(cfg, base) {
         Ok(Ok(lock)) => lock,
         Ok(Err(holder)) => {
             let who = holder.info.map(|i| format!(" ({i})")).unwrap_or_default();

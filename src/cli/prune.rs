@@ -3,7 +3,7 @@
 //! match the base's naming but are not in its history: "not recorded, kept").
 
 use super::Failure;
-use crate::backup::lock::BaseLock;
+use crate::backup::lock;
 use crate::backup::{prune, run};
 use crate::config::Config;
 use crate::retention;
@@ -78,7 +78,7 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
             println!("  dry run: {n} archive(s) would be deleted");
             continue;
         }
-        let _lock = match BaseLock::try_acquire(&cfg.backup_dir, &base.name) {
+        let _lock = match lock::try_lock_base(cfg, base) {
             Ok(Ok(l)) => l,
             Ok(Err(_)) => {
                 println!(

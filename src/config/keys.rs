@@ -223,6 +223,13 @@ pub static KEYS: &[Key] = &[
         "Файл истории SQLite; пусто = BACKUP_DIR/app.sqlite3",
     ),
     k(
+        &["BACKUP_LOCK_DIR"],
+        "backup.lock_dir",
+        Path,
+        None,
+        "Общая для всей машины папка блокировок баз (одна копия базы за раз для службы и консоли); пусто = %ProgramData%\\OneCBackupBot\\locks или /var/lib/onec-backup-bot/locks",
+    ),
+    k(
         &["BACKUP_MIN_FREE_PERCENT"],
         "backup.min_free_percent",
         Int { min: 0, max: 100 },

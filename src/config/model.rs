@@ -117,6 +117,9 @@ pub struct Config {
     pub timezone_name: String,
     pub backup_dir: PathBuf,
     pub history_db: PathBuf,
+    /// Where per-infobase locks live; `None` = the machine-wide default
+    /// (`backup::lock::default_dir`).
+    pub lock_dir: Option<PathBuf>,
     pub onec_exe: Option<PathBuf>,
     pub ibcmd_exe: Option<PathBuf>,
     /// The default base (from `ONEC_BASE_PATH` / `onec.base_path`) first,

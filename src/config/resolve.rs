@@ -470,6 +470,7 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         history_db: r
             .path("backup.history_db")
             .unwrap_or_else(|| backup_dir.join("app.sqlite3")),
+        lock_dir: r.path("backup.lock_dir"),
         logging: Logging {
             dir: r.path("logging.dir").unwrap_or_else(|| backup_dir.clone()),
             level: r.text("logging.level"),

@@ -63,6 +63,14 @@ fn link_then_unlink(from: &Path, to: &Path) -> io::Result<()> {
     std::fs::remove_file(from)
 }
 
+/// Let every account read (and, for a folder, enter) `path` although the
+/// process umask is private: the machine-wide lock folder is shared by
+/// the service and console runs under other accounts. Best effort; a
+/// no-op on Windows, where `%ProgramData%` is readable by all.
+pub fn set_shared_readable(path: &Path) {
+    sys::set_shared_readable(path)
+}
+
 /// This computer's name (the `instance` / `host` label of pushed
 /// metrics); `localhost` when the OS does not say.
 pub fn hostname() -> String {

@@ -292,21 +292,21 @@ impl History {
         self.mark_interrupted_where(pid_alive)
     }
 
-    /// As [`History::mark_interrupted`], with `alive(pid)` deciding which
-    /// processes still run (`|_| false` marks every running row).
-    pub fn mark_interrupted_where(
+    /// Mark runs still `running` for which `stale(base, pid)` is true as
+    /// `interrupted`; returns how many.
+    pub fn mark_interrupted_if(
         &self,
-        alive: impl Fn(u32) -> bool,
+        stale: impl Fn(&str, u32) -> bool,
     ) -> Result<usize, HistoryError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, pid FROM runs WHERE status = 'running'")?;
-        let rows: Vec<(i64, u32)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .prepare("SELECT id, base, pid FROM runs WHERE status = 'running'")?;
+        let rows: Vec<(i64, String, u32)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         let mut marked = 0;
-        for (id, pid) in rows {
-            if alive(pid) {
+        for (id, base, pid) in rows {
+            if !stale(&base, pid) {
                 continue;
             }
             marked += self.conn.execute(
@@ -316,6 +316,15 @@ impl History {
             )?;
         }
         Ok(marked)
+    }
+
+    /// As [`History::mark_interrupted`], with `alive(pid)` deciding which
+    /// processes still run (`|_| false` marks every running row).
+    pub fn mark_interrupted_where(
+        &self,
+        alive: impl Fn(u32) -> bool,
+    ) -> Result<usize, HistoryError> {
+        self.mark_interrupted_if(|_, pid| !alive(pid))
     }
 
     /// Up to `limit` runs, newest first, optionally of one base only.
