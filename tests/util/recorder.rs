@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How the recorder answers.
 #[derive(Debug, Clone)]
@@ -26,7 +26,6 @@ pub struct Request {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-    pub at: Instant,
 }
 
 impl Request {
@@ -86,10 +85,6 @@ impl Recorder {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub fn set(&self, a: Answer) {
-        *self.answer.lock().unwrap() = a;
-    }
-
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()
     }
@@ -146,7 +141,6 @@ fn serve(s: TcpStream, requests: &Mutex<Vec<Request>>, answer: &Mutex<Answer>, s
             target,
             headers,
             body,
-            at: Instant::now(),
         });
         let a = answer.lock().unwrap().clone();
         match a {
