@@ -8,9 +8,8 @@
 
 use crate::util::World;
 use crate::util::http::get;
-use crate::util::proc::wait_for;
+use crate::util::proc::{listen, wait_for};
 use serde_json::Value;
-use std::net::TcpListener;
 use std::time::Duration;
 
 const TOKEN: &str = "write-Tok3n-very-secret";
@@ -252,7 +251,7 @@ fn second_start_while_running_is_409_with_the_stage() {
 #[test]
 fn a_busy_port_is_logged_and_the_agent_keeps_running() {
     let w = World::new(16);
-    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = listen();
     let port = taken.local_addr().unwrap().port();
     let mut agent = w.start_agent(&[("API_PORT", &port.to_string())]);
     wait_for("the bind error", Duration::from_secs(20), || {

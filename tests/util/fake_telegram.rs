@@ -89,7 +89,9 @@ impl FakeTelegram {
             }),
             new_update: Notify::new(),
         });
-        let (tx, rx) = std::sync::mpsc::channel();
+        let listener = super::proc::listen();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
         let s = shared.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -98,8 +100,7 @@ impl FakeTelegram {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap().port()).unwrap();
+                let listener = TcpListener::from_std(listener).unwrap();
                 loop {
                     let Ok((sock, _)) = listener.accept().await else {
                         continue;
@@ -111,7 +112,6 @@ impl FakeTelegram {
                 }
             });
         });
-        let port = rx.recv().unwrap();
         FakeTelegram {
             port,
             shared,

@@ -2,8 +2,10 @@
 //! dropped, spawning that survives "text file busy", free ports, polling,
 //! SIGTERM, and whether a process is gone.
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::process::{Child, Command};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// A child process killed and reaped when dropped.
@@ -31,13 +33,31 @@ pub fn spawn(c: &mut Command) -> Proc {
     panic!("{c:?} stayed busy for 2 s");
 }
 
-/// A loopback port nobody listens on (right now).
+/// A loopback port nobody listens on (right now), never one handed out
+/// before in this process: a test may keep its port unbound for a while
+/// (a server that comes up later), and the tests of every suite share
+/// this process.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if GIVEN
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(port)
+        {
+            return port;
+        }
+    }
+}
+
+/// A listener on a [`free_port`].
+pub fn listen() -> TcpListener {
+    TcpListener::bind(("127.0.0.1", free_port())).unwrap()
 }
 
 /// Poll `f` every 100 ms until it holds; panic naming `what` after `within`.

@@ -5,7 +5,7 @@
 //! everything stops when the recorder is dropped.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,7 +55,7 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn start(answer: Answer) -> Recorder {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = super::proc::listen();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let r = Recorder {
