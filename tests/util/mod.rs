@@ -101,7 +101,8 @@ pub struct World {
 }
 
 impl World {
-    /// A world with a small 8.3.8 base (`pages` × 8 KiB) named `buh`.
+    /// A world with a small 8.3.8 base (`pages` × 8 KiB) named `buh`, in
+    /// the target's temp folder (beside the fake 1C, so it can be linked).
     pub fn new(pages: u32) -> World {
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         let base = dir.path().join("buh");
