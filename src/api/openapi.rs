@@ -1,5 +1,5 @@
 //! The OpenAPI 3.0 description served at `GET /api/openapi.json`, written
-//! by hand next to the router. `tests/api_http.rs` calls every path and
+//! by hand next to the router. `tests/suite/api_http.rs` calls every path and
 //! method listed here on the running agent and checks that the answers'
 //! status codes are among the documented ones.
 

@@ -1,6 +1,6 @@
 //! The router in-process on a loopback port, over plain HTTP/1.1: content
 //! types, JSON errors, bad parameters, auth, and the exposition cache.
-//! (`tests/api_http.rs` drives the real binary end to end.)
+//! (`tests/suite/api_http.rs` drives the real binary end to end.)
 
 use super::*;
 use crate::config::{LoadOptions, load};

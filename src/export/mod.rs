@@ -11,7 +11,7 @@
 //! Label sets are enum variants with named fields, never positional
 //! vectors, so a label can not land under the wrong name (windows_exporter
 //! once shipped exactly that bug). Names, types and labels are pinned by a
-//! golden test and by `tests/docs_metrics.rs` against the table in
+//! golden test and by `tests/suite/docs_metrics.rs` against the table in
 //! `docs/GRAFANA_INTEGRATION.md`.
 
 pub mod backup;

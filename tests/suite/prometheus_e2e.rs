@@ -5,26 +5,24 @@
 //! --list-exprs`) and every alert expression through its HTTP API: each
 //! must return data. Alerts that are legitimately empty on a healthy host
 //! (`> 90` thresholds) must be valid, and return data without their
-//! comparison. Skipped, with a note, when promtool or prometheus is absent.
+//! comparison. A missing promtool or prometheus fails the test, naming
+//! the Debian package.
 #![cfg(unix)]
 
-mod common;
-
-use common::World;
-use common::net::{Proc, free_port, get, spawn, urlencode, wait_for};
+use crate::util::proc::{Proc, free_port, spawn, wait_for};
+use crate::util::servers::{prom_answer, prometheus, promtool_check_metrics};
+use crate::util::{Agent, World, heavy, ok_stdout};
 use onec_backup_bot::export::EXPECTED_LINT;
 use serde_json::Value;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 /// The world with one finished backup, a process that looks like a 1C
 /// client, and the agent listening on a free port.
 struct Setup {
     w: World,
-    port: u16,
-    _agent: Proc,
+    agent: Agent,
     _client: Proc,
 }
 
@@ -35,70 +33,44 @@ fn setup() -> Setup {
     // `1cv8c` is a 1C client name: a copy of sleep under that name.
     let client_exe = w.dir.path().join("1cv8c");
     std::fs::copy("/bin/sleep", &client_exe).unwrap();
-    let client = Proc(spawn(Command::new(&client_exe).arg("300")));
-    let port = free_port();
-    let mut c = w.run_command(port);
-    c
-        // A push sink whose target is down, so the sink panels have data.
-        .env(
-            "PROMETHEUS_PUSHGATEWAY_URL",
-            format!("http://127.0.0.1:{}", free_port()),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let agent = Proc(c.spawn().unwrap());
-    wait_for("the agent to listen", Duration::from_secs(20), || {
-        get(port, "/api/health").0 != 0
-    });
+    let client = spawn(Command::new(&client_exe).arg("300"));
+    // A push sink whose target is down, so the sink panels have data.
+    let pushgateway = format!("http://127.0.0.1:{}", free_port());
+    let agent = w.agent(&[("PROMETHEUS_PUSHGATEWAY_URL", &pushgateway)]);
     Setup {
         w,
-        port,
-        _agent: agent,
+        agent,
         _client: client,
     }
 }
 
 #[test]
 fn promtool_finds_only_the_prototype_names_on_a_live_scrape() {
-    common::servers::require("promtool", "prometheus");
     let s = setup();
-    let (status, text) = get(s.port, "/api/metrics.prom");
-    assert_eq!(status, 200);
-    let mut child = Command::new("/usr/bin/promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let all =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let mut seen = Vec::new();
-    for line in all.lines().filter(|l| !l.trim().is_empty()) {
-        let (name, msg) = line.split_once(' ').unwrap_or((line, ""));
-        assert!(
-            EXPECTED_LINT.contains(&(name, msg.trim())),
-            "unexpected promtool finding: {line}\n{all}"
-        );
-        seen.push(line.to_string());
-    }
-    assert_eq!(seen.len(), EXPECTED_LINT.len(), "{all}");
-    assert_eq!(out.status.code(), Some(3), "{all}");
+    let r = s.agent.request("GET", "/api/metrics.prom", None);
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    let (code, all) = promtool_check_metrics(&text);
+    let mut seen: Vec<(&str, &str)> = all
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let (name, msg) = line.split_once(' ').unwrap_or((line, ""));
+            (name, msg.trim())
+        })
+        .collect();
+    let mut expected = EXPECTED_LINT.to_vec();
+    seen.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(seen, expected, "promtool's findings:\n{all}");
+    assert_eq!(code, Some(3), "{all}");
     assert!(text.contains("onec_1c_client_processes{user="), "{text}");
 }
 
-/// Prometheus' answer to an instant query: (status, number of series).
+/// Prometheus' answer to an instant query: (status, number of series,
+/// the whole answer).
 fn query(port: u16, expr: &str) -> (String, usize, Value) {
-    let (code, body) = get(port, &format!("/api/v1/query?query={}", urlencode(expr)));
-    let v: Value = serde_json::from_str(&body)
-        .unwrap_or_else(|e| panic!("{e}: HTTP {code}: {body} for {expr}"));
+    let v = prom_answer(port, expr);
     let n = v["data"]["result"].as_array().map_or(0, |a| a.len());
     (v["status"].as_str().unwrap_or("").to_string(), n, v)
 }
@@ -149,25 +121,20 @@ fn comparison_stripping() {
 
 #[test]
 fn real_prometheus_scrapes_and_every_dashboard_and_alert_expression_has_data() {
-    common::servers::require("prometheus", "prometheus");
+    let _heavy = heavy();
     let s = setup();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new("bash")
-        .arg(root.join("scripts/check-deploy.sh"))
-        .arg("--list-exprs")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dash: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
-        .collect();
+    let dash: Vec<String> = ok_stdout(
+        Command::new("bash")
+            .arg(root.join("scripts/check-deploy.sh"))
+            .arg("--list-exprs")
+            .output()
+            .unwrap(),
+    )
+    .lines()
+    .filter(|l| !l.trim().is_empty())
+    .map(str::to_string)
+    .collect();
     assert!(dash.len() > 40, "{dash:?}");
     let alerts_yml = std::fs::read_to_string(root.join("deploy/prometheus/alerts.yml")).unwrap();
     let alerts: serde_norway::Value = serde_norway::from_str(&alerts_yml).unwrap();
@@ -185,41 +152,14 @@ fn real_prometheus_scrapes_and_every_dashboard_and_alert_expression_has_data() {
     assert!(alert_exprs.len() >= 8, "{alert_exprs:?}");
 
     let pport = free_port();
-    let dir = s.w.dir.path().join("prom");
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    let cfg = dir.join("prometheus.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: onec-backup-bot\n    metrics_path: /api/metrics.prom\n    scrape_interval: 1s\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
-            s.port
-        ),
-    )
-    .unwrap();
-    let _prom = Proc(
-        Command::new("/usr/bin/prometheus")
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{pport}"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("prometheus to be ready", Duration::from_secs(60), || {
-        get(pport, "/-/ready").0 == 200
-    });
+    let _prom = prometheus(&s.w.dir.path().join("prom"), pport, Some(s.agent.port));
     wait_for("3 successful scrapes", Duration::from_secs(60), || {
         let (_, n, v) = query(pport, "sum_over_time(up{job=\"onec-backup-bot\"}[1m]) >= 3");
         n == 1 && v["status"] == "success"
     });
 
     // Sessions come from utmp; a host with nobody logged in has none.
-    let (_, metrics) = get(s.port, "/api/metrics");
-    let m: Value = serde_json::from_str(&metrics).unwrap();
+    let m = s.agent.request("GET", "/api/metrics", None).json();
     let no_sessions = m["logged_users"].as_array().is_some_and(|a| a.is_empty());
 
     let mut empty = Vec::new();

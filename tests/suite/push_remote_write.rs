@@ -8,12 +8,11 @@
 //! times out while the API and the other sinks carry on.
 #![cfg(unix)]
 
-mod common;
-
-use common::World;
-use common::net::{base64, free_port, wait_for};
-use common::recorder::{Answer, Recorder};
-use common::servers::{prom_query, prometheus_receiver};
+use crate::util::http::base64;
+use crate::util::proc::{free_port, wait_for};
+use crate::util::recorder::{Answer, Recorder};
+use crate::util::servers::{prom_query, prometheus};
+use crate::util::{Agent, World, heavy, host};
 use onec_backup_bot::push::prompb;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -30,17 +29,14 @@ fn exposed(text: &str, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
-fn host() -> String {
-    onec_backup_bot::platform::hostname()
-}
-
 #[test]
 fn real_prometheus_stores_our_series_with_values_and_labels() {
+    let _heavy = heavy();
     let w = world();
     w.cmd().arg("backup").assert().success();
     let port = free_port();
-    let prom = prometheus_receiver(&w.dir.path().join("prom"), port);
-    let agent = w.spawn_agent(&[
+    let prom = prometheus(&w.dir.path().join("prom"), port, None);
+    let agent = w.agent(&[
         ("METRICS_INTERVAL", "1"),
         (
             "GRAFANA_PROMETHEUS_URL",
@@ -106,16 +102,17 @@ fn real_prometheus_stores_our_series_with_values_and_labels() {
 
 #[test]
 fn queued_samples_arrive_in_order_after_an_outage() {
+    let _heavy = heavy();
     let w = world();
     let port = free_port();
-    let mut agent = w.spawn_agent(&[
+    let mut agent = w.agent(&[
         ("METRICS_INTERVAL", "1"),
         (
             "GRAFANA_PROMETHEUS_URL",
             &format!("http://127.0.0.1:{port}/api/v1/write"),
         ),
     ]);
-    let rss = |a: &common::RunningAgent| exposed(&a.metrics(), "onec_agent_resident_memory_bytes");
+    let rss = |a: &Agent| exposed(&a.metrics(), "onec_agent_resident_memory_bytes");
     let outage_start = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
     // Nothing listens: the samples queue up.
     wait_for("the queue to grow", Duration::from_secs(20), || {
@@ -139,7 +136,7 @@ fn queued_samples_arrive_in_order_after_an_outage() {
         rss_start, rss_end
     );
     // The target comes back.
-    let prom = prometheus_receiver(&w.dir.path().join("prom"), port);
+    let prom = prometheus(&w.dir.path().join("prom"), port, None);
     let back = Instant::now();
     wait_for("the queue to drain", Duration::from_secs(60), || {
         agent.sink("remote_write")["queue_samples"] == 0
@@ -198,7 +195,7 @@ fn queued_samples_arrive_in_order_after_an_outage() {
 fn the_request_has_the_protocol_headers_basic_auth_and_sorted_labels() {
     let w = world();
     let rec = Recorder::start(Answer::Status(204, String::new()));
-    let agent = w.spawn_agent(&[
+    let agent = w.agent(&[
         ("METRICS_INTERVAL", "1"),
         (
             "GRAFANA_PROMETHEUS_URL",
@@ -259,8 +256,7 @@ fn the_request_has_the_protocol_headers_basic_auth_and_sorted_labels() {
         .unwrap();
     assert_eq!(meta.r#type, prompb::COUNTER);
     // The password appears nowhere the agent shows or writes.
-    let shown = format!("{}{}{}", w.log_text(), agent.health(), agent.metrics())
-        + &std::fs::read_to_string(w.dir.path().join("agent.stderr")).unwrap();
+    let shown = format!("{}{}{}", w.log_text(), agent.health(), agent.metrics()) + &agent.stderr();
     assert!(!shown.contains("glc_s3cr3t"), "{shown}");
 }
 
@@ -268,7 +264,7 @@ fn the_request_has_the_protocol_headers_basic_auth_and_sorted_labels() {
 fn a_refusing_target_costs_one_log_line_and_no_retry_storm() {
     let w = world();
     let rec = Recorder::start(Answer::Status(400, "out of bounds".into()));
-    let agent = w.spawn_agent(&[
+    let agent = w.agent(&[
         ("METRICS_INTERVAL", "1"),
         (
             "GRAFANA_PROMETHEUS_URL",
@@ -313,7 +309,7 @@ fn a_refusing_target_costs_one_log_line_and_no_retry_storm() {
 fn a_full_queue_stays_within_its_bound() {
     let w = world();
     let port = free_port();
-    let agent = w.spawn_agent(&[
+    let agent = w.agent(&[
         ("METRICS_INTERVAL", "1"),
         (
             "GRAFANA_PROMETHEUS_URL",
@@ -346,10 +342,11 @@ fn a_full_queue_stays_within_its_bound() {
 
 #[test]
 fn a_target_that_never_answers_times_out_and_nothing_else_waits() {
+    let _heavy = heavy();
     let w = world();
     let hang = Recorder::start(Answer::Hang);
     let pg = Recorder::start(Answer::Status(200, String::new()));
-    let mut agent = w.spawn_agent(&[
+    let mut agent = w.agent(&[
         ("METRICS_INTERVAL", "1"),
         ("PUSH_TIMEOUT_SECS", "2"),
         (

@@ -5,10 +5,10 @@
 //! everything stops when the recorder is dropped.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How the recorder answers.
 #[derive(Debug, Clone)]
@@ -26,7 +26,6 @@ pub struct Request {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-    pub at: Instant,
 }
 
 impl Request {
@@ -56,7 +55,7 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn start(answer: Answer) -> Recorder {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = super::proc::listen();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let r = Recorder {
@@ -84,10 +83,6 @@ impl Recorder {
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn set(&self, a: Answer) {
-        *self.answer.lock().unwrap() = a;
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -146,7 +141,6 @@ fn serve(s: TcpStream, requests: &Mutex<Vec<Request>>, answer: &Mutex<Answer>, s
             target,
             headers,
             body,
-            at: Instant::now(),
         });
         let a = answer.lock().unwrap().clone();
         match a {

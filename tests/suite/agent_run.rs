@@ -6,44 +6,25 @@
 
 #![cfg(unix)]
 
-mod common;
-
-use common::World;
-use common::net::{free_port, sigterm, wait_exit, wait_for};
+use crate::util::proc::{gone, pid_in, wait_for};
+use crate::util::{World, daily_cron_at, ok_stdout};
 use std::fs;
-use std::process::{Child, Stdio};
 use std::time::Duration;
-
-fn spawn_agent(w: &World, extra: &[(&str, &str)]) -> Child {
-    let mut c = w.run_command(free_port());
-    for (k, v) in extra {
-        c.env(k, v);
-    }
-    c.stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn runs(w: &World) -> Vec<serde_json::Value> {
-    w.list_json().as_array().cloned().unwrap_or_default()
-}
 
 #[test]
 fn a_schedule_fires_and_sigterm_stops_cleanly() {
     let mut w = World::new(16);
     w.set("BACKUP_METHOD", "copy");
-    let mut agent = spawn_agent(&w, &[("BACKUP_SCHEDULE", "*/2 * * * * *")]);
+    let mut agent = w.agent(&[("BACKUP_SCHEDULE", "*/2 * * * * *")]);
     wait_for("two scheduled runs", Duration::from_secs(20), || {
-        runs(&w)
+        w.runs()
             .iter()
             .filter(|r| r["trigger"] == "schedule")
             .count()
             >= 2
     });
-    sigterm(&agent);
-    assert_eq!(wait_exit(&mut agent, Duration::from_secs(20)), 0);
-    let all = runs(&w);
+    assert_eq!(agent.stop(Duration::from_secs(20)), 0);
+    let all = w.runs();
     let scheduled: Vec<&serde_json::Value> =
         all.iter().filter(|r| r["trigger"] == "schedule").collect();
     // The first run backs up; the base did not change, so later ones skip.
@@ -62,44 +43,36 @@ fn a_schedule_fires_and_sigterm_stops_cleanly() {
         log.contains("Metrics worker started (interval: 60s)"),
         "{log}"
     );
-    assert!(!log.contains(common::PASSWORD));
+    assert!(!log.contains(crate::util::PASSWORD));
 }
 
 #[test]
 fn quiet_hours_skip_scheduled_runs() {
     let mut w = World::new(16);
     w.set("BACKUP_METHOD", "copy");
-    let mut agent = spawn_agent(
-        &w,
-        &[
-            ("BACKUP_SCHEDULE", "* * * * * *"),
-            ("BACKUP_QUIET_HOURS", "00:00-23:59"),
-        ],
-    );
+    let mut agent = w.agent(&[
+        ("BACKUP_SCHEDULE", "* * * * * *"),
+        ("BACKUP_QUIET_HOURS", "00:00-23:59"),
+    ]);
     std::thread::sleep(Duration::from_secs(4));
-    sigterm(&agent);
-    assert_eq!(wait_exit(&mut agent, Duration::from_secs(20)), 0);
-    assert!(runs(&w).is_empty(), "{:?}", runs(&w));
+    assert_eq!(agent.stop(Duration::from_secs(20)), 0);
+    assert!(w.runs().is_empty(), "{:?}", w.runs());
 }
 
 #[test]
 fn sigterm_lets_a_short_backup_finish() {
     let w = World::new(16);
-    let mut agent = spawn_agent(
-        &w,
-        &[
-            ("BACKUP_SCHEDULE", "* * * * * *"),
-            ("FAKE_1C_MODE", "slow"),
-            ("FAKE_1C_SLEEP_MS", "1500"),
-            ("SHUTDOWN_GRACE_SECS", "20"),
-        ],
-    );
+    let mut agent = w.agent(&[
+        ("BACKUP_SCHEDULE", "* * * * * *"),
+        ("FAKE_1C_MODE", "slow"),
+        ("FAKE_1C_SLEEP_MS", "1500"),
+        ("SHUTDOWN_GRACE_SECS", "20"),
+    ]);
     wait_for("a running backup", Duration::from_secs(20), || {
-        runs(&w).iter().any(|r| r["status"] == "running")
+        w.runs().iter().any(|r| r["status"] == "running")
     });
-    sigterm(&agent);
-    assert_eq!(wait_exit(&mut agent, Duration::from_secs(30)), 0);
-    let all = runs(&w);
+    assert_eq!(agent.stop(Duration::from_secs(30)), 0);
+    let all = w.runs();
     assert_eq!(
         all.iter().filter(|r| r["status"] == "ok").count(),
         1,
@@ -116,19 +89,15 @@ fn sigterm_lets_a_short_backup_finish() {
 fn sigterm_interrupts_a_long_backup_safely() {
     let w = World::new(16);
     let pid_file = w.dir.path().join("child.pid");
-    let mut agent = spawn_agent(
-        &w,
-        &[
-            ("BACKUP_SCHEDULE", "* * * * * *"),
-            ("FAKE_1C_MODE", "hang"),
-            ("FAKE_1C_CHILD_PID_FILE", pid_file.to_str().unwrap()),
-            ("SHUTDOWN_GRACE_SECS", "1"),
-        ],
-    );
+    let mut agent = w.agent(&[
+        ("BACKUP_SCHEDULE", "* * * * * *"),
+        ("FAKE_1C_MODE", "hang"),
+        ("FAKE_1C_CHILD_PID_FILE", pid_file.to_str().unwrap()),
+        ("SHUTDOWN_GRACE_SECS", "1"),
+    ]);
     wait_for("1C to start", Duration::from_secs(20), || pid_file.exists());
-    sigterm(&agent);
-    assert_eq!(wait_exit(&mut agent, Duration::from_secs(30)), 0);
-    let all = runs(&w);
+    assert_eq!(agent.stop(Duration::from_secs(30)), 0);
+    let all = w.runs();
     assert_eq!(all[0]["status"], "interrupted", "{all:?}");
     assert!(
         w.backup_files()
@@ -137,20 +106,7 @@ fn sigterm_interrupts_a_long_backup_safely() {
         "{:?}",
         w.backup_files()
     );
-    let pid: i32 = fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let state = fs::read_to_string(format!("/proc/{pid}/stat")).ok();
-    let alive = state.is_some_and(|s| {
-        s.rsplit(')')
-            .next()
-            .and_then(|x| x.split_whitespace().next())
-            != Some("Z")
-    });
-    assert!(!alive, "1C's child survived the stop");
+    assert!(gone(pid_in(&pid_file)), "1C's child survived the stop");
 }
 
 #[test]
@@ -161,22 +117,22 @@ fn two_agents_never_back_up_one_base_at_once() {
         ("FAKE_1C_MODE", "slow"),
         ("FAKE_1C_SLEEP_MS", "2500"),
     ];
-    let mut a = spawn_agent(&w, &extra);
-    let mut b = spawn_agent(&w, &extra);
+    let mut a = w.agent(&extra);
+    let mut b = w.agent(&extra);
     wait_for("a skipped run", Duration::from_secs(30), || {
-        runs(&w).iter().any(|r| {
+        w.runs().iter().any(|r| {
             r["status"] == "skipped"
                 && r["error"]
                     .as_str()
                     .is_some_and(|e| e.contains("already running"))
         })
     });
-    sigterm(&a);
-    sigterm(&b);
-    assert_eq!(wait_exit(&mut a, Duration::from_secs(30)), 0);
-    assert_eq!(wait_exit(&mut b, Duration::from_secs(30)), 0);
+    a.sigterm();
+    b.sigterm();
+    assert_eq!(a.wait_exit(Duration::from_secs(30)), 0);
+    assert_eq!(b.wait_exit(Duration::from_secs(30)), 0);
     // No two runs that did real work overlap in time.
-    let all = runs(&w);
+    let all = w.runs();
     let worked: Vec<(jiff::Timestamp, jiff::Timestamp)> = all
         .iter()
         .filter(|r| r["status"] == "ok" || r["status"] == "interrupted" || r["status"] == "failed")
@@ -199,14 +155,13 @@ fn two_agents_never_back_up_one_base_at_once() {
 #[test]
 fn schedule_command_lists_next_runs_in_words() {
     let w = World::new(1);
-    let out = w
-        .cmd()
-        .arg("schedule")
-        .env("BACKUP_SCHEDULE", "5 13,18 * * *")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    let text = ok_stdout(
+        w.cmd()
+            .arg("schedule")
+            .env("BACKUP_SCHEDULE", "5 13,18 * * *")
+            .output()
+            .unwrap(),
+    );
     assert!(text.contains("каждый день в 13:05 и 18:05"), "{text}");
     assert_eq!(
         text.lines().filter(|l| l.contains(":05:00")).count(),
@@ -225,37 +180,23 @@ fn schedule_command_lists_next_runs_in_words() {
 #[test]
 fn service_install_prints_a_hardened_unit_and_validates_arguments() {
     let w = World::new(1);
-    let out = w
-        .cmd()
-        .args(["service", "install", "--print", "--user", "onec"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = ok_stdout(
+        w.cmd()
+            .args(["service", "install", "--print", "--user", "onec"])
+            .output()
+            .unwrap(),
     );
-    assert!(
-        text.contains("ExecStart=") && text.contains(" run"),
-        "{text}"
-    );
-    assert!(
-        text.contains("Restart=on-failure") && text.contains("User=onec"),
-        "{text}"
-    );
-    assert!(
-        text.contains(&format!("ReadWritePaths={}", w.backups.display())),
-        "{text}"
-    );
-    assert!(
-        text.contains(&format!("ReadWritePaths={}", w.base.display())),
-        "{text}"
-    );
-    assert!(
-        text.contains(&format!("WorkingDirectory={}", w.dir.path().display())),
-        "{text}"
-    );
+    for needle in [
+        "ExecStart=".to_string(),
+        " run".into(),
+        "Restart=on-failure".into(),
+        "User=onec".into(),
+        format!("ReadWritePaths={}", w.backups.display()),
+        format!("ReadWritePaths={}", w.base.display()),
+        format!("WorkingDirectory={}", w.dir.path().display()),
+    ] {
+        assert!(text.contains(&needle), "{needle} missing: {text}");
+    }
     // --password needs --user; a bad name is refused with exit 2.
     w.cmd()
         .args(["service", "install", "--print", "--password", "x"])
@@ -275,30 +216,28 @@ fn a_missed_run_catches_up_once_only_when_less_than_catch_up_hours_late() {
     w.cmd().arg("backup").assert().success();
     w.backdate_runs(30);
     let scheduled = |w: &World| {
-        runs(w)
+        w.runs()
             .iter()
             .filter(|r| r["trigger"] == "schedule")
             .count()
     };
 
     // Missed 7 hours ago: later than BACKUP_CATCH_UP_HOURS (6), no run.
-    let cron = common::daily_cron_at(jiff::SignedDuration::from_hours(-7));
-    let mut agent = spawn_agent(&w, &[("BACKUP_SCHEDULE", &cron)]);
+    let cron = daily_cron_at(jiff::SignedDuration::from_hours(-7));
+    let mut agent = w.agent(&[("BACKUP_SCHEDULE", &cron)]);
     std::thread::sleep(Duration::from_secs(4));
-    sigterm(&agent);
-    assert_eq!(wait_exit(&mut agent, Duration::from_secs(20)), 0);
-    assert_eq!(scheduled(&w), 0, "{:?}", runs(&w));
+    assert_eq!(agent.stop(Duration::from_secs(20)), 0);
+    assert_eq!(scheduled(&w), 0, "{:?}", w.runs());
 
     // Missed 1 hour ago: one run at start, not one per missed day.
-    let cron = common::daily_cron_at(jiff::SignedDuration::from_hours(-1));
-    let mut agent = spawn_agent(&w, &[("BACKUP_SCHEDULE", &cron)]);
+    let cron = daily_cron_at(jiff::SignedDuration::from_hours(-1));
+    let mut agent = w.agent(&[("BACKUP_SCHEDULE", &cron)]);
     wait_for("the catch-up run", Duration::from_secs(20), || {
         scheduled(&w) >= 1
     });
     std::thread::sleep(Duration::from_secs(3));
-    sigterm(&agent);
-    assert_eq!(wait_exit(&mut agent, Duration::from_secs(20)), 0);
-    assert_eq!(scheduled(&w), 1, "{:?}", runs(&w));
+    assert_eq!(agent.stop(Duration::from_secs(20)), 0);
+    assert_eq!(scheduled(&w), 1, "{:?}", w.runs());
     let log = fs::read_to_string(w.backups.join("backup.log")).unwrap();
     assert!(
         log.contains("catching up the scheduled run missed at"),
@@ -306,9 +245,8 @@ fn a_missed_run_catches_up_once_only_when_less_than_catch_up_hours_late() {
     );
 
     // A third start finds the catch-up run: nothing is missed any more.
-    let mut agent = spawn_agent(&w, &[("BACKUP_SCHEDULE", &cron)]);
+    let mut agent = w.agent(&[("BACKUP_SCHEDULE", &cron)]);
     std::thread::sleep(Duration::from_secs(4));
-    sigterm(&agent);
-    assert_eq!(wait_exit(&mut agent, Duration::from_secs(20)), 0);
-    assert_eq!(scheduled(&w), 1, "{:?}", runs(&w));
+    assert_eq!(agent.stop(Duration::from_secs(20)), 0);
+    assert_eq!(scheduled(&w), 1, "{:?}", w.runs());
 }

@@ -8,21 +8,16 @@
 //! loopback recorder.
 #![cfg(unix)]
 
-mod common;
-
-use common::World;
-use common::net::{request, urlencode, wait_for};
-use common::recorder::{Answer, Recorder};
-use common::servers::{influx_query, influxd};
+use crate::util::http::{request, urlencode};
+use crate::util::proc::wait_for;
+use crate::util::recorder::{Answer, Recorder};
+use crate::util::servers::{influx_query, influxd};
+use crate::util::{World, heavy, host};
 use onec_backup_bot::push::line_protocol::{self, Line, Value as V};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const ADMIN: (&str, &str) = ("admin", "adm-Pa55");
-
-fn host() -> String {
-    onec_backup_bot::platform::hostname()
-}
 
 /// The rows of the first series of an InfluxQL answer.
 fn rows(v: &Value) -> Vec<Value> {
@@ -34,6 +29,7 @@ fn rows(v: &Value) -> Vec<Value> {
 
 #[test]
 fn real_influxdb_1_6_stores_our_points() {
+    let _heavy = heavy();
     let w = World::new(32);
     let influx = influxd(&w.dir.path().join("influx"));
     let port = influx.port;
@@ -66,10 +62,10 @@ fn real_influxdb_1_6_stores_our_points() {
         ],
         time_s: 1_700_000_000,
     };
-    let (code, body) = request(
+    let r = request(
         port,
         "POST",
-        &format!(
+        format!(
             "/write?db=onec&precision=s&u={}&p={}",
             ADMIN.0,
             urlencode(ADMIN.1)
@@ -77,7 +73,7 @@ fn real_influxdb_1_6_stores_our_points() {
         &[],
         line_protocol::encode(&[tricky]).as_bytes(),
     );
-    assert_eq!(code, 204, "{body}");
+    assert_eq!(r.status, 204, "{}", r.text());
     let v = influx_query(
         port,
         r#"SELECT "field,key", "n", "msg", "dir", "tag key" FROM "odd meas,urement""#,
@@ -107,7 +103,7 @@ fn real_influxdb_1_6_stores_our_points() {
     assert_eq!(rows(&v), [json!(["path", "C:"])], "{v}");
 
     // The agent, through the 1.x API with basic auth.
-    let agent = w.spawn_agent(&[
+    let agent = w.agent(&[
         ("METRICS_INTERVAL", "1"),
         ("API_TOKEN", "api-tok"),
         ("INFLUXDB_URL", &format!("http://127.0.0.1:{port}")),
@@ -153,14 +149,8 @@ fn real_influxdb_1_6_stores_our_points() {
     );
 
     // A backup over the API becomes a backup_run point.
-    let (code, body) = request(
-        agent.port,
-        "POST",
-        "/api/backup",
-        &[("Authorization", "Bearer api-tok")],
-        b"",
-    );
-    assert_eq!(code, 202, "{body}");
+    let r = agent.request("POST", "/api/backup", Some("api-tok"));
+    assert_eq!(r.status, 202, "{}", r.text());
     let q = r#"SELECT "ok", "size_bytes", "duration_seconds", "status", "base", "trigger" FROM "backup_run""#;
     wait_for("the backup_run point", Duration::from_secs(60), || {
         !rows(&influx_query(port, q, Some(ADMIN), Some("onec"))).is_empty()
@@ -202,7 +192,7 @@ fn real_influxdb_1_6_stores_our_points() {
 fn influxdb_2_requests_carry_the_token_org_and_bucket() {
     let w = World::new(32);
     let rec = Recorder::start(Answer::Status(204, String::new()));
-    let _agent = w.spawn_agent(&[
+    let _agent = w.agent(&[
         ("METRICS_INTERVAL", "1"),
         ("INFLUXDB_URL", &rec.url()),
         ("INFLUXDB_TOKEN", "tok-Secret=="),

@@ -7,17 +7,12 @@
 //! Neither the Kuma token nor the Loki password shows anywhere.
 #![cfg(unix)]
 
-mod common;
-
-use common::World;
-use common::net::{base64, request, wait_for};
-use common::recorder::{Answer, Recorder, Request};
+use crate::util::http::base64;
+use crate::util::proc::wait_for;
+use crate::util::recorder::{Answer, Recorder, Request};
+use crate::util::{Agent, World, host};
 use serde_json::Value;
 use std::time::Duration;
-
-fn host() -> String {
-    onec_backup_bot::platform::hostname()
-}
 
 /// Query parameters, decoded (`+` is a space).
 fn query(r: &Request) -> Vec<(String, String)> {
@@ -86,15 +81,9 @@ fn loki(rec: &Recorder) -> Vec<(Value, i128, String)> {
     out
 }
 
-fn start_backup(port: u16) {
-    let (code, body) = request(
-        port,
-        "POST",
-        "/api/backup",
-        &[("Authorization", "Bearer api-tok")],
-        b"",
-    );
-    assert_eq!(code, 202, "{body}");
+fn start_backup(agent: &Agent) {
+    let r = agent.request("POST", "/api/backup", Some("api-tok"));
+    assert_eq!(r.status, 202, "{}", r.text());
 }
 
 #[test]
@@ -104,7 +93,7 @@ fn kuma_and_loki_hear_about_backups_and_errors() {
     std::fs::write(&fake_env, "FAKE_1C_MODE=badcreds\n").unwrap();
     let kuma_rec = Recorder::start(Answer::Status(200, r#"{"ok":true}"#.into()));
     let loki_rec = Recorder::start(Answer::Status(204, String::new()));
-    let agent = w.spawn_agent(&[
+    let agent = w.agent(&[
         ("METRICS_INTERVAL", "1"),
         ("API_TOKEN", "api-tok"),
         ("GRAFANA_LOKI_URL", &loki_rec.url()),
@@ -136,7 +125,7 @@ fn kuma_and_loki_hear_about_backups_and_errors() {
     );
 
     // A failed backup: Kuma goes down with the reason and the duration.
-    start_backup(agent.port);
+    start_backup(&agent);
     wait_for(
         "Kuma to hear of the failure",
         Duration::from_secs(60),
@@ -216,7 +205,7 @@ fn kuma_and_loki_hear_about_backups_and_errors() {
 
     // A good backup: Kuma is up again.
     std::fs::write(&fake_env, "FAKE_1C_MODE=ok\n").unwrap();
-    start_backup(agent.port);
+    start_backup(&agent);
     wait_for("Kuma to hear Backup OK", Duration::from_secs(60), || {
         kuma(&kuma_rec)
             .iter()
@@ -231,8 +220,7 @@ fn kuma_and_loki_hear_about_backups_and_errors() {
     // Sinks up; the token and the password nowhere to be seen.
     assert_eq!(agent.sink("uptime_kuma")["ok"], true);
     assert_eq!(agent.sink("loki")["ok"], true);
-    let shown = format!("{}{}{}", w.log_text(), agent.health(), agent.metrics())
-        + &std::fs::read_to_string(w.dir.path().join("agent.stderr")).unwrap();
+    let shown = format!("{}{}{}", w.log_text(), agent.health(), agent.metrics()) + &agent.stderr();
     assert!(
         !shown.contains("KumaTok123") && !shown.contains("loki-Pa55"),
         "{shown}"
@@ -250,7 +238,7 @@ fn a_missing_kuma_monitor_is_one_log_line() {
         404,
         r#"{"ok":false,"msg":"Monitor not found or not active."}"#.into(),
     ));
-    let agent = w.spawn_agent(&[
+    let agent = w.agent(&[
         ("METRICS_INTERVAL", "1"),
         (
             "UPTIME_KUMA_PUSH_URL",

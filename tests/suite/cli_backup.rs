@@ -2,12 +2,12 @@
 //! failure, skipping, races, a full disk, a kill while packing, Ctrl-C,
 //! retention, `verify`, `config check`, and secrets kept out of everything.
 
-mod common;
-
-use common::{PASSWORD, World, contains};
+use crate::util::proc::wait_for;
+#[cfg(unix)]
+use crate::util::proc::{gone, pid_in, sigterm};
+use crate::util::{PASSWORD, World, contains, heavy, ok_stdout};
 use predicates::prelude::*;
 use std::fs;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn backup_json(w: &World, extra: &[&str]) -> (i32, serde_json::Value, String) {
@@ -28,6 +28,31 @@ fn backup_json(w: &World, extra: &[&str]) -> (i32, serde_json::Value, String) {
     (out.status.code().unwrap(), v, stderr)
 }
 
+/// Two forced backups of `base` (from `config.yaml`) that must succeed.
+fn backup_twice(w: &World, base: &str) {
+    for _ in 0..2 {
+        w.cmd()
+            .args(["backup", "--base", base, "--force"])
+            .assert()
+            .success();
+    }
+}
+
+/// The status of every recorded run, newest first.
+fn statuses(w: &World) -> Vec<String> {
+    let runs = w.runs();
+    runs.iter()
+        .map(|r| r["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `backup --json` that must exit 0: its JSON and its stderr.
+fn backup_ok(w: &World, extra: &[&str]) -> (serde_json::Value, String) {
+    let (code, v, stderr) = backup_json(w, extra);
+    assert_eq!(code, 0, "{v}\n{stderr}");
+    (v, stderr)
+}
+
 fn assert_no_secret(w: &World, texts: &[&str]) {
     for t in texts {
         assert!(!t.contains(PASSWORD), "password leaked: {t}");
@@ -43,8 +68,7 @@ fn copy_zip_makes_a_verified_archive_named_like_the_prototype() {
     let mut w = World::new(64);
     w.set("BACKUP_METHOD", "copy")
         .set("BACKUP_INCLUDE_LOG", "true");
-    let (code, v, stderr) = backup_json(&w, &[]);
-    assert_eq!(code, 0, "{stderr}");
+    let v = backup_ok(&w, &[]).0;
     assert_eq!(v["status"], "ok");
     let archives = w.archives();
     assert_eq!(archives.len(), 1, "{archives:?}");
@@ -56,17 +80,13 @@ fn copy_zip_makes_a_verified_archive_named_like_the_prototype() {
     let path = w.backups.join(name);
     // Info-ZIP agrees the archive is sound.
     if which("unzip") {
-        let out = std::process::Command::new("unzip")
-            .arg("-t")
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
+        let listing = ok_stdout(
+            std::process::Command::new("unzip")
+                .arg("-t")
+                .arg(&path)
+                .output()
+                .unwrap(),
         );
-        let listing = String::from_utf8_lossy(&out.stdout);
         assert!(
             listing.contains("1Cv8.1CD") && listing.contains("1Cv8Log/1Cv8.lgf"),
             "{listing}"
@@ -117,8 +137,7 @@ fn copy_zstd_and_none() {
     let mut w = World::new(32);
     w.set("BACKUP_METHOD", "copy")
         .set("BACKUP_COMPRESS", "zstd");
-    let (code, v, e) = backup_json(&w, &[]);
-    assert_eq!(code, 0, "{e}");
+    let v = backup_ok(&w, &[]).0;
     let archive = v["archive"].as_str().unwrap().to_string();
     assert!(archive.ends_with(".tar.zst"), "{archive}");
     if which("zstd") {
@@ -133,8 +152,7 @@ fn copy_zstd_and_none() {
         );
     }
     w.set("BACKUP_COMPRESS", "none");
-    let (code, v, e) = backup_json(&w, &["--force"]);
-    assert_eq!(code, 0, "{e}");
+    let v = backup_ok(&w, &["--force"]).0;
     let folder = std::path::PathBuf::from(v["archive"].as_str().unwrap());
     assert!(folder.is_dir(), "{folder:?}");
     assert_eq!(
@@ -150,8 +168,7 @@ fn dump_with_designer_passes_real_syntax_and_keeps_the_password_secret() {
     let args_file = w.dir.path().join("args.txt");
     w.set("FAKE_1C_ARGS_FILE", &args_file.display().to_string());
     w.set("ONEC_LOCK_CODE", "KOD123");
-    let (code, v, stderr) = backup_json(&w, &[]);
-    assert_eq!(code, 0, "{stderr}");
+    let (v, stderr) = backup_ok(&w, &[]);
     let args = fs::read_to_string(&args_file).unwrap();
     assert!(args.lines().any(|l| l == "DESIGNER"), "{args}");
     for needle in [
@@ -190,24 +207,14 @@ fn dump_with_designer_passes_real_syntax_and_keeps_the_password_secret() {
 fn dump_bare_dt_and_kept_dt() {
     let mut w = World::new(16);
     w.set("BACKUP_COMPRESS", "none");
-    let (code, v, e) = backup_json(&w, &[]);
-    assert_eq!(code, 0, "{e}");
+    let v = backup_ok(&w, &[]).0;
     assert!(v["archive"].as_str().unwrap().ends_with(".dt"));
     w.set("BACKUP_COMPRESS", "zip")
         .set("BACKUP_DELETE_DT_AFTER_COMPRESS", "false");
-    let (code, _, e) = backup_json(&w, &["--force"]);
-    assert_eq!(code, 0, "{e}");
+    backup_ok(&w, &["--force"]);
     let files = w.archives();
-    assert_eq!(
-        files.iter().filter(|f| f.ends_with(".dt")).count(),
-        2,
-        "{files:?}"
-    );
-    assert_eq!(
-        files.iter().filter(|f| f.ends_with(".zip")).count(),
-        1,
-        "{files:?}"
-    );
+    let ending = |ext: &str| files.iter().filter(|f| f.ends_with(ext)).count();
+    assert_eq!((ending(".dt"), ending(".zip")), (2, 1), "{files:?}");
 }
 
 #[test]
@@ -216,8 +223,7 @@ fn ibcmd_method() {
     let args_file = w.dir.path().join("args.txt");
     w.set("BACKUP_METHOD", "ibcmd")
         .set("FAKE_1C_ARGS_FILE", &args_file.display().to_string());
-    let (code, v, e) = backup_json(&w, &[]);
-    assert_eq!(code, 0, "{e}");
+    let v = backup_ok(&w, &[]).0;
     assert_eq!(v["method"], "ibcmd");
     let args = fs::read_to_string(&args_file).unwrap();
     assert!(
@@ -307,69 +313,39 @@ fn hanging_designer_is_killed_at_the_timeout() {
 fn unchanged_base_is_skipped_unless_forced() {
     let mut w = World::new(16);
     w.set("BACKUP_METHOD", "copy");
-    assert_eq!(backup_json(&w, &[]).0, 0);
-    let (code, v, _) = backup_json(&w, &[]);
-    assert_eq!(code, 0);
+    backup_ok(&w, &[]);
+    let v = backup_ok(&w, &[]).0;
     assert_eq!(v["status"], "skipped");
     assert!(v["reason"].as_str().unwrap().contains("unchanged"));
     let (code, v, _) = backup_json(&w, &["--force"]);
     assert_eq!((code, v["status"].as_str()), (0, Some("ok")));
     assert_eq!(w.archives().len(), 2, "{:?}", w.archives());
-    let hist = w.list_json();
-    let statuses: Vec<&str> = hist
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(statuses, ["ok", "skipped", "ok"]);
+    assert_eq!(statuses(&w), ["ok", "skipped", "ok"]);
 }
 
 #[test]
 fn two_processes_never_back_up_one_base_at_once() {
     let w = World::new(16);
-    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
-    first
-        .current_dir(w.dir.path())
-        .arg("backup")
-        .env("FAKE_1C_MODE", "slow")
-        .env("FAKE_1C_SLEEP_MS", "4000");
-    for (k, v) in &w.envs {
-        first.env(k, v);
-    }
-    let mut child = first
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = w.spawn(
+        &["backup"],
+        &[("FAKE_1C_MODE", "slow"), ("FAKE_1C_SLEEP_MS", "4000")],
+    );
     // Wait until the first run holds the lock (its row is `running`).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        let h = w.list_json();
-        if h.as_array()
-            .is_some_and(|a| a.iter().any(|r| r["status"] == "running"))
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let (code, v, _) = backup_json(&w, &["--force"]);
-    assert_eq!(code, 0);
+    wait_for(
+        "the first run to hold the lock",
+        Duration::from_secs(20),
+        || w.runs().iter().any(|r| r["status"] == "running"),
+    );
+    let v = backup_ok(&w, &["--force"]).0;
     assert_eq!(v["status"], "skipped");
     assert!(
         v["reason"].as_str().unwrap().contains("already running"),
         "{v}"
     );
-    assert!(child.wait().unwrap().success());
-    let hist = w.list_json();
-    let statuses: Vec<&str> = hist
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_str().unwrap())
-        .collect();
+    assert!(first.0.wait().unwrap().success());
+    let statuses = statuses(&w);
     assert!(
-        statuses.contains(&"skipped") && statuses.contains(&"ok"),
+        statuses.iter().any(|s| s == "skipped") && statuses.iter().any(|s| s == "ok"),
         "{statuses:?}"
     );
     assert_eq!(w.archives().len(), 1);
@@ -401,20 +377,13 @@ fn verify_catches_damage_and_names_it() {
 
 #[test]
 fn a_kill_while_packing_leaves_no_final_file_and_the_next_run_cleans_up() {
+    // Packing at level 9 takes every core for a while.
+    let _heavy = heavy();
     // ~96 MiB of data so packing lasts long enough to be killed.
     let mut w = World::new(12_288);
     w.set("BACKUP_METHOD", "copy")
         .set("BACKUP_COMPRESS_LEVEL", "9");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
-    cmd.current_dir(w.dir.path()).arg("backup");
-    for (k, v) in &w.envs {
-        cmd.env(k, v);
-    }
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = w.spawn(&["backup"], &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut saw_partial = false;
     while Instant::now() < deadline && !saw_partial {
@@ -422,8 +391,8 @@ fn a_kill_while_packing_leaves_no_final_file_and_the_next_run_cleans_up() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(saw_partial, "packing never started: {:?}", w.backup_files());
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     assert!(
         w.archives().is_empty(),
         "a final name after a kill: {:?}",
@@ -446,50 +415,21 @@ fn a_kill_while_packing_leaves_no_final_file_and_the_next_run_cleans_up() {
 fn sigterm_during_a_dump_kills_1c_and_records_interrupted() {
     let w = World::new(16);
     let pid_file = w.dir.path().join("child.pid");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_onec-backup-bot"));
-    cmd.current_dir(w.dir.path())
-        .arg("backup")
-        .env("FAKE_1C_MODE", "hang")
-        .env("FAKE_1C_CHILD_PID_FILE", &pid_file);
-    for (k, v) in &w.envs {
-        cmd.env(k, v);
-    }
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline && !pid_file.exists() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = w.spawn(
+        &["backup"],
+        &[
+            ("FAKE_1C_MODE", "hang"),
+            ("FAKE_1C_CHILD_PID_FILE", pid_file.to_str().unwrap()),
+        ],
+    );
+    wait_for("1C to start", Duration::from_secs(20), || pid_file.exists());
     std::thread::sleep(Duration::from_millis(200));
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
+    sigterm(&child.0);
+    let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(1));
-    let grandchild: i32 = fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(!running(grandchild), "1C's child process survived");
+    assert!(gone(pid_in(&pid_file)), "1C's child process survived");
     assert_eq!(w.list_json()[0]["status"], "interrupted");
     assert!(w.backup_files().iter().all(|f| !f.contains(".partial")));
-}
-
-/// Alive and not a zombie (PID 1 in a container may never reap orphans).
-#[cfg(unix)]
-fn running(pid: i32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            stat.rsplit(')')
-                .next()
-                .and_then(|s| s.split_whitespace().next())
-                != Some("Z")
-        }
-        Err(_) => (unsafe { libc::kill(pid, 0) }) == 0 && !cfg!(target_os = "linux"),
-    }
 }
 
 #[cfg(target_os = "linux")]
@@ -608,14 +548,12 @@ fn retention_prunes_only_our_files_and_shows_reasons() {
         b"other base",
     )
     .unwrap();
-    assert_eq!(backup_json(&w, &[]).0, 0);
+    backup_ok(&w, &[]);
     for day in ["2020-01-01", "2020-01-02", "2020-01-03"] {
         w.record_archive("buh", &format!("{day}/buh_{day}_10-00-00.zip"));
     }
     w.set("BACKUP_KEEP_LAST", "2");
-    let dry = w.cmd().args(["prune", "--dry-run"]).output().unwrap();
-    let text = String::from_utf8_lossy(&dry.stdout);
-    assert!(dry.status.success(), "{text}");
+    let text = ok_stdout(w.cmd().args(["prune", "--dry-run"]).output().unwrap());
     assert!(text.contains("last"), "reasons shown: {text}");
     assert!(text.contains("2 archive(s) would be deleted"), "{text}");
     assert!(
@@ -686,12 +624,7 @@ fn retention_never_deletes_another_bases_archives() {
         other.display()
     );
     fs::write(w.dir.path().join("config.yaml"), &b_only).unwrap();
-    for _ in 0..2 {
-        w.cmd()
-            .args(["backup", "--base", "b", "--force"])
-            .assert()
-            .success();
-    }
+    backup_twice(&w, "b");
     let b_archives = w.archives();
     assert_eq!(b_archives.len(), 2, "{b_archives:?}");
     assert!(b_archives.iter().all(|f| f.contains("/buh_")));
@@ -704,12 +637,7 @@ fn retention_never_deletes_another_bases_archives() {
     let stray = w.backups.join("2020-01-01/buh_2020-01-01_10-00-00.zip");
     fs::create_dir_all(stray.parent().unwrap()).unwrap();
     fs::write(&stray, b"made elsewhere").unwrap();
-    for _ in 0..2 {
-        w.cmd()
-            .args(["backup", "--base", "a", "--force"])
-            .assert()
-            .success();
-    }
+    backup_twice(&w, "a");
     let left = w.archives();
     for f in &b_archives {
         assert!(left.contains(f), "B's archive {f} deleted: {left:?}");
@@ -741,8 +669,7 @@ fn retention_runs_after_a_successful_backup_only() {
         .code(1);
     assert_eq!(w.archives().len(), 2);
     w.set("BACKUP_METHOD", "copy");
-    let (code, v, _) = backup_json(&w, &[]);
-    assert_eq!(code, 0);
+    let v = backup_ok(&w, &[]).0;
     assert_eq!(v["pruned"].as_array().unwrap().len(), 2, "{v}");
     assert_eq!(w.archives().len(), 1);
     assert!(
@@ -764,13 +691,7 @@ fn config_check_shows_sources_and_masks_secrets() {
         "backup:\n  method: copy\n",
     )
     .unwrap();
-    let out = w.cmd().args(["config", "check"]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = ok_stdout(w.cmd().args(["config", "check"]).output().unwrap());
     assert!(
         !text.contains("SECRET-TOKEN") && !text.contains(PASSWORD),
         "{text}"
@@ -852,13 +773,7 @@ fn copy_refuses_a_base_in_use() {
 #[test]
 fn demo_runs_without_1c_or_telegram() {
     let w = World::new(1);
-    let out = w.cmd().arg("--demo").output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = ok_stdout(w.cmd().arg("--demo").output().unwrap());
     assert!(
         text.contains("backup done") && text.contains(".zip"),
         "{text}"

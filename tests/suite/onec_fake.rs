@@ -2,6 +2,9 @@
 //! installed per test in its own folder as `1cv8` / `ibcmd` and configured
 //! through a `fake-1c.env` file beside it (so tests can run in parallel).
 
+#[cfg(unix)]
+use crate::util::proc::gone;
+use crate::util::{install_fake_1c, ok_stdout, proc::pid_in};
 use onec_backup_bot::cancel::Cancel;
 use onec_backup_bot::config::Secret;
 use onec_backup_bot::onec::{DumpJob, DumpOutcome, OnecError, dump_designer, dump_ibcmd};
@@ -18,18 +21,9 @@ struct Rig {
 
 impl Rig {
     fn new(settings: &[(&str, &str)]) -> Self {
-        // In the target dir so a hard link works (no write handle is ever
-        // open on the exe, which avoids "text file busy" in parallel tests).
+        // In the target dir so a hard link works.
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-        let fake = Path::new(env!("CARGO_BIN_EXE_fake-1cv8"));
-        for name in ["1cv8", "ibcmd"] {
-            let dest = dir
-                .path()
-                .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-            if fs::hard_link(fake, &dest).is_err() {
-                fs::copy(fake, &dest).unwrap();
-            }
-        }
+        install_fake_1c(dir.path());
         let mut env: String = settings.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         env.push_str(&format!(
             "FAKE_1C_ARGS_FILE={}\n",
@@ -97,6 +91,22 @@ impl Rig {
             );
         }
         result
+    }
+
+    /// The child of the fake (its pid in `child.pid`) has exited.
+    fn assert_child_gone(&self, of: &str) {
+        let child = pid_in(&self.path("child.pid"));
+        #[cfg(unix)]
+        assert!(gone(child), "the child {child} of {of} survived");
+        #[cfg(not(unix))]
+        let _ = (child, of);
+    }
+
+    /// `program` run with the fake in `mode`, which must fail.
+    fn failing(mode: &str, program: &str) -> (Rig, OnecError) {
+        let rig = Rig::new(&[("FAKE_1C_MODE", mode)]);
+        let err = rig.run(program).unwrap_err();
+        (rig, err)
     }
 
     fn run(&self, program: &str) -> Result<DumpOutcome, OnecError> {
@@ -175,8 +185,7 @@ fn designer_checks_credentials() {
 
 #[test]
 fn designer_lock_explains_connected_users() {
-    let rig = Rig::new(&[("FAKE_1C_MODE", "lock")]);
-    let err = rig.run("1cv8").unwrap_err();
+    let (rig, err) = Rig::failing("lock", "1cv8");
     assert_eq!(err.exit_code(), Some(1));
     assert!(
         matches!(
@@ -205,8 +214,7 @@ fn designer_lock_explains_connected_users() {
 
 #[test]
 fn designer_badcreds_names_the_settings() {
-    let rig = Rig::new(&[("FAKE_1C_MODE", "badcreds")]);
-    let err = rig.run("1cv8").unwrap_err();
+    let (_rig, err) = Rig::failing("badcreds", "1cv8");
     assert_eq!(err.log_excerpt(), ["Пользователь ИБ не идентифицирован"]);
     assert!(
         err.to_string()
@@ -217,8 +225,7 @@ fn designer_badcreds_names_the_settings() {
 
 #[test]
 fn designer_dumpresult_1_fails_despite_exit_0() {
-    let rig = Rig::new(&[("FAKE_1C_MODE", "dumpresult1")]);
-    let err = rig.run("1cv8").unwrap_err();
+    let (_rig, err) = Rig::failing("dumpresult1", "1cv8");
     assert!(
         matches!(
             err,
@@ -235,8 +242,7 @@ fn designer_dumpresult_1_fails_despite_exit_0() {
 
 #[test]
 fn designer_empty_dump_fails() {
-    let rig = Rig::new(&[("FAKE_1C_MODE", "empty")]);
-    let err = rig.run("1cv8").unwrap_err();
+    let (_rig, err) = Rig::failing("empty", "1cv8");
     assert!(matches!(err, OnecError::EmptyDump { .. }), "{err:?}");
 }
 
@@ -251,26 +257,6 @@ fn designer_missing_base_fails_with_the_1c_message() {
         "{err}"
     );
     assert!(err.explanation().unwrap().contains("ONEC_BASE"));
-}
-
-#[cfg(unix)]
-fn wait_gone(pid: i32) -> bool {
-    for _ in 0..50 {
-        // SAFETY: signal 0 only checks that the process exists.
-        let alive = unsafe { libc::kill(pid, 0) } == 0;
-        let zombie = fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                s.rsplit(')')
-                    .next()
-                    .is_some_and(|r| r.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(false);
-        if !alive || zombie {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
 }
 
 fn hang_rig() -> Rig {
@@ -299,15 +285,7 @@ fn designer_hang_is_killed_with_its_child_at_the_timeout() {
         "{took:?}"
     );
     assert!(err.to_string().contains("modal dialog"), "{err}");
-    let child: i32 = fs::read_to_string(rig.path("child.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    #[cfg(unix)]
-    assert!(wait_gone(child), "child {child} of the hung 1C survived");
-    #[cfg(not(unix))]
-    let _ = child;
+    rig.assert_child_gone("the hung 1C");
 }
 
 #[test]
@@ -326,15 +304,7 @@ fn cancel_during_a_hang_stops_promptly() {
     stopper.join().unwrap();
     assert!(matches!(err, OnecError::Cancelled { .. }), "{err:?}");
     assert!(start.elapsed() < Duration::from_secs(5));
-    #[cfg(unix)]
-    {
-        let child: i32 = fs::read_to_string(rig.path("child.pid"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        assert!(wait_gone(child), "child {child} survived the cancel");
-    }
+    rig.assert_child_gone("the cancelled 1C");
 }
 
 #[test]
@@ -360,8 +330,7 @@ fn ibcmd_ok_and_exact_syntax() {
 
 #[test]
 fn ibcmd_lock_is_explained_from_captured_console() {
-    let rig = Rig::new(&[("FAKE_1C_MODE", "lock")]);
-    let err = rig.run("ibcmd").unwrap_err();
+    let (rig, err) = Rig::failing("lock", "ibcmd");
     assert_eq!(err.exit_code(), Some(1));
     assert!(
         err.explanation()
@@ -382,11 +351,8 @@ fn ibcmd_lock_is_explained_from_captured_console() {
 
 #[test]
 fn ibcmd_empty_and_hang_fail() {
-    let rig = Rig::new(&[("FAKE_1C_MODE", "empty")]);
-    assert!(matches!(
-        rig.run("ibcmd").unwrap_err(),
-        OnecError::EmptyDump { .. }
-    ));
+    let (_, err) = Rig::failing("empty", "ibcmd");
+    assert!(matches!(err, OnecError::EmptyDump { .. }));
     let rig = hang_rig();
     let err = rig
         .dump("ibcmd", Duration::from_secs(1), &Cancel::new())
@@ -395,15 +361,7 @@ fn ibcmd_empty_and_hang_fail() {
         matches!(err, OnecError::Timeout { seconds: 1, .. }),
         "{err:?}"
     );
-    #[cfg(unix)]
-    {
-        let child: i32 = fs::read_to_string(rig.path("child.pid"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        assert!(wait_gone(child), "child {child} of the hung ibcmd survived");
-    }
+    rig.assert_child_gone("the hung ibcmd");
 }
 
 #[test]
@@ -482,13 +440,7 @@ fn fake_designer_accepts_glued_quoted_and_case_insensitive_options() {
         format!("/DUMPRESULT\"{}\"", p("a.res")),
         "/disablestartupdialogs".into(),
     ];
-    let out = run_fake(&rig, "1cv8", &args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok_stdout(run_fake(&rig, "1cv8", &args));
     assert_real_dt(
         &rig.path("a.dt"),
         fs::metadata(rig.path("a.dt")).unwrap().len(),
@@ -539,17 +491,7 @@ fn fake_ibcmd_accepts_separate_option_values() {
         "u".into(),
         rig.path("b.dt").display().to_string(),
     ];
-    let out = run_fake(&rig, "ibcmd", &args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .contains("успешно завершена")
-    );
+    let out = ok_stdout(run_fake(&rig, "ibcmd", &args));
+    assert!(out.contains("успешно завершена"), "{out}");
     assert!(fs::metadata(rig.path("b.dt")).unwrap().len() > 9);
 }

@@ -6,31 +6,28 @@
 //! loopback recorder.
 #![cfg(unix)]
 
-mod common;
-
-use common::World;
-use common::net::{base64, get, wait_for};
-use common::recorder::{Answer, Recorder};
-use common::servers::pushgateway;
+use crate::util::http::{base64, get};
+use crate::util::proc::wait_for;
+use crate::util::recorder::{Answer, Recorder};
+use crate::util::servers::pushgateway;
+use crate::util::{World, heavy, host};
 use std::time::Duration;
-
-fn host() -> String {
-    onec_backup_bot::platform::hostname()
-}
 
 /// The Pushgateway's own exposition lines for our group.
 fn ours(port: u16) -> Vec<String> {
-    let (_, text) = get(port, "/metrics");
-    text.lines()
+    get(port, "/metrics")
+        .text()
+        .lines()
         .filter(|l| l.contains("job=\"onec_backup_bot\""))
         .map(str::to_string)
         .collect()
 }
 
 fn run(keep: bool) -> (World, Vec<String>) {
+    let _heavy = heavy();
     let w = World::new(32);
     let pg = pushgateway(w.dir.path());
-    let mut agent = w.spawn_agent(&[
+    let mut agent = w.agent(&[
         ("METRICS_INTERVAL", "1"),
         (
             "PROMETHEUS_PUSHGATEWAY_URL",
@@ -98,7 +95,7 @@ fn keep_on_exit_leaves_the_group_in_place() {
 fn requests_carry_basic_auth_and_the_text_format() {
     let w = World::new(32);
     let rec = Recorder::start(Answer::Status(200, String::new()));
-    let mut agent = w.spawn_agent(&[
+    let mut agent = w.agent(&[
         ("METRICS_INTERVAL", "1"),
         ("PROMETHEUS_PUSHGATEWAY_URL", &format!("{}/", rec.url())),
         ("PROMETHEUS_PUSHGATEWAY_USER", "pusher"),

@@ -7,8 +7,7 @@
 //! lets tests inject updates (messages, button presses) and makes the next
 //! N calls fail with 502 or 429 + `retry_after`.
 
-#![allow(dead_code)]
-
+use super::http::{dechunk, find};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -23,8 +22,6 @@ pub const BOT_ID: i64 = 999_000;
 #[derive(Debug, Clone)]
 pub struct Call {
     pub method: String,
-    /// The token from the URL path.
-    pub token: String,
     pub params: Value,
     /// Uploaded files: (field, file name, bytes).
     pub files: Vec<(String, String, Vec<u8>)>,
@@ -92,7 +89,9 @@ impl FakeTelegram {
             }),
             new_update: Notify::new(),
         });
-        let (tx, rx) = std::sync::mpsc::channel();
+        let listener = super::proc::listen();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
         let s = shared.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -101,8 +100,7 @@ impl FakeTelegram {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap().port()).unwrap();
+                let listener = TcpListener::from_std(listener).unwrap();
                 loop {
                     let Ok((sock, _)) = listener.accept().await else {
                         continue;
@@ -114,7 +112,6 @@ impl FakeTelegram {
                 }
             });
         });
-        let port = rx.recv().unwrap();
         FakeTelegram {
             port,
             shared,
@@ -317,10 +314,10 @@ async fn serve(mut sock: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
     }
     // /bot<token>/<method>
     let rest = path.trim_start_matches('/');
-    let (token, method) = rest
+    let method = rest
         .strip_prefix("bot")
         .and_then(|r| r.split_once('/'))
-        .unwrap_or(("", rest));
+        .map_or(rest, |(_, m)| m);
     // The Bot API takes method names in any case (teloxide sends `GetMe`).
     let mut m = method.chars();
     let method: String = m
@@ -342,7 +339,7 @@ async fn serve(mut sock: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
     } else {
         (serde_json::from_slice(&body).unwrap_or(json!({})), vec![])
     };
-    let (status, answer) = handle(&shared, token, &method, params, files).await;
+    let (status, answer) = handle(&shared, &method, params, files).await;
     let text = answer.to_string();
     let reason = match status {
         200 => "OK",
@@ -361,14 +358,12 @@ async fn serve(mut sock: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
 
 async fn handle(
     shared: &Shared,
-    token: &str,
     method: &str,
     params: Value,
     files: Vec<(String, String, Vec<u8>)>,
 ) -> (u16, Value) {
     let mut call = Call {
         method: method.to_string(),
-        token: token.to_string(),
         params: params.clone(),
         files,
         failed: false,
@@ -450,32 +445,6 @@ async fn handle(
             json!({"ok": false, "error_code": 404, "description": "Not Found: method not found"}),
         ),
     }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(p) = find(b, b"\r\n") {
-        let size = usize::from_str_radix(
-            String::from_utf8_lossy(&b[..p])
-                .split(';')
-                .next()
-                .unwrap_or("0")
-                .trim(),
-            16,
-        )
-        .unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        let start = p + 2;
-        out.extend_from_slice(&b[start..(start + size).min(b.len())]);
-        b = &b[(start + size + 2).min(b.len())..];
-    }
-    out
 }
 
 fn parse_multipart(body: &[u8], boundary: &str) -> (Value, Vec<(String, String, Vec<u8>)>) {

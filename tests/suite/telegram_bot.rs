@@ -4,13 +4,9 @@
 //! explained failures, access control, HTML escaping, recovery after 429
 //! and 5xx, notifications for CLI backups, charts, and no token in logs.
 
-mod common;
-mod fake_telegram;
-
-use common::World;
-use fake_telegram::{Call, Failure, FakeTelegram};
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use crate::util::fake_telegram::{Call, Failure, FakeTelegram};
+use crate::util::proc::free_port;
+use crate::util::{Agent, World, daily_cron_at, ok_stdout};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "123:TESTSECRETTOKENxyz";
@@ -18,41 +14,36 @@ const ADMIN: i64 = 111;
 const STRANGER: i64 = 222;
 const T: Duration = Duration::from_secs(30);
 
-/// The agent process; killed when dropped.
-struct Agent {
-    child: Child,
-    stderr: PathBuf,
-}
+/// The agent with the bot on, talking to `tg`, only [`ADMIN`] allowed
+/// (`extra` may change any of that). When it is dropped after a test that
+/// passed, its stderr must not show the token.
+struct Bot(Agent);
 
-impl Agent {
-    fn start(w: &World, tg: &FakeTelegram, extra: &[(&str, &str)]) -> Agent {
-        let stderr = w.dir.path().join(format!(
-            "agent-{}.log",
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        let mut c = w.run_command(common::net::free_port());
-        c.env("BOT_TOKEN", TOKEN)
-            .env("TELEGRAM_API_URL", tg.url())
-            .env("LOG_DIR", w.dir.path().join("logs"))
-            .env("ALLOWED_USER_IDS", ADMIN.to_string());
-        for (k, v) in extra {
-            if v.is_empty() {
-                c.env_remove(k);
-            } else {
-                c.env(k, v);
-            }
-        }
-        c.stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap());
-        let child = c.spawn().unwrap();
-        Agent { child, stderr }
+impl Bot {
+    fn start(w: &World, tg: &FakeTelegram, extra: &[(&str, &str)]) -> Bot {
+        let (url, admin) = (tg.url(), ADMIN.to_string());
+        let logs = w.dir.path().join("logs").display().to_string();
+        let mut vars = vec![
+            ("BOT_TOKEN", TOKEN),
+            ("TELEGRAM_API_URL", url.as_str()),
+            ("LOG_DIR", logs.as_str()),
+            ("ALLOWED_USER_IDS", admin.as_str()),
+        ];
+        vars.extend_from_slice(extra);
+        Bot(w.agent(&vars))
     }
 
     fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+        self.0.stderr()
+    }
+
+    /// A fake Bot API server and the agent talking to it, ready for
+    /// updates.
+    fn ready(w: &World, extra: &[(&str, &str)]) -> (FakeTelegram, Bot) {
+        let tg = FakeTelegram::start();
+        let bot = Bot::start(w, &tg, extra);
+        bot.wait_ready(&tg);
+        (tg, bot)
     }
 
     /// Wait until the bot polls (it is ready for updates).
@@ -69,11 +60,10 @@ impl Agent {
     }
 }
 
-impl Drop for Agent {
+impl Drop for Bot {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        self.0.kill();
+        let log = self.stderr();
         if !std::thread::panicking() {
             assert!(!log.contains(TOKEN), "the token leaked into stderr:\n{log}");
             assert!(!log.contains("TESTSECRETTOKEN"), "{log}");
@@ -85,10 +75,6 @@ fn world() -> World {
     let mut w = World::new(64);
     w.set("BACKUP_METHOD", "copy");
     w
-}
-
-fn runs(w: &World) -> Vec<serde_json::Value> {
-    w.list_json().as_array().cloned().unwrap_or_default()
 }
 
 fn edits(tg: &FakeTelegram, message_id: i64) -> Vec<String> {
@@ -126,9 +112,7 @@ fn confirm_message(tg: &FakeTelegram, chat: i64) -> (i64, String, String) {
 #[test]
 fn commands_answer_an_allowed_user() {
     let w = world();
-    let tg = FakeTelegram::start();
-    let agent = Agent::start(&w, &tg, &[]);
-    agent.wait_ready(&tg);
+    let (tg, _bot) = Bot::ready(&w, &[]);
 
     // The menu is registered in both languages.
     let menus = tg.wait_for(T, "setMyCommands en", |c| {
@@ -180,24 +164,22 @@ fn commands_answer_an_allowed_user() {
     assert_eq!(body.lines().count(), 100, "{body}");
     assert!(!body.contains("log line 050"), "{body}");
 
-    tg.send_text(ADMIN, "/list");
-    tg.wait_message(ADMIN, "Архивов базы <b>buh</b> пока нет", T);
-    tg.send_text(ADMIN, "/disk");
-    tg.wait_message(ADMIN, "<b>Диски</b>", T);
-    tg.send_text(ADMIN, "/top");
-    tg.wait_message(ADMIN, "Топ по CPU", T);
-    tg.wait_message(ADMIN, "Топ по памяти", T);
-    tg.send_text(ADMIN, "/sessions");
-    tg.wait_message(ADMIN, "<b>Сеансы</b>", T);
-    tg.wait_message(ADMIN, "Клиенты 1С", T);
-    tg.send_text(ADMIN, "/bases");
-    tg.wait_message(ADMIN, "• <b>buh</b> (copy)", T);
-    tg.send_text(ADMIN, "/schedule");
-    tg.wait_message(ADMIN, "Расписание не задано", T);
-    tg.send_text(ADMIN, "/nosuch");
-    tg.wait_message(ADMIN, "Неизвестная команда", T);
-    tg.send_text(ADMIN, "/list nosuch");
-    tg.wait_message(ADMIN, "Настроены: buh", T);
+    // Each command and the replies it must get.
+    for (command, replies) in [
+        ("/list", &["Архивов базы <b>buh</b> пока нет"][..]),
+        ("/disk", &["<b>Диски</b>"]),
+        ("/top", &["Топ по CPU", "Топ по памяти"]),
+        ("/sessions", &["<b>Сеансы</b>", "Клиенты 1С"]),
+        ("/bases", &["• <b>buh</b> (copy)"]),
+        ("/schedule", &["Расписание не задано"]),
+        ("/nosuch", &["Неизвестная команда"]),
+        ("/list nosuch", &["Настроены: buh"]),
+    ] {
+        tg.send_text(ADMIN, command);
+        for reply in replies {
+            tg.wait_message(ADMIN, reply, T);
+        }
+    }
     // Every reply is HTML.
     for c in tg.calls_of("sendMessage") {
         assert_eq!(c.params["parse_mode"], "HTML", "{c:?}");
@@ -207,9 +189,7 @@ fn commands_answer_an_allowed_user() {
 #[test]
 fn english_when_bot_language_is_en() {
     let w = world();
-    let tg = FakeTelegram::start();
-    let agent = Agent::start(&w, &tg, &[("BOT_LANGUAGE", "en")]);
-    agent.wait_ready(&tg);
+    let (tg, _bot) = Bot::ready(&w, &[("BOT_LANGUAGE", "en")]);
     tg.send_text(ADMIN, "/status");
     tg.wait_message(ADMIN, "No runs yet", T);
     let default_menu = tg.wait_for(T, "default menu", |c| {
@@ -226,13 +206,10 @@ fn english_when_bot_language_is_en() {
 fn backup_asks_then_edits_one_message_until_done() {
     let mut w = world();
     w.set("BACKUP_METHOD", "dump");
-    let tg = FakeTelegram::start();
-    let agent = Agent::start(
+    let (tg, _bot) = Bot::ready(
         &w,
-        &tg,
         &[("FAKE_1C_MODE", "slow"), ("FAKE_1C_SLEEP_MS", "3500")],
     );
-    agent.wait_ready(&tg);
 
     // "No" cancels and nothing runs.
     let (id, _, no) = confirm_message(&tg, ADMIN);
@@ -243,7 +220,7 @@ fn backup_asks_then_edits_one_message_until_done() {
     tg.wait_for(T, "the answered button", |c| {
         c.method == "answerCallbackQuery"
     });
-    assert!(runs(&w).is_empty());
+    assert!(w.runs().is_empty());
 
     // An old "Yes" (asked 11 minutes ago) does nothing but say so.
     let (id, _, _) = confirm_message(&tg, ADMIN);
@@ -252,7 +229,7 @@ fn backup_asks_then_edits_one_message_until_done() {
     tg.wait_for(T, "the expired edit", |c| {
         c.method == "editMessageText" && c.text().contains("устарело")
     });
-    assert!(runs(&w).is_empty());
+    assert!(w.runs().is_empty());
 
     // "Yes" starts it; the same message follows the stages.
     let (id, yes, _) = confirm_message(&tg, ADMIN);
@@ -288,7 +265,7 @@ fn backup_asks_then_edits_one_message_until_done() {
             "{all:?}"
         );
     }
-    let h = runs(&w);
+    let h = w.runs();
     assert_eq!(h.len(), 1, "{h:?}");
     assert_eq!(h[0]["trigger"], "telegram");
     assert_eq!(h[0]["status"], "ok");
@@ -306,9 +283,7 @@ fn backup_asks_then_edits_one_message_until_done() {
 fn a_failure_is_explained_with_the_1c_log() {
     let mut w = world();
     w.set("BACKUP_METHOD", "dump");
-    let tg = FakeTelegram::start();
-    let agent = Agent::start(&w, &tg, &[("FAKE_1C_MODE", "lock")]);
-    agent.wait_ready(&tg);
+    let (tg, _bot) = Bot::ready(&w, &[("FAKE_1C_MODE", "lock")]);
     let (id, yes, _) = confirm_message(&tg, ADMIN);
     tg.press(ADMIN, ADMIN, id, &yes);
     let failed = tg.wait_for(Duration::from_secs(60), "the failure edit", |c| {
@@ -317,16 +292,14 @@ fn a_failure_is_explained_with_the_1c_log() {
     let text = failed.text();
     assert!(text.contains("монопольно"), "{text}");
     assert!(text.contains("<pre>"), "{text}");
-    assert!(!text.contains(common::PASSWORD), "{text}");
-    assert_eq!(runs(&w)[0]["status"], "failed");
+    assert!(!text.contains(crate::util::PASSWORD), "{text}");
+    assert_eq!(w.runs()[0]["status"], "failed");
 }
 
 #[test]
 fn a_stranger_is_denied_once_and_nothing_runs() {
     let w = world();
-    let tg = FakeTelegram::start();
-    let agent = Agent::start(&w, &tg, &[]);
-    agent.wait_ready(&tg);
+    let (tg, agent) = Bot::ready(&w, &[]);
     tg.send_text(STRANGER, "/backup");
     let reply = tg.wait_message(STRANGER, "Доступ запрещён", T);
     assert!(reply.text().contains(&STRANGER.to_string()));
@@ -344,7 +317,7 @@ fn a_stranger_is_denied_once_and_nothing_runs() {
         .filter(|c| c.chat() == STRANGER || c.chat() == -100)
         .collect();
     assert_eq!(to_stranger.len(), 1, "{to_stranger:?}");
-    assert!(runs(&w).is_empty());
+    assert!(w.runs().is_empty());
     let log = agent.stderr();
     assert!(
         log.contains("access denied") && log.contains("222"),
@@ -357,15 +330,13 @@ fn a_stranger_is_denied_once_and_nothing_runs() {
 #[test]
 fn an_empty_allow_list_denies_everyone() {
     let w = world();
-    let tg = FakeTelegram::start();
-    let agent = Agent::start(&w, &tg, &[("ALLOWED_USER_IDS", "")]);
-    agent.wait_ready(&tg);
+    let (tg, agent) = Bot::ready(&w, &[("ALLOWED_USER_IDS", "")]);
     tg.send_text(ADMIN, "/backup");
     let r = tg.wait_message(ADMIN, "Доступ запрещён", T);
     assert!(r.text().contains("111"));
     std::thread::sleep(Duration::from_millis(500));
     assert!(tg.calls_of("sendMessage").len() == 1);
-    assert!(runs(&w).is_empty());
+    assert!(w.runs().is_empty());
     assert!(agent.stderr().contains("DENIES EVERYONE"));
 }
 
@@ -380,9 +351,7 @@ fn base_names_are_escaped() {
         ),
     )
     .unwrap();
-    let tg = FakeTelegram::start();
-    let agent = Agent::start(&w, &tg, &[]);
-    agent.wait_ready(&tg);
+    let (tg, _bot) = Bot::ready(&w, &[]);
     tg.send_text(ADMIN, "/bases");
     let r = tg.wait_message(ADMIN, "&lt;Тест &amp; Co&gt;", T);
     assert!(!r.text().contains("<Тест"), "{}", r.text());
@@ -405,9 +374,7 @@ fn base_names_are_escaped() {
 #[test]
 fn recovers_after_429_and_5xx() {
     let w = world();
-    let tg = FakeTelegram::start();
-    let agent = Agent::start(&w, &tg, &[]);
-    agent.wait_ready(&tg);
+    let (tg, agent) = Bot::ready(&w, &[]);
     tg.fail_next(2, Failure::RetryAfter(1));
     tg.send_text(ADMIN, "/schedule");
     tg.wait_message(ADMIN, "Расписание", T);
@@ -422,15 +389,8 @@ fn recovers_after_429_and_5xx() {
 #[test]
 fn cli_backups_are_notified() {
     let w = world();
-    let tg = FakeTelegram::start();
-    let agent = Agent::start(&w, &tg, &[]);
-    agent.wait_ready(&tg);
-    let out = w.cmd().arg("backup").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (tg, agent) = Bot::ready(&w, &[]);
+    ok_stdout(w.cmd().arg("backup").output().unwrap());
     let n = tg.wait_message(ADMIN, "готова", T);
     assert!(
         n.text().contains("<b>buh</b>") && n.text().contains("cli"),
@@ -451,9 +411,7 @@ fn cli_backups_are_notified() {
 #[test]
 fn scheduled_backups_are_notified() {
     let w = world();
-    let tg = FakeTelegram::start();
-    let agent = Agent::start(&w, &tg, &[("BACKUP_SCHEDULE", "*/3 * * * * *")]);
-    agent.wait_ready(&tg);
+    let (tg, _bot) = Bot::ready(&w, &[("BACKUP_SCHEDULE", "*/3 * * * * *")]);
     let n = tg.wait_message(ADMIN, "готова", T);
     assert!(n.text().contains("<b>buh</b>"), "{}", n.text());
     assert!(n.text().contains("schedule"), "{}", n.text());
@@ -465,20 +423,17 @@ fn low_disk_and_overdue_backups_alert_once() {
     // One good backup, 30 hours ago.
     w.cmd().arg("backup").assert().success();
     w.backdate_runs(30);
-    let tg = FakeTelegram::start();
     // A daily schedule far from now (no catch-up run), and a free-space
     // threshold no disk can meet.
-    let cron = common::daily_cron_at(jiff::SignedDuration::from_hours(12));
-    let agent = Agent::start(
+    let cron = daily_cron_at(jiff::SignedDuration::from_hours(12));
+    let (tg, _bot) = Bot::ready(
         &w,
-        &tg,
         &[
             ("BACKUP_SCHEDULE", &cron),
             ("BACKUP_MIN_FREE_PERCENT", "100"),
             ("BACKUP_MAX_AGE_HOURS", "26"),
         ],
     );
-    agent.wait_ready(&tg);
     let disk = tg.wait_message(ADMIN, "Мало места", T);
     assert!(disk.text().contains("порог 100 %"), "{}", disk.text());
     let stale = tg.wait_message(ADMIN, "нет удачной копии уже", T);
@@ -494,15 +449,13 @@ fn low_disk_and_overdue_backups_alert_once() {
             .count();
         assert_eq!(n, 1, "{needle}");
     }
-    assert_eq!(runs(&w).len(), 1, "no backup was started: {:?}", runs(&w));
+    assert_eq!(w.runs().len(), 1, "no backup was started: {:?}", w.runs());
 }
 
 #[test]
 fn chart_is_a_png() {
     let w = world();
-    let tg = FakeTelegram::start();
-    let agent = Agent::start(&w, &tg, &[]);
-    agent.wait_ready(&tg);
+    let (tg, _bot) = Bot::ready(&w, &[]);
     tg.send_text(ADMIN, "/chart abc");
     tg.wait_message(ADMIN, "не число часов", T);
     // The first sample is stored as soon as the sampler has one.
@@ -530,21 +483,16 @@ fn an_unreachable_api_is_retried_without_leaking_the_token() {
     let w = world();
     let tg = FakeTelegram::start();
     // Nothing listens on this port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let agent = Agent::start(&w, &tg, &[("TELEGRAM_API_URL", url.as_str())]);
+    let agent = Bot::start(&w, &tg, &[("TELEGRAM_API_URL", url.as_str())]);
     let deadline = Instant::now() + T;
     while !agent.stderr().contains("not reachable yet") {
         assert!(Instant::now() < deadline, "{}", agent.stderr());
         std::thread::sleep(Duration::from_millis(200));
     }
     // Backups still work while Telegram is down.
-    let out = w.cmd().arg("backup").output().unwrap();
-    assert!(out.status.success());
+    ok_stdout(w.cmd().arg("backup").output().unwrap());
     let log = agent.stderr();
     assert!(!log.contains(TOKEN), "{log}");
     assert!(!log.contains("TESTSECRETTOKEN"), "{log}");

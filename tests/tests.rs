@@ -1,0 +1,22 @@
+//! The end-to-end suite, one test binary (as ripgrep's `tests/tests.rs`):
+//! each former test crate is a module under `tests/suite/`, the helpers
+//! they share are in `tests/util/`. Tests of all suites run side by side
+//! in one process; the ones that start real servers or measure time take
+//! `util::heavy()` first. Run one suite with `cargo test --test e2e
+//! suite::cli_backup::`.
+
+mod util;
+
+mod suite {
+    mod agent_run;
+    mod api_http;
+    mod cli_backup;
+    mod docs_metrics;
+    mod onec_fake;
+    mod prometheus_e2e;
+    mod push_influxdb;
+    mod push_loki_kuma;
+    mod push_pushgateway;
+    mod push_remote_write;
+    mod telegram_bot;
+}
