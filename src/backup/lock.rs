@@ -69,21 +69,6 @@ fn make_shared_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// The key of an infobase folder: its canonical absolute path (the path as
-/// given when it does not exist), compared case-insensitively on Windows.
-pub fn base_key(base_path: &Path) -> String {
-    let p = fs::canonicalize(base_path).unwrap_or_else(|_| {
-        std::path::absolute(base_path).unwrap_or_else(|_| base_path.to_path_buf())
-    });
-    let text = p.to_string_lossy().into_owned();
-    let text = text.strip_prefix(r"\\?\").unwrap_or(&text).to_string();
-    if cfg!(windows) {
-        text.to_lowercase()
-    } else {
-        text
-    }
-}
-
 /// Take the lock of a configured base (see [`BaseLock::try_acquire`]).
 pub fn try_lock_base(
     cfg: &crate::config::Config,
@@ -97,7 +82,7 @@ impl BaseLock {
     /// Take the lock of the infobase at `base_path` in `dir` (see
     /// [`lock_dir`]) or report who holds it. Never waits.
     pub fn try_acquire(dir: &Path, base_path: &Path) -> io::Result<Result<BaseLock, Holder>> {
-        let key = base_key(base_path);
+        let key = crate::platform::path_key(base_path);
         let name = Path::new(&key)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -55,6 +55,26 @@ pub(super) fn check_bases(problems: &mut Vec<Problem>, bases: &[Base]) {
         }
     }
 
+    // Two entries for one infobase folder would dump it twice at once.
+    let mut folders: BTreeMap<String, String> = BTreeMap::new();
+    for b in bases {
+        let key = crate::platform::path_key(&b.path);
+        match folders.get(&key) {
+            Some(other) => problems.push(Problem::new(
+                b.origin.clone(),
+                b.path.display().to_string(),
+                format!(
+                    "an infobase folder no other base uses: bases {other:?} and {:?} are the same \
+                     folder; keep one entry",
+                    b.name
+                ),
+            )),
+            None => {
+                folders.insert(key, b.name.clone());
+            }
+        }
+    }
+
     // Two bases whose archives would share names (case-insensitively, as
     // on NTFS) could prune or replace each other's backups.
     let mut prefixes: BTreeMap<String, String> = BTreeMap::new();

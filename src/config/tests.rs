@@ -665,3 +665,24 @@ fn default_prefix_is_the_folder_name_made_safe_for_windows() {
     let cfg = load(&opts(dir.path(), &[("ONEC_BASE_PATH", "/srv/Buh:2024")])).unwrap();
     assert_eq!(cfg.bases[0].prefix, "Buh_2024_");
 }
+
+#[test]
+fn two_bases_on_one_folder_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("Buh");
+    fs::create_dir_all(base.join("sub")).unwrap();
+    fs::write(
+        dir.path().join("config.yaml"),
+        format!(
+            "bases:\n  - name: a\n    path: {}\n    prefix: a_\n  - name: b\n    path: {}\n    prefix: b_\n",
+            base.display(),
+            base.join("sub").join("..").display()
+        ),
+    )
+    .unwrap();
+    let text = load(&opts(dir.path(), &[])).unwrap_err().to_string();
+    assert!(
+        text.contains("\"a\"") && text.contains("\"b\"") && text.contains("same folder"),
+        "{text}"
+    );
+}

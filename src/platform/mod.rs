@@ -71,6 +71,22 @@ pub fn set_shared_readable(path: &Path) {
     sys::set_shared_readable(path)
 }
 
+/// One text per folder however its path is written: the canonical
+/// absolute path (the path made absolute when it does not exist), without
+/// Windows' `\\?\` prefix, lower-cased on Windows where case does not
+/// matter. Keys the per-infobase lock and finds two bases on one folder.
+pub fn path_key(path: &Path) -> String {
+    let p = std::fs::canonicalize(path)
+        .unwrap_or_else(|_| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
+    let text = p.to_string_lossy().into_owned();
+    let text = text.strip_prefix(r"\\?\").unwrap_or(&text).to_string();
+    if cfg!(windows) {
+        text.to_lowercase()
+    } else {
+        text
+    }
+}
+
 /// This computer's name (the `instance` / `host` label of pushed
 /// metrics); `localhost` when the OS does not say.
 pub fn hostname() -> String {

@@ -351,6 +351,44 @@ fn two_processes_never_back_up_one_base_at_once() {
     assert_eq!(w.archives().len(), 1);
 }
 
+/// The lock belongs to the infobase, not to a name or a backup folder: a
+/// console run with another `BACKUP_DIR` naming the same folder another way
+/// (`buh/sub/..`, so its default name is `sub`) sees the running backup.
+#[test]
+fn the_lock_is_the_infobase_s_whatever_name_or_backup_folder() {
+    let w = World::new(16);
+    fs::create_dir_all(w.base.join("sub")).unwrap();
+    let mut first = w.spawn(
+        &["backup"],
+        &[("FAKE_1C_MODE", "slow"), ("FAKE_1C_SLEEP_MS", "4000")],
+    );
+    wait_for(
+        "the first run to hold the lock",
+        Duration::from_secs(20),
+        || w.runs().iter().any(|r| r["status"] == "running"),
+    );
+    let mut other = World::new(1);
+    other.envs = w.envs.clone();
+    other
+        .set(
+            "BACKUP_DIR",
+            &w.dir.path().join("elsewhere").display().to_string(),
+        )
+        .set(
+            "ONEC_BASE_PATH",
+            &w.base.join("sub").join("..").display().to_string(),
+        );
+    let (v, _) = backup_ok(&other, &["--force"]);
+    assert_eq!(v["status"], "skipped", "{v}");
+    assert_eq!(v["base"], "sub", "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("already running"),
+        "{v}"
+    );
+    assert!(first.0.wait().unwrap().success());
+    assert_eq!(w.archives().len(), 1);
+}
+
 #[test]
 fn verify_catches_damage_and_names_it() {
     let mut w = World::new(64);
