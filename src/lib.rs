@@ -6,6 +6,8 @@
 //! `ibcmd`, reading `.1CD`/`.dt` files); [`backup`] is the pipeline
 //! (lock → make → pack → verify → publish → record → prune) and the only
 //! owner of the history database; [`cli`] turns command lines into calls.
+//! Two leaves import nothing of ours: [`schedule`] (cron across DST, quiet
+//! hours, catch-up) and [`text`] (every user-facing text, per language).
 //!
 //! Modules are `pub` (unlike rustic's `pub(crate)` + curated re-exports)
 //! because the benchmarks and end-to-end tests drive the same pieces the
@@ -24,4 +26,6 @@ pub mod metrics;
 pub mod onec;
 pub mod platform;
 pub mod push;
+pub mod schedule;
 pub mod telegram;
+pub mod text;

@@ -6,7 +6,7 @@ use super::keys::{self, KEYS, Key, Kind};
 use super::sources::{DotEnvEntry, Raw, RawBase, YamlDoc};
 use super::{Compress, ConfigError, Method, Origin, Problem, Secret};
 use crate::backup::retention::KeepPolicy;
-use crate::daemon::schedule::{QuietHours, Schedule};
+use crate::schedule::{QuietHours, Schedule};
 use jiff::SignedDuration;
 use jiff::tz::TimeZone;
 use std::collections::{BTreeMap, HashMap};
