@@ -41,4 +41,6 @@ pub mod onec;
 pub mod platform;
 pub mod push;
 pub mod retention;
+pub mod schedule;
 pub mod telegram;
+pub mod text;

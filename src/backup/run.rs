@@ -111,8 +111,9 @@ pub struct FailedRun {
     pub run_id: i64,
     pub base: String,
     pub message: String,
-    /// Plain-words explanation of a known 1C failure.
-    pub explanation: Option<String>,
+    /// What a known 1C failure means, said by each reader in its language
+    /// (`Display`: English).
+    pub explanation: Option<onec::Explanation>,
     /// Key lines of the 1C log.
     pub log_excerpt: Vec<String>,
     pub log_path: Option<PathBuf>,
@@ -459,7 +460,7 @@ pub fn run(
         Err(e) => {
             let (explanation, excerpt, exit_code) = match &e {
                 StepError::Onec(oe) => (
-                    oe.explanation().map(str::to_string),
+                    oe.explanation_code(),
                     oe.log_excerpt().iter().map(|l| cfg.mask(l)).collect(),
                     oe.exit_code(),
                 ),
@@ -481,7 +482,7 @@ pub fn run(
                 run_id,
                 base: base.name.clone(),
                 message,
-                explanation: explanation.map(|x| cfg.mask(&x)),
+                explanation,
                 log_excerpt: excerpt,
                 log_path,
             })))

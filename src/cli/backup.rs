@@ -100,7 +100,8 @@ fn to_json(r: &Result<Outcome, BackupError>) -> serde_json::Value {
         Ok(o) => serde_json::to_value(o).unwrap_or_default(),
         Err(BackupError::Failed(f)) => json!({
             "run_id": f.run_id, "base": f.base, "status": "failed", "error": f.message,
-            "explanation": f.explanation, "log_excerpt": f.log_excerpt, "log_path": f.log_path,
+            "explanation": f.explanation.map(|x| x.to_string()),
+            "log_excerpt": f.log_excerpt, "log_path": f.log_path,
         }),
         Err(BackupError::Interrupted(run)) => {
             json!({"run_id": run.id, "base": run.base, "status": "interrupted", "error": r.as_ref().err().map(|e| e.to_string())})

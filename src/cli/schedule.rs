@@ -3,7 +3,8 @@
 
 use super::Failure;
 use crate::config::Config;
-use crate::daemon::schedule::{self, Lang};
+use crate::schedule;
+use crate::text;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,10 +19,12 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
             "no infobase configured: set ONEC_BASE_PATH or add `bases:`",
         ));
     }
-    let lang = if cfg.telegram.language == "en" {
-        Lang::En
+    // The bot's language; unlike `text::texts`, only exactly "en" is English
+    // here (kept as it was).
+    let t = if cfg.telegram.language == "en" {
+        &text::EN
     } else {
-        Lang::Ru
+        &text::RU
     };
     let now = jiff::Timestamp::now().to_zoned_datetime(cfg.timezone.clone());
     println!("time zone: {}", cfg.timezone_name);
@@ -29,7 +32,13 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         match &base.schedule {
             None => println!("{}: manual backups only (no schedule)", base.name),
             Some(s) => {
-                println!("{}: {} — {}", base.name, s.as_str(), s.describe(lang));
+                let words = s.describe(
+                    t.schedule_every_minutes,
+                    t.schedule_every_hour_at,
+                    t.schedule_at,
+                    t.schedule_cron,
+                );
+                println!("{}: {} — {words}", base.name, s.as_str());
                 if let Some(q) = &base.quiet_hours {
                     println!("  quiet hours: {q}");
                 }

@@ -5,8 +5,8 @@
 
 use super::keys::Key;
 use super::{Compress, Method, Origin, Secret};
-use crate::daemon::schedule::{QuietHours, Schedule};
 use crate::retention::KeepPolicy;
+use crate::schedule::{QuietHours, Schedule};
 use jiff::SignedDuration;
 use jiff::tz::TimeZone;
 use std::path::PathBuf;

@@ -3,8 +3,8 @@
 //! a value is shown (secrets masked, URL credentials removed).
 
 use super::keys::Kind;
-use crate::daemon::schedule::{QuietHours, Schedule};
 use crate::retention::KeepPolicy;
+use crate::schedule::{QuietHours, Schedule};
 use jiff::SignedDuration;
 use jiff::tz::TimeZone;
 

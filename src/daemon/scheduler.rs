@@ -6,10 +6,11 @@
 //! short slices checked against the wall clock, so a suspended machine or a
 //! clock change does not make a run late or early.
 
-use super::schedule::{self, QuietHours, Schedule};
 use crate::agent::Agent;
 use crate::backup::history::{History, Trigger};
 use crate::backup::jobs::StartError;
+use crate::schedule::{self, QuietHours, Schedule};
+use crate::text::EN;
 use jiff::{Timestamp, ZonedDateTime};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +27,12 @@ pub async fn run(agent: Arc<Agent>) {
             base = %base.name,
             "backup schedule: {} ({}){}",
             sched.as_str(),
-            sched.describe(schedule::Lang::En),
+            sched.describe(
+                EN.schedule_every_minutes,
+                EN.schedule_every_hour_at,
+                EN.schedule_at,
+                EN.schedule_cron
+            ),
             base.quiet_hours.map(|q| format!(", quiet hours {q}")).unwrap_or_default()
         );
         loops.spawn(base_loop(

@@ -30,6 +30,7 @@ pub use locate::{
     default_roots, designer_file_name, locate_designer, locate_designer_in, locate_ibcmd,
     parse_version,
 };
+pub use outlog::Explanation;
 
 /// One dump to run. Paths are used as given; `dt_path` should be a temporary
 /// name that the caller renames once the dump is verified.
@@ -88,7 +89,7 @@ pub enum OnecError {
         #[source]
         source: std::io::Error,
     },
-    #[error("1C dump timed out after {seconds} s: {}{}", outlog::HANG, quote(.log))]
+    #[error("1C dump timed out after {seconds} s: {}{}", Explanation::Hang, quote(.log))]
     Timeout { seconds: u64, log: Vec<String> },
     #[error("1C dump cancelled: stop requested{}", quote(.log))]
     Cancelled { log: Vec<String> },
@@ -101,7 +102,7 @@ pub enum OnecError {
     Failed {
         exit_code: i32,
         dump_result: Option<i32>,
-        explanation: Option<&'static str>,
+        explanation: Option<Explanation>,
         log: Vec<String>,
     },
     #[error("1C reported success but wrote no dump at {path}{}", quote(.log))]
@@ -139,13 +140,20 @@ impl OnecError {
         }
     }
 
-    /// What the failure means in plain words, when known.
-    pub fn explanation(&self) -> Option<&str> {
+    /// What the failure means, when known, as a code the reader says in
+    /// its own language.
+    pub fn explanation_code(&self) -> Option<Explanation> {
         match self {
             Self::Failed { explanation, .. } => *explanation,
-            Self::Timeout { .. } => Some(outlog::HANG),
+            Self::Timeout { .. } => Some(Explanation::Hang),
             _ => None,
         }
+    }
+
+    /// What the failure means in plain English words, when known (as in the
+    /// error message).
+    pub fn explanation(&self) -> Option<&'static str> {
+        self.explanation_code().map(|x| x.words(&crate::text::EN))
     }
 }
 

@@ -1,41 +1,72 @@
 //! The Designer's `/Out` log and `ibcmd`'s console output: decoding the bytes
 //! (1C writes UTF-8 with a BOM, plain UTF-8, or Windows-1251 depending on the
 //! platform version and OS), picking the lines worth quoting, and explaining
-//! the messages admins meet most often in plain words. Every user-facing
-//! explanation about 1C's behaviour lives in this file.
+//! the messages admins meet most often: [`explain`] turns a log into an
+//! [`Explanation`] code, and the words for each code, in each language, are
+//! in [`crate::text`].
+
+use std::fmt;
+
+use crate::text::{self, Texts};
+
+/// What a failed or hung 1C run most likely means, as a code; readers say
+/// it in their language with [`Explanation::words`]. `Display` gives the
+/// English words (error messages, the CLI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Explanation {
+    /// Users are still connected, so 1C could not lock the base exclusively.
+    UsersConnected,
+    /// The infobase user or password is wrong.
+    WrongCredentials,
+    /// There is no infobase at the configured path.
+    NoInfobase,
+    /// The disk ran out of space during the dump.
+    DiskFull,
+    /// 1C did not finish in time (most likely a modal dialog).
+    Hang,
+}
+
+impl Explanation {
+    /// The explanation in the language of `t`.
+    pub fn words(self, t: &Texts) -> &'static str {
+        match self {
+            Explanation::UsersConnected => t.explain_users_connected,
+            Explanation::WrongCredentials => t.explain_wrong_credentials,
+            Explanation::NoInfobase => t.explain_no_infobase,
+            Explanation::DiskFull => t.explain_disk_full,
+            Explanation::Hang => t.explain_hang,
+        }
+    }
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.words(&text::EN))
+    }
+}
 
 /// Known 1C messages (matched case-insensitively as substrings) and what they
 /// mean for the admin. The first match wins, so the more specific come first.
-const EXPLANATIONS: &[(&str, &str)] = &[
-    ("не удалось монопольно заблокировать", LOCKED),
-    ("ошибка установки монопольного режима", LOCKED),
+const KNOWN: &[(&str, Explanation)] = &[
+    (
+        "не удалось монопольно заблокировать",
+        Explanation::UsersConnected,
+    ),
+    (
+        "ошибка установки монопольного режима",
+        Explanation::UsersConnected,
+    ),
     (
         "пользователь иб не идентифицирован",
-        "the infobase user or password is wrong: check ONEC_UC (user) and ONEC_UP (password)",
+        Explanation::WrongCredentials,
     ),
     (
         "неправильное имя пользователя или пароль",
-        "the infobase user or password is wrong: check ONEC_UC (user) and ONEC_UP (password)",
+        Explanation::WrongCredentials,
     ),
-    (
-        "информационная база не обнаружена",
-        "there is no infobase at the configured path: check ONEC_BASE (the folder holding 1Cv8.1CD)",
-    ),
-    (
-        "недостаточно свободного места",
-        "the disk ran out of space during the dump: free some space or point the temporary folder elsewhere",
-    ),
+    ("информационная база не обнаружена", Explanation::NoInfobase),
+    ("недостаточно свободного места", Explanation::DiskFull),
 ];
-
-const LOCKED: &str = "users are still connected to the infobase, so 1C could not lock it \
-     exclusively: ask them to log out, or set a lock code (ONEC_LOCK_CODE) that \
-     blocks new sessions and pass it with /UC";
-
-/// Why a timed-out run most likely hung.
-pub const HANG: &str = "1C did not finish in time and was stopped together with its child \
-     processes; a hang usually means 1C opened a modal dialog that nobody can \
-     answer, e.g. for wrong credentials (check ONEC_UC/ONEC_UP) or because users \
-     are still connected (ask them to log out or use ONEC_LOCK_CODE)";
 
 /// How many lines an error quotes at most.
 pub const MAX_KEY_LINES: usize = 10;
@@ -55,13 +86,13 @@ pub fn decode(bytes: &[u8]) -> String {
     }
 }
 
-/// The plain-words explanation of the first known 1C message in `text`.
-pub fn explain(text: &str) -> Option<&'static str> {
-    let lower = text.to_lowercase();
-    EXPLANATIONS
+/// The explanation of the first known 1C message in `log`.
+pub fn explain(log: &str) -> Option<Explanation> {
+    let lower = log.to_lowercase();
+    KNOWN
         .iter()
         .find(|(needle, _)| lower.contains(needle))
-        .map(|(_, meaning)| *meaning)
+        .map(|(_, code)| *code)
 }
 
 /// The meaningful lines of a log: trimmed, non-empty, at most
@@ -109,18 +140,33 @@ mod tests {
 
     #[test]
     fn explains_known_messages() {
-        let lock =
+        let code =
             explain("15.01 Не удалось монопольно заблокировать информационную базу").unwrap();
+        assert_eq!(code, Explanation::UsersConnected);
+        let lock = code.to_string();
         assert!(lock.contains("users are still connected"));
         assert!(lock.contains("ONEC_LOCK_CODE"));
-        assert_eq!(explain(LOCK_LINE), Some(lock));
-        let creds = explain("Пользователь ИБ не идентифицирован").unwrap();
+        assert_eq!(explain(LOCK_LINE), Some(code));
+        let creds = explain("Пользователь ИБ не идентифицирован")
+            .unwrap()
+            .to_string();
         assert!(creds.contains("ONEC_UC") && creds.contains("ONEC_UP"));
         assert_eq!(
             explain("Выгрузка информационной базы успешно завершена"),
             None
         );
         assert_eq!(explain(""), None);
+    }
+
+    #[test]
+    fn explanations_are_said_in_the_reader_language() {
+        let x = explain("Пользователь ИБ не идентифицирован").unwrap();
+        assert_eq!(x.words(&text::EN), x.to_string());
+        assert!(
+            x.words(&text::RU)
+                .contains("неверный пользователь или пароль")
+        );
+        assert!(Explanation::Hang.to_string().contains("modal dialog"));
     }
 
     #[test]

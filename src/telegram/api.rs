@@ -4,9 +4,10 @@
 //! that hands each update to the handler tree, and reply helpers that
 //! split long texts.
 
-use super::format::{MAX_MESSAGE_CHARS, esc, split};
+use super::format::{MAX_MESSAGE_CHARS, split};
 use super::{Ctx, TelegramError, commands, handlers};
 use crate::config::Telegram;
+use crate::text::esc;
 use std::sync::Arc;
 use std::time::Duration;
 use teloxide::RequestError;
@@ -122,7 +123,7 @@ pub async fn send_pre(ctx: &Ctx, chat: ChatId, title: &str, lines: &[String]) {
 /// Register the command menu: the configured language as the default, and
 /// Russian and English for clients in those languages.
 async fn set_commands(ctx: &Ctx) {
-    use super::i18n::{EN, RU};
+    use crate::text::{EN, RU};
     let menus = [(None, ctx.texts), (Some("ru"), &RU), (Some("en"), &EN)];
     for (code, texts) in menus {
         let mut req = ctx.bot.set_my_commands(commands::bot_commands(texts));

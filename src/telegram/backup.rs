@@ -4,12 +4,12 @@
 //! Telegram's limits — ending with size, duration and path, or the failure
 //! in plain words with the key lines of the 1C log.
 
-use super::format::{duration, esc};
-use super::i18n::Texts;
+use super::format::duration;
 use super::{Ctx, api, views};
 use crate::backup::history::{Run, Status, Trigger};
 use crate::backup::jobs::{Finished, JobEvent, StartError};
 use crate::backup::run::{Stage, human_bytes};
+use crate::text::{Texts, esc};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use teloxide::prelude::*;
@@ -88,7 +88,12 @@ pub async fn ask(ctx: &Ctx, chat: ChatId, arg: &str) -> anyhow::Result<()> {
         .into_iter()
         .find(|r| r.base == base.name)
     {
-        api::send_html(ctx, chat, &(t.already_running)(&r.base, (t.stage)(r.stage))).await;
+        api::send_html(
+            ctx,
+            chat,
+            &(t.already_running)(&r.base, (t.stage)(r.stage.as_str())),
+        )
+        .await;
         return Ok(());
     }
     let idx = ctx
@@ -175,7 +180,7 @@ pub async fn on_callback(ctx: Arc<Ctx>, q: CallbackQuery) -> anyhow::Result<()> 
                 &ctx,
                 chat,
                 msg_id,
-                &(t.already_running)(&r.base, (t.stage)(r.stage)),
+                &(t.already_running)(&r.base, (t.stage)(r.stage.as_str())),
             )
             .await;
         }
@@ -193,7 +198,7 @@ pub fn progress_text(t: &Texts, base: &str, stages: &[Stage], percent: Option<f6
     for (i, s) in stages.iter().enumerate() {
         let last = i + 1 == stages.len();
         let mark = if last { "▶️" } else { "✔️" };
-        out.push_str(&format!("\n{mark} {}", (t.stage)(*s)));
+        out.push_str(&format!("\n{mark} {}", (t.stage)(s.as_str())));
         if last && let Some(p) = percent {
             out.push_str(&format!(" {p:.0} %"));
         }
@@ -289,7 +294,10 @@ pub fn finished_text(t: &Texts, base: &str, result: &Finished) -> String {
         ),
         Finished::Done(o) => (t.skipped)(base, o.reason.as_deref().unwrap_or("")),
         Finished::Failed(f) => {
-            let reason = f.explanation.as_deref().unwrap_or(&f.message);
+            let reason = match f.explanation {
+                Some(x) => x.words(t),
+                None => &f.message,
+            };
             format!(
                 "{}{}",
                 (t.failed)(base, reason),
@@ -359,15 +367,11 @@ mod tests {
             run_id: 1,
             base: "<b&>".into(),
             message: "designer failed".into(),
-            explanation: Some("users are still connected".into()),
+            explanation: Some(crate::onec::Explanation::UsersConnected),
             log_excerpt: vec!["Ошибка <монопольного> режима".into()],
             log_path: None,
         };
-        let s = finished_text(
-            &super::super::i18n::EN,
-            "<b&>",
-            &Finished::Failed(Arc::new(f)),
-        );
+        let s = finished_text(&crate::text::EN, "<b&>", &Finished::Failed(Arc::new(f)));
         assert!(s.contains("&lt;b&amp;&gt;"), "{s}");
         assert!(s.contains("users are still connected"), "{s}");
         assert!(
@@ -377,9 +381,29 @@ mod tests {
     }
 
     #[test]
+    fn failure_is_explained_in_the_bot_language() {
+        let f = Arc::new(FailedRun {
+            record: Run::example(1, "buh", Status::Failed),
+            run_id: 1,
+            base: "buh".into(),
+            message: "1C dump failed (exit code 1)".into(),
+            explanation: Some(crate::onec::Explanation::WrongCredentials),
+            log_excerpt: vec![],
+            log_path: None,
+        });
+        let ru = finished_text(&crate::text::RU, "buh", &Finished::Failed(f.clone()));
+        assert!(ru.contains("неверный пользователь или пароль"), "{ru}");
+        let en = finished_text(&crate::text::EN, "buh", &Finished::Failed(f));
+        assert!(
+            en.contains("the infobase user or password is wrong"),
+            "{en}"
+        );
+    }
+
+    #[test]
     fn progress_marks_the_current_stage() {
         let s = progress_text(
-            &super::super::i18n::RU,
+            &crate::text::RU,
             "buh",
             &[Stage::Dumping, Stage::Packing],
             Some(43.2),

@@ -1,8 +1,8 @@
 //! The bot's commands. The enum's doc comments are its English `/help`
 //! lines for teloxide; the menu registered with `setMyCommands` comes from
-//! [`super::i18n`] so both languages stay in one place.
+//! [`crate::text`] so both languages stay in one place.
 
-use super::i18n::Texts;
+use crate::text::Texts;
 use teloxide::types::BotCommand;
 use teloxide::utils::command::BotCommands;
 
@@ -56,7 +56,7 @@ mod tests {
             .into_iter()
             .map(|c| c.command.trim_start_matches('/').to_string())
             .collect();
-        for t in [&super::super::i18n::RU, &super::super::i18n::EN] {
+        for t in [&crate::text::RU, &crate::text::EN] {
             let menu: Vec<String> = bot_commands(t).into_iter().map(|c| c.command).collect();
             assert_eq!(menu, names);
         }

@@ -1,25 +1,10 @@
-//! Pure text helpers for the bot: HTML escaping, splitting long replies
-//! below Telegram's 4096-character limit, durations and ages in words, and
-//! masking the bot token out of any error text.
+//! Pure text helpers for the bot: splitting long replies below Telegram's
+//! 4096-character limit, durations and ages in words, and masking the bot
+//! token out of any error text. HTML escaping is [`crate::text::esc`].
 
 /// Telegram refuses messages above 4096 characters; stay below with room
 /// for the `<pre>` wrapper.
 pub const MAX_MESSAGE_CHARS: usize = 4000;
-
-/// Escape `&`, `<`, `>` (and quotes) for Telegram's HTML parse mode.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Split `text` into chunks of at most `limit` characters, at line breaks
 /// when possible (a single longer line is cut at character boundaries).
@@ -103,11 +88,6 @@ pub fn pad(s: &str, w: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_html() {
-        assert_eq!(esc("<Тест & Co>"), "&lt;Тест &amp; Co&gt;");
-    }
 
     #[test]
     fn split_keeps_lines_and_limit() {

@@ -12,7 +12,8 @@
 //! A Telegram outage only delays messages: backups and metrics never wait on
 //! the bot (backups run on their own threads, see `backup::jobs`).
 //!
-//! Texts for both languages live in [`i18n`]; pure formatting in [`format`].
+//! Texts for both languages live in [`crate::text`]; pure formatting in
+//! [`format`].
 
 pub mod api;
 pub mod backup;
@@ -20,13 +21,13 @@ pub mod chart;
 pub mod commands;
 pub mod format;
 pub mod handlers;
-pub mod i18n;
 pub mod notify;
 pub mod views;
 
 use crate::agent::Agent;
 use crate::backup::feed::FinishedRun;
 use crate::backup::history::{History, HistoryError};
+use crate::text;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -57,7 +58,7 @@ pub const DENY_REPLY_EVERY: Duration = Duration::from_secs(600);
 pub struct Ctx {
     pub agent: Arc<Agent>,
     pub bot: Bot,
-    pub texts: &'static i18n::Texts,
+    pub texts: &'static text::Texts,
     /// The token text, to mask it out of error messages.
     token: String,
     /// When each stranger was last told they are denied.
@@ -73,7 +74,7 @@ impl Ctx {
         let token = tg.bot_token.as_ref().ok_or(TelegramError::NoToken)?;
         let bot = api::make_bot(tg)?;
         Ok(Arc::new(Ctx {
-            texts: i18n::texts(&tg.language),
+            texts: text::texts(&tg.language),
             token: token.expose().to_string(),
             bot,
             agent,

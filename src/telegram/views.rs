@@ -3,11 +3,12 @@
 //! backup folder or the sampler's latest snapshot and answers in HTML with
 //! every dynamic value escaped; tables go in `<pre>` blocks.
 
-use super::format::{clip, duration, esc, pad};
+use super::format::{clip, duration, pad};
 use super::{Ctx, api};
 use crate::backup::history::{Run, Status};
 use crate::backup::naming;
 use crate::backup::run::human_bytes;
+use crate::text::esc;
 use jiff::Timestamp;
 use std::path::{Path, PathBuf};
 use teloxide::prelude::*;
@@ -59,7 +60,7 @@ pub async fn status(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
         title.push_str(t.status_idle);
     }
     for r in &running {
-        let mut stage = (t.stage)(r.stage).to_string();
+        let mut stage = (t.stage)(r.stage.as_str()).to_string();
         if let Some(p) = r.percent() {
             stage.push_str(&format!(" {p:.0} %"));
         }

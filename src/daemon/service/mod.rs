@@ -1,5 +1,6 @@
 //! Installing the agent as an OS service: the shared, OS-independent part
-//! (options, argument validation, path warnings, names and descriptions).
+//! (options, argument validation, path warnings, names and descriptions;
+//! their words are in [`crate::text`]).
 //! [`systemd`] writes and enables a systemd unit on Linux; [`windows`] talks
 //! to the Windows service manager and hosts the service entry point. Each
 //! flavour only exists on its own OS: nothing here pretends to install a
@@ -9,6 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::config::Secret;
+use crate::text;
 
 pub mod settings;
 #[cfg(unix)]
@@ -19,22 +21,22 @@ pub mod windows;
 /// The default service / unit name.
 pub const DEFAULT_NAME: &str = "OneCBackupBot";
 
-/// The service description shown by `services.msc` and `systemctl status`.
-pub const RUSSIAN_DESCRIPTION: &str =
-    "Резервное копирование и мониторинг информационных баз 1С:Предприятие (OneCBackupBot)";
-
-/// The Windows display name.
-pub const DISPLAY_NAME: &str = "OneCBackupBot — резервное копирование 1С";
+/// The service description shown by `services.msc` and `systemctl status`
+/// (Russian, like the display name).
+pub fn description() -> &'static str {
+    text::RU.service_description
+}
 
 /// The Windows display name of service `name`. Another `--name` is added
 /// in brackets: Windows refuses a second service with the same display
 /// name (ERROR_DUPLICATE_SERVICE_NAME), so a second agent could not be
 /// installed.
 pub fn display_name(name: &str) -> String {
+    let display = text::RU.service_display_name;
     if name == DEFAULT_NAME {
-        DISPLAY_NAME.to_string()
+        display.to_string()
     } else {
-        format!("{DISPLAY_NAME} ({name})")
+        format!("{display} ({name})")
     }
 }
 
@@ -286,18 +288,11 @@ pub fn is_unc(path: &Path) -> bool {
 }
 
 fn unc_warning(path: &Path) -> String {
-    format!(
-        "путь {p} — сетевая папка (UNC), а служба от имени LocalSystem (SYSTEM) не имеет доступа \
-         к сетевым папкам; установите службу от имени доменного пользователя с доступом к папке: \
-         --user ДОМЕН\\пользователь --password … / \
-         path {p} is a network share (UNC), and a service running as LocalSystem (SYSTEM) cannot \
-         reach network shares; install the service as a domain user who can access it: \
-         --user DOMAIN\\user --password …",
-        p = path.display()
-    )
+    let p = path.display().to_string();
+    text::both(|t| (t.warn_unc_local_system)(&p))
 }
 
-/// Warnings (each in Russian and English) about paths the service will use:
+/// Warnings (each in Russian and English, from [`crate::text`]) about paths the service will use:
 /// network shares that LocalSystem cannot reach, paths that do not exist or
 /// cannot be read by the installing user. Not errors: the service account
 /// may see things differently than the person installing it.
@@ -319,18 +314,15 @@ pub fn path_warnings(paths: &[&Path], account: &Account) -> Vec<String> {
 }
 
 fn readable_warning(path: &Path) -> Option<String> {
-    let p = path.display();
+    let p = path.display().to_string();
     let meta = match fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Some(format!(
-                "путь {p} не существует: проверьте настройки / path {p} does not exist: check the settings"
-            ));
+            return Some(text::both(|t| (t.warn_path_missing)(&p)));
         }
         Err(e) => {
-            return Some(format!(
-                "путь {p} недоступен ({e}) / path {p} is not accessible ({e})"
-            ));
+            let e = e.to_string();
+            return Some(text::both(|t| (t.warn_path_inaccessible)(&p, &e)));
         }
     };
     let read = if meta.is_dir() {
@@ -338,8 +330,10 @@ fn readable_warning(path: &Path) -> Option<String> {
     } else {
         fs::File::open(path).map(drop)
     };
-    read.err()
-        .map(|e| format!("путь {p} не читается ({e}) / path {p} cannot be read ({e})"))
+    read.err().map(|e| {
+        let e = e.to_string();
+        text::both(|t| (t.warn_path_unreadable)(&p, &e))
+    })
 }
 
 /// Warnings about the backup folder: a network share with LocalSystem, and
@@ -352,11 +346,9 @@ pub fn backup_dir_warnings(dir: &Path, account: &Account) -> Vec<String> {
     if is_unc(dir) && !cfg!(windows) {
         return out;
     }
-    let p = dir.display();
+    let p = dir.display().to_string();
     if !dir.is_dir() {
-        out.push(format!(
-            "папка резервных копий {p} не существует: создайте её / backup folder {p} does not exist: create it"
-        ));
+        out.push(text::both(|t| (t.warn_backup_dir_missing)(&p)));
         return out;
     }
     let probe = dir.join(format!(".onec-backup-bot-probe-{}", std::process::id()));
@@ -366,10 +358,8 @@ pub fn backup_dir_warnings(dir: &Path, account: &Account) -> Vec<String> {
         .open(&probe)
         .and_then(|_| fs::remove_file(&probe));
     if let Err(e) = written {
-        out.push(format!(
-            "в папку резервных копий {p} нельзя записать ({e}): выдайте права на запись / \
-             backup folder {p} is not writable ({e}): grant write access"
-        ));
+        let e = e.to_string();
+        out.push(text::both(|t| (t.warn_backup_dir_not_writable)(&p, &e)));
     }
     out
 }
@@ -562,9 +552,12 @@ mod tests {
 
     #[test]
     fn descriptions() {
-        assert!(RUSSIAN_DESCRIPTION.contains("1С:Предприятие"));
-        assert!(DISPLAY_NAME.starts_with(DEFAULT_NAME));
-        assert_eq!(display_name(DEFAULT_NAME), DISPLAY_NAME);
+        assert!(description().contains("1С:Предприятие"));
+        assert!(text::RU.service_display_name.starts_with(DEFAULT_NAME));
+        assert_eq!(
+            display_name(DEFAULT_NAME),
+            "OneCBackupBot — резервное копирование 1С"
+        );
         assert_eq!(
             display_name("OneCBackupBot-Trade"),
             "OneCBackupBot — резервное копирование 1С (OneCBackupBot-Trade)"

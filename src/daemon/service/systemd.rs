@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Account, Flavor, InstallOptions, RUSSIAN_DESCRIPTION, ServiceError, validate_for};
+use super::{Account, Flavor, InstallOptions, ServiceError, description, validate_for};
 
 /// Where units are installed.
 pub const UNIT_DIR: &str = "/etc/systemd/system";
@@ -33,7 +33,7 @@ pub fn unit_text(opts: &InstallOptions, rw_paths: &[PathBuf], ro_paths: &[PathBu
         out.push('\n');
     };
     line("[Unit]");
-    line(&format!("Description={RUSSIAN_DESCRIPTION}"));
+    line(&format!("Description={}", description()));
     line("After=network-online.target");
     line("Wants=network-online.target");
     line("");

@@ -22,7 +22,7 @@ use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
 use windows_service::{define_windows_service, service_dispatcher};
 
 use super::settings::{self, Setting};
-use super::{Account, Flavor, InstallOptions, RUSSIAN_DESCRIPTION, ServiceError};
+use super::{Account, Flavor, InstallOptions, ServiceError, description};
 use crate::cancel::Cancel;
 
 /// How long `uninstall`/`stop` wait for the service to stop.
@@ -110,7 +110,7 @@ fn apply(
         )));
     }
     match setting {
-        Setting::Description => service.set_description(RUSSIAN_DESCRIPTION),
+        Setting::Description => service.set_description(description()),
         // Supported since Vista / Server 2008; Wine lacks it (optional).
         Setting::DelayedAutoStart => service.set_delayed_auto_start(true),
         Setting::FailureActions => {

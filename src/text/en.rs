@@ -1,0 +1,198 @@
+//! The English texts (`BOT_LANGUAGE=en`, and the CLI's 1C explanations).
+
+use super::{Texts, WEEKEND, WORKDAYS, clock, day_names, esc, join, minutes_past};
+
+pub static EN: Texts = Texts {
+    code: "en",
+    commands: &[
+        ("start", "What the bot can do"),
+        ("help", "Command help"),
+        ("backup", "Back up now [base]"),
+        ("status", "Recent runs and state"),
+        ("health", "Server health"),
+        ("lastlog", "Last 100 log lines"),
+        ("list", "Archives [base]"),
+        ("disk", "All disks"),
+        ("top", "Top processes by CPU and memory"),
+        ("sessions", "Who is in RDP and in 1C"),
+        ("bases", "Bases and their last result"),
+        ("schedule", "Schedule"),
+        ("chart", "CPU, memory and disk chart [hours]"),
+    ],
+    help: "<b>1C backup bot</b>\n\
+/backup [base] — back up (asks first)\n\
+/status — the last 20 runs\n\
+/health — CPU, memory, disk, sessions, last backup\n\
+/lastlog — the last 100 log lines as a file\n\
+/list [base] — archives and sizes\n\
+/disk — all disks\n\
+/top — the busiest processes\n\
+/sessions — who is in RDP and in 1C\n\
+/bases — bases and their last result\n\
+/schedule — the schedule\n\
+/chart [hours] — chart over N hours (default 24)",
+    denied: |id| {
+        format!(
+            "⛔ Access denied. Your Telegram ID is <code>{id}</code>. Ask the administrator to add it to ALLOWED_USER_IDS."
+        )
+    },
+    unknown_command: "Unknown command. Commands: /help",
+    yes: "Yes",
+    no: "No",
+    confirm: |b| format!("Back up <b>{}</b> now?", esc(b)),
+    cancelled: |b| format!("Backup of <b>{}</b> cancelled.", esc(b)),
+    confirm_expired: "This confirmation has expired (it is valid for 10 minutes). Send /backup again.",
+    no_bases: "No bases configured: set ONEC_BASE_PATH or bases: in config.yaml.",
+    no_such_base: |n, k| format!("No base named “{}”. Configured: {}", esc(n), esc(k)),
+    already_running: |b, s| {
+        format!(
+            "⏳ A backup of <b>{}</b> is already running (stage: {}). Wait for it to finish.",
+            esc(b),
+            esc(s)
+        )
+    },
+    shutting_down: "The agent is stopping; no new backups are started.",
+    stage: |key| match key {
+        "preparing" => "preparing",
+        "dumping" => "1C dump",
+        "packing" => "packing",
+        "verifying" => "verifying",
+        "publishing" => "saving",
+        "pruning" => "removing old backups",
+        other => other,
+    },
+    progress_title: |b| format!("⏳ Backing up <b>{}</b>", esc(b)),
+    done: |b, size, dur, path| {
+        format!(
+            "✅ Backup of <b>{}</b> done\nSize: {}\nDuration: {}\nFile: <code>{}</code>",
+            esc(b),
+            esc(size),
+            esc(dur),
+            esc(path)
+        )
+    },
+    skipped: |b, r| format!("⏭ Backup of <b>{}</b> skipped: {}", esc(b), esc(r)),
+    failed: |b, r| format!("❌ Backup of <b>{}</b> failed: {}", esc(b), esc(r)),
+    interrupted: |b| {
+        format!(
+            "⚠️ Backup of <b>{}</b> interrupted by the agent stopping; nothing was kept.",
+            esc(b)
+        )
+    },
+    setup_failed: |r| format!("❌ The backup could not start: {}", esc(r)),
+    log_lines: "Key lines of the 1C log:",
+    run_line: |st, b, t| format!("{} <b>{}</b> ({})", esc(st), esc(b), esc(t)),
+    status_title: "<b>Recent runs</b>",
+    status_idle: "No backup is running now.",
+    status_running: |b, s| format!("⏳ Running: <b>{}</b> — {}", esc(b), esc(s)),
+    no_runs: "No runs yet.",
+    health_title: "<b>Server health</b>",
+    cpu: "CPU",
+    ram: "Memory",
+    disk: "Backup disk",
+    uptime: "Server up",
+    agent_uptime: "Agent up",
+    rdp: "RDP sessions",
+    onec_users: "1C clients",
+    last_ok: "Last good backup",
+    never: "none yet",
+    ago: |a| format!("{} ago", esc(a)),
+    unknown: "n/a",
+    log_absent: |d| format!("No log: there is no backup.log in {}.", esc(d)),
+    log_caption: |n| format!("The last {n} log lines"),
+    list_title: |b| format!("<b>Archives of {}</b>", esc(b)),
+    list_empty: |b| format!("No archives of <b>{}</b> yet.", esc(b)),
+    disk_title: "<b>Disks</b>",
+    top_cpu: "<b>Top by CPU</b>",
+    top_mem: "<b>Top by memory</b>",
+    sessions_title: "<b>Sessions</b>",
+    no_sessions: "No sessions.",
+    onec_title: "<b>1C clients</b>",
+    no_onec: "No 1C clients running.",
+    bases_title: "<b>Bases</b>",
+    schedule_none: "No schedule is set: backups run manually only (/backup, CLI, API).",
+    chart_bad_hours: |a| {
+        format!(
+            "“{}” is not a number of hours. Example: /chart 48 (1 to 720).",
+            esc(a)
+        )
+    },
+    chart_no_data: "No chart data yet: samples are stored once a minute.",
+    chart_caption: |h, n| format!("CPU, memory and disk over {h} h ({n} samples)"),
+    chart_series: ["CPU %", "Memory %", "Disk %"],
+    command_failed: |e| format!("The command failed: {}", esc(e)),
+    alert_low_disk: |p, f, m| {
+        format!(
+            "⚠️ Low space on the backup disk ({}): {:.1} % free, threshold {} %. Free some space or move BACKUP_DIR.",
+            esc(p),
+            f,
+            m
+        )
+    },
+    alert_stale: |b, a, h| {
+        format!(
+            "⚠️ <b>{}</b> has had no good backup for {} (threshold {} h). Check /status.",
+            esc(b),
+            esc(a),
+            h
+        )
+    },
+    not_available: "no data",
+    schedule_every_minutes: |n| match n {
+        None => "every minute".into(),
+        Some(n) => format!("every {n} minutes"),
+    },
+    schedule_every_hour_at: |m| format!("every hour at {}", join(&minutes_past(m), AND)),
+    schedule_at: |weekdays, times| {
+        let days = match weekdays {
+            None => "every day".to_string(),
+            Some(WORKDAYS) => "on weekdays".to_string(),
+            Some(WEEKEND) => "on weekends".to_string(),
+            Some(d) => format!("every {}", join(&day_names(d, &DAYS), AND)),
+        };
+        format!("{days} at {}", join(&clock(times), AND))
+    },
+    schedule_cron: |e| format!("cron schedule: {e}"),
+    explain_users_connected: "users are still connected to the infobase, so 1C could not lock it \
+        exclusively: ask them to log out, or set a lock code (ONEC_LOCK_CODE) that \
+        blocks new sessions and pass it with /UC",
+    explain_wrong_credentials: "the infobase user or password is wrong: check ONEC_UC (user) and \
+        ONEC_UP (password)",
+    explain_no_infobase: "there is no infobase at the configured path: check ONEC_BASE (the \
+        folder holding 1Cv8.1CD)",
+    explain_disk_full: "the disk ran out of space during the dump: free some space or point the \
+        temporary folder elsewhere",
+    explain_hang: "1C did not finish in time and was stopped together with its child \
+        processes; a hang usually means 1C opened a modal dialog that nobody can \
+        answer, e.g. for wrong credentials (check ONEC_UC/ONEC_UP) or because users \
+        are still connected (ask them to log out or use ONEC_LOCK_CODE)",
+    service_description: "Backups and monitoring of 1C:Enterprise infobases (OneCBackupBot)",
+    service_display_name: "OneCBackupBot — 1C backups",
+    warn_unc_local_system: |p| {
+        format!(
+            "path {p} is a network share (UNC), and a service running as LocalSystem (SYSTEM) \
+             cannot reach network shares; install the service as a domain user who can access \
+             it: --user DOMAIN\\user --password …"
+        )
+    },
+    warn_path_missing: |p| format!("path {p} does not exist: check the settings"),
+    warn_path_inaccessible: |p, e| format!("path {p} is not accessible ({e})"),
+    warn_path_unreadable: |p, e| format!("path {p} cannot be read ({e})"),
+    warn_backup_dir_missing: |p| format!("backup folder {p} does not exist: create it"),
+    warn_backup_dir_not_writable: |p, e| {
+        format!("backup folder {p} is not writable ({e}): grant write access")
+    },
+};
+
+const AND: &str = "and";
+
+/// Day names after "every", Sunday first.
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];

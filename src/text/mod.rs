@@ -1,0 +1,202 @@
+//! Every user-facing text, in Russian (the default) and English, one leaf
+//! module per language (`ru.rs`, `en.rs`): the bot's replies, schedules in
+//! words, what 1C failures mean, the OS service's name and warnings. The
+//! CLI, the bot, the web page and Windows session messages all pick a
+//! [`Texts`] with [`texts`] and call its fields. (Error messages and the
+//! CLI's own report lines are English and stay with their code.)
+//!
+//! A leaf: it imports nothing of ours. Where a text is about one of our
+//! types, it takes a plain key or plain values (a stage's `as_str()`, a
+//! schedule's shape as numbers) and the owner of the type passes them.
+//!
+//! The bot's fields produce Telegram HTML and escape every dynamic value
+//! they are given with [`esc`], so callers pass raw values (base names,
+//! paths, error text). The other groups are plain text.
+
+mod en;
+mod ru;
+
+pub use en::EN;
+pub use ru::RU;
+
+/// The strings of one language. Plain fields are fixed text; the `fn`
+/// fields format dynamic values.
+pub struct Texts {
+    // The bot (Telegram HTML).
+    /// `language_code` for `setMyCommands`.
+    pub code: &'static str,
+    /// Command descriptions for the bot menu, in the order of the bot's
+    /// command enum.
+    pub commands: &'static [(&'static str, &'static str)],
+    pub help: &'static str,
+    pub denied: fn(user_id: u64) -> String,
+    pub unknown_command: &'static str,
+    pub yes: &'static str,
+    pub no: &'static str,
+    pub confirm: fn(base: &str) -> String,
+    pub cancelled: fn(base: &str) -> String,
+    pub confirm_expired: &'static str,
+    pub no_bases: &'static str,
+    pub no_such_base: fn(name: &str, known: &str) -> String,
+    pub already_running: fn(base: &str, stage: &str) -> String,
+    pub shutting_down: &'static str,
+    /// A backup stage in words, by its key (`preparing`, `dumping`,
+    /// `packing`, `verifying`, `publishing`, `pruning`); an unknown key is
+    /// returned as it is.
+    pub stage: fn(key: &str) -> &str,
+    pub progress_title: fn(base: &str) -> String,
+    pub done: fn(base: &str, size: &str, duration: &str, path: &str) -> String,
+    pub skipped: fn(base: &str, reason: &str) -> String,
+    pub failed: fn(base: &str, reason: &str) -> String,
+    pub interrupted: fn(base: &str) -> String,
+    pub setup_failed: fn(reason: &str) -> String,
+    pub log_lines: &'static str,
+    pub run_line: fn(status: &str, base: &str, trigger: &str) -> String,
+    pub status_title: &'static str,
+    pub status_idle: &'static str,
+    pub status_running: fn(base: &str, stage: &str) -> String,
+    pub no_runs: &'static str,
+    pub health_title: &'static str,
+    pub cpu: &'static str,
+    pub ram: &'static str,
+    pub disk: &'static str,
+    pub uptime: &'static str,
+    pub agent_uptime: &'static str,
+    pub rdp: &'static str,
+    pub onec_users: &'static str,
+    pub last_ok: &'static str,
+    pub never: &'static str,
+    pub ago: fn(age: &str) -> String,
+    pub unknown: &'static str,
+    pub log_absent: fn(dir: &str) -> String,
+    pub log_caption: fn(lines: usize) -> String,
+    pub list_title: fn(base: &str) -> String,
+    pub list_empty: fn(base: &str) -> String,
+    pub disk_title: &'static str,
+    pub top_cpu: &'static str,
+    pub top_mem: &'static str,
+    pub sessions_title: &'static str,
+    pub no_sessions: &'static str,
+    pub onec_title: &'static str,
+    pub no_onec: &'static str,
+    pub bases_title: &'static str,
+    pub schedule_none: &'static str,
+    pub chart_bad_hours: fn(arg: &str) -> String,
+    pub chart_no_data: &'static str,
+    pub chart_caption: fn(hours: u32, points: usize) -> String,
+    pub chart_series: [&'static str; 3],
+    pub command_failed: fn(err: &str) -> String,
+    pub alert_low_disk: fn(path: &str, free_percent: f64, min: u8) -> String,
+    pub alert_stale: fn(base: &str, age: &str, max_hours: u32) -> String,
+    pub not_available: &'static str,
+
+    // Schedules in words (plain text): the phrases `Schedule::describe`
+    // takes, one per shape of `schedule::Description`.
+    /// `None`: every minute; `Some(n)`: every `n` minutes.
+    pub schedule_every_minutes: fn(n: Option<u32>) -> String,
+    /// Every hour at these minutes.
+    pub schedule_every_hour_at: fn(minutes: &[u32]) -> String,
+    /// At these `[hour, minute, second]` times on the `weekdays` (bit 0 =
+    /// Sunday … bit 6 = Saturday), every day when `None`.
+    pub schedule_at: fn(weekdays: Option<u8>, times: &[[u32; 3]]) -> String,
+    /// A schedule with no simpler shape: the cron expression.
+    pub schedule_cron: fn(expr: &str) -> String,
+
+    // What a 1C failure means (plain text), one field per explanation code
+    // of `onec::outlog::Explanation`.
+    pub explain_users_connected: &'static str,
+    pub explain_wrong_credentials: &'static str,
+    pub explain_no_infobase: &'static str,
+    pub explain_disk_full: &'static str,
+    pub explain_hang: &'static str,
+
+    // The OS service (plain text).
+    /// The description shown by `services.msc` and `systemctl status`.
+    pub service_description: &'static str,
+    /// The Windows display name of the default service.
+    pub service_display_name: &'static str,
+    /// A network share the service's LocalSystem account cannot reach.
+    pub warn_unc_local_system: fn(path: &str) -> String,
+    pub warn_path_missing: fn(path: &str) -> String,
+    pub warn_path_inaccessible: fn(path: &str, err: &str) -> String,
+    pub warn_path_unreadable: fn(path: &str, err: &str) -> String,
+    pub warn_backup_dir_missing: fn(path: &str) -> String,
+    pub warn_backup_dir_not_writable: fn(path: &str, err: &str) -> String,
+}
+
+/// The texts for `language` (`en` → English, anything else → Russian).
+pub fn texts(language: &str) -> &'static Texts {
+    if language.eq_ignore_ascii_case("en") {
+        &EN
+    } else {
+        &RU
+    }
+}
+
+/// Escape `&`, `<`, `>` (and quotes) for HTML (Telegram's HTML parse mode,
+/// the web page).
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `a`, `a and b`, `a, b and c` with the language's `and`.
+fn join(items: &[String], and: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} {and} {last}", init.join(", ")),
+    }
+}
+
+/// `:05`, `:30`: minutes past the hour.
+fn minutes_past(minutes: &[u32]) -> Vec<String> {
+    minutes.iter().map(|m| format!(":{m:02}")).collect()
+}
+
+/// `13:05`, or `03:00:15` when the second is not zero.
+fn clock(times: &[[u32; 3]]) -> Vec<String> {
+    times
+        .iter()
+        .map(|[h, m, s]| {
+            if *s == 0 {
+                format!("{h:02}:{m:02}")
+            } else {
+                format!("{h:02}:{m:02}:{s:02}")
+            }
+        })
+        .collect()
+}
+
+/// The names (Sunday first in `names`) of the days in `weekdays`, Monday
+/// first and Sunday last.
+fn day_names(weekdays: u8, names: &[&str; 7]) -> Vec<String> {
+    [1, 2, 3, 4, 5, 6, 0]
+        .iter()
+        .filter(|&&d| weekdays & (1 << d) != 0)
+        .map(|&d| names[d].to_string())
+        .collect()
+}
+
+/// Monday to Friday, as a `weekdays` bit set.
+const WORKDAYS: u8 = 0b011_1110;
+/// Saturday and Sunday.
+const WEEKEND: u8 = 0b100_0001;
+
+/// A warning in both languages, Russian first: for an admin who may read
+/// either (the service warnings).
+pub fn both(say: impl Fn(&Texts) -> String) -> String {
+    format!("{} / {}", say(&RU), say(&EN))
+}
+
+#[cfg(test)]
+mod tests;

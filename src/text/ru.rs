@@ -1,0 +1,212 @@
+//! The Russian texts (the default language).
+
+use super::{Texts, WEEKEND, WORKDAYS, clock, day_names, esc, join, minutes_past};
+
+pub static RU: Texts = Texts {
+    code: "ru",
+    commands: &[
+        ("start", "Что умеет бот"),
+        ("help", "Справка по командам"),
+        ("backup", "Сделать резервную копию [база]"),
+        ("status", "Последние запуски и состояние"),
+        ("health", "Состояние сервера"),
+        ("lastlog", "Последние 100 строк журнала"),
+        ("list", "Архивы [база]"),
+        ("disk", "Все диски"),
+        ("top", "Процессы: топ по CPU и памяти"),
+        ("sessions", "Кто в RDP и в 1С"),
+        ("bases", "Базы и их последний результат"),
+        ("schedule", "Расписание"),
+        ("chart", "График CPU, памяти и диска [часы]"),
+    ],
+    help: "<b>Бот резервного копирования 1С</b>\n\
+/backup [база] — резервная копия (с подтверждением)\n\
+/status — последние 20 запусков\n\
+/health — CPU, память, диск, сеансы, последняя копия\n\
+/lastlog — последние 100 строк журнала файлом\n\
+/list [база] — архивы и их размеры\n\
+/disk — все диски\n\
+/top — самые загруженные процессы\n\
+/sessions — кто в RDP и в 1С\n\
+/bases — базы и их последний результат\n\
+/schedule — расписание\n\
+/chart [часы] — график за N часов (по умолчанию 24)",
+    denied: |id| {
+        format!(
+            "⛔ Доступ запрещён. Ваш Telegram ID: <code>{id}</code>. Попросите администратора добавить его в ALLOWED_USER_IDS."
+        )
+    },
+    unknown_command: "Неизвестная команда. Список команд: /help",
+    yes: "Да",
+    no: "Нет",
+    confirm: |b| format!("Сделать резервную копию базы <b>{}</b> сейчас?", esc(b)),
+    cancelled: |b| format!("Резервная копия базы <b>{}</b> отменена.", esc(b)),
+    confirm_expired: "Подтверждение устарело (действует 10 минут). Отправьте /backup ещё раз.",
+    no_bases: "Базы не настроены: задайте ONEC_BASE_PATH или bases: в config.yaml.",
+    no_such_base: |n, k| format!("Базы «{}» нет. Настроены: {}", esc(n), esc(k)),
+    already_running: |b, s| {
+        format!(
+            "⏳ Копия базы <b>{}</b> уже выполняется (этап: {}). Дождитесь окончания.",
+            esc(b),
+            esc(s)
+        )
+    },
+    shutting_down: "Агент останавливается; новые копии не запускаются.",
+    stage: |key| match key {
+        "preparing" => "подготовка",
+        "dumping" => "выгрузка 1С",
+        "packing" => "упаковка",
+        "verifying" => "проверка архива",
+        "publishing" => "сохранение",
+        "pruning" => "удаление старых копий",
+        other => other,
+    },
+    progress_title: |b| format!("⏳ Резервная копия базы <b>{}</b>", esc(b)),
+    done: |b, size, dur, path| {
+        format!(
+            "✅ Резервная копия базы <b>{}</b> готова\nРазмер: {}\nДлительность: {}\nФайл: <code>{}</code>",
+            esc(b),
+            esc(size),
+            esc(dur),
+            esc(path)
+        )
+    },
+    skipped: |b, r| format!("⏭ Копия базы <b>{}</b> пропущена: {}", esc(b), esc(r)),
+    failed: |b, r| format!("❌ Копия базы <b>{}</b> не удалась: {}", esc(b), esc(r)),
+    interrupted: |b| {
+        format!(
+            "⚠️ Копия базы <b>{}</b> прервана остановкой агента; ничего не сохранено.",
+            esc(b)
+        )
+    },
+    setup_failed: |r| format!("❌ Копию не удалось начать: {}", esc(r)),
+    log_lines: "Ключевые строки журнала 1С:",
+    run_line: |st, b, t| format!("{} <b>{}</b> ({})", esc(st), esc(b), esc(t)),
+    status_title: "<b>Последние запуски</b>",
+    status_idle: "Сейчас копии не выполняются.",
+    status_running: |b, s| format!("⏳ Выполняется: <b>{}</b> — {}", esc(b), esc(s)),
+    no_runs: "Запусков ещё не было.",
+    health_title: "<b>Состояние сервера</b>",
+    cpu: "CPU",
+    ram: "Память",
+    disk: "Диск копий",
+    uptime: "Сервер работает",
+    agent_uptime: "Агент работает",
+    rdp: "RDP-сеансы",
+    onec_users: "Клиенты 1С",
+    last_ok: "Последняя удачная копия",
+    never: "ещё не было",
+    ago: |a| format!("{} назад", esc(a)),
+    unknown: "н/д",
+    log_absent: |d| format!("Журнала нет: в {} нет файла backup.log.", esc(d)),
+    log_caption: |n| format!("Последние {n} строк журнала"),
+    list_title: |b| format!("<b>Архивы базы {}</b>", esc(b)),
+    list_empty: |b| format!("Архивов базы <b>{}</b> пока нет.", esc(b)),
+    disk_title: "<b>Диски</b>",
+    top_cpu: "<b>Топ по CPU</b>",
+    top_mem: "<b>Топ по памяти</b>",
+    sessions_title: "<b>Сеансы</b>",
+    no_sessions: "Нет сеансов.",
+    onec_title: "<b>Клиенты 1С</b>",
+    no_onec: "Клиентов 1С не запущено.",
+    bases_title: "<b>Базы</b>",
+    schedule_none: "Расписание не задано: копии делаются только вручную (/backup, CLI, API).",
+    chart_bad_hours: |a| {
+        format!(
+            "«{}» — не число часов. Пример: /chart 48 (от 1 до 720).",
+            esc(a)
+        )
+    },
+    chart_no_data: "Данных для графика ещё нет: замеры сохраняются раз в минуту.",
+    chart_caption: |h, n| format!("CPU, память и диск за {h} ч ({n} замеров)"),
+    chart_series: ["CPU %", "Память %", "Диск %"],
+    command_failed: |e| format!("Не удалось выполнить команду: {}", esc(e)),
+    alert_low_disk: |p, f, m| {
+        format!(
+            "⚠️ Мало места на диске с копиями ({}): свободно {:.1} %, порог {} %. Освободите место или перенесите BACKUP_DIR.",
+            esc(p),
+            f,
+            m
+        )
+    },
+    alert_stale: |b, a, h| {
+        format!(
+            "⚠️ У базы <b>{}</b> нет удачной копии уже {} (порог {} ч). Проверьте /status.",
+            esc(b),
+            esc(a),
+            h
+        )
+    },
+    not_available: "нет данных",
+    schedule_every_minutes: |n| match n {
+        None => "каждую минуту".into(),
+        Some(n) => format!(
+            "{} {n} {}",
+            plural(n, "каждую", "каждые", "каждые"),
+            plural(n, "минуту", "минуты", "минут")
+        ),
+    },
+    schedule_every_hour_at: |m| format!("каждый час в {}", join(&minutes_past(m), AND)),
+    schedule_at: |weekdays, times| {
+        let days = match weekdays {
+            None => "каждый день".to_string(),
+            Some(WORKDAYS) => "по будням".to_string(),
+            Some(WEEKEND) => "по выходным".to_string(),
+            Some(d) => format!("по {}", join(&day_names(d, &DAYS), AND)),
+        };
+        format!("{days} в {}", join(&clock(times), AND))
+    },
+    schedule_cron: |e| format!("по расписанию cron: {e}"),
+    explain_users_connected: "к информационной базе ещё подключены пользователи, поэтому 1С не \
+        смогла заблокировать её монопольно: попросите их выйти или задайте код блокировки \
+        (ONEC_LOCK_CODE), который запрещает новые сеансы, и передавайте его через /UC",
+    explain_wrong_credentials: "неверный пользователь или пароль информационной базы: \
+        проверьте ONEC_UC (пользователь) и ONEC_UP (пароль)",
+    explain_no_infobase: "по указанному пути нет информационной базы: проверьте ONEC_BASE \
+        (папку с файлом 1Cv8.1CD)",
+    explain_disk_full: "во время выгрузки закончилось место на диске: освободите место или \
+        укажите другую папку для временных файлов",
+    explain_hang: "1С не завершилась вовремя и была остановлена вместе с дочерними \
+        процессами; обычно зависание означает, что 1С открыла модальное окно, на которое \
+        некому ответить, например из-за неверного пользователя или пароля (проверьте \
+        ONEC_UC/ONEC_UP) или потому что к базе ещё подключены пользователи (попросите их \
+        выйти или используйте ONEC_LOCK_CODE)",
+    service_description: "Резервное копирование и мониторинг информационных баз 1С:Предприятие (OneCBackupBot)",
+    service_display_name: "OneCBackupBot — резервное копирование 1С",
+    warn_unc_local_system: |p| {
+        format!(
+            "путь {p} — сетевая папка (UNC), а служба от имени LocalSystem (SYSTEM) не имеет \
+             доступа к сетевым папкам; установите службу от имени доменного пользователя с \
+             доступом к папке: --user ДОМЕН\\пользователь --password …"
+        )
+    },
+    warn_path_missing: |p| format!("путь {p} не существует: проверьте настройки"),
+    warn_path_inaccessible: |p, e| format!("путь {p} недоступен ({e})"),
+    warn_path_unreadable: |p, e| format!("путь {p} не читается ({e})"),
+    warn_backup_dir_missing: |p| format!("папка резервных копий {p} не существует: создайте её"),
+    warn_backup_dir_not_writable: |p, e| {
+        format!("в папку резервных копий {p} нельзя записать ({e}): выдайте права на запись")
+    },
+};
+
+const AND: &str = "и";
+
+/// Day names after "по" (dative plural), Sunday first.
+const DAYS: [&str; 7] = [
+    "воскресеньям",
+    "понедельникам",
+    "вторникам",
+    "средам",
+    "четвергам",
+    "пятницам",
+    "субботам",
+];
+
+/// The Russian plural form for `n`: 1 минуту, 2 минуты, 5 минут (21, 22, 25 …).
+fn plural<'a>(n: u32, one: &'a str, few: &'a str, many: &'a str) -> &'a str {
+    match (n % 10, n % 100) {
+        (1, r) if r != 11 => one,
+        (2..=4, r) if !(12..=14).contains(&r) => few,
+        _ => many,
+    }
+}

@@ -1,0 +1,182 @@
+//! The texts' own checks, and the words for schedules pinned end to end
+//! (parsed by the schedule module, said here).
+
+use super::*;
+use crate::schedule::Schedule;
+use rstest::rstest;
+
+#[test]
+fn both_languages_list_every_command_and_escape_values() {
+    for t in [&RU, &EN] {
+        assert_eq!(t.commands.len(), 13);
+        let s = (t.confirm)("<Тест & Co>");
+        assert!(s.contains("&lt;Тест &amp; Co&gt;"), "{s}");
+        assert!((t.denied)(42).contains("42"));
+    }
+    assert_eq!(texts("en").code, "en");
+    assert_eq!(texts("ru").code, "ru");
+    assert_eq!(texts("de").code, "ru");
+}
+
+#[test]
+fn escapes_html() {
+    assert_eq!(esc("<Тест & Co>"), "&lt;Тест &amp; Co&gt;");
+}
+
+#[test]
+fn every_stage_key_has_words_and_unknown_keys_pass_through() {
+    let keys = [
+        "preparing",
+        "dumping",
+        "packing",
+        "verifying",
+        "publishing",
+        "pruning",
+    ];
+    for k in keys {
+        // Russian words differ from every key; English ones may equal it.
+        assert_ne!((RU.stage)(k), k);
+    }
+    for t in [&RU, &EN] {
+        assert_eq!((t.stage)("future"), "future");
+    }
+    assert_eq!((RU.stage)("dumping"), "выгрузка 1С");
+    assert_eq!((EN.stage)("dumping"), "1C dump");
+    assert_eq!((EN.stage)("publishing"), "saving");
+}
+
+fn describe(s: &Schedule, t: &Texts) -> String {
+    s.describe(
+        t.schedule_every_minutes,
+        t.schedule_every_hour_at,
+        t.schedule_at,
+        t.schedule_cron,
+    )
+}
+
+#[rstest]
+#[case(
+    "5 13,18 * * *",
+    "каждый день в 13:05 и 18:05",
+    "every day at 13:05 and 18:05"
+)]
+#[case("0 30 23 * * *", "каждый день в 23:30", "every day at 23:30")]
+#[case("15 0 3 * * *", "каждый день в 03:00:15", "every day at 03:00:15")]
+#[case(
+    "0 8,12,18 * * *",
+    "каждый день в 08:00, 12:00 и 18:00",
+    "every day at 08:00, 12:00 and 18:00"
+)]
+#[case("* * * * *", "каждую минуту", "every minute")]
+#[case("*/5 * * * *", "каждые 5 минут", "every 5 minutes")]
+#[case("*/2 * * * *", "каждые 2 минуты", "every 2 minutes")]
+#[case("15 * * * *", "каждый час в :15", "every hour at :15")]
+#[case("0,30 * * * *", "каждый час в :00 и :30", "every hour at :00 and :30")]
+#[case("0 9 * * 1-5", "по будням в 09:00", "on weekdays at 09:00")]
+#[case("0 10 * * sat,sun", "по выходным в 10:00", "on weekends at 10:00")]
+#[case(
+    "0 9 * * FRI,MON",
+    "по понедельникам и пятницам в 09:00",
+    "every Monday and Friday at 09:00"
+)]
+#[case(
+    "0 0 1 * *",
+    "по расписанию cron: 0 0 1 * *",
+    "cron schedule: 0 0 1 * *"
+)]
+#[case(
+    "*/7 * * * *",
+    "по расписанию cron: */7 * * * *",
+    "cron schedule: */7 * * * *"
+)]
+#[case(
+    "0 0 * JAN *",
+    "по расписанию cron: 0 0 * JAN *",
+    "cron schedule: 0 0 * JAN *"
+)]
+#[case(
+    "0 */2 * * *",
+    "по расписанию cron: 0 */2 * * *",
+    "cron schedule: 0 */2 * * *"
+)]
+fn describes_in_both_languages(#[case] expr: &str, #[case] ru: &str, #[case] en: &str) {
+    let s = Schedule::parse(expr).unwrap();
+    assert_eq!(describe(&s, &RU), ru, "{expr}");
+    assert_eq!(describe(&s, &EN), en, "{expr}");
+}
+
+#[test]
+fn every_one_minute_is_said_as_before() {
+    let s = Schedule::parse("*/1 * * * *").unwrap();
+    assert_eq!(describe(&s, &RU), "каждую 1 минуту");
+    assert_eq!(describe(&s, &EN), "every 1 minutes");
+    let s = Schedule::parse("0 9 * * 0-6").unwrap();
+    assert_eq!(
+        describe(&s, &EN),
+        "every Monday, Tuesday, Wednesday, Thursday, Friday, Saturday and Sunday at 09:00"
+    );
+}
+
+#[test]
+fn russian_plural_of_minutes() {
+    let words = |n| (RU.schedule_every_minutes)(Some(n));
+    assert_eq!(words(1), "каждую 1 минуту");
+    assert_eq!(words(3), "каждые 3 минуты");
+    assert_eq!(words(12), "каждые 12 минут");
+    assert_eq!(words(20), "каждые 20 минут");
+}
+
+/// The CLI and the error messages print these; tests and admins' scripts
+/// match on them.
+#[test]
+fn english_1c_explanations_are_unchanged() {
+    assert_eq!(
+        EN.explain_users_connected,
+        "users are still connected to the infobase, so 1C could not lock it exclusively: ask \
+         them to log out, or set a lock code (ONEC_LOCK_CODE) that blocks new sessions and pass \
+         it with /UC"
+    );
+    assert_eq!(
+        EN.explain_wrong_credentials,
+        "the infobase user or password is wrong: check ONEC_UC (user) and ONEC_UP (password)"
+    );
+    assert_eq!(
+        EN.explain_no_infobase,
+        "there is no infobase at the configured path: check ONEC_BASE (the folder holding \
+         1Cv8.1CD)"
+    );
+    assert_eq!(
+        EN.explain_disk_full,
+        "the disk ran out of space during the dump: free some space or point the temporary \
+         folder elsewhere"
+    );
+    assert_eq!(
+        EN.explain_hang,
+        "1C did not finish in time and was stopped together with its child processes; a hang \
+         usually means 1C opened a modal dialog that nobody can answer, e.g. for wrong \
+         credentials (check ONEC_UC/ONEC_UP) or because users are still connected (ask them to \
+         log out or use ONEC_LOCK_CODE)"
+    );
+    for t in [&RU, &EN] {
+        for x in [
+            t.explain_users_connected,
+            t.explain_wrong_credentials,
+            t.explain_no_infobase,
+            t.explain_disk_full,
+            t.explain_hang,
+        ] {
+            assert!(!x.is_empty() && !x.contains("  "), "{x}");
+        }
+    }
+    assert!(RU.explain_users_connected.contains("монопольно"));
+}
+
+#[test]
+fn service_warnings_in_both_languages() {
+    let w = both(|t| (t.warn_path_missing)("C:\\1c"));
+    assert_eq!(
+        w,
+        "путь C:\\1c не существует: проверьте настройки / path C:\\1c does not exist: check the settings"
+    );
+    assert!(RU.service_description.contains("1С:Предприятие"));
+}
