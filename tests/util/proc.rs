@@ -38,26 +38,39 @@ pub fn spawn(c: &mut Command) -> Proc {
 /// (a server that comes up later), and the tests of every suite share
 /// this process.
 pub fn free_port() -> u16 {
-    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
     loop {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        if GIVEN
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(port)
-        {
+        if give(port) {
             return port;
         }
     }
 }
 
-/// A listener on a [`free_port`].
+/// Ports handed out in this process.
+static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
+/// Record `port` as handed out; false when it was already.
+fn give(port: u16) -> bool {
+    GIVEN
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(port)
+}
+
+/// A listener on a loopback port never handed out before. Bound at once
+/// (port 0), so no other process can take the port between the choice
+/// and the bind.
 pub fn listen() -> TcpListener {
-    TcpListener::bind(("127.0.0.1", free_port())).unwrap()
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        if give(l.local_addr().unwrap().port()) {
+            return l;
+        }
+    }
 }
 
 /// Poll `f` every 100 ms until it holds; panic naming `what` after `within`.
