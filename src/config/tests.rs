@@ -496,6 +496,65 @@ fn push_settings_defaults_and_groups() {
     );
 }
 
+/// The basic-auth sinks: a user without a password, settings without the
+/// sink's URL, and credentials both in the URL and in the settings.
+#[test]
+fn sink_credentials_are_cross_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = load(&opts(
+        dir.path(),
+        &[
+            ("GRAFANA_LOKI_USER", "u"),
+            ("INFLUXDB_URL", "http://influx:8086"),
+            ("INFLUXDB_DATABASE", "onec"),
+            ("INFLUXDB_PASSWORD", "p"),
+            ("PROMETHEUS_PUSHGATEWAY_PASSWORD", "p"),
+        ],
+    ))
+    .unwrap();
+    let w = cfg.warnings.join("\n");
+    for want in [
+        "GRAFANA_LOKI_USER and GRAFANA_LOKI_PASSWORD should be set together (basic auth needs both)",
+        "PROMETHEUS_PUSHGATEWAY_USER and PROMETHEUS_PUSHGATEWAY_PASSWORD should be set together",
+        "INFLUXDB_USER and INFLUXDB_PASSWORD should be set together",
+        "PROMETHEUS_PUSHGATEWAY_PASSWORD set but PROMETHEUS_PUSHGATEWAY_URL is empty: this push is off",
+        "GRAFANA_LOKI_USER set but GRAFANA_LOKI_URL is empty: this push is off",
+    ] {
+        assert!(w.contains(want), "missing {want:?} in\n{w}");
+    }
+    assert!(!w.contains("GRAFANA_PROMETHEUS"), "{w}");
+    assert!(!w.contains("INFLUXDB_PASSWORD set but"), "{w}");
+    let cfg = load(&opts(
+        dir.path(),
+        &[("INFLUXDB_TOKEN", "t"), ("INFLUXDB_ORG", "o")],
+    ))
+    .unwrap();
+    assert!(
+        cfg.warnings.contains(
+            &"INFLUXDB_TOKEN, INFLUXDB_ORG set but INFLUXDB_URL is empty: this push is off".into()
+        ),
+        "{:?}",
+        cfg.warnings
+    );
+    let err = load(&opts(
+        dir.path(),
+        &[
+            ("GRAFANA_PROMETHEUS_URL", "https://a:b@prom/api/v1/push"),
+            ("GRAFANA_PROMETHEUS_USER", "u"),
+            ("GRAFANA_PROMETHEUS_PASSWORD", "p"),
+            ("GRAFANA_LOKI_URL", "https://a:b@loki/loki/api/v1/push"),
+        ],
+    ))
+    .unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert_eq!(
+        err.problems[0].to_string(),
+        "environment variable GRAFANA_PROMETHEUS_URL: credentials either in the URL or in \
+         GRAFANA_PROMETHEUS_USER / GRAFANA_PROMETHEUS_PASSWORD, not both: remove the \
+         user:password@ part of the URL"
+    );
+}
+
 #[test]
 fn influxdb_takes_one_of_two_groups() {
     let dir = tempfile::tempdir().unwrap();
