@@ -145,6 +145,26 @@ fn read_zip(path: &Path) -> Vec<(String, Vec<u8>)> {
     v
 }
 
+/// When `name` is installed, run `name test_flag archive`, assert that it
+/// succeeds and return its output; `None` when it is not installed.
+fn tool_accepts(name: &str, test_flag: &str, archive: &Path) -> Option<String> {
+    if !tool(name) {
+        return None;
+    }
+    let o = Command::new(name)
+        .arg(test_flag)
+        .arg(archive)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{name} {test_flag}: {text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Some(text)
+}
+
 fn tool(name: &str) -> bool {
     let ok = Command::new(name).arg("--help").output().is_ok();
     if !ok {
@@ -158,19 +178,11 @@ fn zip_round_trip_and_external_tools() {
     let fx = fixture();
     let zip = pack(&fx, Compress::Zip, 2, "b.zip");
     assert_eq!(read_zip(&zip), fx.contents);
-    if tool("unzip") {
-        let o = Command::new("unzip").arg("-t").arg(&zip).output().unwrap();
-        let text = String::from_utf8_lossy(&o.stdout);
-        assert!(o.status.success(), "unzip -t: {text}");
+    if let Some(text) = tool_accepts("unzip", "-t", &zip) {
         assert!(text.contains("No errors detected"), "{text}");
     }
-    if tool("7z") {
-        let o = Command::new("7z").arg("t").arg(&zip).output().unwrap();
-        let text = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            o.status.success() && text.contains("Everything is Ok"),
-            "7z t: {text}"
-        );
+    if let Some(text) = tool_accepts("7z", "t", &zip) {
+        assert!(text.contains("Everything is Ok"), "7z t: {text}");
     }
     // no ZIP64 for small archives; UTF-8 flag set on every entry
     let bytes = fs::read(&zip).unwrap();
@@ -200,22 +212,8 @@ fn forced_zip64_records_are_readable() {
     };
     write_zip(pack, 6, true).unwrap();
     assert_eq!(read_zip(&tmp), fx.contents);
-    if tool("unzip") {
-        let o = Command::new("unzip").arg("-t").arg(&tmp).output().unwrap();
-        assert!(
-            o.status.success(),
-            "unzip -t: {}",
-            String::from_utf8_lossy(&o.stdout)
-        );
-    }
-    if tool("7z") {
-        let o = Command::new("7z").arg("t").arg(&tmp).output().unwrap();
-        assert!(
-            o.status.success(),
-            "7z t: {}",
-            String::from_utf8_lossy(&o.stdout)
-        );
-    }
+    tool_accepts("unzip", "-t", &tmp);
+    tool_accepts("7z", "t", &tmp);
 }
 
 #[test]
@@ -320,13 +318,7 @@ fn zstd_round_trip_and_tools() {
         got.push((name, data));
     }
     assert_eq!(got, fx.contents);
-    if tool("zstd") {
-        let o = Command::new("zstd").arg("-t").arg(&tzst).output().unwrap();
-        assert!(
-            o.status.success(),
-            "zstd -t: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+    if tool_accepts("zstd", "-t", &tzst).is_some() {
         let o = Command::new("sh")
             .arg("-c")
             .arg(format!("zstd -dc '{}' | tar -tvf -", tzst.display()))
