@@ -107,86 +107,36 @@ fn check_prefix(prefix: &str) -> Result<(), String> {
 
 /// The warnings: allowed settings that are probably not what the admin
 /// wants.
-pub(super) fn warnings(
-    r: &Resolver,
-    telegram: &Telegram,
-    export: &Export,
-    bases: &[Base],
-) -> Vec<String> {
+pub(super) fn warnings(r: &Resolver, telegram: &Telegram, bases: &[Base]) -> Vec<String> {
     let mut warnings = Vec::new();
     if telegram.bot_token.is_some() && telegram.allowed_user_ids.is_empty() {
         warnings.push(
             "BOT_TOKEN is set but ALLOWED_USER_IDS is empty: the bot will deny everyone (add your Telegram id)".into(),
         );
     }
-    for (user, pass, what) in [
-        (
-            export.prometheus_remote_user.is_some(),
-            export.prometheus_remote_password.is_some(),
-            "GRAFANA_PROMETHEUS_USER and GRAFANA_PROMETHEUS_PASSWORD",
-        ),
-        (
-            export.loki_user.is_some(),
-            export.loki_password.is_some(),
-            "GRAFANA_LOKI_USER and GRAFANA_LOKI_PASSWORD",
-        ),
-        (
-            export.pushgateway_user.is_some(),
-            export.pushgateway_password.is_some(),
-            "PROMETHEUS_PUSHGATEWAY_USER and PROMETHEUS_PUSHGATEWAY_PASSWORD",
-        ),
-        (
-            export.influxdb_user.is_some(),
-            export.influxdb_password.is_some(),
-            "INFLUXDB_USER and INFLUXDB_PASSWORD",
-        ),
-    ] {
-        if user != pass {
+    for (_, user, pass, _) in BASIC_AUTH_SINKS {
+        if r.str(user).is_some() != r.str(pass).is_some() {
             warnings.push(format!(
-                "{what} should be set together (basic auth needs both)"
+                "{} and {} should be set together (basic auth needs both)",
+                name(user),
+                name(pass)
             ));
         }
     }
     // Settings of a sink whose URL is missing do nothing: say so.
-    for (url, url_name, others) in [
-        (
-            &export.prometheus_remote_url,
-            "GRAFANA_PROMETHEUS_URL",
-            &["grafana.prometheus_user", "grafana.prometheus_password"][..],
-        ),
-        (
-            &export.pushgateway_url,
-            "PROMETHEUS_PUSHGATEWAY_URL",
-            &["pushgateway.user", "pushgateway.password"][..],
-        ),
-        (
-            &export.influxdb_url,
-            "INFLUXDB_URL",
-            &[
-                "influxdb.token",
-                "influxdb.org",
-                "influxdb.bucket",
-                "influxdb.database",
-                "influxdb.user",
-                "influxdb.password",
-            ][..],
-        ),
-        (
-            &export.loki_url,
-            "GRAFANA_LOKI_URL",
-            &["grafana.loki_user", "grafana.loki_password"][..],
-        ),
-    ] {
-        if url.is_none() {
+    for (url, user, pass, others) in BASIC_AUTH_SINKS {
+        if r.str(url).is_none() {
             let set: Vec<&str> = others
                 .iter()
+                .chain([&user, &pass])
                 .filter(|y| r.str(y).is_some())
-                .filter_map(|y| keys::by_yaml(y).map(|k| k.display_name()))
+                .map(|y| name(y))
                 .collect();
             if !set.is_empty() {
                 warnings.push(format!(
-                    "{} set but {url_name} is empty: this push is off",
-                    set.join(", ")
+                    "{} set but {} is empty: this push is off",
+                    set.join(", "),
+                    name(url)
                 ));
             }
         }
@@ -230,45 +180,62 @@ pub(super) fn warnings(
     warnings
 }
 
+/// The push sinks with basic auth: the URL that turns each on, its user
+/// and password, and its other settings that do nothing without the URL.
+const BASIC_AUTH_SINKS: [(&str, &str, &str, &[&str]); 4] = [
+    (
+        "grafana.prometheus_url",
+        "grafana.prometheus_user",
+        "grafana.prometheus_password",
+        &[],
+    ),
+    (
+        "prometheus.pushgateway_url",
+        "pushgateway.user",
+        "pushgateway.password",
+        &[],
+    ),
+    (
+        "influxdb.url",
+        "influxdb.user",
+        "influxdb.password",
+        &[
+            "influxdb.token",
+            "influxdb.org",
+            "influxdb.bucket",
+            "influxdb.database",
+        ],
+    ),
+    (
+        "grafana.loki_url",
+        "grafana.loki_user",
+        "grafana.loki_password",
+        &[],
+    ),
+];
+
+/// The name users know a key by (its environment name).
+fn name(yaml: &str) -> &str {
+    keys::by_yaml(yaml).map_or(yaml, |k| k.display_name())
+}
+
 /// Credentials go either in a sink's URL (`https://user:pass@host`) or in
 /// its user/password settings, not both: both would send two
 /// `Authorization` headers, and which one a server takes is anyone's guess.
-pub(super) fn check_url_credentials(r: &mut Resolver, e: &Export) {
-    for (url, url_key, has_auth, names) in [
-        (
-            &e.prometheus_remote_url,
-            "grafana.prometheus_url",
-            e.prometheus_remote_user.is_some() || e.prometheus_remote_password.is_some(),
-            "GRAFANA_PROMETHEUS_USER / GRAFANA_PROMETHEUS_PASSWORD",
-        ),
-        (
-            &e.pushgateway_url,
-            "prometheus.pushgateway_url",
-            e.pushgateway_user.is_some() || e.pushgateway_password.is_some(),
-            "PROMETHEUS_PUSHGATEWAY_USER / PROMETHEUS_PUSHGATEWAY_PASSWORD",
-        ),
-        (
-            &e.influxdb_url,
-            "influxdb.url",
-            e.influxdb_user.is_some() || e.influxdb_password.is_some(),
-            "INFLUXDB_USER / INFLUXDB_PASSWORD",
-        ),
-        (
-            &e.loki_url,
-            "grafana.loki_url",
-            e.loki_user.is_some() || e.loki_password.is_some(),
-            "GRAFANA_LOKI_USER / GRAFANA_LOKI_PASSWORD",
-        ),
-    ] {
-        if let Some(u) = url
+pub(super) fn check_url_credentials(r: &mut Resolver) {
+    for (url_key, user, pass, _) in BASIC_AUTH_SINKS {
+        let has_auth = r.str(user).is_some() || r.str(pass).is_some();
+        if let Some(u) = r.str(url_key)
             && has_auth
-            && redact_url(u) != *u
+            && redact_url(&u) != u
         {
             let origin = r.origin(url_key);
             r.problems.push(Problem::unknown(
                 origin,
                 format!(
-                    "credentials either in the URL or in {names}, not both: remove the user:password@ part of the URL"
+                    "credentials either in the URL or in {} / {}, not both: remove the user:password@ part of the URL",
+                    name(user),
+                    name(pass)
                 ),
             ));
         }

@@ -455,8 +455,8 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
     let telegram = r.telegram();
     let export = r.export();
     cross_checks::check_influxdb(&mut r, &export);
-    cross_checks::check_url_credentials(&mut r, &export);
-    let warnings = cross_checks::warnings(&r, &telegram, &export, &bases);
+    cross_checks::check_url_credentials(&mut r);
+    let warnings = cross_checks::warnings(&r, &telegram, &bases);
 
     let backup_dir = r.path("backup.backup_dir").unwrap_or_default();
     let (timezone, timezone_name) = match r.typed.get("app.timezone") {

@@ -425,6 +425,7 @@ fn short(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::tests::assert_contains;
 
     fn p() -> &'static Path {
         Path::new("config.yaml")
@@ -501,26 +502,11 @@ telegram:
         let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         let joined = all.join("\n");
         assert_eq!(errs.len(), 5, "{joined}");
-        assert!(
-            joined.contains("backup.backup_dri") && joined.contains("did you mean `backup_dir`"),
-            "{joined}"
-        );
-        assert!(
-            joined.contains("backup.keep.daly") && joined.contains("`daily`"),
-            "{joined}"
-        );
-        assert!(
-            joined.contains("onek") && joined.contains("`onec`"),
-            "{joined}"
-        );
-        assert!(
-            joined.contains("bases[0].pth") && joined.contains("`path`"),
-            "{joined}"
-        );
-        assert!(
-            joined.contains("bases[0].keep.montly") && joined.contains("`monthly`"),
-            "{joined}"
-        );
+        assert_contains(&joined, &["backup.backup_dri", "did you mean `backup_dir`"]);
+        assert_contains(&joined, &["backup.keep.daly", "`daily`"]);
+        assert_contains(&joined, &["onek", "`onec`"]);
+        assert_contains(&joined, &["bases[0].pth", "`path`"]);
+        assert_contains(&joined, &["bases[0].keep.montly", "`monthly`"]);
     }
 
     #[test]

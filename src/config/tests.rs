@@ -23,6 +23,13 @@ fn opts(dir: &Path, env: &[(&str, &str)]) -> LoadOptions {
     }
 }
 
+/// Assert that `text` contains every one of `parts`, naming the one missing.
+pub(super) fn assert_contains(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "missing {part:?} in:\n{text}");
+    }
+}
+
 fn entry<'a>(cfg: &'a Config, name: &str) -> &'a Entry {
     cfg.entries
         .iter()
@@ -155,10 +162,7 @@ fn every_problem_is_reported_together() {
     .unwrap_err();
     let text = err.to_string();
     // The unknown key stops YAML from being used, but the env and .env problems are still all there.
-    assert!(
-        text.contains("backup.compres") && text.contains("did you mean `compress`"),
-        "{text}"
-    );
+    assert_contains(&text, &["backup.compres", "did you mean `compress`"]);
     assert!(
         text.contains(
             "environment variable API_PORT: got \"70000\", expected a whole number from 1 to 65535"
@@ -166,10 +170,7 @@ fn every_problem_is_reported_together() {
         "{text}"
     );
     assert!(text.contains(".env:1 (METRICS_INTERVAL)"), "{text}");
-    assert!(
-        text.contains("INFLUXDB_URL") && text.contains("http://"),
-        "{text}"
-    );
+    assert_contains(&text, &["INFLUXDB_URL", "http://"]);
     assert!(!text.contains("hunter2"));
     assert_eq!(err.problems.len(), 4, "{text}");
 }
@@ -277,14 +278,8 @@ fn base_errors_duplicates_and_missing_fields() {
     let err = load(&opts(dir.path(), &[])).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("not already used"), "{text}");
-    assert!(
-        text.contains("bases[2]") && text.contains("`name:`"),
-        "{text}"
-    );
-    assert!(
-        text.contains("\"b/\"") && text.contains("file-name prefix"),
-        "{text}"
-    );
+    assert_contains(&text, &["bases[2]", "`name:`"]);
+    assert_contains(&text, &["\"b/\"", "file-name prefix"]);
 }
 
 #[test]
@@ -325,7 +320,7 @@ fn check_output_masks_secrets_and_names_sources() {
     }
     assert!(out.contains("https://kuma.local/***"), "{out}");
     let bot = out.lines().find(|l| l.starts_with("BOT_TOKEN")).unwrap();
-    assert!(bot.contains("***") && bot.contains(".env"), "{bot}");
+    assert_contains(bot, &["***", ".env"]);
     assert!(
         out.contains("BOT_TOKEN is set but ALLOWED_USER_IDS is empty"),
         "{out}"
@@ -361,14 +356,8 @@ fn within_and_urls_validated() {
     ))
     .unwrap_err();
     let text = err.to_string();
-    assert!(
-        text.contains("BACKUP_KEEP_WITHIN") && text.contains("30d"),
-        "{text}"
-    );
-    assert!(
-        text.contains("TELEGRAM_PROXY") && text.contains("socks5://"),
-        "{text}"
-    );
+    assert_contains(&text, &["BACKUP_KEEP_WITHIN", "30d"]);
+    assert_contains(&text, &["TELEGRAM_PROXY", "socks5://"]);
     let cfg = load(&opts(
         dir.path(),
         &[
@@ -441,14 +430,8 @@ fn schedules_are_validated_and_inherited() {
     ))
     .unwrap_err();
     let text = err.to_string();
-    assert!(
-        text.contains("BACKUP_SCHEDULE") && text.contains("hour"),
-        "{text}"
-    );
-    assert!(
-        text.contains("BACKUP_QUIET_HOURS") && text.contains("00:00-07:59"),
-        "{text}"
-    );
+    assert_contains(&text, &["BACKUP_SCHEDULE", "hour"]);
+    assert_contains(&text, &["BACKUP_QUIET_HOURS", "00:00-07:59"]);
 }
 
 #[test]
@@ -496,6 +479,65 @@ fn push_settings_defaults_and_groups() {
     );
 }
 
+/// The basic-auth sinks: a user without a password, settings without the
+/// sink's URL, and credentials both in the URL and in the settings.
+#[test]
+fn sink_credentials_are_cross_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = load(&opts(
+        dir.path(),
+        &[
+            ("GRAFANA_LOKI_USER", "u"),
+            ("INFLUXDB_URL", "http://influx:8086"),
+            ("INFLUXDB_DATABASE", "onec"),
+            ("INFLUXDB_PASSWORD", "p"),
+            ("PROMETHEUS_PUSHGATEWAY_PASSWORD", "p"),
+        ],
+    ))
+    .unwrap();
+    let w = cfg.warnings.join("\n");
+    for want in [
+        "GRAFANA_LOKI_USER and GRAFANA_LOKI_PASSWORD should be set together (basic auth needs both)",
+        "PROMETHEUS_PUSHGATEWAY_USER and PROMETHEUS_PUSHGATEWAY_PASSWORD should be set together",
+        "INFLUXDB_USER and INFLUXDB_PASSWORD should be set together",
+        "PROMETHEUS_PUSHGATEWAY_PASSWORD set but PROMETHEUS_PUSHGATEWAY_URL is empty: this push is off",
+        "GRAFANA_LOKI_USER set but GRAFANA_LOKI_URL is empty: this push is off",
+    ] {
+        assert!(w.contains(want), "missing {want:?} in\n{w}");
+    }
+    assert!(!w.contains("GRAFANA_PROMETHEUS"), "{w}");
+    assert!(!w.contains("INFLUXDB_PASSWORD set but"), "{w}");
+    let cfg = load(&opts(
+        dir.path(),
+        &[("INFLUXDB_TOKEN", "t"), ("INFLUXDB_ORG", "o")],
+    ))
+    .unwrap();
+    assert!(
+        cfg.warnings.contains(
+            &"INFLUXDB_TOKEN, INFLUXDB_ORG set but INFLUXDB_URL is empty: this push is off".into()
+        ),
+        "{:?}",
+        cfg.warnings
+    );
+    let err = load(&opts(
+        dir.path(),
+        &[
+            ("GRAFANA_PROMETHEUS_URL", "https://a:b@prom/api/v1/push"),
+            ("GRAFANA_PROMETHEUS_USER", "u"),
+            ("GRAFANA_PROMETHEUS_PASSWORD", "p"),
+            ("GRAFANA_LOKI_URL", "https://a:b@loki/loki/api/v1/push"),
+        ],
+    ))
+    .unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert_eq!(
+        err.problems[0].to_string(),
+        "environment variable GRAFANA_PROMETHEUS_URL: credentials either in the URL or in \
+         GRAFANA_PROMETHEUS_USER / GRAFANA_PROMETHEUS_PASSWORD, not both: remove the \
+         user:password@ part of the URL"
+    );
+}
+
 #[test]
 fn influxdb_takes_one_of_two_groups() {
     let dir = tempfile::tempdir().unwrap();
@@ -509,10 +551,12 @@ fn influxdb_takes_one_of_two_groups() {
     ))
     .unwrap_err();
     let text = err.to_string();
-    assert!(
-        text.contains("either INFLUXDB_DATABASE (InfluxDB 1.x) or INFLUXDB_TOKEN")
-            && text.contains("also set: INFLUXDB_TOKEN"),
-        "{text}"
+    assert_contains(
+        &text,
+        &[
+            "either INFLUXDB_DATABASE (InfluxDB 1.x) or INFLUXDB_TOKEN",
+            "also set: INFLUXDB_TOKEN",
+        ],
     );
     let err = load(&opts(
         dir.path(),
@@ -523,11 +567,13 @@ fn influxdb_takes_one_of_two_groups() {
     ))
     .unwrap_err();
     let text = err.to_string();
-    assert!(
-        text.contains("INFLUXDB_TOKEN as well")
-            && text.contains("INFLUXDB_BUCKET as well")
-            && text.contains("or set INFLUXDB_DATABASE for InfluxDB 1.x"),
-        "{text}"
+    assert_contains(
+        &text,
+        &[
+            "INFLUXDB_TOKEN as well",
+            "INFLUXDB_BUCKET as well",
+            "or set INFLUXDB_DATABASE for InfluxDB 1.x",
+        ],
     );
     assert_eq!(err.problems.len(), 2, "{text}");
     let err = load(&opts(
@@ -566,10 +612,12 @@ fn urls_are_shown_without_user_info() {
         !out.contains("glc_secret") && !out.contains("loki-pw"),
         "{out}"
     );
-    assert!(
-        out.contains("https://prometheus.example/api/prom/push")
-            && out.contains("http://loki:3100"),
-        "{out}"
+    assert_contains(
+        &out,
+        &[
+            "https://prometheus.example/api/prom/push",
+            "http://loki:3100",
+        ],
     );
     assert_eq!(redact_url("http://a:b@h:1/p?q=x@y"), "http://h:1/p?q=x@y");
     assert_eq!(redact_url("http://h/p@x"), "http://h/p@x");
@@ -593,10 +641,12 @@ fn sink_credentials_go_in_the_url_or_the_settings_not_both() {
     ))
     .unwrap_err();
     let text = err.to_string();
-    assert!(
-        text.contains("GRAFANA_LOKI_URL")
-            && text.contains("credentials either in the URL or in GRAFANA_LOKI_USER"),
-        "{text}"
+    assert_contains(
+        &text,
+        &[
+            "GRAFANA_LOKI_URL",
+            "credentials either in the URL or in GRAFANA_LOKI_USER",
+        ],
     );
     assert!(!text.contains("url-secret"), "{text}");
     // Either way alone is fine.
@@ -626,10 +676,7 @@ fn two_bases_whose_folders_share_a_name_are_refused_naming_both() {
     )
     .unwrap();
     let text = load(&opts(dir.path(), &[])).unwrap_err().to_string();
-    assert!(
-        text.contains("\"org1\"") && text.contains("\"org2\"") && text.contains("prefix:"),
-        "{text}"
-    );
+    assert_contains(&text, &["\"org1\"", "\"org2\"", "prefix:"]);
     // Prefixes that differ only in case collide too (NTFS).
     fs::write(
         dir.path().join("config.yaml"),
@@ -637,7 +684,7 @@ fn two_bases_whose_folders_share_a_name_are_refused_naming_both() {
     )
     .unwrap();
     let text = load(&opts(dir.path(), &[])).unwrap_err().to_string();
-    assert!(text.contains("\"a\"") && text.contains("\"b\""), "{text}");
+    assert_contains(&text, &["\"a\"", "\"b\""]);
     // Given their own prefixes, both load.
     fs::write(
         dir.path().join("config.yaml"),

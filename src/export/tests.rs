@@ -267,21 +267,16 @@ fn failed_collector_leaves_its_family_without_samples() {
 #[test]
 fn prototype_counters_without_total_are_counters() {
     let fams = build(&fixed_snapshot(), &backup_state(), &sinks());
-    for name in [
-        "onec_network_bytes_recv",
-        "onec_disk_io_read_count",
-        "onec_network_dropout",
+    for (name, kind) in [
+        ("onec_network_bytes_recv", Kind::Counter),
+        ("onec_disk_io_read_count", Kind::Counter),
+        ("onec_network_dropout", Kind::Counter),
+        ("onec_processes_total_count", Kind::Gauge),
+        ("onec_logged_users_count", Kind::Gauge),
+        ("onec_rdp_active_count", Kind::Gauge),
     ] {
         let f = fams.iter().find(|f| f.name == name).unwrap();
-        assert_eq!(f.kind, Kind::Counter, "{name}");
-    }
-    for name in [
-        "onec_processes_total_count",
-        "onec_logged_users_count",
-        "onec_rdp_active_count",
-    ] {
-        let f = fams.iter().find(|f| f.name == name).unwrap();
-        assert_eq!(f.kind, Kind::Gauge, "{name}");
+        assert_eq!(f.kind, kind, "{name}");
     }
 }
 

@@ -124,26 +124,37 @@ pub fn write_archive(
         total,
         progress,
     };
+    let pack = Pack {
+        sources,
+        tmp,
+        threads,
+        ticker: &mut ticker,
+        cancel,
+    };
     match compress {
-        Compress::Zip => {
-            let level = level.unwrap_or(6).clamp(0, 9);
-            write_zip(sources, tmp, level, threads, &mut ticker, cancel, false)
-        }
-        Compress::Zstd => {
-            let level = level.unwrap_or(3).clamp(1, 22);
-            write_tar_zst(sources, tmp, level, threads, &mut ticker, cancel)
-        }
+        Compress::Zip => write_zip(pack, level.unwrap_or(6).clamp(0, 9), false),
+        Compress::Zstd => write_tar_zst(pack, level.unwrap_or(3).clamp(1, 22)),
         Compress::None if sources.len() == 1 && sources[0].name.ends_with(".dt") => {
             let mut out = Out::create(tmp)?;
-            copy_into(&sources[0].path, &mut out, &mut ticker, cancel)?;
+            copy_into(&sources[0].path, &mut out, pack.ticker, cancel)?;
             out.finish()
         }
-        Compress::None => write_folder(sources, tmp, &mut ticker, cancel),
+        Compress::None => write_folder(sources, tmp, pack.ticker, cancel),
     }
 }
 
 /// The buffer size of reads from the sources and writes to the output.
 pub(super) const IO_BUF: usize = 1 << 20;
+
+/// What a compressing writer packs and where: the checked sources, the
+/// temporary output, its thread count, progress and cancellation.
+pub(super) struct Pack<'a, 't> {
+    pub(super) sources: &'a [Source],
+    pub(super) tmp: &'a Path,
+    pub(super) threads: usize,
+    pub(super) ticker: &'a mut Ticker<'t>,
+    pub(super) cancel: &'a Cancel,
+}
 
 /// Reports progress as packed bytes add up.
 pub(super) struct Ticker<'a> {

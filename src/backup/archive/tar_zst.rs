@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use super::{ArchiveError, IO_BUF, Source, Ticker, read_err, write_err};
+use super::{ArchiveError, IO_BUF, Pack, Ticker, read_err, write_err};
 use crate::cancel::{Cancel, Cancelled};
 
 /// Counts bytes on their way to the file and remembers the first write
@@ -60,14 +60,8 @@ impl Read for SourceReader<'_, '_> {
     }
 }
 
-pub(super) fn write_tar_zst(
-    sources: &[Source],
-    tmp: &Path,
-    level: i32,
-    threads: usize,
-    ticker: &mut Ticker,
-    cancel: &Cancel,
-) -> Result<u64, ArchiveError> {
+pub(super) fn write_tar_zst(p: Pack, level: i32) -> Result<u64, ArchiveError> {
+    let tmp = p.tmp;
     let file = File::create(tmp).map_err(|e| write_err(tmp, e, 0))?;
     let written = Arc::new(AtomicU64::new(0));
     let wfail = |e: io::Error| write_err(tmp, e, written.load(Ordering::Relaxed));
@@ -77,11 +71,11 @@ pub(super) fn write_tar_zst(
     };
     let mut enc = zstd::Encoder::new(sink, level).map_err(wfail)?;
     enc.include_checksum(true).map_err(wfail)?;
-    if threads > 1 {
-        enc.multithread(threads as u32).map_err(wfail)?;
+    if p.threads > 1 {
+        enc.multithread(p.threads as u32).map_err(wfail)?;
     }
     let mut tar = tar::Builder::new(enc);
-    for s in sources {
+    for s in p.sources {
         let f = File::open(&s.path).map_err(|e| read_err(&s.path, e))?;
         let meta = f.metadata().map_err(|e| read_err(&s.path, e))?;
         let mut h = tar::Header::new_gnu();
@@ -93,11 +87,11 @@ pub(super) fn write_tar_zst(
             .ok()
             .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok());
         h.set_mtime(mtime.map_or(0, |d| d.as_secs()));
-        let before = ticker.done;
+        let before = p.ticker.done;
         let mut r = SourceReader {
             f,
-            ticker,
-            cancel,
+            ticker: &mut *p.ticker,
+            cancel: p.cancel,
             failure: None,
             path: &s.path,
         };

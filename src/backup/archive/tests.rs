@@ -115,6 +115,24 @@ fn pack(fx: &Fixture, compress: Compress, threads: usize, name: &str) -> PathBuf
     tmp
 }
 
+/// `write_archive` with the default level, no progress and no cancel.
+fn pack_quietly(
+    sources: &[Source],
+    tmp: &Path,
+    compress: Compress,
+    threads: usize,
+) -> Result<u64, ArchiveError> {
+    write_archive(
+        sources,
+        tmp,
+        compress,
+        None,
+        threads,
+        &mut |_| {},
+        &Cancel::new(),
+    )
+}
+
 fn read_zip(path: &Path) -> Vec<(String, Vec<u8>)> {
     let mut z = zip::ZipArchive::new(File::open(path).unwrap()).unwrap();
     let mut v = Vec::new();
@@ -125,6 +143,26 @@ fn read_zip(path: &Path) -> Vec<(String, Vec<u8>)> {
         v.push((e.name().unwrap().into_owned(), data));
     }
     v
+}
+
+/// When `name` is installed, run `name test_flag archive`, assert that it
+/// succeeds and return its output; `None` when it is not installed.
+fn tool_accepts(name: &str, test_flag: &str, archive: &Path) -> Option<String> {
+    if !tool(name) {
+        return None;
+    }
+    let o = Command::new(name)
+        .arg(test_flag)
+        .arg(archive)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{name} {test_flag}: {text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Some(text)
 }
 
 fn tool(name: &str) -> bool {
@@ -140,19 +178,11 @@ fn zip_round_trip_and_external_tools() {
     let fx = fixture();
     let zip = pack(&fx, Compress::Zip, 2, "b.zip");
     assert_eq!(read_zip(&zip), fx.contents);
-    if tool("unzip") {
-        let o = Command::new("unzip").arg("-t").arg(&zip).output().unwrap();
-        let text = String::from_utf8_lossy(&o.stdout);
-        assert!(o.status.success(), "unzip -t: {text}");
+    if let Some(text) = tool_accepts("unzip", "-t", &zip) {
         assert!(text.contains("No errors detected"), "{text}");
     }
-    if tool("7z") {
-        let o = Command::new("7z").arg("t").arg(&zip).output().unwrap();
-        let text = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            o.status.success() && text.contains("Everything is Ok"),
-            "7z t: {text}"
-        );
+    if let Some(text) = tool_accepts("7z", "t", &zip) {
+        assert!(text.contains("Everything is Ok"), "7z t: {text}");
     }
     // no ZIP64 for small archives; UTF-8 flag set on every entry
     let bytes = fs::read(&zip).unwrap();
@@ -173,24 +203,17 @@ fn forced_zip64_records_are_readable() {
         total,
         progress: &mut |_| {},
     };
-    write_zip(&fx.sources, &tmp, 6, 2, &mut t, &Cancel::new(), true).unwrap();
+    let pack = Pack {
+        sources: &fx.sources,
+        tmp: &tmp,
+        threads: 2,
+        ticker: &mut t,
+        cancel: &Cancel::new(),
+    };
+    write_zip(pack, 6, true).unwrap();
     assert_eq!(read_zip(&tmp), fx.contents);
-    if tool("unzip") {
-        let o = Command::new("unzip").arg("-t").arg(&tmp).output().unwrap();
-        assert!(
-            o.status.success(),
-            "unzip -t: {}",
-            String::from_utf8_lossy(&o.stdout)
-        );
-    }
-    if tool("7z") {
-        let o = Command::new("7z").arg("t").arg(&tmp).output().unwrap();
-        assert!(
-            o.status.success(),
-            "7z t: {}",
-            String::from_utf8_lossy(&o.stdout)
-        );
-    }
+    tool_accepts("unzip", "-t", &tmp);
+    tool_accepts("7z", "t", &tmp);
 }
 
 #[test]
@@ -269,16 +292,7 @@ fn parallel_chunks_form_one_stream_whatever_the_threads() {
     let mut crcs = Vec::new();
     for threads in [1, 2, 4] {
         let tmp = dir.path().join(format!("t{threads}.zip"));
-        write_archive(
-            &src,
-            &tmp,
-            Compress::Zip,
-            None,
-            threads,
-            &mut |_| {},
-            &Cancel::new(),
-        )
-        .unwrap();
+        pack_quietly(&src, &tmp, Compress::Zip, threads).unwrap();
         let mut z = zip::ZipArchive::new(File::open(&tmp).unwrap()).unwrap();
         let mut e = z.by_index(0).unwrap();
         crcs.push(e.crc32());
@@ -304,13 +318,7 @@ fn zstd_round_trip_and_tools() {
         got.push((name, data));
     }
     assert_eq!(got, fx.contents);
-    if tool("zstd") {
-        let o = Command::new("zstd").arg("-t").arg(&tzst).output().unwrap();
-        assert!(
-            o.status.success(),
-            "zstd -t: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+    if tool_accepts("zstd", "-t", &tzst).is_some() {
         let o = Command::new("sh")
             .arg("-c")
             .arg(format!("zstd -dc '{}' | tar -tvf -", tzst.display()))
@@ -336,19 +344,11 @@ fn none_writes_a_bare_dt_or_a_folder() {
     crate::onec::generate::write_dt(&mut v, 100_000, 1).unwrap();
     fs::write(&dt, &v).unwrap();
     let out = fx.dir.path().join("out.dt.tmp");
-    let n = write_archive(
-        &[Source {
-            name: "1Cv8.dt".into(),
-            path: dt,
-        }],
-        &out,
-        Compress::None,
-        None,
-        1,
-        &mut |_| {},
-        &Cancel::new(),
-    )
-    .unwrap();
+    let one = [Source {
+        name: "1Cv8.dt".into(),
+        path: dt,
+    }];
+    let n = pack_quietly(&one, &out, Compress::None, 1).unwrap();
     assert_eq!(n, v.len() as u64);
     assert_eq!(fs::read(&out).unwrap(), v);
     assert_eq!(extension(Compress::None, false), ".dt");
@@ -406,16 +406,7 @@ fn errors_are_clean() {
     let fx = fixture();
     for compress in [Compress::Zip, Compress::Zstd, Compress::None] {
         let tmp = fx.dir.path().join("no/such/dir/b.tmp");
-        let err = write_archive(
-            &fx.sources,
-            &tmp,
-            compress,
-            None,
-            2,
-            &mut |_| {},
-            &Cancel::new(),
-        )
-        .unwrap_err();
+        let err = pack_quietly(&fx.sources, &tmp, compress, 2).unwrap_err();
         assert!(
             matches!(err, ArchiveError::Write { .. }),
             "{compress:?}: {err}"
@@ -426,43 +417,18 @@ fn errors_are_clean() {
         name: "1Cv8.1CD".into(),
         path: fx.dir.path().join("gone.1CD"),
     }];
-    let err = write_archive(
-        &missing,
-        &fx.dir.path().join("m.zip"),
-        Compress::Zip,
-        None,
-        1,
-        &mut |_| {},
-        &Cancel::new(),
-    )
-    .unwrap_err();
+    let err = pack_quietly(&missing, &fx.dir.path().join("m.zip"), Compress::Zip, 1).unwrap_err();
     assert!(err.to_string().starts_with("cannot read"), "{err}");
     for bad in ["", "/abs", "a/../b", "a//b", "c:\\x"] {
         let s = [Source {
             name: bad.into(),
             path: fx.sources[0].path.clone(),
         }];
-        let r = write_archive(
-            &s,
-            &fx.dir.path().join("n.zip"),
-            Compress::Zip,
-            None,
-            1,
-            &mut |_| {},
-            &Cancel::new(),
-        );
+        let r = pack_quietly(&s, &fx.dir.path().join("n.zip"), Compress::Zip, 1);
         assert!(matches!(r, Err(ArchiveError::BadName { .. })), "{bad:?}");
     }
     assert!(matches!(
-        write_archive(
-            &[],
-            &fx.dir.path().join("e.zip"),
-            Compress::Zip,
-            None,
-            1,
-            &mut |_| {},
-            &Cancel::new()
-        ),
+        pack_quietly(&[], &fx.dir.path().join("e.zip"), Compress::Zip, 1),
         Err(ArchiveError::NoSources)
     ));
 }
@@ -487,16 +453,7 @@ fn disk_full_is_named() {
         (Compress::Zstd, &fx.sources[..]),
         (Compress::None, &one[..]),
     ] {
-        let err = write_archive(
-            sources,
-            full,
-            compress,
-            None,
-            2,
-            &mut |_| {},
-            &Cancel::new(),
-        )
-        .unwrap_err();
+        let err = pack_quietly(sources, full, compress, 2).unwrap_err();
         assert!(
             matches!(err, ArchiveError::DiskFull { .. }),
             "{compress:?}: {err}"

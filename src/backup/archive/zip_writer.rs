@@ -6,12 +6,11 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::Path;
 use std::sync::{Mutex, mpsc};
 use std::time::SystemTime;
 
 use super::deflate::{CHUNK, Done, Job, WINDOW, deflate_level, worker};
-use super::{ArchiveError, Out, Source, Ticker, read_err};
+use super::{ArchiveError, Out, Pack, Source, Ticker, read_err};
 use crate::cancel::Cancel;
 use crate::onec::files::read_full;
 
@@ -203,22 +202,14 @@ pub(super) fn dos_datetime(t: SystemTime) -> (u16, u16) {
     (time, date)
 }
 
-pub(super) fn write_zip(
-    sources: &[Source],
-    tmp: &Path,
-    level: i32,
-    threads: usize,
-    ticker: &mut Ticker,
-    cancel: &Cancel,
-    force_zip64: bool,
-) -> Result<u64, ArchiveError> {
-    let mut out = Out::create(tmp)?;
+pub(super) fn write_zip(p: Pack, level: i32, force_zip64: bool) -> Result<u64, ArchiveError> {
+    let mut out = Out::create(p.tmp)?;
     let level = deflate_level(level);
     let (job_tx, job_rx) = mpsc::channel::<Job>();
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let job_rx = Mutex::new(job_rx);
     let entries = std::thread::scope(|s| {
-        for _ in 0..threads {
+        for _ in 0..p.threads {
             let done_tx = done_tx.clone();
             let job_rx = &job_rx;
             s.spawn(move || worker(level, job_rx, done_tx));
@@ -227,12 +218,12 @@ pub(super) fn write_zip(
         let mut pipe = Pipe {
             jobs: job_tx,
             done: done_rx,
-            max_in_flight: threads * 2 + 2,
+            max_in_flight: p.threads * 2 + 2,
             pool: Vec::new(),
         };
-        let mut entries = Vec::with_capacity(sources.len());
-        for src in sources {
-            entries.push(pipe.entry(src, &mut out, ticker, cancel, force_zip64)?);
+        let mut entries = Vec::with_capacity(p.sources.len());
+        for src in p.sources {
+            entries.push(pipe.entry(src, &mut out, p.ticker, p.cancel, force_zip64)?);
         }
         Ok::<_, ArchiveError>(entries)
         // `pipe` drops here, closing the job queue so the workers exit.

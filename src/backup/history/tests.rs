@@ -14,6 +14,13 @@ fn temp_db() -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
+/// A fresh history in a temporary folder (kept while the guard lives).
+fn temp_history() -> (tempfile::TempDir, History) {
+    let (dir, path) = temp_db();
+    let h = History::open(&path).unwrap();
+    (dir, h)
+}
+
 fn new_run<'a>(base: &'a str, started: &'a Timestamp) -> NewRun<'a> {
     NewRun {
         base,
@@ -102,8 +109,7 @@ fn newer_schema_is_refused_with_a_clear_error() {
 
 #[test]
 fn start_finish_round_trip_with_every_field() {
-    let (_d, path) = temp_db();
-    let h = History::open(&path).unwrap();
+    let (_d, h) = temp_history();
     let started = ts("2024-03-01T10:00:00.250Z");
     let finished = ts("2024-03-01T10:01:02.750Z");
     let id = h
@@ -169,8 +175,7 @@ fn start_finish_round_trip_with_every_field() {
 
 #[test]
 fn finish_of_unknown_run_is_an_error() {
-    let (_d, path) = temp_db();
-    let h = History::open(&path).unwrap();
+    let (_d, h) = temp_history();
     let now = ts("2024-03-01T10:00:00Z");
     assert!(matches!(
         h.finish_run(77, &ok_finish(&now)),
@@ -180,8 +185,7 @@ fn finish_of_unknown_run_is_an_error() {
 
 #[test]
 fn list_order_limit_and_base_filter() {
-    let (_d, path) = temp_db();
-    let h = History::open(&path).unwrap();
+    let (_d, h) = temp_history();
     // Inserted out of order; one fractional second to check text order.
     let times = [
         ("buh", "2024-01-02T00:00:00Z"),
@@ -219,8 +223,7 @@ fn list_order_limit_and_base_filter() {
 
 #[test]
 fn last_success_ignores_failed_and_other_bases() {
-    let (_d, path) = temp_db();
-    let h = History::open(&path).unwrap();
+    let (_d, h) = temp_history();
     assert_eq!(h.last_success("buh").unwrap(), None);
     let t1 = ts("2024-01-01T00:00:00Z");
     let t2 = ts("2024-01-02T00:00:00Z");
@@ -246,8 +249,7 @@ fn last_success_ignores_failed_and_other_bases() {
 
 #[test]
 fn mark_interrupted_dead_pid_versus_our_live_pid() {
-    let (_d, path) = temp_db();
-    let h = History::open(&path).unwrap();
+    let (_d, h) = temp_history();
     let t = ts("2024-01-01T00:00:00Z");
     let live = h.start_run(&new_run("buh", &t)).unwrap();
     // A child that has exited and been reaped: its pid is dead.
@@ -300,8 +302,7 @@ fn pid_zero_and_huge_are_not_alive() {
 
 #[test]
 fn skipped_is_one_finished_row() {
-    let (_d, path) = temp_db();
-    let h = History::open(&path).unwrap();
+    let (_d, h) = temp_history();
     let t = ts("2024-01-01T00:00:00Z");
     let r = NewRun {
         trigger: Trigger::Schedule,
@@ -393,8 +394,7 @@ fn two_connections_write_concurrently() {
 
 #[test]
 fn schema_has_no_column_for_arguments_or_secrets() {
-    let (_d, path) = temp_db();
-    let h = History::open(&path).unwrap();
+    let (_d, h) = temp_history();
     let mut cols = HashSet::new();
     for table in ["runs", "deletions"] {
         let mut s = h
