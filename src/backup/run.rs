@@ -227,8 +227,22 @@ pub fn open_and_recover(cfg: &Config) -> Result<(History, Recovery), BackupError
             cfg.history_db.display()
         ))
     })?;
+    warn_if_on_network(cfg);
     let recovery = recover(cfg, &history);
     Ok((history, recovery))
+}
+
+/// The start-up warning for a history database on a network path (where
+/// it runs with a rollback journal, slower and only as safe as the share).
+pub fn warn_if_on_network(cfg: &Config) {
+    if crate::platform::is_network_path(&cfg.history_db) {
+        tracing::warn!(
+            "the history database {} is on a network path: it uses a rollback journal there \
+             (WAL is not safe on network filesystems); set BACKUP_HISTORY_DB to a file on a \
+             local disk",
+            cfg.history_db.display()
+        );
+    }
 }
 
 /// Clean up after runs that were killed. For a configured base the test

@@ -3,6 +3,7 @@
 //! match the base's naming but are not in its history: "not recorded, kept").
 
 use super::Failure;
+use crate::backup::history::History;
 use crate::backup::lock;
 use crate::backup::{prune, run};
 use crate::config::Config;
@@ -31,9 +32,20 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
             "no infobase configured: set ONEC_BASE_PATH or add `bases:`",
         ));
     }
-    let (history, recovery) =
-        run::open_and_recover(cfg).map_err(|e| Failure::failed(e.to_string()))?;
-    super::report_recovery(recovery);
+    // A dry run changes nothing: no recovery, no folder, no database made.
+    let history = if args.dry_run {
+        let opened = if cfg.history_db.exists() {
+            History::open_read_only(&cfg.history_db, std::time::Duration::from_secs(5))
+        } else {
+            History::open_in_memory()
+        };
+        opened.map_err(|e| Failure::failed(e.to_string()))?
+    } else {
+        let (history, recovery) =
+            run::open_and_recover(cfg).map_err(|e| Failure::failed(e.to_string()))?;
+        super::report_recovery(recovery);
+        history
+    };
     let now = jiff::ZonedDateTime::now().with_time_zone(cfg.timezone.clone());
     for base in bases {
         let plan = prune::plan(cfg, base, &history, now.clone()).map_err(|e| {

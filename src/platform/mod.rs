@@ -87,6 +87,32 @@ pub fn path_key(path: &Path) -> String {
     }
 }
 
+/// Whether `path` (or the nearest folder above it that exists) is on a
+/// network filesystem: NFS, SMB/CIFS and the like on Linux (`statfs`), a
+/// UNC path or a mapped network drive on Windows. SQLite's WAL is not safe
+/// there. `false` when it cannot be told.
+pub fn is_network_path(path: &Path) -> bool {
+    let mut p = Some(path);
+    while let Some(dir) = p {
+        if dir.exists() {
+            return sys::is_network_path(dir);
+        }
+        p = dir.parent();
+    }
+    sys::is_network_path(path)
+}
+
+/// A Windows UNC path (`\\server\share`, `\\?\UNC\server\share`),
+/// which is always on the network.
+#[cfg_attr(not(windows), allow(dead_code))]
+fn is_unc(text: &str) -> bool {
+    let t = text.replace('/', "\\");
+    match t.strip_prefix(r"\\?\") {
+        Some(rest) => rest.to_ascii_uppercase().starts_with(r"UNC\"),
+        None => t.starts_with(r"\\") && !t.starts_with(r"\\.\"),
+    }
+}
+
 /// This computer's name (the `instance` / `host` label of pushed
 /// metrics); `localhost` when the OS does not say.
 pub fn hostname() -> String {
@@ -168,6 +194,17 @@ mod tests {
         let c = d.path().join("c");
         link_then_unlink(&a, &c).unwrap();
         assert!(!a.exists() && std::fs::read(&c).unwrap() == b"new");
+    }
+
+    #[test]
+    fn unc_paths_are_network_paths() {
+        assert!(is_unc(r"\\nas\share\1c\app.sqlite3"));
+        assert!(is_unc(r"\\?\UNC\nas\share\x"));
+        assert!(is_unc("//nas/share/x"));
+        assert!(!is_unc(r"\\?\C:\backups\x"));
+        assert!(!is_unc(r"C:\backups"));
+        assert!(!is_unc(r"\\.\pipe\x"));
+        assert!(!is_network_path(&std::env::temp_dir()));
     }
 
     #[test]

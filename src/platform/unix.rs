@@ -83,3 +83,33 @@ pub fn set_shared_readable(path: &Path) {
     let mode = if path.is_dir() { 0o755 } else { 0o644 };
     let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
 }
+
+#[cfg(target_os = "linux")]
+pub fn is_network_path(path: &Path) -> bool {
+    // Magic numbers from statfs(2) / linux/magic.h.
+    const NETWORK: &[i64] = &[
+        0x6969,               // NFS
+        0x517B,               // SMB
+        0xFF534D42u32 as i64, // CIFS
+        0xFE534D42u32 as i64, // SMB2
+        0x01021997,           // 9P (v9fs)
+        0x00C36400,           // CEPH
+        0x65735546,           // FUSE (sshfs, rclone mount …)
+        0x5346414F,           // AFS
+        0x564c,               // NCP
+    ];
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is NUL-terminated and `st` a valid out-pointer.
+    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+        return false;
+    }
+    NETWORK.contains(&(st.f_type as i64))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn is_network_path(_path: &Path) -> bool {
+    false
+}

@@ -63,3 +63,23 @@ pub fn hostname() -> Option<String> {
 }
 
 pub fn set_shared_readable(_path: &Path) {}
+
+pub fn is_network_path(path: &Path) -> bool {
+    use windows_sys::Win32::Storage::FileSystem::GetDriveTypeW;
+    let text = path.to_string_lossy();
+    if super::is_unc(&text) {
+        return true;
+    }
+    let text = text.strip_prefix(r"\\?\").unwrap_or(&text);
+    let mut chars = text.chars();
+    let (Some(letter), Some(':')) = (chars.next(), chars.next()) else {
+        return false;
+    };
+    let root: Vec<u16> = format!("{letter}:\\")
+        .encode_utf16()
+        .chain(std::iter::once(0))
+        .collect();
+    // DRIVE_REMOTE = 4.
+    // SAFETY: `root` is a NUL-terminated UTF-16 string.
+    unsafe { GetDriveTypeW(root.as_ptr()) == 4 }
+}

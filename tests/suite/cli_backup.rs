@@ -389,6 +389,56 @@ fn the_lock_is_the_infobase_s_whatever_name_or_backup_folder() {
     assert_eq!(w.archives().len(), 1);
 }
 
+/// `prune --dry-run` changes nothing: no start-up recovery (a stale
+/// temporary and a `running` row stay), no folder or database created.
+#[test]
+fn prune_dry_run_changes_nothing() {
+    let mut w = World::new(16);
+    w.set("BACKUP_METHOD", "copy").set("BACKUP_KEEP_LAST", "1");
+    let out = w.cmd().args(["prune", "--dry-run"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!w.backups.exists(), "a dry run created BACKUP_DIR");
+    backup_ok(&w, &[]);
+    let day = w.backups.join("2020-01-01");
+    fs::create_dir_all(&day).unwrap();
+    let temp = day.join(".buh_2020-01-01_00-00-00.zip.4000000.partial");
+    fs::write(&temp, b"left by a killed run").unwrap();
+    rusqlite::Connection::open(w.backups.join("app.sqlite3"))
+        .unwrap()
+        .execute(
+            "INSERT INTO runs (base, \"trigger\", started, status, method, pid) \
+             VALUES ('buh', 'cli', '2020-01-01T00:00:00.000Z', 'running', 'copy', 4000000)",
+            [],
+        )
+        .unwrap();
+    let running = || -> i64 {
+        rusqlite::Connection::open(w.backups.join("app.sqlite3"))
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM runs WHERE status = 'running'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let before = w.history_bytes();
+    w.cmd().args(["prune", "--dry-run"]).assert().success();
+    assert!(temp.exists(), "the dry run removed a temporary");
+    assert_eq!(running(), 1);
+    assert_eq!(
+        w.history_bytes(),
+        before,
+        "the dry run wrote to the history"
+    );
+    w.cmd().arg("prune").assert().success();
+    assert!(!temp.exists(), "a real prune recovers");
+    assert_eq!(running(), 0);
+}
+
 #[test]
 fn verify_catches_damage_and_names_it() {
     let mut w = World::new(64);

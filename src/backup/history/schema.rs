@@ -72,6 +72,12 @@ impl History {
     /// set a 5 s busy timeout and bring the schema up to date. A file with a
     /// newer schema than this program knows is refused.
     pub fn open(path: &Path) -> Result<History, HistoryError> {
+        Self::open_on(path, crate::platform::is_network_path(path))
+    }
+
+    /// [`History::open`] told whether `path` is on a network filesystem
+    /// (rollback journal and full syncs there instead of WAL).
+    pub fn open_on(path: &Path, network: bool) -> Result<History, HistoryError> {
         let open_err = |source| HistoryError::Open {
             path: path.to_path_buf(),
             source,
@@ -79,18 +85,44 @@ impl History {
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(open_err)?;
+        // WAL needs shared memory that network filesystems do not give:
+        // there, the classic rollback journal with full syncs.
+        let (journal, sync) = if network {
+            ("DELETE", "FULL")
+        } else {
+            ("WAL", "NORMAL")
+        };
         let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .pragma_update_and_check(None, "journal_mode", journal, |r| r.get(0))
             .map_err(open_err)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(path = %path.display(), mode, "history database is not in WAL mode");
+        if !mode.eq_ignore_ascii_case(journal) {
+            tracing::warn!(path = %path.display(), mode, "history database journal is not {journal}");
         }
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
+        conn.pragma_update(None, "synchronous", sync)
             .map_err(open_err)?;
         migrate(&mut conn, path)?;
         Ok(History { conn })
+    }
+
+    /// An empty history in memory (a `prune --dry-run` before any backup).
+    pub fn open_in_memory() -> Result<History, HistoryError> {
+        let path = Path::new(":memory:");
+        let open_err = |source| HistoryError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open_in_memory().map_err(open_err)?;
+        migrate(&mut conn, path)?;
+        Ok(History { conn })
+    }
+
+    /// The journal mode in use (`wal`, or `delete` on a network path).
+    pub fn journal_mode(&self) -> Result<String, HistoryError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))?)
     }
 
     /// Open an existing database for reading only: no file is created and

@@ -454,3 +454,17 @@ fn finished_since_skips_running_and_older_runs() {
     assert!(b < c);
     assert!(h.last_success_any().unwrap().is_none());
 }
+
+#[test]
+fn a_history_on_a_network_path_uses_a_rollback_journal() {
+    let (_dir, path) = temp_db();
+    let local = History::open(&path).unwrap();
+    assert_eq!(local.journal_mode().unwrap(), "wal");
+    drop(local);
+    let (_dir2, path2) = temp_db();
+    let remote = History::open_on(&path2, true).unwrap();
+    assert_eq!(remote.journal_mode().unwrap(), "delete");
+    assert!(!path2.with_extension("sqlite3-wal").exists());
+    // It works all the same.
+    assert_eq!(remote.schema_version().unwrap(), MIGRATIONS.len() as i64);
+}
