@@ -134,8 +134,12 @@ pub struct FoundArchive {
     pub path: PathBuf,
     /// Local time from the name.
     pub time: DateTime,
-    /// Bytes; for a folder, the sum of the files inside it.
+    /// Bytes; for a folder, the sum of the files inside it; with the
+    /// companions' bytes.
     pub size: u64,
+    /// Files that belong to this archive and go with it: the `.dt` kept
+    /// beside a packed dump (`delete_dt_after_compress: false`).
+    pub companions: Vec<PathBuf>,
 }
 
 /// Our archives for `prefix` under `backup_dir`, oldest first. Only
@@ -169,11 +173,56 @@ pub fn scan(backup_dir: &Path, prefix: &str) -> io::Result<Vec<FoundArchive>> {
                 (_, true, false) => meta.len(),
                 _ => continue,
             };
-            found.push(FoundArchive { path, time, size });
+            found.push(FoundArchive {
+                path,
+                time,
+                size,
+                companions: Vec::new(),
+            });
         }
     }
+    attach_companion_dumps(&mut found);
     found.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.path.cmp(&b.path)));
     Ok(found)
+}
+
+/// A `.dt` with the same name as a packed archive beside it is the dump
+/// that archive was made from, kept by `delete_dt_after_compress: false`:
+/// it is part of that archive (counted, kept and deleted with it), not an
+/// archive of its own.
+fn attach_companion_dumps(found: &mut Vec<FoundArchive>) {
+    let stem = |p: &Path| -> Option<PathBuf> {
+        let name = p.file_name()?.to_str()?;
+        [".zip", ".tar.zst", ".dt"]
+            .iter()
+            .find_map(|e| name.strip_suffix(e))
+            .map(|s| p.with_file_name(s))
+    };
+    let packed: std::collections::HashMap<PathBuf, usize> = found
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !a.path.to_string_lossy().ends_with(".dt"))
+        .filter_map(|(i, a)| stem(&a.path).map(|s| (s, i)))
+        .collect();
+    let mut moved = Vec::new();
+    for (i, a) in found.iter().enumerate() {
+        if a.path.to_string_lossy().ends_with(".dt")
+            && let Some(owner) = stem(&a.path).and_then(|s| packed.get(&s))
+        {
+            moved.push((i, *owner));
+        }
+    }
+    for &(dt, owner) in &moved {
+        let (path, size) = (found[dt].path.clone(), found[dt].size);
+        found[owner].companions.push(path);
+        found[owner].size += size;
+    }
+    let gone: std::collections::HashSet<usize> = moved.iter().map(|(dt, _)| *dt).collect();
+    let mut i = 0;
+    found.retain(|_| {
+        i += 1;
+        !gone.contains(&(i - 1))
+    });
 }
 
 /// `Ok(None)` for "not found" (deleted meanwhile), other errors as they are.
@@ -262,6 +311,40 @@ mod tests {
         assert_eq!(p, Path::new("/b/2024-03-02/Buh_2024-03-02_00-30-05.zip"));
         let folder = archive_path(Path::new("/b"), "Buh_", &at, "");
         assert_eq!(folder, Path::new("/b/2024-03-02/Buh_2024-03-02_00-30-05"));
+    }
+
+    #[test]
+    fn a_dump_kept_beside_its_archive_is_part_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("2024-03-02");
+        fs::create_dir_all(&day).unwrap();
+        for (name, len) in [
+            ("Buh_2024-03-02_00-30-05.zip", 10),
+            ("Buh_2024-03-02_00-30-05.dt", 100),
+            ("Buh_2024-03-02_01-00-00.dt", 7),
+            ("Buh_2024-03-02_02-00-00.tar.zst", 5),
+        ] {
+            fs::write(day.join(name), vec![0u8; len]).unwrap();
+        }
+        let found = scan(dir.path(), "Buh_").unwrap();
+        let names: Vec<_> = found
+            .iter()
+            .map(|a| a.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Buh_2024-03-02_00-30-05.zip",
+                "Buh_2024-03-02_01-00-00.dt",
+                "Buh_2024-03-02_02-00-00.tar.zst"
+            ]
+        );
+        assert_eq!(found[0].size, 110);
+        assert_eq!(
+            found[0].companions,
+            [day.join("Buh_2024-03-02_00-30-05.dt")]
+        );
+        assert!(found[1].companions.is_empty() && found[2].companions.is_empty());
     }
 
     #[test]

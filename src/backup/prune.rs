@@ -83,7 +83,9 @@ pub fn apply(
     run_id: Option<i64>,
     now: jiff::ZonedDateTime,
 ) -> std::io::Result<Vec<PathBuf>> {
+    let today = now.date();
     if base.keep.is_keep_all() {
+        prune_old_logs(&cfg.backup_dir, today);
         return Ok(Vec::new());
     }
     let plan = plan(cfg, base, history, now)?;
@@ -104,6 +106,12 @@ pub fn apply(
         };
         match r {
             Ok(()) => {
+                for c in &a.companions {
+                    if let Err(e) = fs::remove_file(c) {
+                        tracing::warn!(path = %c.display(), "retention could not delete: {e}");
+                    }
+                }
+                remove_run_log(cfg, &a.path);
                 tracing::info!(base = %base.name, path = %a.path.display(), "retention deleted an old archive");
                 let _ = history.record_deletion(run_id, &a.path, a.size, reasons);
                 deleted.push(a.path.clone());
@@ -115,5 +123,83 @@ pub fn apply(
             Err(e) => tracing::warn!(path = %a.path.display(), "retention could not delete: {e}"),
         }
     }
+    prune_old_logs(&cfg.backup_dir, today);
     Ok(deleted)
+}
+
+/// The 1C `/Out` log of the run that made `archive`
+/// (`BACKUP_DIR/logs/<day>/<stem>.log`) goes with the archive.
+fn remove_run_log(cfg: &Config, archive: &Path) {
+    let (Some(day), Some(name)) = (
+        archive.parent().and_then(|d| d.file_name()),
+        archive.file_name().and_then(|n| n.to_str()),
+    ) else {
+        return;
+    };
+    let stem = [".zip", ".tar.zst", ".dt"]
+        .iter()
+        .find_map(|e| name.strip_suffix(e))
+        .unwrap_or(name);
+    let dir = cfg.backup_dir.join("logs").join(day);
+    let _ = fs::remove_file(dir.join(format!("{stem}.log")));
+    // Only succeeds when the day's log folder is now empty.
+    let _ = fs::remove_dir(&dir);
+}
+
+/// How long the 1C logs of runs without a kept archive (failed runs) stay.
+pub const LOG_KEEP_DAYS: i64 = 30;
+
+/// Remove `BACKUP_DIR/logs/<YYYY-MM-DD>/` folders older than
+/// [`LOG_KEEP_DAYS`] (logs of kept archives are younger or go with their
+/// archive; these are the logs of failed runs).
+pub fn prune_old_logs(backup_dir: &Path, today: jiff::civil::Date) {
+    let logs = backup_dir.join("logs");
+    let Ok(entries) = fs::read_dir(&logs) else {
+        return;
+    };
+    let Ok(cutoff) = today.checked_sub(jiff::Span::new().days(LOG_KEEP_DAYS)) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Ok(day) = jiff::civil::Date::strptime("%Y-%m-%d", &name) else {
+            continue;
+        };
+        let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if is_dir && day < cutoff {
+            match fs::remove_dir_all(e.path()) {
+                Ok(()) => tracing::info!(folder = %e.path().display(), "removed old 1C logs"),
+                Err(e2) => {
+                    tracing::warn!(folder = %e.path().display(), "cannot remove old 1C logs: {e2}")
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_1c_log_folders_go_recent_ones_and_other_files_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        for day in ["2024-01-01", "2024-02-01", "2024-02-20", "not-a-date"] {
+            fs::create_dir_all(logs.join(day)).unwrap();
+            fs::write(logs.join(day).join("buh_x.log"), b"1C log").unwrap();
+        }
+        fs::write(logs.join("2023-01-01"), b"a file, not a folder").unwrap();
+        let today = jiff::civil::date(2024, 3, 1);
+        prune_old_logs(dir.path(), today);
+        let mut left: Vec<String> = fs::read_dir(&logs)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            ["2023-01-01", "2024-02-01", "2024-02-20", "not-a-date"]
+        );
+    }
 }

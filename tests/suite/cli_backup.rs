@@ -217,6 +217,32 @@ fn dump_bare_dt_and_kept_dt() {
     assert_eq!((ending(".dt"), ending(".zip")), (2, 1), "{files:?}");
 }
 
+/// A `.dt` kept beside its archive is part of that archive: `keep.last: 2`
+/// keeps two backups (two zips and their two dumps), not one; and the 1C
+/// logs of the runs whose archives retention deleted go too.
+#[test]
+fn a_kept_dt_goes_with_its_archive_and_so_does_its_1c_log() {
+    let mut w = World::new(16);
+    w.set("BACKUP_DELETE_DT_AFTER_COMPRESS", "false")
+        .set("BACKUP_KEEP_LAST", "2");
+    for _ in 0..3 {
+        backup_ok(&w, &["--force"]);
+    }
+    let files = w.archives();
+    let ending = |ext: &str| files.iter().filter(|f| f.ends_with(ext)).count();
+    assert_eq!((ending(".dt"), ending(".zip")), (2, 2), "{files:?}");
+    for f in files.iter().filter(|f| f.ends_with(".zip")) {
+        let dt = f.replace(".zip", ".dt");
+        assert!(files.contains(&dt), "{f} kept without its dump: {files:?}");
+    }
+    let logs: Vec<_> = w
+        .backup_files()
+        .into_iter()
+        .filter(|f| f.starts_with("logs/") && f.ends_with(".log"))
+        .collect();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+}
+
 #[test]
 fn ibcmd_method() {
     let mut w = World::new(16);
