@@ -6,7 +6,7 @@
 use super::keys::{self, KEYS};
 use super::model::{Base, Export, Telegram};
 use super::resolve::{Resolver, forbidden_in_file_name};
-use super::value::redact_url;
+use super::value::url_credential;
 use super::{Compress, Origin, Problem};
 use std::collections::BTreeMap;
 
@@ -242,7 +242,7 @@ pub(super) fn check_url_credentials(r: &mut Resolver, e: &Export) {
     ] {
         if let Some(u) = url
             && has_auth
-            && redact_url(u) != *u
+            && url_credential(u).is_some()
         {
             let origin = r.origin(url_key);
             r.problems.push(Problem::unknown(
