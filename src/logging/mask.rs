@@ -1,8 +1,8 @@
 //! What must never leave the process in log text: every configured secret
 //! value, the lock code of a `/UC<code>` argument and the user-info of a URL
 //! (`https://user:pass@host` → `https://***@host`). A [`Masker`] does the
-//! replacing; the one installed with [`install`] sits under every log output
-//! (stderr, the log file, the Loki tap), so a secret that reaches a log line
+//! replacing; the one built up with [`register`] sits under every log output
+//! (stderr, the log file, the Loki tap) and under 1C's log text, so a secret that reaches a log line
 //! by any path (an error chain, a 1C log, a debug command line) is masked
 //! before the bytes are written. [`userinfo_end`] is also how the
 //! configuration finds the credentials of a URL setting.
@@ -46,13 +46,18 @@ impl Masker {
 
 static INSTALLED: RwLock<Option<Arc<Masker>>> = RwLock::new(None);
 
-/// Make `masker` the one every log output goes through.
-pub fn install(masker: Masker) {
-    *INSTALLED.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(masker));
+/// Add what `masker` masks to the masker every log output goes through
+/// (and [`mask`] uses). Values are only ever added, never forgotten.
+pub fn register(masker: Masker) {
+    let mut installed = INSTALLED.write().unwrap_or_else(|p| p.into_inner());
+    let merged = match installed.as_deref() {
+        Some(old) => Masker::new(old.secrets.iter().chain(&masker.secrets)),
+        None => masker,
+    };
+    *installed = Some(Arc::new(merged));
 }
 
-/// `text` masked by the installed [`Masker`] (only `/UC` codes and URL
-/// user-info before one is installed).
+/// `text` masked by the registered secrets, `/UC` codes and URL user-info.
 pub fn mask(text: &str) -> String {
     let installed = INSTALLED.read().unwrap_or_else(|p| p.into_inner()).clone();
     match installed {

@@ -354,7 +354,7 @@ pub fn init_agent(
     level: &str,
     masker: Masker,
 ) -> Option<PathBuf> {
-    mask::install(masker);
+    mask::register(masker);
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
     let (file, error) = match DailyFile::new(dir, tz) {
         Ok(f) => (Some(f), None),
@@ -375,7 +375,7 @@ pub fn init_agent(
 
 /// Stderr only (the one-shot commands), at `filter`, masked like the agent.
 pub fn init_stderr(filter: EnvFilter, masker: Masker) {
-    mask::install(masker);
+    mask::register(masker);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(Masked(io::stderr))
@@ -422,7 +422,7 @@ mod tests {
             "1c-pass/word?#x9",
             "loki-pw-x9",
         ];
-        mask::install(Masker::new(secrets));
+        mask::register(Masker::new(secrets));
         let dir = tempfile::tempdir().unwrap();
         let file = DailyFile::new(dir.path(), jiff::tz::TimeZone::UTC).unwrap();
         let stderr = Capture::default();
