@@ -18,5 +18,6 @@ mod suite {
     mod push_loki_kuma;
     mod push_pushgateway;
     mod push_remote_write;
+    mod secrets;
     mod telegram_bot;
 }

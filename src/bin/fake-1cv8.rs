@@ -14,6 +14,8 @@
 //! `FAKE_1C_EXPECT_USER` / `FAKE_1C_EXPECT_PASSWORD` turn a mismatch into
 //! `badcreds`; `FAKE_1C_ARGS_FILE` receives the argv, one per line;
 //! `FAKE_1C_CHILD_PID_FILE` receives the pid of the child `hang` starts;
+//! `FAKE_1C_ENV_FILE` receives the environment it was started with, one
+//! `NAME=value` a line;
 //! `FAKE_1C_DT_BYTES` is the uncompressed `.dt` payload size (default 64 KiB).
 //! Each variable may also be given as a `KEY=VALUE` line in a file
 //! `fake-1c.env` beside the executable (the environment wins), so parallel
@@ -48,6 +50,12 @@ fn main() {
     let settings = Settings::load();
     if let Some(file) = settings.get("FAKE_1C_ARGS_FILE") {
         record_args(Path::new(&file), &args);
+    }
+    if let Some(file) = settings.get("FAKE_1C_ENV_FILE") {
+        let env: Vec<String> = std::env::vars_os()
+            .map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy()))
+            .collect();
+        record_args(Path::new(&file), &env);
     }
     let exe = std::env::current_exe().unwrap_or_default();
     let stem = exe

@@ -142,7 +142,7 @@ fn load_config(cli: &Cli) -> Result<Config, Failure> {
     ))?)
 }
 
-/// Log to stderr. Commands print their own results (and errors), so
+/// Log to stderr (masked, colour only on a terminal). Commands print their own results (and errors), so
 /// logging is off unless `LOG_LEVEL` is set explicitly.
 fn init_logging(cfg: &Config, default_level: &str) {
     let explicit = cfg.entries.iter().any(|e| {
@@ -154,11 +154,7 @@ fn init_logging(cfg: &Config, default_level: &str) {
         default_level
     };
     let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| "warn".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    crate::logging::init_stderr(filter, cfg.masker());
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {

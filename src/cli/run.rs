@@ -6,8 +6,12 @@ use crate::cancel::Cancel;
 use crate::config::Config;
 
 pub fn run(cfg: Config) -> Result<(), Failure> {
-    let log_file =
-        crate::logging::init_agent(&cfg.logging.dir, cfg.timezone.clone(), &cfg.logging.level);
+    let log_file = crate::logging::init_agent(
+        &cfg.logging.dir,
+        cfg.timezone.clone(),
+        &cfg.logging.level,
+        cfg.masker(),
+    );
     for w in &cfg.warnings {
         tracing::warn!("{w}");
     }

@@ -234,12 +234,18 @@ fn service_body(stop: crate::cancel::Cancel, report: &dyn Fn(u32)) -> i32 {
     )) {
         Ok(c) => c,
         Err(e) => {
-            crate::logging::init_agent(Path::new("."), jiff::tz::TimeZone::UTC, "info");
+            let masker = crate::logging::Masker::default();
+            crate::logging::init_agent(Path::new("."), jiff::tz::TimeZone::UTC, "info", masker);
             tracing::error!("{e}");
             return 2;
         }
     };
-    crate::logging::init_agent(&cfg.logging.dir, cfg.timezone.clone(), &cfg.logging.level);
+    crate::logging::init_agent(
+        &cfg.logging.dir,
+        cfg.timezone.clone(),
+        &cfg.logging.level,
+        cfg.masker(),
+    );
     tracing::info!("running as the Windows service");
     crate::daemon::run(cfg, stop, &|| report(5_000)) as i32
 }

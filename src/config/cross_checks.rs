@@ -6,7 +6,7 @@
 use super::keys::{self, KEYS};
 use super::model::{Base, Export, Telegram};
 use super::resolve::{Resolver, forbidden_in_file_name};
-use super::value::redact_url;
+use super::value::url_credential;
 use super::{Compress, Origin, Problem};
 use std::collections::BTreeMap;
 
@@ -227,7 +227,7 @@ pub(super) fn check_url_credentials(r: &mut Resolver) {
         let has_auth = r.str(user).is_some() || r.str(pass).is_some();
         if let Some(u) = r.str(url_key)
             && has_auth
-            && redact_url(&u) != u
+            && url_credential(&u).is_some()
         {
             let origin = r.origin(url_key);
             r.problems.push(Problem::unknown(

@@ -62,6 +62,11 @@ impl Key {
         matches!(self.kind, Kind::Secret | Kind::SecretUrl)
     }
 
+    /// A secret, or a URL that may carry credentials in its user-info.
+    pub fn may_hold_secret(&self) -> bool {
+        self.is_secret() || matches!(self.kind, Kind::Url | Kind::ProxyUrl)
+    }
+
     /// The name shown to users: the canonical env name, else the YAML path.
     pub fn display_name(&self) -> &'static str {
         self.env.first().copied().unwrap_or(self.yaml)
@@ -666,10 +671,45 @@ pub fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
+/// Every environment name (aliases too) of a setting that is a secret or a
+/// URL that may carry credentials: what child processes must not inherit.
+pub fn secret_env_names() -> impl Iterator<Item = &'static str> {
+    KEYS.iter()
+        .filter(|k| k.may_hold_secret())
+        .flat_map(|k| k.env.iter().copied())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn secret_env_names_cover_tokens_passwords_and_urls_that_may_carry_them() {
+        let names: Vec<&str> = secret_env_names().collect();
+        for n in [
+            "BOT_TOKEN",
+            "API_TOKEN",
+            "API_READ_TOKEN",
+            "ONEC_UP",
+            "ONEC_PASSWORD",
+            "ONEC_LOCK_CODE",
+            "TELEGRAM_PROXY",
+            "TELEGRAM_API_URL",
+            "GRAFANA_PROMETHEUS_PASSWORD",
+            "PROMETHEUS_PUSHGATEWAY_PASSWORD",
+            "INFLUXDB_TOKEN",
+            "INFLUXDB_PASSWORD",
+            "GRAFANA_LOKI_PASSWORD",
+            "GRAFANA_LOKI_URL",
+            "UPTIME_KUMA_PUSH_URL",
+        ] {
+            assert!(names.contains(&n), "{n} missing: {names:?}");
+        }
+        for n in ["ONEC_BASE_PATH", "ONEC_UC", "BACKUP_DIR", "APP_TIMEZONE"] {
+            assert!(!names.contains(&n), "{n} is not a secret");
+        }
+    }
 
     #[test]
     fn names_are_unique() {

@@ -245,14 +245,14 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
         opts,
         opts.env_file.as_ref(),
         ".env",
-        sources::parse_dotenv,
+        sources::parse_dotenv_partial,
         &mut problems,
     );
     let yaml = read_source(
         opts,
         opts.config_file.as_ref(),
         "config.yaml",
-        sources::parse_yaml,
+        sources::parse_yaml_partial,
         &mut problems,
     );
     let files = resolve::Files {
@@ -270,12 +270,14 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
 }
 
 /// Read and parse one source file (`explicit`, else `default` in the
-/// current folder), adding its problems to `problems`.
+/// current folder), adding its problems to `problems`. What parsed is used
+/// even when some of the file did not, so one typo does not hide the
+/// problems of the values around it.
 fn read_source<T>(
     opts: &LoadOptions,
     explicit: Option<&PathBuf>,
     default: &str,
-    parse: fn(&str, &Path) -> Result<T, Vec<Problem>>,
+    parse: fn(&str, &Path) -> (T, Vec<Problem>),
     problems: &mut Vec<Problem>,
 ) -> Option<(PathBuf, T)> {
     if opts.skip_files {
@@ -283,13 +285,11 @@ fn read_source<T>(
     }
     let path = explicit.cloned().unwrap_or_else(|| PathBuf::from(default));
     match read_optional(&path, explicit.is_some()) {
-        Ok(Some(text)) => match parse(&text, &path) {
-            Ok(v) => Some((path, v)),
-            Err(mut ps) => {
-                problems.append(&mut ps);
-                None
-            }
-        },
+        Ok(Some(text)) => {
+            let (v, mut ps) = parse(&text, &path);
+            problems.append(&mut ps);
+            Some((path, v))
+        }
         Ok(None) => None,
         Err(p) => {
             problems.push(p);

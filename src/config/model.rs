@@ -5,6 +5,7 @@
 
 use super::keys::Key;
 use super::{Compress, Method, Origin, Secret};
+use crate::logging::Masker;
 use crate::retention::KeepPolicy;
 use crate::schedule::{QuietHours, Schedule};
 use jiff::SignedDuration;
@@ -143,6 +144,9 @@ pub struct Config {
     /// Where the files were looked for, for `config check`.
     pub env_file: Option<PathBuf>,
     pub config_file: Option<PathBuf>,
+    /// The passwords (or tokens) in the user-info of URL settings
+    /// (`TELEGRAM_PROXY`, sink URLs), masked like every other secret.
+    pub url_credentials: Vec<Secret>,
 }
 
 impl Config {
@@ -178,14 +182,20 @@ impl Config {
         ] {
             out.extend(s.iter());
         }
+        out.extend(self.url_credentials.iter());
         out.retain(|s| !s.is_empty());
         out
     }
 
-    /// Replace every known secret in `text` with `***`.
+    /// The masker for every secret here, `/UC` codes and URL user-info:
+    /// what the log outputs go through.
+    pub fn masker(&self) -> Masker {
+        Masker::new(self.secrets().into_iter().map(Secret::expose))
+    }
+
+    /// Replace every known secret in `text` with `***` (and `/UC` codes and
+    /// URL user-info).
     pub fn mask(&self, text: &str) -> String {
-        self.secrets()
-            .iter()
-            .fold(text.to_string(), |t, s| s.mask_in(&t))
+        self.masker().mask(text)
     }
 }

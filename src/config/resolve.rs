@@ -9,7 +9,7 @@ use super::cross_checks;
 use super::keys::{self, KEYS, Key, Kind};
 use super::model::{Api, Base, Config, Entry, Export, Logging, Telegram};
 use super::sources::{DotEnvEntry, Raw, RawBase, YamlDoc};
-use super::value::{Typed, show, validate};
+use super::value::{Typed, show, url_credential, validate};
 use super::{Compress, ConfigError, Method, Origin, Problem, Secret};
 use crate::retention::KeepPolicy;
 use jiff::SignedDuration;
@@ -445,6 +445,17 @@ impl<'a> Resolver<'a> {
     }
 }
 
+impl Resolver<'_> {
+    /// The credential in the user-info of every URL setting.
+    fn url_credentials(&self) -> Vec<Secret> {
+        KEYS.iter()
+            .filter(|k| matches!(k.kind, Kind::Url | Kind::ProxyUrl | Kind::SecretUrl))
+            .filter_map(|k| self.str(k.yaml))
+            .filter_map(|u| url_credential(&u).map(Secret::new))
+            .collect()
+    }
+}
+
 /// Layer the sources, validate every value, build the bases, then run the
 /// cross-checks; every problem is collected into one error.
 pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, ConfigError> {
@@ -496,10 +507,17 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         warnings,
         env_file: files.dotenv.map(|d| d.0.to_path_buf()),
         config_file: files.yaml.map(|y| y.0.to_path_buf()),
+        url_credentials: r.url_credentials(),
     };
     if r.problems.is_empty() {
         Ok(cfg)
     } else {
+        // A secret's value is shown as `***` already; this catches one
+        // quoted by any other path.
+        let masker = cfg.masker();
+        for p in &mut r.problems {
+            p.value = p.value.as_deref().map(|v| masker.mask(v));
+        }
         Err(ConfigError {
             problems: r.problems,
         })

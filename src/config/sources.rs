@@ -28,6 +28,14 @@ pub struct DotEnvEntry {
 /// single quotes (literal), double quotes (with `\n`, `\"`, `\\` escapes),
 /// and ` #` comments after unquoted values. Later lines win.
 pub fn parse_dotenv(text: &str, file: &Path) -> Result<Vec<DotEnvEntry>, Vec<Problem>> {
+    into_result(parse_dotenv_partial(text, file))
+}
+
+/// [`parse_dotenv`] that keeps going: every line that parses, and a problem
+/// for each one that does not. A problem names the file, the line and the
+/// variable, never the line's text or the value: a line that does not
+/// parse may hold a token.
+pub fn parse_dotenv_partial(text: &str, file: &Path) -> (Vec<DotEnvEntry>, Vec<Problem>) {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -41,25 +49,23 @@ pub fn parse_dotenv(text: &str, file: &Path) -> Result<Vec<DotEnvEntry>, Vec<Pro
             .strip_prefix("export ")
             .map(str::trim_start)
             .unwrap_or(line);
-        let origin = || Origin::DotEnv {
+        let origin = |name: Option<&str>| Origin::DotEnv {
             file: file.to_path_buf(),
             line: line_no,
-            name: None,
+            name: name.map(str::to_string),
         };
         let Some((name, rest)) = line.split_once('=') else {
-            problems.push(Problem::new(
-                origin(),
-                raw_line.trim(),
-                "a line of the form NAME=value (or a # comment)",
+            problems.push(Problem::unknown(
+                origin(None),
+                "expected a line of the form NAME=value (or a # comment); the line is not shown as it may hold a secret",
             ));
             continue;
         };
         let name = name.trim();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            problems.push(Problem::new(
-                origin(),
-                name,
-                "a variable name of letters, digits and _",
+            problems.push(Problem::unknown(
+                origin(None),
+                "expected a variable name of letters, digits and _ before the `=`",
             ));
             continue;
         }
@@ -69,19 +75,19 @@ pub fn parse_dotenv(text: &str, file: &Path) -> Result<Vec<DotEnvEntry>, Vec<Pro
                 value,
                 line: line_no,
             }),
-            Err(why) => problems.push(Problem::new(
-                Origin::DotEnv {
-                    file: file.to_path_buf(),
-                    line: line_no,
-                    name: Some(name.to_string()),
-                },
-                rest.trim(),
-                why,
+            Err(why) => problems.push(Problem::unknown(
+                origin(Some(name)),
+                format!("expected {why}; the value is not shown as it may be a secret"),
             )),
         }
     }
+    (out, problems)
+}
+
+/// `Ok` when nothing went wrong.
+fn into_result<T>((value, problems): (T, Vec<Problem>)) -> Result<T, Vec<Problem>> {
     if problems.is_empty() {
-        Ok(out)
+        Ok(value)
     } else {
         Err(problems)
     }
@@ -149,31 +155,36 @@ pub struct YamlDoc {
 /// Parse `config.yaml` text. Every unknown key and wrongly-shaped value is
 /// reported, all together.
 pub fn parse_yaml(text: &str, file: &Path) -> Result<YamlDoc, Vec<Problem>> {
+    into_result(parse_yaml_partial(text, file))
+}
+
+/// [`parse_yaml`] that keeps going: every key that is known and well-shaped
+/// is in the document (so its value is still checked), and a problem for
+/// each one that is not. A secret's wrongly-shaped value is not shown.
+pub fn parse_yaml_partial(text: &str, file: &Path) -> (YamlDoc, Vec<Problem>) {
     let origin = |path: &str| Origin::Yaml {
         file: file.to_path_buf(),
         path: path.to_string(),
     };
+    let mut doc = YamlDoc::default();
     let root: Value = match serde_norway::from_str(text) {
         Ok(v) => v,
         Err(e) => {
-            return Err(vec![Problem::new(
-                origin(""),
-                "(file)",
-                format!("valid YAML ({e})"),
-            )]);
+            let p = Problem::new(origin(""), "(file)", format!("valid YAML ({e})"));
+            return (doc, vec![p]);
         }
     };
-    let mut doc = YamlDoc::default();
     let mut problems = Vec::new();
     match root {
-        Value::Null => return Ok(doc),
+        Value::Null => return (doc, problems),
         Value::Mapping(_) => {}
         _ => {
-            return Err(vec![Problem::new(
+            let p = Problem::new(
                 origin(""),
                 "(file)",
                 "a mapping of sections (app:, onec:, backup:, …)",
-            )]);
+            );
+            return (doc, vec![p]);
         }
     }
     walk_globals(&root, "", &mut doc, &mut problems, &origin);
@@ -192,11 +203,7 @@ pub fn parse_yaml(text: &str, file: &Path) -> Result<YamlDoc, Vec<Problem>> {
             )),
         }
     }
-    if problems.is_empty() {
-        Ok(doc)
-    } else {
-        Err(problems)
-    }
+    (doc, problems)
 }
 
 fn walk_globals(
@@ -232,7 +239,14 @@ fn walk_globals(
                     );
                 }
                 Ok(None) => {}
-                Err(expected) => problems.push(Problem::new(origin(&path), short(v), expected)),
+                Err(expected) => {
+                    let shown = if key.is_secret() {
+                        "***".into()
+                    } else {
+                        short(v)
+                    };
+                    problems.push(Problem::new(origin(&path), shown, expected))
+                }
             }
         } else if KEYS.iter().any(|k| k.yaml.starts_with(&format!("{path}."))) {
             if v.is_mapping() {
@@ -370,7 +384,11 @@ fn parse_base(
                 );
             }
             Ok(None) => {}
-            Err(expected) => problems.push(Problem::new(origin(&path), short(v), expected)),
+            Err(expected) => {
+                let secret = matches!(canonical, "up" | "lock_code");
+                let shown = if secret { "***".into() } else { short(v) };
+                problems.push(Problem::new(origin(&path), shown, expected))
+            }
         }
     }
     base

@@ -162,7 +162,9 @@ fn every_problem_is_reported_together() {
     .unwrap_err();
     let text = err.to_string();
     // The unknown key stops YAML from being used, but the env and .env problems are still all there.
+    // The unknown key does not hide the value problems of the same file.
     assert_contains(&text, &["backup.compres", "did you mean `compress`"]);
+    assert!(text.contains("backup.method: got \"rsync\""), "{text}");
     assert!(
         text.contains(
             "environment variable API_PORT: got \"70000\", expected a whole number from 1 to 65535"
@@ -172,7 +174,7 @@ fn every_problem_is_reported_together() {
     assert!(text.contains(".env:1 (METRICS_INTERVAL)"), "{text}");
     assert_contains(&text, &["INFLUXDB_URL", "http://"]);
     assert!(!text.contains("hunter2"));
-    assert_eq!(err.problems.len(), 4, "{text}");
+    assert_eq!(err.problems.len(), 5, "{text}");
 }
 
 #[test]
@@ -619,7 +621,7 @@ fn urls_are_shown_without_user_info() {
             "http://loki:3100",
         ],
     );
-    assert_eq!(redact_url("http://a:b@h:1/p?q=x@y"), "http://h:1/p?q=x@y");
+    assert_eq!(redact_url("http://a:b@h:1/p?q=x@y"), "http://h:1/p?***");
     assert_eq!(redact_url("http://h/p@x"), "http://h/p@x");
     let err = load(&opts(dir.path(), &[("GRAFANA_LOKI_URL", "ftp://u:pw@h")])).unwrap_err();
     assert!(!err.to_string().contains("pw@"), "{err}");
@@ -732,4 +734,141 @@ fn two_bases_on_one_folder_are_refused() {
         text.contains("\"a\"") && text.contains("\"b\"") && text.contains("same folder"),
         "{text}"
     );
+}
+
+#[test]
+fn dotenv_errors_name_file_and_line_but_never_echo_a_secret_or_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join(".env"),
+        "BOT_TOKEN=\"123:AAE-very-secret\nmy token is 123:AAE-other-secret\nAPI TOKEN=tok-in-bad-name\nAPI_TOKEN='unclosed-secret\n",
+    )
+    .unwrap();
+    let text = load(&opts(dir.path(), &[])).unwrap_err().to_string();
+    for leaked in [
+        "AAE-very-secret",
+        "AAE-other-secret",
+        "tok-in-bad-name",
+        "unclosed-secret",
+        "my token",
+    ] {
+        assert!(!text.contains(leaked), "{leaked} shown: {text}");
+    }
+    assert!(
+        text.contains(".env:1 (BOT_TOKEN)") && text.contains("closing double quote"),
+        "{text}"
+    );
+    assert!(
+        text.contains(".env:2") && text.contains("NAME=value"),
+        "{text}"
+    );
+    assert!(
+        text.contains(".env:3") && text.contains("variable name"),
+        "{text}"
+    );
+    assert!(text.contains(".env:4 (API_TOKEN)"), "{text}");
+}
+
+#[test]
+fn yaml_shape_errors_never_echo_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("config.yaml"),
+        "telegram:\n  bot_token: {t: 123:AAE-shape-secret}\nbases:\n  - name: a\n    path: /a\n    password: {p: base-shape-secret}\n",
+    )
+    .unwrap();
+    let text = load(&opts(dir.path(), &[])).unwrap_err().to_string();
+    assert!(
+        !text.contains("AAE-shape-secret") && !text.contains("base-shape-secret"),
+        "{text}"
+    );
+    assert!(
+        text.contains("telegram.bot_token") && text.contains("bases[0].password"),
+        "{text}"
+    );
+}
+
+#[test]
+fn one_typo_does_not_hide_the_other_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("config.yaml"),
+        "backup:\n  backup_dirr: D:\\Backups\n  compress_level: eleven\nbases:\n  - name: a\n    pth: /a\n    timeout: 1\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join(".env"),
+        "not a pair\nMETRICS_INTERVAL=soon\n",
+    )
+    .unwrap();
+    let err = load(&opts(dir.path(), &[])).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("backup.backup_dirr") && text.contains("did you mean `backup_dir`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("backup.compress_level: got \"eleven\", expected a whole number"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bases[0].pth") && text.contains("bases[0].timeout: got \"1\""),
+        "{text}"
+    );
+    assert!(
+        text.contains(".env:1") && text.contains(".env:2 (METRICS_INTERVAL): got \"soon\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn url_and_proxy_credentials_are_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = load(&opts(
+        dir.path(),
+        &[
+            ("TELEGRAM_PROXY", "socks5://bob:pr0xy/pw?#@proxy.lan:1080"),
+            ("TELEGRAM_API_URL", "https://api-user:api-pw@bot.example"),
+            (
+                "GRAFANA_PROMETHEUS_URL",
+                "https://123:glc_key@prom.example/push?token=q-secret",
+            ),
+        ],
+    ))
+    .unwrap();
+    let shown: Vec<&str> = cfg.secrets().iter().map(|s| s.expose()).collect();
+    for s in ["pr0xy/pw?#", "api-pw", "glc_key"] {
+        assert!(shown.contains(&s), "{s} not a secret: {shown:?}");
+    }
+    assert_eq!(
+        cfg.mask("connect pr0xy/pw?# api-pw glc_key"),
+        "connect *** *** ***"
+    );
+    let out = render_check(&cfg);
+    for s in ["pr0xy", "api-pw", "glc_key", "q-secret", "bob"] {
+        assert!(!out.contains(s), "{s} shown: {out}");
+    }
+    assert!(
+        out.contains("socks5://proxy.lan:1080") && out.contains("https://prom.example/push?***"),
+        "{out}"
+    );
+}
+
+#[test]
+fn redact_url_handles_raw_delimiters_in_passwords_and_query_strings() {
+    for (url, shown) in [
+        ("http://u:pa/ss@h:1/p", "http://h:1/p"),
+        ("http://u:pa?ss@h/p", "http://h/p"),
+        ("http://u:pa#ss@h", "http://h"),
+        ("http://u:p@ss@h/p", "http://h/p"),
+        ("http://u:p#ss@w@h/p", "http://h/p"),
+        ("https://h/push?token=abc", "https://h/push?***"),
+        ("https://h/p#frag", "https://h/p#***"),
+        ("socks5://bob:pw@proxy:1080", "socks5://proxy:1080"),
+        ("http://h:8080/p@x", "http://h:8080/p@x"),
+        ("http://[::1]:9/p", "http://[::1]:9/p"),
+        ("not a url", "not a url"),
+    ] {
+        assert_eq!(redact_url(url), shown, "{url}");
+    }
 }

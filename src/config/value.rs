@@ -1,8 +1,10 @@
 //! One raw value at a time: checking a string against its [`Kind`] into a
 //! typed value (`Err` is the expected form, for the problem text), and how
-//! a value is shown (secrets masked, URL credentials removed).
+//! a value is shown (secrets masked, URL credentials removed, query strings
+//! masked).
 
 use super::keys::Kind;
+use crate::logging::mask::userinfo_end;
 use crate::retention::KeepPolicy;
 use crate::schedule::{QuietHours, Schedule};
 use jiff::SignedDuration;
@@ -125,26 +127,41 @@ fn check_url(v: &str, schemes: &[&str]) -> Result<(), String> {
     if !schemes.contains(&scheme.to_ascii_lowercase().as_str()) {
         return Err(expected());
     }
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = host.rsplit('@').next().unwrap_or("");
+    let after = userinfo_end(rest).map_or(rest, |at| &rest[at + 1..]);
+    let host = after.split(['/', '?', '#']).next().unwrap_or("");
     if host.is_empty() || host.starts_with(':') || v.chars().any(char::is_whitespace) {
         return Err(format!("{} with a host name", expected()));
     }
     Ok(())
 }
 
-/// `url` without its user-info part (`https://user:pass@host/p` →
-/// `https://host/p`): how every URL is shown in `config check`, problems,
-/// logs and `/api/health`.
+/// `url` without its user-info part and with its query string and fragment
+/// masked (`https://user:pass@host/p?token=x` → `https://host/p?***`): how
+/// every URL is shown in `config check`, problems, logs and `/api/health`.
+/// A password typed with a raw `/`, `?` or `#` is removed too (see
+/// [`userinfo_end`]).
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-        None => url.to_string(),
+    let rest = userinfo_end(rest).map_or(rest, |at| &rest[at + 1..]);
+    match rest.find(['?', '#']) {
+        Some(q) => format!("{scheme}://{}{}***", &rest[..q], &rest[q..q + 1]),
+        None => format!("{scheme}://{rest}"),
     }
+}
+
+/// The secret part of a URL's user-info: the password, or the user when
+/// there is no password (`https://token@host`).
+pub(super) fn url_credential(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let info = &rest[..userinfo_end(rest)?];
+    match info.split_once(':') {
+        Some((_, pass)) if !pass.is_empty() => Some(pass),
+        Some((user, _)) => Some(user),
+        None => Some(info),
+    }
+    .filter(|s| !s.is_empty())
 }
 
 /// How a value is shown by `config check` and in problems.
@@ -154,7 +171,8 @@ pub(super) fn show(kind: Kind, value: &str) -> String {
         Kind::Secret => "***".into(),
         Kind::SecretUrl => match value.split_once("://") {
             Some((scheme, rest)) => {
-                let host = rest.split('/').next().unwrap_or("");
+                let rest = userinfo_end(rest).map_or(rest, |at| &rest[at + 1..]);
+                let host = rest.split(['/', '?', '#']).next().unwrap_or("");
                 format!("{scheme}://{host}/***")
             }
             None => "***".into(),

@@ -5,7 +5,7 @@
 use super::{DumpJob, DumpOutcome, OnecError, process, read_log, remove_stale};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -59,7 +59,7 @@ pub fn dump_designer(job: &DumpJob) -> Result<DumpOutcome, OnecError> {
         super::render_command(job.exe, &args, job.password)
     );
 
-    let mut cmd = Command::new(job.exe);
+    let mut cmd = super::child_command(job.exe);
     cmd.args(&args).stdout(Stdio::null()).stderr(Stdio::null());
     let started = Instant::now();
     let end = process::run(cmd, job.timeout, job.cancel).map_err(|source| OnecError::Spawn {

@@ -5,7 +5,6 @@
 use super::{DumpJob, DumpOutcome, OnecError, process, read_log, remove_stale};
 use std::ffi::OsString;
 use std::fs::File;
-use std::process::Command;
 use std::time::Instant;
 
 /// ibcmd's arguments: `--name=value` options, then the output file.
@@ -41,7 +40,7 @@ pub fn dump_ibcmd(job: &DumpJob) -> Result<DumpOutcome, OnecError> {
         super::render_command(job.exe, &args, job.password)
     );
 
-    let mut cmd = Command::new(job.exe);
+    let mut cmd = super::child_command(job.exe);
     cmd.args(&args).stdout(log).stderr(log_err);
     let started = Instant::now();
     let end = process::run(cmd, job.timeout, job.cancel).map_err(|source| OnecError::Spawn {

@@ -6,7 +6,8 @@
 //! The dump runners share one contract: a [`DumpJob`] in, a [`DumpOutcome`]
 //! or an [`OnecError`] out. Success means exit code 0, a `/DumpResult` of 0
 //! (when 1C wrote one) and a non-empty `.dt`; anything else is an error that
-//! quotes the meaningful lines of 1C's log with the password masked.
+//! quotes the meaningful lines of 1C's log with the password and every other
+//! known secret masked. 1C runs without our secret environment variables.
 
 pub mod files;
 pub mod generate;
@@ -157,12 +158,27 @@ impl OnecError {
     }
 }
 
-/// Mask the password in a text that may quote 1C's output.
+/// Mask a text that may quote 1C's output: the password, then every secret
+/// the process knows ([`crate::logging::mask`]: the whole configuration's
+/// secrets once logging is set up, `/UC` codes, URL user-info).
 fn mask(text: &str, password: Option<&Secret>) -> String {
-    match password {
+    let text = match password {
         Some(p) => p.mask_in(text),
         None => text.to_string(),
+    };
+    crate::logging::mask::mask(&text)
+}
+
+/// A command for a 1C program: our environment minus every variable that
+/// holds one of our secrets (bot token, API tokens, passwords, proxy and
+/// sink URLs). The rest is kept: 1C on Windows needs `SystemRoot`, `TEMP`,
+/// `APPDATA` and more, so the environment is never cleared whole.
+fn child_command(exe: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(exe);
+    for name in crate::config::keys::secret_env_names() {
+        cmd.env_remove(name);
     }
+    cmd
 }
 
 /// The key lines of a log, each with the password masked.
@@ -174,7 +190,8 @@ fn masked_key_lines(text: &str, password: Option<&Secret>) -> Vec<String> {
 }
 
 /// Render a command line for logs: the password is replaced by `***` in
-/// `/P...` and `--password=...`, and masked anywhere else it appears.
+/// `/P...` and `--password=...`, the lock code in `/UC...`, and both are
+/// masked anywhere else they appear.
 pub fn render_command(
     exe: &Path,
     args: &[std::ffi::OsString],
@@ -191,6 +208,8 @@ pub fn render_command(
             "/P***".to_string()
         } else if arg.starts_with("--password=") {
             "--password=***".to_string()
+        } else if !is_value && arg.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("/UC")) {
+            "/UC***".to_string()
         } else {
             mask(&arg, password)
         };
@@ -313,6 +332,52 @@ mod tests {
             shown,
             "\"1cv8\" DESIGNER /F \"C:\\My Base\" /NAdmin /P*** --password=*** x-***-y"
         );
+    }
+
+    #[test]
+    fn render_command_masks_the_lock_code() {
+        let args: Vec<OsString> = ["DESIGNER", "/F", "/srv/b", "/UC4711", "/DumpIB", "d"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let shown = render_command(Path::new("1cv8"), &args, None);
+        assert_eq!(shown, "\"1cv8\" DESIGNER /F /srv/b /UC*** /DumpIB d");
+    }
+
+    #[test]
+    fn one_c_logs_are_masked_with_every_known_secret_not_only_the_password() {
+        crate::logging::mask::register(crate::logging::Masker::new(["bot-token-in-1c-log"]));
+        let pwd = Secret::new("base-pw");
+        let text = "Ошибка: base-pw bot-token-in-1c-log /UC4711";
+        let lines = masked_key_lines(text, Some(&pwd));
+        assert_eq!(lines, ["Ошибка: *** *** /UC***"]);
+        let tmp = tempfile::tempdir().unwrap();
+        let log = tmp.path().join("out.log");
+        std::fs::write(&log, text).unwrap();
+        assert_eq!(read_log(&log, Some(&pwd)), "Ошибка: *** *** /UC***");
+    }
+
+    #[test]
+    fn children_get_the_environment_without_our_secrets() {
+        let cmd = child_command(Path::new("1cv8"));
+        let removed: Vec<String> = cmd
+            .get_envs()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        for name in [
+            "BOT_TOKEN",
+            "API_TOKEN",
+            "API_READ_TOKEN",
+            "ONEC_UP",
+            "ONEC_PASSWORD",
+        ] {
+            assert!(removed.iter().any(|r| r == name), "{name}: {removed:?}");
+        }
+        for kept in ["PATH", "SystemRoot", "TEMP", "ONEC_BASE_PATH"] {
+            assert!(!removed.iter().any(|r| r == kept), "{kept} removed");
+        }
+        assert!(cmd.get_envs().all(|(_, v)| v.is_none()), "nothing is set");
     }
 
     #[test]

@@ -9,10 +9,20 @@
 //! A third layer, [`WarningTap`], hands warning and error lines to the
 //! Loki push sink when one is configured ([`tap_warnings`]); it never
 //! blocks: when the sink falls behind, lines are dropped, not waited for.
+//!
+//! Every output goes through the installed [`mask::Masker`] (`mask.rs`):
+//! stderr and the file through [`Masked`], the tap by masking its line, so
+//! no configured secret, `/UC` code or URL password is ever written. Colour
+//! codes go to stderr only when it is a terminal (a service's stderr lands
+//! in journald or a log file).
+
+pub mod mask;
+
+pub use mask::Masker;
 
 use jiff::civil::Date;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -196,8 +206,8 @@ impl<S: Subscriber> Layer<S> for WarningTap {
             } else {
                 "warn"
             },
-            text: v.text,
-            base: v.base,
+            text: mask::mask(&v.text),
+            base: v.base.as_deref().map(mask::mask),
         };
         if let Some(tx) = TAP.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             // Full or closed: the line is only lost for Loki.
@@ -249,30 +259,108 @@ impl Visit for LineVisitor {
     }
 }
 
-/// Stderr plus the rotating file, at `level` (a `tracing` filter); returns
-/// the file's path. If the file cannot be opened the agent still logs to
-/// stderr, says why, and returns `None`.
-pub fn init_agent(dir: &Path, tz: jiff::tz::TimeZone, level: &str) -> Option<PathBuf> {
-    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+/// A [`MakeWriter`] whose writers mask what they are given: each event's
+/// bytes are collected and written, masked by the installed
+/// [`mask::Masker`], in one piece when the writer is dropped (the fmt layer
+/// makes one writer per event), so a secret is never split across writes.
+#[derive(Clone)]
+pub struct Masked<M>(pub M);
+
+/// One event's bytes on their way to `inner`.
+pub struct MaskedWriter<W: Write> {
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> MaskedWriter<W> {
+    fn emit(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let text = mask::mask(&String::from_utf8_lossy(&self.buf));
+        self.buf.clear();
+        self.inner.write_all(text.as_bytes())?;
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Write for MaskedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: Write> Drop for MaskedWriter<W> {
+    fn drop(&mut self) {
+        let _ = self.emit();
+    }
+}
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Masked<M> {
+    type Writer = MaskedWriter<M::Writer>;
+    fn make_writer(&'a self) -> Self::Writer {
+        MaskedWriter {
+            inner: self.0.make_writer(),
+            buf: Vec::new(),
+        }
+    }
+}
+
+/// Whether stderr gets colour codes: only when it is a terminal.
+pub fn stderr_ansi() -> bool {
+    io::stderr().is_terminal()
+}
+
+/// The agent's subscriber: `stderr` (with colour only when `ansi`), the
+/// rotating `file` if any, and the Loki tap, every output masked.
+fn agent_subscriber<E>(
+    filter: EnvFilter,
+    stderr: E,
+    ansi: bool,
+    file: Option<DailyFile>,
+) -> impl Subscriber + Send + Sync
+where
+    E: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(io::stderr)
+        .with_writer(Masked(stderr))
+        .with_ansi(ansi)
         .with_target(false);
-    let (file, error) = match DailyFile::new(dir, tz) {
-        Ok(f) => (Some(f), None),
-        Err(e) => (None, Some(e)),
-    };
     let file_layer = file.map(|f| {
         tracing_subscriber::fmt::layer()
-            .with_writer(f)
+            .with_writer(Masked(f))
             .with_ansi(false)
             .with_target(false)
     });
-    let _ = tracing_subscriber::registry()
+    tracing_subscriber::registry()
         .with(filter)
         .with(stderr)
         .with(file_layer)
         .with(WarningTap)
-        .try_init();
+}
+
+/// Stderr plus the rotating file, at `level` (a `tracing` filter), masking
+/// what `masker` masks in every output; returns the file's path. If the
+/// file cannot be opened the agent still logs to stderr, says why, and
+/// returns `None`.
+pub fn init_agent(
+    dir: &Path,
+    tz: jiff::tz::TimeZone,
+    level: &str,
+    masker: Masker,
+) -> Option<PathBuf> {
+    mask::register(masker);
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (file, error) = match DailyFile::new(dir, tz) {
+        Ok(f) => (Some(f), None),
+        Err(e) => (None, Some(e)),
+    };
+    let _ = agent_subscriber(filter, io::stderr, stderr_ansi(), file).try_init();
     match error {
         None => Some(dir.join(LOG_FILE)),
         Some(e) => {
@@ -285,13 +373,92 @@ pub fn init_agent(dir: &Path, tz: jiff::tz::TimeZone, level: &str) -> Option<Pat
     }
 }
 
+/// Stderr only (the one-shot commands), at `filter`, masked like the agent.
+pub fn init_stderr(filter: EnvFilter, masker: Masker) {
+    mask::register(masker);
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(Masked(io::stderr))
+        .with_ansi(stderr_ansi())
+        .with_target(false)
+        .try_init();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicI32;
 
+    /// The tap's receiver is process-wide: tests that take it run one at a time.
+    static TAP_USERS: Mutex<()> = Mutex::new(());
+
+    /// A writer into a shared buffer, standing in for stderr.
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Capture {
+        type Writer = Capture;
+        fn make_writer(&'a self) -> Capture {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn no_secret_reaches_stderr_the_file_or_the_loki_tap() {
+        let _one = TAP_USERS.lock().unwrap_or_else(|p| p.into_inner());
+        let secrets = [
+            "123456:AAE-bot-token-x9",
+            "api-write-token-x9",
+            "1c-pass/word?#x9",
+            "loki-pw-x9",
+        ];
+        mask::register(Masker::new(secrets));
+        let dir = tempfile::tempdir().unwrap();
+        let file = DailyFile::new(dir.path(), jiff::tz::TimeZone::UTC).unwrap();
+        let stderr = Capture::default();
+        let sub = agent_subscriber(EnvFilter::new("debug"), stderr.clone(), false, Some(file));
+        let mut rx = tap_warnings(16);
+        tracing::subscriber::with_default(sub, || {
+            for s in secrets {
+                tracing::warn!(base = s, "failed: token {s} in {}", format!("x{s}y"));
+                tracing::error!(detail = %s, "error");
+                tracing::debug!("command: \"1cv8\" DESIGNER /P{s} /UC4711 /DumpIB d");
+            }
+            tracing::warn!("GET https://user:url-pw-x9@loki:3100/push failed");
+        });
+        let file_text = fs::read_to_string(dir.path().join(LOG_FILE)).unwrap();
+        let stderr_text = String::from_utf8(stderr.0.lock().unwrap().clone()).unwrap();
+        let mut tapped = String::new();
+        while let Ok(line) = rx.try_recv() {
+            tapped.push_str(&format!("{} {:?}\n", line.text, line.base));
+        }
+        for (name, text) in [
+            ("file", &file_text),
+            ("stderr", &stderr_text),
+            ("tap", &tapped),
+        ] {
+            assert!(text.contains("***"), "{name}: {text}");
+            for s in secrets.iter().chain(&["4711", "url-pw-x9"]) {
+                assert!(!text.contains(s), "{s} in the {name}: {text}");
+            }
+        }
+        assert!(file_text.contains("/UC***") && file_text.contains("https://***@loki:3100"));
+        assert!(!stderr_text.contains('\x1b'), "colour codes: {stderr_text}");
+    }
+
     #[test]
     fn the_tap_hands_over_warnings_and_errors_but_not_the_loki_sinks_own() {
+        let _one = TAP_USERS.lock().unwrap_or_else(|p| p.into_inner());
         let sub = tracing_subscriber::registry().with(WarningTap);
         let mut rx = tap_warnings(8);
         tracing::subscriber::with_default(sub, || {
