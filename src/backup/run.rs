@@ -622,6 +622,8 @@ fn execute(
         .expect("archive path has a folder")
         .to_path_buf();
     fs::create_dir_all(&day_dir).map_err(io(format!("cannot create {}", day_dir.display())))?;
+    // The new day folder's entry in BACKUP_DIR must be durable too.
+    durable_dir(&cfg.backup_dir);
     check_space(&day_dir, base, source_size)?;
 
     let mut temps = Temps::default();
@@ -726,22 +728,31 @@ fn execute(
     cancel.check()?;
 
     events(Event::Stage(Stage::Publishing));
+    // A dump 1C wrote is flushed before it gets a final name (the packer
+    // syncs what it writes itself).
+    let sync_file = |p: &Path| fs::File::open(p).and_then(|f| f.sync_all());
+    if bare_dt {
+        sync_file(&tmp_archive).map_err(io(format!(
+            "cannot flush the dump {} to disk",
+            tmp_archive.display()
+        )))?;
+    }
     // Never replaces an existing file, whoever made it.
     crate::platform::rename_no_replace(&tmp_archive, &final_path).map_err(io(format!(
         "cannot rename the verified archive to {} (an existing file is never replaced)",
         final_path.display()
     )))?;
     temps.keep(&tmp_archive);
-    let _ = crate::platform::sync_dir(&day_dir);
     if let Some((tmp, dt_final)) = dt_tmp
         && !bare_dt
         && !base.delete_dt_after_compress
     {
         // Keep the .dt beside the archive, as the prototype's option did.
-        if crate::platform::rename_no_replace(&tmp, &dt_final).is_ok() {
+        if sync_file(&tmp).is_ok() && crate::platform::rename_no_replace(&tmp, &dt_final).is_ok() {
             temps.keep(&tmp);
         }
     }
+    durable_dir(&day_dir);
     drop(temps);
     Ok(Done {
         archive: final_path,
@@ -758,6 +769,18 @@ fn execute(
             .collect(),
         onec_exit_code,
     })
+}
+
+/// Make the entries of `dir` durable; a failure is logged loudly (the
+/// archive is verified and named; only its survival of a power cut is in
+/// doubt), not ignored. On Windows the moves are write-through already.
+fn durable_dir(dir: &Path) {
+    if let Err(e) = crate::platform::sync_dir(dir) {
+        tracing::error!(
+            folder = %dir.display(),
+            "cannot flush the folder to disk: {e}; a power cut could lose its newest entries"
+        );
+    }
 }
 
 fn file_stem(p: &Path) -> String {
