@@ -19,17 +19,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-#[cfg(unix)]
-#[path = "pid/unix.rs"]
-mod sys;
-#[cfg(windows)]
-#[path = "pid/windows.rs"]
-mod sys;
-
-/// Whether a process with this id is running now.
-pub fn pid_alive(pid: u32) -> bool {
-    sys::pid_alive(pid)
-}
+/// Whether a process with this id is running now (lives in the platform
+/// seam; re-exported for the history's callers).
+pub use crate::platform::pid_alive;
 
 /// Schema migrations in order; migration `i` (0-based) takes the file from
 /// `user_version = i` to `i + 1`. Append only; never edit a released one.

@@ -63,6 +63,21 @@ fn link_then_unlink(from: &Path, to: &Path) -> io::Result<()> {
     std::fs::remove_file(from)
 }
 
+/// Whether a process with this id is running now. Pid 0 and ids the OS
+/// cannot address are never alive; a process we may not signal or query
+/// (another user's) still counts as alive.
+pub fn pid_alive(pid: u32) -> bool {
+    sys::pid_alive(pid)
+}
+
+/// Clock ticks per second and the memory page size (Unix): the units of
+/// the CPU times and resident sizes in `/proc/[pid]/stat`. The usual 100
+/// and 4096 when the OS does not say.
+#[cfg(unix)]
+pub fn clock_ticks_and_page_size() -> (f64, u64) {
+    sys::clock_ticks_and_page_size()
+}
+
 /// This computer's name (the `instance` / `host` label of pushed
 /// metrics); `localhost` when the OS does not say.
 pub fn hostname() -> String {
@@ -149,5 +164,12 @@ mod tests {
     #[test]
     fn sync_dir_works_on_a_real_dir() {
         sync_dir(&std::env::temp_dir()).unwrap();
+    }
+
+    #[test]
+    fn pid_alive_knows_us_and_refuses_pid_zero_and_huge() {
+        assert!(pid_alive(std::process::id()));
+        assert!(!pid_alive(0));
+        assert!(!pid_alive(u32::MAX));
     }
 }
