@@ -16,17 +16,9 @@ use jiff::Timestamp;
 use rusqlite::{Connection, Row};
 use std::path::PathBuf;
 
-#[cfg(unix)]
-#[path = "pid/unix.rs"]
-mod sys;
-#[cfg(windows)]
-#[path = "pid/windows.rs"]
-mod sys;
-
-/// Whether a process with this id is running now.
-pub fn pid_alive(pid: u32) -> bool {
-    sys::pid_alive(pid)
-}
+/// Whether a process with this id is running now (lives in the platform
+/// seam; re-exported for the history's callers).
+pub use crate::platform::pid_alive;
 
 mod runs;
 mod samples;

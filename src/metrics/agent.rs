@@ -4,22 +4,19 @@
 
 use serde::Serialize;
 
-/// Our own process.
+#[cfg(unix)]
+#[path = "agent/linux.rs"]
+mod sys;
+#[cfg(windows)]
+#[path = "agent/windows.rs"]
+mod sys;
+pub(crate) use sys::read;
+
+/// The agent's own process (not the [`crate::agent::Agent`] it runs).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Agent {
+pub struct AgentProcess {
     pub pid: u32,
     pub rss_bytes: u64,
     /// User + kernel CPU time since start, seconds.
     pub cpu_seconds: f64,
-}
-
-#[cfg(not(windows))]
-pub(crate) fn read(root: &std::path::Path) -> Result<Agent, super::MetricsError> {
-    let st = super::process::parse_pid_stat(&super::read_text(root, "proc/self/stat")?)?;
-    let (tck, page) = super::process::clk_tck_and_page();
-    Ok(Agent {
-        pid: st.pid,
-        rss_bytes: st.rss_pages * page,
-        cpu_seconds: st.cpu_ticks as f64 / tck,
-    })
 }

@@ -7,6 +7,14 @@ use super::MetricsError;
 use serde::Serialize;
 use std::collections::HashSet;
 
+#[cfg(unix)]
+#[path = "disk/linux.rs"]
+mod sys;
+#[cfg(windows)]
+#[path = "disk/windows.rs"]
+mod sys;
+pub(crate) use sys::read;
+
 /// Cumulative I/O counters (monotonic since boot).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct IoCounters {
@@ -118,19 +126,6 @@ pub fn parse_diskstats(
         });
     }
     Ok(io)
-}
-
-#[cfg(not(windows))]
-pub(crate) fn read(root: &std::path::Path) -> Result<DiskIo, MetricsError> {
-    let text = super::read_text(root, "proc/diskstats")?;
-    let whole: Option<HashSet<String>> = std::fs::read_dir(super::under(root, "sys/block"))
-        .ok()
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        });
-    parse_diskstats(&text, whole.as_ref())
 }
 
 #[cfg(test)]

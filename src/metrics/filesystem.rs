@@ -7,6 +7,14 @@ use super::{MetricsError, percent};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+#[cfg(unix)]
+#[path = "filesystem/linux.rs"]
+mod sys;
+#[cfg(windows)]
+#[path = "filesystem/windows.rs"]
+mod sys;
+pub(crate) use sys::read;
+
 /// Space on the filesystem holding a path, bytes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DiskUsage {
@@ -103,29 +111,6 @@ pub(crate) fn disk_usage(path: &Path) -> Result<DiskUsage, MetricsError> {
         free: d.available,
         percent: percent(used as f64, (used + d.available) as f64),
     })
-}
-
-/// Real filesystems from `{root}/proc/mounts`, sized with statvfs on
-/// `{root}/{mountpoint}`; a mountpoint that cannot be sized (stale NFS,
-/// permission) is skipped with a debug log.
-#[cfg(not(windows))]
-pub(crate) fn read(root: &Path) -> Result<Vec<Filesystem>, MetricsError> {
-    let text = super::read_text(root, "proc/mounts")?;
-    let mut out = Vec::new();
-    for (device, mountpoint, fstype) in parse_mounts(&text) {
-        match crate::platform::disk_space(&super::under(root, &mountpoint)) {
-            Ok(d) => out.push(Filesystem {
-                device,
-                mountpoint,
-                fstype,
-                size: d.total,
-                free: d.free,
-                avail: d.available,
-            }),
-            Err(e) => tracing::debug!("skipping filesystem {mountpoint}: {e}"),
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -5,6 +5,14 @@ use super::{MetricsError, percent};
 use serde::Serialize;
 use std::collections::HashMap;
 
+#[cfg(unix)]
+#[path = "memory/linux.rs"]
+mod sys;
+#[cfg(windows)]
+#[path = "memory/windows.rs"]
+mod sys;
+pub(crate) use sys::read;
+
 /// RAM and swap, bytes; percents 0–100.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Memory {
@@ -79,11 +87,6 @@ pub fn parse_meminfo(text: &str) -> Result<Memory, MetricsError> {
         get("SwapTotal").unwrap_or(0),
         get("SwapFree").unwrap_or(0),
     ))
-}
-
-#[cfg(not(windows))]
-pub(crate) fn read(root: &std::path::Path) -> Result<Memory, MetricsError> {
-    parse_meminfo(&super::read_text(root, "proc/meminfo")?)
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@
 //! says `success: false`, and the failure is logged once, not every round);
 //! on Linux everything is read from `/proc`, `/sys` and `/etc` under a
 //! configurable root so tests can feed captured fixture trees; on Windows the
-//! numbers come from `sysinfo` and a few Win32 calls (`windows.rs`,
-//! `sessions/windows.rs`). Encoders (Prometheus text, JSON, push sinks) live
-//! elsewhere and only read this model.
+//! numbers come from `sysinfo` and a few Win32 calls. Each collector swaps
+//! its OS reader by module, one signature for both (`cpu/linux.rs` and
+//! `cpu/windows.rs`, …; `sessions/` behind a trait), so this file has no
+//! per-OS code. Encoders (Prometheus text, JSON, push sinks) live elsewhere
+//! and only read this model.
 
 pub mod agent;
 pub mod cpu;
@@ -21,10 +23,13 @@ pub mod onec;
 pub mod process;
 pub mod sessions;
 pub mod system;
+
+#[cfg(unix)]
+mod linux;
 #[cfg(windows)]
 mod windows;
 
-pub use agent::Agent;
+pub use agent::AgentProcess;
 pub use cpu::Cpu;
 pub use disk::{DiskDevice, DiskIo, IoCounters};
 pub use filesystem::{DiskUsage, Filesystem};
@@ -37,8 +42,6 @@ pub use system::SystemInfo;
 
 use serde::Serialize;
 use std::io;
-#[cfg(not(windows))]
-use std::path::Path;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
@@ -183,7 +186,7 @@ pub struct Snapshot {
     pub sessions: Option<Sessions>,
     pub onec: Option<OnecUsers>,
     pub system: Option<SystemInfo>,
-    pub agent: Option<Agent>,
+    pub agent: Option<AgentProcess>,
     /// One entry per [`Collector`], in [`Collector::ALL`] order.
     pub collectors: Vec<CollectorStatus>,
 }
@@ -196,17 +199,15 @@ impl Snapshot {
 }
 
 /// The collectors with the state they keep between rounds (previous CPU
-/// times, previous per-process CPU ticks, which collector is failing).
+/// times, the interface list on Windows, previous per-process CPU ticks,
+/// which collector is failing).
 pub struct Collectors {
     opts: MetricsOptions,
-    #[cfg(not(windows))]
     cpu: cpu::CpuState,
-    #[cfg(not(windows))]
+    network: network::NetState,
     process: process::ProcState,
     sessions: Box<dyn SessionSource>,
     failing: [bool; Collector::ALL.len()],
-    #[cfg(windows)]
-    win: windows::WinState,
 }
 
 impl Collectors {
@@ -220,14 +221,11 @@ impl Collectors {
     pub fn with_session_source(opts: MetricsOptions, sessions: Box<dyn SessionSource>) -> Self {
         Collectors {
             opts,
-            #[cfg(not(windows))]
             cpu: cpu::CpuState::default(),
-            #[cfg(not(windows))]
+            network: network::NetState::default(),
             process: process::ProcState::default(),
             sessions,
             failing: [false; Collector::ALL.len()],
-            #[cfg(windows)]
-            win: windows::WinState::new(),
         }
     }
 
@@ -235,15 +233,25 @@ impl Collectors {
     pub fn collect(&mut self) -> Snapshot {
         let started = Instant::now();
         let mut st = Vec::with_capacity(Collector::ALL.len());
-        let cpu = self.run(Collector::Cpu, &mut st, |c| c.collect_cpu());
-        let memory = self.run(Collector::Memory, &mut st, |c| c.collect_memory());
+        let cpu = self.run(Collector::Cpu, &mut st, |c| {
+            cpu::read(&c.opts.proc_root, &mut c.cpu)
+        });
+        let memory = self.run(Collector::Memory, &mut st, |c| {
+            memory::read(&c.opts.proc_root)
+        });
         let backup_disk = self.run(Collector::BackupDisk, &mut st, |c| {
             filesystem::disk_usage(&c.opts.backup_dir)
         });
-        let filesystems = self.run(Collector::Filesystem, &mut st, |c| c.collect_filesystems());
-        let disk_io = self.run(Collector::Disk, &mut st, |c| c.collect_disk_io());
-        let network = self.run(Collector::Network, &mut st, |c| c.collect_network());
-        let table = self.run(Collector::Process, &mut st, |c| c.collect_process_table());
+        let filesystems = self.run(Collector::Filesystem, &mut st, |c| {
+            filesystem::read(&c.opts.proc_root)
+        });
+        let disk_io = self.run(Collector::Disk, &mut st, |c| disk::read(&c.opts.proc_root));
+        let network = self.run(Collector::Network, &mut st, |c| {
+            network::read(&c.opts.proc_root, &mut c.network)
+        });
+        let table = self.run(Collector::Process, &mut st, |c| {
+            process::read(&c.opts.proc_root, &mut c.process)
+        });
         let processes = table
             .as_ref()
             .map(|t| process::summarize(t, self.opts.top_n));
@@ -257,8 +265,12 @@ impl Collectors {
                 "the process collector failed, see its error",
             )),
         });
-        let system = self.run(Collector::System, &mut st, |c| c.collect_system());
-        let agent = self.run(Collector::Agent, &mut st, |c| c.collect_agent());
+        let system = self.run(Collector::System, &mut st, |c| {
+            system::read(&c.opts.proc_root)
+        });
+        let agent = self.run(Collector::Agent, &mut st, |c| {
+            agent::read(&c.opts.proc_root)
+        });
         Snapshot {
             collected_at_unix: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -319,78 +331,6 @@ impl Collectors {
                 None
             }
         }
-    }
-
-    #[cfg(not(windows))]
-    fn collect_cpu(&mut self) -> Result<Cpu, MetricsError> {
-        cpu::read(&self.opts.proc_root, &mut self.cpu)
-    }
-    #[cfg(windows)]
-    fn collect_cpu(&mut self) -> Result<Cpu, MetricsError> {
-        self.win.cpu()
-    }
-
-    #[cfg(not(windows))]
-    fn collect_memory(&mut self) -> Result<Memory, MetricsError> {
-        memory::read(&self.opts.proc_root)
-    }
-    #[cfg(windows)]
-    fn collect_memory(&mut self) -> Result<Memory, MetricsError> {
-        windows::memory()
-    }
-
-    #[cfg(not(windows))]
-    fn collect_filesystems(&mut self) -> Result<Vec<Filesystem>, MetricsError> {
-        filesystem::read(&self.opts.proc_root)
-    }
-    #[cfg(windows)]
-    fn collect_filesystems(&mut self) -> Result<Vec<Filesystem>, MetricsError> {
-        self.win.filesystems()
-    }
-
-    #[cfg(not(windows))]
-    fn collect_disk_io(&mut self) -> Result<DiskIo, MetricsError> {
-        disk::read(&self.opts.proc_root)
-    }
-    #[cfg(windows)]
-    fn collect_disk_io(&mut self) -> Result<DiskIo, MetricsError> {
-        windows::disk_io()
-    }
-
-    #[cfg(not(windows))]
-    fn collect_network(&mut self) -> Result<Network, MetricsError> {
-        network::read(&self.opts.proc_root)
-    }
-    #[cfg(windows)]
-    fn collect_network(&mut self) -> Result<Network, MetricsError> {
-        self.win.network()
-    }
-
-    #[cfg(not(windows))]
-    fn collect_process_table(&mut self) -> Result<Vec<ProcInfo>, MetricsError> {
-        process::read(&self.opts.proc_root, &mut self.process)
-    }
-    #[cfg(windows)]
-    fn collect_process_table(&mut self) -> Result<Vec<ProcInfo>, MetricsError> {
-        self.win.processes()
-    }
-
-    #[cfg(not(windows))]
-    fn collect_system(&mut self) -> Result<SystemInfo, MetricsError> {
-        system::read(&self.opts.proc_root)
-    }
-    #[cfg(windows)]
-    fn collect_system(&mut self) -> Result<SystemInfo, MetricsError> {
-        windows::system()
-    }
-
-    #[cfg(not(windows))]
-    fn collect_agent(&mut self) -> Result<Agent, MetricsError> {
-        agent::read(&self.opts.proc_root)
-    }
-    #[cfg(windows)]
-    fn collect_agent(&mut self) -> Result<Agent, MetricsError> {
-        windows::agent()
     }
 }
 
@@ -472,19 +412,6 @@ impl Drop for Sampler {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-#[cfg(not(windows))]
-/// `root` joined with an absolute-looking path such as `proc/stat`.
-pub(crate) fn under(root: &Path, rel: &str) -> PathBuf {
-    root.join(rel.trim_start_matches('/'))
-}
-
-#[cfg(not(windows))]
-/// Read a text file under `root`, naming it in the error.
-pub(crate) fn read_text(root: &Path, rel: &str) -> Result<String, MetricsError> {
-    let path = under(root, rel);
-    std::fs::read_to_string(&path).map_err(|source| MetricsError::Read { path, source })
 }
 
 /// `part / whole * 100`, or 0 when `whole` is 0.

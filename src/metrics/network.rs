@@ -5,6 +5,14 @@
 use super::MetricsError;
 use serde::Serialize;
 
+#[cfg(unix)]
+#[path = "network/linux.rs"]
+mod sys;
+#[cfg(windows)]
+#[path = "network/windows.rs"]
+mod sys;
+pub(crate) use sys::{NetState, read};
+
 /// Cumulative interface counters (monotonic while the interface exists).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct NetCounters {
@@ -114,17 +122,6 @@ pub fn count_established(text: &str) -> u64 {
         .skip(1)
         .filter(|l| l.split_ascii_whitespace().nth(3) == Some("01"))
         .count() as u64
-}
-
-#[cfg(not(windows))]
-pub(crate) fn read(root: &std::path::Path) -> Result<Network, MetricsError> {
-    let interfaces = parse_net_dev(&super::read_text(root, "proc/net/dev")?)?;
-    let mut est = count_established(&super::read_text(root, "proc/net/tcp")?);
-    // No tcp6 file when IPv6 is disabled: nothing to add.
-    if let Ok(t6) = super::read_text(root, "proc/net/tcp6") {
-        est += count_established(&t6);
-    }
-    Ok(Network::from_interfaces(interfaces, est))
 }
 
 #[cfg(test)]

@@ -9,6 +9,14 @@ use super::MetricsError;
 use serde::Serialize;
 use std::collections::HashMap;
 
+#[cfg(unix)]
+#[path = "process/linux.rs"]
+mod sys;
+#[cfg(windows)]
+#[path = "process/windows.rs"]
+mod sys;
+pub(crate) use sys::{ProcState, read};
+
 /// One process as the collectors see it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProcInfo {
@@ -119,90 +127,6 @@ pub fn parse_passwd(text: &str) -> HashMap<u32, String> {
             Some((f.get(2)?.parse().ok()?, f.first()?.to_string()))
         })
         .collect()
-}
-
-/// Per-process CPU ticks of the previous round.
-#[cfg(not(windows))]
-#[derive(Debug, Default)]
-pub(crate) struct ProcState {
-    prev: HashMap<u32, (u64, u64)>,
-    prev_uptime: f64,
-}
-
-/// Clock ticks per second and page size of this host.
-#[cfg(unix)]
-pub(crate) fn clk_tck_and_page() -> (f64, u64) {
-    // SAFETY: sysconf only reads configuration values.
-    let (tck, page) = unsafe {
-        (
-            libc::sysconf(libc::_SC_CLK_TCK),
-            libc::sysconf(libc::_SC_PAGESIZE),
-        )
-    };
-    (
-        if tck > 0 { tck as f64 } else { 100.0 },
-        if page > 0 { page as u64 } else { 4096 },
-    )
-}
-
-#[cfg(not(windows))]
-pub(crate) fn read(
-    root: &std::path::Path,
-    state: &mut ProcState,
-) -> Result<Vec<ProcInfo>, MetricsError> {
-    use super::{read_text, under};
-    let uptime = super::cpu::parse_uptime(&read_text(root, "proc/uptime")?)?;
-    let users = read_text(root, "etc/passwd")
-        .map(|t| parse_passwd(&t))
-        .unwrap_or_default();
-    let (tck, page) = clk_tck_and_page();
-    let dir = under(root, "proc");
-    let entries =
-        std::fs::read_dir(&dir).map_err(|source| MetricsError::Read { path: dir, source })?;
-    let mut out = Vec::new();
-    let mut seen = HashMap::new();
-    let interval = uptime - state.prev_uptime;
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        // A process may exit between the listing and the read: skip it.
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        let Ok(st) = parse_pid_stat(&stat) else {
-            continue;
-        };
-        let uid = std::fs::read_to_string(e.path().join("status"))
-            .ok()
-            .and_then(|s| parse_status_uid(&s));
-        let cpu_percent = match state.prev.get(&pid) {
-            Some(&(ticks, start)) if start == st.start_ticks && interval > 0.0 => {
-                st.cpu_ticks.saturating_sub(ticks) as f64 / tck / interval * 100.0
-            }
-            _ => {
-                let alive = uptime - st.start_ticks as f64 / tck;
-                if alive > 0.0 {
-                    st.cpu_ticks as f64 / tck / alive * 100.0
-                } else {
-                    0.0
-                }
-            }
-        };
-        seen.insert(pid, (st.cpu_ticks, st.start_ticks));
-        out.push(ProcInfo {
-            pid,
-            name: st.comm,
-            user: uid.map(|u| users.get(&u).cloned().unwrap_or_else(|| u.to_string())),
-            cpu_percent,
-            rss_bytes: st.rss_pages * page,
-        });
-    }
-    out.sort_by_key(|p| p.pid);
-    state.prev = seen;
-    state.prev_uptime = uptime;
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -4,6 +4,14 @@
 
 use serde::Serialize;
 
+#[cfg(unix)]
+#[path = "system/linux.rs"]
+mod sys;
+#[cfg(windows)]
+#[path = "system/windows.rs"]
+mod sys;
+pub(crate) use sys::read;
+
 /// What this host is and how long it has been up.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SystemInfo {
@@ -36,33 +44,6 @@ pub fn parse_os_release(text: &str) -> Option<String> {
             Some(v) => format!("{name} {v}"),
             None => name,
         })
-    })
-}
-
-#[cfg(not(windows))]
-pub(crate) fn read(root: &std::path::Path) -> Result<SystemInfo, super::MetricsError> {
-    use super::{MetricsError, read_text};
-    let stat = super::cpu::parse_stat(&read_text(root, "proc/stat")?)?;
-    let uptime_seconds = super::cpu::parse_uptime(&read_text(root, "proc/uptime")?)?;
-    let boot_time_unix = stat
-        .boot_time
-        .ok_or_else(|| MetricsError::parse("/proc/stat", "no btime line"))?;
-    let os_version = read_text(root, "etc/os-release")
-        .ok()
-        .and_then(|t| parse_os_release(&t))
-        .unwrap_or_default();
-    Ok(SystemInfo {
-        hostname: read_text(root, "proc/sys/kernel/hostname")?
-            .trim()
-            .to_string(),
-        os: std::env::consts::OS.to_string(),
-        os_version,
-        kernel: read_text(root, "proc/sys/kernel/osrelease")?
-            .trim()
-            .to_string(),
-        arch: std::env::consts::ARCH.to_string(),
-        boot_time_unix,
-        uptime_seconds,
     })
 }
 

@@ -129,7 +129,7 @@ mod fixture {
     #[test]
     fn processes_and_onec_from_fixture() {
         let s = snapshot();
-        let (_, page) = process::clk_tck_and_page();
+        let (_, page) = crate::platform::clock_ticks_and_page_size();
         let p = s.processes.unwrap();
         assert_eq!(p.count, 3);
         let cpu: Vec<_> = p
@@ -182,7 +182,7 @@ mod fixture {
         assert_eq!(sys.os_version, "Debian GNU/Linux 12 (bookworm)");
         assert_eq!(sys.boot_time_unix, 1_795_576_696);
         assert_eq!(sys.uptime_seconds, 1500.0);
-        let (tck, page) = process::clk_tck_and_page();
+        let (tck, page) = crate::platform::clock_ticks_and_page_size();
         let a = s.agent.unwrap();
         assert_eq!(a.pid, 4242);
         assert_eq!(a.rss_bytes, 6000 * page);

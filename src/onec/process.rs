@@ -109,7 +109,7 @@ mod tests {
         let end = run(cmd, Duration::from_millis(500), &Cancel::new()).unwrap();
         assert_eq!(end, RunEnd::TimedOut);
         assert!(start.elapsed() < Duration::from_secs(5));
-        let pid: i32 = std::fs::read_to_string(&pid_file)
+        let pid: u32 = std::fs::read_to_string(&pid_file)
             .unwrap()
             .trim()
             .parse()
@@ -137,10 +137,9 @@ mod tests {
     }
 
     /// True once `pid` no longer exists (or is a zombie awaiting its reaper).
-    pub(crate) fn wait_gone(pid: i32) -> bool {
+    pub(crate) fn wait_gone(pid: u32) -> bool {
         for _ in 0..50 {
-            // SAFETY: signal 0 only checks for existence.
-            let alive = unsafe { libc::kill(pid, 0) } == 0;
+            let alive = crate::platform::pid_alive(pid);
             let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .map(|s| {
                     s.rsplit(')')

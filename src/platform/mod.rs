@@ -1,6 +1,12 @@
-//! Small operating-system facts the backup pipeline needs, behind one
-//! signature per OS (`unix.rs`, `windows.rs`), swapped by module as ripgrep
-//! does. Raw FFI stays in those files.
+//! Small operating-system facts the rest of the crate needs (disk space,
+//! durable renames, host name, whether a pid is alive, `/proc` units),
+//! behind one signature per OS (`unix.rs`, `windows.rs`), swapped by module
+//! as ripgrep does. Raw FFI stays in those files.
+//!
+//! The same pattern holds crate-wide, and a test here checks it: a
+//! `libc::` or `windows_sys::` path appears only in a seam file — under a
+//! `platform/` or `sys/` folder, or a `windows.rs`, `unix.rs` or `linux.rs`
+//! swapped in by `#[cfg(..)] #[path = ".."] mod sys;` next to its module.
 
 use std::io;
 use std::path::Path;
@@ -113,6 +119,21 @@ fn is_unc(text: &str) -> bool {
     }
 }
 
+/// Whether a process with this id is running now. Pid 0 and ids the OS
+/// cannot address are never alive; a process we may not signal or query
+/// (another user's) still counts as alive.
+pub fn pid_alive(pid: u32) -> bool {
+    sys::pid_alive(pid)
+}
+
+/// Clock ticks per second and the memory page size (Unix): the units of
+/// the CPU times and resident sizes in `/proc/[pid]/stat`. The usual 100
+/// and 4096 when the OS does not say.
+#[cfg(unix)]
+pub fn clock_ticks_and_page_size() -> (f64, u64) {
+    sys::clock_ticks_and_page_size()
+}
+
 /// This computer's name (the `instance` / `host` label of pushed
 /// metrics); `localhost` when the OS does not say.
 pub fn hostname() -> String {
@@ -210,5 +231,202 @@ mod tests {
     #[test]
     fn sync_dir_works_on_a_real_dir() {
         sync_dir(&std::env::temp_dir()).unwrap();
+    }
+
+    #[test]
+    fn pid_alive_knows_us_and_refuses_pid_zero_and_huge() {
+        assert!(pid_alive(std::process::id()));
+        assert!(!pid_alive(0));
+        assert!(!pid_alive(u32::MAX));
+    }
+
+    /// A file where raw OS calls may live: under a `platform/` or `sys/`
+    /// folder, or named `windows.rs`, `unix.rs` or `linux.rs`.
+    fn is_seam(rel: &Path) -> bool {
+        let in_seam_dir = rel
+            .parent()
+            .is_some_and(|d| d.iter().any(|c| c == "platform" || c == "sys"));
+        let seam_name = rel
+            .file_name()
+            .is_some_and(|n| n == "windows.rs" || n == "unix.rs" || n == "linux.rs");
+        in_seam_dir || seam_name
+    }
+
+    /// `src` with comments, string and char literals blanked out (newlines
+    /// kept, so line numbers still match).
+    fn code_only(src: &str) -> String {
+        let c: Vec<char> = src.chars().collect();
+        let ident = |ch: char| ch.is_alphanumeric() || ch == '_';
+        let mut out = String::with_capacity(src.len());
+        let blank = |out: &mut String, ch: char| out.push(if ch == '\n' { '\n' } else { ' ' });
+        let mut i = 0;
+        while i < c.len() {
+            let next = c.get(i + 1).copied();
+            if c[i] == '/' && next == Some('/') {
+                while i < c.len() && c[i] != '\n' {
+                    blank(&mut out, c[i]);
+                    i += 1;
+                }
+            } else if c[i] == '/' && next == Some('*') {
+                let mut depth = 0;
+                while i < c.len() {
+                    if c[i] == '/' && c.get(i + 1) == Some(&'*') {
+                        depth += 1;
+                        out.push_str("  ");
+                        i += 2;
+                    } else if c[i] == '*' && c.get(i + 1) == Some(&'/') {
+                        depth -= 1;
+                        out.push_str("  ");
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        blank(&mut out, c[i]);
+                        i += 1;
+                    }
+                }
+            } else if c[i] == '"' {
+                // A raw string is `r`, then hashes, then the quote (maybe
+                // after `b` or `c`); it ends at a quote and as many hashes.
+                let hashes = out.chars().rev().take_while(|&h| h == '#').count();
+                let before: Vec<char> = out.chars().rev().skip(hashes).take(3).collect();
+                let raw = before.first() == Some(&'r')
+                    && match before.get(1) {
+                        None => true,
+                        Some(&p) if !ident(p) => true,
+                        Some(&p) => {
+                            (p == 'b' || p == 'c') && before.get(2).is_none_or(|&q| !ident(q))
+                        }
+                    };
+                out.push('"');
+                i += 1;
+                while i < c.len() {
+                    if !raw && c[i] == '\\' {
+                        blank(&mut out, c[i]);
+                        if let Some(&e) = c.get(i + 1) {
+                            blank(&mut out, e);
+                        }
+                        i += 2;
+                        continue;
+                    }
+                    if c[i] == '"' && (0..hashes).all(|k| c.get(i + 1 + k) == Some(&'#')) {
+                        out.push('"');
+                        i += 1;
+                        break;
+                    }
+                    blank(&mut out, c[i]);
+                    i += 1;
+                }
+            } else if c[i] == '\'' && (next == Some('\\') || c.get(i + 2) == Some(&'\'')) {
+                // A char literal ('x', '\n', '\u{..}'); a lifetime is left alone.
+                out.push('\'');
+                i += 1;
+                while i < c.len() && c[i] != '\'' {
+                    let step = if c[i] == '\\' { 2 } else { 1 };
+                    for k in 0..step {
+                        if let Some(&e) = c.get(i + k) {
+                            blank(&mut out, e);
+                        }
+                    }
+                    i += step;
+                }
+                out.push('\'');
+                i += 1;
+            } else {
+                out.push(c[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// Paths into the raw FFI crates in code: `libc::`, `windows_sys::` and
+    /// `windows::` starting a path (not `windows_service::`, and not a
+    /// module of that name inside another path such as `std::os::windows::`
+    /// or `service::windows::`).
+    fn ffi_paths(code: &str) -> Vec<(usize, String)> {
+        let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let bytes = code.as_bytes();
+        let mut hits = Vec::new();
+        for krate in ["libc::", "windows_sys::", "windows::"] {
+            for (at, _) in code.match_indices(krate) {
+                let word_start = at == 0 || !ident(bytes[at - 1]);
+                let in_path = at >= 3 && &bytes[at - 2..at] == b"::" && ident(bytes[at - 3]);
+                if word_start && !in_path {
+                    let line = code[..at].matches('\n').count() + 1;
+                    hits.push((line, krate.to_string()));
+                }
+            }
+        }
+        hits
+    }
+
+    #[test]
+    fn ffi_scanner_sees_paths_and_skips_comments_strings_and_submodules() {
+        let src = r##"
+use libc::kill; // windows::x
+/* libc:: /* nested windows_sys:: */ still comment libc:: */
+let a = "libc::"; let b = r#"windows_sys:: " still"#; let c = '"'; let d = b"windows::";
+fn f<'a>(x: &'a str) { std::os::windows::io::x; service::windows::run(); windows_service::y; }
+let e = ::windows::Foo; let f = windows_sys::core::PWSTR; let g = '\''; libc::getpid();
+"##;
+        let mut hits = ffi_paths(&code_only(src));
+        hits.sort();
+        let want: Vec<(usize, String)> = vec![
+            (2, "libc::".into()),
+            (6, "libc::".into()),
+            (6, "windows::".into()),
+            (6, "windows_sys::".into()),
+        ];
+        assert_eq!(hits, want);
+        assert!(is_seam(Path::new("metrics/cpu/windows.rs")));
+        assert!(is_seam(Path::new("platform/mod.rs")));
+        assert!(is_seam(Path::new("x/sys/y.rs")));
+        assert!(!is_seam(Path::new("metrics/mod.rs")));
+        assert!(!is_seam(Path::new("sys.rs")));
+    }
+
+    /// The architecture rule: raw OS calls (`libc`, `windows-sys`) only in
+    /// the platform seam, so every OS difference is swapped by module with
+    /// one signature per function.
+    #[test]
+    fn ffi_only_in_the_platform_seam() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut stack = vec![src.clone()];
+        let mut files = 0;
+        let mut outside = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                files += 1;
+                let rel = path.strip_prefix(&src).unwrap();
+                if is_seam(rel) {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (line, krate) in ffi_paths(&code_only(&text)) {
+                    outside.push(format!("{}:{line}: {krate}", rel.display()));
+                }
+            }
+        }
+        assert!(
+            files > 50,
+            "only {files} .rs files found under {}",
+            src.display()
+        );
+        assert!(
+            outside.is_empty(),
+            "raw FFI outside the platform seam (move it to a platform/, sys/, \
+             windows.rs, unix.rs or linux.rs file):\n{}",
+            outside.join("\n")
+        );
     }
 }

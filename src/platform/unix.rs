@@ -113,3 +113,31 @@ pub fn is_network_path(path: &Path) -> bool {
 pub fn is_network_path(_path: &Path) -> bool {
     false
 }
+
+pub fn pid_alive(pid: u32) -> bool {
+    // 0 and values beyond i32 would address process groups or nothing.
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 performs only the existence and permission checks.
+    let rc = unsafe { libc::kill(pid, 0) };
+    // EPERM: the process exists but belongs to someone else.
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+pub fn clock_ticks_and_page_size() -> (f64, u64) {
+    // SAFETY: sysconf only reads configuration values.
+    let (tck, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_CLK_TCK),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    (
+        if tck > 0 { tck as f64 } else { 100.0 },
+        if page > 0 { page as u64 } else { 4096 },
+    )
+}

@@ -12,10 +12,10 @@ mod linux;
 #[cfg(windows)]
 mod windows;
 
+#[cfg(windows)]
+pub use self::windows::WtsSource;
 #[cfg(unix)]
 pub use linux::{UTMP_RECORD_SIZE, UtmpSource, classify_utmp, parse_utmp};
-#[cfg(windows)]
-pub use windows::WtsSource;
 
 /// How a session reached the host. A closed set, safe as a label value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
