@@ -12,8 +12,8 @@
 
 use super::history::{History, HistoryError, Run, Status, Trigger};
 use super::jobs::{Finished, JobEvent};
+use crate::config::Config;
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -135,10 +135,11 @@ impl Seen {
 pub async fn run(
     feed: Feed,
     mut events: broadcast::Receiver<JobEvent>,
-    db: PathBuf,
+    cfg: Arc<Config>,
     start_id: i64,
     stop: CancellationToken,
 ) {
+    let db = cfg.history_db.clone();
     let mut seen = Seen::new(start_id);
     let me = std::process::id();
     // This process's runs come with their events; the poll announces them
@@ -166,6 +167,13 @@ pub async fn run(
                 Err(RecvError::Closed) => return,
             },
             _ = tick.tick() => {
+                // A run killed while the agent runs (a console backup hit
+                // by kill -9) would stay `running` and hold the cursor
+                // below it: its base's free lock says it is over.
+                let c = cfg.clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || end_abandoned_runs(&c)).await {
+                    tracing::debug!("abandoned runs: {e}");
+                }
                 let floor = seen.floor;
                 match read(&db, move |h| h.finished_since(floor)).await {
                     Ok(runs) => {
@@ -195,6 +203,32 @@ pub async fn run(
             _ = stop.cancelled() => return,
         }
     }
+}
+
+/// Mark `running` rows of configured bases whose lock is free as
+/// `interrupted` (a run in progress always holds its base's lock).
+fn end_abandoned_runs(cfg: &Config) -> Result<usize, HistoryError> {
+    if !cfg.history_db.exists() {
+        return Ok(0);
+    }
+    let running = {
+        let h = History::open_read_only(&cfg.history_db, Duration::from_secs(2))?;
+        h.running_bases()?
+    };
+    let free: Vec<&str> = running
+        .iter()
+        .filter_map(|name| cfg.base(Some(name)))
+        .filter(|b| matches!(super::lock::try_lock_base(cfg, b), Ok(Ok(_))))
+        .map(|b| b.name.as_str())
+        .collect();
+    if free.is_empty() {
+        return Ok(0);
+    }
+    let n = History::open(&cfg.history_db)?.mark_interrupted_if(|base, _| free.contains(&base))?;
+    if n > 0 {
+        tracing::warn!("{n} run(s) left running by a stopped process marked interrupted");
+    }
+    Ok(n)
 }
 
 /// Run `f` on a short-lived history connection on a blocking thread. A

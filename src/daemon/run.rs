@@ -50,7 +50,7 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
         tasks.spawn(feed::run(
             agent.feed.clone(),
             agent.jobs.subscribe(),
-            cfg.history_db.clone(),
+            cfg.clone(),
             start_id,
             agent.shutdown.clone(),
         ));

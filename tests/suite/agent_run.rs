@@ -250,3 +250,34 @@ fn a_missed_run_catches_up_once_only_when_less_than_catch_up_hours_late() {
     assert_eq!(agent.stop(Duration::from_secs(20)), 0);
     assert_eq!(scheduled(&w), 1, "{:?}", w.runs());
 }
+
+/// A console backup killed with -9 while the agent runs leaves its row
+/// `running`; the agent sees the base's lock free and marks it
+/// `interrupted` within a few seconds (PID 1, alive, is recorded: a PID
+/// never decides), so the feed's cursor does not stay behind it.
+#[test]
+fn a_run_abandoned_while_the_agent_runs_is_marked_interrupted() {
+    let w = World::new(16);
+    let mut agent = w.agent(&[]);
+    rusqlite::Connection::open(w.backups.join("app.sqlite3"))
+        .unwrap()
+        .execute(
+            "INSERT INTO runs (base, \"trigger\", started, status, method, pid) \
+             VALUES ('buh', 'cli', '2026-01-01T00:00:00.000Z', 'running', 'dump', 1)",
+            [],
+        )
+        .unwrap();
+    wait_for(
+        "the abandoned row to be marked interrupted",
+        Duration::from_secs(20),
+        || {
+            // Read directly: `list` would run recovery itself.
+            let status: String = rusqlite::Connection::open(w.backups.join("app.sqlite3"))
+                .unwrap()
+                .query_row("SELECT status FROM runs WHERE pid = 1", [], |r| r.get(0))
+                .unwrap();
+            status == "interrupted"
+        },
+    );
+    assert_eq!(agent.stop(Duration::from_secs(20)), 0);
+}

@@ -292,6 +292,17 @@ impl History {
         self.mark_interrupted_where(pid_alive)
     }
 
+    /// The bases that have rows still `running`.
+    pub fn running_bases(&self) -> Result<Vec<String>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT base FROM runs WHERE status = 'running'")?;
+        let bases = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(bases)
+    }
+
     /// Mark runs still `running` for which `stale(base, pid)` is true as
     /// `interrupted`; returns how many.
     pub fn mark_interrupted_if(
