@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 #   prometheus-pushgateway  - the Pushgateway push test
 #   influxdb                - InfluxDB 1.x push test (influxd)
 #   wine64, curl, jq        - the Windows smoke run under Wine
-PKGS=(zip unzip p7zip-full zstd rustc-web rust-web-src mingw-w64 prometheus prometheus-pushgateway influxdb wine64 curl jq)
+#   python3-venv            - the venv for Schemathesis (PyPI), the API fuzz test
+PKGS=(zip unzip p7zip-full zstd rustc-web rust-web-src mingw-w64 prometheus prometheus-pushgateway influxdb wine64 curl jq python3-venv)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,6 +27,14 @@ if ((${#missing[@]})); then
   if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Schemathesis (PyPI) for the API test, in a venv under the target folder.
+VENV="${CARGO_TARGET_DIR:-target}/venv-schemathesis"
+if [ ! -x "$VENV/bin/schemathesis" ]; then
+  echo "== installing schemathesis into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q "schemathesis==4.32.5"
 fi
 
 echo "== cargo fmt --check"
