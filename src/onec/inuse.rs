@@ -94,6 +94,14 @@ mod tests {
         dir
     }
 
+    /// A base with `file` next to it, and why it is not idle.
+    fn busy_with(file: &str, content: &[u8]) -> (tempfile::TempDir, InUse) {
+        let dir = base();
+        fs::write(dir.path().join(file), content).unwrap();
+        let err = check_idle(dir.path()).unwrap_err();
+        (dir, err)
+    }
+
     #[test]
     fn idle_base_passes_and_cfl_leftovers_are_ignored() {
         let dir = base();
@@ -105,9 +113,7 @@ mod tests {
 
     #[test]
     fn lock_file_means_in_use() {
-        let dir = base();
-        fs::write(dir.path().join("1Cv8.1CL"), b"x").unwrap();
-        let err = check_idle(dir.path()).unwrap_err();
+        let (dir, err) = busy_with("1Cv8.1CL", b"x");
         assert_eq!(
             err.evidence,
             Evidence::LockFile(dir.path().join("1Cv8.1CL"))
@@ -122,9 +128,7 @@ mod tests {
 
     #[test]
     fn temp_file_means_in_use() {
-        let dir = base();
-        fs::write(dir.path().join("1Cv8tmp.1CD"), b"").unwrap();
-        let err = check_idle(dir.path()).unwrap_err();
+        let (dir, err) = busy_with("1Cv8tmp.1CD", b"");
         assert_eq!(
             err.evidence,
             Evidence::TempFile(dir.path().join("1Cv8tmp.1CD"))
