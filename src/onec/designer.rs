@@ -61,7 +61,8 @@ pub fn dump_designer(job: &DumpJob) -> Result<DumpOutcome, OnecError> {
         let _ = std::fs::remove_file(&result_path);
         dump_result
     };
-    super::run_dump(job, "1C Designer dump", &args, (Stdio::null(), Stdio::null()), late)
+    let quiet = (Stdio::null(), Stdio::null());
+    super::run_dump(job, "1C Designer dump", &args, quiet, late)
 }
 
 /// Poll until both the log and a readable `/DumpResult` exist, or

@@ -33,7 +33,8 @@ pub fn dump_ibcmd(job: &DumpJob) -> Result<DumpOutcome, OnecError> {
     let log = File::create(job.out_log).map_err(prepare)?;
     let log_err = log.try_clone().map_err(prepare)?;
     let args = ibcmd_args(job);
-    super::run_dump(job, "ibcmd dump", &args, (log.into(), log_err.into()), |_| None)
+    let to_log = (log.into(), log_err.into());
+    super::run_dump(job, "ibcmd dump", &args, to_log, |_| None)
 }
 
 #[cfg(test)]
