@@ -15,6 +15,22 @@ pub use secret::Secret;
 
 use serde::Serialize;
 
+/// `ALL` (each word with its variant, for parsing settings) and `as_str`
+/// for an enum whose settings are single words.
+macro_rules! words {
+    ($ty:ident, $($variant:ident => $text:literal),+) => {
+        impl $ty {
+            pub const ALL: [(&'static str, $ty); [$($text),+].len()] = [$(($text, $ty::$variant)),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $text),+
+                }
+            }
+        }
+    };
+}
+
 /// How a base is backed up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -28,21 +44,7 @@ pub enum Method {
     Copy,
 }
 
-impl Method {
-    pub const ALL: [(&'static str, Method); 3] = [
-        ("dump", Method::Dump),
-        ("ibcmd", Method::Ibcmd),
-        ("copy", Method::Copy),
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Dump => "dump",
-            Method::Ibcmd => "ibcmd",
-            Method::Copy => "copy",
-        }
-    }
-}
+words!(Method, Dump => "dump", Ibcmd => "ibcmd", Copy => "copy");
 
 /// How the backup is packed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -57,21 +59,7 @@ pub enum Compress {
     None,
 }
 
-impl Compress {
-    pub const ALL: [(&'static str, Compress); 3] = [
-        ("zip", Compress::Zip),
-        ("zstd", Compress::Zstd),
-        ("none", Compress::None),
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Compress::Zip => "zip",
-            Compress::Zstd => "zstd",
-            Compress::None => "none",
-        }
-    }
-}
+words!(Compress, Zip => "zip", Zstd => "zstd", None => "none");
 
 mod check;
 mod cross_checks;

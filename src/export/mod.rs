@@ -279,4 +279,4 @@ pub fn failed_collectors(s: &Snapshot) -> Vec<(Collector, String)> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

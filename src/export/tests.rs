@@ -4,7 +4,9 @@
 use super::*;
 use crate::metrics::{Session, SessionKind, SessionState, Sessions};
 
-fn backup_state() -> BackupState {
+/// Two bases (one never backed up, with a quoted name), shared with the
+/// line protocol's tests.
+pub(crate) fn backup_state() -> BackupState {
     let last = LastRun {
         run_id: 7,
         ok: true,
@@ -38,7 +40,7 @@ fn backup_state() -> BackupState {
     }
 }
 
-fn sinks() -> Vec<SinkState> {
+pub(crate) fn sinks() -> Vec<SinkState> {
     vec![
         SinkState {
             sink: "remote_write",

@@ -159,6 +159,7 @@ fn mask_url_userinfo(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
 
     #[test]
     fn every_value_longest_first() {
@@ -167,35 +168,31 @@ mod tests {
         assert_eq!(m.mask("nothing here"), "nothing here");
     }
 
-    #[test]
-    fn lock_codes_after_uc() {
-        let m = Masker::default();
-        assert_eq!(
-            m.mask("\"1cv8\" DESIGNER /F x /UC123 /DumpIB d"),
-            "\"1cv8\" DESIGNER /F x /UC*** /DumpIB d"
-        );
-        assert_eq!(m.mask("\"/UCcode with space\" /uc77"), "\"/UC***\" /uc***");
-        assert_eq!(m.mask("/UC"), "/UC");
-        // Not an argument: part of a path.
-        assert_eq!(m.mask("D:/srv/UCdata"), "D:/srv/UCdata");
-    }
-
-    #[test]
-    fn url_userinfo_in_free_text() {
-        let m = Masker::default();
-        assert_eq!(
-            m.mask("error sending request for url (http://u:p@ss@loki:3100/push): refused"),
-            "error sending request for url (http://***@loki:3100/push): refused"
-        );
-        assert_eq!(
-            m.mask("proxy socks5://bob:pa/ss?#@proxy:1080 and https://h/p@x"),
-            "proxy socks5://***@proxy:1080 and https://h/p@x"
-        );
-        assert_eq!(
-            m.mask("see \"https://tok@api.example/x\""),
-            "see \"https://***@api.example/x\""
-        );
-        assert_eq!(m.mask("http://h:1/p@x"), "http://h:1/p@x");
+    /// Lock codes after `/UC` and URL user-info need no listed value.
+    #[rstest]
+    #[case::lock_code(
+        "\"1cv8\" DESIGNER /F x /UC123 /DumpIB d",
+        "\"1cv8\" DESIGNER /F x /UC*** /DumpIB d"
+    )]
+    #[case::lock_codes_quoted_and_lowercase("\"/UCcode with space\" /uc77", "\"/UC***\" /uc***")]
+    #[case::lock_code_empty("/UC", "/UC")]
+    // Not an argument: part of a path.
+    #[case::uc_in_a_path("D:/srv/UCdata", "D:/srv/UCdata")]
+    #[case::url_userinfo(
+        "error sending request for url (http://u:p@ss@loki:3100/push): refused",
+        "error sending request for url (http://***@loki:3100/push): refused"
+    )]
+    #[case::url_userinfo_with_delimiters(
+        "proxy socks5://bob:pa/ss?#@proxy:1080 and https://h/p@x",
+        "proxy socks5://***@proxy:1080 and https://h/p@x"
+    )]
+    #[case::quoted_url(
+        "see \"https://tok@api.example/x\"",
+        "see \"https://***@api.example/x\""
+    )]
+    #[case::at_in_a_path("http://h:1/p@x", "http://h:1/p@x")]
+    fn masked_without_listed_values(#[case] text: &str, #[case] want: &str) {
+        assert_eq!(Masker::default().mask(text), want);
     }
 
     #[test]

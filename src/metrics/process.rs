@@ -31,17 +31,23 @@ pub struct ProcInfo {
     pub rss_bytes: u64,
 }
 
-/// One entry of a top list.
+/// One entry of a top list: the process and its place (its fields are
+/// read through it, as `top.name`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TopProcess {
     /// 1 = the biggest.
     pub rank: u32,
-    /// Kept for the JSON view; exporters must not use it as a label.
-    pub pid: u32,
-    pub name: String,
-    pub user: Option<String>,
-    pub cpu_percent: f64,
-    pub rss_bytes: u64,
+    /// Its `pid` is kept for the JSON view; exporters must not use it as a
+    /// label.
+    #[serde(flatten)]
+    pub process: ProcInfo,
+}
+
+impl std::ops::Deref for TopProcess {
+    type Target = ProcInfo;
+    fn deref(&self) -> &ProcInfo {
+        &self.process
+    }
 }
 
 /// Process summary.
@@ -62,11 +68,7 @@ pub fn summarize(procs: &[ProcInfo], n: usize) -> Processes {
             .enumerate()
             .map(|(i, p)| TopProcess {
                 rank: i as u32 + 1,
-                pid: p.pid,
-                name: p.name.clone(),
-                user: p.user.clone(),
-                cpu_percent: p.cpu_percent,
-                rss_bytes: p.rss_bytes,
+                process: p.clone(),
             })
             .collect()
     };

@@ -2,7 +2,7 @@
 //! 1C writes its `/Out` log and `/DumpResult` file a little after the process
 //! exits, so both are polled for briefly before the run is judged.
 
-use super::{DumpJob, DumpOutcome, OnecError, process, read_log, remove_stale};
+use super::{DumpJob, DumpOutcome, OnecError, process, remove_stale};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -53,36 +53,16 @@ pub fn dump_designer(job: &DumpJob) -> Result<DumpOutcome, OnecError> {
         remove_stale(stale)?;
     }
     let args = designer_args(job, &result_path);
-    tracing::info!(exe = %job.exe.display(), base = %job.base.display(), "starting 1C Designer dump");
-    tracing::debug!(
-        "command: {}",
-        super::render_command(job.exe, &args, job.password)
-    );
-
-    let mut cmd = super::child_command(job.exe);
-    cmd.args(&args).stdout(Stdio::null()).stderr(Stdio::null());
-    let started = Instant::now();
-    let end = process::run(cmd, job.timeout, job.cancel).map_err(|source| OnecError::Spawn {
-        exe: job.exe.to_path_buf(),
-        source,
-    })?;
-
-    let dump_result = match end {
-        process::RunEnd::Exited(_) => wait_for_late_files(job.out_log, &result_path),
-        _ => read_dump_result(&result_path),
+    let late = |end: &process::RunEnd| {
+        let dump_result = match end {
+            process::RunEnd::Exited(_) => wait_for_late_files(job.out_log, &result_path),
+            _ => read_dump_result(&result_path),
+        };
+        let _ = std::fs::remove_file(&result_path);
+        dump_result
     };
-    let _ = std::fs::remove_file(&result_path);
-    let log_text = read_log(job.out_log, job.password);
-    let outcome = super::judge(job, end, log_text, dump_result, started);
-    match &outcome {
-        Ok(o) => tracing::info!(
-            bytes = o.dt_size,
-            secs = o.duration.as_secs(),
-            "1C Designer dump finished"
-        ),
-        Err(e) => tracing::warn!("1C Designer dump failed: {e}"),
-    }
-    outcome
+    let quiet = (Stdio::null(), Stdio::null());
+    super::run_dump(job, "1C Designer dump", &args, quiet, late)
 }
 
 /// Poll until both the log and a readable `/DumpResult` exist, or

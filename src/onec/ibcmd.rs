@@ -2,10 +2,9 @@
 //! no `/Out`: its console output (stdout and stderr, UTF-8) is captured into
 //! the job's log file and decoded and explained like the Designer's log.
 
-use super::{DumpJob, DumpOutcome, OnecError, process, read_log, remove_stale};
+use super::{DumpJob, DumpOutcome, OnecError, remove_stale};
 use std::ffi::OsString;
 use std::fs::File;
-use std::time::Instant;
 
 /// ibcmd's arguments: `--name=value` options, then the output file.
 pub fn ibcmd_args(job: &DumpJob) -> Vec<OsString> {
@@ -34,30 +33,8 @@ pub fn dump_ibcmd(job: &DumpJob) -> Result<DumpOutcome, OnecError> {
     let log = File::create(job.out_log).map_err(prepare)?;
     let log_err = log.try_clone().map_err(prepare)?;
     let args = ibcmd_args(job);
-    tracing::info!(exe = %job.exe.display(), base = %job.base.display(), "starting ibcmd dump");
-    tracing::debug!(
-        "command: {}",
-        super::render_command(job.exe, &args, job.password)
-    );
-
-    let mut cmd = super::child_command(job.exe);
-    cmd.args(&args).stdout(log).stderr(log_err);
-    let started = Instant::now();
-    let end = process::run(cmd, job.timeout, job.cancel).map_err(|source| OnecError::Spawn {
-        exe: job.exe.to_path_buf(),
-        source,
-    })?;
-    let log_text = read_log(job.out_log, job.password);
-    let outcome = super::judge(job, end, log_text, None, started);
-    match &outcome {
-        Ok(o) => tracing::info!(
-            bytes = o.dt_size,
-            secs = o.duration.as_secs(),
-            "ibcmd dump finished"
-        ),
-        Err(e) => tracing::warn!("ibcmd dump failed: {e}"),
-    }
-    outcome
+    let to_log = (log.into(), log_err.into());
+    super::run_dump(job, "ibcmd dump", &args, to_log, |_| None)
 }
 
 #[cfg(test)]

@@ -94,6 +94,14 @@ mod tests {
         dir
     }
 
+    /// A base with `file` next to it, and why it is not idle.
+    fn busy_with(file: &str, content: &[u8]) -> (tempfile::TempDir, InUse) {
+        let dir = base();
+        fs::write(dir.path().join(file), content).unwrap();
+        let err = check_idle(dir.path()).unwrap_err();
+        (dir, err)
+    }
+
     #[test]
     fn idle_base_passes_and_cfl_leftovers_are_ignored() {
         let dir = base();
@@ -103,32 +111,27 @@ mod tests {
         check_idle(dir.path()).unwrap();
     }
 
+    #[rstest::rstest]
+    #[case::lock_file("1Cv8.1CL", b"x", Evidence::LockFile)]
+    #[case::temp_file("1Cv8tmp.1CD", b"", Evidence::TempFile)]
+    fn a_file_1c_keeps_while_running_means_in_use(
+        #[case] file: &str,
+        #[case] content: &[u8],
+        #[case] evidence: fn(PathBuf) -> Evidence,
+    ) {
+        let (dir, err) = busy_with(file, content);
+        assert_eq!(err.evidence, evidence(dir.path().join(file)));
+    }
+
     #[test]
-    fn lock_file_means_in_use() {
-        let dir = base();
-        fs::write(dir.path().join("1Cv8.1CL"), b"x").unwrap();
-        let err = check_idle(dir.path()).unwrap_err();
-        assert_eq!(
-            err.evidence,
-            Evidence::LockFile(dir.path().join("1Cv8.1CL"))
-        );
+    fn lock_file_error_says_what_to_do() {
+        let (_dir, err) = busy_with("1Cv8.1CL", b"x");
         let text = err.to_string();
         assert!(
             text.contains("1Cv8.1CL exists") && text.contains("use method `dump`"),
             "{text}"
         );
         assert!(text.contains("inconsistent"), "{text}");
-    }
-
-    #[test]
-    fn temp_file_means_in_use() {
-        let dir = base();
-        fs::write(dir.path().join("1Cv8tmp.1CD"), b"").unwrap();
-        let err = check_idle(dir.path()).unwrap_err();
-        assert_eq!(
-            err.evidence,
-            Evidence::TempFile(dir.path().join("1Cv8tmp.1CD"))
-        );
     }
 
     #[cfg(target_os = "linux")]

@@ -247,6 +247,39 @@ fn read_log(path: &Path, password: Option<&Secret>) -> String {
     }
 }
 
+/// Run `job.exe args` for a dump (`what`, e.g. `ibcmd dump`) with its
+/// output going to `stdout` and `stderr`, and judge it: `late` gives the
+/// `/DumpResult` value once the process has ended, then the log is read.
+fn run_dump(
+    job: &DumpJob,
+    what: &str,
+    args: &[std::ffi::OsString],
+    (stdout, stderr): (std::process::Stdio, std::process::Stdio),
+    late: impl FnOnce(&process::RunEnd) -> Option<i32>,
+) -> Result<DumpOutcome, OnecError> {
+    tracing::info!(exe = %job.exe.display(), base = %job.base.display(), "starting {what}");
+    tracing::debug!("command: {}", render_command(job.exe, args, job.password));
+    let mut cmd = child_command(job.exe);
+    cmd.args(args).stdout(stdout).stderr(stderr);
+    let started = std::time::Instant::now();
+    let end = process::run(cmd, job.timeout, job.cancel).map_err(|source| OnecError::Spawn {
+        exe: job.exe.to_path_buf(),
+        source,
+    })?;
+    let dump_result = late(&end);
+    let log_text = read_log(job.out_log, job.password);
+    let outcome = judge(job, end, log_text, dump_result, started);
+    match &outcome {
+        Ok(o) => tracing::info!(
+            bytes = o.dt_size,
+            secs = o.duration.as_secs(),
+            "{what} finished"
+        ),
+        Err(e) => tracing::warn!("{what} failed: {e}"),
+    }
+    outcome
+}
+
 /// Turn how the run ended, the log and the `/DumpResult` value into the
 /// outcome: success needs exit code 0, DumpResult 0 when written, and a
 /// non-empty `.dt`.

@@ -146,6 +146,7 @@ pub fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn hostname_is_never_empty() {
@@ -166,12 +167,18 @@ mod tests {
         assert!(disk_space(Path::new("/definitely/not/here/xyz")).is_err());
     }
 
+    /// A temp dir with `a` holding `new` and `b` holding `old`.
+    fn new_and_old(a: &str, b: &str, old: &[u8]) -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join(a), d.path().join(b));
+        std::fs::write(&a, b"new").unwrap();
+        std::fs::write(&b, old).unwrap();
+        (d, a, b)
+    }
+
     #[test]
     fn rename_no_replace_never_replaces_a_file_or_a_folder() {
-        let d = tempfile::tempdir().unwrap();
-        let (a, b) = (d.path().join("a.zip"), d.path().join("b.zip"));
-        std::fs::write(&a, b"new").unwrap();
-        std::fs::write(&b, b"old and good").unwrap();
+        let (d, a, b) = new_and_old("a.zip", "b.zip", b"old and good");
         let e = rename_no_replace(&a, &b).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
         assert_eq!(std::fs::read(&b).unwrap(), b"old and good");
@@ -195,10 +202,7 @@ mod tests {
 
     #[test]
     fn link_fallback_never_replaces_either() {
-        let d = tempfile::tempdir().unwrap();
-        let (a, b) = (d.path().join("a"), d.path().join("b"));
-        std::fs::write(&a, b"new").unwrap();
-        std::fs::write(&b, b"old").unwrap();
+        let (d, a, b) = new_and_old("a", "b", b"old");
         assert_eq!(
             link_then_unlink(&a, &b).unwrap_err().kind(),
             io::ErrorKind::AlreadyExists

@@ -16,7 +16,7 @@ use crate::backup::history::Status;
 use crate::config::{Config, Secret, redact_url};
 use crate::export::Tick;
 use std::sync::Arc;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast;
 
 /// Field values kept while the server is away (about 300 per tick).
 pub const QUEUE_VALUES: usize = 100_000;
@@ -217,29 +217,21 @@ pub async fn run(
         tokio::select! {
             biased;
             _ = ctx.shutdown.cancelled() => break,
-            t = ticks.recv() => match t {
-                // The same snapshot again: the same points.
-                Ok(tick) if tick.at_ms <= last_at => {}
-                Ok(tick) => {
-                    last_at = tick.at_ms;
+            // The same snapshot again would be the same points.
+            t = super::fresh_tick(&mut ticks, &mut last_at, "influxdb", &what) => match t {
+                Some(tick) => {
                     let lines = line_protocol::lines(&tick.families, tick.at_ms, &ctx.host);
                     out.push(Points::of(&lines, tick.at_ms), super::now_ms());
                 }
-                Err(RecvError::Lagged(n)) => {
-                    tracing::warn!(sink = "influxdb", "{what}: {n} tick(s) missed while a request was slow");
-                }
-                Err(RecvError::Closed) => break,
+                None => break,
             },
-            r = runs.recv() => match r {
-                Ok(run) => {
+            r = super::next_run(&mut runs, "influxdb", &what) => match r {
+                Some(run) => {
                     let now = super::now_ms();
                     let line = backup_point(&run, &ctx.host, now);
                     out.push(Points::of(&[line], now), now);
                 }
-                Err(RecvError::Lagged(n)) => {
-                    tracing::warn!(sink = "influxdb", "{what}: {n} backup event(s) missed");
-                }
-                Err(RecvError::Closed) => break,
+                None => break,
             },
             _ = super::sleep_until(due), if due.is_some() => {
                 out.send_next(super::now_ms(), &ctx.shutdown, |items| {

@@ -462,34 +462,9 @@ mod tests {
 
     #[test]
     fn every_label_of_a_real_scrape_is_a_known_tag_key() {
-        use crate::export::{BackupState, BaseBackup, LastRun, SinkState};
+        use crate::export::tests::{backup_state, sinks};
         let snap = crate::metrics::Collectors::new(Default::default()).collect();
-        let last = LastRun {
-            run_id: 1,
-            ok: true,
-            status: "ok",
-            timestamp_unix: 1.0,
-            size_bytes: 1,
-            duration_seconds: 1.0,
-            error: None,
-        };
-        let backup = BackupState {
-            bases: vec![BaseBackup {
-                name: "buh".into(),
-                last_success_unix: Some(1.0),
-                last_finished: Some(last.clone()),
-                runs: vec![("ok", 1)],
-                running: false,
-                archives: Some((1, 1)),
-            }],
-            default_last: Some(last),
-            history_error: None,
-        };
-        let sinks = [SinkState {
-            sink: "influxdb",
-            ..SinkState::default()
-        }];
-        let fams = crate::export::build(&snap, &backup, &sinks);
+        let fams = crate::export::build(&snap, &backup_state(), &sinks());
         for l in lines(&fams, 0, "h") {
             for (k, _) in &l.tags {
                 assert!(TAG_KEYS.contains(&k.as_str()), "{k} in {}", l.measurement);

@@ -16,7 +16,7 @@ use crate::logging::LogLine;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast;
 use tokio::sync::mpsc;
 
 /// The push path, added to `GRAFANA_LOKI_URL` unless it ends with it.
@@ -202,17 +202,13 @@ pub async fn run(
         let entry = tokio::select! {
             biased;
             _ = ctx.shutdown.cancelled() => break,
-            r = runs.recv() => match r {
-                Ok(run) => {
+            r = super::next_run(&mut runs, "loki", &what) => match r {
+                Some(run) => {
                     let (level, line) = backup_line(&run);
                     let base = Some(run.base.clone()).filter(|b| s.bases.contains(b));
                     Some((level, base, line))
                 }
-                Err(RecvError::Lagged(n)) => {
-                    tracing::warn!(sink = "loki", "{what}: {n} backup event(s) missed");
-                    None
-                }
-                Err(RecvError::Closed) => break,
+                None => break,
             },
             l = logs.recv(), if logs_open => match l {
                 Some(l) => {

@@ -25,11 +25,14 @@ pub mod remote_write;
 pub mod uptime_kuma;
 
 use crate::agent::Agent;
+use crate::backup::feed::FinishedRun;
 use crate::config::{Secret, redact_url};
+use crate::export::Tick;
 pub use crate::export::sinks::{SinkHandle, Sinks};
 use queue::{Item, Limits, Queue};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 /// The `job` label (Pushgateway group, remote write, Loki).
@@ -346,25 +349,25 @@ impl Tracker {
 
     /// Samples given up on; warns once per failure episode and reason.
     pub fn dropped(&mut self, d: queue::Dropped, unit: &str, full_hint: &str, old_hint: &str) {
-        let sink = self.sink;
-        if d.full > 0 && !self.warned_full {
-            self.warned_full = true;
-            tracing::warn!(
-                sink,
-                "{}: the queue is full, dropping the oldest {unit} ({} so far); {full_hint}",
-                self.what,
+        let (sink, what) = (self.sink, &self.what);
+        let warn_once = |warned: &mut bool, n: usize, text: &dyn Fn() -> String| {
+            if n > 0 && !*warned {
+                *warned = true;
+                tracing::warn!(sink, "{}", text());
+            }
+        };
+        warn_once(&mut self.warned_full, d.full, &|| {
+            format!(
+                "{what}: the queue is full, dropping the oldest {unit} ({} so far); {full_hint}",
                 d.full
-            );
-        }
-        if d.old > 0 && !self.warned_old {
-            self.warned_old = true;
-            tracing::warn!(
-                sink,
-                "{}: dropping {} queued {unit} older than {old_hint}",
-                self.what,
+            )
+        });
+        warn_once(&mut self.warned_old, d.old, &|| {
+            format!(
+                "{what}: dropping {} queued {unit} older than {old_hint}",
                 d.old
-            );
-        }
+            )
+        });
         if d.total() > 0 {
             self.status.update(|s| s.dropped_total += d.total() as u64);
         }
@@ -528,6 +531,49 @@ pub fn auth(
     match (user, password) {
         (None, None) => req,
         (u, p) => req.basic_auth(u.unwrap_or(""), p.map(Secret::expose)),
+    }
+}
+
+/// The next tick newer than `*last_at`, or `None` once the ticks end. A
+/// tick repeating the last snapshot's time would repeat its samples (a
+/// target refuses a changed value at a known time), so it is skipped; ticks
+/// missed while a request was slow are logged.
+pub async fn fresh_tick(
+    ticks: &mut broadcast::Receiver<Arc<Tick>>,
+    last_at: &mut i64,
+    sink: &'static str,
+    what: &str,
+) -> Option<Arc<Tick>> {
+    loop {
+        match ticks.recv().await {
+            Ok(tick) if tick.at_ms <= *last_at => {}
+            Ok(tick) => {
+                *last_at = tick.at_ms;
+                return Some(tick);
+            }
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(sink, "{what}: {n} tick(s) missed while a request was slow");
+            }
+            Err(RecvError::Closed) => return None,
+        }
+    }
+}
+
+/// The next finished run, or `None` once the feed ends; runs missed while
+/// a request was slow are logged.
+pub async fn next_run(
+    runs: &mut broadcast::Receiver<Arc<FinishedRun>>,
+    sink: &'static str,
+    what: &str,
+) -> Option<Arc<FinishedRun>> {
+    loop {
+        match runs.recv().await {
+            Ok(run) => return Some(run),
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(sink, "{what}: {n} backup event(s) missed");
+            }
+            Err(RecvError::Closed) => return None,
+        }
     }
 }
 

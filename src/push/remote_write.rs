@@ -15,7 +15,7 @@ use crate::config::{Config, Secret, redact_url};
 use crate::export::Tick;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast;
 
 /// Most samples in one request (Grafana Cloud takes far more; Prometheus
 /// sends 2000).
@@ -84,21 +84,14 @@ pub async fn run(ctx: Ctx, s: Settings, mut ticks: broadcast::Receiver<Arc<Tick>
         tokio::select! {
             biased;
             _ = ctx.shutdown.cancelled() => break,
-            t = ticks.recv() => match t {
-                // A tick repeating the last snapshot's time would be a
-                // duplicate sample (refused when a value differs): skip it.
-                Ok(tick) if tick.at_ms <= last_at => {}
-                Ok(tick) => {
-                    last_at = tick.at_ms;
+            t = super::fresh_tick(&mut ticks, &mut last_at, "remote_write", &what) => match t {
+                Some(tick) => {
                     if metadata.is_empty() {
                         metadata = prompb::metadata_bytes(&tick.families);
                     }
                     out.push(prompb::batch(&tick.families, tick.at_ms, &target), super::now_ms());
                 }
-                Err(RecvError::Lagged(n)) => {
-                    tracing::warn!(sink = "remote_write", "{what}: {n} tick(s) missed while a request was slow");
-                }
-                Err(RecvError::Closed) => break,
+                None => break,
             },
             _ = super::sleep_until(due), if due.is_some() => {
                 let (client, url) = (&ctx.client, &s.url);

@@ -139,6 +139,20 @@ struct Text {
     text: String,
 }
 
+fn text(at: i64, text: &str) -> Text {
+    Text {
+        at,
+        text: text.into(),
+    }
+}
+
+/// An outbox (10 items per request) holding one item, `x`.
+fn outbox_with_x(c: &Ctx) -> Outbox<Text> {
+    let mut out = outbox(c, 10);
+    out.push(text(0, "x"), 0);
+    out
+}
+
 impl Item for Text {
     fn samples(&self) -> usize {
         1
@@ -198,13 +212,7 @@ async fn failures_are_retried_and_the_queue_drains_in_order() {
     let c = ctx(Duration::from_secs(5));
     let mut out = outbox(&c, 2);
     for (i, t) in ["a", "b", "c"].into_iter().enumerate() {
-        out.push(
-            Text {
-                at: i as i64,
-                text: t.into(),
-            },
-            0,
-        );
+        out.push(text(i as i64, t), 0);
     }
     drain(&mut out, &c, &s.url, 10).await;
     assert_eq!(out.queued(), 0);
@@ -221,14 +229,7 @@ async fn failures_are_retried_and_the_queue_drains_in_order() {
 async fn a_refusal_drops_the_batch_without_retrying() {
     let s = server(&[400], false).await;
     let c = ctx(Duration::from_secs(5));
-    let mut out = outbox(&c, 10);
-    out.push(
-        Text {
-            at: 0,
-            text: "x".into(),
-        },
-        0,
-    );
+    let mut out = outbox_with_x(&c);
     drain(&mut out, &c, &s.url, 10).await;
     assert_eq!(s.hits.load(Ordering::SeqCst), 1, "no retry");
     let st = c.status.get();
@@ -243,14 +244,7 @@ async fn a_refusal_drops_the_batch_without_retrying() {
 async fn a_target_that_never_answers_times_out_and_keeps_the_data() {
     let s = server(&[200], true).await;
     let c = ctx(Duration::from_millis(300));
-    let mut out = outbox(&c, 10);
-    out.push(
-        Text {
-            at: 0,
-            text: "x".into(),
-        },
-        0,
-    );
+    let mut out = outbox_with_x(&c);
     let t0 = std::time::Instant::now();
     drain(&mut out, &c, &s.url, 1).await;
     assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
@@ -284,14 +278,7 @@ async fn connection_errors_name_no_url_and_no_secret() {
 async fn a_stop_abandons_a_request_in_flight_and_keeps_its_data() {
     let s = server(&[200], true).await;
     let c = ctx(Duration::from_secs(30));
-    let mut out = outbox(&c, 10);
-    out.push(
-        Text {
-            at: 0,
-            text: "x".into(),
-        },
-        0,
-    );
+    let mut out = outbox_with_x(&c);
     let stop = c.shutdown.clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;

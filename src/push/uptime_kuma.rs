@@ -191,17 +191,14 @@ pub async fn run(
         tokio::select! {
             biased;
             _ = ctx.shutdown.cancelled() => break,
-            r = runs.recv() => match r {
-                Ok(run) => {
+            r = super::next_run(&mut runs, "uptime_kuma", &what) => match r {
+                Some(run) => {
                     let rep = report(&run, s.name_bases, super::now_ms());
                     tracing::debug!("Uptime Kuma: {} {}", rep.status, rep.msg);
                     failing = (rep.status == "down").then(|| rep.clone());
                     out.push(rep.clone(), rep.at_ms);
                 }
-                Err(RecvError::Lagged(n)) => {
-                    tracing::warn!(sink = "uptime_kuma", "{what}: {n} backup event(s) missed");
-                }
-                Err(RecvError::Closed) => break,
+                None => break,
             },
             t = recv_tick(&mut ticks) => match t {
                 Ok(_) => {

@@ -168,18 +168,6 @@ mod tests {
     }
 
     #[test]
-    fn next_after_sequence_in_moscow() {
-        assert_eq!(
-            sequence("5 13,18 * * *", MON, 3),
-            [
-                "2026-01-05T13:05:00+03:00[Europe/Moscow]",
-                "2026-01-05T18:05:00+03:00[Europe/Moscow]",
-                "2026-01-06T13:05:00+03:00[Europe/Moscow]",
-            ]
-        );
-    }
-
-    #[test]
     fn next_after_is_strict_and_ignores_subseconds() {
         let s = sched("5 13 * * *");
         let at = z("2026-01-05T13:05:00[Europe/Moscow]");
@@ -200,119 +188,107 @@ mod tests {
         assert_eq!(sched("0 0 31 4,6,9,11 *").next_after(&z(MON)), None);
     }
 
-    #[test]
-    fn moscow_has_no_dst() {
-        // Berlin springs forward that night; Moscow does not.
-        assert_eq!(
-            sequence("30 2 * * *", "2026-03-28T12:00:00[Europe/Moscow]", 2),
-            [
-                "2026-03-29T02:30:00+03:00[Europe/Moscow]",
-                "2026-03-30T02:30:00+03:00[Europe/Moscow]",
-            ]
-        );
-    }
-
-    #[test]
-    fn spring_gap_fires_once_after_the_gap() {
-        // Europe/Berlin 2026-03-29: 02:00 CET jumps to 03:00 CEST.
-        assert_eq!(
-            sequence("30 2 * * *", "2026-03-28T12:00:00[Europe/Berlin]", 2),
-            [
-                "2026-03-29T03:00:00+02:00[Europe/Berlin]",
-                "2026-03-30T02:30:00+02:00[Europe/Berlin]",
-            ]
-        );
-        assert_eq!(
-            sequence("* * * * *", "2026-03-29T01:58:00+01:00[Europe/Berlin]", 3),
-            [
-                "2026-03-29T01:59:00+01:00[Europe/Berlin]",
-                "2026-03-29T03:00:00+02:00[Europe/Berlin]",
-                "2026-03-29T03:01:00+02:00[Europe/Berlin]",
-            ]
-        );
-        assert_eq!(
-            sequence("0 * * * *", "2026-03-29T00:30:00+01:00[Europe/Berlin]", 3),
-            [
-                "2026-03-29T01:00:00+01:00[Europe/Berlin]",
-                "2026-03-29T03:00:00+02:00[Europe/Berlin]",
-                "2026-03-29T04:00:00+02:00[Europe/Berlin]",
-            ]
-        );
-    }
-
-    #[test]
-    fn spring_gap_in_new_york() {
-        // America/New_York 2026-03-08: 02:00 EST jumps to 03:00 EDT.
-        assert_eq!(
-            sequence("30 2 * * *", "2026-03-07T12:00:00[America/New_York]", 2),
-            [
-                "2026-03-08T03:00:00-04:00[America/New_York]",
-                "2026-03-09T02:30:00-04:00[America/New_York]",
-            ]
-        );
-    }
-
-    #[test]
-    fn fall_fold_fires_once_at_first_occurrence() {
-        // Europe/Berlin 2026-10-25: 03:00 CEST falls back to 02:00 CET.
-        assert_eq!(
-            sequence("30 2 * * *", "2026-10-24T12:00:00[Europe/Berlin]", 2),
-            [
-                "2026-10-25T02:30:00+02:00[Europe/Berlin]",
-                "2026-10-26T02:30:00+01:00[Europe/Berlin]",
-            ]
-        );
-        assert_eq!(
-            sequence("0 * * * *", "2026-10-25T01:30:00+02:00[Europe/Berlin]", 3),
-            [
-                "2026-10-25T02:00:00+02:00[Europe/Berlin]",
-                "2026-10-25T03:00:00+01:00[Europe/Berlin]",
-                "2026-10-25T04:00:00+01:00[Europe/Berlin]",
-            ]
-        );
-        assert_eq!(
-            sequence("* * * * *", "2026-10-25T02:58:00+02:00[Europe/Berlin]", 2),
-            [
-                "2026-10-25T02:59:00+02:00[Europe/Berlin]",
-                "2026-10-25T03:00:00+01:00[Europe/Berlin]",
-            ]
-        );
-    }
-
-    #[test]
-    fn fall_fold_from_inside_the_repeated_hour() {
-        // `after` in the second 02:xx: the 02:30 run already happened.
-        let after = "2026-10-25T02:10:00+01:00[Europe/Berlin]";
-        assert_eq!(
-            sequence("30 2 * * *", after, 1),
-            ["2026-10-26T02:30:00+01:00[Europe/Berlin]"]
-        );
-        assert_eq!(
-            sequence("15 * * * *", after, 1),
-            ["2026-10-25T03:15:00+01:00[Europe/Berlin]"]
-        );
-    }
-
-    #[test]
-    fn fall_fold_every_second_skips_the_whole_repeated_hour() {
-        assert_eq!(
-            sequence("* * * * * *", "2026-10-25T02:00:00+01:00[Europe/Berlin]", 2),
-            [
-                "2026-10-25T03:00:00+01:00[Europe/Berlin]",
-                "2026-10-25T03:00:01+01:00[Europe/Berlin]",
-            ]
-        );
-    }
-
-    #[test]
-    fn fall_fold_in_new_york() {
-        // America/New_York 2026-11-01: 02:00 EDT falls back to 01:00 EST.
-        assert_eq!(
-            sequence("30 1 * * *", "2026-10-31T12:00:00[America/New_York]", 2),
-            [
-                "2026-11-01T01:30:00-04:00[America/New_York]",
-                "2026-11-02T01:30:00-05:00[America/New_York]",
-            ]
-        );
+    #[rstest]
+    #[case::next_after_sequence_in_moscow(
+        "5 13,18 * * *", MON,
+        &[
+            "2026-01-05T13:05:00+03:00[Europe/Moscow]",
+            "2026-01-05T18:05:00+03:00[Europe/Moscow]",
+            "2026-01-06T13:05:00+03:00[Europe/Moscow]",
+        ],
+    )]
+    // Berlin springs forward that night; Moscow does not.
+    #[case::moscow_has_no_dst(
+        "30 2 * * *", "2026-03-28T12:00:00[Europe/Moscow]",
+        &[
+            "2026-03-29T02:30:00+03:00[Europe/Moscow]",
+            "2026-03-30T02:30:00+03:00[Europe/Moscow]",
+        ],
+    )]
+    // Europe/Berlin 2026-03-29: 02:00 CET jumps to 03:00 CEST.
+    #[case::spring_gap_fires_once_after_the_gap_1(
+        "30 2 * * *", "2026-03-28T12:00:00[Europe/Berlin]",
+        &[
+            "2026-03-29T03:00:00+02:00[Europe/Berlin]",
+            "2026-03-30T02:30:00+02:00[Europe/Berlin]",
+        ],
+    )]
+    #[case::spring_gap_fires_once_after_the_gap_2(
+        "* * * * *", "2026-03-29T01:58:00+01:00[Europe/Berlin]",
+        &[
+            "2026-03-29T01:59:00+01:00[Europe/Berlin]",
+            "2026-03-29T03:00:00+02:00[Europe/Berlin]",
+            "2026-03-29T03:01:00+02:00[Europe/Berlin]",
+        ],
+    )]
+    #[case::spring_gap_fires_once_after_the_gap_3(
+        "0 * * * *", "2026-03-29T00:30:00+01:00[Europe/Berlin]",
+        &[
+            "2026-03-29T01:00:00+01:00[Europe/Berlin]",
+            "2026-03-29T03:00:00+02:00[Europe/Berlin]",
+            "2026-03-29T04:00:00+02:00[Europe/Berlin]",
+        ],
+    )]
+    // America/New_York 2026-03-08: 02:00 EST jumps to 03:00 EDT.
+    #[case::spring_gap_in_new_york(
+        "30 2 * * *", "2026-03-07T12:00:00[America/New_York]",
+        &[
+            "2026-03-08T03:00:00-04:00[America/New_York]",
+            "2026-03-09T02:30:00-04:00[America/New_York]",
+        ],
+    )]
+    // Europe/Berlin 2026-10-25: 03:00 CEST falls back to 02:00 CET.
+    #[case::fall_fold_fires_once_at_first_occurrence_1(
+        "30 2 * * *", "2026-10-24T12:00:00[Europe/Berlin]",
+        &[
+            "2026-10-25T02:30:00+02:00[Europe/Berlin]",
+            "2026-10-26T02:30:00+01:00[Europe/Berlin]",
+        ],
+    )]
+    #[case::fall_fold_fires_once_at_first_occurrence_2(
+        "0 * * * *", "2026-10-25T01:30:00+02:00[Europe/Berlin]",
+        &[
+            "2026-10-25T02:00:00+02:00[Europe/Berlin]",
+            "2026-10-25T03:00:00+01:00[Europe/Berlin]",
+            "2026-10-25T04:00:00+01:00[Europe/Berlin]",
+        ],
+    )]
+    #[case::fall_fold_fires_once_at_first_occurrence_3(
+        "* * * * *", "2026-10-25T02:58:00+02:00[Europe/Berlin]",
+        &[
+            "2026-10-25T02:59:00+02:00[Europe/Berlin]",
+            "2026-10-25T03:00:00+01:00[Europe/Berlin]",
+        ],
+    )]
+    // `after` in the second 02:xx: the 02:30 run already happened.
+    #[case::fall_fold_from_inside_the_repeated_hour_1(
+        "30 2 * * *", "2026-10-25T02:10:00+01:00[Europe/Berlin]",
+        &[
+            "2026-10-26T02:30:00+01:00[Europe/Berlin]",
+        ],
+    )]
+    #[case::fall_fold_from_inside_the_repeated_hour_2(
+        "15 * * * *", "2026-10-25T02:10:00+01:00[Europe/Berlin]",
+        &[
+            "2026-10-25T03:15:00+01:00[Europe/Berlin]",
+        ],
+    )]
+    #[case::fall_fold_every_second_skips_the_whole_repeated_hour(
+        "* * * * * *", "2026-10-25T02:00:00+01:00[Europe/Berlin]",
+        &[
+            "2026-10-25T03:00:00+01:00[Europe/Berlin]",
+            "2026-10-25T03:00:01+01:00[Europe/Berlin]",
+        ],
+    )]
+    // America/New_York 2026-11-01: 02:00 EDT falls back to 01:00 EST.
+    #[case::fall_fold_in_new_york(
+        "30 1 * * *", "2026-10-31T12:00:00[America/New_York]",
+        &[
+            "2026-11-01T01:30:00-04:00[America/New_York]",
+            "2026-11-02T01:30:00-05:00[America/New_York]",
+        ],
+    )]
+    fn fires_in_sequence(#[case] expr: &str, #[case] after: &str, #[case] want: &[&str]) {
+        assert_eq!(sequence(expr, after, want.len()), want);
     }
 }
