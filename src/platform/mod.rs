@@ -72,6 +72,14 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
+/// Raise this process's soft limit of open files to the hard limit, so
+/// that many HTTP connections cannot starve backups of file handles.
+/// `Ok(Some((old, new)))` when raised, `Ok(None)` when there was nothing
+/// to do (Windows has no such limit for sockets and files).
+pub fn raise_open_files_limit() -> io::Result<Option<(u64, u64)>> {
+    sys::raise_open_files_limit()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
