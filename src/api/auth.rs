@@ -1,12 +1,24 @@
-//! Bearer tokens: `API_TOKEN` for starting backups, optional
-//! `API_READ_TOKEN` for the read endpoints. Tokens are compared through
-//! their SHA-256 digests with a constant-time comparison, so neither the
-//! content nor the length leaks through timing; they are never echoed.
+//! Who may read and who may act. Bearer tokens: `API_TOKEN` for starting
+//! backups, optional `API_READ_TOKEN` for the read endpoints; optional
+//! basic auth (`API_BASIC_USER` / `API_BASIC_PASSWORD`) for the read
+//! endpoints only, so a browser's remembered password can never start a
+//! backup cross-site. Secrets are compared through their SHA-256 digests
+//! with a constant-time comparison, so neither the content nor the length
+//! leaks through timing; they are never echoed. A read caller is
+//! [`Access::Full`] when authenticated or on loopback, else
+//! [`Access::Public`] (read routes open, caller on the network): such
+//! callers are not shown paths, URLs or user names in `/api/health` or
+//! in errors.
 
-use super::ApiError;
-use crate::config::Secret;
+use super::server::Peer;
+use super::{ApiError, ApiState};
+use crate::config::{Api, Secret};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
+use base64::Engine;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// `a == b` in time independent of where they differ.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
@@ -48,6 +60,99 @@ pub fn check_read(
             StatusCode::UNAUTHORIZED,
             "missing or wrong bearer token: send the header Authorization: Bearer <API_READ_TOKEN>",
         ))
+    }
+}
+
+/// The credentials of `Authorization: Basic`, if the request sent them.
+fn basic_sent(headers: &HeaderMap) -> Option<(Vec<u8>, Vec<u8>)> {
+    let v = headers.get(header::AUTHORIZATION)?.as_bytes();
+    if !v.get(..6)?.eq_ignore_ascii_case(b"basic ") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(v[6..].trim_ascii())
+        .ok()?;
+    let colon = raw.iter().position(|&b| b == b':')?;
+    Some((raw[..colon].to_vec(), raw[colon + 1..].to_vec()))
+}
+
+/// Whether the request carries the configured basic credentials.
+fn basic_ok(headers: &HeaderMap, basic: Option<&(String, Secret)>) -> bool {
+    let (Some((user, pass)), Some((u, p))) = (basic, basic_sent(headers)) else {
+        return false;
+    };
+    // `&`, not `&&`: both comparisons always run.
+    ct_eq(&u, user.as_bytes()) & ct_eq(&p, pass.expose().as_bytes())
+}
+
+/// What a caller of a read route may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Authenticated, or asking over loopback: everything.
+    Full,
+    /// Read routes are open and the caller is on the network: no paths,
+    /// URLs or user names in `/api/health` and errors.
+    Public,
+}
+
+/// Read endpoints with every configured guard: a bearer token (read or
+/// write) or the basic credentials when `API_READ_TOKEN` or basic auth is
+/// set (401 otherwise); open when neither is, with [`Access::Public`] for
+/// callers not on loopback that did not authenticate.
+pub fn read_access(headers: &HeaderMap, api: &Api, loopback: bool) -> Result<Access, ApiError> {
+    let read = api.read_token.as_ref().filter(|t| !t.is_empty());
+    let basic = api.basic.as_ref();
+    if basic_ok(headers, basic)
+        || bearer_is(headers, read)
+        || bearer_is(headers, api.token.as_ref())
+    {
+        return Ok(Access::Full);
+    }
+    match (read, basic) {
+        (None, None) if loopback => Ok(Access::Full),
+        (None, None) => Ok(Access::Public),
+        (_, Some(_)) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong credentials: log in with API_BASIC_USER / API_BASIC_PASSWORD \
+             or send the header Authorization: Bearer <API_READ_TOKEN>",
+        )
+        .with_basic_challenge()),
+        (Some(_), None) => check_read(headers, read, api.token.as_ref()).map(|()| Access::Full),
+    }
+}
+
+/// Whether the request's bearer token is `token` (a configured, non-empty one).
+fn bearer_is(headers: &HeaderMap, token: Option<&Secret>) -> bool {
+    let token = token.filter(|t| !t.is_empty());
+    token.is_some_and(|t| bearer(headers).is_some_and(|s| ct_eq(s, t.expose().as_bytes())))
+}
+
+/// The read routes' guard as an extractor: rejects with 401, else gives
+/// the caller's [`Access`]. The [`Peer`] comes from the accept loop; a
+/// request without one counts as remote.
+pub struct Reader(pub Access);
+
+impl FromRequestParts<Arc<ApiState>> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &Arc<ApiState>) -> Result<Self, ApiError> {
+        let loopback = parts.extensions.get::<Peer>().is_some_and(|p| p.loopback);
+        read_access(&parts.headers, &st.agent.cfg.api, loopback).map(Reader)
+    }
+}
+
+/// Actions (starting a backup): [`check_write`], and a clear 403 for a
+/// caller who logged in with basic auth only, which grants reading.
+pub fn check_action(headers: &HeaderMap, api: &Api) -> Result<(), ApiError> {
+    match check_write(headers, api.token.as_ref()) {
+        Err(e) if e.status == StatusCode::UNAUTHORIZED && basic_ok(headers, api.basic.as_ref()) => {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "basic auth (API_BASIC_USER) allows reading only: starting a backup needs \
+                 the header Authorization: Bearer <API_TOKEN>",
+            ))
+        }
+        r => r,
     }
 }
 

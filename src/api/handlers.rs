@@ -1,9 +1,10 @@
 //! One function per route. Query strings are parsed by hand from
 //! `key=value` pairs so that every mistake (an unknown key, a repeated
 //! key, a limit that is not a number from 1 to [`MAX_LIMIT`]) gets a JSON
-//! 400 naming the parameter and the expected form.
+//! 400 naming the parameter and the expected form. Read routes take a
+//! [`Reader`]; what a [`Access::Public`] caller sees is trimmed here.
 
-use super::auth::{check_read, check_write};
+use super::auth::{Access, Reader, check_action};
 use super::{ApiError, ApiState};
 use crate::backup::history::{History, Run, Trigger};
 use crate::backup::jobs::StartError;
@@ -76,11 +77,6 @@ fn base_name(st: &ApiState, name: Option<&str>) -> Result<String, ApiError> {
     }
 }
 
-fn read_auth(st: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let api = &st.agent.cfg.api;
-    check_read(headers, api.read_token.as_ref(), api.token.as_ref())
-}
-
 /// Run a history query on a blocking thread with a short-lived read-only
 /// connection. A missing database is an empty history (`Ok(None)`).
 async fn with_history<T: Send + 'static>(
@@ -102,45 +98,21 @@ async fn with_history<T: Send + 'static>(
     .map_err(|e| ApiError::internal(format!("history query did not finish: {e}")))?
 }
 
-pub async fn metrics_prom(
-    State(st): St,
-    headers: HeaderMap,
-    q: Params,
-) -> Result<Response, ApiError> {
-    read_auth(&st, &headers)?;
+pub async fn metrics_prom(State(st): St, _: Reader, q: Params) -> Result<Response, ApiError> {
     params(q, &[])?;
     let snap = st.agent.sampler.snapshot();
     let backup = st.backup();
     // The sinks' generation changes whenever a sink's state does.
-    let key = (
-        Arc::as_ptr(&snap) as usize,
-        Arc::as_ptr(&backup) as usize,
-        st.agent.sinks.generation(),
-    );
-    let cached = {
-        let g = st.prom.lock().unwrap_or_else(|p| p.into_inner());
-        g.as_ref()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, text)| text.clone())
-    };
-    let body = match cached {
-        Some(b) => b,
-        None => {
+    let body = st
+        .prom
+        .get(&snap, &backup, st.agent.sinks.generation(), || {
             let sinks = st.agent.sinks.states();
-            let text = Bytes::from(prometheus::encode(&export::build(&snap, &backup, &sinks)));
-            *st.prom.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, text.clone()));
-            text
-        }
-    };
+            Bytes::from(prometheus::encode(&export::build(&snap, &backup, &sinks)))
+        });
     Ok(([(header::CONTENT_TYPE, prometheus::CONTENT_TYPE)], body).into_response())
 }
 
-pub async fn metrics_json(
-    State(st): St,
-    headers: HeaderMap,
-    q: Params,
-) -> Result<Json<Value>, ApiError> {
-    read_auth(&st, &headers)?;
+pub async fn metrics_json(State(st): St, _: Reader, q: Params) -> Result<Json<Value>, ApiError> {
     params(q, &[])?;
     let snap = st.agent.sampler.snapshot();
     let backup = st.backup();
@@ -156,16 +128,24 @@ pub async fn metrics_json(
 /// container) are listed but do not degrade. Push sinks are listed under
 /// `checks.sinks` (up, last error, queue) but never degrade: a monitoring
 /// endpoint being away is not this server's problem, and the queue rides
-/// out short outages.
-pub async fn health(State(st): St, headers: HeaderMap, q: Params) -> Result<Response, ApiError> {
-    read_auth(&st, &headers)?;
+/// out short outages. A [`Access::Public`] caller gets the same checks
+/// without paths, URLs and error texts (see [`redact`]).
+pub async fn health(
+    State(st): St,
+    Reader(access): Reader,
+    q: Params,
+) -> Result<Response, ApiError> {
     params(q, &[])?;
     let cache = st.agent.backups.clone();
     let backup = tokio::task::spawn_blocking(move || cache.reload_now())
         .await
-        .map_err(|e| ApiError::internal(format!("health check did not finish: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("health check did not finish: {e}")))
+        .map_err(|e| e.shown_to(access))?;
     let snap = st.agent.sampler.snapshot();
-    let (body, ok) = health_body(&st, &snap, &backup, jiff::Timestamp::now());
+    let (mut body, ok) = health_body(&st, &snap, &backup, jiff::Timestamp::now());
+    if access == Access::Public {
+        redact(&mut body);
+    }
     let code = if ok {
         StatusCode::OK
     } else {
@@ -274,6 +254,29 @@ fn health_body(
     (body, ok)
 }
 
+/// Fields of `/api/health` that can carry a path, a URL or a user name:
+/// removed (`path`, `target`) or replaced (error texts) for public callers.
+const HIDDEN: &[&str] = &["path", "target"];
+const HIDDEN_TEXT: &[&str] = &["error", "last_error"];
+
+/// Strip [`HIDDEN`] and [`HIDDEN_TEXT`] everywhere in `v`.
+fn redact(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, _| !HIDDEN.contains(&k.as_str()));
+            for (k, x) in m.iter_mut() {
+                if HIDDEN_TEXT.contains(&k.as_str()) && x.is_string() {
+                    *x = json!("(hidden: ask with a token, or from the server itself)");
+                } else {
+                    redact(x);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
 fn last_json(base: &str, l: &LastRun) -> Value {
     json!({
         "base": base,
@@ -290,14 +293,15 @@ fn last_json(base: &str, l: &LastRun) -> Value {
 /// with `running` telling whether one is in progress now.
 pub async fn backup_last(
     State(st): St,
-    headers: HeaderMap,
+    Reader(access): Reader,
     q: Params,
 ) -> Result<Json<Value>, ApiError> {
-    read_auth(&st, &headers)?;
     let p = params(q, &["base"])?;
     let base = base_name(&st, param(&p, "base"))?;
     let b = base.clone();
-    let last: Option<Option<Run>> = with_history(&st, move |h| h.last_run(&b)).await?;
+    let last: Option<Option<Run>> = with_history(&st, move |h| h.last_run(&b))
+        .await
+        .map_err(|e| e.shown_to(access))?;
     let running = st.agent.jobs.running().into_iter().find(|r| r.base == base);
     match last.flatten() {
         Some(run) => Ok(Json(json!({
@@ -319,10 +323,9 @@ pub async fn backup_last(
 /// `/api/backups?limit=N&base=NAME`: runs, newest first.
 pub async fn backups(
     State(st): St,
-    headers: HeaderMap,
+    Reader(access): Reader,
     q: Params,
 ) -> Result<Json<Value>, ApiError> {
-    read_auth(&st, &headers)?;
     let p = params(q, &["limit", "base"])?;
     let limit = match param(&p, "limit") {
         None => DEFAULT_LIMIT,
@@ -342,7 +345,8 @@ pub async fn backups(
     };
     let b = base.clone();
     let runs = with_history(&st, move |h| h.list(limit, b.as_deref()))
-        .await?
+        .await
+        .map_err(|e| e.shown_to(access))?
         .unwrap_or_default();
     let running: Vec<Value> = st
         .agent
@@ -367,8 +371,7 @@ pub async fn start_backup(
     headers: HeaderMap,
     q: Params,
 ) -> Result<Response, ApiError> {
-    let api = &st.agent.cfg.api;
-    check_write(&headers, api.token.as_ref())?;
+    check_action(&headers, &st.agent.cfg.api)?;
     let p = params(q, &["base"])?;
     let base = base_name(&st, param(&p, "base"))?;
     let started = st.agent.jobs.start(Some(&base), Trigger::Api, false).await;

@@ -19,19 +19,26 @@ fn base_param(desc: &str) -> Value {
 
 /// The document.
 pub fn spec() -> Value {
-    let read_security = json!([{}, {"bearer": []}]);
+    let read_security = json!([{}, {"bearer": []}, {"basic": []}]);
     json!({
         "openapi": "3.0.3",
         "info": {
             "title": "OneCBackupBot agent API",
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Metrics, health and backups of 1C:Enterprise file infobases. \
-                Read endpoints need `Authorization: Bearer <API_READ_TOKEN>` only when \
-                API_READ_TOKEN is set (API_TOKEN is accepted too); POST /api/backup always \
-                needs API_TOKEN. Errors are JSON objects with an `error` string."
+                Read endpoints need `Authorization: Bearer <API_READ_TOKEN>` (API_TOKEN is \
+                accepted too) when API_READ_TOKEN is set, or basic auth when \
+                API_BASIC_USER / API_BASIC_PASSWORD are set; either is accepted when both \
+                are. POST /api/backup always needs the bearer API_TOKEN. Without read \
+                protection, callers not on loopback get /api/health and errors without \
+                paths, URLs and error texts. Errors are JSON objects with an `error` string; \
+                a request not answered within 30 s gets 503."
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic"}
+            },
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
             }
@@ -43,7 +50,7 @@ pub fn spec() -> Value {
                 "responses": {
                     "200": {"description": "the exposition", "content": {"text/plain": {"schema": {"type": "string"}}}},
                     "400": err("query parameters were given"),
-                    "401": err("API_READ_TOKEN is set and the request did not send it")
+                    "401": err("API_READ_TOKEN or basic auth is set and the request did not send it")
                 }
             }},
             "/api/metrics": {"get": {
@@ -52,7 +59,7 @@ pub fn spec() -> Value {
                 "responses": {
                     "200": ok_json("the metrics"),
                     "400": err("query parameters were given"),
-                    "401": err("API_READ_TOKEN is set and the request did not send it")
+                    "401": err("API_READ_TOKEN or basic auth is set and the request did not send it")
                 }
             }},
             "/api/health": {"get": {
@@ -61,7 +68,7 @@ pub fn spec() -> Value {
                 "responses": {
                     "200": ok_json("status ok"),
                     "400": err("query parameters were given"),
-                    "401": err("API_READ_TOKEN is set and the request did not send it"),
+                    "401": err("API_READ_TOKEN or basic auth is set and the request did not send it"),
                     "503": ok_json("status degraded: a core collector failed, the backup disk is too full, the history is unreadable, a base's last backup failed or its last success is older than MAX_AGE_HOURS")
                 }
             }},
@@ -72,7 +79,7 @@ pub fn spec() -> Value {
                 "responses": {
                     "200": ok_json("the run"),
                     "400": err("unknown or repeated query parameter"),
-                    "401": err("API_READ_TOKEN is set and the request did not send it"),
+                    "401": err("API_READ_TOKEN or basic auth is set and the request did not send it"),
                     "404": err("no such base, or no run recorded yet")
                 }
             }},
@@ -86,7 +93,7 @@ pub fn spec() -> Value {
                 "responses": {
                     "200": ok_json("runs and the runs in progress"),
                     "400": err("bad limit, or an unknown or repeated query parameter"),
-                    "401": err("API_READ_TOKEN is set and the request did not send it"),
+                    "401": err("API_READ_TOKEN or basic auth is set and the request did not send it"),
                     "404": err("no such base")
                 }
             }},
@@ -98,7 +105,7 @@ pub fn spec() -> Value {
                     "202": ok_json("started: {\"run_id\", \"base\"}"),
                     "400": err("unknown or repeated query parameter"),
                     "401": err("missing or wrong API_TOKEN"),
-                    "403": err("API_TOKEN is not configured, so backups can not be started over HTTP"),
+                    "403": err("API_TOKEN is not configured, so backups can not be started over HTTP, or the request logged in with basic auth only (it allows reading)"),
                     "404": err("no such base"),
                     "409": err("a backup of this base is already running (with its stage)"),
                     "503": err("the agent is stopping")

@@ -1,19 +1,35 @@
 //! The router in-process on a loopback port, over plain HTTP/1.1: content
 //! types, JSON errors, bad parameters, auth, and the exposition cache.
-//! (`tests/suite/api_http.rs` drives the real binary end to end.)
+//! (`tests/suite/api_http.rs` drives the real binary end to end.) The helpers
+//! here are shared with `hardening_tests.rs`.
 
 use super::*;
 use crate::config::{LoadOptions, load};
 use crate::onec::generate::{CdFormat, generate_1cd};
 use std::io::{Read, Write};
 
-struct World {
-    _dir: tempfile::TempDir,
-    addr: std::net::SocketAddr,
-    agent: Arc<Agent>,
+pub(super) struct World {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) addr: std::net::SocketAddr,
+    pub(super) agent: Arc<Agent>,
 }
 
 async fn world(extra: &[(&str, &str)]) -> World {
+    world_with(extra, |_| server::Options {
+        limits: server::LIMITS,
+        tls: None,
+        all_peers_remote: false,
+    })
+    .await
+}
+
+/// A temporary base and backup folder, the agent configured from them and
+/// `extra`, served on a loopback port with the options `opts` gives for
+/// that configuration.
+pub(super) async fn world_with(
+    extra: &[(&str, &str)],
+    opts: impl FnOnce(&crate::config::Config) -> server::Options,
+) -> World {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("buh");
     std::fs::create_dir_all(&base).unwrap();
@@ -37,25 +53,34 @@ async fn world(extra: &[(&str, &str)]) -> World {
         ..Default::default()
     })
     .unwrap();
+    let opts = opts(&cfg);
     let agent = Agent::new(Arc::new(cfg));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(serve(agent.clone(), listener));
-    World {
-        _dir: dir,
-        addr,
-        agent,
-    }
+    tokio::spawn(serve_with(agent.clone(), listener, opts));
+    World { dir, addr, agent }
 }
 
-struct Reply {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
+/// Wait until no backup of `buh` runs.
+pub(super) async fn wait_for_backups(w: &World) {
+    let jobs = w.agent.jobs.clone();
+    tokio::task::spawn_blocking(move || {
+        while jobs.is_running("buh") {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+}
+
+pub(super) struct Reply {
+    pub(super) status: u16,
+    pub(super) head: String,
+    pub(super) body: Vec<u8>,
 }
 
 impl Reply {
-    fn json(&self) -> serde_json::Value {
+    pub(super) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
     }
@@ -63,7 +88,18 @@ impl Reply {
 
 /// One request over a fresh connection (`Connection: close`), raw bytes
 /// allowed in the target so that non-UTF-8 can be sent.
-async fn request(
+pub(super) async fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    target: &[u8],
+    auth: Option<&str>,
+) -> Reply {
+    let auth = auth.map(|t| format!("Bearer {t}"));
+    request_auth(addr, method, target, auth.as_deref()).await
+}
+
+/// [`request`] with any `Authorization` value.
+pub(super) async fn request_auth(
     addr: std::net::SocketAddr,
     method: &str,
     target: &[u8],
@@ -75,7 +111,7 @@ async fn request(
     req.extend_from_slice(target);
     req.extend_from_slice(b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 0\r\n");
     if let Some(t) = auth {
-        req.extend_from_slice(format!("Authorization: Bearer {t}\r\n").as_bytes());
+        req.extend_from_slice(format!("Authorization: {t}\r\n").as_bytes());
     }
     req.extend_from_slice(b"\r\n");
     tokio::task::spawn_blocking(move || {
@@ -214,14 +250,7 @@ async fn health_reports_checks_and_goes_degraded_after_a_failure() {
     std::fs::remove_file(w.agent.cfg.bases[0].path.join("1Cv8.1CD")).unwrap();
     let r = request(w.addr, "POST", b"/api/backup", Some("w-tok-2")).await;
     assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
-    let jobs = w.agent.jobs.clone();
-    tokio::task::spawn_blocking(move || {
-        while jobs.is_running("buh") {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    })
-    .await
-    .unwrap();
+    wait_for_backups(&w).await;
     let r = request(w.addr, "GET", b"/api/health", None).await;
     let v = r.json();
     assert_eq!(r.status, 503, "{v}");

@@ -1,6 +1,7 @@
 //! Checks between settings, after each value passed its own: bases that
 //! would share archive names or a name, compression levels for the chosen
-//! format, sinks configured half-way, credentials given twice. Errors go to
+//! format, sinks configured half-way, credentials given twice, the API's
+//! basic auth or TLS files given half-way or unreadable. Errors go to
 //! the problems; allowed-but-probably-wrong settings become warnings.
 
 use super::keys::{self, KEYS};
@@ -282,6 +283,62 @@ pub(super) fn check_influxdb(r: &mut Resolver, e: &Export) {
                     "{name} as well: InfluxDB 2.x needs a token, an organisation and a bucket (or set INFLUXDB_DATABASE for InfluxDB 1.x)"
                 ),
             ));
+        }
+    }
+}
+
+/// The API's pairs: basic auth needs both `API_BASIC_USER` and
+/// `API_BASIC_PASSWORD`, TLS both `API_TLS_CERT_FILE` and
+/// `API_TLS_KEY_FILE`; and the TLS files must be readable PEM with a
+/// certificate and a private key (checked here so that a typo stops the
+/// agent with exit code 2 instead of leaving the API off).
+pub(super) fn check_api(r: &mut Resolver) {
+    for (a, b) in [
+        ("api.basic_user", "api.basic_password"),
+        ("api.tls_cert_file", "api.tls_key_file"),
+    ] {
+        for (set, unset) in [(a, b), (b, a)] {
+            if r.str(set).is_some() && r.str(unset).is_none() {
+                let name = |y| keys::by_yaml(y).map_or(y, |k| k.display_name());
+                let origin = r.origin(set);
+                r.problems.push(Problem::unknown(
+                    origin,
+                    format!(
+                        "{} as well: {} works only with both set",
+                        name(unset),
+                        name(set)
+                    ),
+                ));
+            }
+        }
+    }
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let (Some(cert), Some(key)) = (r.str("api.tls_cert_file"), r.str("api.tls_key_file")) else {
+        return;
+    };
+    let certs: Result<Vec<_>, _> = CertificateDer::pem_file_iter(&cert).and_then(|it| it.collect());
+    let cert_problem = match certs {
+        Ok(c) if c.is_empty() => Some("no CERTIFICATE block in it".to_string()),
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    };
+    let key_problem = PrivateKeyDer::from_pem_file(&key)
+        .err()
+        .map(|e| e.to_string());
+    for (yaml, path, problem) in [
+        ("api.tls_cert_file", cert, cert_problem),
+        ("api.tls_key_file", key, key_problem),
+    ] {
+        if let Some(p) = problem {
+            let origin = r.origin(yaml);
+            let what = if yaml.ends_with("key_file") {
+                "a readable PEM file with a private key"
+            } else {
+                "a readable PEM file with the certificate chain"
+            };
+            r.problems
+                .push(Problem::new(origin, path, format!("{what} ({p})")));
         }
     }
 }

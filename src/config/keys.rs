@@ -399,6 +399,34 @@ pub static KEYS: &[Key] = &[
         "Bearer-токен для чтения метрик и истории; пусто = без токена",
     ),
     k(
+        &["API_BASIC_USER"],
+        "api.basic_user",
+        Str,
+        None,
+        "Basic auth для чтения метрик и истории (вместе с API_BASIC_PASSWORD); запуск копий — только по API_TOKEN",
+    ),
+    k(
+        &["API_BASIC_PASSWORD"],
+        "api.basic_password",
+        Secret,
+        None,
+        "Пароль basic auth для чтения (вместе с API_BASIC_USER)",
+    ),
+    k(
+        &["API_TLS_CERT_FILE"],
+        "api.tls_cert_file",
+        Path,
+        None,
+        "HTTPS: файл сертификата PEM (цепочка); вместе с API_TLS_KEY_FILE",
+    ),
+    k(
+        &["API_TLS_KEY_FILE"],
+        "api.tls_key_file",
+        Path,
+        None,
+        "HTTPS: файл закрытого ключа PEM; вместе с API_TLS_CERT_FILE",
+    ),
+    k(
         &["METRICS_INTERVAL"],
         "metrics.interval",
         Int {
@@ -791,6 +819,7 @@ mod tests {
             "UPTIME_KUMA_PUSH_URL",
             "ONEC_LOCK_CODE",
             "API_READ_TOKEN",
+            "API_BASIC_PASSWORD",
             "PROMETHEUS_PUSHGATEWAY_PASSWORD",
             "INFLUXDB_PASSWORD",
         ] {

@@ -72,7 +72,7 @@ mod tests;
 mod value;
 
 pub use check::render_check;
-pub use model::{Api, Base, Config, Entry, Export, Logging, Telegram};
+pub use model::{Api, Base, Config, Entry, Export, Logging, Telegram, TlsFiles};
 pub use value::redact_url;
 
 use std::collections::HashMap;

@@ -66,6 +66,18 @@ pub struct Api {
     pub port: u16,
     pub token: Option<Secret>,
     pub read_token: Option<Secret>,
+    /// Basic auth for the read routes (`API_BASIC_USER` /
+    /// `API_BASIC_PASSWORD`): both or neither.
+    pub basic: Option<(String, Secret)>,
+    /// HTTPS: the PEM certificate chain and private key files, both or neither.
+    pub tls: Option<TlsFiles>,
+}
+
+/// `API_TLS_CERT_FILE` and `API_TLS_KEY_FILE`.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Push sinks (`crate::push`): each is on when its URL is set.
@@ -171,6 +183,7 @@ impl Config {
         out.extend(self.telegram.bot_token.iter());
         out.extend(self.api.token.iter());
         out.extend(self.api.read_token.iter());
+        out.extend(self.api.basic.iter().map(|(_, p)| p));
         let e = &self.export;
         for s in [
             &e.prometheus_remote_password,

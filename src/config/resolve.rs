@@ -7,7 +7,7 @@
 
 use super::cross_checks;
 use super::keys::{self, KEYS, Key, Kind};
-use super::model::{Api, Base, Config, Entry, Export, Logging, Telegram};
+use super::model::{Api, Base, Config, Entry, Export, Logging, Telegram, TlsFiles};
 use super::sources::{DotEnvEntry, Raw, RawBase, YamlDoc};
 use super::value::{Typed, show, url_credential, validate};
 use super::{Compress, ConfigError, Method, Origin, Problem, Secret};
@@ -467,6 +467,18 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
     let export = r.export();
     cross_checks::check_influxdb(&mut r, &export);
     cross_checks::check_url_credentials(&mut r);
+    let api = Api {
+        host: r.text("api.host"),
+        port: r.num("api.port") as u16,
+        token: r.secret("api.token"),
+        read_token: r.secret("api.read_token"),
+        basic: r.str("api.basic_user").zip(r.secret("api.basic_password")),
+        tls: r
+            .path("api.tls_cert_file")
+            .zip(r.path("api.tls_key_file"))
+            .map(|(cert, key)| TlsFiles { cert, key }),
+    };
+    cross_checks::check_api(&mut r);
     let warnings = cross_checks::warnings(&r, &telegram, &bases);
 
     let backup_dir = r.path("backup.backup_dir").unwrap_or_default();
@@ -495,12 +507,7 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         catch_up: SignedDuration::from_hours(r.num("backup.catch_up_hours")),
         shutdown_grace: Duration::from_secs(r.num("app.shutdown_grace_secs") as u64),
         telegram,
-        api: Api {
-            host: r.text("api.host"),
-            port: r.num("api.port") as u16,
-            token: r.secret("api.token"),
-            read_token: r.secret("api.read_token"),
-        },
+        api,
         metrics_interval: Duration::from_secs(r.num("metrics.interval") as u64),
         export,
         entries: std::mem::take(&mut r.entries),

@@ -143,6 +143,26 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
+/// Raise this process's soft limit of open files to the hard limit, so
+/// that many HTTP connections cannot starve backups of file handles.
+/// `Ok(Some((old, new)))` when raised, `Ok(None)` when there was nothing
+/// to do (Windows has no such limit for sockets and files).
+pub fn raise_open_files_limit() -> io::Result<Option<(u64, u64)>> {
+    sys::raise_open_files_limit()
+}
+
+/// The soft limit of open files now (Unix).
+#[cfg(unix)]
+pub fn open_files_soft_limit() -> io::Result<u64> {
+    sys::open_files_soft_limit()
+}
+
+/// Set the soft limit of open files, capped at the hard one (Unix).
+#[cfg(unix)]
+pub fn set_open_files_soft_limit(soft: u64) -> io::Result<()> {
+    sys::set_open_files_soft_limit(soft)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
