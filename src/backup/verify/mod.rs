@@ -4,7 +4,11 @@
 //! checked against its size and a `.dt` inflated to its end. The SHA-256 of
 //! the archive is computed in a second thread at the same time.
 //! Errors say in plain words what is wrong and that the backup is damaged.
+//! Hostile input is bounded: no header may make us allocate more than
+//! [`limits::MAX_NAME`], a folder's links and special files are reported,
+//! never followed or read, and names in errors are [`printable`].
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -13,6 +17,8 @@ use sha2::{Digest, Sha256};
 
 use crate::cancel::{Cancel, Cancelled};
 use crate::onec::files::{CD_HEADER_LEN, DtCheck, check_1cd_header, check_dt, read_full};
+
+pub mod limits;
 
 /// What was checked in one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +57,18 @@ pub enum VerifyError {
         path.display()
     )]
     Unrecognised { path: PathBuf },
-    #[error("{}: truncated ({detail}) — the backup is incomplete, make it again", path.display())]
+    #[error(
+        "{}: truncated ({}) — the backup is incomplete, make it again",
+        path.display(),
+        printable(detail)
+    )]
     Truncated { path: PathBuf, detail: String },
-    #[error("{}: damaged ({detail}) — make the backup again", path.display())]
+    // Details can quote a name from a header (the tar reader's errors do).
+    #[error("{}: damaged ({}) — make the backup again", path.display(), printable(detail))]
     Damaged { path: PathBuf, detail: String },
     #[error(
-        "entry {name}: CRC mismatch (expected {expected:08x}, got {got:08x}) — the archive is damaged"
+        "entry {}: CRC mismatch (expected {expected:08x}, got {got:08x}) — the archive is damaged",
+        printable(name)
     )]
     Crc {
         name: String,
@@ -64,14 +76,15 @@ pub enum VerifyError {
         got: u32,
     },
     #[error(
-        "entry {name}: size mismatch (expected {expected} bytes, got {got}) — the archive is damaged"
+        "entry {}: size mismatch (expected {expected} bytes, got {got}) — the archive is damaged",
+        printable(name)
     )]
     Size {
         name: String,
         expected: u64,
         got: u64,
     },
-    #[error("entry {name}: {reason} — the backup is damaged")]
+    #[error("entry {}: {reason} — the backup is damaged", printable(name))]
     Entry { name: String, reason: String },
     #[error(transparent)]
     Cancelled(#[from] Cancelled),
@@ -388,6 +401,12 @@ fn tar_zst_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, Veri
         if cancel.is_cancelled() {
             return VerifyError::Cancelled(Cancelled);
         }
+        if let Some(o) = limits::Oversized::find(&e) {
+            return VerifyError::Damaged {
+                path: path.to_owned(),
+                detail: o.to_string(),
+            };
+        }
         let detail = format!("zstd stream: {e}");
         if e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("incomplete") {
             VerifyError::Truncated {
@@ -402,7 +421,8 @@ fn tar_zst_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, Veri
         }
     };
     let dec = zstd::Decoder::new(f).map_err(stream_err)?;
-    let mut ar = tar::Archive::new(dec);
+    let (guarded, rearm) = limits::TarGuard::new(dec);
+    let mut ar = tar::Archive::new(guarded);
     let mut out = Vec::new();
     for e in ar.entries().map_err(stream_err)? {
         cancel.check()?;
@@ -416,6 +436,7 @@ fn tar_zst_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, Veri
             return Err(stream_err(err));
         }
         out.push(judge(&name, r, Some(size), None)?);
+        rearm.next_header();
     }
     // Read the zstd frame to its end so its content checksum is checked.
     let mut rest = ar.into_inner();
@@ -513,6 +534,14 @@ fn verify_folder(dir: &Path, cancel: &Cancel) -> Result<VerifyReport, VerifyErro
     })
 }
 
+/// A backup folder holds only folders and regular files, as the copy makes them.
+fn not_regular(name: String, what: &str) -> VerifyError {
+    VerifyError::Entry {
+        name,
+        reason: format!("{what}; a backup folder holds only regular files"),
+    }
+}
+
 fn walk(dir: &Path, prefix: String, out: &mut Vec<(String, PathBuf)>) -> Result<(), VerifyError> {
     let io_err = |source| VerifyError::Io {
         path: dir.to_owned(),
@@ -521,14 +550,45 @@ fn walk(dir: &Path, prefix: String, out: &mut Vec<(String, PathBuf)>) -> Result<
     for e in std::fs::read_dir(dir).map_err(io_err)? {
         let e = e.map_err(io_err)?;
         let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+        // The entry itself, not what a link points to.
         let ty = e.file_type().map_err(io_err)?;
-        if ty.is_dir() {
+        if ty.is_symlink() {
+            return Err(not_regular(name, "a symbolic link (not followed)"));
+        } else if ty.is_dir() {
             walk(&e.path(), format!("{name}/"), out)?;
-        } else {
+        } else if ty.is_file() {
             out.push((name, e.path()));
+        } else {
+            return Err(not_regular(
+                name,
+                "not a regular file (a device, pipe or socket; not read)",
+            ));
         }
     }
     Ok(())
+}
+
+/// A name (or a message quoting one) fit to print: control characters (an escape sequence
+/// that would recolour or clear the terminal, a newline that would forge a
+/// line) as `\xNN` or `\u{NN}`, bidirectional overrides as `\u{NNNN}`;
+/// everything else, Cyrillic included, as it is.
+pub fn printable(name: &str) -> Cow<'_, str> {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !name.contains(hidden) {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        match c {
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if hidden(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

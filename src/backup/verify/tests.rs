@@ -242,3 +242,199 @@ fn real_fixtures_verify_when_present() {
         Some("1CD 8.2.14, 858 pages x 4096")
     );
 }
+
+/// One 512-byte GNU tar header block with a valid checksum.
+fn tar_header(name: &str, kind: u8, size: u64) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    h[100..107].copy_from_slice(b"0000644");
+    h[108..115].copy_from_slice(b"0000000");
+    h[116..123].copy_from_slice(b"0000000");
+    h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
+    h[136..147].copy_from_slice(b"00000000000");
+    h[156] = kind;
+    h[257..265].copy_from_slice(b"ustar  \0");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    h
+}
+
+/// `data` padded to whole 512-byte blocks.
+fn blocks(data: &[u8]) -> Vec<u8> {
+    let mut v = data.to_vec();
+    v.resize(data.len().next_multiple_of(512), 0);
+    v
+}
+
+fn write_tar_zst(path: &Path, tar: &[u8]) {
+    fs::write(path, zstd::encode_all(tar, 1).unwrap()).unwrap();
+}
+
+#[rstest::rstest]
+#[case::gnu_long_name_of_4_gib(b'L', 4 << 30, "GNU long-name")]
+#[case::gnu_long_link(b'K', 1 << 20, "GNU long-link")]
+#[case::pax(b'x', 65537, "PAX")]
+fn oversized_tar_extension_headers_are_refused_at_once(
+    #[case] kind: u8,
+    #[case] claimed: u64,
+    #[case] what: &str,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tar = tar_header("first.txt", b'0', 5);
+    tar.extend(blocks(b"hello"));
+    tar.extend(tar_header("././@LongLink", kind, claimed));
+    // Data behind the header (8 MiB of it; a hostile archive can hold
+    // gigabytes of zeros in a few kilobytes of zstd).
+    tar.extend(vec![b'a'; 8 << 20]);
+    let path = dir.path().join("hostile.tar.zst");
+    write_tar_zst(&path, &tar);
+    let started = std::time::Instant::now();
+    let err = verify(&path, &Cancel::new()).unwrap_err().to_string();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.contains(&format!("{what} header at offset 1024"))
+            && err.contains(&format!("claims {claimed} bytes"))
+            && err.contains("more than the 65536 allowed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn long_names_within_the_cap_still_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!("{}/1Cv8.lgf", "d".repeat(300));
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(3);
+    h.set_mode(0o644);
+    b.append_data(&mut h, &long, &b"abc"[..]).unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_size(2);
+    b.append_data(&mut h, "short.txt", &b"ok"[..]).unwrap();
+    let path = dir.path().join("long.tar.zst");
+    write_tar_zst(&path, &b.into_inner().unwrap());
+    let rep = verify(&path, &Cancel::new()).unwrap();
+    let names: Vec<_> = rep.entries.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, [long.as_str(), "short.txt"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn folder_links_and_special_files_are_reported_not_followed() {
+    let fx = fixture();
+    let dir = pack(&fx, Compress::None, "folder");
+    std::os::unix::fs::symlink("/dev/zero", dir.join("1Cv8Log/zero")).unwrap();
+    let fifo = dir.join("pipe");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let in_thread = |dir: PathBuf| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(verify(&dir, &Cancel::new()).map_err(|e| e.to_string()));
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(20))
+            .expect("verify of a folder must not hang")
+    };
+    let err = in_thread(dir.clone()).unwrap_err();
+    assert!(
+        err.contains("entry 1Cv8Log/zero: a symbolic link (not followed)"),
+        "{err}"
+    );
+    fs::remove_file(dir.join("1Cv8Log/zero")).unwrap();
+    let err = in_thread(dir.clone()).unwrap_err();
+    assert!(err.contains("entry pipe: not a regular file"), "{err}");
+    fs::remove_file(&fifo).unwrap();
+    in_thread(dir).unwrap();
+}
+
+#[test]
+fn control_characters_in_names_are_escaped() {
+    assert_eq!(printable("1Cv8.1CD"), "1Cv8.1CD");
+    assert_eq!(printable("Бухгалтерия/1Cv8.1CD"), "Бухгалтерия/1Cv8.1CD");
+    assert_eq!(printable("evil\x1b[31m.txt"), "evil\\x1b[31m.txt");
+    assert_eq!(
+        printable("a\nb\u{9b}c\u{202e}d"),
+        "a\\x0ab\\u{9b}c\\u{202e}d"
+    );
+    let err = VerifyError::Entry {
+        name: "x\x1b[2J.1CD".into(),
+        reason: "broken".into(),
+    }
+    .to_string();
+    assert_eq!(err, "entry x\\x1b[2J.1CD: broken — the backup is damaged");
+    let err = VerifyError::Crc {
+        name: "\x07".into(),
+        expected: 1,
+        got: 2,
+    }
+    .to_string();
+    assert!(err.starts_with("entry \\x07: CRC"), "{err}");
+    let err = VerifyError::Damaged {
+        path: "b.tar.zst".into(),
+        detail: "bad header for \x1b]0;title\x07".into(),
+    }
+    .to_string();
+    assert!(err.contains("(bad header for \\x1b]0;title\\x07)"), "{err}");
+    // A hostile entry name verifies (it is only a name), kept as it is in
+    // the report; printing is where it is escaped.
+    let dir = tempfile::tempdir().unwrap();
+    let mut tar = tar_header("evil\x1b[31m.txt", b'0', 2);
+    tar.extend(blocks(b"ok"));
+    tar.extend(vec![0; 1024]);
+    let path = dir.path().join("names.tar.zst");
+    write_tar_zst(&path, &tar);
+    let rep = verify(&path, &Cancel::new()).unwrap();
+    assert_eq!(rep.entries[0].name, "evil\x1b[31m.txt");
+}
+
+/// A zip whose zip64 end record claims `entries` files in a directory of
+/// `dir_size` bytes at `dir_offset`, none of which exist.
+fn hostile_zip(entries: u64, dir_size: u64, dir_offset: u64) -> Vec<u8> {
+    let mut z = b"PK\x03\x04".to_vec();
+    z.extend([0u8; 26]);
+    let eocd64_at = z.len() as u64;
+    z.extend(0x0606_4b50u32.to_le_bytes());
+    z.extend(44u64.to_le_bytes());
+    z.extend(45u16.to_le_bytes());
+    z.extend(45u16.to_le_bytes());
+    z.extend(0u32.to_le_bytes());
+    z.extend(0u32.to_le_bytes());
+    z.extend(entries.to_le_bytes());
+    z.extend(entries.to_le_bytes());
+    z.extend(dir_size.to_le_bytes());
+    z.extend(dir_offset.to_le_bytes());
+    z.extend(0x0706_4b50u32.to_le_bytes());
+    z.extend(0u32.to_le_bytes());
+    z.extend(eocd64_at.to_le_bytes());
+    z.extend(1u32.to_le_bytes());
+    z.extend(0x0605_4b50u32.to_le_bytes());
+    z.extend([0u8; 4]);
+    z.extend([0xff; 4]);
+    z.extend([0xff; 8]);
+    z.extend([0u8; 2]);
+    z
+}
+
+#[test]
+fn zip_directory_claims_beyond_the_file_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (entries, size, offset) in [
+        (1 << 40, 1 << 46, 1 << 45),
+        (u64::MAX / 2, u64::MAX / 2, u64::MAX / 4),
+        (3, 1 << 20, 30),
+    ] {
+        let path = dir.path().join("hostile.zip");
+        fs::write(&path, hostile_zip(entries, size, offset)).unwrap();
+        let started = std::time::Instant::now();
+        let err = verify(&path, &Cancel::new()).unwrap_err().to_string();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(err.contains("hostile.zip"), "{err}");
+        eprintln!("{entries} entries: {err}");
+    }
+}
