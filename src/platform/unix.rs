@@ -77,3 +77,14 @@ pub fn hostname() -> Option<String> {
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     Some(String::from_utf8_lossy(&buf[..end]).into_owned())
 }
+
+pub fn restrict_new_files() {
+    // SAFETY: umask only sets the process's file mode creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+pub fn readable_by_everyone_users(_path: &Path) -> Option<bool> {
+    None
+}
