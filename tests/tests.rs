@@ -13,6 +13,7 @@ mod suite {
     mod cli_backup;
     mod docs_metrics;
     mod onec_fake;
+    mod perms;
     mod prometheus_e2e;
     mod push_influxdb;
     mod push_loki_kuma;

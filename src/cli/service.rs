@@ -185,7 +185,7 @@ fn install_native(
     }
     rw.sort();
     rw.dedup();
-    let text = service::systemd::install(opts, &rw, &[], print)
+    let text = service::systemd::install(opts, cfg.shutdown_grace, &rw, &[], print)
         .map_err(|e| Failure::failed(e.to_string()))?;
     if print {
         println!("{}", text.trim_end());

@@ -1,8 +1,11 @@
 //! `config check`: the effective configuration, one setting a line, with the
-//! source of each value; secrets are already `***` in the entries.
+//! source of each value; secrets are already `***` in the entries. On
+//! Windows it also warns when every user of the computer may read the
+//! backup folder.
 
 use super::Config;
 use std::fmt::Write;
+use std::path::Path;
 
 pub fn render_check(cfg: &Config) -> String {
     let mut out = String::new();
@@ -80,15 +83,34 @@ pub fn render_check(cfg: &Config) -> String {
         }
     }
     let _ = writeln!(out, "History database: {}", cfg.history_db.display());
-    if !cfg.warnings.is_empty() {
+    let exposed = backup_dir_warning(
+        &cfg.backup_dir,
+        crate::platform::readable_by_everyone_users(&cfg.backup_dir),
+    );
+    if !cfg.warnings.is_empty() || exposed.is_some() {
         let _ = writeln!(out);
-        for w in &cfg.warnings {
+        for w in cfg.warnings.iter().chain(&exposed) {
             let _ = writeln!(out, "warning: {w}");
         }
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "configuration OK");
     out
+}
+
+/// The warning for a backup folder that every user may read (`readable`
+/// is what [`crate::platform::readable_by_everyone_users`] found; `None`
+/// on Unix, where the agent creates its files private).
+fn backup_dir_warning(dir: &Path, readable: Option<bool>) -> Option<String> {
+    (readable == Some(true)).then(|| {
+        let d = dir.display();
+        format!(
+            "BACKUP_DIR {d} can be read by every user of this computer (its permissions let \
+             BUILTIN\\Users, Everyone or Authenticated Users read it), and each backup holds the \
+             whole infobase: remove their access, e.g. icacls \"{d}\" /inheritance:d, then \
+             icacls \"{d}\" /remove:g *S-1-5-32-545 *S-1-1-0 *S-1-5-11"
+        )
+    })
 }
 
 fn describe_keep(k: &crate::retention::KeepPolicy) -> String {
@@ -113,5 +135,27 @@ fn describe_keep(k: &crate::retention::KeepPolicy) -> String {
         "all".into()
     } else {
         parts.join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backup_folder_every_user_may_read_is_warned_about() {
+        let dir = Path::new(r"D:\Backups\1C");
+        let w = backup_dir_warning(dir, Some(true)).unwrap();
+        assert!(
+            w.starts_with(r"BACKUP_DIR D:\Backups\1C can be read by every user"),
+            "{w}"
+        );
+        assert!(w.contains(r"BUILTIN\Users"), "{w}");
+        assert!(
+            w.ends_with(r#"icacls "D:\Backups\1C" /remove:g *S-1-5-32-545 *S-1-1-0 *S-1-5-11"#),
+            "{w}"
+        );
+        assert_eq!(backup_dir_warning(dir, Some(false)), None);
+        assert_eq!(backup_dir_warning(dir, None), None);
     }
 }

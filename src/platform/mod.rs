@@ -163,6 +163,70 @@ pub fn set_open_files_soft_limit(soft: u64) -> io::Result<()> {
     sys::set_open_files_soft_limit(soft)
 }
 
+/// Make what this process creates from now on private to the user it runs
+/// as: umask 0077 on Unix, so archives, dumps, the history database, logs
+/// and their folders are created 0600 / 0700. Called once at start. A
+/// no-op on Windows, where a new file takes its folder's ACL (see
+/// [`readable_by_everyone_users`]).
+pub fn restrict_new_files() {
+    sys::restrict_new_files()
+}
+
+/// Whether every local user may read `path`: its DACL has an allow entry
+/// granting read to `BUILTIN\Users` (S-1-5-32-545), Everyone (S-1-1-0) or
+/// Authenticated Users (S-1-5-11), or it has no DACL at all. `None` when
+/// that cannot be told: on Unix (the mode bits say it, and the umask
+/// keeps ours private) or when the ACL cannot be read.
+pub fn readable_by_everyone_users(path: &Path) -> Option<bool> {
+    sys::readable_by_everyone_users(path)
+}
+
+/// For a test of what gets created under [`restrict_new_files`]: the
+/// umask is process-wide and would change what every other test creates,
+/// so the test `name` (its full path) runs again alone in a child process
+/// that restricts first. Returns true in the parent, once the child has
+/// passed; false in the child, which goes on with the test.
+#[cfg(all(test, unix))]
+pub(crate) fn rerun_restricted(name: &str) -> bool {
+    if std::env::var_os("ONEC_TEST_RESTRICTED").is_some() {
+        restrict_new_files();
+        return false;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env("ONEC_TEST_RESTRICTED", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "{name} with umask 0077: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    true
+}
+
+#[cfg(all(test, unix))]
+mod perms_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn restricted_files_and_folders_are_private() {
+        if rerun_restricted("platform::perms_tests::restricted_files_and_folders_are_private") {
+            return;
+        }
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("2024-01-01");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.zip"), b"x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("a.zip")), 0o600);
+        assert_eq!(readable_by_everyone_users(&dir), None);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -183,3 +183,14 @@ pub fn set_open_files_soft_limit(soft: u64) -> io::Result<()> {
     }
     Ok(())
 }
+
+pub fn restrict_new_files() {
+    // SAFETY: umask only sets the process's file mode creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+pub fn readable_by_everyone_users(_path: &Path) -> Option<bool> {
+    None
+}

@@ -112,3 +112,95 @@ pub fn pid_alive(pid: u32) -> bool {
 pub fn raise_open_files_limit() -> io::Result<Option<(u64, u64)>> {
     Ok(None)
 }
+
+pub fn restrict_new_files() {
+    // New files inherit their folder's ACL; there is no mask to set.
+}
+
+pub fn readable_by_everyone_users(path: &Path) -> Option<bool> {
+    use windows_sys::Win32::Foundation::{GENERIC_ALL, GENERIC_READ, LocalFree};
+    use windows_sys::Win32::Security::Authorization::{GetNamedSecurityInfoW, SE_FILE_OBJECT};
+    use windows_sys::Win32::Security::{
+        ACCESS_ALLOWED_ACE, ACL, CreateWellKnownSid, DACL_SECURITY_INFORMATION, EqualSid, GetAce,
+        INHERIT_ONLY_ACE, PSECURITY_DESCRIPTOR, SECURITY_MAX_SID_SIZE, WinAuthenticatedUserSid,
+        WinBuiltinUsersSid, WinWorldSid,
+    };
+    use windows_sys::Win32::Storage::FileSystem::FILE_READ_DATA;
+    // ACCESS_ALLOWED_ACE_TYPE (in a windows-sys feature we do not otherwise need).
+    const ACCESS_ALLOWED_ACE_TYPE: u8 = 0;
+
+    // BUILTIN\Users (S-1-5-32-545), Everyone (S-1-1-0), Authenticated Users (S-1-5-11).
+    let mut sids = Vec::new();
+    for kind in [WinBuiltinUsersSid, WinWorldSid, WinAuthenticatedUserSid] {
+        let mut sid = vec![0u8; SECURITY_MAX_SID_SIZE as usize];
+        let mut len = SECURITY_MAX_SID_SIZE;
+        // SAFETY: `sid` is a writable buffer of `len` bytes.
+        let ok = unsafe {
+            CreateWellKnownSid(
+                kind,
+                std::ptr::null_mut(),
+                sid.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        if ok == 0 {
+            return None;
+        }
+        sids.push(sid);
+    }
+    let wide: Vec<u16> = path
+        .as_os_str()
+        .encode_wide()
+        .chain(std::iter::once(0))
+        .collect();
+    let mut dacl: *mut ACL = std::ptr::null_mut();
+    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+    // SAFETY: `wide` is NUL-terminated; the out-pointers are valid; the
+    // descriptor is freed below with LocalFree, as the API requires.
+    let rc = unsafe {
+        GetNamedSecurityInfoW(
+            wide.as_ptr(),
+            SE_FILE_OBJECT,
+            DACL_SECURITY_INFORMATION,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut dacl,
+            std::ptr::null_mut(),
+            &mut sd,
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    let read = FILE_READ_DATA | GENERIC_READ | GENERIC_ALL;
+    // A NULL DACL grants everyone everything.
+    let mut found = dacl.is_null();
+    // SAFETY: `dacl` points into `sd`, alive until LocalFree; GetAce hands
+    // out pointers to ACEs inside it, each starting with an ACE_HEADER.
+    unsafe {
+        let count = if dacl.is_null() { 0 } else { (*dacl).AceCount };
+        for i in 0..u32::from(count) {
+            let mut ace: *mut std::ffi::c_void = std::ptr::null_mut();
+            if GetAce(dacl, i, &mut ace) == 0 {
+                continue;
+            }
+            let ace = &*(ace as *const ACCESS_ALLOWED_ACE);
+            if ace.Header.AceType != ACCESS_ALLOWED_ACE_TYPE
+                || u32::from(ace.Header.AceFlags) & INHERIT_ONLY_ACE != 0
+                || ace.Mask & read == 0
+            {
+                continue;
+            }
+            let sid = (&ace.SidStart as *const u32).cast_mut().cast();
+            if sids
+                .iter_mut()
+                .any(|s| EqualSid(sid, s.as_mut_ptr().cast()) != 0)
+            {
+                found = true;
+                break;
+            }
+        }
+        LocalFree(sd);
+    }
+    Some(found)
+}

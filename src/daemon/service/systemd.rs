@@ -1,23 +1,35 @@
 //! The systemd flavour of `service install`: [`unit_text`] renders the unit
 //! (pure, golden-tested); [`install`] and [`uninstall`] are the small
 //! side-effecting steps (write `/etc/systemd/system/<name>.service`, run
-//! `systemctl`). The unit is hardened (`ProtectSystem=strict`) but keeps
-//! write access to the bases and the backup and log folders.
+//! `systemctl`). The unit is hardened (`ProtectSystem=strict`, `UMask=0077`)
+//! but keeps write access to the bases and the backup and log folders, and
+//! gives a stopping agent longer than its `SHUTDOWN_GRACE_SECS`.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use super::{Account, Flavor, InstallOptions, ServiceError, description, validate_for};
 
 /// Where units are installed.
 pub const UNIT_DIR: &str = "/etc/systemd/system";
 
-/// Render the unit. `rw_paths` (backup and log folders, the base folders)
-/// stay writable under `ProtectSystem=strict`; `ro_paths` are listed as
-/// `ReadOnlyPaths=`.
-pub fn unit_text(opts: &InstallOptions, rw_paths: &[PathBuf], ro_paths: &[PathBuf]) -> String {
+/// How much longer than the agent's shutdown grace systemd waits before
+/// it kills the agent: time to record the run and close the database.
+const STOP_MARGIN: Duration = Duration::from_secs(30);
+
+/// Render the unit. `shutdown_grace` is `SHUTDOWN_GRACE_SECS` (systemd
+/// waits [`STOP_MARGIN`] longer); `rw_paths` (backup and log folders, the
+/// base folders) stay writable under `ProtectSystem=strict`; `ro_paths`
+/// are listed as `ReadOnlyPaths=`.
+pub fn unit_text(
+    opts: &InstallOptions,
+    shutdown_grace: Duration,
+    rw_paths: &[PathBuf],
+    ro_paths: &[PathBuf],
+) -> String {
     let mut exec = vec![quote_arg(&opts.exe.to_string_lossy()), "run".to_string()];
     if let Some(config) = &opts.config {
         exec.push("--config".into());
@@ -51,9 +63,13 @@ pub fn unit_text(opts: &InstallOptions, rw_paths: &[PathBuf], ro_paths: &[PathBu
     }
     line("Restart=on-failure");
     line("RestartSec=30");
-    // Longer than the agent's 30 s shutdown grace period.
-    line("TimeoutStopSec=60");
+    line(&format!(
+        "TimeoutStopSec={}",
+        (shutdown_grace + STOP_MARGIN).as_secs()
+    ));
     line("KillSignal=SIGTERM");
+    // Archives, dumps, the history and logs readable by the agent's user only.
+    line("UMask=0077");
     line("NoNewPrivileges=yes");
     line("ProtectSystem=strict");
     line("ProtectHome=read-only");
@@ -123,12 +139,13 @@ pub fn unit_path(name: &str) -> PathBuf {
 /// `systemctl enable --now <name>`. Returns the unit text.
 pub fn install(
     opts: &InstallOptions,
+    shutdown_grace: Duration,
     rw_paths: &[PathBuf],
     ro_paths: &[PathBuf],
     print_only: bool,
 ) -> Result<String, ServiceError> {
     validate_for(opts, Flavor::Systemd)?;
-    let text = unit_text(opts, rw_paths, ro_paths);
+    let text = unit_text(opts, shutdown_grace, rw_paths, ro_paths);
     if print_only {
         return Ok(text);
     }
@@ -136,13 +153,22 @@ pub fn install(
     for dir in rw_paths {
         fs::create_dir_all(dir).map_err(|e| io_error("create folder", dir, e))?;
     }
-    let path = unit_path(&opts.name);
-    let tmp = path.with_extension("service.tmp");
-    fs::write(&tmp, &text).map_err(|e| io_error("write", &tmp, e))?;
-    fs::rename(&tmp, &path).map_err(|e| io_error("write", &path, e))?;
+    write_unit(&unit_path(&opts.name), &text)?;
     systemctl(&["daemon-reload"])?;
     systemctl(&["enable", "--now", &opts.name])?;
     Ok(text)
+}
+
+/// Write the unit file through a temporary, 0644 whatever our umask:
+/// systemd warns about a unit other users cannot read, and it holds no
+/// secret (those stay in the env file).
+fn write_unit(path: &Path, text: &str) -> Result<(), ServiceError> {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = path.with_extension("service.tmp");
+    fs::write(&tmp, text).map_err(|e| io_error("write", &tmp, e))?;
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o644))
+        .map_err(|e| io_error("write", &tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| io_error("write", path, e))
 }
 
 /// Stop and disable the unit, remove its file, reload systemd.
@@ -218,6 +244,9 @@ mod tests {
     use super::*;
     use crate::config::Secret;
 
+    /// The default `SHUTDOWN_GRACE_SECS`.
+    const GRACE: Duration = Duration::from_secs(30);
+
     fn opts() -> InstallOptions {
         InstallOptions {
             name: "OneCBackupBot".into(),
@@ -236,6 +265,7 @@ mod tests {
     fn golden_unit() {
         let text = unit_text(
             &opts(),
+            GRACE,
             &[
                 "/var/backups/onec".into(),
                 "/var/log/onec-backup-bot".into(),
@@ -258,6 +288,7 @@ Restart=on-failure
 RestartSec=30
 TimeoutStopSec=60
 KillSignal=SIGTERM
+UMask=0077
 NoNewPrivileges=yes
 ProtectSystem=strict
 ProtectHome=read-only
@@ -281,12 +312,12 @@ WantedBy=multi-user.target
     fn user_line_omitted_for_root_and_local_system() {
         let mut o = opts();
         o.account = Account::LocalSystem;
-        assert!(!unit_text(&o, &[], &[]).contains("User="));
+        assert!(!unit_text(&o, GRACE, &[], &[]).contains("User="));
         o.account = Account::User {
             name: "root".into(),
             password: None,
         };
-        assert!(!unit_text(&o, &[], &[]).contains("User="));
+        assert!(!unit_text(&o, GRACE, &[], &[]).contains("User="));
     }
 
     #[test]
@@ -294,7 +325,7 @@ WantedBy=multi-user.target
         let mut o = opts();
         o.config = None;
         o.env_file = None;
-        let text = unit_text(&o, &[], &[]);
+        let text = unit_text(&o, GRACE, &[], &[]);
         assert!(
             text.contains("\nExecStart=/usr/local/bin/onec-backup-bot run\n"),
             "{text}"
@@ -309,7 +340,7 @@ WantedBy=multi-user.target
         o.config = Some("/etc/my \"bot\"/100%.yaml".into());
         o.env_file = Some("/etc/$HOME/.env".into());
         o.working_dir = "/srv/with space/50%".into();
-        let text = unit_text(&o, &["/srv/1c/Бухгалтерия 2024".into()], &[]);
+        let text = unit_text(&o, GRACE, &["/srv/1c/Бухгалтерия 2024".into()], &[]);
         assert!(
             text.contains(
                 "ExecStart=\"/opt/OneC Bot/onec-backup-bot\" run --config \
@@ -338,15 +369,45 @@ WantedBy=multi-user.target
 
     #[test]
     fn print_only_validates_and_returns_text() {
-        let text = install(&opts(), &[], &[], true).unwrap();
+        let text = install(&opts(), GRACE, &[], &[], true).unwrap();
         assert!(text.starts_with("[Unit]\n"));
         let mut bad = opts();
         bad.account = Account::User {
             name: "onec".into(),
             password: Some(Secret::new("pw")),
         };
-        let err = install(&bad, &[], &[], true).unwrap_err().to_string();
+        let err = install(&bad, GRACE, &[], &[], true)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("remove --password"), "{err}");
+    }
+
+    #[test]
+    fn systemd_waits_longer_than_the_shutdown_grace() {
+        for (grace, want) in [(0, 30), (30, 60), (45, 75), (600, 630)] {
+            let text = unit_text(&opts(), Duration::from_secs(grace), &[], &[]);
+            assert!(
+                text.contains(&format!("\nTimeoutStopSec={want}\n")),
+                "{grace}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn unit_file_is_world_readable_whatever_the_umask() {
+        // systemd warns about a unit that other users cannot read.
+        use std::os::unix::fs::PermissionsExt;
+        if crate::platform::rerun_restricted(
+            "daemon::service::systemd::tests::unit_file_is_world_readable_whatever_the_umask",
+        ) {
+            return;
+        }
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("x.service");
+        write_unit(&path, "[Unit]\n").unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "[Unit]\n");
     }
 
     #[test]

@@ -4,7 +4,11 @@
 //! checked against its size and a `.dt` inflated to its end. The SHA-256 of
 //! the archive is computed in a second thread at the same time.
 //! Errors say in plain words what is wrong and that the backup is damaged.
+//! Hostile input is bounded: no header may make us allocate more than
+//! [`limits::MAX_NAME`], a folder's links and special files are reported,
+//! never followed or read, and names in errors are [`printable`].
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -13,6 +17,8 @@ use sha2::{Digest, Sha256};
 
 use crate::cancel::{Cancel, Cancelled};
 use crate::onec::files::{CD_HEADER_LEN, DtCheck, check_1cd_header, check_dt, read_full};
+
+pub mod limits;
 
 /// What was checked in one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +57,18 @@ pub enum VerifyError {
         path.display()
     )]
     Unrecognised { path: PathBuf },
-    #[error("{}: truncated ({detail}) — the backup is incomplete, make it again", path.display())]
+    #[error(
+        "{}: truncated ({}) — the backup is incomplete, make it again",
+        path.display(),
+        printable(detail)
+    )]
     Truncated { path: PathBuf, detail: String },
-    #[error("{}: damaged ({detail}) — make the backup again", path.display())]
+    // Details can quote a name from a header (the tar reader's errors do).
+    #[error("{}: damaged ({}) — make the backup again", path.display(), printable(detail))]
     Damaged { path: PathBuf, detail: String },
     #[error(
-        "entry {name}: CRC mismatch (expected {expected:08x}, got {got:08x}) — the archive is damaged"
+        "entry {}: CRC mismatch (expected {expected:08x}, got {got:08x}) — the archive is damaged",
+        printable(name)
     )]
     Crc {
         name: String,
@@ -64,14 +76,15 @@ pub enum VerifyError {
         got: u32,
     },
     #[error(
-        "entry {name}: size mismatch (expected {expected} bytes, got {got}) — the archive is damaged"
+        "entry {}: size mismatch (expected {expected} bytes, got {got}) — the archive is damaged",
+        printable(name)
     )]
     Size {
         name: String,
         expected: u64,
         got: u64,
     },
-    #[error("entry {name}: {reason} — the backup is damaged")]
+    #[error("entry {}: {reason} — the backup is damaged", printable(name))]
     Entry { name: String, reason: String },
     #[error(transparent)]
     Cancelled(#[from] Cancelled),
@@ -388,6 +401,12 @@ fn tar_zst_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, Veri
         if cancel.is_cancelled() {
             return VerifyError::Cancelled(Cancelled);
         }
+        if let Some(o) = limits::Oversized::find(&e) {
+            return VerifyError::Damaged {
+                path: path.to_owned(),
+                detail: o.to_string(),
+            };
+        }
         let detail = format!("zstd stream: {e}");
         if e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("incomplete") {
             VerifyError::Truncated {
@@ -402,7 +421,8 @@ fn tar_zst_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, Veri
         }
     };
     let dec = zstd::Decoder::new(f).map_err(stream_err)?;
-    let mut ar = tar::Archive::new(dec);
+    let (guarded, rearm) = limits::TarGuard::new(dec);
+    let mut ar = tar::Archive::new(guarded);
     let mut out = Vec::new();
     for e in ar.entries().map_err(stream_err)? {
         cancel.check()?;
@@ -416,6 +436,7 @@ fn tar_zst_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, Veri
             return Err(stream_err(err));
         }
         out.push(judge(&name, r, Some(size), None)?);
+        rearm.next_header();
     }
     // Read the zstd frame to its end so its content checksum is checked.
     let mut rest = ar.into_inner();
@@ -513,6 +534,14 @@ fn verify_folder(dir: &Path, cancel: &Cancel) -> Result<VerifyReport, VerifyErro
     })
 }
 
+/// A backup folder holds only folders and regular files, as the copy makes them.
+fn not_regular(name: String, what: &str) -> VerifyError {
+    VerifyError::Entry {
+        name,
+        reason: format!("{what}; a backup folder holds only regular files"),
+    }
+}
+
 fn walk(dir: &Path, prefix: String, out: &mut Vec<(String, PathBuf)>) -> Result<(), VerifyError> {
     let io_err = |source| VerifyError::Io {
         path: dir.to_owned(),
@@ -521,258 +550,46 @@ fn walk(dir: &Path, prefix: String, out: &mut Vec<(String, PathBuf)>) -> Result<
     for e in std::fs::read_dir(dir).map_err(io_err)? {
         let e = e.map_err(io_err)?;
         let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+        // The entry itself, not what a link points to.
         let ty = e.file_type().map_err(io_err)?;
-        if ty.is_dir() {
+        if ty.is_symlink() {
+            return Err(not_regular(name, "a symbolic link (not followed)"));
+        } else if ty.is_dir() {
             walk(&e.path(), format!("{name}/"), out)?;
-        } else {
+        } else if ty.is_file() {
             out.push((name, e.path()));
+        } else {
+            return Err(not_regular(
+                name,
+                "not a regular file (a device, pipe or socket; not read)",
+            ));
         }
     }
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::backup::archive::{Source, write_archive};
-    use crate::config::Compress;
-    use crate::onec::generate::{CdFormat, write_1cd, write_dt};
-    use std::fs;
-
-    struct Fx {
-        dir: tempfile::TempDir,
-        sources: Vec<Source>,
+/// A name (or a message quoting one) fit to print: control characters (an escape sequence
+/// that would recolour or clear the terminal, a newline that would forge a
+/// line) as `\xNN` or `\u{NN}`, bidirectional overrides as `\u{NNNN}`;
+/// everything else, Cyrillic included, as it is.
+pub fn printable(name: &str) -> Cow<'_, str> {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !name.contains(hidden) {
+        return Cow::Borrowed(name);
     }
-
-    fn fixture() -> Fx {
-        let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("src");
-        fs::create_dir_all(src.join("1Cv8Log")).unwrap();
-        let mut cd = Vec::new();
-        write_1cd(&mut cd, CdFormat::V8_3_8, 400, 2).unwrap();
-        fs::write(src.join("1Cv8.1CD"), &cd).unwrap();
-        let mut dt = Vec::new();
-        write_dt(&mut dt, 500_000, 4).unwrap();
-        fs::write(src.join("1Cv8.dt"), &dt).unwrap();
-        fs::write(
-            src.join("1Cv8Log/1Cv8.lgf"),
-            "1CV8LOG(ver 2.0)\n".repeat(50),
-        )
-        .unwrap();
-        let sources = ["1Cv8.1CD", "1Cv8.dt", "1Cv8Log/1Cv8.lgf"]
-            .iter()
-            .map(|n| Source {
-                name: n.to_string(),
-                path: src.join(n),
-            })
-            .collect();
-        Fx { dir, sources }
-    }
-
-    fn pack(fx: &Fx, compress: Compress, name: &str) -> PathBuf {
-        let out = fx.dir.path().join(name);
-        write_archive(
-            &fx.sources,
-            &out,
-            compress,
-            None,
-            2,
-            &mut |_| {},
-            &Cancel::new(),
-        )
-        .unwrap();
-        out
-    }
-
-    fn sha_of(path: &Path) -> String {
-        hex(&Sha256::digest(fs::read(path).unwrap()))
-    }
-
-    #[test]
-    fn every_output_kind_verifies() {
-        let fx = fixture();
-        for (compress, name) in [
-            (Compress::Zip, "b.zip"),
-            (Compress::Zstd, "b.tar.zst"),
-            (Compress::None, "folder"),
-        ] {
-            let out = pack(&fx, compress, name);
-            let rep = verify(&out, &Cancel::new()).unwrap();
-            let names: Vec<_> = rep.entries.iter().map(|e| e.name.as_str()).collect();
-            assert_eq!(names, ["1Cv8.1CD", "1Cv8.dt", "1Cv8Log/1Cv8.lgf"], "{name}");
-            assert_eq!(rep.entries[0].size, 400 * 8192);
-            assert_eq!(
-                rep.entries[0].detail.as_deref(),
-                Some("1CD 8.3.8, 400 pages x 8192")
-            );
-            assert_eq!(
-                rep.entries[1].detail.as_deref(),
-                Some("dt complete, 500000 bytes inflated")
-            );
-            let cd = fs::read(&fx.sources[0].path).unwrap();
-            assert_eq!(rep.entries[0].crc32, Some(crc32fast::hash(&cd)));
-            assert_eq!(rep.sha256.len(), 64);
-            if out.is_file() {
-                assert_eq!(rep.sha256, sha_of(&out), "{name}");
-                assert_eq!(rep.size, fs::metadata(&out).unwrap().len());
-            }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        match c {
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if hidden(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
         }
     }
-
-    #[test]
-    fn bare_files_verify() {
-        let fx = fixture();
-        let rep = verify(&fx.sources[1].path, &Cancel::new()).unwrap();
-        assert_eq!(
-            rep.entries[0].detail.as_deref(),
-            Some("dt complete, 500000 bytes inflated")
-        );
-        assert_eq!(rep.sha256, sha_of(&fx.sources[1].path));
-        let rep = verify(&fx.sources[0].path, &Cancel::new()).unwrap();
-        assert_eq!(
-            rep.entries[0].detail.as_deref(),
-            Some("1CD 8.3.8, 400 pages x 8192")
-        );
-        // a damaged bare dump and a truncated bare infobase
-        let bad = fx.dir.path().join("bad.dt");
-        let dt = fs::read(&fx.sources[1].path).unwrap();
-        fs::write(&bad, &dt[..dt.len() - 100]).unwrap();
-        let err = verify(&bad, &Cancel::new()).unwrap_err().to_string();
-        assert!(
-            err.contains("dump is damaged") && err.contains("truncated"),
-            "{err}"
-        );
-        let cut = fx.dir.path().join("cut.1CD");
-        let cd = fs::read(&fx.sources[0].path).unwrap();
-        fs::write(&cut, &cd[..cd.len() - 8192]).unwrap();
-        let err = verify(&cut, &Cancel::new()).unwrap_err().to_string();
-        assert!(err.contains("truncated: header says 400 pages"), "{err}");
-        // unknown dt version is a note, not an error
-        let odd = fx.dir.path().join("odd.dt");
-        let mut v = dt.clone();
-        v[8] = 0x34;
-        fs::write(&odd, &v).unwrap();
-        let rep = verify(&odd, &Cancel::new()).unwrap();
-        assert!(
-            rep.entries[0]
-                .detail
-                .as_deref()
-                .unwrap()
-                .contains("0x34 is unknown")
-        );
-    }
-
-    #[test]
-    fn flipped_byte_in_zip_is_caught() {
-        let fx = fixture();
-        let out = pack(&fx, Compress::Zip, "b.zip");
-        let mut bytes = fs::read(&out).unwrap();
-        // the middle of the 1Cv8.1CD entry's data (it is the first entry)
-        let mid = bytes.len() / 4;
-        bytes[mid] ^= 0x01;
-        fs::write(&out, &bytes).unwrap();
-        let err = verify(&out, &Cancel::new()).unwrap_err();
-        let text = err.to_string();
-        eprintln!("flipped zip byte: {text}");
-        assert!(text.starts_with("entry 1Cv8.1CD:"), "{text}");
-        assert!(text.contains("damaged"), "{text}");
-    }
-
-    #[test]
-    fn flipped_byte_in_tar_zst_is_caught() {
-        let fx = fixture();
-        let out = pack(&fx, Compress::Zstd, "b.tar.zst");
-        let mut bytes = fs::read(&out).unwrap();
-        let mid = bytes.len() / 2;
-        bytes[mid] ^= 0x01;
-        fs::write(&out, &bytes).unwrap();
-        let err = verify(&out, &Cancel::new()).unwrap_err().to_string();
-        eprintln!("flipped tar.zst byte: {err}");
-        assert!(err.contains("damaged"), "{err}");
-    }
-
-    #[test]
-    fn truncated_archives_are_caught() {
-        let fx = fixture();
-        let zip = pack(&fx, Compress::Zip, "b.zip");
-        let bytes = fs::read(&zip).unwrap();
-        fs::write(&zip, &bytes[..bytes.len() * 2 / 3]).unwrap();
-        let err = verify(&zip, &Cancel::new()).unwrap_err();
-        eprintln!("truncated zip: {err}");
-        assert!(matches!(err, VerifyError::Truncated { .. }), "{err}");
-        assert!(err.to_string().contains("truncated"), "{err}");
-        let tzst = pack(&fx, Compress::Zstd, "b.tar.zst");
-        let bytes = fs::read(&tzst).unwrap();
-        fs::write(&tzst, &bytes[..bytes.len() - 50]).unwrap();
-        let err = verify(&tzst, &Cancel::new()).unwrap_err();
-        eprintln!("truncated tar.zst: {err}");
-        assert!(
-            matches!(
-                err,
-                VerifyError::Truncated { .. } | VerifyError::Damaged { .. }
-            ),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn wrong_kind_and_cancel() {
-        let fx = fixture();
-        let fake = fx.dir.path().join("x.zip");
-        fs::write(&fake, b"hello, not a zip").unwrap();
-        let err = verify(&fake, &Cancel::new()).unwrap_err().to_string();
-        assert!(err.contains("not a zip archive"), "{err}");
-        let other = fx.dir.path().join("x.bin");
-        fs::write(&other, b"hello").unwrap();
-        assert!(matches!(
-            verify(&other, &Cancel::new()),
-            Err(VerifyError::Unrecognised { .. })
-        ));
-        let zip = pack(&fx, Compress::Zip, "b.zip");
-        let c = Cancel::new();
-        c.cancel();
-        assert!(matches!(verify(&zip, &c), Err(VerifyError::Cancelled(_))));
-    }
-
-    #[test]
-    fn folder_manifest_changes_with_content() {
-        let fx = fixture();
-        let dir = pack(&fx, Compress::None, "folder");
-        let a = verify(&dir, &Cancel::new()).unwrap();
-        fs::write(dir.join("1Cv8Log/1Cv8.lgf"), "changed").unwrap();
-        let b = verify(&dir, &Cancel::new()).unwrap();
-        assert_ne!(a.sha256, b.sha256);
-        let mut cd = fs::read(dir.join("1Cv8.1CD")).unwrap();
-        cd.truncate(cd.len() - 10);
-        fs::write(dir.join("1Cv8.1CD"), cd).unwrap();
-        let err = verify(&dir, &Cancel::new()).unwrap_err().to_string();
-        assert!(
-            err.starts_with("entry 1Cv8.1CD: infobase file: truncated"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn real_fixtures_verify_when_present() {
-        let fx = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures"));
-        if !fx.is_dir() {
-            eprintln!("skipped: no shared fixtures at {}", fx.display());
-            return;
-        }
-        let rep = verify(&fx.join("dump/1Cv8.dt"), &Cancel::new()).unwrap();
-        assert_eq!(
-            rep.entries[0].detail.as_deref(),
-            Some("dt complete, 266812 bytes inflated")
-        );
-        let rep = verify(&fx.join("infobase-8.3.8/1Cv8.1CD"), &Cancel::new()).unwrap();
-        assert_eq!(
-            rep.entries[0].detail.as_deref(),
-            Some("1CD 8.3.8, 374 pages x 8192")
-        );
-        let rep = verify(&fx.join("infobase-8.2.14/1Cv8.1CD"), &Cancel::new()).unwrap();
-        assert_eq!(
-            rep.entries[0].detail.as_deref(),
-            Some("1CD 8.2.14, 858 pages x 4096")
-        );
-    }
+    Cow::Owned(out)
 }
+
+#[cfg(test)]
+mod tests;
