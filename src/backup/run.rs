@@ -199,18 +199,7 @@ impl Drop for Temps {
 
 /// Human-readable byte count (binary units).
 pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    crate::text::EN.units.bytes(n)
 }
 
 /// Open (creating) the backup folder and the history, then [`recover`].

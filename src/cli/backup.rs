@@ -142,28 +142,74 @@ fn print_human(r: &Result<Outcome, BackupError>) {
             }
         }
         Err(BackupError::Failed(f)) => {
-            let FailedRun {
-                message,
-                explanation,
-                log_excerpt,
-                log_path,
-                base,
-                ..
-            } = f.as_ref();
-            eprintln!("error: backup of {base} failed: {message}");
-            if let Some(x) = explanation {
-                eprintln!("  what it means: {x}");
-            }
-            if !log_excerpt.is_empty() {
-                eprintln!("  1C log:");
-                for l in log_excerpt {
-                    eprintln!("  | {l}");
-                }
-            }
-            if let Some(p) = log_path {
-                eprintln!("  full 1C log: {}", p.display());
+            for l in failure_lines(f) {
+                eprintln!("{l}");
             }
         }
         Err(e) => eprintln!("error: {e}"),
+    }
+}
+
+/// The report of a failed run: the error, what it means (unless the error
+/// already says it), the key lines of the 1C log and where the whole log is.
+fn failure_lines(f: &FailedRun) -> Vec<String> {
+    let FailedRun {
+        message,
+        explanation,
+        log_excerpt,
+        log_path,
+        base,
+        ..
+    } = f;
+    let mut out = vec![format!("error: backup of {base} failed: {message}")];
+    if let Some(x) = explanation {
+        let words = x.to_string();
+        if !message.contains(&words) {
+            out.push(format!("  what it means: {words}"));
+        }
+    }
+    if !log_excerpt.is_empty() {
+        out.push("  1C log:".into());
+        out.extend(log_excerpt.iter().map(|l| format!("  | {l}")));
+    }
+    if let Some(p) = log_path {
+        out.push(format!("  full 1C log: {}", p.display()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::history::Run;
+
+    /// The 1C explanation is part of the error message already: the
+    /// report says it once.
+    #[test]
+    fn a_failure_explains_once() {
+        let x = crate::onec::Explanation::UsersConnected;
+        let f = FailedRun {
+            record: Run::example(1, "buh", Status::Failed),
+            run_id: 1,
+            base: "buh".into(),
+            message: format!("1C dump failed (exit code 1): {x}; 1C log: a | b"),
+            explanation: Some(x),
+            log_excerpt: vec!["a".into(), "b".into()],
+            log_path: None,
+        };
+        let lines = failure_lines(&f).join("\n");
+        assert_eq!(lines.matches(&x.to_string()).count(), 1, "{lines}");
+        assert!(
+            lines.starts_with("error: backup of buh failed: 1C dump failed"),
+            "{lines}"
+        );
+        assert!(lines.contains("  | a\n  | b"), "{lines}");
+        // An error text without it still gets the explanation.
+        let g = FailedRun {
+            message: "1C dump timed out".into(),
+            ..f
+        };
+        let lines = failure_lines(&g).join("\n");
+        assert!(lines.contains(&format!("what it means: {x}")), "{lines}");
     }
 }

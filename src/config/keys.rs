@@ -350,6 +350,13 @@ pub static KEYS: &[Key] = &[
         "Чаты для уведомлений; пусто = все разрешённые пользователи",
     ),
     k(
+        &["TELEGRAM_ALLOWED_CHAT_IDS"],
+        "telegram.allowed_chat_ids",
+        IdList,
+        None,
+        "Группы, где бот отвечает разрешённым пользователям (ID чатов через запятую); пусто = только личные чаты",
+    ),
+    k(
         &["BOT_LANGUAGE"],
         "telegram.language",
         Choice(LANGUAGES),

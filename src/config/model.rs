@@ -54,6 +54,9 @@ pub struct Telegram {
     pub allowed_user_ids: Vec<i64>,
     /// `NOTIFY_CHAT_IDS`, plus the prototype's `telegram.broadcast_chat_id`.
     pub notify_chat_ids: Vec<i64>,
+    /// `TELEGRAM_ALLOWED_CHAT_IDS`: the group chats where the bot answers
+    /// (allowed users only); private chats need no listing.
+    pub allowed_chat_ids: Vec<i64>,
     pub language: String,
     pub api_url: Option<String>,
     pub proxy: Option<String>,

@@ -409,6 +409,7 @@ impl<'a> Resolver<'a> {
                 ]
                 .concat(),
             ),
+            allowed_chat_ids: dedup(self.ids("telegram.allowed_chat_ids")),
             language: self.text("telegram.language"),
             api_url: self.str("telegram.api_url"),
             proxy: self.str("telegram.proxy"),

@@ -42,11 +42,10 @@ pub fn to_json(s: &Snapshot, b: &BackupState) -> Value {
         .unwrap_or_default()
         .iter()
         .map(|f| {
-            let used = f.size.saturating_sub(f.free);
             json!({
                 "device": f.device, "mountpoint": f.mountpoint, "fstype": f.fstype,
-                "total": f.size, "used": used, "free": f.avail,
-                "percent": crate::metrics::percent(used as f64, (used + f.avail) as f64),
+                "total": f.size, "used": f.used(), "free": f.avail,
+                "percent": f.used_percent(),
             })
         })
         .collect();

@@ -42,6 +42,25 @@ pub struct Filesystem {
     pub avail: u64,
 }
 
+impl Filesystem {
+    /// Bytes in use (`size - free`).
+    pub fn used(&self) -> u64 {
+        self.size.saturating_sub(self.free)
+    }
+
+    /// [`used_percent`] of this filesystem.
+    pub fn used_percent(&self) -> f64 {
+        used_percent(self.used(), self.avail)
+    }
+}
+
+/// Percent used as `df` and psutil say it: `used / (used + available)`,
+/// blocks reserved for root counting as neither. The one definition for
+/// the backup disk and every filesystem, in every output.
+pub fn used_percent(used: u64, available: u64) -> f64 {
+    percent(used as f64, used.saturating_add(available) as f64)
+}
+
 /// Filesystem types worth reporting (real disks and network shares).
 pub const REAL_FSTYPES: &[&str] = &[
     "ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "f2fs", "jfs", "reiserfs", "ntfs", "ntfs3",
@@ -109,7 +128,7 @@ pub(crate) fn disk_usage(path: &Path) -> Result<DiskUsage, MetricsError> {
         total: d.total,
         used,
         free: d.available,
-        percent: percent(used as f64, (used + d.available) as f64),
+        percent: used_percent(used, d.available),
     })
 }
 
@@ -145,6 +164,24 @@ mod tests {
         assert!(!is_real_fstype("tmpfs"));
         assert!(!is_real_fstype("devtmpfs"));
         assert!(!is_real_fstype("overlay"));
+    }
+
+    /// One definition of "percent used" everywhere (`df`, psutil): blocks
+    /// reserved for root are neither used nor available.
+    #[test]
+    fn used_percent_leaves_reserved_blocks_out() {
+        let f = Filesystem {
+            device: "/dev/sda1".into(),
+            mountpoint: "/".into(),
+            fstype: "ext4".into(),
+            size: 1000,
+            free: 610,
+            avail: 610 - 50,
+        };
+        assert_eq!(f.used(), 390);
+        assert!((f.used_percent() - 390.0 * 100.0 / 950.0).abs() < 1e-9);
+        assert_eq!(used_percent(0, 0), 0.0);
+        assert_eq!(used_percent(5, 0), 100.0);
     }
 
     #[test]

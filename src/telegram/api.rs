@@ -2,7 +2,7 @@
 //! policy for every request (429 waits `retry_after`; network errors, 5xx
 //! and unparsable answers back off exponentially), the long-polling loop
 //! that hands each update to the handler tree, and reply helpers that
-//! split long texts.
+//! split long texts (every part valid HTML on its own).
 
 use super::format::{MAX_MESSAGE_CHARS, split};
 use super::{Ctx, TelegramError, commands, handlers};
@@ -101,23 +101,11 @@ pub async fn send_html(ctx: &Ctx, chat: ChatId, text: &str) {
     }
 }
 
-/// A title followed by `lines` in `<pre>` blocks, split so that every
-/// message holds whole lines and closed tags.
+/// A title followed by `lines` in a `<pre>` block, split (by [`send_html`])
+/// so that every message holds whole lines and closed tags.
 pub async fn send_pre(ctx: &Ctx, chat: ChatId, title: &str, lines: &[String]) {
     let body = lines.iter().map(|l| esc(l)).collect::<Vec<_>>().join("\n");
-    let limit = MAX_MESSAGE_CHARS - title.chars().count() - 16;
-    for (i, part) in split(&body, limit).into_iter().enumerate() {
-        let text = if i == 0 {
-            format!("{title}\n<pre>{part}</pre>")
-        } else {
-            format!("<pre>{part}</pre>")
-        };
-        let req = ctx.bot.send_message(chat, text).parse_mode(ParseMode::Html);
-        if let Err(e) = call(ctx, req).await {
-            tracing::warn!(chat = chat.0, "Telegram reply failed: {}", ctx.describe(&e));
-            return;
-        }
-    }
+    send_html(ctx, chat, &format!("{title}\n<pre>{body}</pre>")).await;
 }
 
 /// Register the command menu: the configured language as the default, and

@@ -4,11 +4,10 @@
 //! Telegram's limits — ending with size, duration and path, or the failure
 //! in plain words with the key lines of the 1C log.
 
-use super::format::duration;
 use super::{Ctx, api, views};
 use crate::backup::history::{Run, Status, Trigger};
 use crate::backup::jobs::{Finished, JobEvent, StartError};
-use crate::backup::run::{Stage, human_bytes};
+use crate::backup::run::Stage;
 use crate::text::{Texts, esc};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -117,18 +116,21 @@ pub async fn ask(ctx: &Ctx, chat: ChatId, arg: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Edit message `id` to `text`; a text longer than one message continues
+/// in new messages.
 async fn edit(ctx: &Ctx, chat: ChatId, id: MessageId, text: &str) {
-    let text = super::format::split(text, super::format::MAX_MESSAGE_CHARS)
-        .into_iter()
-        .next()
-        .unwrap_or_default();
+    let mut parts = super::format::split(text, super::format::MAX_MESSAGE_CHARS).into_iter();
+    let first = parts.next().unwrap_or_default();
     let req = ctx
         .bot
-        .edit_message_text(chat, id, text)
+        .edit_message_text(chat, id, first)
         .parse_mode(ParseMode::Html);
     match api::call(ctx, req).await {
         Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
         Err(e) => tracing::warn!("cannot edit the progress message: {}", ctx.describe(&e)),
+    }
+    for rest in parts {
+        api::send_html(ctx, chat, &rest).await;
     }
 }
 
@@ -285,8 +287,8 @@ pub fn finished_text(t: &Texts, base: &str, result: &Finished) -> String {
     match result {
         Finished::Done(o) if o.status == Status::Ok => (t.done)(
             base,
-            &o.archive_size.map(human_bytes).unwrap_or_default(),
-            &duration(o.duration_secs),
+            &o.archive_size.map(|n| t.units.bytes(n)).unwrap_or_default(),
+            &t.units.duration(o.duration_secs),
             &o.archive
                 .as_ref()
                 .map(|p| p.display().to_string())
@@ -311,11 +313,11 @@ pub fn finished_text(t: &Texts, base: &str, result: &Finished) -> String {
 
 /// The notice for a run read back from the history (another process).
 pub fn run_text(t: &Texts, r: &Run) -> String {
-    let dur = duration(r.duration_ms.unwrap_or(0) as f64 / 1000.0);
+    let dur = t.units.duration(r.duration_ms.unwrap_or(0) as f64 / 1000.0);
     let head = match r.status {
         Status::Ok => (t.done)(
             &r.base,
-            &r.archive_size.map(human_bytes).unwrap_or_default(),
+            &r.archive_size.map(|n| t.units.bytes(n)).unwrap_or_default(),
             &dur,
             &r.archive_path
                 .as_ref()

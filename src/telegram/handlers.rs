@@ -1,18 +1,24 @@
-//! The handler tree: updates from allowed users reach the command
-//! endpoints; everything else falls into the "denied" branch, which answers
-//! a stranger once per ten minutes with their id, logs the attempt (id,
-//! username, command name — never the message text) and runs nothing.
+//! The handler tree. Access control is its own branches, before any
+//! command: the bot answers in private chats and in the group chats listed
+//! in `TELEGRAM_ALLOWED_CHAT_IDS`; a message in any other group is ignored
+//! (one info line, no answer). Where the bot answers, updates from allowed
+//! users reach the command endpoints (plain text gets the help); everything
+//! else falls into the "denied" branch, which answers a stranger in a
+//! private chat once per ten minutes with their id, refuses a stranger's
+//! button press in a few words, logs the attempt (id, username, command
+//! name — never the message text) and runs nothing.
 
 use super::commands::Command;
 use super::{Ctx, api, backup, chart, views};
 use std::sync::Arc;
 use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
-use teloxide::types::{CallbackQuery, Me, User};
+use teloxide::types::{CallbackQuery, Chat, Me, User};
 
 /// The tree, as a value (tests and the poller share it).
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     let messages = Update::filter_message()
+        .branch(dptree::filter(chat_not_listed).endpoint(ignore_chat))
         .branch(
             dptree::filter(message_allowed)
                 .branch(
@@ -20,7 +26,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                         .filter_command::<Command>()
                         .endpoint(on_command),
                 )
-                .branch(dptree::filter(is_command).endpoint(on_unknown)),
+                .branch(dptree::filter(is_command).endpoint(on_unknown))
+                .branch(dptree::endpoint(on_text)),
         )
         .branch(dptree::endpoint(deny_message));
     let callbacks = Update::filter_callback_query()
@@ -29,12 +36,31 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry().branch(messages).branch(callbacks)
 }
 
+/// Whether the bot may answer in `chat`: every private chat, and the
+/// groups in `listed` (`TELEGRAM_ALLOWED_CHAT_IDS`).
+pub fn chat_admitted(private: bool, chat: i64, listed: &[i64]) -> bool {
+    private || listed.contains(&chat)
+}
+
+fn admitted(ctx: &Ctx, chat: &Chat) -> bool {
+    chat_admitted(
+        chat.is_private(),
+        chat.id.0,
+        &ctx.agent.cfg.telegram.allowed_chat_ids,
+    )
+}
+
+fn chat_not_listed(ctx: Arc<Ctx>, msg: Message) -> bool {
+    !admitted(&ctx, &msg.chat)
+}
+
 fn message_allowed(ctx: Arc<Ctx>, msg: Message) -> bool {
     msg.from.as_ref().is_some_and(|u| ctx.allowed(u.id))
 }
 
+/// Only allowed users press buttons, and only where the bot answers.
 fn callback_allowed(ctx: Arc<Ctx>, q: CallbackQuery) -> bool {
-    ctx.allowed(q.from.id)
+    ctx.allowed(q.from.id) && q.message.as_ref().is_none_or(|m| admitted(&ctx, m.chat()))
 }
 
 fn is_command(msg: Message) -> bool {
@@ -87,10 +113,32 @@ async fn deny_message(ctx: Arc<Ctx>, msg: Message) -> anyhow::Result<()> {
 
 async fn deny_callback(ctx: Arc<Ctx>, q: CallbackQuery) -> anyhow::Result<()> {
     log_denied(Some(&q.from), "(button)");
-    let text = (ctx.texts.denied)(q.from.id.0)
-        .replace("<code>", "")
-        .replace("</code>", "");
-    let _ = api::call(&ctx, ctx.bot.answer_callback_query(q.id.clone()).text(text)).await;
+    let req = ctx
+        .bot
+        .answer_callback_query(q.id.clone())
+        .text(ctx.texts.button_denied);
+    let _ = api::call(&ctx, req).await;
+    Ok(())
+}
+
+/// A message in a group not in `TELEGRAM_ALLOWED_CHAT_IDS`: one info line
+/// (chat, sender, command name), no answer.
+async fn ignore_chat(msg: Message) -> anyhow::Result<()> {
+    tracing::info!(
+        chat_id = msg.chat.id.0,
+        user_id = msg.from.as_ref().map(|u| u.id.0).unwrap_or(0),
+        command = %command_name(&msg),
+        "Telegram message ignored: the chat is not in TELEGRAM_ALLOWED_CHAT_IDS"
+    );
+    Ok(())
+}
+
+/// Plain text (or anything not a command) from an allowed user: the help,
+/// in a private chat; group chatter is not ours.
+async fn on_text(ctx: Arc<Ctx>, msg: Message) -> anyhow::Result<()> {
+    if msg.chat.is_private() {
+        api::send_html(&ctx, msg.chat.id, ctx.texts.help).await;
+    }
     Ok(())
 }
 
@@ -126,4 +174,19 @@ async fn on_command(ctx: Arc<Ctx>, msg: Message, cmd: Command, _me: Me) -> anyho
         api::send_html(&ctx, chat, &(t.command_failed)(&ctx.describe(&e))).await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_chats_and_listed_groups_only() {
+        let listed = [-100_500];
+        assert!(chat_admitted(true, 111, &[]));
+        assert!(chat_admitted(true, 111, &listed));
+        assert!(chat_admitted(false, -100_500, &listed));
+        assert!(!chat_admitted(false, -100_600, &listed));
+        assert!(!chat_admitted(false, -100_500, &[]));
+    }
 }

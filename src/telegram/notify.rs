@@ -6,7 +6,6 @@
 //! same alert at most once per [`ALERT_EVERY`].
 
 use super::backup::{finished_text, run_text};
-use super::format::duration;
 use super::{Ctx, api};
 use crate::backup::feed::FinishedRun;
 use crate::backup::history::Trigger;
@@ -144,7 +143,11 @@ async fn check_alerts(ctx: &Ctx, state: &Mutex<State>) {
             .expect("notify lock")
             .alert_due(&format!("stale:{}", b.name), now)
         {
-            texts.push((t.alert_stale)(&b.name, &duration(age), cfg.max_age_hours));
+            texts.push((t.alert_stale)(
+                &b.name,
+                &t.units.duration(age),
+                cfg.max_age_hours,
+            ));
         }
     }
     for text in texts {

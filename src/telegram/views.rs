@@ -3,12 +3,13 @@
 //! backup folder or the sampler's latest snapshot and answers in HTML with
 //! every dynamic value escaped; tables go in `<pre>` blocks.
 
-use super::format::{clip, duration, pad};
+use super::format::{clip, pad};
 use super::{Ctx, api};
 use crate::backup::history::{Run, Status};
 use crate::backup::naming;
-use crate::backup::run::human_bytes;
-use crate::text::esc;
+use crate::metrics::Filesystem;
+use crate::schedule::{QuietHours, Schedule};
+use crate::text::{Texts, esc};
 use jiff::Timestamp;
 use std::path::{Path, PathBuf};
 use teloxide::prelude::*;
@@ -43,9 +44,11 @@ pub fn run_row(ctx: &Ctx, r: &Run) -> String {
         pad(&r.base, 12),
         status_mark(r.status),
         pad(r.status.as_str(), 11),
-        r.archive_size.map(human_bytes).unwrap_or_default(),
+        r.archive_size
+            .map(|n| ctx.texts.units.bytes(n))
+            .unwrap_or_default(),
         r.duration_ms
-            .map(|d| duration(d as f64 / 1000.0))
+            .map(|d| ctx.texts.units.duration(d as f64 / 1000.0))
             .unwrap_or_default()
     )
 }
@@ -94,8 +97,8 @@ pub fn health_text(ctx: &Ctx, last_ok: Option<&Run>) -> String {
         .map(|m| {
             format!(
                 "{} / {} ({:.0} %)",
-                human_bytes(m.total.saturating_sub(m.available)),
-                human_bytes(m.total),
+                t.units.bytes(m.total.saturating_sub(m.available)),
+                t.units.bytes(m.total),
                 m.percent
             )
         })
@@ -107,8 +110,8 @@ pub fn health_text(ctx: &Ctx, last_ok: Option<&Run>) -> String {
         .map(|d| {
             format!(
                 "{} / {} ({:.0} %) — {}",
-                human_bytes(d.used),
-                human_bytes(d.total),
+                t.units.bytes(d.used),
+                t.units.bytes(d.total),
                 d.percent,
                 esc(&d.path.display().to_string())
             )
@@ -118,13 +121,13 @@ pub fn health_text(ctx: &Ctx, last_ok: Option<&Run>) -> String {
     let up = snap
         .system
         .as_ref()
-        .map(|s| duration(s.uptime_seconds))
+        .map(|s| t.units.duration(s.uptime_seconds))
         .unwrap_or_else(|| na.into());
     out.push(format!("⏱ {}: {up}", t.uptime));
     out.push(format!(
         "⏱ {}: {}",
         t.agent_uptime,
-        duration(ctx.agent.started.elapsed().as_secs_f64())
+        t.units.duration(ctx.agent.started.elapsed().as_secs_f64())
     ));
     let rdp = snap
         .sessions
@@ -148,7 +151,7 @@ pub fn health_text(ctx: &Ctx, last_ok: Option<&Run>) -> String {
                 "{warn}<b>{}</b>, {} ({})",
                 esc(&r.base),
                 local(ctx, &at, "%Y-%m-%d %H:%M"),
-                (t.ago)(&duration(age))
+                (t.ago)(&t.units.duration(age))
             )
         }
     };
@@ -253,7 +256,7 @@ pub async fn list(ctx: &Ctx, chat: ChatId, arg: &str) -> anyhow::Result<()> {
             format!(
                 "{} {:>10}  {}",
                 a.time.strftime("%Y-%m-%d %H:%M"),
-                human_bytes(a.size),
+                ctx.texts.units.bytes(a.size),
                 a.path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -265,31 +268,26 @@ pub async fn list(ctx: &Ctx, chat: ChatId, arg: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One line of the `/disk` table.
+pub fn disk_row(t: &Texts, f: &Filesystem) -> String {
+    format!(
+        "{} {:>10} / {:>10} {:>4.0} % {}",
+        pad(&f.mountpoint, 14),
+        t.units.bytes(f.used()),
+        t.units.bytes(f.size),
+        f.used_percent(),
+        clip(&f.fstype, 8)
+    )
+}
+
 pub async fn disk(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
+    let t = ctx.texts;
     let snap = ctx.agent.sampler.snapshot();
     let lines: Vec<String> = match &snap.filesystems {
-        None => vec![ctx.texts.not_available.to_string()],
-        Some(fs) => fs
-            .iter()
-            .map(|f| {
-                let used = f.size.saturating_sub(f.free);
-                let pct = if f.size > 0 {
-                    used as f64 * 100.0 / f.size as f64
-                } else {
-                    0.0
-                };
-                format!(
-                    "{} {:>10} / {:>10} {:>4.0} % {}",
-                    pad(&f.mountpoint, 14),
-                    human_bytes(used),
-                    human_bytes(f.size),
-                    pct,
-                    clip(&f.fstype, 8)
-                )
-            })
-            .collect(),
+        None => vec![t.not_available.to_string()],
+        Some(fs) => fs.iter().map(|f| disk_row(t, f)).collect(),
     };
-    api::send_pre(ctx, chat, ctx.texts.disk_title, &lines).await;
+    api::send_pre(ctx, chat, t.disk_title, &lines).await;
     Ok(())
 }
 
@@ -306,7 +304,7 @@ pub async fn top(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
             pad(&x.name, 16),
             pad(x.user.as_deref().unwrap_or("-"), 10),
             x.cpu_percent,
-            human_bytes(x.rss_bytes)
+            t.units.bytes(x.rss_bytes)
         )
     };
     let cpu: Vec<String> = p.top_cpu.iter().map(row).collect();
@@ -389,8 +387,157 @@ pub async fn bases(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `/schedule` says about one base.
+pub struct BaseSchedule<'a> {
+    pub name: &'a str,
+    pub schedule: Option<&'a Schedule>,
+    pub quiet: Option<&'a QuietHours>,
+}
+
+/// How many upcoming runs `/schedule` lists per base.
+pub const SCHEDULE_NEXT_RUNS: usize = 3;
+
+/// `/schedule` as text: the time zone, then each base's schedule in words
+/// with its cron expression, quiet hours and the next `n` runs after `now`
+/// (quiet hours skipped), or that it is backed up by hand only — what
+/// `onec-backup-bot schedule` prints, in the bot's language.
+pub fn schedule_text(
+    t: &Texts,
+    tz_name: &str,
+    bases: &[BaseSchedule],
+    now: &jiff::ZonedDateTime,
+    n: usize,
+) -> String {
+    let mut out = vec![t.schedule_title.to_string(), (t.schedule_timezone)(tz_name)];
+    for b in bases {
+        let Some(s) = b.schedule else {
+            out.push((t.schedule_manual)(b.name));
+            continue;
+        };
+        let words = s.describe(
+            t.schedule_every_minutes,
+            t.schedule_every_hour_at,
+            t.schedule_at,
+            t.schedule_cron,
+        );
+        out.push((t.schedule_base)(b.name, s.as_str(), &words));
+        if let Some(q) = b.quiet {
+            out.push((t.schedule_quiet)(&q.to_string()));
+        }
+        let next = crate::schedule::upcoming(s, b.quiet, now, n);
+        if next.is_empty() {
+            out.push(t.schedule_never.to_string());
+            continue;
+        }
+        out.push(t.schedule_next.to_string());
+        for at in next {
+            let day = t.weekdays_short[at.weekday().to_sunday_zero_offset() as usize];
+            out.push(format!("    {} ({day})", at.strftime("%Y-%m-%d %H:%M")));
+        }
+    }
+    out.join("\n")
+}
+
 pub async fn schedule(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
-    // No schedule setting exists yet in the configuration.
-    api::send_html(ctx, chat, ctx.texts.schedule_none).await;
+    let cfg = &ctx.agent.cfg;
+    if cfg.bases.is_empty() {
+        api::send_html(ctx, chat, ctx.texts.no_bases).await;
+        return Ok(());
+    }
+    let bases: Vec<BaseSchedule> = cfg
+        .bases
+        .iter()
+        .map(|b| BaseSchedule {
+            name: &b.name,
+            schedule: b.schedule.as_ref(),
+            quiet: b.quiet_hours.as_ref(),
+        })
+        .collect();
+    let now = Timestamp::now().to_zoned_datetime(cfg.timezone.clone());
+    let text = schedule_text(
+        ctx.texts,
+        &cfg.timezone_name,
+        &bases,
+        &now,
+        SCHEDULE_NEXT_RUNS,
+    );
+    api::send_html(ctx, chat, &text).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::{EN, RU};
+
+    #[test]
+    fn disk_rows_use_the_one_percent_definition() {
+        // 390 used, 560 available to users, 50 reserved for root: 41 %
+        // as `df` says (used ÷ (used + available)), not 39 % of the size.
+        let f = Filesystem {
+            device: "/dev/sda1".into(),
+            mountpoint: "/".into(),
+            fstype: "ext4".into(),
+            size: 1000 << 30,
+            free: 610 << 30,
+            avail: 560 << 30,
+        };
+        let row = disk_row(&RU, &f);
+        assert!(row.contains(" 41 %"), "{row}");
+        assert!(row.contains("390.0 ГиБ"), "{row}");
+        assert!(row.contains("1000.0 ГиБ"), "{row}");
+    }
+
+    #[test]
+    fn schedule_lists_each_base_with_words_next_runs_and_quiet_hours() {
+        // A Monday noon in Moscow.
+        let now: jiff::ZonedDateTime = "2025-01-06T12:00:00+03:00[Europe/Moscow]".parse().unwrap();
+        let nightly = Schedule::parse("0 23 * * *").unwrap();
+        let quiet = QuietHours::parse("00:00-07:59").unwrap();
+        let bases = [
+            BaseSchedule {
+                name: "buh",
+                schedule: Some(&nightly),
+                quiet: Some(&quiet),
+            },
+            BaseSchedule {
+                name: "<zup>",
+                schedule: None,
+                quiet: None,
+            },
+        ];
+        let s = schedule_text(&RU, "Europe/Moscow", &bases, &now, 3);
+        assert!(s.starts_with("<b>Расписание</b>"), "{s}");
+        assert!(s.contains("Europe/Moscow"), "{s}");
+        assert!(
+            s.contains("<b>buh</b>: каждый день в 23:00 (<code>0 23 * * *</code>)"),
+            "{s}"
+        );
+        assert!(s.contains("тихие часы: 00:00-07:59"), "{s}");
+        for day in [
+            "2025-01-06 23:00 (пн)",
+            "2025-01-07 23:00 (вт)",
+            "2025-01-08 23:00 (ср)",
+        ] {
+            assert!(s.contains(day), "{day} missing in {s}");
+        }
+        assert!(!s.contains("2025-01-09"), "{s}");
+        assert!(
+            s.contains("<b>&lt;zup&gt;</b>: расписание не задано — только ручные копии"),
+            "{s}"
+        );
+        let en = schedule_text(&EN, "Europe/Moscow", &bases, &now, 1);
+        assert!(en.contains("every day at 23:00"), "{en}");
+        assert!(en.contains("2025-01-06 23:00 (Mon)"), "{en}");
+        assert!(en.contains("manual backups only"), "{en}");
+        // A schedule that never fires says so.
+        let never = Schedule::parse("0 0 30 2 *").unwrap();
+        let bases = [BaseSchedule {
+            name: "feb",
+            schedule: Some(&never),
+            quiet: None,
+        }];
+        let s = schedule_text(&RU, "UTC", &bases, &now, 3);
+        assert!(s.contains("не сработает ни разу"), "{s}");
+    }
 }

@@ -1,6 +1,6 @@
 //! The English texts (`BOT_LANGUAGE=en`, and the CLI's 1C explanations).
 
-use super::{Texts, WEEKEND, WORKDAYS, clock, day_names, esc, join, minutes_past};
+use super::{Texts, Units, WEEKEND, WORKDAYS, clock, day_names, esc, join, minutes_past};
 
 pub static EN: Texts = Texts {
     code: "en",
@@ -36,6 +36,7 @@ pub static EN: Texts = Texts {
             "⛔ Access denied. Your Telegram ID is <code>{id}</code>. Ask the administrator to add it to ALLOWED_USER_IDS."
         )
     },
+    button_denied: "⛔ Access denied",
     unknown_command: "Unknown command. Commands: /help",
     yes: "Yes",
     no: "No",
@@ -110,7 +111,19 @@ pub static EN: Texts = Texts {
     onec_title: "<b>1C clients</b>",
     no_onec: "No 1C clients running.",
     bases_title: "<b>Bases</b>",
-    schedule_none: "No schedule is set: backups run manually only (/backup, CLI, API).",
+    schedule_title: "<b>Schedule</b>",
+    schedule_timezone: |tz| format!("Time zone: {}", esc(tz)),
+    schedule_base: |b, e, w| format!("• <b>{}</b>: {} (<code>{}</code>)", esc(b), esc(w), esc(e)),
+    schedule_manual: |b| {
+        format!(
+            "• <b>{}</b>: no schedule — manual backups only (/backup, CLI, API)",
+            esc(b)
+        )
+    },
+    schedule_quiet: |q| format!("  quiet hours: {}", esc(q)),
+    schedule_next: "  next runs:",
+    schedule_never: "  never fires",
+    weekdays_short: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
     chart_bad_hours: |a| {
         format!(
             "“{}” is not a number of hours. Example: /chart 48 (1 to 720).",
@@ -138,6 +151,13 @@ pub static EN: Texts = Texts {
         )
     },
     not_available: "no data",
+    units: Units {
+        day: "d",
+        hour: "h",
+        minute: "min",
+        second: "s",
+        bytes: ["B", "KiB", "MiB", "GiB", "TiB"],
+    },
     schedule_every_minutes: |n| match n {
         None => "every minute".into(),
         Some(n) => format!("every {n} minutes"),

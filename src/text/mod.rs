@@ -30,6 +30,9 @@ pub struct Texts {
     pub commands: &'static [(&'static str, &'static str)],
     pub help: &'static str,
     pub denied: fn(user_id: u64) -> String,
+    /// The short refusal of a button pressed by someone not allowed
+    /// (plain text: a callback answer).
+    pub button_denied: &'static str,
     pub unknown_command: &'static str,
     pub yes: &'static str,
     pub no: &'static str,
@@ -80,7 +83,17 @@ pub struct Texts {
     pub onec_title: &'static str,
     pub no_onec: &'static str,
     pub bases_title: &'static str,
-    pub schedule_none: &'static str,
+    pub schedule_title: &'static str,
+    pub schedule_timezone: fn(tz: &str) -> String,
+    /// A base's schedule: its cron expression and the same in words.
+    pub schedule_base: fn(base: &str, expr: &str, words: &str) -> String,
+    /// A base without a schedule.
+    pub schedule_manual: fn(base: &str) -> String,
+    pub schedule_quiet: fn(window: &str) -> String,
+    pub schedule_next: &'static str,
+    pub schedule_never: &'static str,
+    /// Short day names, Sunday first.
+    pub weekdays_short: [&'static str; 7],
     pub chart_bad_hours: fn(arg: &str) -> String,
     pub chart_no_data: &'static str,
     pub chart_caption: fn(hours: u32, points: usize) -> String,
@@ -89,6 +102,8 @@ pub struct Texts {
     pub alert_low_disk: fn(path: &str, free_percent: f64, min: u8) -> String,
     pub alert_stale: fn(base: &str, age: &str, max_hours: u32) -> String,
     pub not_available: &'static str,
+    /// Units of durations and sizes (the bot's language everywhere).
+    pub units: Units,
 
     // Schedules in words (plain text): the phrases `Schedule::describe`
     // takes, one per shape of `schedule::Description`.
@@ -122,6 +137,55 @@ pub struct Texts {
     pub warn_path_unreadable: fn(path: &str, err: &str) -> String,
     pub warn_backup_dir_missing: fn(path: &str) -> String,
     pub warn_backup_dir_not_writable: fn(path: &str, err: &str) -> String,
+}
+
+/// Units of time and size in one language.
+pub struct Units {
+    pub day: &'static str,
+    pub hour: &'static str,
+    pub minute: &'static str,
+    pub second: &'static str,
+    /// Bytes, then binary kilo-, mega-, giga- and tera-bytes (×1024).
+    pub bytes: [&'static str; 5],
+}
+
+impl Units {
+    /// `1 h 05 min`, `3 min 07 s`, `12 s`, `2 d 4 h` in these units.
+    pub fn duration(&self, secs: f64) -> String {
+        let s = secs.max(0.0).round() as u64;
+        let (d, h, m, sec) = (s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
+        let Units {
+            day,
+            hour,
+            minute,
+            second,
+            ..
+        } = self;
+        if d > 0 {
+            format!("{d} {day} {h} {hour}")
+        } else if h > 0 {
+            format!("{h} {hour} {m:02} {minute}")
+        } else if m > 0 {
+            format!("{m} {minute} {sec:02} {second}")
+        } else {
+            format!("{sec} {second}")
+        }
+    }
+
+    /// `1.5 KiB`: powers of 1024, one decimal above bytes.
+    pub fn bytes(&self, n: u64) -> String {
+        let mut v = n as f64;
+        let mut u = 0;
+        while v >= 1024.0 && u < self.bytes.len() - 1 {
+            v /= 1024.0;
+            u += 1;
+        }
+        if u == 0 {
+            format!("{n} {}", self.bytes[0])
+        } else {
+            format!("{v:.1} {}", self.bytes[u])
+        }
+    }
 }
 
 /// The texts for `language` (`en` → English, anything else → Russian).

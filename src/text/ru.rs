@@ -1,6 +1,6 @@
 //! The Russian texts (the default language).
 
-use super::{Texts, WEEKEND, WORKDAYS, clock, day_names, esc, join, minutes_past};
+use super::{Texts, Units, WEEKEND, WORKDAYS, clock, day_names, esc, join, minutes_past};
 
 pub static RU: Texts = Texts {
     code: "ru",
@@ -36,6 +36,7 @@ pub static RU: Texts = Texts {
             "⛔ Доступ запрещён. Ваш Telegram ID: <code>{id}</code>. Попросите администратора добавить его в ALLOWED_USER_IDS."
         )
     },
+    button_denied: "⛔ Нет доступа",
     unknown_command: "Неизвестная команда. Список команд: /help",
     yes: "Да",
     no: "Нет",
@@ -110,7 +111,19 @@ pub static RU: Texts = Texts {
     onec_title: "<b>Клиенты 1С</b>",
     no_onec: "Клиентов 1С не запущено.",
     bases_title: "<b>Базы</b>",
-    schedule_none: "Расписание не задано: копии делаются только вручную (/backup, CLI, API).",
+    schedule_title: "<b>Расписание</b>",
+    schedule_timezone: |tz| format!("Часовой пояс: {}", esc(tz)),
+    schedule_base: |b, e, w| format!("• <b>{}</b>: {} (<code>{}</code>)", esc(b), esc(w), esc(e)),
+    schedule_manual: |b| {
+        format!(
+            "• <b>{}</b>: расписание не задано — только ручные копии (/backup, CLI, API)",
+            esc(b)
+        )
+    },
+    schedule_quiet: |q| format!("  тихие часы: {}", esc(q)),
+    schedule_next: "  ближайшие запуски:",
+    schedule_never: "  не сработает ни разу",
+    weekdays_short: ["вс", "пн", "вт", "ср", "чт", "пт", "сб"],
     chart_bad_hours: |a| {
         format!(
             "«{}» — не число часов. Пример: /chart 48 (от 1 до 720).",
@@ -138,6 +151,13 @@ pub static RU: Texts = Texts {
         )
     },
     not_available: "нет данных",
+    units: Units {
+        day: "дн",
+        hour: "ч",
+        minute: "мин",
+        second: "с",
+        bytes: ["Б", "КиБ", "МиБ", "ГиБ", "ТиБ"],
+    },
     schedule_every_minutes: |n| match n {
         None => "каждую минуту".into(),
         Some(n) => format!(

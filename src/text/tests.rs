@@ -180,3 +180,52 @@ fn service_warnings_in_both_languages() {
     );
     assert!(RU.service_description.contains("1С:Предприятие"));
 }
+
+#[rstest]
+#[case(12.4, "12 с", "12 s")]
+#[case(187.0, "3 мин 07 с", "3 min 07 s")]
+#[case(4680.0, "1 ч 18 мин", "1 h 18 min")]
+#[case(3900.0, "1 ч 05 мин", "1 h 05 min")]
+#[case(187_200.0, "2 дн 4 ч", "2 d 4 h")]
+#[case(-5.0, "0 с", "0 s")]
+fn durations_in_the_language(#[case] secs: f64, #[case] ru: &str, #[case] en: &str) {
+    assert_eq!(RU.units.duration(secs), ru);
+    assert_eq!(EN.units.duration(secs), en);
+}
+
+#[rstest]
+#[case(0, "0 Б", "0 B")]
+#[case(1023, "1023 Б", "1023 B")]
+#[case(1536, "1.5 КиБ", "1.5 KiB")]
+#[case(5 << 20, "5.0 МиБ", "5.0 MiB")]
+#[case(3 << 30, "3.0 ГиБ", "3.0 GiB")]
+#[case(7 << 40, "7.0 ТиБ", "7.0 TiB")]
+fn sizes_in_the_language(#[case] n: u64, #[case] ru: &str, #[case] en: &str) {
+    assert_eq!(RU.units.bytes(n), ru);
+    assert_eq!(EN.units.bytes(n), en);
+}
+
+/// No Latin unit is left in a Russian duration or size.
+#[test]
+fn russian_units_are_russian() {
+    for secs in [1.0, 100.0, 5000.0, 200_000.0] {
+        let s = RU.units.duration(secs);
+        assert!(!s.chars().any(|c| c.is_ascii_alphabetic()), "{s}");
+    }
+    for n in [1, 2000, 3 << 20, 5 << 30] {
+        let s = RU.units.bytes(n);
+        assert!(!s.chars().any(|c| c.is_ascii_alphabetic()), "{s}");
+    }
+}
+
+#[test]
+fn schedule_lines_escape_and_speak_the_language() {
+    let s = (RU.schedule_base)("<b&>", "0 23 * * *", "каждый день в 23:00");
+    assert!(s.contains("&lt;b&amp;&gt;"), "{s}");
+    assert!(s.contains("каждый день в 23:00"), "{s}");
+    assert!((RU.schedule_manual)("buh").contains("только ручные копии"));
+    assert!((EN.schedule_manual)("buh").contains("manual backups only"));
+    assert!((RU.schedule_quiet)("00:00-07:59").contains("тихие часы"));
+    assert_eq!(RU.weekdays_short[1], "пн");
+    assert_eq!(EN.weekdays_short[0], "Sun");
+}

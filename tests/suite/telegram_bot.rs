@@ -4,7 +4,7 @@
 //! explained failures, access control, HTML escaping, recovery after 429
 //! and 5xx, notifications for CLI backups, charts, and no token in logs.
 
-use crate::util::fake_telegram::{Call, Failure, FakeTelegram};
+use crate::util::fake_telegram::{Call, Failure, FakeTelegram, check_html};
 use crate::util::proc::free_port;
 use crate::util::{Agent, World, daily_cron_at, ok_stdout};
 use std::time::{Duration, Instant};
@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "123:TESTSECRETTOKENxyz";
 const ADMIN: i64 = 111;
 const STRANGER: i64 = 222;
+/// A group listed in `TELEGRAM_ALLOWED_CHAT_IDS` by the tests that need one.
+const GROUP: i64 = -100_500;
+/// A group nobody listed.
+const OTHER_GROUP: i64 = -100_600;
 const T: Duration = Duration::from_secs(30);
 
 /// The agent with the bot on, talking to `tg`, only [`ADMIN`] allowed
@@ -46,6 +50,12 @@ impl Bot {
         (tg, bot)
     }
 
+    /// [`Bot::ready`] with [`GROUP`] in `TELEGRAM_ALLOWED_CHAT_IDS`.
+    fn ready_with_group(w: &World) -> (FakeTelegram, Bot) {
+        let group = GROUP.to_string();
+        Bot::ready(w, &[("TELEGRAM_ALLOWED_CHAT_IDS", group.as_str())])
+    }
+
     /// Wait until the bot polls (it is ready for updates).
     fn wait_ready(&self, tg: &FakeTelegram) {
         let deadline = Instant::now() + T;
@@ -77,6 +87,19 @@ fn world() -> World {
     w
 }
 
+/// A `config.yaml` with the one base of `w` named `name`, backed up by
+/// `method`.
+fn one_base(w: &World, name: &str, method: &str) {
+    std::fs::write(
+        w.dir.path().join("config.yaml"),
+        format!(
+            "bases:\n  - name: {name:?}\n    path: {:?}\n    method: {method}\n",
+            w.base.display().to_string()
+        ),
+    )
+    .unwrap();
+}
+
 fn edits(tg: &FakeTelegram, message_id: i64) -> Vec<String> {
     tg.calls_of("editMessageText")
         .iter()
@@ -88,8 +111,18 @@ fn edits(tg: &FakeTelegram, message_id: i64) -> Vec<String> {
 /// Send `/backup`, check the confirmation keyboard; return its message id
 /// and the data of its "Да" and "Нет" buttons.
 fn confirm_message(tg: &FakeTelegram, chat: i64) -> (i64, String, String) {
+    confirm_message_in(tg, ADMIN, chat, "private")
+}
+
+/// [`confirm_message`] for `/backup` sent by `user` in `chat` of `kind`.
+fn confirm_message_in(
+    tg: &FakeTelegram,
+    user: i64,
+    chat: i64,
+    kind: &str,
+) -> (i64, String, String) {
     let before = tg.calls_of("sendMessage").len();
-    tg.send_text(chat, "/backup");
+    tg.send_text_in(user, chat, kind, "/backup");
     let deadline = Instant::now() + T;
     loop {
         let sent = tg.calls_of("sendMessage");
@@ -171,7 +204,10 @@ fn commands_answer_an_allowed_user() {
         ("/top", &["Топ по CPU", "Топ по памяти"]),
         ("/sessions", &["<b>Сеансы</b>", "Клиенты 1С"]),
         ("/bases", &["• <b>buh</b> (copy)"]),
-        ("/schedule", &["Расписание не задано"]),
+        (
+            "/schedule",
+            &["<b>buh</b>: расписание не задано — только ручные копии"],
+        ),
         ("/nosuch", &["Неизвестная команда"]),
         ("/list nosuch", &["Настроены: buh"]),
     ] {
@@ -343,14 +379,7 @@ fn an_empty_allow_list_denies_everyone() {
 #[test]
 fn base_names_are_escaped() {
     let w = world();
-    std::fs::write(
-        w.dir.path().join("config.yaml"),
-        format!(
-            "bases:\n  - name: \"<Тест & Co>\"\n    path: {:?}\n    method: copy\n",
-            w.base.display().to_string()
-        ),
-    )
-    .unwrap();
+    one_base(&w, "<Тест & Co>", "copy");
     let (tg, _bot) = Bot::ready(&w, &[]);
     tg.send_text(ADMIN, "/bases");
     let r = tg.wait_message(ADMIN, "&lt;Тест &amp; Co&gt;", T);
@@ -380,7 +409,8 @@ fn recovers_after_429_and_5xx() {
     tg.wait_message(ADMIN, "Расписание", T);
     tg.fail_next(1, Failure::ServerError);
     tg.send_text(ADMIN, "/bases");
-    tg.wait_message(ADMIN, "<b>buh</b>", Duration::from_secs(60));
+    // (The /schedule reply names the base too: wait for the /bases line.)
+    tg.wait_message(ADMIN, "• <b>buh</b> (copy)", Duration::from_secs(60));
     let failed = tg.calls().iter().filter(|c| c.failed).count();
     assert_eq!(failed, 3);
     assert!(agent.stderr().contains("retrying"), "{}", agent.stderr());
@@ -496,4 +526,162 @@ fn an_unreachable_api_is_retried_without_leaking_the_token() {
     let log = agent.stderr();
     assert!(!log.contains(TOKEN), "{log}");
     assert!(!log.contains("TESTSECRETTOKEN"), "{log}");
+}
+
+#[test]
+fn schedule_says_each_base_in_words_with_its_next_runs() {
+    let w = world();
+    let (tg, _bot) = Bot::ready(
+        &w,
+        &[
+            ("BACKUP_SCHEDULE", "0 23 * * *"),
+            ("BACKUP_QUIET_HOURS", "00:00-07:59"),
+        ],
+    );
+    tg.send_text(ADMIN, "/schedule");
+    let r = tg.wait_message(ADMIN, "каждый день в 23:00", T);
+    let text = r.text();
+    assert!(!text.contains("не задано"), "{text}");
+    for part in [
+        "<b>Расписание</b>",
+        "Часовой пояс: ",
+        "<b>buh</b>: каждый день в 23:00 (<code>0 23 * * *</code>)",
+        "тихие часы: 00:00-07:59",
+        "ближайшие запуски:",
+    ] {
+        assert!(text.contains(part), "{part} missing in {text}");
+    }
+    let runs: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("    ") && l.contains(" 23:00 ("))
+        .collect();
+    assert_eq!(runs.len(), 3, "{text}");
+}
+
+#[test]
+fn plain_text_from_an_allowed_user_gets_the_help() {
+    let w = world();
+    let (tg, bot) = Bot::ready(&w, &[]);
+    tg.send_text(ADMIN, "привет, что ты умеешь?");
+    tg.wait_message(ADMIN, "/backup [база]", T);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !tg.calls_of("sendMessage")
+            .iter()
+            .any(|c| c.text().contains("Доступ запрещён")),
+        "{:?}",
+        tg.calls_of("sendMessage")
+    );
+    let log = bot.stderr();
+    assert!(!log.contains("access denied"), "{log}");
+}
+
+#[test]
+fn groups_are_answered_only_when_listed_and_only_to_allowed_users() {
+    let w = world();
+    let (tg, bot) = Bot::ready_with_group(&w);
+    // A group nobody listed: not even the admin is answered.
+    tg.send_text_in(ADMIN, OTHER_GROUP, "group", "/lastlog");
+    tg.send_text_in(STRANGER, OTHER_GROUP, "group", "/status");
+    // The listed group: a stranger is not answered, the admin is.
+    tg.send_text_in(STRANGER, GROUP, "group", "/sessions");
+    tg.send_text_in(ADMIN, GROUP, "group", "/bases");
+    tg.wait_message(GROUP, "• <b>buh</b> (copy)", T);
+    // A private chat still works as before.
+    tg.send_text(ADMIN, "/status");
+    tg.wait_message(ADMIN, "Запусков ещё не было", T);
+    std::thread::sleep(Duration::from_secs(1));
+    let sent: Vec<Call> = tg
+        .calls()
+        .into_iter()
+        .filter(|c| ["sendMessage", "sendDocument", "sendPhoto"].contains(&c.method.as_str()))
+        .collect();
+    let to_groups: Vec<&Call> = sent.iter().filter(|c| c.chat() < 0).collect();
+    assert_eq!(to_groups.len(), 1, "{to_groups:?}");
+    assert_eq!(to_groups[0].chat(), GROUP);
+    assert!(!sent.iter().any(|c| c.chat() == STRANGER), "{sent:?}");
+    let log = bot.stderr();
+    assert!(
+        log.contains("TELEGRAM_ALLOWED_CHAT_IDS") && log.contains(&OTHER_GROUP.to_string()),
+        "{log}"
+    );
+    assert!(
+        log.contains("/sessions") && log.contains("access denied"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_stranger_pressing_a_button_is_refused_and_nothing_runs() {
+    let w = world();
+    let (tg, bot) = Bot::ready_with_group(&w);
+    // In the admin's private chat (a forwarded button) and in a listed group.
+    let (id, yes, _) = confirm_message(&tg, ADMIN);
+    tg.press(STRANGER, ADMIN, id, &yes);
+    let (gid, gyes, _) = confirm_message_in(&tg, ADMIN, GROUP, "group");
+    tg.press_in(STRANGER, GROUP, "group", gid, &gyes);
+    let deadline = Instant::now() + T;
+    while tg.calls_of("answerCallbackQuery").len() < 2 {
+        assert!(Instant::now() < deadline, "{:?}", tg.calls());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for a in tg.calls_of("answerCallbackQuery") {
+        let text = a.params["text"].as_str().unwrap_or("").to_string();
+        assert!(text.contains("Нет доступа"), "{text}");
+        assert!(!text.contains("<"), "{text}");
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        tg.calls_of("editMessageText").is_empty(),
+        "{:?}",
+        tg.calls()
+    );
+    assert!(w.runs().is_empty(), "{:?}", w.runs());
+    let log = bot.stderr();
+    assert!(
+        log.contains("access denied") && log.contains("(button)"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_long_failure_notice_is_split_into_valid_html() {
+    let w = world();
+    // A base whose name alone, escaped, is longer than one message.
+    let name = "Склад & <Опт> ".repeat(300);
+    one_base(&w, name.trim_end(), "dump");
+    let (tg, _bot) = Bot::ready(
+        &w,
+        &[
+            ("FAKE_1C_MODE", "lock"),
+            ("BACKUP_SCHEDULE", "*/3 * * * * *"),
+        ],
+    );
+    // The notice of the first failed run: its head, then the explanation
+    // and the 1C log in <pre> in a later part.
+    let head = tg.wait_message(
+        ADMIN,
+        "❌ Копия базы <b>Склад &amp; &lt;Опт&gt;",
+        Duration::from_secs(60),
+    );
+    let tail = tg.wait_for(Duration::from_secs(60), "the notice's log part", |c| {
+        c.method == "sendMessage" && c.chat() == ADMIN && c.text().contains("</pre>")
+    });
+    assert!(tail.message_id() > head.message_id());
+    let parts: Vec<Call> = tg
+        .calls_of("sendMessage")
+        .into_iter()
+        .filter(|c| c.message_id() >= head.message_id() && c.message_id() <= tail.message_id())
+        .collect();
+    assert!(parts.len() >= 2, "{parts:?}");
+    for p in &parts {
+        check_html(&p.text()).unwrap_or_else(|e| panic!("{e}: {}", p.text()));
+    }
+    // A cut inside the bold name reopens it in the next part.
+    assert!(parts[1].text().starts_with("<b>"), "{}", parts[1].text());
+    assert!(
+        parts.iter().any(|p| p.text().contains("монопольно")),
+        "{parts:?}"
+    );
+    assert!(tg.rejected().is_empty(), "{:?}", tg.rejected());
 }

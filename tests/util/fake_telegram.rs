@@ -5,7 +5,9 @@
 //! `sendPhoto` (multipart), `answerCallbackQuery`, `setMyCommands` and
 //! `deleteWebhook`. It records every call (method, params, uploaded files),
 //! lets tests inject updates (messages, button presses) and makes the next
-//! N calls fail with 502 or 429 + `retry_after`.
+//! N calls fail with 502 or 429 + `retry_after`. Like Telegram, it rejects
+//! (400) an HTML text whose tags are not balanced, whose entities are cut,
+//! or whose visible text is longer than 4096 characters ([`check_html`]).
 
 use super::http::{dechunk, find};
 use serde_json::{Value, json};
@@ -66,6 +68,7 @@ struct Inner {
     next_message: i64,
     calls: Vec<Call>,
     failures: VecDeque<Failure>,
+    rejected: Vec<(Call, String)>,
 }
 
 struct Shared {
@@ -172,7 +175,13 @@ impl FakeTelegram {
 
     /// A press on an inline button of the bot's message `message_id`.
     pub fn press(&self, user: i64, chat: i64, message_id: i64, data: &str) {
+        self.press_in(user, chat, "private", message_id, data)
+    }
+
+    /// A press on a button of the bot's message in chat `chat` of `kind`.
+    pub fn press_in(&self, user: i64, chat: i64, kind: &str, message_id: i64, data: &str) {
         let data = data.to_string();
+        let kind = kind.to_string();
         self.push_update(move |id, _| {
             (
                 "callback_query",
@@ -184,7 +193,7 @@ impl FakeTelegram {
                     "message": {
                         "message_id": message_id,
                         "date": now(),
-                        "chat": chat_json(chat, "private"),
+                        "chat": chat_json(chat, &kind),
                         "from": bot_json(),
                         "text": "?",
                     }
@@ -195,6 +204,12 @@ impl FakeTelegram {
 
     pub fn calls(&self) -> Vec<Call> {
         self.shared.inner.lock().unwrap().calls.clone()
+    }
+
+    /// Calls the fake rejected as Telegram would (bad HTML, too long),
+    /// with the reason.
+    pub fn rejected(&self) -> Vec<(Call, String)> {
+        self.shared.inner.lock().unwrap().rejected.clone()
     }
 
     /// Successful calls of `method`.
@@ -343,6 +358,7 @@ async fn serve(mut sock: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
     let text = answer.to_string();
     let reason = match status {
         200 => "OK",
+        400 => "Bad Request",
         429 => "Too Many Requests",
         502 => "Bad Gateway",
         _ => "Not Found",
@@ -386,6 +402,17 @@ async fn handle(
                         "parameters": {"retry_after": s}}),
                 ),
             };
+        }
+        if params["parse_mode"] == "HTML"
+            && let Err(why) = check_html(&call.text())
+        {
+            call.failed = true;
+            i.calls.push(call.clone());
+            i.rejected.push((call, why.clone()));
+            return (
+                400,
+                json!({"ok": false, "error_code": 400, "description": format!("Bad Request: {why}")}),
+            );
         }
         if matches!(method, "sendMessage" | "sendDocument" | "sendPhoto") {
             i.next_message += 1;
@@ -445,6 +472,84 @@ async fn handle(
             json!({"ok": false, "error_code": 404, "description": "Not Found: method not found"}),
         ),
     }
+}
+
+/// Telegram's limit on the visible text of one message.
+pub const MAX_TEXT: usize = 4096;
+
+/// What Telegram checks in an HTML text: tags closed in order, entities
+/// whole, at most [`MAX_TEXT`] visible characters (the message "can't
+/// parse entities" or "message is too long" when not).
+pub fn check_html(text: &str) -> Result<(), String> {
+    const TAGS: &[&str] = &[
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "tg-spoiler",
+        "span",
+        "blockquote",
+        "tg-emoji",
+    ];
+    const ENTITIES: &[&str] = &["&amp;", "&lt;", "&gt;", "&quot;"];
+    let cant = |why: String| Err(format!("can't parse entities: {why}"));
+    let mut open: Vec<String> = Vec::new();
+    let mut visible = 0;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '<' => {
+                let Some(end) = rest.find('>') else {
+                    return cant(format!("unclosed start tag at {rest:?}"));
+                };
+                let tag = &rest[1..end];
+                if let Some(name) = tag.strip_prefix('/') {
+                    match open.pop() {
+                        Some(o) if o == name => {}
+                        o => return cant(format!("</{name}> closes {o:?}")),
+                    }
+                } else {
+                    let name = tag.split_whitespace().next().unwrap_or("").to_string();
+                    if !TAGS.contains(&name.as_str()) {
+                        return cant(format!("unsupported start tag {name:?}"));
+                    }
+                    open.push(name);
+                }
+                rest = &rest[end + 1..];
+            }
+            '&' => {
+                let Some(e) = ENTITIES.iter().find(|e| rest.starts_with(**e)) else {
+                    return cant(format!(
+                        "bad entity at {:?}",
+                        rest.chars().take(10).collect::<String>()
+                    ));
+                };
+                visible += 1;
+                rest = &rest[e.len()..];
+            }
+            c => {
+                visible += c.len_utf16();
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    if !open.is_empty() {
+        return cant(format!(
+            "can't find end tag corresponding to start tags {open:?}"
+        ));
+    }
+    if visible > MAX_TEXT {
+        return Err(format!("message is too long ({visible} characters)"));
+    }
+    Ok(())
 }
 
 fn parse_multipart(body: &[u8], boundary: &str) -> (Value, Vec<(String, String, Vec<u8>)>) {
