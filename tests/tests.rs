@@ -12,6 +12,7 @@ mod suite {
     mod api_http;
     mod cli_backup;
     mod docs_metrics;
+    mod faults;
     mod onec_fake;
     mod prometheus_e2e;
     mod push_influxdb;
@@ -20,4 +21,5 @@ mod suite {
     mod push_remote_write;
     mod secrets;
     mod telegram_bot;
+    mod telegram_props;
 }
