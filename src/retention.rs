@@ -310,6 +310,9 @@ pub fn render_table(decisions: &[Decision], names: &dyn Fn(usize) -> String) -> 
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use Reason::*;

@@ -12,6 +12,7 @@ mod suite {
     mod api_http;
     mod cli_backup;
     mod docs_metrics;
+    mod faults;
     mod onec_fake;
     mod perms;
     mod prometheus_e2e;
@@ -22,4 +23,5 @@ mod suite {
     mod schemathesis;
     mod secrets;
     mod telegram_bot;
+    mod telegram_props;
 }

@@ -323,7 +323,10 @@ pub fn run(
         pid: std::process::id(),
     };
     let setup = |e: super::history::HistoryError| {
-        BackupError::Setup(format!("cannot record the run in history: {e}"))
+        BackupError::Setup(format!(
+            "cannot record the run in history {}: {e}",
+            cfg.history_db.display()
+        ))
     };
     let skipped = |reason: String| -> Result<Outcome, BackupError> {
         let record = history.record_skipped(&new_run, &reason).map_err(setup)?;

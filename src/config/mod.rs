@@ -65,6 +65,8 @@ mod check;
 mod cross_checks;
 pub mod keys;
 mod model;
+#[cfg(test)]
+mod props;
 mod resolve;
 pub mod sources;
 #[cfg(test)]
@@ -91,6 +93,9 @@ pub enum Origin {
     Yaml {
         file: PathBuf,
         path: String,
+        /// The 1-based line where the key is written, when it is written
+        /// in block style (`key: value` on its own line).
+        line: Option<usize>,
     },
     /// A whole file (read errors).
     File(PathBuf),
@@ -124,8 +129,8 @@ impl fmt::Display for Origin {
                 line,
                 name: None,
             } => write!(f, "{}:{line}", file.display()),
-            Origin::Yaml { file, path } if path.is_empty() => write!(f, "{}", file.display()),
-            Origin::Yaml { file, path } => write!(f, "{}: {path}", file.display()),
+            Origin::Yaml { file, path, .. } if path.is_empty() => write!(f, "{}", file.display()),
+            Origin::Yaml { file, path, .. } => write!(f, "{}: {path}", file.display()),
             Origin::File(file) => write!(f, "{}", file.display()),
             Origin::Default => f.write_str("built-in default"),
         }
@@ -162,6 +167,18 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_without_line(f)?;
+        match self.origin {
+            Origin::Yaml {
+                line: Some(line), ..
+            } => write!(f, " (line {line})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Problem {
+    fn fmt_without_line(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.value {
             Some(v) => write!(
                 f,

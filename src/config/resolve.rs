@@ -252,6 +252,7 @@ impl<'a> Resolver<'a> {
                     Some((file, _)) => Origin::Yaml {
                         file: file.to_path_buf(),
                         path: format!("bases[{}]", rb.index),
+                        line: rb.line,
                     },
                     None => Origin::Default,
                 })

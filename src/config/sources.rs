@@ -142,6 +142,8 @@ fn parse_dotenv_value(v: &str) -> Result<String, &'static str> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawBase {
     pub index: usize,
+    /// The line of the item's `-` in `config.yaml`, when found.
+    pub line: Option<usize>,
     pub fields: BTreeMap<String, Raw>,
 }
 
@@ -165,12 +167,13 @@ pub fn parse_yaml_partial(text: &str, file: &Path) -> (YamlDoc, Vec<Problem>) {
     let origin = |path: &str| Origin::Yaml {
         file: file.to_path_buf(),
         path: path.to_string(),
+        line: yaml_line(text, path),
     };
     let mut doc = YamlDoc::default();
     let root: Value = match serde_norway::from_str(text) {
         Ok(v) => v,
         Err(e) => {
-            let p = Problem::new(origin(""), "(file)", format!("valid YAML ({e})"));
+            let p = Problem::new(origin(""), "(file)", yaml_syntax_expected(&e, text));
             return (doc, vec![p]);
         }
     };
@@ -193,7 +196,9 @@ pub fn parse_yaml_partial(text: &str, file: &Path) -> (YamlDoc, Vec<Problem>) {
             Value::Null => {}
             Value::Sequence(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    doc.bases.push(parse_base(item, i, &mut problems, &origin));
+                    let mut base = parse_base(item, i, &mut problems, &origin);
+                    base.line = yaml_line(text, &format!("bases[{i}]"));
+                    doc.bases.push(base);
                 }
             }
             _ => problems.push(Problem::new(
@@ -240,7 +245,7 @@ fn walk_globals(
                 }
                 Ok(None) => {}
                 Err(expected) => {
-                    let shown = if key.is_secret() {
+                    let shown = if key.may_hold_secret() {
                         "***".into()
                     } else {
                         short(v)
@@ -299,6 +304,7 @@ fn parse_base(
 ) -> RawBase {
     let mut base = RawBase {
         index: i,
+        line: None,
         fields: BTreeMap::new(),
     };
     let here = format!("bases[{i}]");
@@ -428,6 +434,123 @@ fn scalar(v: &Value, yaml_key: &str) -> Result<Option<String>, &'static str> {
         }
         _ => Err("a single value, not a mapping"),
     }
+}
+
+/// What a syntax error expected, with the line: the parser's own message
+/// has it for most errors; a duplicate key is found at its second
+/// occurrence, anything else at the parser's location.
+fn yaml_syntax_expected(e: &serde_norway::Error, text: &str) -> String {
+    let msg = e.to_string();
+    if msg.contains(" line ") {
+        return format!("valid YAML ({msg})");
+    }
+    let duplicate = msg
+        .split_once("duplicate entry with key \"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .and_then(|(key, _)| {
+            let key = format!("{key}:");
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| l.trim_start().trim_start_matches("- ").starts_with(&key))
+                .nth(1)
+                .map(|(i, _)| i + 1)
+        });
+    // A second document starts at a `---` after the first line.
+    let second_document = || {
+        msg.contains("more than one document")
+            .then(|| {
+                text.lines()
+                    .enumerate()
+                    .skip(1)
+                    .find(|(_, l)| l.starts_with("---"))
+                    .map(|(i, _)| i + 1)
+            })
+            .flatten()
+    };
+    match duplicate
+        .or_else(second_document)
+        .or_else(|| e.location().map(|l| l.line()))
+    {
+        Some(line) => format!("valid YAML ({msg} at line {line})"),
+        None => format!("valid YAML ({msg})"),
+    }
+}
+
+/// The 1-based line of `config.yaml` text where the dotted `path`
+/// (`telegram.bot_token`, `bases[1].keep.daily`) is written in block style;
+/// `None` when it is not written that way (flow style `{a: 1}`, a quoted
+/// key spread over lines): then the problem names file and key only.
+pub(crate) fn yaml_line(text: &str, path: &str) -> Option<usize> {
+    if path.is_empty() {
+        return None;
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    // The lines to search: [from, to), and the column of the keys there
+    // (`None`: the column of the first key found, at the top level).
+    let (mut from, mut to, mut col) = (0, lines.len(), None::<usize>);
+    let mut found = None;
+    for seg in path.split('.') {
+        let (name, index) = match seg.split_once('[') {
+            Some((n, rest)) => (n, Some(rest.strip_suffix(']')?.parse::<usize>().ok()?)),
+            None => (seg, None),
+        };
+        let (at, key_col) = (from..to).find_map(|j| {
+            let (c, rest) = key_at(lines[j], j == from)?;
+            let named = rest
+                .strip_prefix(name)
+                .or_else(|| rest.strip_prefix(&format!("\"{name}\"")))
+                .is_some_and(|r| r.starts_with(':'));
+            (named && col.is_none_or(|k| k == c)).then_some((j, c))
+        })?;
+        found = Some(at);
+        // The key's block: the lines after it that are indented deeper,
+        // and a list at the key's own indent.
+        let end = (at + 1..to)
+            .find(|&j| {
+                let l = lines[j];
+                let c = l.len() - l.trim_start().len();
+                let t = l.trim_start();
+                !(t.is_empty() || t.starts_with('#'))
+                    && (c < key_col || (c == key_col && !t.starts_with('-')))
+            })
+            .unwrap_or(to);
+        (from, to, col) = (at + 1, end, None);
+        if let Some(i) = index {
+            let item_col = (from..to).find_map(|j| item_at(lines[j]).map(|(c, _)| c))?;
+            let items: Vec<usize> = (from..to)
+                .filter(|&j| item_at(lines[j]).is_some_and(|(c, _)| c == item_col))
+                .collect();
+            let at = *items.get(i)?;
+            let end = items.get(i + 1).copied().unwrap_or(to);
+            found = Some(at);
+            (from, to, col) = (at, end, Some(item_at(lines[at])?.1));
+        } else if let Some(first) = (from..to).find_map(|j| key_at(lines[j], false)) {
+            col = Some(first.0);
+        }
+    }
+    found.map(|i| i + 1)
+}
+
+/// The column and text of the key a line starts with (after a list item's
+/// `- ` when `item_line`); `None` for blank lines and comments.
+fn key_at(line: &str, item_line: bool) -> Option<(usize, &str)> {
+    if item_line && let Some((c, _)) = item_at(line) {
+        let rest = line[c..].trim_start_matches('-').trim_start();
+        return Some((line.len() - rest.len(), rest));
+    }
+    let rest = line.trim_start();
+    (!rest.is_empty() && !rest.starts_with('#')).then(|| (line.len() - rest.len(), rest))
+}
+
+/// A list item line (`- …`): the column of its `-` and of its content.
+fn item_at(line: &str) -> Option<(usize, usize)> {
+    let rest = line.trim_start();
+    let dash = line.len() - rest.len();
+    let after = rest.strip_prefix('-')?;
+    if !(after.is_empty() || after.starts_with(' ')) {
+        return None;
+    }
+    Some((dash, line.len() - after.trim_start().len()))
 }
 
 fn short(v: &Value) -> String {

@@ -18,6 +18,8 @@ mod ibcmd;
 mod inuse;
 mod locate;
 mod process;
+#[cfg(test)]
+mod props;
 
 use crate::cancel::Cancel;
 use crate::config::Secret;

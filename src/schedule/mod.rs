@@ -12,6 +12,8 @@
 
 mod cron;
 mod next;
+#[cfg(test)]
+mod props;
 mod quiet;
 mod words;
 
