@@ -9,8 +9,124 @@ fn err(desc: &str) -> Value {
     json!({"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
 
-fn ok_json(desc: &str) -> Value {
-    json!({"description": desc, "content": {"application/json": {"schema": {"type": "object"}}}})
+/// A JSON answer described by the named schema in `components`.
+fn ok_json(desc: &str, schema: &str) -> Value {
+    json!({"description": desc, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+}
+
+/// `type` or `null`.
+fn nullable(t: &str) -> Value {
+    json!({"type": t, "nullable": true})
+}
+
+/// The schemas of every JSON answer, with the properties the handlers
+/// really send (Schemathesis checks every answer against them).
+fn schemas() -> Value {
+    let check = |props: Value, required: &[&str]| json!({"type": "object", "required": required, "properties": props});
+    json!({
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+        "Run": check(json!({
+            "id": {"type": "integer"},
+            "base": {"type": "string"},
+            "trigger": {"type": "string", "enum": ["cli", "telegram", "schedule", "api"]},
+            "started": {"type": "string", "format": "date-time"},
+            "finished": {"type": "string", "format": "date-time", "nullable": true},
+            "status": {"type": "string", "enum": ["running", "ok", "failed", "skipped", "interrupted"]},
+            "method": {"type": "string"},
+            "archive_path": nullable("string"),
+            "archive_size": {"type": "integer", "minimum": 0, "nullable": true},
+            "source_size": {"type": "integer", "minimum": 0, "nullable": true},
+            "sha256": nullable("string"),
+            "duration_ms": {"type": "integer", "minimum": 0, "nullable": true},
+            "onec_exit_code": nullable("integer"),
+            "error": nullable("string"),
+            "fingerprint": nullable("string"),
+            "log_path": nullable("string"),
+            "pid": {"type": "integer", "minimum": 0}
+        }), &["id", "base", "trigger", "started", "status", "method", "pid"]),
+        "Running": check(json!({
+            "base": {"type": "string"},
+            "stage": {"type": "string", "enum": ["preparing", "dumping", "packing", "verifying", "publishing", "pruning"]},
+            "run_id": nullable("integer"),
+            "percent": nullable("number")
+        }), &["stage"]),
+        "LastBackup": check(json!({
+            "base": {"type": "string"},
+            "status": {"type": "string"},
+            "run_id": {"type": "integer"},
+            "timestamp_unix": {"type": "number"},
+            "duration_seconds": nullable("number"),
+            "size_bytes": nullable("integer"),
+            "error": nullable("string")
+        }), &["base", "status"]),
+        "Health": check(json!({
+            "status": {"type": "string", "enum": ["ok", "degraded"]},
+            "version": {"type": "string"},
+            "uptime_seconds": {"type": "number", "minimum": 0},
+            "last_backup": {"allOf": [{"$ref": "#/components/schemas/LastBackup"}], "nullable": true},
+            "checks": check(json!({
+                "backup_disk": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}},
+                "backups": {"type": "object", "additionalProperties": {
+                    "type": "object", "required": ["ok"],
+                    "properties": {"ok": {"type": "boolean"}, "running": {"type": "boolean"}, "problem": nullable("string")}
+                }},
+                "collectors": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}, "failed": {"type": "array", "items": {"type": "string"}}}},
+                "history": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}},
+                "sinks": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}, "degrades_health": {"type": "boolean"}, "sinks": {"type": "object"}}}
+            }), &["backup_disk", "backups", "collectors", "history", "sinks"])
+        }), &["status", "version", "uptime_seconds", "checks"]),
+        "BackupLast": check(json!({
+            "base": {"type": "string"},
+            "status": {"type": "string", "enum": ["running", "ok", "failed", "skipped", "interrupted"]},
+            "timestamp": {"type": "string", "format": "date-time", "nullable": true},
+            "duration_seconds": nullable("number"),
+            "size_bytes": {"type": "integer", "minimum": 0, "nullable": true},
+            "file": nullable("string"),
+            "running": {"type": "object", "nullable": true, "properties": {"stage": {"type": "string"}, "run_id": nullable("integer")}},
+            "run": {"$ref": "#/components/schemas/Run"}
+        }), &["base", "status", "run"]),
+        "Backups": check(json!({
+            "base": nullable("string"),
+            "count": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
+            "running": {"type": "array", "items": {"$ref": "#/components/schemas/Running"}}
+        }), &["count", "limit", "runs", "running"]),
+        "Started": check(json!({
+            "run_id": nullable("integer"),
+            "base": {"type": "string"}
+        }), &["base"]),
+        "Metrics": check(json!({
+            "timestamp": {"type": "string"},
+            "timestamp_unix": {"type": "number"},
+            "version": {"type": "string"},
+            "cpu_percent": {"type": "number"},
+            "memory_percent": {"type": "number"},
+            "disk_percent": {"type": "number"},
+            "uptime_seconds": {"type": "number"},
+            "logged_users_count": {"type": "integer"},
+            "rdp_active_count": {"type": "integer"},
+            "cpu": {"type": "object"},
+            "memory": {"type": "object"},
+            "disk": {"type": "object"},
+            "disk_io": {"type": "object"},
+            "network": {"type": "object"},
+            "processes": {"type": "object"},
+            "system": {"type": "object"},
+            "agent": {"type": "object"},
+            "backup": {"type": "object"},
+            "onec_clients": {"type": "object"},
+            "logged_users": {"type": "array"},
+            "rdp_sessions": {"type": "array"},
+            "collectors": {"type": "array"}
+        }), &["timestamp", "timestamp_unix", "version", "cpu", "memory", "disk", "backup"]),
+        "OpenApi": check(json!({
+            "openapi": {"type": "string"},
+            "info": {"type": "object"},
+            "paths": {"type": "object"},
+            "components": {"type": "object"}
+        }), &["openapi", "info", "paths"])
+    })
 }
 
 fn base_param(desc: &str) -> Value {
@@ -39,9 +155,7 @@ pub fn spec() -> Value {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "basic": {"type": "http", "scheme": "basic"}
             },
-            "schemas": {
-                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
-            }
+            "schemas": schemas()
         },
         "paths": {
             "/api/metrics.prom": {"get": {
@@ -57,7 +171,7 @@ pub fn spec() -> Value {
                 "summary": "The same metrics as nested JSON (the prototype's collect_all_metrics shape)",
                 "security": read_security,
                 "responses": {
-                    "200": ok_json("the metrics"),
+                    "200": ok_json("the metrics", "Metrics"),
                     "400": err("query parameters were given"),
                     "401": err("API_READ_TOKEN or basic auth is set and the request did not send it")
                 }
@@ -66,10 +180,10 @@ pub fn spec() -> Value {
                 "summary": "Agent health: ok (200) or degraded (503), with the checks that decided it",
                 "security": read_security,
                 "responses": {
-                    "200": ok_json("status ok"),
+                    "200": ok_json("status ok", "Health"),
                     "400": err("query parameters were given"),
                     "401": err("API_READ_TOKEN or basic auth is set and the request did not send it"),
-                    "503": ok_json("status degraded: a core collector failed, the backup disk is too full, the history is unreadable, a base's last backup failed or its last success is older than MAX_AGE_HOURS")
+                    "503": ok_json("status degraded: a core collector failed, the backup disk is too full, the history is unreadable, a base's last backup failed or its last success is older than MAX_AGE_HOURS", "Health")
                 }
             }},
             "/api/backup/last": {"get": {
@@ -77,7 +191,7 @@ pub fn spec() -> Value {
                 "security": read_security,
                 "parameters": [base_param("base name (default: the first configured base)")],
                 "responses": {
-                    "200": ok_json("the run"),
+                    "200": ok_json("the run", "BackupLast"),
                     "400": err("unknown or repeated query parameter"),
                     "401": err("API_READ_TOKEN or basic auth is set and the request did not send it"),
                     "404": err("no such base, or no run recorded yet")
@@ -91,7 +205,7 @@ pub fn spec() -> Value {
                     base_param("only runs of this base")
                 ],
                 "responses": {
-                    "200": ok_json("runs and the runs in progress"),
+                    "200": ok_json("runs and the runs in progress", "Backups"),
                     "400": err("bad limit, or an unknown or repeated query parameter"),
                     "401": err("API_READ_TOKEN or basic auth is set and the request did not send it"),
                     "404": err("no such base")
@@ -102,7 +216,7 @@ pub fn spec() -> Value {
                 "security": [{"bearer": []}],
                 "parameters": [base_param("base name (default: the first configured base)")],
                 "responses": {
-                    "202": ok_json("started: {\"run_id\", \"base\"}"),
+                    "202": ok_json("started", "Started"),
                     "400": err("unknown or repeated query parameter"),
                     "401": err("missing or wrong API_TOKEN"),
                     "403": err("API_TOKEN is not configured, so backups can not be started over HTTP, or the request logged in with basic auth only (it allows reading)"),
@@ -113,7 +227,7 @@ pub fn spec() -> Value {
             }},
             "/api/openapi.json": {"get": {
                 "summary": "This document (no token needed)",
-                "responses": {"200": ok_json("the OpenAPI description")}
+                "responses": {"200": ok_json("the OpenAPI description", "OpenApi")}
             }}
         }
     })
