@@ -45,6 +45,29 @@ pub fn make_bot(tg: &Telegram) -> Result<Bot, TelegramError> {
     Ok(bot)
 }
 
+/// A test-only setting that divides every retry wait of the bot by its
+/// value, so a test can play a 10-minute Telegram outage in 10 seconds.
+/// Read only by debug builds; release builds ignore it.
+pub const TEST_TIME_SCALE_ENV: &str = "ONEC_TEST_TELEGRAM_TIME_SCALE";
+
+/// The wait actually slept for a retry wait `d` (see [`TEST_TIME_SCALE_ENV`]).
+fn scaled(d: Duration) -> Duration {
+    #[cfg(debug_assertions)]
+    {
+        static SCALE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+        let scale = *SCALE.get_or_init(|| {
+            std::env::var(TEST_TIME_SCALE_ENV)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|s| *s > 0)
+                .unwrap_or(1)
+        });
+        d / scale
+    }
+    #[cfg(not(debug_assertions))]
+    d
+}
+
 /// Whether an error may go away by itself, and how long to wait first.
 pub fn retry_delay(e: &RequestError, backoff: Duration) -> Option<Duration> {
     match e {
@@ -77,7 +100,7 @@ where
                         ctx.describe(&e)
                     );
                     tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
+                        _ = tokio::time::sleep(scaled(wait)) => {}
                         _ = ctx.agent.shutdown.cancelled() => return Err(e),
                     }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -85,6 +108,61 @@ where
                 }
                 _ => return Err(e),
             },
+        }
+    }
+}
+
+/// Send a notice that must arrive: like [`send_html`], but transient
+/// failures (network, timeouts, 5xx, 429) are retried with backoff for as
+/// long as Telegram stays away, until the agent stops. Only a refusal that
+/// cannot go away (a 4xx other than 429) gives up, with a log line.
+pub async fn deliver_html(ctx: &Ctx, chat: ChatId, text: &str) {
+    for part in split(text, MAX_MESSAGE_CHARS) {
+        let mut backoff = Duration::from_secs(1);
+        let mut failures: u64 = 0;
+        loop {
+            let req = ctx
+                .bot
+                .send_message(chat, part.clone())
+                .parse_mode(ParseMode::Html);
+            match req.send().await {
+                Ok(_) => {
+                    if failures > 0 {
+                        tracing::info!(
+                            chat = chat.0,
+                            "Telegram notice delivered after {failures} failed attempt(s)"
+                        );
+                    }
+                    break;
+                }
+                Err(e) => match retry_delay(&e, backoff) {
+                    Some(wait) => {
+                        failures += 1;
+                        // One line at the first failure, then every 10th.
+                        if failures == 1 || failures.is_multiple_of(10) {
+                            tracing::warn!(
+                                chat = chat.0,
+                                "Telegram notice not delivered yet (attempt {failures}), retrying in {}s: {}",
+                                wait.as_secs(),
+                                ctx.describe(&e)
+                            );
+                        }
+                        tokio::select! {
+                            _ = tokio::time::sleep(scaled(wait)) => {}
+                            _ = ctx.agent.shutdown.cancelled() => return,
+                        }
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                    None => {
+                        tracing::warn!(
+                            chat = chat.0,
+                            "Telegram refused a notice: {}",
+                            ctx.describe(&e)
+                        );
+                        return;
+                    }
+                },
+            }
         }
     }
 }
@@ -139,7 +217,7 @@ async fn get_me(ctx: &Ctx) -> Option<Me> {
                     ctx.describe(&e)
                 );
                 tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = tokio::time::sleep(scaled(wait)) => {}
                     _ = ctx.agent.shutdown.cancelled() => return None,
                 }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -195,7 +273,7 @@ pub async fn poll(ctx: Arc<Ctx>) {
                     ctx.describe(&e)
                 );
                 tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = tokio::time::sleep(scaled(wait)) => {}
                     _ = ctx.agent.shutdown.cancelled() => return,
                 }
                 backoff = (backoff * 2).min(MAX_BACKOFF);

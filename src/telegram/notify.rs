@@ -45,7 +45,7 @@ impl State {
 async fn broadcast(ctx: &Ctx, text: &str, except: Option<ChatId>) {
     for chat in ctx.notify_chats() {
         if Some(chat) != except {
-            api::send_html(ctx, chat, text).await;
+            api::deliver_html(ctx, chat, text).await;
         }
     }
 }

@@ -685,3 +685,49 @@ fn a_long_failure_notice_is_split_into_valid_html() {
     );
     assert!(tg.rejected().is_empty(), "{:?}", tg.rejected());
 }
+
+/// Telegram away for a simulated 10 minutes (every call answered with 502,
+/// 429 `retry_after` 30 s or a dropped connection; the bot's retry waits
+/// divided by 30 through its test-only time scale, so 20 s here): backups
+/// and the API are not delayed, and once Telegram is back the notice of
+/// the backup made during the outage arrives, once.
+#[test]
+fn a_ten_minute_telegram_outage_delays_nothing_and_loses_no_notice() {
+    let w = world();
+    let (tg, bot) = Bot::ready(&w, &[("ONEC_TEST_TELEGRAM_TIME_SCALE", "30")]);
+    let outage = Duration::from_secs(20);
+    let began = Instant::now();
+    tg.outage(outage);
+    let t = Instant::now();
+    ok_stdout(w.cmd().arg("backup").output().unwrap());
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    let t = Instant::now();
+    let health = crate::util::http::get(bot.0.port, "/api/health");
+    assert_eq!(health.status, 200, "{}", health.text());
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    let n = tg.wait_message(ADMIN, "готова", Duration::from_secs(90));
+    assert!(n.at >= began + outage, "delivered during the outage?");
+    let failed = tg.calls().iter().filter(|c| c.failed).count();
+    let seen: Vec<String> = tg
+        .calls()
+        .iter()
+        .map(|c| format!("{} {}", c.method, c.failed))
+        .collect();
+    assert!(
+        failed >= 5,
+        "the outage was never seen: {failed} failed call(s): {seen:?}\n{}",
+        bot.stderr()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let count = tg
+        .calls_of("sendMessage")
+        .iter()
+        .filter(|c| c.text().contains("готова"))
+        .count();
+    assert_eq!(count, 1, "delivered more than once");
+    assert!(
+        bot.stderr().contains("not delivered yet"),
+        "{}",
+        bot.stderr()
+    );
+}

@@ -68,6 +68,10 @@ struct Inner {
     next_message: i64,
     calls: Vec<Call>,
     failures: VecDeque<Failure>,
+    /// Until then every call fails, in turn with 502, 429 and a dropped
+    /// connection (no answer at all).
+    outage_until: Option<Instant>,
+    outage_calls: u64,
     rejected: Vec<(Call, String)>,
 }
 
@@ -124,6 +128,12 @@ impl FakeTelegram {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Telegram is away for `d`: every call fails in turn with 502, 429
+    /// (`retry_after` 30 s) and a connection closed without an answer.
+    pub fn outage(&self, d: Duration) {
+        self.shared.inner.lock().unwrap().outage_until = Some(Instant::now() + d);
     }
 
     /// The next `n` calls (any method) fail with `f`.
@@ -355,6 +365,10 @@ async fn serve(mut sock: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
         (serde_json::from_slice(&body).unwrap_or(json!({})), vec![])
     };
     let (status, answer) = handle(&shared, &method, params, files).await;
+    if status == 0 {
+        // A dropped connection: no answer at all.
+        return Ok(());
+    }
     let text = answer.to_string();
     let reason = match status {
         200 => "OK",
@@ -387,6 +401,26 @@ async fn handle(
     };
     {
         let mut i = shared.inner.lock().unwrap();
+        let away = i.outage_until.is_some_and(|t| Instant::now() < t);
+        if away {
+            i.outage_calls += 1;
+            let kind = i.outage_calls % 3;
+            call.failed = true;
+            i.calls.push(call);
+            return match kind {
+                0 => (0, json!(null)),
+                1 => (
+                    502,
+                    json!({"ok": false, "error_code": 502, "description": "Bad Gateway"}),
+                ),
+                _ => (
+                    429,
+                    json!({"ok": false, "error_code": 429,
+                        "description": "Too Many Requests: retry after 30",
+                        "parameters": {"retry_after": 30}}),
+                ),
+            };
+        }
         if let Some(f) = i.failures.pop_front() {
             call.failed = true;
             i.calls.push(call);
