@@ -188,8 +188,10 @@ impl Jobs {
         force: bool,
     ) -> Result<Started, StartError> {
         let (base, id) = self.spawn(base, trigger, force)?;
-        let run_id = id.await.ok().flatten();
-        Ok(Started { base, run_id })
+        Ok(Started {
+            base,
+            run_id: id.await.ok().flatten(),
+        })
     }
 
     /// [`Jobs::start`] for callers outside the async runtime.
@@ -199,9 +201,10 @@ impl Jobs {
         trigger: Trigger,
         force: bool,
     ) -> Result<Started, StartError> {
-        let (base, id) = self.spawn(base, trigger, force)?;
-        let run_id = id.blocking_recv().ok().flatten();
-        Ok(Started { base, run_id })
+        self.spawn(base, trigger, force).map(|(base, id)| Started {
+            base,
+            run_id: id.blocking_recv().ok().flatten(),
+        })
     }
 
     /// Check and register the run, then start its thread; the receiver

@@ -68,6 +68,15 @@ fn scaled(d: Duration) -> Duration {
     d
 }
 
+/// Sleep `wait` (scaled, see [`TEST_TIME_SCALE_ENV`]) before a retry;
+/// false when the agent began to stop meanwhile.
+async fn pause(ctx: &Ctx, wait: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(scaled(wait)) => true,
+        _ = ctx.agent.shutdown.cancelled() => false,
+    }
+}
+
 /// Whether an error may go away by itself, and how long to wait first.
 pub fn retry_delay(e: &RequestError, backoff: Duration) -> Option<Duration> {
     match e {
@@ -99,9 +108,8 @@ where
                         wait.as_secs(),
                         ctx.describe(&e)
                     );
-                    tokio::select! {
-                        _ = tokio::time::sleep(scaled(wait)) => {}
-                        _ = ctx.agent.shutdown.cancelled() => return Err(e),
+                    if !pause(ctx, wait).await {
+                        return Err(e);
                     }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     attempt += 1;
@@ -147,9 +155,8 @@ pub async fn deliver_html(ctx: &Ctx, chat: ChatId, text: &str) {
                                 ctx.describe(&e)
                             );
                         }
-                        tokio::select! {
-                            _ = tokio::time::sleep(scaled(wait)) => {}
-                            _ = ctx.agent.shutdown.cancelled() => return,
+                        if !pause(ctx, wait).await {
+                            return;
                         }
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
@@ -216,9 +223,8 @@ async fn get_me(ctx: &Ctx) -> Option<Me> {
                     wait.as_secs(),
                     ctx.describe(&e)
                 );
-                tokio::select! {
-                    _ = tokio::time::sleep(scaled(wait)) => {}
-                    _ = ctx.agent.shutdown.cancelled() => return None,
+                if !pause(ctx, wait).await {
+                    return None;
                 }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
@@ -272,9 +278,8 @@ pub async fn poll(ctx: Arc<Ctx>) {
                     wait.as_secs(),
                     ctx.describe(&e)
                 );
-                tokio::select! {
-                    _ = tokio::time::sleep(scaled(wait)) => {}
-                    _ = ctx.agent.shutdown.cancelled() => return,
+                if !pause(&ctx, wait).await {
+                    return;
                 }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
