@@ -203,3 +203,134 @@ mod tests {
         );
     }
 }
+
+/// Properties of applying retention on disk (32 generated cases, README
+/// "Reliability"): files that match base A's naming but were recorded by
+/// base B (an earlier prefix) or by nobody are never candidates and never
+/// deleted; A's newest verified archive always stays; applying twice
+/// deletes nothing more.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::backup::history::{Finish, NewRun, Trigger};
+    use crate::config::{LoadOptions, load};
+    use proptest::prelude::*;
+
+    /// Who recorded a file named like A's archives.
+    #[derive(Debug, Clone, Copy)]
+    enum Owner {
+        A,
+        B,
+        Nobody,
+    }
+
+    fn setup(dir: &Path, last: u32) -> Config {
+        let (a, b) = (dir.join("Buh"), dir.join("Zup"));
+        fs::create_dir_all(&a).unwrap();
+        fs::create_dir_all(&b).unwrap();
+        let yaml = dir.join("config.yaml");
+        fs::write(
+            &yaml,
+            format!(
+                "backup:\n  backup_dir: {}\n  lock_dir: {}\nbases:\n  - name: a\n    path: {}\n    keep: {{last: {last}}}\n  - name: b\n    path: {}\n",
+                dir.join("backups").display(),
+                dir.join("locks").display(),
+                a.display(),
+                b.display()
+            ),
+        )
+        .unwrap();
+        let env = dir.join(".env");
+        fs::write(&env, "").unwrap();
+        load(&LoadOptions {
+            env_file: Some(env),
+            config_file: Some(yaml),
+            env: Default::default(),
+            skip_files: false,
+        })
+        .unwrap()
+    }
+
+    fn record(h: &History, base: &str, path: &Path) {
+        let now = jiff::Timestamp::now();
+        let id = h
+            .start_run(&NewRun {
+                base,
+                trigger: Trigger::Cli,
+                method: "copy",
+                started: &now,
+                pid: 1,
+            })
+            .unwrap();
+        h.finish_run(
+            id,
+            &Finish {
+                status: Status::Ok,
+                finished: &now,
+                archive_path: Some(path),
+                archive_size: Some(1),
+                source_size: None,
+                sha256: None,
+                onec_exit_code: None,
+                error: None,
+                fingerprint: None,
+                log_path: None,
+            },
+        )
+        .unwrap();
+    }
+
+    fn owner() -> impl Strategy<Value = Owner> {
+        prop_oneof![Just(Owner::A), Just(Owner::B), Just(Owner::Nobody)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn another_bases_and_unrecorded_files_are_never_deleted(
+            owners in prop::collection::vec(owner(), 1..12),
+            last in 1..3u32,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let cfg = setup(dir.path(), last);
+            fs::create_dir_all(&cfg.backup_dir).unwrap();
+            let h = History::open(&cfg.history_db).unwrap();
+            let day = cfg.backup_dir.join("2024-05-01");
+            fs::create_dir_all(&day).unwrap();
+            let mut files = Vec::new();
+            for (i, o) in owners.iter().enumerate() {
+                let p = day.join(format!("Buh_2024-05-01_10-{:02}-00.zip", i));
+                fs::write(&p, b"x").unwrap();
+                match o {
+                    Owner::A => record(&h, "a", &p),
+                    Owner::B => record(&h, "b", &p),
+                    Owner::Nobody => {}
+                }
+                files.push((p, *o));
+            }
+            let a = cfg.base(Some("a")).unwrap();
+            let now = jiff::Timestamp::from_second(1_714_608_000).unwrap().to_zoned_datetime(cfg.timezone.clone());
+            let plan = plan(&cfg, a, &h, now.clone()).unwrap();
+            for c in &plan.archives {
+                let owner = files.iter().find(|(p, _)| *p == c.path).unwrap().1;
+                prop_assert!(matches!(owner, Owner::A), "{} is a candidate", c.path.display());
+            }
+            let deleted = apply(&cfg, a, &h, None, now.clone()).unwrap();
+            let again = apply(&cfg, a, &h, None, now).unwrap();
+            prop_assert!(again.is_empty(), "a second pass deleted {again:?}");
+            let newest_a = files.iter().rev().find(|(_, o)| matches!(o, Owner::A)).map(|(p, _)| p);
+            for (p, o) in &files {
+                match o {
+                    Owner::A => {
+                        if Some(p) == newest_a {
+                            prop_assert!(p.exists(), "A's newest archive deleted");
+                        }
+                    }
+                    _ => prop_assert!(p.exists() && !deleted.contains(p), "{} deleted", p.display()),
+                }
+            }
+            let a_count = files.iter().filter(|(_, o)| matches!(o, Owner::A)).count();
+            prop_assert_eq!(deleted.len(), a_count.saturating_sub(last as usize));
+        }
+    }
+}
