@@ -206,4 +206,10 @@ fn yaml_lines_point_at_the_key() {
     ] {
         assert_eq!(yaml_line(text, path), line, "{path}");
     }
+    // Keys that hold dots (found by the property above: `.:` at the top).
+    let dotted = "x: 1\n.: 2\nbackup:\n  a.b: 3\n";
+    assert_eq!(yaml_line(dotted, "."), Some(2));
+    assert_eq!(yaml_line(dotted, "backup.a.b"), Some(4));
+    assert_eq!(yaml_line("A[: 1\n", "A["), Some(1));
+    assert_eq!(yaml_line("x: 1\nA : A\n", "A"), Some(2));
 }

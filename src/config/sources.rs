@@ -484,22 +484,58 @@ pub(crate) fn yaml_line(text: &str, path: &str) -> Option<usize> {
     if path.is_empty() {
         return None;
     }
+    // A key may itself hold dots (`a.b: 1`, even `.: 1`): try every way of
+    // grouping the dot-separated pieces into keys, fewest keys last.
+    let pieces: Vec<&str> = path.split('.').collect();
+    let n = pieces.len().min(9);
+    let pieces_slice = &pieces[..n];
+    let rest = pieces[n..].join(".");
+    for mask in 0..(1u32 << (n - 1)) {
+        let mut segs: Vec<String> = vec![pieces_slice[0].to_string()];
+        for (i, p) in pieces_slice.iter().enumerate().skip(1) {
+            if mask & (1 << (i - 1)) == 0 {
+                segs.push((*p).to_string());
+            } else {
+                let last = segs.last_mut().expect("one segment");
+                last.push('.');
+                last.push_str(p);
+            }
+        }
+        if !rest.is_empty() {
+            let last = segs.last_mut().expect("one segment");
+            last.push('.');
+            last.push_str(&rest);
+        }
+        if let Some(line) = yaml_line_of(text, &segs) {
+            return Some(line);
+        }
+    }
+    None
+}
+
+/// [`yaml_line`] for a path already cut into keys (`name` or `name[i]`).
+fn yaml_line_of(text: &str, segs: &[String]) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
     // The lines to search: [from, to), and the column of the keys there
     // (`None`: the column of the first key found, at the top level).
     let (mut from, mut to, mut col) = (0, lines.len(), None::<usize>);
     let mut found = None;
-    for seg in path.split('.') {
-        let (name, index) = match seg.split_once('[') {
-            Some((n, rest)) => (n, Some(rest.strip_suffix(']')?.parse::<usize>().ok()?)),
-            None => (seg, None),
+    for seg in segs {
+        // `name[i]` is a list item; a key that merely holds `[` is a name.
+        let item = seg
+            .split_once('[')
+            .and_then(|(n, rest)| Some((n, rest.strip_suffix(']')?.parse::<usize>().ok()?)));
+        let (name, index) = match item {
+            Some((n, i)) => (n, Some(i)),
+            None => (seg.as_str(), None),
         };
         let (at, key_col) = (from..to).find_map(|j| {
             let (c, rest) = key_at(lines[j], j == from)?;
             let named = rest
                 .strip_prefix(name)
                 .or_else(|| rest.strip_prefix(&format!("\"{name}\"")))
-                .is_some_and(|r| r.starts_with(':'));
+                .or_else(|| rest.strip_prefix(&format!("'{name}'")))
+                .is_some_and(|r| r.trim_start_matches([' ', '\t']).starts_with(':'));
             (named && col.is_none_or(|k| k == c)).then_some((j, c))
         })?;
         found = Some(at);
