@@ -92,9 +92,30 @@ impl History {
         } else {
             ("WAL", "NORMAL")
         };
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", journal, |r| r.get(0))
+        // Switching the journal needs the database to itself, and SQLite
+        // does not wait for that: when another process is opening the file
+        // at the same moment, try again for up to 5 s. A file already in the
+        // wanted mode is left alone (no lock needed).
+        let current: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .map_err(open_err)?;
+        let mut mode = current.clone();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !mode.eq_ignore_ascii_case(journal) {
+            match conn.pragma_update_and_check(None, "journal_mode", journal, |r| r.get(0)) {
+                Ok(m) => {
+                    mode = m;
+                    break;
+                }
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(open_err(e)),
+            }
+        }
         if !mode.eq_ignore_ascii_case(journal) {
             tracing::warn!(path = %path.display(), mode, "history database journal is not {journal}");
         }
