@@ -299,16 +299,12 @@ pub(super) fn check_api(r: &mut Resolver) {
     ] {
         for (set, unset) in [(a, b), (b, a)] {
             if r.str(set).is_some() && r.str(unset).is_none() {
-                let name = |y| keys::by_yaml(y).map_or(y, |k| k.display_name());
-                let origin = r.origin(set);
-                r.problems.push(Problem::unknown(
-                    origin,
-                    format!(
-                        "{} as well: {} works only with both set",
-                        name(unset),
-                        name(set)
-                    ),
-                ));
+                let problem = format!(
+                    "{} as well: {} works only with both set",
+                    name(unset),
+                    name(set)
+                );
+                r.problems.push(Problem::unknown(r.origin(set), problem));
             }
         }
     }
