@@ -337,7 +337,10 @@ fn run(
             by: None,
         };
         let size = fs::metadata(&dt).map(|m| m.len()).unwrap_or(0);
-        let detail = format!("dump checked ({}), not loaded", human_bytes(size));
+        let detail = format!(
+            "dump of {} complete (read to its end), not loaded",
+            human_bytes(size)
+        );
         return Ok(report(&t, kind, Some(detail)));
     };
     let by = load::load(req, loader, &dt, &mut t)?;
