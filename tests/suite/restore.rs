@@ -404,3 +404,21 @@ fn a_password_reaches_1c_only_on_its_command_line() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn a_hanging_1c_is_stopped_at_the_timeout_and_explained() {
+    let mut w = World::new(4);
+    backup(&w);
+    record_calls(&w, &[("FAKE_1C_MODE", "hang")]);
+    w.set("ONEC_TIMEOUT", "5");
+    let to = w.dir.path().join("restored");
+    let started = std::time::Instant::now();
+    let (code, v, _) = restore(&w, "latest", &to, &[]);
+    assert_eq!(code, 1, "{v}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let err = v["error"].as_str().unwrap();
+    assert!(
+        err.contains("1C infobase creation timed out after 5 s") && err.contains("modal dialog"),
+        "{err}"
+    );
+}

@@ -94,6 +94,15 @@ pub enum RestoreError {
     #[error("{}: exists and is not a folder; choose a folder for the restored infobase", to.display())]
     NotAFolder { to: PathBuf },
     #[error(
+        "{}: the infobase there is in use ({evidence}); ask users to leave 1C before restoring \
+         over it",
+        to.display()
+    )]
+    InUse {
+        to: PathBuf,
+        evidence: crate::onec::Evidence,
+    },
+    #[error(
         "{}: is inside the backup folder being restored; choose a folder outside it",
         to.display()
     )]
@@ -230,6 +239,16 @@ fn prepare_target(req: &RestoreRequest, archive_is_dir: bool) -> Result<bool, Re
             let mut entries = fs::read_dir(to).map_err(write_err)?;
             if entries.next().is_some() && !req.force {
                 return Err(RestoreError::NotEmpty { to: to.to_owned() });
+            }
+            // Never write over a base 1C has open.
+            if to.join("1Cv8.1CD").exists()
+                && let Err(e) = crate::onec::check_idle(to)
+            {
+                let evidence = e.evidence;
+                return Err(RestoreError::InUse {
+                    to: to.to_owned(),
+                    evidence,
+                });
             }
             false
         }

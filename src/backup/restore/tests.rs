@@ -166,6 +166,12 @@ fn a_non_empty_folder_is_refused_unless_forced() {
     restore_to(&archive, &to, true).unwrap();
     assert_eq!(fs::read_to_string(to.join("keep.txt")).unwrap(), "mine");
     assert_eq!(fs::metadata(to.join("1Cv8.1CD")).unwrap().len(), 200 * 8192);
+    // A base 1C has open is never written over.
+    fs::write(to.join("1Cv8.1CL"), "").unwrap();
+    let err = restore_to(&archive, &to, true).unwrap_err();
+    assert!(matches!(err, RestoreError::InUse { .. }), "{err}");
+    assert!(err.to_string().contains("leave 1C"), "{err}");
+    fs::remove_file(to.join("1Cv8.1CL")).unwrap();
     // A file where the folder should be.
     let err = restore_to(&archive, &to.join("keep.txt"), true).unwrap_err();
     assert!(matches!(err, RestoreError::NotAFolder { .. }), "{err}");
