@@ -119,9 +119,11 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         let mut t = term.lock().unwrap_or_else(|p| p.into_inner());
         t.advance(p.done, p.total);
     };
+    // 1C is given the folder as an absolute path.
+    let to = std::path::absolute(&args.to).unwrap_or_else(|_| args.to.clone());
     let req = restore::RestoreRequest {
         archive: &archive,
-        to: &args.to,
+        to: &to,
         force: args.force,
         loader,
         user: args.user.as_deref(),
@@ -141,7 +143,7 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
             };
             if args.json {
                 print_json(&serde_json::json!({
-                    "archive": archive, "to": args.to, "ok": false, "error": message,
+                    "archive": archive, "to": to, "ok": false, "error": message,
                 }));
             }
             let code = match e {

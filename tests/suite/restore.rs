@@ -422,3 +422,35 @@ fn a_hanging_1c_is_stopped_at_the_timeout_and_explained() {
         "{err}"
     );
 }
+
+#[test]
+fn a_bare_dt_is_checked_then_loaded_where_it_is() {
+    let mut w = World::new(4);
+    w.set("BACKUP_COMPRESS", "none");
+    backup(&w);
+    let (args, _) = record_calls(&w, &[]);
+    let archive = w.backups.join(w.archives().into_iter().next().unwrap());
+    let to = w.dir.path().join("restored");
+    let (code, v, err) = restore(&w, "latest", &to, &[]);
+    assert_eq!(code, 0, "{v} {err}");
+    let calls = read(&args);
+    assert!(
+        calls.contains(&format!("/RestoreIB\n{}\n", archive.display())),
+        "{calls}"
+    );
+    assert_eq!(files_in(&to), ["1Cv8.1CD"]);
+    // A damaged one never reaches 1C.
+    fs::remove_file(&args).unwrap();
+    let len = fs::metadata(&archive).unwrap().len();
+    fs::File::options()
+        .write(true)
+        .open(&archive)
+        .unwrap()
+        .set_len(len - 100)
+        .unwrap();
+    let to = w.dir.path().join("again");
+    let (code, v, _) = restore(&w, "latest", &to, &[]);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("truncated"), "{v}");
+    assert_eq!(read(&args), "", "1C was not started");
+}

@@ -289,6 +289,12 @@ fn run(
     // A bare `.dt` that will be loaded is read by 1C where it is.
     let bare_dt = matches!(kind, Some(Kind::Bare)) && is_bare_dt(archive, &file_name)?;
     let load_in_place = bare_dt && req.loader.is_some();
+    // A bare dump is known as a `.dt` whatever its file is called.
+    let dt_name = if verify::is_dt(&file_name) {
+        file_name.clone()
+    } else {
+        format!("{file_name}.dt")
+    };
     let need = match kind {
         None => extract::folder_files(archive)?
             .iter()
@@ -313,12 +319,20 @@ fn run(
         Some(Kind::Zip) => extract::zip(archive, &mut t, &ticker)?,
         Some(Kind::TarZst) => extract::tar_zst(archive, &mut t, &ticker)?,
         Some(Kind::Bare) if load_in_place => {}
-        Some(Kind::Bare) if bare_dt => extract::bare(archive, &file_name, &mut t, &ticker)?,
+        Some(Kind::Bare) if bare_dt => extract::bare(archive, &dt_name, &mut t, &ticker)?,
         Some(Kind::Bare) => extract::bare(archive, "1Cv8.1CD", &mut t, &ticker)?,
     }
     req.cancel.check()?;
     ticker.finish();
 
+    if load_in_place {
+        // Read to its end before 1C is given it.
+        let f = fs::File::open(archive).map_err(|source| RestoreError::Archive {
+            path: archive.to_owned(),
+            source,
+        })?;
+        verify::check_entry(&dt_name, f, Some(meta.len()), None, req.cancel)?;
+    }
     let extracted_dt = t
         .written
         .iter()

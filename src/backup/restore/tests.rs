@@ -133,11 +133,17 @@ fn a_dump_without_a_loader_is_extracted_and_checked_not_loaded() {
         );
         assert!(rep.detail.unwrap().contains("not loaded"));
     }
-    // A bare .dt is copied under its own name.
+    // A bare .dt is copied under its own name (a .dt by its signature
+    // gets the extension).
     let to = fx.dir.path().join("bare");
     let rep = restore_to(&fx.src.join("buh.dt"), &to, false).unwrap();
     assert_eq!(rep.files, 1);
     assert!(to.join("buh.dt").is_file());
+    let unnamed = fx.dir.path().join("dump-file");
+    fs::copy(fx.src.join("buh.dt"), &unnamed).unwrap();
+    let to = fx.dir.path().join("unnamed");
+    restore_to(&unnamed, &to, false).unwrap();
+    assert!(to.join("dump-file.dt").is_file());
 }
 
 #[test]
