@@ -3,6 +3,7 @@
 //! `BACKUP_DIR`, and (in `history`) the only one with SQL.
 
 pub mod archive;
+pub mod crypt;
 pub mod feed;
 pub mod fingerprint;
 pub mod history;

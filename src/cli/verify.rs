@@ -100,6 +100,7 @@ mod tests {
                 crc32: Some(0x1234_abcd),
                 detail: None,
             }],
+            key_id: None,
         };
         let text = render(&report);
         assert!(!text.contains('\x1b'), "{text:?}");

@@ -209,6 +209,7 @@ fn forced_zip64_records_are_readable() {
         threads: 2,
         ticker: &mut t,
         cancel: &Cancel::new(),
+        password: None,
     };
     write_zip(pack, 6, true).unwrap();
     assert_eq!(read_zip(&tmp), fx.contents);
