@@ -482,3 +482,5 @@ fn dos_datetime_encodes_local_time() {
     assert_eq!(t & 0x1F, 15);
     assert_eq!((t >> 5) & 0x3F, local.minute() as u16);
 }
+
+mod sealed;
