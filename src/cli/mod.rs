@@ -44,7 +44,7 @@ enum Command {
     Run,
     /// Back up one base (the default one unless --base), or all with --all.
     Backup(backup::Args),
-    /// Check an archive (CRC and size of every entry, 1CD header, .dt stream) and print its SHA-256.
+    /// Check an archive (CRC or authentication code and size of every entry, 1CD header, .dt stream) and print its SHA-256.
     Verify(verify::Args),
     /// Show the backup history.
     List(list::Args),
@@ -166,7 +166,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Config { action }) => config_cmd::run(&cli, action),
         Some(Command::Service { action }) => service::run(&cli, action),
         Some(Command::ServiceRun { name }) => service::service_run(name),
-        Some(Command::Verify(args)) => verify::run(args),
+        Some(Command::Verify(args)) => verify::run(&cli, args),
         Some(Command::Backup(args)) => backup::run(&load(&cli)?, args),
         Some(Command::List(args)) => list::run(&load(&cli)?, args),
         Some(Command::Prune(args)) => prune::run(&load(&cli)?, args),

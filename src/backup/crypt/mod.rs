@@ -10,7 +10,7 @@
 //! writes a password anywhere, and every error names what failed, never a
 //! value.
 
-use crate::config::Secret;
+use crate::config::{Base, Config, Secret};
 
 pub mod ae2;
 pub mod age;
@@ -49,6 +49,19 @@ impl Passwords {
             }
         }
         Passwords { list }
+    }
+
+    /// Every archive password the settings hold: `base`'s first (when
+    /// given), then every base's, then `BACKUP_ARCHIVE_OLD_PASSWORDS`.
+    pub fn configured(cfg: &Config, base: Option<&Base>) -> Self {
+        let bases = base.into_iter().chain(&cfg.bases);
+        let current: Vec<&Secret> = bases.filter_map(|b| b.archive_password.as_ref()).collect();
+        Passwords::new(None, current.into_iter().chain(&cfg.archive_old_passwords))
+    }
+
+    /// These passwords, then `more` (without repeats).
+    pub fn then(&self, more: &Passwords) -> Passwords {
+        Passwords::new(None, self.list.iter().chain(&more.list))
     }
 
     pub fn is_empty(&self) -> bool {

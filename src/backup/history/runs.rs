@@ -504,6 +504,21 @@ impl History {
         Ok(self.conn.query_row(&sql, [id], run_from_row).optional()?)
     }
 
+    /// The key id recorded for the newest archive whose path ends with
+    /// `file_name` (an archive's name is unique: prefix and time), if any.
+    pub fn key_id_of_archive(&self, file_name: &str) -> Result<Option<String>, HistoryError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT key_id FROM runs WHERE key_id IS NOT NULL
+                   AND substr(archive_path, -length(?1)) = ?1
+                 ORDER BY id DESC LIMIT 1",
+                [file_name],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// The newest successful run of any base.
     pub fn last_success_any(&self) -> Result<Option<Run>, HistoryError> {
         let sql = format!(
