@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::backup::crypt::Keys;
 use crate::backup::crypt::age::{self, AgeError};
 use crate::cancel::{Cancel, Cancelled};
+use crate::config::Secret;
 use crate::onec::files::{CD_HEADER_LEN, DtCheck, check_1cd_header, check_dt, read_full};
 
 pub mod limits;
@@ -155,15 +156,19 @@ pub fn verify_with(path: &Path, keys: &Keys, cancel: &Cancel) -> Result<VerifyRe
     })
 }
 
-enum Kind {
+/// What an archive file is, by its magic number and name.
+pub(crate) enum Kind {
     Zip,
     TarZst,
     /// A `.tar.zst` encrypted with age.
     Age,
+    /// A bare `.dt` or `.1CD`.
     Bare,
 }
 
-fn detect(path: &Path) -> Result<Kind, VerifyError> {
+/// Tell a `.zip`, a `.tar.zst` and a bare `.dt`/`.1CD` apart; a name that
+/// promises one kind and bytes that are not it is an error.
+pub(crate) fn detect(path: &Path) -> Result<Kind, VerifyError> {
     let mut head = [0u8; 22];
     let mut f = File::open(path).map_err(|source| VerifyError::Io {
         path: path.to_owned(),
@@ -279,11 +284,11 @@ impl<R: Read> Read for Tee<'_, R> {
     }
 }
 
-fn is_1cd(name: &str) -> bool {
+pub(crate) fn is_1cd(name: &str) -> bool {
     name.to_lowercase().ends_with(".1cd")
 }
 
-fn is_dt(name: &str) -> bool {
+pub(crate) fn is_dt(name: &str) -> bool {
     name.to_lowercase().ends_with(".dt")
 }
 
@@ -396,16 +401,27 @@ fn judge(
     })
 }
 
-fn zip_entries(
-    path: &Path,
-    keys: &Keys,
+/// Read one entry's content from `r` to its end and check it as [`verify`]
+/// does (CRC and size against the expected ones, a `.1CD` header, a `.dt`
+/// stream): for a reader that also writes what it reads elsewhere.
+pub(crate) fn check_entry(
+    name: &str,
+    r: impl Read,
+    expected_size: Option<u64>,
+    expected_crc: Option<u32>,
     cancel: &Cancel,
-) -> Result<(Vec<EntryCheck>, Option<String>), VerifyError> {
+) -> Result<EntryCheck, VerifyError> {
+    let r = read_entry(name, r, cancel)?;
+    judge(name, r, expected_size, expected_crc)
+}
+
+/// Open a zip archive's directory, or say why it cannot be read.
+pub(crate) fn open_zip(path: &Path) -> Result<zip::ZipArchive<File>, VerifyError> {
     let f = File::open(path).map_err(|source| VerifyError::Io {
         path: path.to_owned(),
         source,
     })?;
-    let mut z = zip::ZipArchive::new(f).map_err(|e| match e {
+    zip::ZipArchive::new(f).map_err(|e| match e {
         zip::result::ZipError::Io(source) => VerifyError::Io {
             path: path.to_owned(),
             source,
@@ -414,61 +430,88 @@ fn zip_entries(
             path: path.to_owned(),
             detail: format!("its directory cannot be read: {other}"),
         },
-    })?;
-    let damaged = |i: usize, e: zip::result::ZipError| VerifyError::Damaged {
-        path: path.to_owned(),
-        detail: format!("entry #{}: {e}", i + 1),
-    };
-    // The password that opened the first encrypted entry is tried first.
-    let mut passwords: Vec<&crate::config::Secret> = keys.passwords.iter().collect();
+    })
+}
+
+fn zip_entries(
+    path: &Path,
+    keys: &Keys,
+    cancel: &Cancel,
+) -> Result<(Vec<EntryCheck>, Option<String>), VerifyError> {
+    let mut z = open_zip(path)?;
+    let mut passwords: Vec<&Secret> = keys.passwords.iter().collect();
     let mut key_id = None;
     let mut out = Vec::with_capacity(z.len());
     for i in 0..z.len() {
         cancel.check()?;
-        let encrypted = z.by_index_raw(i).map_err(|e| damaged(i, e))?.encrypted();
-        let e = if encrypted {
-            if passwords.is_empty() {
-                return Err(VerifyError::NeedPassword {
-                    path: path.to_owned(),
-                });
-            }
-            let mut found = None;
-            for (k, pw) in passwords.iter().enumerate() {
-                match z.by_index_decrypt(i, pw.expose().as_bytes()) {
-                    Err(zip::result::ZipError::InvalidPassword) => continue,
-                    Err(e) => return Err(damaged(i, e)),
-                    Ok(_) => {
-                        found = Some(k);
-                        break;
-                    }
-                }
-            }
-            let Some(k) = found else {
-                return Err(VerifyError::WrongPassword {
-                    path: path.to_owned(),
-                });
-            };
-            let pw = passwords.remove(k);
-            passwords.insert(0, pw);
-            key_id.get_or_insert_with(|| crate::backup::crypt::key_id(pw));
-            z.by_index_decrypt(i, pw.expose().as_bytes())
-        } else {
-            z.by_index(i)
-        };
-        let e = e.map_err(|e| damaged(i, e))?;
+        let (e, encrypted) = zip_entry(&mut z, i, &mut passwords, path)?;
+        if encrypted {
+            key_id.get_or_insert_with(|| crate::backup::crypt::key_id(passwords[0]));
+        }
         let name = e
             .name()
             .map_or_else(|_| format!("#{}", i + 1), |n| n.into_owned());
         if e.is_dir() {
             continue;
         }
-        // AE-2 stores no CRC (0): its authentication code, checked by the
-        // reader at the end of the data, stands in for it.
-        let (size, crc) = (e.size(), Some(e.crc32()).filter(|c| !encrypted || *c != 0));
+        let (size, crc) = (e.size(), zip_crc(&e, encrypted));
         let r = read_entry(&name, e, cancel)?;
         out.push(judge(&name, r, Some(size), crc)?);
     }
     Ok((out, key_id))
+}
+
+/// Entry `i` of an open zip, and whether it is encrypted: decrypted with
+/// the first of `passwords` that fits (which then moves to the front, to
+/// be tried first for the next entry).
+pub(crate) fn zip_entry<'z>(
+    z: &'z mut zip::ZipArchive<File>,
+    i: usize,
+    passwords: &mut Vec<&Secret>,
+    path: &Path,
+) -> Result<(zip::read::ZipFile<'z, File>, bool), VerifyError> {
+    let damaged = |e: zip::result::ZipError| VerifyError::Damaged {
+        path: path.to_owned(),
+        detail: format!("entry #{}: {e}", i + 1),
+    };
+    if !z.by_index_raw(i).map_err(damaged)?.encrypted() {
+        return Ok((z.by_index(i).map_err(damaged)?, false));
+    }
+    if passwords.is_empty() {
+        return Err(VerifyError::NeedPassword {
+            path: path.to_owned(),
+        });
+    }
+    let mut found = None;
+    for (k, pw) in passwords.iter().enumerate() {
+        match z.by_index_decrypt(i, pw.expose().as_bytes()) {
+            Err(zip::result::ZipError::InvalidPassword) => continue,
+            Err(e) => return Err(damaged(e)),
+            Ok(_) => {
+                found = Some(k);
+                break;
+            }
+        }
+    }
+    let Some(k) = found else {
+        return Err(VerifyError::WrongPassword {
+            path: path.to_owned(),
+        });
+    };
+    let pw = passwords.remove(k);
+    passwords.insert(0, pw);
+    Ok((
+        z.by_index_decrypt(i, pw.expose().as_bytes())
+            .map_err(damaged)?,
+        true,
+    ))
+}
+
+/// The CRC to expect of a zip entry. AE-2 stores none (0): its
+/// authentication code, checked by the reader at the end of the data,
+/// stands in for it.
+pub(crate) fn zip_crc(e: &zip::read::ZipFile<'_, File>, encrypted: bool) -> Option<u32> {
+    Some(e.crc32()).filter(|c| !encrypted || *c != 0)
 }
 
 /// The entries of a `.tar.zst`, or with `keys` of a `.tar.zst.age`; and
@@ -482,32 +525,7 @@ fn tar_zst_entries(
         path: path.to_owned(),
         source,
     })?;
-    let stream_err = |e: io::Error| {
-        if cancel.is_cancelled() {
-            return VerifyError::Cancelled(Cancelled);
-        }
-        if let Some(a) = AgeError::find(&e) {
-            return age_err(path, a);
-        }
-        if let Some(o) = limits::Oversized::find(&e) {
-            return VerifyError::Damaged {
-                path: path.to_owned(),
-                detail: o.to_string(),
-            };
-        }
-        let detail = format!("zstd stream: {e}");
-        if e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("incomplete") {
-            VerifyError::Truncated {
-                path: path.to_owned(),
-                detail,
-            }
-        } else {
-            VerifyError::Damaged {
-                path: path.to_owned(),
-                detail,
-            }
-        }
-    };
+    let stream_err = |e: io::Error| tar_stream_error(path, e, cancel);
     let (input, key_id): (Box<dyn Read>, _) = match keys {
         None => (Box::new(f), None),
         Some(keys) => {
@@ -547,7 +565,7 @@ fn tar_zst_entries(
 
 /// An age error as a verification error: a wrong or missing password is
 /// said as such; everything else is damage or truncation.
-fn age_err(path: &Path, e: &AgeError) -> VerifyError {
+pub(crate) fn age_err(path: &Path, e: &AgeError) -> VerifyError {
     let path = path.to_owned();
     match e {
         AgeError::WrongPassword => VerifyError::WrongPassword { path },
@@ -560,6 +578,35 @@ fn age_err(path: &Path, e: &AgeError) -> VerifyError {
             path,
             detail: e.to_string(),
         },
+    }
+}
+
+/// What a read error of a `.tar.zst` stream means: cancelled, an age
+/// error, an oversized header, truncated or damaged.
+pub(crate) fn tar_stream_error(path: &Path, e: io::Error, cancel: &Cancel) -> VerifyError {
+    if cancel.is_cancelled() {
+        return VerifyError::Cancelled(Cancelled);
+    }
+    if let Some(a) = AgeError::find(&e) {
+        return age_err(path, a);
+    }
+    if let Some(o) = limits::Oversized::find(&e) {
+        return VerifyError::Damaged {
+            path: path.to_owned(),
+            detail: o.to_string(),
+        };
+    }
+    let detail = format!("zstd stream: {e}");
+    if e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("incomplete") {
+        VerifyError::Truncated {
+            path: path.to_owned(),
+            detail,
+        }
+    } else {
+        VerifyError::Damaged {
+            path: path.to_owned(),
+            detail,
+        }
     }
 }
 
@@ -656,7 +703,13 @@ fn not_regular(name: String, what: &str) -> VerifyError {
     }
 }
 
-fn walk(dir: &Path, prefix: String, out: &mut Vec<(String, PathBuf)>) -> Result<(), VerifyError> {
+/// Every regular file under `dir` as (`/`-separated name, path); a link or
+/// a special file is an error (never followed or read).
+pub(crate) fn walk(
+    dir: &Path,
+    prefix: String,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), VerifyError> {
     let io_err = |source| VerifyError::Io {
         path: dir.to_owned(),
         source,
@@ -706,4 +759,4 @@ pub fn printable(name: &str) -> Cow<'_, str> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
