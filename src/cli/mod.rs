@@ -45,7 +45,7 @@ enum Command {
     Run,
     /// Back up one base (the default one unless --base), or all with --all.
     Backup(backup::Args),
-    /// Check an archive (CRC and size of every entry, 1CD header, .dt stream) and print its SHA-256.
+    /// Check an archive (CRC or authentication code and size of every entry, 1CD header, .dt stream) and print its SHA-256.
     Verify(verify::Args),
     /// Restore a backup (or `latest`) into a new infobase folder; a .dt is loaded by 1C.
     Restore(restore::Args),
@@ -169,7 +169,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Config { action }) => config_cmd::run(&cli, action),
         Some(Command::Service { action }) => service::run(&cli, action),
         Some(Command::ServiceRun { name }) => service::service_run(name),
-        Some(Command::Verify(args)) => verify::run(args),
+        Some(Command::Verify(args)) => verify::run(&cli, args),
         Some(Command::Backup(args)) => backup::run(&load(&cli)?, args),
         Some(Command::Restore(args)) => restore::run(&load(&cli)?, args),
         Some(Command::List(args)) => list::run(&load(&cli)?, args),

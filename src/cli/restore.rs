@@ -44,6 +44,11 @@ pub struct Args {
     /// is never given on the command line).
     #[arg(long, value_name = "VAR", requires = "user")]
     password_env: Option<String>,
+    /// Read the password of an encrypted archive from this environment
+    /// variable (tried before BACKUP_ARCHIVE_PASSWORD and
+    /// BACKUP_ARCHIVE_OLD_PASSWORDS).
+    #[arg(long, value_name = "VAR")]
+    archive_password_env: Option<String>,
 }
 
 pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
@@ -121,8 +126,16 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
     };
     // 1C is given the folder as an absolute path.
     let to = std::path::absolute(&args.to).unwrap_or_else(|_| args.to.clone());
+    let passwords = super::verify::archive_passwords(
+        "--archive-password-env",
+        args.archive_password_env.as_deref(),
+        Some(cfg),
+        base,
+        &archive,
+    )?;
     let req = restore::RestoreRequest {
         archive: &archive,
+        passwords: &passwords,
         to: &to,
         force: args.force,
         loader,

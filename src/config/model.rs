@@ -34,6 +34,9 @@ pub struct Base {
     pub lock_code: Option<Secret>,
     pub compress: Compress,
     pub compress_level: Option<i32>,
+    /// Encrypt this base's archives with this password
+    /// (`BACKUP_ARCHIVE_PASSWORD`, or the base's `archive_password:`).
+    pub archive_password: Option<Secret>,
     pub delete_dt_after_compress: bool,
     pub include_log: bool,
     pub timeout: Duration,
@@ -165,6 +168,9 @@ pub struct Config {
     /// (`TELEGRAM_PROXY`, sink URLs) and every secret setting, including
     /// those of a sink that is off: masked like every other secret.
     pub other_secrets: Vec<Secret>,
+    /// `BACKUP_ARCHIVE_OLD_PASSWORDS`: older archive passwords, tried after
+    /// the current one when an archive is opened.
+    pub archive_old_passwords: Vec<Secret>,
 }
 
 impl Config {
@@ -185,6 +191,7 @@ impl Config {
         for b in &self.bases {
             out.extend(b.password.iter());
             out.extend(b.lock_code.iter());
+            out.extend(b.archive_password.iter());
         }
         out.extend(self.telegram.bot_token.iter());
         out.extend(self.api.token.iter());
@@ -197,6 +204,7 @@ impl Config {
         out.extend(e.influxdb_token.iter());
         out.extend(e.uptime_kuma_push_url.iter());
         out.extend(self.other_secrets.iter());
+        out.extend(self.archive_old_passwords.iter());
         out.retain(|s| !s.is_empty());
         out
     }

@@ -224,6 +224,7 @@ impl<'a> Resolver<'a> {
             lock_code: self.secret("onec.lock_code"),
             compress: word(&Compress::ALL, &self.text("backup.compress")),
             compress_level: self.int("backup.compress_level").map(|n| n as i32),
+            archive_password: self.secret("backup.archive_password"),
             delete_dt_after_compress: self.flag("backup.delete_dt_after_compress"),
             include_log: self.flag("backup.include_log"),
             timeout: Duration::from_secs(self.num("onec.timeout") as u64),
@@ -311,6 +312,10 @@ impl<'a> Resolver<'a> {
         }
         if let Some(Typed::Str(s)) = check("lock_code", kind("onec.lock_code"), p) {
             b.lock_code = Some(Secret::new(s)).filter(|s| !s.is_empty());
+        }
+        let archive_pw = kind("backup.archive_password");
+        if let Some(Typed::Str(s)) = check("archive_password", archive_pw, p) {
+            b.archive_password = Some(Secret::new(s)).filter(|s| !s.is_empty());
         }
         if let Some(Typed::Int(n)) = check("compress_level", kind("backup.compress_level"), p) {
             b.compress_level = Some(n as i32);
@@ -454,6 +459,14 @@ impl Resolver<'_> {
         })
     }
 
+    /// The items of a list setting.
+    fn list(&self, yaml: &str) -> Vec<String> {
+        match self.typed.get(yaml) {
+            Some((Typed::List(v), _)) => v.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The credential in the user-info of every URL setting, and the
     /// value of every secret setting.
     fn other_secrets(&self) -> Vec<Secret> {
@@ -529,6 +542,11 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         env_file: files.dotenv.map(|d| d.0.to_path_buf()),
         config_file: files.yaml.map(|y| y.0.to_path_buf()),
         other_secrets: r.other_secrets(),
+        archive_old_passwords: r
+            .list("backup.archive_old_passwords")
+            .into_iter()
+            .map(Secret::new)
+            .collect(),
     };
     if r.problems.is_empty() {
         Ok(cfg)

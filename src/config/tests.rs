@@ -779,3 +779,55 @@ fn a_password_of_a_sink_that_is_off_is_still_masked() {
     assert!(cfg.export.loki.is_none() && cfg.export.influxdb.is_none());
     assert_eq!(cfg.mask("sent l0ki-pw and infl-pw"), "sent *** and ***");
 }
+
+#[test]
+fn archive_passwords_are_secrets_lists_and_need_an_archive() {
+    let dir = with_yaml(
+        "onec:\n  base_path: /srv/buh\nbackup:\n  archive_old_passwords:\n    - 'old, with a comma'\n    - olderpw9\nbases:\n  - name: zup\n    path: /srv/zup\n    compress: zstd\n    archive_password: zup-own\n",
+    );
+    let cfg = load_in(&dir, &[("BACKUP_ARCHIVE_PASSWORD", "Current pw")]).unwrap();
+    let exposed = |v: &[Secret]| v.iter().map(|s| s.expose().to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        exposed(&cfg.archive_old_passwords),
+        ["old, with a comma", "olderpw9"]
+    );
+    let pw = |i: usize| cfg.bases[i].archive_password.as_ref().map(|s| s.expose());
+    assert_eq!((pw(0), pw(1)), (Some("Current pw"), Some("zup-own")));
+    let secrets: Vec<&str> = cfg.secrets().iter().map(|s| s.expose()).collect();
+    for s in ["Current pw", "zup-own", "old, with a comma", "olderpw9"] {
+        assert!(secrets.contains(&s), "{s} is not masked: {secrets:?}");
+    }
+    let out = render_check(&cfg);
+    assert_lacks(&out, &["Current pw", "old, with a comma", "olderpw9"]);
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap()
+            .to_string()
+    };
+    assert_contains(&line("BACKUP_ARCHIVE_PASSWORD"), &["***"]);
+    assert_contains(&line("BACKUP_ARCHIVE_OLD_PASSWORDS"), &["***"]);
+    // From the environment, comma-separated.
+    let cfg = load_env(&[("BACKUP_ARCHIVE_OLD_PASSWORDS", " a , b,,c ")]).unwrap();
+    assert_eq!(exposed(&cfg.archive_old_passwords), ["a", "b", "c"]);
+    // A one-item YAML list keeps its comma.
+    let dir = with_yaml("backup:\n  archive_old_passwords: ['x,y']\n");
+    assert_eq!(
+        exposed(&load_in(&dir, &[]).unwrap().archive_old_passwords),
+        ["x,y"]
+    );
+
+    // No archive, nothing to encrypt: a configuration error that says so.
+    let err = load_env(&[
+        ("ONEC_BASE_PATH", "/srv/buh"),
+        ("BACKUP_COMPRESS", "none"),
+        ("BACKUP_ARCHIVE_PASSWORD", "s3cret-x"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert_contains(
+        &err,
+        &["BACKUP_COMPRESS zip or zstd", "BACKUP_ARCHIVE_PASSWORD"],
+    );
+    assert_lacks(&err, &["s3cret-x"]);
+}

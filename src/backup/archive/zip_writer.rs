@@ -10,8 +10,11 @@ use std::sync::{Mutex, mpsc};
 use std::time::SystemTime;
 
 use super::deflate::{CHUNK, Done, Job, WINDOW, deflate_level, worker};
+use super::zip_aes::{self, Sealing};
 use super::{ArchiveError, Out, Pack, Source, Ticker, read_err};
+use crate::backup::crypt::ae2;
 use crate::cancel::Cancel;
+use crate::config::Secret;
 use crate::onec::files::read_full;
 
 pub(super) const U32_MAX: u64 = 0xFFFF_FFFF;
@@ -220,6 +223,7 @@ pub(super) fn write_zip(p: Pack, level: i32, force_zip64: bool) -> Result<u64, A
             done: done_rx,
             max_in_flight: p.threads * 2 + 2,
             pool: Vec::new(),
+            password: p.password.cloned(),
         };
         let mut entries = Vec::with_capacity(p.sources.len());
         for src in p.sources {
@@ -230,7 +234,10 @@ pub(super) fn write_zip(p: Pack, level: i32, force_zip64: bool) -> Result<u64, A
     })?;
     let cd_offset = out.pos;
     for e in &entries {
-        out.write(&e.central_header())?;
+        match p.password {
+            Some(_) => out.write(&zip_aes::central_header(e.central_header()))?,
+            None => out.write(&e.central_header())?,
+        }
     }
     let cd_size = out.pos - cd_offset;
     out.write(&end_records(
@@ -247,6 +254,8 @@ struct Pipe {
     done: mpsc::Receiver<Done>,
     max_in_flight: usize,
     pool: Vec<Vec<u8>>,
+    /// Encrypt every entry (WinZip AES-256) with this password.
+    password: Option<Secret>,
 }
 
 impl Pipe {
@@ -259,6 +268,8 @@ impl Pipe {
         cancel: &Cancel,
         force_zip64: bool,
     ) -> Result<ZipEntry, ArchiveError> {
+        let password = self.password.clone();
+        let password = password.as_ref();
         let mut f = File::open(&src.path).map_err(|e| read_err(&src.path, e))?;
         let meta = f.metadata().map_err(|e| read_err(&src.path, e))?;
         let (time, date) = dos_datetime(meta.modified().unwrap_or(SystemTime::UNIX_EPOCH));
@@ -270,11 +281,18 @@ impl Pipe {
             compressed: 0,
             size: meta.len(),
             offset: out.pos,
-            zip64_local: force_zip64 || local_needs_zip64(meta.len()),
+            // Encryption adds a few bytes to the compressed size.
+            zip64_local: force_zip64
+                || local_needs_zip64(meta.len() + password.map_or(0, |_| ae2::OVERHEAD)),
             force_zip64,
         };
-        out.write(&e.local_header())?;
+        let header = |e: &ZipEntry| match password {
+            Some(_) => zip_aes::local_header(e.local_header()),
+            None => e.local_header(),
+        };
+        out.write(&header(&e))?;
         let data_start = out.pos;
+        let mut sealing = password.map(|pw| Sealing::start(pw, out)).transpose()?;
 
         let mut crc = crc32fast::Hasher::new();
         let mut read = 0u64;
@@ -318,8 +336,11 @@ impl Pipe {
             in_flight -= 1;
             pending.insert(d.seq, d);
             while let Some(d) = pending.remove(&written) {
-                let bytes = d.out.map_err(ArchiveError::Compress)?;
-                out.write(&bytes)?;
+                let mut bytes = d.out.map_err(ArchiveError::Compress)?;
+                match &mut sealing {
+                    Some(s) => s.write(&mut bytes, out)?,
+                    None => out.write(&bytes)?,
+                }
                 crc.combine(&d.crc);
                 ticker.add(d.len);
                 self.pool.push(d.data);
@@ -334,6 +355,9 @@ impl Pipe {
                 got: read,
             });
         }
+        if let Some(s) = sealing {
+            s.finish(out)?;
+        }
         e.crc = crc.finalize();
         e.compressed = out.pos - data_start;
         if !e.zip64_local && e.compressed >= U32_MAX {
@@ -342,8 +366,7 @@ impl Pipe {
                 src.name, e.compressed
             )));
         }
-        let header = e.local_header();
-        out.patch(e.offset, &header)?;
+        out.patch(e.offset, &header(&e))?;
         Ok(e)
     }
 }

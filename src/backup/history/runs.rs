@@ -108,6 +108,8 @@ pub struct Finish<'a> {
     pub error: Option<&'a str>,
     pub fingerprint: Option<&'a str>,
     pub log_path: Option<&'a Path>,
+    /// The key id of the archive's password, when it is encrypted.
+    pub key_id: Option<&'a str>,
 }
 
 impl<'a> Finish<'a> {
@@ -124,6 +126,7 @@ impl<'a> Finish<'a> {
             error: None,
             fingerprint: None,
             log_path: None,
+            key_id: None,
         }
     }
 }
@@ -151,6 +154,9 @@ pub struct Run {
     pub fingerprint: Option<String>,
     pub log_path: Option<PathBuf>,
     pub pid: u32,
+    /// The key id of the password an encrypted archive was made with
+    /// (never the password).
+    pub key_id: Option<String>,
 }
 
 #[cfg(test)]
@@ -175,6 +181,7 @@ impl Run {
             fingerprint: None,
             log_path: None,
             pid: 1,
+            key_id: None,
         }
     }
 }
@@ -208,7 +215,7 @@ fn path_text(p: &Path) -> String {
 
 const RUN_COLUMNS: &str = r#"id, base, "trigger", started, finished, status, method,
     archive_path, archive_size, source_size, sha256, duration_ms, onec_exit_code, error,
-    fingerprint, log_path, pid"#;
+    fingerprint, log_path, pid, key_id"#;
 
 fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
     Ok(Run {
@@ -233,6 +240,7 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
         fingerprint: row.get(14)?,
         log_path: row.get::<_, Option<String>>(15)?.map(PathBuf::from),
         pid: row.get(16)?,
+        key_id: row.get(17)?,
     })
 }
 
@@ -263,7 +271,7 @@ impl History {
         let sql = format!(
             "UPDATE runs SET finished = ?2, status = ?3, archive_path = ?4, archive_size = ?5,
                 source_size = ?6, sha256 = ?7, duration_ms = ?8, onec_exit_code = ?9,
-                error = ?10, fingerprint = ?11, log_path = ?12
+                error = ?10, fingerprint = ?11, log_path = ?12, key_id = ?13
              WHERE id = ?1 RETURNING {RUN_COLUMNS}"
         );
         let run = self.conn.query_row(
@@ -281,6 +289,7 @@ impl History {
                 f.error,
                 f.fingerprint,
                 f.log_path.map(path_text),
+                f.key_id,
             ],
             run_from_row,
         )?;
@@ -493,6 +502,21 @@ impl History {
     pub fn run(&self, id: i64) -> Result<Option<Run>, HistoryError> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
         Ok(self.conn.query_row(&sql, [id], run_from_row).optional()?)
+    }
+
+    /// The key id recorded for the newest archive whose path ends with
+    /// `file_name` (an archive's name is unique: prefix and time), if any.
+    pub fn key_id_of_archive(&self, file_name: &str) -> Result<Option<String>, HistoryError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT key_id FROM runs WHERE key_id IS NOT NULL
+                   AND substr(archive_path, -length(?1)) = ?1
+                 ORDER BY id DESC LIMIT 1",
+                [file_name],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// The newest successful run of any base.

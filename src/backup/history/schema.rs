@@ -65,6 +65,10 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX samples_ts ON samples (ts);
     "#,
+    // 3: the key id of the password an encrypted archive was made with.
+    r#"
+    ALTER TABLE runs ADD COLUMN key_id TEXT;
+    "#,
 ];
 
 impl History {

@@ -128,6 +128,7 @@ fn start_finish_round_trip_with_every_field() {
                 error: Some("designer failed: base is locked"),
                 fingerprint: Some("1CD:12345:2024-03-01"),
                 log_path: Some(Path::new("/b/logs/run-1.log")),
+                key_id: Some("1a2b3c4d"),
             },
         )
         .unwrap();
@@ -153,6 +154,7 @@ fn start_finish_round_trip_with_every_field() {
             fingerprint: Some("1CD:12345:2024-03-01".into()),
             log_path: Some("/b/logs/run-1.log".into()),
             pid: 4242,
+            key_id: Some("1a2b3c4d".into()),
         }
     );
     let json = serde_json::to_value(&run).unwrap();
@@ -456,4 +458,40 @@ fn a_history_on_a_network_path_uses_a_rollback_journal() {
     assert!(!path2.with_extension("sqlite3-wal").exists());
     // It works all the same.
     assert_eq!(remote.schema_version().unwrap(), MIGRATIONS.len() as i64);
+}
+
+/// A file made before key ids existed (schema 2, with a run in it) gains
+/// the column on open; its old rows have none.
+#[test]
+fn migration_3_adds_the_key_id_to_an_existing_history() {
+    let (_d, path) = temp_db();
+    {
+        let c = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..2] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 2).unwrap();
+        c.execute(
+            r#"INSERT INTO runs (base, "trigger", started, finished, status, method, pid)
+               VALUES ('buh', 'cli', '2024-01-01T00:00:00.000Z', '2024-01-01T00:01:00.000Z',
+                       'ok', 'copy', 1)"#,
+            [],
+        )
+        .unwrap();
+    }
+    let h = History::open(&path).unwrap();
+    assert!(h.schema_version().unwrap() >= 3);
+    let old = h.last_run("buh").unwrap().unwrap();
+    assert_eq!((old.status, old.key_id), (Status::Ok, None));
+    let started = ts("2024-02-01T00:00:00Z");
+    let id = h.start_run(&new_run("buh", &started)).unwrap();
+    let finished = ts("2024-02-01T00:01:00Z");
+    let f = Finish {
+        key_id: Some("0badc0de"),
+        ..ok_finish(&finished)
+    };
+    assert_eq!(
+        h.finish_run(id, &f).unwrap().key_id.as_deref(),
+        Some("0badc0de")
+    );
 }

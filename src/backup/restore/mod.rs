@@ -5,8 +5,9 @@
 //! checks it while it is written), free space is checked first, and then
 //! either the restored `1Cv8.1CD` is checked (header, pages × page size) or
 //! the `.dt` is loaded by 1C (`load.rs`: `CREATEINFOBASE` and `/RestoreIB`,
-//! or `ibcmd infobase restore`). Used by the `restore` command and by
-//! restore drills.
+//! or `ibcmd infobase restore`). An encrypted archive (AES zip entries, a
+//! `.tar.zst.age`) is opened with the request's passwords. Used by the
+//! `restore` command and by restore drills.
 
 use std::fs;
 use std::io::{self, Read};
@@ -48,6 +49,9 @@ pub struct RestoreRequest<'a> {
     /// one has no users, and after loading the dump's own users apply.
     pub user: Option<&'a str>,
     pub password: Option<&'a crate::config::Secret>,
+    /// The passwords that may open an encrypted archive, tried in order
+    /// (put the one whose key id the history recorded first).
+    pub passwords: &'a crate::backup::crypt::Passwords,
     /// For 1C.
     pub timeout: Duration,
     pub cancel: &'a crate::cancel::Cancel,
@@ -302,6 +306,7 @@ fn run(
             .sum(),
         Some(Kind::Zip) => zip_content_size(archive)?,
         Some(Kind::TarZst) => zstd_content_size(archive).unwrap_or(meta.len()),
+        Some(Kind::Age) => meta.len(),
         Some(Kind::Bare) if load_in_place => 0,
         Some(Kind::Bare) => meta.len(),
     };
@@ -310,14 +315,16 @@ fn run(
     let mut t = extract::Target::new(req.to, req.cancel);
     // A .tar.zst's progress is the compressed bytes read.
     let total = match kind {
-        Some(Kind::TarZst) => meta.len(),
+        Some(Kind::TarZst | Kind::Age) => meta.len(),
         _ => need,
     };
+    let keys = crate::backup::crypt::Keys::new(req.passwords.clone());
     let ticker = Ticker::new(total, req.progress);
     match kind {
         None => extract::folder(archive, &mut t, &ticker)?,
-        Some(Kind::Zip) => extract::zip(archive, &mut t, &ticker)?,
-        Some(Kind::TarZst) => extract::tar_zst(archive, &mut t, &ticker)?,
+        Some(Kind::Zip) => extract::zip(archive, req.passwords, &mut t, &ticker)?,
+        Some(Kind::TarZst) => extract::tar_zst(archive, None, &mut t, &ticker)?,
+        Some(Kind::Age) => extract::tar_zst(archive, Some(&keys), &mut t, &ticker)?,
         Some(Kind::Bare) if load_in_place => {}
         Some(Kind::Bare) if bare_dt => extract::bare(archive, &dt_name, &mut t, &ticker)?,
         Some(Kind::Bare) => extract::bare(archive, "1Cv8.1CD", &mut t, &ticker)?,
