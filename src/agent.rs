@@ -1,6 +1,6 @@
 //! The state the always-on agent's components share: one [`Agent`]
 //! (configuration, the backup coordinator, the metrics sampler, the cached
-//! backup state, the feed of finished runs, the metrics ticks and the push
+//! backup state, the feeds of finished runs and drills, the metrics ticks and the push
 //! sinks' registry) handed to the HTTP API, the Telegram bot, the
 //! scheduler, the metrics worker and the push sinks. A leaf for them: it
 //! imports none of its consumers; `daemon::run` starts and stops them.
@@ -8,6 +8,7 @@
 //! Data flows one way: the sampler and the history feed the agent's
 //! caches and channels; components only read them or subscribe.
 
+use crate::backup::drill::feed::DrillFeed;
 use crate::backup::feed::Feed;
 use crate::backup::jobs::Jobs;
 use crate::config::Config;
@@ -27,6 +28,8 @@ pub struct Agent {
     pub backups: Arc<BackupCache>,
     /// Every finished run, whoever started it.
     pub feed: Feed,
+    /// Every finished restore drill, whoever made it.
+    pub drills: DrillFeed,
     /// One [`Tick`] per `METRICS_INTERVAL`, from the metrics worker.
     ticks: broadcast::Sender<Arc<Tick>>,
     /// The push sinks' state (`onec_sink_*`, `/api/health`).
@@ -49,6 +52,7 @@ impl Agent {
             jobs,
             sampler,
             feed: Feed::default(),
+            drills: DrillFeed::default(),
             ticks: broadcast::channel(16).0,
             sinks: Sinks::default(),
             cfg,

@@ -4,6 +4,7 @@
 //! with SQL.
 
 pub mod archive;
+pub mod drill;
 pub mod feed;
 pub mod fingerprint;
 pub mod history;

@@ -150,6 +150,31 @@ pub static EN: Texts = Texts {
             h
         )
     },
+    drill_ok: |b, a, d, x| {
+        format!(
+            "✅ Restore drill of <b>{}</b> passed in {}: the archive {} restores.\n<i>{}</i>",
+            esc(b),
+            esc(d),
+            esc(a),
+            esc(x)
+        )
+    },
+    drill_failed: |b, r| {
+        format!(
+            "🚨 <b>Restore drill of {} FAILED</b>: {}\nThis archive would not give the base back: make a new backup now and check the older archives.",
+            esc(b),
+            esc(r)
+        )
+    },
+    drill_skipped: |b, r| format!("⚠️ Restore drill of <b>{}</b> skipped: {}", esc(b), esc(r)),
+    alert_drill_stale: |b, a, d| {
+        format!(
+            "⚠️ <b>{}</b> has had no successful restore drill for {} (threshold {} days): nobody knows whether its archives restore. Run <code>onec-backup-bot drill</code> and check the log.",
+            esc(b),
+            esc(a),
+            d
+        )
+    },
     not_available: "no data",
     units: Units {
         day: "d",

@@ -229,3 +229,23 @@ fn schedule_lines_escape_and_speak_the_language() {
     assert_eq!(RU.weekdays_short[1], "пн");
     assert_eq!(EN.weekdays_short[0], "Sun");
 }
+
+#[test]
+fn drill_notices_escape_and_say_the_archive_is_damaged() {
+    for t in [&RU, &EN] {
+        let failed = (t.drill_failed)(
+            "<buh>",
+            "the archive /b/buh_1.zip is damaged: entry 1Cv8.1CD: CRC mismatch",
+        );
+        assert!(failed.contains("&lt;buh&gt;"), "{failed}");
+        assert!(failed.contains("/b/buh_1.zip is damaged"), "{failed}");
+        let ok = (t.drill_ok)("buh", "/b/a&b.zip", "2 s", "copy restored");
+        assert!(
+            ok.contains("/b/a&amp;b.zip") && ok.contains("copy restored"),
+            "{ok}"
+        );
+        let stale = (t.alert_drill_stale)("buh", "9 d", 8);
+        assert!(stale.contains("buh") && stale.contains('8'), "{stale}");
+        assert!((t.drill_skipped)("buh", "no space").contains("no space"));
+    }
+}

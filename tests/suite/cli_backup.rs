@@ -11,21 +11,7 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 fn backup_json(w: &World, extra: &[&str]) -> (i32, serde_json::Value, String) {
-    let out = w
-        .cmd()
-        .arg("backup")
-        .arg("--json")
-        .args(extra)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "bad json ({e}): {}\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    (out.status.code().unwrap(), v, stderr)
+    w.json(&[&["backup", "--json"], extra].concat(), &[])
 }
 
 /// Two forced backups of `base` (from `config.yaml`) that must succeed.

@@ -156,6 +156,25 @@ impl World {
         c
     }
 
+    /// `onec-backup-bot <args>` with `env` added, whose stdout must be
+    /// JSON: its exit code, the JSON and its stderr.
+    pub fn json(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, serde_json::Value, String) {
+        let out = self
+            .cmd()
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "bad json ({e}): {}\n{stderr}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        (out.status.code().unwrap(), v, stderr)
+    }
+
     /// [`World::command`] with `assert_cmd`'s assertions.
     pub fn cmd(&self) -> assert_cmd::Command {
         assert_cmd::Command::from_std(self.command())
