@@ -19,6 +19,7 @@ pub mod api;
 pub mod backup;
 pub mod chart;
 pub mod commands;
+pub mod drill;
 pub mod format;
 pub mod handlers;
 pub mod notify;

@@ -75,7 +75,7 @@ pub async fn run(ctx: Arc<Ctx>, runs: Receiver<Arc<FinishedRun>>, drills: Receiv
 }
 
 /// The notice for one finished drill.
-fn drill_notice(ctx: &Ctx, d: &Drill) -> String {
+pub(super) fn drill_notice(ctx: &Ctx, d: &Drill) -> String {
     let t = ctx.texts;
     let reason = d.reason.as_deref().unwrap_or("");
     match d.status {

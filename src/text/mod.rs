@@ -108,6 +108,8 @@ pub struct Texts {
     /// damaged).
     pub drill_failed: fn(base: &str, reason: &str) -> String,
     pub drill_skipped: fn(base: &str, reason: &str) -> String,
+    /// `/drill` was accepted; the result follows as a notice.
+    pub drill_started: fn(base: &str) -> String,
     /// A base with a drill schedule and no good drill for `age`.
     pub alert_drill_stale: fn(base: &str, age: &str, max_days: u32) -> String,
     pub not_available: &'static str,

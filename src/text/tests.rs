@@ -8,7 +8,7 @@ use rstest::rstest;
 #[test]
 fn both_languages_list_every_command_and_escape_values() {
     for t in [&RU, &EN] {
-        assert_eq!(t.commands.len(), 13);
+        assert_eq!(t.commands.len(), 14);
         let s = (t.confirm)("<Тест & Co>");
         assert!(s.contains("&lt;Тест &amp; Co&gt;"), "{s}");
         assert!((t.denied)(42).contains("42"));

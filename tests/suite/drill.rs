@@ -240,3 +240,103 @@ fn the_agent_runs_a_missed_scheduled_drill_at_start() {
     assert_eq!(trigger, "schedule");
     assert!(leftovers(&w).is_empty(), "{:?}", leftovers(&w));
 }
+
+/// The bot tells the notify chats once that a base's drills are overdue,
+/// and loudly when a drill (from the console or `/drill`) finds the
+/// archive damaged.
+#[test]
+fn telegram_hears_overdue_drills_and_a_damaged_archive() {
+    use crate::util::fake_telegram::{FakeTelegram, check_html};
+    const ADMIN: i64 = 111;
+    let mut w = World::new(64);
+    w.set("BACKUP_METHOD", "copy");
+    let archive = backup(&w);
+    let (code, v, _) = drill(&w, &[], &[]);
+    assert_eq!(code, 0, "{v}");
+    // That good drill was three days ago.
+    let then = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(72))
+        .unwrap()
+        .to_string();
+    rusqlite::Connection::open(w.backups.join("app.sqlite3"))
+        .unwrap()
+        .execute("UPDATE drills SET started = ?1, finished = ?1", [&then])
+        .unwrap();
+    damage(&archive);
+    let tg = FakeTelegram::start();
+    let (url, admin) = (tg.url(), ADMIN.to_string());
+    // Daily drills half a day from now: none is caught up at start.
+    let cron = crate::util::daily_cron_at(jiff::SignedDuration::from_hours(12));
+    let agent = w.agent(&[
+        ("BOT_TOKEN", "123:TESTSECRETTOKENxyz"),
+        ("TELEGRAM_API_URL", url.as_str()),
+        ("ALLOWED_USER_IDS", admin.as_str()),
+        ("BOT_LANGUAGE", "en"),
+        ("BACKUP_DRILL_SCHEDULE", cron.as_str()),
+        ("BACKUP_DRILL_MAX_AGE_DAYS", "1"),
+    ]);
+    let overdue = tg.wait_message(
+        ADMIN,
+        "no successful restore drill for",
+        Duration::from_secs(30),
+    );
+    check_html(&overdue.text()).unwrap();
+    assert!(
+        overdue.text().contains("threshold 1 days"),
+        "{}",
+        overdue.text()
+    );
+    let m = agent.metrics();
+    assert!(
+        m.contains("onec_restore_drill_stale{base=\"buh\"} 1\n"),
+        "{m}"
+    );
+
+    let (code, v, _) = drill(&w, &[], &[]);
+    assert_eq!(code, 1, "{v}");
+    let failed = tg.wait_message(
+        ADMIN,
+        "Restore drill of buh FAILED",
+        Duration::from_secs(30),
+    );
+    check_html(&failed.text()).unwrap();
+    assert!(
+        failed
+            .text()
+            .contains(&format!("the archive {} is damaged", archive.display())),
+        "{}",
+        failed.text()
+    );
+    // `/drill` from the chat: started at once, the result as a notice.
+    tg.send_text(ADMIN, "/drill buh");
+    tg.wait_message(
+        ADMIN,
+        "Restore drill of <b>buh</b> started",
+        Duration::from_secs(30),
+    );
+    tg.wait_for(Duration::from_secs(30), "a second failure notice", |_| {
+        tg.calls_of("sendMessage")
+            .iter()
+            .filter(|c| c.text().contains("Restore drill of buh FAILED"))
+            .count()
+            == 2
+    });
+    let c = rusqlite::Connection::open(w.backups.join("app.sqlite3")).unwrap();
+    let trigger: String = c
+        .query_row(
+            "SELECT \"trigger\" FROM drills ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(trigger, "telegram");
+    assert_eq!(
+        tg.calls_of("sendMessage")
+            .iter()
+            .filter(|c| c.text().contains("no successful restore drill"))
+            .count(),
+        1,
+        "the overdue notice is sent once"
+    );
+    assert!(leftovers(&w).is_empty(), "{:?}", leftovers(&w));
+}
