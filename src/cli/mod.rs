@@ -11,6 +11,7 @@ mod list;
 mod metrics;
 mod progress;
 mod prune;
+mod restore;
 mod run;
 mod schedule;
 mod service;
@@ -52,6 +53,8 @@ enum Command {
     /// into a scratch folder, check it, remove it; exit 0 only when every
     /// drill passed.
     Drill(drill::Args),
+    /// Restore a backup (or `latest`) into a new infobase folder; a .dt is loaded by 1C.
+    Restore(restore::Args),
     /// Show the backup history.
     List(list::Args),
     /// Apply the retention policy (or show it with --dry-run).
@@ -175,6 +178,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Verify(args)) => verify::run(args),
         Some(Command::Backup(args)) => backup::run(&load(&cli)?, args),
         Some(Command::Drill(args)) => drill::run(&load(&cli)?, args),
+        Some(Command::Restore(args)) => restore::run(&load(&cli)?, args),
         Some(Command::List(args)) => list::run(&load(&cli)?, args),
         Some(Command::Prune(args)) => prune::run(&load(&cli)?, args),
         Some(Command::Schedule(args)) => schedule::run(&load(&cli)?, args),

@@ -252,9 +252,13 @@ pub fn zip(archive: &Path, t: &mut Target, ticker: &Ticker) -> Result<(), Restor
             path: archive.to_owned(),
             detail: format!("entry #{}: {e}", i + 1),
         })?;
-        let name = e
-            .name()
-            .map_or_else(|_| format!("#{}", i + 1), |n| n.into_owned());
+        let name = match e.name() {
+            Ok(n) => n.into_owned(),
+            Err(_) => {
+                let shown = format!("#{}", i + 1);
+                return Err(t.refuse(&shown, "a name that is not valid text"));
+            }
+        };
         if e.is_symlink() {
             return Err(t.refuse(&name, "a symbolic link (links are never restored)"));
         }
