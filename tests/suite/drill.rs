@@ -1,12 +1,13 @@
-//! Restore drills end to end with the real binary: a copy archive and a
-//! Designer-dump archive that pass (the dump checked where 1C is absent), an
+//! Restore drills end to end with the real binary: a copy archive and
+//! Designer and ibcmd dump archives that pass (each dump loaded into a
+//! scratch base by the fake 1C, or only checked where 1C is absent), an
 //! archive with flipped bytes that fails loudly (recorded, exit 1, the
 //! success metric not advanced), a drill skipped for lack of space, the
 //! scratch folder gone in every case (a crash's leftover too), and the
 //! agent's scheduled drill with its metrics and `/api/health`.
 
 use crate::util::proc::wait_for;
-use crate::util::{World, ok_stdout};
+use crate::util::{PASSWORD, World, contains, ok_stdout};
 use onec_backup_bot::backup::lock::file_stem_for;
 use onec_backup_bot::platform::path_key;
 use std::fs;
@@ -93,6 +94,56 @@ fn a_copy_archive_passes_and_no_scratch_folder_is_left() {
     let text = ok_stdout(out);
     assert!(text.starts_with("restore drill of buh: OK in "), "{text}");
     assert!(leftovers(&w).is_empty());
+}
+
+/// The fake 1C records its calls in `args.txt` of the world.
+fn record_1c_calls(w: &World) -> PathBuf {
+    let args = w.dir.path().join("args.txt");
+    fs::write(
+        w.bin.join("fake-1c.env"),
+        format!("FAKE_1C_ARGS_FILE={}\n", args.display()),
+    )
+    .unwrap();
+    args
+}
+
+#[rstest::rstest]
+#[case::designer("dump", &["CREATEINFOBASE", "/RestoreIB"], "by 1cv8")]
+#[case::ibcmd("ibcmd", &["infobase", "restore", "--create-database"], "by ibcmd")]
+fn a_dump_archive_is_loaded_into_a_scratch_base(
+    #[case] method: &str,
+    #[case] calls_hold: &[&str],
+    #[case] by: &str,
+) {
+    let mut w = World::new(32);
+    w.set("BACKUP_METHOD", method);
+    let args = record_1c_calls(&w);
+    let archive = backup(&w);
+    assert!(archive.to_string_lossy().ends_with(".zip"));
+    fs::remove_file(&args).unwrap();
+
+    let (code, v, stderr) = drill(&w, &[], &[]);
+    assert_eq!(code, 0, "{v}\n{stderr}");
+    assert_eq!(v["status"], "ok", "{v}");
+    let detail = v["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("dump loaded into a scratch base {by}")),
+        "{detail}"
+    );
+    assert!(detail.contains(".dt: dt complete"), "{detail}");
+    let calls = fs::read_to_string(&args).unwrap();
+    for part in calls_hold {
+        assert!(calls.contains(part), "{part} in {calls}");
+    }
+    // The scratch base lived under the drill folder, and is gone.
+    assert!(
+        calls.contains(&drill_dir(&w).display().to_string()),
+        "{calls}"
+    );
+    assert!(leftovers(&w).is_empty(), "{:?}", leftovers(&w));
+    // A new scratch base has no users: the base's password is not given.
+    assert!(!calls.contains(PASSWORD), "{calls}");
+    assert!(!contains(&w.history_bytes(), PASSWORD));
 }
 
 #[test]
