@@ -257,6 +257,24 @@ fn a_drill_without_space_is_skipped_and_recorded() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// A console drill never waits for, nor runs beside, a backup of its base.
+#[test]
+fn a_drill_while_a_backup_runs_is_skipped() {
+    let w = World::new(16);
+    // The lock is looked at first: no archive is needed to be skipped.
+    let mut running = w.slow_backup_holding_the_lock();
+    let (code, v, stderr) = drill(&w, &[], &[]);
+    assert_eq!(code, 1, "{v}\n{stderr}");
+    assert_eq!(v["status"], "skipped", "{v}");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("a backup of buh is running (pid="),
+        "{reason}"
+    );
+    assert!(running.0.wait().unwrap().success());
+    assert!(leftovers(&w).is_empty(), "{:?}", leftovers(&w));
+}
+
 #[test]
 fn the_agent_runs_a_missed_scheduled_drill_at_start() {
     let mut w = World::new(64);

@@ -192,6 +192,21 @@ impl World {
         proc::spawn(&mut c)
     }
 
+    /// A console backup slowed by the fake 1C (4 s), returned once it
+    /// holds the base's lock (its row is `running`).
+    pub fn slow_backup_holding_the_lock(&self) -> Proc {
+        let first = self.spawn(
+            &["backup"],
+            &[("FAKE_1C_MODE", "slow"), ("FAKE_1C_SLEEP_MS", "4000")],
+        );
+        proc::wait_for(
+            "the first run to hold the lock",
+            Duration::from_secs(20),
+            || self.runs().iter().any(|r| r["status"] == "running"),
+        );
+        first
+    }
+
     /// `onec-backup-bot run` (see [`World::command`]) with `extra`
     /// variables (an empty value removes the variable), its API on
     /// 127.0.0.1 and a free port (or `API_PORT` from `extra`), its stderr
