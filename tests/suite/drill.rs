@@ -146,6 +146,29 @@ fn a_dump_archive_is_loaded_into_a_scratch_base(
     assert!(!contains(&w.history_bytes(), PASSWORD));
 }
 
+/// A dump 1C refuses to load fails the drill; 1C's log outlives the
+/// scratch folder.
+#[test]
+fn a_dump_1c_cannot_load_fails_and_its_log_is_kept() {
+    let w = World::new(16);
+    backup(&w);
+    let (code, v, stderr) = drill(&w, &[], &[("FAKE_1C_MODE", "dumpresult1")]);
+    assert_eq!(code, 1, "{v}\n{stderr}");
+    assert_eq!(v["status"], "failed", "{v}");
+    let reason = v["reason"].as_str().unwrap();
+    let kept = reason
+        .split_once("1C's log is kept as ")
+        .map(|(_, p)| PathBuf::from(p.trim_end_matches(')')))
+        .unwrap_or_else(|| panic!("{reason}"));
+    assert!(kept.is_file(), "{reason}");
+    assert_eq!(kept.parent(), Some(drill_dir(&w).as_path()));
+    assert!(
+        leftovers(&w).iter().all(|f| !f.ends_with(".restore")),
+        "{:?}",
+        leftovers(&w)
+    );
+}
+
 #[test]
 fn a_designer_dump_archive_is_checked_where_1c_is_not_installed() {
     let mut w = World::new(32);

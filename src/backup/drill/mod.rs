@@ -227,11 +227,20 @@ fn attempt(
                 error_chain(&e)
             ))
         }
-        Err(e) => Ending::Failed(format!(
-            "restoring the archive {} failed: {}",
-            archive.display(),
-            error_chain(&e)
-        )),
+        Err(e) => {
+            // 1C's log would go with the scratch folder: keep a copy.
+            let kept = match &e {
+                RestoreError::Load { log, .. } => scratch.keep(log, "1c.log"),
+                _ => None,
+            };
+            Ending::Failed(format!(
+                "restoring the archive {} failed: {}{}",
+                archive.display(),
+                error_chain(&e),
+                kept.map(|p| format!(" (1C's log is kept as {})", p.display()))
+                    .unwrap_or_default()
+            ))
+        }
     }
 }
 
@@ -361,6 +370,13 @@ impl Scratch {
         let key = crate::platform::path_key(&base.path);
         let stem = lock::file_stem_for(&base.name, &key);
         Scratch(cfg.drill_dir.join(format!("{stem}.restore")))
+    }
+
+    /// Copy `file` (inside the folder) beside it as `<stem>.<suffix>`,
+    /// replacing the last one kept, so it outlives the folder.
+    fn keep(&self, file: &Path, suffix: &str) -> Option<PathBuf> {
+        let dest = self.0.with_extension(suffix);
+        fs::copy(file, &dest).ok().map(|_| dest)
     }
 
     /// Remove the folder and everything in it; a missing one is fine.
