@@ -12,6 +12,7 @@ mod suite {
     mod api_http;
     mod cli_backup;
     mod docs_metrics;
+    mod drill;
     mod encrypted;
     mod faults;
     mod onec_fake;

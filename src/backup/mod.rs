@@ -5,6 +5,7 @@
 
 pub mod archive;
 pub mod crypt;
+pub mod drill;
 pub mod feed;
 pub mod fingerprint;
 pub mod history;

@@ -656,6 +656,27 @@ pub static KEYS: &[Key] = &[
         "Пропущенный (компьютер был выключен) запуск выполняется при старте, если опоздание меньше стольких часов",
     ),
     k(
+        &["BACKUP_DRILL_SCHEDULE"],
+        "backup.drill_schedule",
+        Cron,
+        None,
+        "Расписание учебного восстановления (cron, например \"0 4 * * 0\" — по воскресеньям в 04:00): новейший проверенный архив восстанавливается во временную папку и проверяется; пусто = только вручную (onec-backup-bot drill)",
+    ),
+    k(
+        &["BACKUP_DRILL_DIR"],
+        "backup.drill_dir",
+        Path,
+        None,
+        "Папка для временных восстановлений (удаляются всегда); пусто = папка drill рядом с базой истории",
+    ),
+    k(
+        &["BACKUP_DRILL_MAX_AGE_DAYS"],
+        "backup.drill_max_age_days",
+        Int { min: 1, max: 366 },
+        Some("8"),
+        "Предупреждать, когда успешного учебного восстановления нет дольше стольких дней (для баз с расписанием восстановления)",
+    ),
+    k(
         &["SHUTDOWN_GRACE_SECS"],
         "app.shutdown_grace_secs",
         Int { min: 0, max: 3600 },
@@ -687,6 +708,7 @@ pub static BASE_KEYS: &[&str] = &[
     "retention",
     "schedule",
     "quiet_hours",
+    "drill",
 ];
 
 /// Keys allowed under `keep:` / `retention:`.

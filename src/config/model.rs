@@ -45,6 +45,9 @@ pub struct Base {
     pub schedule: Option<Schedule>,
     /// Scheduled runs falling in this window are skipped.
     pub quiet_hours: Option<QuietHours>,
+    /// When to run a restore drill of the base's newest good archive
+    /// (`bases[].drill`, else `BACKUP_DRILL_SCHEDULE`); `None` = only by hand.
+    pub drill: Option<Schedule>,
     /// Where the base was defined (`ONEC_BASE_PATH`, `bases[2]`, …).
     pub origin: Origin,
 }
@@ -148,6 +151,12 @@ pub struct Config {
     pub bases: Vec<Base>,
     pub min_free_percent: u8,
     pub max_age_hours: u32,
+    /// Where restore drills make their scratch folders (`BACKUP_DRILL_DIR`,
+    /// default: a `drill` folder beside the history database).
+    pub drill_dir: PathBuf,
+    /// A base with a drill schedule is stale when its last good drill is
+    /// older than this many days.
+    pub drill_max_age_days: u32,
     /// A scheduled run missed by less than this runs once at start.
     pub catch_up: SignedDuration,
     /// How long running backups get to finish when the agent stops.

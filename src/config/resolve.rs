@@ -237,6 +237,10 @@ impl<'a> Resolver<'a> {
                 Some((Typed::Window(q), _)) => Some(*q),
                 _ => None,
             },
+            drill: match self.typed.get("backup.drill_schedule") {
+                Some((Typed::Cron(sched), _)) => Some((**sched).clone()),
+                _ => None,
+            },
             origin: Origin::Default,
         }
     }
@@ -335,6 +339,9 @@ impl<'a> Resolver<'a> {
         }
         if let Some(Typed::Window(q)) = check("quiet_hours", kind("backup.quiet_hours"), p) {
             b.quiet_hours = Some(q);
+        }
+        if let Some(Typed::Cron(sched)) = check("drill", kind("backup.drill_schedule"), p) {
+            b.drill = Some(*sched);
         }
         let keep_fields: Vec<&String> = f.keys().filter(|k| k.starts_with("keep.")).collect();
         if !keep_fields.is_empty() {
@@ -513,13 +520,18 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         Some((Typed::Tz(tz), _)) => (tz.clone(), tz.iana_name().unwrap_or("UTC").to_string()),
         _ => (TimeZone::UTC, "UTC".to_string()),
     };
+    let history_db = r
+        .path("backup.history_db")
+        .unwrap_or_else(|| backup_dir.join("app.sqlite3"));
     let cfg = Config {
         app_name: r.text("app.name"),
         timezone,
         timezone_name,
-        history_db: r
-            .path("backup.history_db")
-            .unwrap_or_else(|| backup_dir.join("app.sqlite3")),
+        drill_dir: r
+            .path("backup.drill_dir")
+            .unwrap_or_else(|| default_drill_dir(&history_db)),
+        drill_max_age_days: r.num("backup.drill_max_age_days") as u32,
+        history_db,
         lock_dir: r.path("backup.lock_dir"),
         logging: Logging {
             dir: r.path("logging.dir").unwrap_or_else(|| backup_dir.clone()),
@@ -570,6 +582,15 @@ fn word<T: Copy + Default>(all: &[(&str, T)], word: &str) -> T {
         .find(|(name, _)| *name == word)
         .map(|x| x.1)
         .unwrap_or_default()
+}
+
+/// The default `BACKUP_DRILL_DIR`: a `drill` folder beside the history
+/// database.
+fn default_drill_dir(history_db: &Path) -> PathBuf {
+    match history_db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join("drill"),
+        _ => PathBuf::from("drill"),
+    }
 }
 
 /// The default archive prefix: the base folder's name and `_`.

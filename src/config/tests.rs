@@ -412,6 +412,47 @@ fn schedules_are_validated_and_inherited() {
 }
 
 #[test]
+fn drill_schedules_are_inherited_overridden_and_validated() {
+    let dir = with_yaml(
+        "onec:\n  base_path: /srv/buh\nbackup:\n  backup_dir: /srv/backups\n  drill_schedule: '0 4 * * 0'\nbases:\n  - name: zup\n    path: /srv/zup\n    drill: '0 5 * * 6'\n  - name: trade\n    path: /srv/trade\n",
+    );
+    let cfg = load_in(&dir, &[]).unwrap();
+    let drill = |i: usize| cfg.bases[i].drill.as_ref().map(|s| s.as_str().to_string());
+    assert_eq!(drill(0).as_deref(), Some("0 4 * * 0"));
+    assert_eq!(drill(1).as_deref(), Some("0 5 * * 6"));
+    assert_eq!(drill(2).as_deref(), Some("0 4 * * 0"));
+    // The backup schedule is its own setting.
+    assert!(cfg.bases[0].schedule.is_none());
+    // Defaults: beside the history database, 8 days.
+    assert_eq!(cfg.drill_dir, Path::new("/srv/backups").join("drill"));
+    assert_eq!(cfg.drill_max_age_days, 8);
+    let cfg = load_in(
+        &dir,
+        &[
+            ("BACKUP_HISTORY_DB", "/var/lib/obb/h.sqlite3"),
+            ("BACKUP_DRILL_MAX_AGE_DAYS", "15"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(cfg.drill_dir, Path::new("/var/lib/obb").join("drill"));
+    assert_eq!(cfg.drill_max_age_days, 15);
+    let cfg = load_in(&dir, &[("BACKUP_DRILL_DIR", "/scratch/drills")]).unwrap();
+    assert_eq!(cfg.drill_dir, Path::new("/scratch/drills"));
+    assert!(render_check(&cfg).contains("drill=\"0 5 * * 6\""));
+    // Without any drill schedule every base is drilled only by hand.
+    let cfg = load_env(&[("ONEC_BASE_PATH", "/srv/buh")]).unwrap();
+    assert!(cfg.bases[0].drill.is_none());
+    let bad = with_yaml(
+        "onec:\n  base_path: /srv/buh\nbases:\n  - name: zup\n    path: /srv/zup\n    drill: 'sunday'\n",
+    );
+    let text = load_in(&bad, &[("BACKUP_DRILL_MAX_AGE_DAYS", "0")])
+        .unwrap_err()
+        .to_string();
+    assert_contains(&text, &["bases[0].drill", "sunday"]);
+    assert_contains(&text, &["BACKUP_DRILL_MAX_AGE_DAYS", "0"]);
+}
+
+#[test]
 fn push_settings_defaults_and_groups() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = load_in(&dir, &[]).unwrap();

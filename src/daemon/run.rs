@@ -1,9 +1,10 @@
 //! Starting and stopping the always-on agent (`onec-backup-bot run` and
 //! the service): the one place that creates the shared [`Agent`], starts
-//! every component on one tokio runtime — the feed of finished runs, the
-//! push sinks, the Telegram bot, the metrics worker, the scheduler, the
-//! HTTP API — and stops them together on Ctrl-C, SIGTERM or a service stop
-//! request, giving a running backup `SHUTDOWN_GRACE_SECS` to finish.
+//! every component on one tokio runtime — the feeds of finished runs and
+//! drills, the push sinks, the Telegram bot, the metrics worker, the
+//! backup and drill schedulers, the HTTP API — and stops them together on
+//! Ctrl-C, SIGTERM or a service stop request, giving a running backup
+//! `SHUTDOWN_GRACE_SECS` to finish.
 
 use crate::agent::Agent;
 use crate::backup::feed;
@@ -30,14 +31,17 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
     };
     let cfg = Arc::new(cfg);
     let started = rt.block_on(async {
-        let start_id = match crate::backup::run::open_and_recover(&cfg) {
+        let (start_id, drill_start_id) = match crate::backup::run::open_and_recover(&cfg) {
             Ok((history, r)) => {
                 tracing::info!(
                     "start-up recovery: {} interrupted run(s) marked, {} stale temporary file(s) removed",
                     r.interrupted,
                     r.removed_temps
                 );
-                history.max_run_id().unwrap_or(0)
+                (
+                    history.max_run_id().unwrap_or(0),
+                    history.max_drill_id().unwrap_or(0),
+                )
             }
             Err(e) => {
                 tracing::error!("{e}");
@@ -54,6 +58,12 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
             start_id,
             agent.shutdown.clone(),
         ));
+        tasks.spawn(crate::backup::drill::feed::run(
+            agent.drills.clone(),
+            cfg.clone(),
+            drill_start_id,
+            agent.shutdown.clone(),
+        ));
         // Components register here, one line each. Subscribers first: the
         // sinks and the bot subscribe to the ticks and the feed before the
         // worker can publish a tick or the scheduler start a run.
@@ -61,6 +71,7 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
         crate::telegram::register(&agent, &mut tasks);
         tasks.spawn(crate::daemon::worker::run(agent.clone()));
         tasks.spawn(crate::daemon::scheduler::run(agent.clone()));
+        tasks.spawn(crate::daemon::drills::run(agent.clone()));
         crate::api::start(agent.clone(), &mut tasks).await;
 
         wait_for_stop(&stop).await;

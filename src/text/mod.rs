@@ -101,6 +101,17 @@ pub struct Texts {
     pub command_failed: fn(err: &str) -> String,
     pub alert_low_disk: fn(path: &str, free_percent: f64, min: u8) -> String,
     pub alert_stale: fn(base: &str, age: &str, max_hours: u32) -> String,
+    /// A restore drill that passed: the archive, how long it took, what was
+    /// proven.
+    pub drill_ok: fn(base: &str, archive: &str, duration: &str, detail: &str) -> String,
+    /// A restore drill that failed (`reason` says what, e.g. the archive is
+    /// damaged).
+    pub drill_failed: fn(base: &str, reason: &str) -> String,
+    pub drill_skipped: fn(base: &str, reason: &str) -> String,
+    /// `/drill` was accepted; the result follows as a notice.
+    pub drill_started: fn(base: &str) -> String,
+    /// A base with a drill schedule and no good drill for `age`.
+    pub alert_drill_stale: fn(base: &str, age: &str, max_days: u32) -> String,
     pub not_available: &'static str,
     /// Units of durations and sizes (the bot's language everywhere).
     pub units: Units,
