@@ -31,6 +31,8 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
     };
     let cfg = Arc::new(cfg);
     let started = rt.block_on(async {
+        // Listen first: a stop request during start-up is a clean stop.
+        let signals = StopSignals::listen();
         let (start_id, drill_start_id) = match crate::backup::run::open_and_recover(&cfg) {
             Ok((history, r)) => {
                 tracing::info!(
@@ -74,7 +76,7 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
         tasks.spawn(crate::daemon::drills::run(agent.clone()));
         crate::api::start(agent.clone(), &mut tasks).await;
 
-        wait_for_stop(&stop).await;
+        signals.wait(&stop).await;
         tracing::info!(
             "stopping: no new backups; a running one gets up to {}s to finish",
             cfg.shutdown_grace.as_secs()
@@ -97,27 +99,71 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
     0
 }
 
-async fn wait_for_stop(stop: &Cancel) {
-    let service_stop = async {
-        while !stop.is_cancelled() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    };
+/// Ctrl-C and (on Unix) SIGTERM, listened for from the moment this is
+/// made: until then the OS default (end the process at once) applies.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install a SIGTERM handler");
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+    #[cfg(windows)]
+    ctrl_c: Option<tokio::signal::windows::CtrlC>,
+}
+
+impl StopSignals {
+    fn listen() -> StopSignals {
+        let warn = |e: std::io::Error| tracing::warn!("cannot listen for stop signals: {e}");
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                term: signal(SignalKind::terminate()).map_err(warn).ok(),
+                int: signal(SignalKind::interrupt()).map_err(warn).ok(),
+            }
+        }
+        #[cfg(windows)]
+        {
+            StopSignals {
+                ctrl_c: tokio::signal::windows::ctrl_c().map_err(warn).ok(),
+            }
+        }
+    }
+
+    /// Until a signal arrives or `stop` is cancelled (a service stop).
+    async fn wait(mut self, stop: &Cancel) {
+        let service_stop = async {
+            while !stop.is_cancelled() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        };
+        #[cfg(unix)]
+        let signal = async {
+            tokio::select! {
+                Some(()) = recv(&mut self.term) => {}
+                Some(()) = recv(&mut self.int) => {}
+            }
+        };
+        #[cfg(windows)]
+        let signal = async {
+            match &mut self.ctrl_c {
+                Some(c) => {
+                    c.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ = signal => {}
             _ = service_stop => {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = service_stop => {}
-        }
+}
+
+/// The next signal, or never when not listening.
+#[cfg(unix)]
+async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
     }
 }
