@@ -35,7 +35,7 @@ impl Write for CountingFile {
 /// Where the zstd stream goes: the file, or the age encryptor in front of it.
 enum Sink {
     Plain(CountingFile),
-    Age(age::Writer<CountingFile>),
+    Age(Box<age::Writer<CountingFile>>),
 }
 
 impl Write for Sink {
@@ -95,7 +95,7 @@ pub(super) fn write_tar_zst(p: Pack, level: i32) -> Result<Packed, ArchiveError>
     let (sink, file_key) = match p.password {
         Some(pw) => {
             let (w, key) = age::Writer::new(file, pw, age::LOG_N).map_err(wfail)?;
-            (Sink::Age(w), Some(key))
+            (Sink::Age(Box::new(w)), Some(key))
         }
         None => (Sink::Plain(file), None),
     };
