@@ -21,6 +21,7 @@ mod suite {
     mod push_loki_kuma;
     mod push_pushgateway;
     mod push_remote_write;
+    mod restore;
     mod schemathesis;
     mod secrets;
     mod telegram_bot;

@@ -10,6 +10,7 @@ mod list;
 mod metrics;
 mod progress;
 mod prune;
+mod restore;
 mod run;
 mod schedule;
 mod service;
@@ -46,6 +47,8 @@ enum Command {
     Backup(backup::Args),
     /// Check an archive (CRC or authentication code and size of every entry, 1CD header, .dt stream) and print its SHA-256.
     Verify(verify::Args),
+    /// Restore a backup (or `latest`) into a new infobase folder; a .dt is loaded by 1C.
+    Restore(restore::Args),
     /// Show the backup history.
     List(list::Args),
     /// Apply the retention policy (or show it with --dry-run).
@@ -168,6 +171,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::ServiceRun { name }) => service::service_run(name),
         Some(Command::Verify(args)) => verify::run(&cli, args),
         Some(Command::Backup(args)) => backup::run(&load(&cli)?, args),
+        Some(Command::Restore(args)) => restore::run(&load(&cli)?, args),
         Some(Command::List(args)) => list::run(&load(&cli)?, args),
         Some(Command::Prune(args)) => prune::run(&load(&cli)?, args),
         Some(Command::Schedule(args)) => schedule::run(&load(&cli)?, args),

@@ -36,31 +36,16 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), Failure> {
             args.archive.display()
         )));
     }
-    let given = match &args.password_env {
-        Some(name) => match std::env::var(name) {
-            Ok(v) if !v.is_empty() => Passwords::new(Some(&Secret::new(v)), []),
-            _ => {
-                return Err(Failure::usage(format!(
-                    "--password-env {name}: the environment variable {name} is not set; set it \
-                     to the archive's password"
-                )));
-            }
-        },
-        None => Passwords::default(),
-    };
     // The settings are optional here: a plain archive needs none.
     let cfg = super::load_config(cli);
-    let keys = match &cfg {
-        Ok(cfg) => {
-            let hint = recorded_key_id(cfg, &args.archive);
-            Keys::new(
-                given
-                    .then(&Passwords::configured(cfg, None))
-                    .for_key_id(hint.as_deref()),
-            )
-        }
-        Err(_) => Keys::new(given),
-    };
+    let passwords = archive_passwords(
+        "--password-env",
+        args.password_env.as_deref(),
+        cfg.as_ref().ok(),
+        None,
+        &args.archive,
+    )?;
+    let keys = Keys::new(passwords);
     match verify::verify_with(&args.archive, &keys, &Cancel::new()) {
         Ok(report) => {
             if args.json {
@@ -91,6 +76,40 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), Failure> {
             Err(Failure::failed(message))
         }
     }
+}
+
+/// The passwords that may open `archive`: the one in the environment
+/// variable `var` (named by the option `flag`) first, then the settings'
+/// archive passwords (`base`'s first), the one whose key id the history
+/// recorded for this archive tried first.
+pub(super) fn archive_passwords(
+    flag: &str,
+    var: Option<&str>,
+    cfg: Option<&Config>,
+    base: Option<&crate::config::Base>,
+    archive: &Path,
+) -> Result<Passwords, Failure> {
+    let given = match var {
+        Some(name) => match std::env::var(name) {
+            Ok(v) if !v.is_empty() => Passwords::new(Some(&Secret::new(v)), []),
+            _ => {
+                return Err(Failure::usage(format!(
+                    "{flag} {name}: the environment variable {name} is not set; set it \
+                     to the archive's password"
+                )));
+            }
+        },
+        None => Passwords::default(),
+    };
+    Ok(match cfg {
+        Some(cfg) => {
+            let hint = recorded_key_id(cfg, archive);
+            given
+                .then(&Passwords::configured(cfg, base))
+                .for_key_id(hint.as_deref())
+        }
+        None => given,
+    })
 }
 
 /// The key id the history recorded for this archive, if the history has it.

@@ -202,6 +202,16 @@ pub static EN: Texts = Texts {
     warn_backup_dir_not_writable: |p, e| {
         format!("backup folder {p} is not writable ({e}): grant write access")
     },
+    restore_dump_users: "the restored base has the users and passwords of the dumped base \
+        (the dump's own users apply, not ONEC_UC/ONEC_UP or --user)",
+    restore_load_by_hand: |dt, to, reason| {
+        format!(
+            "the dump {dt} is checked (complete) but not loaded: {reason}. Load it by hand: \
+             create an empty file infobase in {to} (1C:Enterprise launcher → Add → Create a new \
+             infobase), open it in the Designer, Administration → Load infobase… and choose the \
+             .dt; or set ONEC_EXE (or IBCMD_EXE) and run restore again"
+        )
+    },
 };
 
 const AND: &str = "and";

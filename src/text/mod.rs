@@ -137,6 +137,13 @@ pub struct Texts {
     pub warn_path_unreadable: fn(path: &str, err: &str) -> String,
     pub warn_backup_dir_missing: fn(path: &str) -> String,
     pub warn_backup_dir_not_writable: fn(path: &str, err: &str) -> String,
+
+    // Restore (plain text).
+    /// After a `.dt` was loaded: whose users and passwords now apply.
+    pub restore_dump_users: &'static str,
+    /// A dump checked and extracted to `dt` but not loaded, because
+    /// `reason`: how to load it by hand.
+    pub restore_load_by_hand: fn(dt: &str, to: &str, reason: &str) -> String,
 }
 
 /// Units of time and size in one language.

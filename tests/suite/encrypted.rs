@@ -36,8 +36,14 @@ fn assert_hidden(w: &World, pw: &str, texts: &[&str]) {
 
 /// `verify` in the world with extra variables: exit code and all output.
 fn verify(w: &World, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    command(w, "verify", args, env)
+}
+
+/// A command in the world with extra variables (an empty value removes
+/// one): exit code and all output.
+fn command(w: &World, name: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let mut c = w.command();
-    c.arg("verify").args(args);
+    c.arg(name).args(args);
     for (k, v) in env {
         if v.is_empty() {
             c.env_remove(k);
@@ -249,4 +255,55 @@ fn a_dump_packed_as_tar_zst_age_opens_with_age_zstd_and_tar() {
     assert_eq!(fs::read(x.join(name)).unwrap(), fs::read(&dt).unwrap());
     let wrong = w.dir.path().join("wrong.tar.zst");
     assert!(!age_decrypt(&age, &wrong, "not the password"));
+}
+
+/// `restore` of an encrypted zip: with the settings' password it restores
+/// a checked infobase; without any password, or with a wrong one, it says
+/// so, exits 1 and leaves no folder; `--archive-password-env` opens it when
+/// the settings no longer hold the password. The password is never shown.
+#[test]
+fn restore_opens_an_encrypted_zip_with_its_password_only() {
+    let mut w = World::new(40);
+    w.set("BACKUP_METHOD", "copy")
+        .set("BACKUP_COMPRESS", "zip")
+        .set("BACKUP_ARCHIVE_PASSWORD", ZIP_PW);
+    ok_stdout(w.cmd().arg("backup").output().unwrap());
+    let zip = w.backups.join(&w.archives()[0]);
+    let zip = zip.to_str().unwrap();
+    let to = w.dir.path().join("restored");
+    let to_s = to.to_str().unwrap();
+
+    let (code, text) = command(&w, "restore", &["latest", "--to", to_s], &[]);
+    assert_eq!(code, 0, "{text}");
+    let restored = fs::read(to.join("1Cv8.1CD")).unwrap();
+    assert_eq!(restored, fs::read(w.base.join("1Cv8.1CD")).unwrap());
+    fs::remove_dir_all(&to).unwrap();
+
+    let none = [("BACKUP_ARCHIVE_PASSWORD", "")];
+    let (code, text) = command(&w, "restore", &[zip, "--to", to_s], &none);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("password"), "{text}");
+    assert!(!to.exists(), "a failed restore left {to_s}");
+
+    let wrong = [
+        ("BACKUP_ARCHIVE_PASSWORD", ""),
+        ("E2E_ARCHIVE_PW", "not it"),
+    ];
+    let args = [
+        zip,
+        "--to",
+        to_s,
+        "--archive-password-env",
+        "E2E_ARCHIVE_PW",
+    ];
+    let (code, text) = command(&w, "restore", &args, &wrong);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("wrong password"), "{text}");
+    assert!(!to.exists(), "a failed restore left {to_s}");
+
+    let right = [("BACKUP_ARCHIVE_PASSWORD", ""), ("E2E_ARCHIVE_PW", ZIP_PW)];
+    let (code, out) = command(&w, "restore", &args, &right);
+    assert_eq!(code, 0, "{out}");
+    assert!(to.join("1Cv8.1CD").is_file());
+    assert_hidden(&w, ZIP_PW, &[&text, &out]);
 }

@@ -256,9 +256,13 @@ pub fn zip(
     for i in 0..z.len() {
         t.cancel.check()?;
         let (e, encrypted) = verify::zip_entry(&mut z, i, &mut passwords, archive)?;
-        let name = e
-            .name()
-            .map_or_else(|_| format!("#{}", i + 1), |n| n.into_owned());
+        let name = match e.name() {
+            Ok(n) => n.into_owned(),
+            Err(_) => {
+                let shown = format!("#{}", i + 1);
+                return Err(t.refuse(&shown, "a name that is not valid text"));
+            }
+        };
         if e.is_symlink() {
             return Err(t.refuse(&name, "a symbolic link (links are never restored)"));
         }

@@ -171,11 +171,17 @@ fn a_dump_without_a_loader_is_extracted_and_checked_not_loaded() {
         );
         assert!(rep.detail.unwrap().contains("not loaded"));
     }
-    // A bare .dt is copied under its own name.
+    // A bare .dt is copied under its own name (a .dt by its signature
+    // gets the extension).
     let to = fx.dir.path().join("bare");
     let rep = restore_to(&fx.src.join("buh.dt"), &to, false).unwrap();
     assert_eq!(rep.files, 1);
     assert!(to.join("buh.dt").is_file());
+    let unnamed = fx.dir.path().join("dump-file");
+    fs::copy(fx.src.join("buh.dt"), &unnamed).unwrap();
+    let to = fx.dir.path().join("unnamed");
+    restore_to(&unnamed, &to, false).unwrap();
+    assert!(to.join("dump-file.dt").is_file());
 }
 
 #[test]
@@ -204,6 +210,12 @@ fn a_non_empty_folder_is_refused_unless_forced() {
     restore_to(&archive, &to, true).unwrap();
     assert_eq!(fs::read_to_string(to.join("keep.txt")).unwrap(), "mine");
     assert_eq!(fs::metadata(to.join("1Cv8.1CD")).unwrap().len(), 200 * 8192);
+    // A base 1C has open is never written over.
+    fs::write(to.join("1Cv8.1CL"), "").unwrap();
+    let err = restore_to(&archive, &to, true).unwrap_err();
+    assert!(matches!(err, RestoreError::InUse { .. }), "{err}");
+    assert!(err.to_string().contains("leave 1C"), "{err}");
+    fs::remove_file(to.join("1Cv8.1CL")).unwrap();
     // A file where the folder should be.
     let err = restore_to(&archive, &to.join("keep.txt"), true).unwrap_err();
     assert!(matches!(err, RestoreError::NotAFolder { .. }), "{err}");
