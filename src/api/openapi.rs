@@ -42,7 +42,8 @@ fn schemas() -> Value {
             "error": nullable("string"),
             "fingerprint": nullable("string"),
             "log_path": nullable("string"),
-            "pid": {"type": "integer", "minimum": 0}
+            "pid": {"type": "integer", "minimum": 0},
+            "key_id": nullable("string")
         }), &["id", "base", "trigger", "started", "status", "method", "pid"]),
         "Running": check(json!({
             "base": {"type": "string"},

@@ -78,7 +78,6 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), Failure> {
     }
 }
 
-/// The key id the history recorded for this archive, if the history has it.
 /// The passwords that may open `archive`: the one in the environment
 /// variable `var` (named by the option `flag`) first, then the settings'
 /// archive passwords (`base`'s first), the one whose key id the history
@@ -113,6 +112,7 @@ pub(super) fn archive_passwords(
     })
 }
 
+/// The key id the history recorded for this archive, if the history has it.
 fn recorded_key_id(cfg: &Config, archive: &Path) -> Option<String> {
     let name = archive.file_name()?.to_str()?;
     let h = History::open_read_only(&cfg.history_db, Duration::from_secs(2)).ok()?;
