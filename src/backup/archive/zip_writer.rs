@@ -2,7 +2,8 @@
 //! in tests): local headers patched in place with CRC and sizes (no data
 //! descriptors), UTF-8 names, DOS local timestamps, and ZIP64 records only
 //! where a size, offset or count needs them. The entry data comes from the
-//! parallel compressor in [`super::deflate`].
+//! parallel compressor in [`super::deflate`], or is stored as it is when a
+//! sample of it does not compress (a `.dt`, already compressed files).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -37,13 +38,21 @@ pub(super) struct ZipEntry {
     pub(super) compressed: u64,
     pub(super) size: u64,
     pub(super) offset: u64,
+    /// [`METHOD_DEFLATE`] or [`METHOD_STORED`].
+    pub(super) method: u16,
     pub(super) zip64_local: bool,
     /// Tests only: use ZIP64 records even when nothing needs them.
     pub(super) force_zip64: bool,
 }
 
 pub(super) const FLAG_UTF8: u16 = 1 << 11;
-const METHOD_DEFLATE: u16 = 8;
+pub(super) const METHOD_DEFLATE: u16 = 8;
+pub(super) const METHOD_STORED: u16 = 0;
+
+/// An entry whose sampled chunks deflate to more than this share of their
+/// size (in percent) is stored instead: a `.dt` is itself a DEFLATE stream
+/// and gains nothing but time from a second pass.
+const STORE_ABOVE_PERCENT: u64 = 97;
 
 impl ZipEntry {
     fn version_needed(zip64: bool) -> u16 {
@@ -55,7 +64,7 @@ impl ZipEntry {
         put32(&mut h, 0x0403_4b50);
         put16(&mut h, Self::version_needed(self.zip64_local));
         put16(&mut h, FLAG_UTF8);
-        put16(&mut h, METHOD_DEFLATE);
+        put16(&mut h, self.method);
         put16(&mut h, self.time);
         put16(&mut h, self.date);
         put32(&mut h, self.crc);
@@ -105,7 +114,7 @@ impl ZipEntry {
         put16(&mut h, Self::version_needed(zip64)); // made by: MS-DOS host
         put16(&mut h, Self::version_needed(zip64));
         put16(&mut h, FLAG_UTF8);
-        put16(&mut h, METHOD_DEFLATE);
+        put16(&mut h, self.method);
         put16(&mut h, self.time);
         put16(&mut h, self.date);
         put32(&mut h, self.crc);
@@ -219,6 +228,7 @@ pub(super) fn write_zip(p: Pack, level: i32, force_zip64: bool) -> Result<u64, A
             jobs: job_tx,
             done: done_rx,
             max_in_flight: p.threads * 2 + 2,
+            sample: p.threads,
             pool: Vec::new(),
         };
         let mut entries = Vec::with_capacity(p.sources.len());
@@ -246,11 +256,27 @@ struct Pipe {
     jobs: mpsc::Sender<Job>,
     done: mpsc::Receiver<Done>,
     max_in_flight: usize,
+    /// How many chunks of each entry are deflated before deciding whether
+    /// to store it (one per thread, so sampling takes one chunk's time).
+    sample: usize,
     pool: Vec<Vec<u8>>,
 }
 
+/// One entry's reading and writing state.
+struct Flow<'a> {
+    src: &'a Source,
+    f: File,
+    read: u64,
+    crc: crc32fast::Hasher,
+    tail: Vec<u8>,
+    sent: u64,
+    written: u64,
+    sent_last: bool,
+}
+
 impl Pipe {
-    /// Write one entry: header, parallel-deflated data, patched header.
+    /// Write one entry: header, data (deflated in parallel, or stored when
+    /// the first chunks do not compress), patched header.
     fn entry(
         &mut self,
         src: &Source,
@@ -259,7 +285,7 @@ impl Pipe {
         cancel: &Cancel,
         force_zip64: bool,
     ) -> Result<ZipEntry, ArchiveError> {
-        let mut f = File::open(&src.path).map_err(|e| read_err(&src.path, e))?;
+        let f = File::open(&src.path).map_err(|e| read_err(&src.path, e))?;
         let meta = f.metadata().map_err(|e| read_err(&src.path, e))?;
         let (time, date) = dos_datetime(meta.modified().unwrap_or(SystemTime::UNIX_EPOCH));
         let mut e = ZipEntry {
@@ -270,71 +296,52 @@ impl Pipe {
             compressed: 0,
             size: meta.len(),
             offset: out.pos,
+            method: METHOD_DEFLATE,
             zip64_local: force_zip64 || local_needs_zip64(meta.len()),
             force_zip64,
         };
         out.write(&e.local_header())?;
         let data_start = out.pos;
-
-        let mut crc = crc32fast::Hasher::new();
-        let mut read = 0u64;
-        let (mut sent, mut written, mut in_flight) = (0u64, 0u64, 0usize);
-        let mut sent_last = false;
-        let mut tail: Vec<u8> = Vec::with_capacity(WINDOW);
+        let mut flow = Flow {
+            src,
+            f,
+            read: 0,
+            crc: crc32fast::Hasher::new(),
+            tail: Vec::with_capacity(WINDOW),
+            sent: 0,
+            written: 0,
+            sent_last: false,
+        };
         let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
-        loop {
-            while !sent_last && in_flight < self.max_in_flight {
-                cancel.check()?;
-                let mut buf = self.pool.pop().unwrap_or_default();
-                buf.clear();
-                buf.extend_from_slice(&tail);
-                let dict = buf.len();
-                buf.resize(dict + CHUNK, 0);
-                let n = read_full(&mut f, &mut buf[dict..]).map_err(|e| read_err(&src.path, e))?;
-                buf.truncate(dict + n);
-                read += n as u64;
-                sent_last = n < CHUNK;
-                tail.clear();
-                tail.extend_from_slice(&buf[buf.len() - buf.len().min(WINDOW)..]);
-                let job = Job {
-                    seq: sent,
-                    data: buf,
-                    dict,
-                    last: sent_last,
-                };
-                self.jobs
-                    .send(job)
-                    .map_err(|_| ArchiveError::Compress("worker threads stopped".into()))?;
-                sent += 1;
-                in_flight += 1;
-            }
-            if in_flight == 0 {
-                break;
-            }
-            let d = self
-                .done
-                .recv()
-                .map_err(|_| ArchiveError::Compress("worker threads stopped".into()))?;
-            in_flight -= 1;
-            pending.insert(d.seq, d);
-            while let Some(d) = pending.remove(&written) {
-                let bytes = d.out.map_err(ArchiveError::Compress)?;
-                out.write(&bytes)?;
-                crc.combine(&d.crc);
-                ticker.add(d.len);
-                self.pool.push(d.data);
-                written += 1;
-                cancel.check()?;
-            }
+
+        // The sample: the first chunks, deflated in parallel.
+        let mut in_flight = 0;
+        while !flow.sent_last && in_flight < self.sample {
+            self.send(&mut flow, cancel)?;
+            in_flight += 1;
         }
-        if read != e.size {
+        let (mut raw, mut deflated) = (0u64, 0u64);
+        for _ in 0..in_flight {
+            let d = self.recv()?;
+            raw += d.len;
+            deflated += d.out.as_ref().map_or(0, |o| o.len() as u64);
+            pending.insert(d.seq, d);
+        }
+        if deflated * 100 > raw * STORE_ABOVE_PERCENT {
+            e.method = METHOD_STORED;
+            self.store(&mut flow, pending, out, ticker, cancel)?;
+        } else {
+            self.deflate(&mut flow, pending, out, ticker, cancel)?;
+        }
+
+        if flow.read != e.size {
             return Err(ArchiveError::Changed {
                 path: src.path.clone(),
                 expected: e.size,
-                got: read,
+                got: flow.read,
             });
         }
-        e.crc = crc.finalize();
+        e.crc = flow.crc.finalize();
         e.compressed = out.pos - data_start;
         if !e.zip64_local && e.compressed >= U32_MAX {
             return Err(ArchiveError::Compress(format!(
@@ -345,5 +352,105 @@ impl Pipe {
         let header = e.local_header();
         out.patch(e.offset, &header)?;
         Ok(e)
+    }
+
+    /// Read the next chunk (after the previous 32 KiB, its dictionary) and
+    /// queue it for a worker.
+    fn send(&mut self, flow: &mut Flow, cancel: &Cancel) -> Result<(), ArchiveError> {
+        cancel.check()?;
+        let mut buf = self.pool.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(&flow.tail);
+        let dict = buf.len();
+        buf.resize(dict + CHUNK, 0);
+        let path = &flow.src.path;
+        let n = read_full(&mut flow.f, &mut buf[dict..]).map_err(|e| read_err(path, e))?;
+        buf.truncate(dict + n);
+        flow.read += n as u64;
+        flow.sent_last = n < CHUNK;
+        flow.tail.clear();
+        flow.tail
+            .extend_from_slice(&buf[buf.len() - buf.len().min(WINDOW)..]);
+        let job = Job {
+            seq: flow.sent,
+            data: buf,
+            dict,
+            last: flow.sent_last,
+        };
+        self.jobs
+            .send(job)
+            .map_err(|_| ArchiveError::Compress("worker threads stopped".into()))?;
+        flow.sent += 1;
+        Ok(())
+    }
+
+    fn recv(&mut self) -> Result<Done, ArchiveError> {
+        self.done
+            .recv()
+            .map_err(|_| ArchiveError::Compress("worker threads stopped".into()))
+    }
+
+    /// Deflate the rest in parallel, writing chunks in order as they come
+    /// back (`pending` holds the sample's).
+    fn deflate(
+        &mut self,
+        flow: &mut Flow,
+        mut pending: BTreeMap<u64, Done>,
+        out: &mut Out,
+        ticker: &mut Ticker,
+        cancel: &Cancel,
+    ) -> Result<(), ArchiveError> {
+        loop {
+            while let Some(d) = pending.remove(&flow.written) {
+                let bytes = d.out.map_err(ArchiveError::Compress)?;
+                out.write(&bytes)?;
+                flow.crc.combine(&d.crc);
+                ticker.add(d.len);
+                self.pool.push(d.data);
+                flow.written += 1;
+                cancel.check()?;
+            }
+            let mut in_flight = (flow.sent - flow.written) as usize - pending.len();
+            while !flow.sent_last && in_flight + pending.len() < self.max_in_flight {
+                self.send(flow, cancel)?;
+                in_flight += 1;
+            }
+            if flow.written == flow.sent {
+                return Ok(());
+            }
+            let d = self.recv()?;
+            pending.insert(d.seq, d);
+        }
+    }
+
+    /// Store the entry: the sample's chunks as read, then the rest copied.
+    fn store(
+        &mut self,
+        flow: &mut Flow,
+        pending: BTreeMap<u64, Done>,
+        out: &mut Out,
+        ticker: &mut Ticker,
+        cancel: &Cancel,
+    ) -> Result<(), ArchiveError> {
+        for d in pending.into_values() {
+            out.write(&d.data[d.data.len() - d.len as usize..])?;
+            flow.crc.combine(&d.crc);
+            ticker.add(d.len);
+            self.pool.push(d.data);
+        }
+        let mut buf = self.pool.pop().unwrap_or_default();
+        buf.resize(CHUNK, 0);
+        while !flow.sent_last {
+            cancel.check()?;
+            let path = &flow.src.path;
+            let n = read_full(&mut flow.f, &mut buf).map_err(|e| read_err(path, e))?;
+            flow.read += n as u64;
+            flow.sent_last = n < CHUNK;
+            flow.crc.update(&buf[..n]);
+            out.write(&buf[..n])?;
+            ticker.add(n as u64);
+        }
+        self.pool.push(buf);
+        Ok(())
     }
 }
