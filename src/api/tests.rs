@@ -6,7 +6,6 @@
 use super::*;
 use crate::config::{LoadOptions, load};
 use crate::onec::generate::{CdFormat, generate_1cd};
-use std::io::{Read, Write};
 
 pub(super) struct World {
     pub(super) dir: tempfile::TempDir,
@@ -73,18 +72,12 @@ pub(super) async fn wait_for_backups(w: &World) {
     .unwrap();
 }
 
-pub(super) struct Reply {
-    pub(super) status: u16,
-    pub(super) head: String,
-    pub(super) body: Vec<u8>,
-}
-
-impl Reply {
-    pub(super) fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-}
+/// The end-to-end tests' one HTTP client (a plain socket, raw targets),
+/// shared rather than written again here.
+#[allow(dead_code)]
+#[path = "../../tests/util/http.rs"]
+mod http;
+pub(super) use http::Reply;
 
 /// One request over a fresh connection (`Connection: close`), raw bytes
 /// allowed in the target so that non-UTF-8 can be sent.
@@ -105,50 +98,16 @@ pub(super) async fn request_auth(
     target: &[u8],
     auth: Option<&str>,
 ) -> Reply {
-    let mut req = Vec::new();
-    req.extend_from_slice(method.as_bytes());
-    req.push(b' ');
-    req.extend_from_slice(target);
-    req.extend_from_slice(b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 0\r\n");
-    if let Some(t) = auth {
-        req.extend_from_slice(format!("Authorization: {t}\r\n").as_bytes());
-    }
-    req.extend_from_slice(b"\r\n");
+    let (method, target) = (method.to_owned(), target.to_owned());
+    let auth = auth.map(|a| ("Authorization".to_owned(), a.to_owned()));
     tokio::task::spawn_blocking(move || {
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.write_all(&req).unwrap();
-        let mut all = Vec::new();
-        s.read_to_end(&mut all).unwrap();
-        let split = all
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("a full HTTP head");
-        let head = String::from_utf8_lossy(&all[..split]).to_string();
-        let status = head[9..12].parse().unwrap();
-        let mut body = all[split + 4..].to_vec();
-        if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            body = dechunk(&body);
-        }
-        Reply { status, head, body }
+        let headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (&**k, &**v)).collect();
+        let r = http::request(addr.port(), &method, &target, &headers, b"");
+        assert_ne!(r.status, 0, "no answer from {addr}");
+        r
     })
     .await
     .unwrap()
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let eol = b.windows(2).position(|w| w == b"\r\n").unwrap();
-        let n = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
-        if n == 0 {
-            return out;
-        }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
-        b = &b[eol + 4 + n..];
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

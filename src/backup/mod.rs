@@ -1,6 +1,7 @@
 //! The backup pipeline: lock → make (dump / ibcmd / copy) → pack → verify →
-//! publish (rename) → record → prune. The only module that writes under
-//! `BACKUP_DIR`, and (in `history`) the only one with SQL.
+//! publish (rename) → record → prune; and `restore`, the way back. The only
+//! module that writes under `BACKUP_DIR`, and (in `history`) the only one
+//! with SQL.
 
 pub mod archive;
 pub mod feed;
@@ -10,5 +11,6 @@ pub mod jobs;
 pub mod lock;
 pub mod naming;
 pub mod prune;
+pub mod restore;
 pub mod run;
 pub mod verify;

@@ -265,16 +265,9 @@ mod props {
         h.finish_run(
             id,
             &Finish {
-                status: Status::Ok,
-                finished: &now,
                 archive_path: Some(path),
                 archive_size: Some(1),
-                source_size: None,
-                sha256: None,
-                onec_exit_code: None,
-                error: None,
-                fingerprint: None,
-                log_path: None,
+                ..Finish::new(Status::Ok, &now)
             },
         )
         .unwrap();

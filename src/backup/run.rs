@@ -399,16 +399,14 @@ pub fn run(
     match result {
         Ok(done) => {
             let finish = Finish {
-                status: Status::Ok,
-                finished: &finished,
                 archive_path: Some(&done.archive),
                 archive_size: Some(done.archive_size),
                 source_size: Some(done.source_size),
                 sha256: Some(&done.sha256),
                 onec_exit_code: done.onec_exit_code,
-                error: None,
                 fingerprint: fp.as_ref().map(|f| f.0.as_str()),
                 log_path: log_path.as_deref(),
+                ..Finish::new(Status::Ok, &finished)
             };
             let record = history.finish_run(run_id, &finish).map_err(setup)?;
             tracing::info!(
@@ -532,16 +530,11 @@ fn failed_finish<'a>(
     log_path: Option<&'a Path>,
 ) -> Finish<'a> {
     Finish {
-        status,
-        finished,
-        archive_path: None,
-        archive_size: None,
         source_size: fp.map(|f| f.1),
-        sha256: None,
         onec_exit_code: exit_code,
         error: Some(message),
-        fingerprint: None,
         log_path,
+        ..Finish::new(status, finished)
     }
 }
 

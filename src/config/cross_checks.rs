@@ -247,9 +247,9 @@ pub(super) fn check_url_credentials(r: &mut Resolver) {
 /// `INFLUXDB_BUCKET`, all three) or 1.x (`INFLUXDB_DATABASE`, with
 /// `INFLUXDB_USER` / `INFLUXDB_PASSWORD` when auth is on), never both.
 pub(super) fn check_influxdb(r: &mut Resolver, e: &Export) {
-    if e.influxdb_url.is_none() {
+    let Some(influxdb) = &e.influxdb else {
         return;
-    }
+    };
     let origin = r.origin("influxdb.url");
     let v2 = [
         (e.influxdb_token.is_some(), "INFLUXDB_TOKEN"),
@@ -269,7 +269,7 @@ pub(super) fn check_influxdb(r: &mut Resolver, e: &Export) {
         }
         return;
     }
-    if e.influxdb_user.is_some() || e.influxdb_password.is_some() {
+    if influxdb.user.is_some() || influxdb.password.is_some() {
         r.problems.push(Problem::unknown(
             origin.clone(),
             "INFLUXDB_DATABASE with INFLUXDB_USER / INFLUXDB_PASSWORD (they are for InfluxDB 1.x; 2.x uses INFLUXDB_TOKEN)",
@@ -299,16 +299,12 @@ pub(super) fn check_api(r: &mut Resolver) {
     ] {
         for (set, unset) in [(a, b), (b, a)] {
             if r.str(set).is_some() && r.str(unset).is_none() {
-                let name = |y| keys::by_yaml(y).map_or(y, |k| k.display_name());
-                let origin = r.origin(set);
-                r.problems.push(Problem::unknown(
-                    origin,
-                    format!(
-                        "{} as well: {} works only with both set",
-                        name(unset),
-                        name(set)
-                    ),
-                ));
+                let problem = format!(
+                    "{} as well: {} works only with both set",
+                    name(unset),
+                    name(set)
+                );
+                r.problems.push(Problem::unknown(r.origin(set), problem));
             }
         }
     }

@@ -83,34 +83,36 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// Where a push sink sends: its URL and the basic-auth credentials kept
+/// beside it (`*_USER` / `*_PASSWORD`; a URL may carry its own instead).
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: String,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+}
+
 /// Push sinks (`crate::push`): each is on when its URL is set.
 #[derive(Debug, Clone)]
 pub struct Export {
     /// Prometheus remote write (Grafana Cloud, Mimir, VictoriaMetrics).
-    pub prometheus_remote_url: Option<String>,
-    pub prometheus_remote_user: Option<String>,
-    pub prometheus_remote_password: Option<Secret>,
+    pub prometheus_remote: Option<Endpoint>,
     /// The remote-write queue's bound, samples.
     pub prometheus_remote_queue_samples: usize,
     /// Queued samples older than this are dropped.
     pub prometheus_remote_max_age: Duration,
-    pub pushgateway_url: Option<String>,
-    pub pushgateway_user: Option<String>,
-    pub pushgateway_password: Option<Secret>,
+    pub pushgateway: Option<Endpoint>,
     /// Leave the group in the Pushgateway when the agent stops.
     pub pushgateway_keep_on_exit: bool,
-    pub influxdb_url: Option<String>,
+    /// InfluxDB's URL; its user and password are for 1.x with auth on.
+    pub influxdb: Option<Endpoint>,
     /// InfluxDB 2.x: token, organisation and bucket.
     pub influxdb_token: Option<Secret>,
     pub influxdb_org: Option<String>,
     pub influxdb_bucket: Option<String>,
-    /// InfluxDB 1.x: database, and user and password when auth is on.
+    /// InfluxDB 1.x: the database.
     pub influxdb_database: Option<String>,
-    pub influxdb_user: Option<String>,
-    pub influxdb_password: Option<Secret>,
-    pub loki_url: Option<String>,
-    pub loki_user: Option<String>,
-    pub loki_password: Option<Secret>,
+    pub loki: Option<Endpoint>,
     pub uptime_kuma_push_url: Option<Secret>,
     /// Also push `up` every `METRICS_INTERVAL`.
     pub uptime_kuma_heartbeat: bool,
@@ -160,8 +162,9 @@ pub struct Config {
     pub env_file: Option<PathBuf>,
     pub config_file: Option<PathBuf>,
     /// The passwords (or tokens) in the user-info of URL settings
-    /// (`TELEGRAM_PROXY`, sink URLs), masked like every other secret.
-    pub url_credentials: Vec<Secret>,
+    /// (`TELEGRAM_PROXY`, sink URLs) and every secret setting, including
+    /// those of a sink that is off: masked like every other secret.
+    pub other_secrets: Vec<Secret>,
 }
 
 impl Config {
@@ -188,17 +191,12 @@ impl Config {
         out.extend(self.api.read_token.iter());
         out.extend(self.api.basic.iter().map(|(_, p)| p));
         let e = &self.export;
-        for s in [
-            &e.prometheus_remote_password,
-            &e.pushgateway_password,
-            &e.influxdb_token,
-            &e.influxdb_password,
-            &e.loki_password,
-            &e.uptime_kuma_push_url,
-        ] {
-            out.extend(s.iter());
+        for p in [&e.prometheus_remote, &e.pushgateway, &e.influxdb, &e.loki] {
+            out.extend(p.iter().filter_map(|p| p.password.as_ref()));
         }
-        out.extend(self.url_credentials.iter());
+        out.extend(e.influxdb_token.iter());
+        out.extend(e.uptime_kuma_push_url.iter());
+        out.extend(self.other_secrets.iter());
         out.retain(|s| !s.is_empty());
         out
     }

@@ -7,7 +7,7 @@
 
 use super::cross_checks;
 use super::keys::{self, KEYS, Key, Kind};
-use super::model::{Api, Base, Config, Entry, Export, Logging, Telegram, TlsFiles};
+use super::model::{Api, Base, Config, Endpoint, Entry, Export, Logging, Telegram, TlsFiles};
 use super::sources::{DotEnvEntry, Raw, RawBase, YamlDoc};
 use super::value::{Typed, show, url_credential, validate};
 use super::{Compress, ConfigError, Method, Origin, Problem, Secret};
@@ -419,27 +419,23 @@ impl<'a> Resolver<'a> {
 
     fn export(&self) -> Export {
         Export {
-            prometheus_remote_url: self.str("grafana.prometheus_url"),
-            prometheus_remote_user: self.str("grafana.prometheus_user"),
-            prometheus_remote_password: self.secret("grafana.prometheus_password"),
+            prometheus_remote: self.endpoint("grafana.prometheus_"),
             prometheus_remote_queue_samples: self.num("grafana.prometheus_queue_samples") as usize,
             prometheus_remote_max_age: Duration::from_secs(
                 self.num("grafana.prometheus_max_age_secs") as u64,
             ),
-            pushgateway_url: self.str("prometheus.pushgateway_url"),
-            pushgateway_user: self.str("pushgateway.user"),
-            pushgateway_password: self.secret("pushgateway.password"),
+            pushgateway: self.str("prometheus.pushgateway_url").map(|url| Endpoint {
+                url,
+                user: self.str("pushgateway.user"),
+                password: self.secret("pushgateway.password"),
+            }),
             pushgateway_keep_on_exit: self.flag("pushgateway.keep_on_exit"),
-            influxdb_url: self.str("influxdb.url"),
+            influxdb: self.endpoint("influxdb."),
             influxdb_token: self.secret("influxdb.token"),
             influxdb_org: self.str("influxdb.org"),
             influxdb_bucket: self.str("influxdb.bucket"),
             influxdb_database: self.str("influxdb.database"),
-            influxdb_user: self.str("influxdb.user"),
-            influxdb_password: self.secret("influxdb.password"),
-            loki_url: self.str("grafana.loki_url"),
-            loki_user: self.str("grafana.loki_user"),
-            loki_password: self.secret("grafana.loki_password"),
+            loki: self.endpoint("grafana.loki_"),
             uptime_kuma_push_url: self.secret("uptime_kuma.push_url"),
             uptime_kuma_heartbeat: self.flag("uptime_kuma.heartbeat"),
             push_timeout: Duration::from_secs(self.num("push.timeout_secs") as u64),
@@ -448,13 +444,29 @@ impl<'a> Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    /// The credential in the user-info of every URL setting.
-    fn url_credentials(&self) -> Vec<Secret> {
-        KEYS.iter()
+    /// A sink's endpoint from the keys `<stem>url`, `<stem>user` and
+    /// `<stem>password`; `None` when its URL is unset.
+    fn endpoint(&self, stem: &str) -> Option<Endpoint> {
+        Some(Endpoint {
+            url: self.str(&format!("{stem}url"))?,
+            user: self.str(&format!("{stem}user")),
+            password: self.secret(&format!("{stem}password")),
+        })
+    }
+
+    /// The credential in the user-info of every URL setting, and the
+    /// value of every secret setting.
+    fn other_secrets(&self) -> Vec<Secret> {
+        let in_urls = KEYS
+            .iter()
             .filter(|k| matches!(k.kind, Kind::Url | Kind::ProxyUrl | Kind::SecretUrl))
             .filter_map(|k| self.str(k.yaml))
-            .filter_map(|u| url_credential(&u).map(Secret::new))
-            .collect()
+            .filter_map(|u| url_credential(&u).map(Secret::new));
+        let settings = KEYS
+            .iter()
+            .filter(|k| k.kind == Kind::Secret)
+            .filter_map(|k| self.secret(k.yaml));
+        in_urls.chain(settings).collect()
     }
 }
 
@@ -516,7 +528,7 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         warnings,
         env_file: files.dotenv.map(|d| d.0.to_path_buf()),
         config_file: files.yaml.map(|y| y.0.to_path_buf()),
-        url_credentials: r.url_credentials(),
+        other_secrets: r.other_secrets(),
     };
     if r.problems.is_empty() {
         Ok(cfg)

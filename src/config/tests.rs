@@ -766,3 +766,16 @@ fn redact_url_handles_raw_delimiters_in_passwords_and_query_strings() {
         assert_eq!(redact_url(url), shown, "{url}");
     }
 }
+
+#[test]
+fn a_password_of_a_sink_that_is_off_is_still_masked() {
+    // No GRAFANA_LOKI_URL: the sink is off, but its password is a secret
+    // all the same and must never reach a log line.
+    let cfg = load_env(&[
+        ("GRAFANA_LOKI_PASSWORD", "l0ki-pw"),
+        ("INFLUXDB_PASSWORD", "infl-pw"),
+    ])
+    .unwrap();
+    assert!(cfg.export.loki.is_none() && cfg.export.influxdb.is_none());
+    assert_eq!(cfg.mask("sent l0ki-pw and infl-pw"), "sent *** and ***");
+}

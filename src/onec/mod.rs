@@ -7,7 +7,10 @@
 //! or an [`OnecError`] out. Success means exit code 0, a `/DumpResult` of 0
 //! (when 1C wrote one) and a non-empty `.dt`; anything else is an error that
 //! quotes the meaningful lines of 1C's log with the password and every other
-//! known secret masked. 1C runs without our secret environment variables.
+//! known secret masked. The restore runners (a `.dt` loaded into a new or
+//! existing file infobase) take a [`RestoreJob`] and are judged the same way,
+//! on the same machinery. 1C runs without our secret environment variables
+//! (nor any variable holding the job's password).
 
 pub mod files;
 pub mod generate;
@@ -26,8 +29,8 @@ use crate::config::Secret;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use designer::{designer_args, dump_designer};
-pub use ibcmd::{dump_ibcmd, ibcmd_args};
+pub use designer::{create_args, designer_args, dump_designer, restore_designer, restore_ib_args};
+pub use ibcmd::{dump_ibcmd, ibcmd_args, ibcmd_restore_args, restore_ibcmd};
 pub use inuse::{Evidence, InUse, check_idle};
 pub use locate::{
     default_roots, designer_file_name, locate_designer, locate_designer_in, locate_ibcmd,
@@ -65,6 +68,39 @@ pub struct DumpOutcome {
     pub duration: Duration,
 }
 
+/// One `.dt` to load into a file infobase (`1cv8 DESIGNER /RestoreIB` or
+/// `ibcmd infobase restore`).
+#[derive(Debug, Clone, Copy)]
+pub struct RestoreJob<'a> {
+    /// `1cv8` for [`restore_designer`], `ibcmd` for [`restore_ibcmd`].
+    pub exe: &'a Path,
+    /// The infobase folder to load into.
+    pub base: &'a Path,
+    /// Create the infobase first (the folder holds no `1Cv8.1CD` yet):
+    /// `CREATEINFOBASE` for the Designer, `--create-database` for ibcmd.
+    pub create: bool,
+    /// The dump to load.
+    pub dt_path: &'a Path,
+    /// Credentials of the infobase being loaded into (an existing one; a
+    /// new one has no users). After loading, the dump's own users apply.
+    pub user: Option<&'a str>,
+    pub password: Option<&'a Secret>,
+    /// `/Out` log (Designer) or captured console (`ibcmd`).
+    pub out_log: &'a Path,
+    /// For the whole job (creating and loading).
+    pub timeout: Duration,
+    pub cancel: &'a Cancel,
+}
+
+/// A load that 1C reported as successful.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreOutcome {
+    pub exit_code: i32,
+    /// The decoded log of the load (password masked).
+    pub log_text: String,
+    pub duration: Duration,
+}
+
 /// Why 1C could not be found, started, or did not produce a dump.
 #[derive(Debug, thiserror::Error)]
 pub enum OnecError {
@@ -92,17 +128,26 @@ pub enum OnecError {
         #[source]
         source: std::io::Error,
     },
-    #[error("1C dump timed out after {seconds} s: {}{}", Explanation::Hang, quote(.log))]
-    Timeout { seconds: u64, log: Vec<String> },
-    #[error("1C dump cancelled: stop requested{}", quote(.log))]
-    Cancelled { log: Vec<String> },
+    #[error("1C {what} timed out after {seconds} s: {}{}", Explanation::Hang, quote(.log))]
+    Timeout {
+        /// What 1C was doing: `dump`, `infobase creation`, `restore`.
+        what: &'static str,
+        seconds: u64,
+        log: Vec<String>,
+    },
+    #[error("1C {what} cancelled: stop requested{}", quote(.log))]
+    Cancelled {
+        what: &'static str,
+        log: Vec<String>,
+    },
     #[error(
-        "1C dump failed (exit code {exit_code}{}){}{}",
+        "1C {what} failed (exit code {exit_code}{}){}{}",
         .dump_result.map(|r| format!(", DumpResult {r}")).unwrap_or_default(),
         .explanation.map(|e| format!(": {e}")).unwrap_or_default(),
         quote(.log)
     )]
     Failed {
+        what: &'static str,
         exit_code: i32,
         dump_result: Option<i32>,
         explanation: Option<Explanation>,
@@ -135,7 +180,7 @@ impl OnecError {
     pub fn log_excerpt(&self) -> &[String] {
         match self {
             Self::Timeout { log, .. }
-            | Self::Cancelled { log }
+            | Self::Cancelled { log, .. }
             | Self::Failed { log, .. }
             | Self::NoDump { log, .. }
             | Self::EmptyDump { log, .. } => log,
@@ -173,12 +218,21 @@ fn mask(text: &str, password: Option<&Secret>) -> String {
 
 /// A command for a 1C program: our environment minus every variable that
 /// holds one of our secrets (bot token, API tokens, passwords, proxy and
-/// sink URLs). The rest is kept: 1C on Windows needs `SystemRoot`, `TEMP`,
-/// `APPDATA` and more, so the environment is never cleared whole.
-fn child_command(exe: &Path) -> std::process::Command {
+/// sink URLs) and minus any variable whose value is the job's `password`
+/// (one named by `restore --password-env`). The rest is kept: 1C on Windows
+/// needs `SystemRoot`, `TEMP`, `APPDATA` and more, so the environment is
+/// never cleared whole.
+fn child_command(exe: &Path, password: Option<&Secret>) -> std::process::Command {
     let mut cmd = std::process::Command::new(exe);
     for name in crate::config::keys::secret_env_names() {
         cmd.env_remove(name);
+    }
+    if let Some(p) = password.filter(|p| !p.is_empty()) {
+        for (name, value) in std::env::vars_os() {
+            if value == *p.expose() {
+                cmd.env_remove(name);
+            }
+        }
     }
     cmd
 }
@@ -200,7 +254,7 @@ pub fn render_command(
     password: Option<&Secret>,
 ) -> String {
     // Options whose value is the next argument (a path that may start with /P).
-    const TAKES_PATH: &[&str] = &["/F", "/DumpIB", "/Out", "/DumpResult"];
+    const TAKES_PATH: &[&str] = &["/F", "/DumpIB", "/RestoreIB", "/Out", "/DumpResult"];
     let mut out = format!("\"{}\"", exe.display());
     let mut prev = String::new();
     for arg in args {
@@ -249,88 +303,139 @@ fn read_log(path: &Path, password: Option<&Secret>) -> String {
     }
 }
 
-/// Run `job.exe args` for a dump (`what`, e.g. `ibcmd dump`) with its
-/// output going to `stdout` and `stderr`, and judge it: `late` gives the
-/// `/DumpResult` value once the process has ended, then the log is read.
-fn run_dump(
-    job: &DumpJob,
-    what: &str,
+/// What one 1C run needs besides its arguments.
+struct Launch<'a> {
+    exe: &'a Path,
+    /// The infobase, for the log line.
+    base: &'a Path,
+    password: Option<&'a Secret>,
+    out_log: &'a Path,
+    timeout: Duration,
+    cancel: &'a Cancel,
+    /// What 1C is doing, for errors: `dump`, `infobase creation`, `restore`.
+    what: &'static str,
+}
+
+/// Run `l.exe args` with its output going to `stdout` and `stderr`, and
+/// judge how it ended: `late` gives the `/DumpResult` value once the
+/// process has ended, then the log is read. Success needs exit code 0 and
+/// DumpResult 0 when written; returns the exit code and the decoded log.
+fn run_1c(
+    l: &Launch,
     args: &[std::ffi::OsString],
     (stdout, stderr): (std::process::Stdio, std::process::Stdio),
     late: impl FnOnce(&process::RunEnd) -> Option<i32>,
-) -> Result<DumpOutcome, OnecError> {
-    tracing::info!(exe = %job.exe.display(), base = %job.base.display(), "starting {what}");
-    tracing::debug!("command: {}", render_command(job.exe, args, job.password));
-    let mut cmd = child_command(job.exe);
+) -> Result<(i32, String), OnecError> {
+    tracing::info!(exe = %l.exe.display(), base = %l.base.display(), "starting 1C {}", l.what);
+    tracing::debug!("command: {}", render_command(l.exe, args, l.password));
+    let mut cmd = child_command(l.exe, l.password);
     cmd.args(args).stdout(stdout).stderr(stderr);
-    let started = std::time::Instant::now();
-    let end = process::run(cmd, job.timeout, job.cancel).map_err(|source| OnecError::Spawn {
-        exe: job.exe.to_path_buf(),
+    let end = process::run(cmd, l.timeout, l.cancel).map_err(|source| OnecError::Spawn {
+        exe: l.exe.to_path_buf(),
         source,
     })?;
     let dump_result = late(&end);
-    let log_text = read_log(job.out_log, job.password);
-    let outcome = judge(job, end, log_text, dump_result, started);
-    match &outcome {
-        Ok(o) => tracing::info!(
-            bytes = o.dt_size,
-            secs = o.duration.as_secs(),
-            "{what} finished"
-        ),
-        Err(e) => tracing::warn!("{what} failed: {e}"),
-    }
-    outcome
-}
-
-/// Turn how the run ended, the log and the `/DumpResult` value into the
-/// outcome: success needs exit code 0, DumpResult 0 when written, and a
-/// non-empty `.dt`.
-fn judge(
-    job: &DumpJob,
-    end: process::RunEnd,
-    log_text: String,
-    dump_result: Option<i32>,
-    started: std::time::Instant,
-) -> Result<DumpOutcome, OnecError> {
-    let log = masked_key_lines(&log_text, job.password);
+    let log_text = read_log(l.out_log, l.password);
+    let log = || masked_key_lines(&log_text, l.password);
     let exit_code = match end {
         process::RunEnd::TimedOut => {
-            let seconds = job.timeout.as_secs_f64().ceil() as u64;
-            return Err(OnecError::Timeout { seconds, log });
+            let seconds = l.timeout.as_secs_f64().ceil() as u64;
+            let what = l.what;
+            let log = log();
+            return Err(OnecError::Timeout { what, seconds, log });
         }
-        process::RunEnd::Cancelled => return Err(OnecError::Cancelled { log }),
+        process::RunEnd::Cancelled => {
+            let (what, log) = (l.what, log());
+            return Err(OnecError::Cancelled { what, log });
+        }
         // Killed by a signal: no code; report it as a failure all the same.
         process::RunEnd::Exited(code) => code.unwrap_or(-1),
     };
     if exit_code != 0 || dump_result.is_some_and(|r| r != 0) {
         return Err(OnecError::Failed {
+            what: l.what,
             exit_code,
             dump_result,
             explanation: outlog::explain(&log_text),
-            log,
+            log: log(),
         });
     }
-    let dt_size = match std::fs::metadata(job.dt_path) {
-        Ok(m) => m.len(),
-        Err(_) => {
-            return Err(OnecError::NoDump {
+    Ok((exit_code, log_text))
+}
+
+/// Log how a run ended and pass the outcome on.
+fn logged<T>(
+    what: &str,
+    outcome: Result<T, OnecError>,
+    started: std::time::Instant,
+) -> Result<T, OnecError> {
+    match &outcome {
+        Ok(_) => tracing::info!(secs = started.elapsed().as_secs(), "1C {what} finished"),
+        Err(e) => tracing::warn!("1C {what} failed: {e}"),
+    }
+    outcome
+}
+
+/// Run `job.exe args` for a dump and judge it ([`run_1c`]), then check
+/// that it produced a non-empty `.dt`.
+fn run_dump(
+    job: &DumpJob,
+    args: &[std::ffi::OsString],
+    stdio: (std::process::Stdio, std::process::Stdio),
+    late: impl FnOnce(&process::RunEnd) -> Option<i32>,
+) -> Result<DumpOutcome, OnecError> {
+    let launch = Launch {
+        exe: job.exe,
+        base: job.base,
+        password: job.password,
+        out_log: job.out_log,
+        timeout: job.timeout,
+        cancel: job.cancel,
+        what: "dump",
+    };
+    let started = std::time::Instant::now();
+    let outcome = run_1c(&launch, args, stdio, late).and_then(|(exit_code, log_text)| {
+        let log = || masked_key_lines(&log_text, job.password);
+        let dt_size = match std::fs::metadata(job.dt_path) {
+            Ok(m) => m.len(),
+            Err(_) => {
+                return Err(OnecError::NoDump {
+                    path: job.dt_path.to_path_buf(),
+                    log: log(),
+                });
+            }
+        };
+        if dt_size == 0 {
+            return Err(OnecError::EmptyDump {
                 path: job.dt_path.to_path_buf(),
-                log,
+                log: log(),
             });
         }
-    };
-    if dt_size == 0 {
-        return Err(OnecError::EmptyDump {
-            path: job.dt_path.to_path_buf(),
-            log,
-        });
+        Ok(DumpOutcome {
+            exit_code,
+            dt_size,
+            log_text,
+            duration: started.elapsed(),
+        })
+    });
+    logged("dump", outcome, started)
+}
+
+/// The [`Launch`] of a restore step, with the time left of the job's timeout.
+fn restore_launch<'a>(
+    job: &RestoreJob<'a>,
+    what: &'static str,
+    started: std::time::Instant,
+) -> Launch<'a> {
+    Launch {
+        exe: job.exe,
+        base: job.base,
+        password: job.password,
+        out_log: job.out_log,
+        timeout: job.timeout.saturating_sub(started.elapsed()),
+        cancel: job.cancel,
+        what,
     }
-    Ok(DumpOutcome {
-        exit_code,
-        dt_size,
-        log_text,
-        duration: started.elapsed(),
-    })
 }
 
 #[cfg(test)]
@@ -394,7 +499,7 @@ mod tests {
 
     #[test]
     fn children_get_the_environment_without_our_secrets() {
-        let cmd = child_command(Path::new("1cv8"));
+        let cmd = child_command(Path::new("1cv8"), None);
         let removed: Vec<String> = cmd
             .get_envs()
             .filter(|(_, v)| v.is_none())
@@ -416,8 +521,22 @@ mod tests {
     }
 
     #[test]
+    fn children_do_not_inherit_a_variable_holding_the_password() {
+        let (name, value) = std::env::vars_os()
+            .find(|(_, v)| v.to_str().is_some_and(|v| !v.is_empty()))
+            .expect("some variable is set");
+        let pwd = Secret::new(value.to_str().unwrap());
+        let cmd = child_command(Path::new("1cv8"), Some(&pwd));
+        assert!(
+            cmd.get_envs().any(|(k, v)| k == name && v.is_none()),
+            "{name:?} is passed on"
+        );
+    }
+
+    #[test]
     fn error_accessors_and_display() {
         let e = OnecError::Failed {
+            what: "dump",
             exit_code: 1,
             dump_result: Some(1),
             explanation: outlog::explain("Ошибка установки монопольного режима"),
@@ -441,6 +560,7 @@ mod tests {
         );
 
         let t = OnecError::Timeout {
+            what: "dump",
             seconds: 2,
             log: vec![],
         };

@@ -50,12 +50,13 @@ impl Settings {
     /// `None` when off (the configuration validated the groups).
     pub fn from_config(cfg: &Config) -> Option<Settings> {
         let e = &cfg.export;
-        let url = e.influxdb_url.clone()?;
+        let to = e.influxdb.clone()?;
+        let url = to.url;
         let api = match &e.influxdb_database {
             Some(db) => Api::V1 {
                 database: db.clone(),
-                user: e.influxdb_user.clone(),
-                password: e.influxdb_password.clone(),
+                user: to.user,
+                password: to.password,
             },
             None => Api::V2 {
                 token: e.influxdb_token.clone()?,

@@ -11,7 +11,7 @@ use super::queue::{Item, Limits};
 use super::{Ctx, Outbox, Tracker, Words};
 use crate::backup::feed::FinishedRun;
 use crate::backup::history::Status;
-use crate::config::{Config, Secret, redact_url};
+use crate::config::{Config, Endpoint, redact_url};
 use crate::logging::LogLine;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -34,9 +34,8 @@ const BATCH_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub url: String,
-    pub user: Option<String>,
-    pub password: Option<Secret>,
+    /// With the push path appended to the configured URL.
+    pub to: Endpoint,
     /// Names that may appear as the `base` label.
     pub bases: Vec<String>,
 }
@@ -45,9 +44,10 @@ impl Settings {
     pub fn from_config(cfg: &Config) -> Option<Settings> {
         let e = &cfg.export;
         Some(Settings {
-            url: super::with_path(e.loki_url.as_deref()?, PUSH_PATH),
-            user: e.loki_user.clone(),
-            password: e.loki_password.clone(),
+            to: e.loki.clone().map(|to| Endpoint {
+                url: super::with_path(&to.url, PUSH_PATH),
+                ..to
+            })?,
             bases: cfg.bases.iter().map(|b| b.name.clone()).collect(),
         })
     }
@@ -173,7 +173,7 @@ pub async fn run(
     mut runs: broadcast::Receiver<Arc<FinishedRun>>,
     mut logs: mpsc::Receiver<LogLine>,
 ) {
-    let what = format!("Loki push to {}", redact_url(&s.url));
+    let what = format!("Loki push to {}", redact_url(&s.to.url));
     let mut out: Outbox<Entry> = Outbox::new(
         Tracker::new(&ctx, what.clone()),
         Limits {
@@ -189,7 +189,7 @@ pub async fn run(
             warn_full: true,
         },
     );
-    tracing::info!("Loki push on: {}", redact_url(&s.url));
+    tracing::info!("Loki push on: {}", redact_url(&s.to.url));
     let mut clock = Clock::default();
     let mut logs_open = true;
     // When the first line of the next batch arrived.
@@ -222,8 +222,8 @@ pub async fn run(
             },
             _ = super::sleep_until(due), if due.is_some() => {
                 batch_from = None;
-                let (client, url) = (&ctx.client, &s.url);
-                let (user, password) = (s.user.as_deref(), s.password.as_ref());
+                let (client, url) = (&ctx.client, &s.to.url);
+                let (user, password) = (s.to.user.as_deref(), s.to.password.as_ref());
                 let host = &ctx.host;
                 let secrets = &ctx.secrets;
                 out.send_next(super::now_ms(), &ctx.shutdown, |items| {

@@ -74,11 +74,11 @@ pub fn register(agent: &Arc<Agent>, tasks: &mut tokio::task::JoinSet<()>) {
         host: host.clone(),
     };
     if let Some(s) = remote_write::Settings::from_config(cfg) {
-        let c = ctx("remote_write", redact_url(&s.url));
+        let c = ctx("remote_write", redact_url(&s.to.url));
         tasks.spawn(remote_write::run(c, s, agent.subscribe_ticks()));
     }
     if let Some(s) = pushgateway::Settings::from_config(cfg) {
-        let c = ctx("pushgateway", redact_url(&s.url));
+        let c = ctx("pushgateway", redact_url(&s.to.url));
         tasks.spawn(pushgateway::run(c, s, agent.subscribe_ticks()));
     }
     if let Some(s) = influxdb::Settings::from_config(cfg) {
@@ -91,7 +91,7 @@ pub fn register(agent: &Arc<Agent>, tasks: &mut tokio::task::JoinSet<()>) {
         ));
     }
     if let Some(s) = loki::Settings::from_config(cfg) {
-        let c = ctx("loki", redact_url(&s.url));
+        let c = ctx("loki", redact_url(&s.to.url));
         let logs = crate::logging::tap_warnings(loki::LOG_CHANNEL);
         tasks.spawn(loki::run(c, s, agent.feed.subscribe(), logs));
     }

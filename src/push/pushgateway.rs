@@ -7,7 +7,7 @@
 //! (the Pushgateway would otherwise show the last values forever).
 
 use super::{Ctx, Failure, Tracker};
-use crate::config::{Config, Secret, redact_url};
+use crate::config::{Config, Endpoint, redact_url};
 use crate::export::Tick;
 use crate::export::prometheus;
 use std::sync::Arc;
@@ -20,9 +20,7 @@ const STOP_WAIT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub url: String,
-    pub user: Option<String>,
-    pub password: Option<Secret>,
+    pub to: Endpoint,
     pub keep_on_exit: bool,
 }
 
@@ -30,9 +28,7 @@ impl Settings {
     pub fn from_config(cfg: &Config) -> Option<Settings> {
         let e = &cfg.export;
         Some(Settings {
-            url: e.pushgateway_url.clone()?,
-            user: e.pushgateway_user.clone(),
-            password: e.pushgateway_password.clone(),
+            to: e.pushgateway.clone()?,
             keep_on_exit: e.pushgateway_keep_on_exit,
         })
     }
@@ -95,14 +91,14 @@ pub fn body(tick: &Tick) -> String {
 }
 
 pub async fn run(ctx: Ctx, s: Settings, mut ticks: broadcast::Receiver<Arc<Tick>>) {
-    let url = group_url(&s.url, super::JOB, &ctx.host);
-    let what = format!("push to the Pushgateway at {}", redact_url(&s.url));
+    let url = group_url(&s.to.url, super::JOB, &ctx.host);
+    let what = format!("push to the Pushgateway at {}", redact_url(&s.to.url));
     let mut tracker = Tracker::new(&ctx, what.clone());
     let request = |method: reqwest::Method| {
         super::auth(
             ctx.client.request(method, url.as_str()),
-            s.user.as_deref(),
-            s.password.as_ref(),
+            s.to.user.as_deref(),
+            s.to.password.as_ref(),
         )
     };
     tracing::info!("Pushgateway push on: {}", redact_url(&url));

@@ -11,7 +11,7 @@
 use super::prompb::{self, Batch, Target};
 use super::queue::Limits;
 use super::{Ctx, Outbox, Tracker, Words};
-use crate::config::{Config, Secret, redact_url};
+use crate::config::{Config, Endpoint, redact_url};
 use crate::export::Tick;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,9 +24,7 @@ pub const MAX_PER_REQUEST: usize = 5_000;
 /// What this sink needs from the configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub url: String,
-    pub user: Option<String>,
-    pub password: Option<Secret>,
+    pub to: Endpoint,
     pub queue_samples: usize,
     pub max_age: Duration,
 }
@@ -35,9 +33,7 @@ impl Settings {
     pub fn from_config(cfg: &Config) -> Option<Settings> {
         let e = &cfg.export;
         Some(Settings {
-            url: e.prometheus_remote_url.clone()?,
-            user: e.prometheus_remote_user.clone(),
-            password: e.prometheus_remote_password.clone(),
+            to: e.prometheus_remote.clone()?,
             queue_samples: e.prometheus_remote_queue_samples,
             max_age: e.prometheus_remote_max_age,
         })
@@ -50,7 +46,7 @@ fn sent(n: usize) -> String {
 
 /// Run until the agent stops.
 pub async fn run(ctx: Ctx, s: Settings, mut ticks: broadcast::Receiver<Arc<Tick>>) {
-    let what = format!("remote write to {}", redact_url(&s.url));
+    let what = format!("remote write to {}", redact_url(&s.to.url));
     let target = Target {
         job: super::JOB.to_string(),
         instance: ctx.host.clone(),
@@ -73,7 +69,7 @@ pub async fn run(ctx: Ctx, s: Settings, mut ticks: broadcast::Receiver<Arc<Tick>
             warn_full: true,
         },
     );
-    tracing::info!("Prometheus remote write on: {}", redact_url(&s.url));
+    tracing::info!("Prometheus remote write on: {}", redact_url(&s.to.url));
     // Type and help of every family, sent with each request.
     let mut metadata: Vec<u8> = Vec::new();
     // The sampler measures every few seconds and ticks may come more
@@ -94,8 +90,8 @@ pub async fn run(ctx: Ctx, s: Settings, mut ticks: broadcast::Receiver<Arc<Tick>
                 None => break,
             },
             _ = super::sleep_until(due), if due.is_some() => {
-                let (client, url) = (&ctx.client, &s.url);
-                let (user, password) = (s.user.as_deref(), s.password.as_ref());
+                let (client, url) = (&ctx.client, &s.to.url);
+                let (user, password) = (s.to.user.as_deref(), s.to.password.as_ref());
                 out.send_next(super::now_ms(), &ctx.shutdown, |items| {
                     let body = prompb::body(items, &metadata)
                         .map_err(|e| format!("cannot encode the request: {e}"))?;

@@ -259,14 +259,7 @@ fn a_missed_run_catches_up_once_only_when_less_than_catch_up_hours_late() {
 fn a_run_abandoned_while_the_agent_runs_is_marked_interrupted() {
     let w = World::new(16);
     let mut agent = w.agent(&[]);
-    rusqlite::Connection::open(w.backups.join("app.sqlite3"))
-        .unwrap()
-        .execute(
-            "INSERT INTO runs (base, \"trigger\", started, status, method, pid) \
-             VALUES ('buh', 'cli', '2026-01-01T00:00:00.000Z', 'running', 'dump', 1)",
-            [],
-        )
-        .unwrap();
+    w.record_abandoned_run("2026-01-01T00:00:00.000Z", "dump", 1);
     wait_for(
         "the abandoned row to be marked interrupted",
         Duration::from_secs(20),

@@ -431,14 +431,7 @@ fn prune_dry_run_changes_nothing() {
     fs::create_dir_all(&day).unwrap();
     let temp = day.join(".buh_2020-01-01_00-00-00.zip.4000000.partial");
     fs::write(&temp, b"left by a killed run").unwrap();
-    rusqlite::Connection::open(w.backups.join("app.sqlite3"))
-        .unwrap()
-        .execute(
-            "INSERT INTO runs (base, \"trigger\", started, status, method, pid) \
-             VALUES ('buh', 'cli', '2020-01-01T00:00:00.000Z', 'running', 'copy', 4000000)",
-            [],
-        )
-        .unwrap();
+    w.record_abandoned_run("2020-01-01T00:00:00.000Z", "copy", 4000000);
     let running = || -> i64 {
         rusqlite::Connection::open(w.backups.join("app.sqlite3"))
             .unwrap()

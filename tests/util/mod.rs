@@ -303,6 +303,19 @@ impl World {
             )
             .unwrap();
     }
+
+    /// Record a run of `buh` left `running` by a process (`pid`) that
+    /// died, as a killed backup leaves it.
+    pub fn record_abandoned_run(&self, started: &str, method: &str, pid: u32) {
+        rusqlite::Connection::open(self.backups.join("app.sqlite3"))
+            .unwrap()
+            .execute(
+                "INSERT INTO runs (base, \"trigger\", started, status, method, pid) \
+                 VALUES ('buh', 'cli', ?1, 'running', ?2, ?3)",
+                rusqlite::params![started, method, pid],
+            )
+            .unwrap();
+    }
 }
 
 /// This machine's name, as the agent reports it.

@@ -110,6 +110,24 @@ pub struct Finish<'a> {
     pub log_path: Option<&'a Path>,
 }
 
+impl<'a> Finish<'a> {
+    /// A finish with `status` at `finished` and nothing else known yet.
+    pub fn new(status: Status, finished: &'a Timestamp) -> Finish<'a> {
+        Finish {
+            status,
+            finished,
+            archive_path: None,
+            archive_size: None,
+            source_size: None,
+            sha256: None,
+            onec_exit_code: None,
+            error: None,
+            fingerprint: None,
+            log_path: None,
+        }
+    }
+}
+
 /// One row of `runs`, typed; serialises for `--json` output (times as
 /// RFC 3339 text).
 #[derive(Debug, Clone, PartialEq, Serialize)]

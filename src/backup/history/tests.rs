@@ -32,18 +32,7 @@ fn new_run<'a>(base: &'a str, started: &'a Timestamp) -> NewRun<'a> {
 }
 
 fn ok_finish(finished: &Timestamp) -> Finish<'_> {
-    Finish {
-        status: Status::Ok,
-        finished,
-        archive_path: None,
-        archive_size: None,
-        source_size: None,
-        sha256: None,
-        onec_exit_code: None,
-        error: None,
-        fingerprint: None,
-        log_path: None,
-    }
+    Finish::new(Status::Ok, finished)
 }
 
 #[test]

@@ -127,13 +127,17 @@ pub fn verify(path: &Path, cancel: &Cancel) -> Result<VerifyReport, VerifyError>
     })
 }
 
-enum Kind {
+/// What an archive file is, by its magic number and name.
+pub(crate) enum Kind {
     Zip,
     TarZst,
+    /// A bare `.dt` or `.1CD`.
     Bare,
 }
 
-fn detect(path: &Path) -> Result<Kind, VerifyError> {
+/// Tell a `.zip`, a `.tar.zst` and a bare `.dt`/`.1CD` apart; a name that
+/// promises one kind and bytes that are not it is an error.
+pub(crate) fn detect(path: &Path) -> Result<Kind, VerifyError> {
     let mut head = [0u8; 8];
     let mut f = File::open(path).map_err(|source| VerifyError::Io {
         path: path.to_owned(),
@@ -240,11 +244,11 @@ impl<R: Read> Read for Tee<'_, R> {
     }
 }
 
-fn is_1cd(name: &str) -> bool {
+pub(crate) fn is_1cd(name: &str) -> bool {
     name.to_lowercase().ends_with(".1cd")
 }
 
-fn is_dt(name: &str) -> bool {
+pub(crate) fn is_dt(name: &str) -> bool {
     name.to_lowercase().ends_with(".dt")
 }
 
@@ -357,12 +361,27 @@ fn judge(
     })
 }
 
-fn zip_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, VerifyError> {
+/// Read one entry's content from `r` to its end and check it as [`verify`]
+/// does (CRC and size against the expected ones, a `.1CD` header, a `.dt`
+/// stream): for a reader that also writes what it reads elsewhere.
+pub(crate) fn check_entry(
+    name: &str,
+    r: impl Read,
+    expected_size: Option<u64>,
+    expected_crc: Option<u32>,
+    cancel: &Cancel,
+) -> Result<EntryCheck, VerifyError> {
+    let r = read_entry(name, r, cancel)?;
+    judge(name, r, expected_size, expected_crc)
+}
+
+/// Open a zip archive's directory, or say why it cannot be read.
+pub(crate) fn open_zip(path: &Path) -> Result<zip::ZipArchive<File>, VerifyError> {
     let f = File::open(path).map_err(|source| VerifyError::Io {
         path: path.to_owned(),
         source,
     })?;
-    let mut z = zip::ZipArchive::new(f).map_err(|e| match e {
+    zip::ZipArchive::new(f).map_err(|e| match e {
         zip::result::ZipError::Io(source) => VerifyError::Io {
             path: path.to_owned(),
             source,
@@ -371,7 +390,11 @@ fn zip_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, VerifyEr
             path: path.to_owned(),
             detail: format!("its directory cannot be read: {other}"),
         },
-    })?;
+    })
+}
+
+fn zip_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, VerifyError> {
+    let mut z = open_zip(path)?;
     let mut out = Vec::with_capacity(z.len());
     for i in 0..z.len() {
         cancel.check()?;
@@ -397,29 +420,7 @@ fn tar_zst_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, Veri
         path: path.to_owned(),
         source,
     })?;
-    let stream_err = |e: io::Error| {
-        if cancel.is_cancelled() {
-            return VerifyError::Cancelled(Cancelled);
-        }
-        if let Some(o) = limits::Oversized::find(&e) {
-            return VerifyError::Damaged {
-                path: path.to_owned(),
-                detail: o.to_string(),
-            };
-        }
-        let detail = format!("zstd stream: {e}");
-        if e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("incomplete") {
-            VerifyError::Truncated {
-                path: path.to_owned(),
-                detail,
-            }
-        } else {
-            VerifyError::Damaged {
-                path: path.to_owned(),
-                detail,
-            }
-        }
-    };
+    let stream_err = |e: io::Error| tar_stream_error(path, e, cancel);
     let dec = zstd::Decoder::new(f).map_err(stream_err)?;
     let (guarded, rearm) = limits::TarGuard::new(dec);
     let mut ar = tar::Archive::new(guarded);
@@ -448,6 +449,32 @@ fn tar_zst_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, Veri
         });
     }
     Ok(out)
+}
+
+/// What a read error of a `.tar.zst` stream means: cancelled, an
+/// oversized header, truncated or damaged.
+pub(crate) fn tar_stream_error(path: &Path, e: io::Error, cancel: &Cancel) -> VerifyError {
+    if cancel.is_cancelled() {
+        return VerifyError::Cancelled(Cancelled);
+    }
+    if let Some(o) = limits::Oversized::find(&e) {
+        return VerifyError::Damaged {
+            path: path.to_owned(),
+            detail: o.to_string(),
+        };
+    }
+    let detail = format!("zstd stream: {e}");
+    if e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("incomplete") {
+        VerifyError::Truncated {
+            path: path.to_owned(),
+            detail,
+        }
+    } else {
+        VerifyError::Damaged {
+            path: path.to_owned(),
+            detail,
+        }
+    }
 }
 
 fn bare_entry(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, VerifyError> {
@@ -542,7 +569,13 @@ fn not_regular(name: String, what: &str) -> VerifyError {
     }
 }
 
-fn walk(dir: &Path, prefix: String, out: &mut Vec<(String, PathBuf)>) -> Result<(), VerifyError> {
+/// Every regular file under `dir` as (`/`-separated name, path); a link or
+/// a special file is an error (never followed or read).
+pub(crate) fn walk(
+    dir: &Path,
+    prefix: String,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), VerifyError> {
     let io_err = |source| VerifyError::Io {
         path: dir.to_owned(),
         source,
@@ -592,4 +625,4 @@ pub fn printable(name: &str) -> Cow<'_, str> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -244,7 +244,7 @@ fn real_fixtures_verify_when_present() {
 }
 
 /// One 512-byte GNU tar header block with a valid checksum.
-fn tar_header(name: &str, kind: u8, size: u64) -> Vec<u8> {
+pub(crate) fn tar_header(name: &str, kind: u8, size: u64) -> Vec<u8> {
     let mut h = vec![0u8; 512];
     h[..name.len()].copy_from_slice(name.as_bytes());
     h[100..107].copy_from_slice(b"0000644");
@@ -261,13 +261,13 @@ fn tar_header(name: &str, kind: u8, size: u64) -> Vec<u8> {
 }
 
 /// `data` padded to whole 512-byte blocks.
-fn blocks(data: &[u8]) -> Vec<u8> {
+pub(crate) fn blocks(data: &[u8]) -> Vec<u8> {
     let mut v = data.to_vec();
     v.resize(data.len().next_multiple_of(512), 0);
     v
 }
 
-fn write_tar_zst(path: &Path, tar: &[u8]) {
+pub(crate) fn write_tar_zst(path: &Path, tar: &[u8]) {
     fs::write(path, zstd::encode_all(tar, 1).unwrap()).unwrap();
 }
 
