@@ -682,19 +682,28 @@ fn execute(
         events(Event::Stage(Stage::Packing));
         let tmp = naming::temp_path(&final_path);
         temps.add(&tmp);
-        archive::write_archive(
-            &sources,
-            &tmp,
-            base.compress,
-            base.compress_level,
-            threads,
-            &mut |p| {
+        // At background priority on a thread of its own, progress relayed.
+        crate::platform::in_background(
+            "pack",
+            |progress| {
+                archive::write_archive(
+                    &sources,
+                    &tmp,
+                    base.compress,
+                    base.compress_level,
+                    threads,
+                    &mut |p| {
+                        let _ = progress.send(p);
+                    },
+                    cancel,
+                )
+            },
+            |p| {
                 events(Event::Progress {
                     done: p.done,
                     total: p.total,
                 })
             },
-            cancel,
         )?;
         tmp
     };
@@ -709,7 +718,11 @@ fn execute(
     }
 
     events(Event::Stage(Stage::Verifying));
-    let report = verify::verify(&tmp_archive, cancel)?;
+    let report = crate::platform::in_background(
+        "verify",
+        |_| verify::verify(&tmp_archive, cancel),
+        |()| {},
+    )?;
     cancel.check()?;
 
     events(Event::Stage(Stage::Publishing));

@@ -218,10 +218,14 @@ pub(super) fn write_zip(p: Pack, level: i32, force_zip64: bool) -> Result<u64, A
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let job_rx = Mutex::new(job_rx);
     let entries = std::thread::scope(|s| {
+        let background = crate::platform::this_thread_is_background();
         for _ in 0..p.threads {
             let done_tx = done_tx.clone();
             let job_rx = &job_rx;
-            s.spawn(move || worker(level, job_rx, done_tx));
+            s.spawn(move || {
+                crate::platform::background_like(background);
+                worker(level, job_rx, done_tx)
+            });
         }
         drop(done_tx);
         let mut pipe = Pipe {
