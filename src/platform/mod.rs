@@ -110,7 +110,8 @@ pub fn is_network_path(path: &Path) -> bool {
 
 /// Lower the calling thread to background priority for the rest of its
 /// life, so 1C users and the agent's API stay responsive while we pack and
-/// verify: nice 19 and the idle I/O class on Linux (both per thread),
+/// verify: nice 19, the `SCHED_IDLE` policy and the idle I/O class on
+/// Linux (all per thread),
 /// background processing mode on Windows (lower CPU, very low I/O and
 /// memory priority). An unprivileged thread cannot raise itself back, so
 /// call it on a thread of its own ([`in_background`]). Threads that such a
@@ -304,29 +305,32 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    /// This thread's nice value (field 19 of `/proc/thread-self/stat`) and
-    /// I/O priority class (`ioprio_get`).
+    /// This thread's nice value (field 19 of `/proc/thread-self/stat`),
+    /// I/O priority class (`ioprio_get`) and whether its policy is `SCHED_IDLE`.
     #[cfg(target_os = "linux")]
-    fn this_thread_priority() -> (i64, i64) {
+    fn this_thread_priority() -> (i64, i64, bool) {
         let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
         let after_name = &stat[stat.rfind(')').unwrap() + 2..];
         let nice = after_name.split(' ').nth(19 - 3).unwrap().parse().unwrap();
         // SAFETY: plain syscalls on our own task id; no pointers.
-        let io = unsafe {
+        let (io, policy) = unsafe {
             let tid = libc::syscall(libc::SYS_gettid);
-            libc::syscall(libc::SYS_ioprio_get, 1, tid)
+            (
+                libc::syscall(libc::SYS_ioprio_get, 1, tid),
+                libc::sched_getscheduler(tid as libc::pid_t),
+            )
         };
         assert!(io >= 0, "ioprio_get: {}", io::Error::last_os_error());
-        (nice, io >> 13)
+        (nice, io >> 13, policy == libc::SCHED_IDLE)
     }
 
     #[cfg(target_os = "linux")]
     #[test]
-    fn background_work_runs_at_nice_19_and_idle_io_and_the_caller_keeps_its_own() {
+    fn background_work_runs_at_nice_19_idle_policy_and_idle_io_and_the_caller_keeps_its_own() {
         let before = this_thread_priority();
         assert_ne!(
             before,
-            (19, 3),
+            (19, 3, true),
             "the test itself runs at background priority"
         );
         let mut relayed = Vec::new();
@@ -348,10 +352,10 @@ mod tests {
         );
         assert_eq!(
             inside,
-            (19, 3),
+            (19, 3, true),
             "nice and I/O class of the background thread"
         );
-        assert_eq!(started, (19, 3), "a thread it started");
+        assert_eq!(started, (19, 3, true), "a thread it started");
         assert!(flagged);
         assert_eq!(relayed, [1, 2]);
         assert_eq!(this_thread_priority(), before, "the caller changed");

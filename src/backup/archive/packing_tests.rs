@@ -189,3 +189,29 @@ fn entries_that_do_not_compress_are_stored_and_verify() {
     assert_eq!(report.entries.len(), 4);
     seven_zip_extracts(&zip, &files);
 }
+
+#[test]
+fn a_stored_entry_stops_on_cancel() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("random.bin");
+    fs::write(&p, xorshift(6 << 20, 5)).unwrap();
+    let src = [Source {
+        name: "random.bin".into(),
+        path: p,
+    }];
+    let cancel = Cancel::new();
+    let r = write_archive(
+        &src,
+        &dir.path().join("out.zip"),
+        Compress::Zip,
+        None,
+        2,
+        &mut |p| {
+            if p.done > 1 << 20 {
+                cancel.cancel();
+            }
+        },
+        &cancel,
+    );
+    assert!(matches!(r, Err(super::ArchiveError::Cancelled(_))), "{r:?}");
+}

@@ -49,10 +49,14 @@ pub(super) const FLAG_UTF8: u16 = 1 << 11;
 pub(super) const METHOD_DEFLATE: u16 = 8;
 pub(super) const METHOD_STORED: u16 = 0;
 
-/// An entry whose sampled chunks deflate to more than this share of their
+/// An entry whose sample deflates to more than this share of its
 /// size (in percent) is stored instead: a `.dt` is itself a DEFLATE stream
 /// and gains nothing but time from a second pass.
 const STORE_ABOVE_PERCENT: u64 = 97;
+/// The size of the sample: the first chunk of every entry is this short,
+/// so deciding costs a few milliseconds (the stream is the same whatever
+/// the chunk sizes).
+const SAMPLE: usize = 256 * 1024;
 
 impl ZipEntry {
     fn version_needed(zip64: bool) -> u16 {
@@ -232,7 +236,6 @@ pub(super) fn write_zip(p: Pack, level: i32, force_zip64: bool) -> Result<u64, A
             jobs: job_tx,
             done: done_rx,
             max_in_flight: p.threads * 2 + 2,
-            sample: p.threads,
             pool: Vec::new(),
         };
         let mut entries = Vec::with_capacity(p.sources.len());
@@ -260,9 +263,6 @@ struct Pipe {
     jobs: mpsc::Sender<Job>,
     done: mpsc::Receiver<Done>,
     max_in_flight: usize,
-    /// How many chunks of each entry are deflated before deciding whether
-    /// to store it (one per thread, so sampling takes one chunk's time).
-    sample: usize,
     pool: Vec<Vec<u8>>,
 }
 
@@ -318,19 +318,11 @@ impl Pipe {
         };
         let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
 
-        // The sample: the first chunks, deflated in parallel.
-        let mut in_flight = 0;
-        while !flow.sent_last && in_flight < self.sample {
-            self.send(&mut flow, cancel)?;
-            in_flight += 1;
-        }
-        let (mut raw, mut deflated) = (0u64, 0u64);
-        for _ in 0..in_flight {
-            let d = self.recv()?;
-            raw += d.len;
-            deflated += d.out.as_ref().map_or(0, |o| o.len() as u64);
-            pending.insert(d.seq, d);
-        }
+        // The sample: a short first chunk, deflated before the rest is read.
+        self.send(&mut flow, SAMPLE, cancel)?;
+        let d = self.recv()?;
+        let (raw, deflated) = (d.len, d.out.as_ref().map_or(0, |o| o.len() as u64));
+        pending.insert(d.seq, d);
         if deflated * 100 > raw * STORE_ABOVE_PERCENT {
             e.method = METHOD_STORED;
             self.store(&mut flow, pending, out, ticker, cancel)?;
@@ -358,20 +350,20 @@ impl Pipe {
         Ok(e)
     }
 
-    /// Read the next chunk (after the previous 32 KiB, its dictionary) and
-    /// queue it for a worker.
-    fn send(&mut self, flow: &mut Flow, cancel: &Cancel) -> Result<(), ArchiveError> {
+    /// Read the next chunk of up to `size` bytes (after the previous 32 KiB,
+    /// its dictionary) and queue it for a worker.
+    fn send(&mut self, flow: &mut Flow, size: usize, cancel: &Cancel) -> Result<(), ArchiveError> {
         cancel.check()?;
         let mut buf = self.pool.pop().unwrap_or_default();
         buf.clear();
         buf.extend_from_slice(&flow.tail);
         let dict = buf.len();
-        buf.resize(dict + CHUNK, 0);
+        buf.resize(dict + size, 0);
         let path = &flow.src.path;
         let n = read_full(&mut flow.f, &mut buf[dict..]).map_err(|e| read_err(path, e))?;
         buf.truncate(dict + n);
         flow.read += n as u64;
-        flow.sent_last = n < CHUNK;
+        flow.sent_last = n < size;
         flow.tail.clear();
         flow.tail
             .extend_from_slice(&buf[buf.len() - buf.len().min(WINDOW)..]);
@@ -416,7 +408,7 @@ impl Pipe {
             }
             let mut in_flight = (flow.sent - flow.written) as usize - pending.len();
             while !flow.sent_last && in_flight + pending.len() < self.max_in_flight {
-                self.send(flow, cancel)?;
+                self.send(flow, CHUNK, cancel)?;
                 in_flight += 1;
             }
             if flow.written == flow.sent {
@@ -427,7 +419,7 @@ impl Pipe {
         }
     }
 
-    /// Store the entry: the sample's chunks as read, then the rest copied.
+    /// Store the entry: the sample as read, then the rest copied.
     fn store(
         &mut self,
         flow: &mut Flow,
@@ -442,19 +434,50 @@ impl Pipe {
             ticker.add(d.len);
             self.pool.push(d.data);
         }
-        let mut buf = self.pool.pop().unwrap_or_default();
-        buf.resize(CHUNK, 0);
-        while !flow.sent_last {
-            cancel.check()?;
-            let path = &flow.src.path;
-            let n = read_full(&mut flow.f, &mut buf).map_err(|e| read_err(path, e))?;
-            flow.read += n as u64;
-            flow.sent_last = n < CHUNK;
-            flow.crc.update(&buf[..n]);
-            out.write(&buf[..n])?;
-            ticker.add(n as u64);
+        if flow.sent_last {
+            return Ok(());
         }
-        self.pool.push(buf);
-        Ok(())
+        // A reader thread reads and checksums while this one writes.
+        let (full_tx, full_rx) = mpsc::sync_channel::<Result<(Vec<u8>, usize), ArchiveError>>(2);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+        for _ in 0..3 {
+            let _ = empty_tx.send(self.pool.pop().unwrap_or_default());
+        }
+        let background = crate::platform::this_thread_is_background();
+        let Flow {
+            src,
+            f,
+            read,
+            crc,
+            sent_last,
+            ..
+        } = flow;
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                crate::platform::background_like(background);
+                while let Ok(mut buf) = empty_rx.recv() {
+                    buf.resize(CHUNK, 0);
+                    let r = read_full(f, &mut buf).map_err(|e| read_err(&src.path, e));
+                    let n = *r.as_ref().unwrap_or(&0);
+                    crc.update(&buf[..n]);
+                    *read += n as u64;
+                    let end = r.is_err() || n < CHUNK;
+                    if full_tx.send(r.map(|n| (buf, n))).is_err() || end {
+                        return;
+                    }
+                }
+            });
+            // Dropped on any return, so a waiting reader stops too.
+            let empty_tx = empty_tx;
+            for r in full_rx {
+                let (buf, n) = r?;
+                cancel.check()?;
+                out.write(&buf[..n])?;
+                ticker.add(n as u64);
+                let _ = empty_tx.send(buf);
+            }
+            *sent_last = true;
+            Ok(())
+        })
     }
 }
