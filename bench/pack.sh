@@ -92,7 +92,7 @@ pack() {
 export -f backup pack
 export BIN PACK BENCH THREADS
 
-declare -A SECS SIZE RSS CPU
+declare -A SECS SIZE RSS CPU SEEN
 ROWS=()
 
 # run LABEL OUTFILE CMD...: time CMD at background priority; keep the
@@ -112,7 +112,7 @@ run() {
         SIZE[$label]=$(stat -c %s "$out")
     fi
     rm -f "$log" "$out"
-    [[ " ${ROWS[*]} " == *" $label "* ]] || ROWS+=("$label")
+    [ -n "${SEEN[$label]:-}" ] || { SEEN[$label]=1; ROWS+=("$label"); }
     printf '  %-32s %8ss\n' "$label" "$secs"
 }
 
