@@ -10,13 +10,14 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests and checks use:
 #   zip, unzip, p7zip-full  - archives are opened by Info-ZIP and 7-Zip in tests
 #   zstd                    - .tar.zst archives are checked with the zstd tool
+#   age                     - encrypted .tar.zst.age archives are decrypted by the age tool
 #   rustc-web, rust-web-src, mingw-w64 - the Windows type-check and build
 #   prometheus              - promtool, scrape and remote-write receiver tests
 #   prometheus-pushgateway  - the Pushgateway push test
 #   influxdb                - InfluxDB 1.x push test (influxd)
 #   wine64, curl, jq        - the Windows smoke run under Wine
 #   python3-venv            - the venv for Schemathesis (PyPI), the API fuzz test
-PKGS=(zip unzip p7zip-full zstd rustc-web rust-web-src mingw-w64 prometheus prometheus-pushgateway influxdb wine64 curl jq python3-venv)
+PKGS=(zip unzip p7zip-full zstd age rustc-web rust-web-src mingw-w64 prometheus prometheus-pushgateway influxdb wine64 curl jq python3-venv)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,20 +1,25 @@
 //! The state the always-on agent's components share: one [`Agent`]
 //! (configuration, the backup coordinator, the metrics sampler, the cached
-//! backup state, the feed of finished runs, the metrics ticks and the push
+//! backup state, the feeds of finished runs and drills, the metrics ticks and the push
 //! sinks' registry) handed to the HTTP API, the Telegram bot, the
-//! scheduler, the metrics worker and the push sinks. A leaf for them: it
+//! scheduler, the metrics worker and the push sinks; and the one way a
+//! component makes a restore drill ([`Agent::drill`]). A leaf for them: it
 //! imports none of its consumers; `daemon::run` starts and stops them.
 //!
 //! Data flows one way: the sampler and the history feed the agent's
 //! caches and channels; components only read them or subscribe.
 
+use crate::backup::drill::feed::DrillFeed;
+use crate::backup::drill::{self, Request};
 use crate::backup::feed::Feed;
+use crate::backup::history::{Drill, History, Trigger};
 use crate::backup::jobs::Jobs;
+use crate::cancel::Cancel;
 use crate::config::Config;
 use crate::export::{BackupCache, Sinks, Tick};
 use crate::metrics::{MetricsOptions, Sampler};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -27,6 +32,11 @@ pub struct Agent {
     pub backups: Arc<BackupCache>,
     /// Every finished run, whoever started it.
     pub feed: Feed,
+    /// Every finished restore drill, whoever made it.
+    pub drills: DrillFeed,
+    /// Drills of this agent run one at a time (each checks the free space
+    /// of the one drill folder).
+    drill_turn: tokio::sync::Mutex<()>,
     /// One [`Tick`] per `METRICS_INTERVAL`, from the metrics worker.
     ticks: broadcast::Sender<Arc<Tick>>,
     /// The push sinks' state (`onec_sink_*`, `/api/health`).
@@ -49,6 +59,8 @@ impl Agent {
             jobs,
             sampler,
             feed: Feed::default(),
+            drills: DrillFeed::default(),
+            drill_turn: tokio::sync::Mutex::new(()),
             ticks: broadcast::channel(16).0,
             sinks: Sinks::default(),
             cfg,
@@ -60,6 +72,52 @@ impl Agent {
     /// Ticks from the metrics worker, from now on.
     pub fn subscribe_ticks(&self) -> broadcast::Receiver<Arc<Tick>> {
         self.ticks.subscribe()
+    }
+
+    /// Make one restore drill of `base` (after any other drill of this
+    /// agent) on a blocking thread, waiting up to `lock_wait` for a backup
+    /// of the base; a stop of the agent cancels it. Returns the recorded
+    /// drill, or why nothing could be recorded (`None`: the agent stopped
+    /// before it began). The backup state is reloaded after it, so the
+    /// metrics show the result at once.
+    pub async fn drill(
+        self: &Arc<Self>,
+        base: &str,
+        trigger: Trigger,
+        lock_wait: Duration,
+    ) -> Option<Result<Drill, String>> {
+        let _turn = tokio::select! {
+            t = self.drill_turn.lock() => t,
+            _ = self.shutdown.cancelled() => return None,
+        };
+        let cancel = Cancel::new();
+        let stopper = {
+            let (me, cancel) = (self.clone(), cancel.clone());
+            tokio::spawn(async move {
+                me.shutdown.cancelled().await;
+                cancel.cancel();
+            })
+        };
+        let cfg = self.cfg.clone();
+        let name = base.to_string();
+        let result = tokio::task::spawn_blocking(move || {
+            let base = cfg
+                .base(Some(&name))
+                .ok_or_else(|| format!("no base named {name}"))?;
+            let history = History::open(&cfg.history_db).map_err(|e| e.to_string())?;
+            let req = Request {
+                base,
+                trigger,
+                lock_wait,
+            };
+            drill::drill(&cfg, &history, &req, &cancel).map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("the drill did not finish: {e}")));
+        stopper.abort();
+        let cache = self.backups.clone();
+        let _ = tokio::task::spawn_blocking(move || cache.reload_now()).await;
+        Some(result)
     }
 
     /// Hand a tick to every subscriber (none is fine).

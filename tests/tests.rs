@@ -12,6 +12,8 @@ mod suite {
     mod api_http;
     mod cli_backup;
     mod docs_metrics;
+    mod drill;
+    mod encrypted;
     mod faults;
     mod onec_fake;
     mod perms;
@@ -21,6 +23,7 @@ mod suite {
     mod push_loki_kuma;
     mod push_pushgateway;
     mod push_remote_write;
+    mod restore;
     mod schemathesis;
     mod secrets;
     mod telegram_bot;

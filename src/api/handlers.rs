@@ -124,7 +124,8 @@ pub async fn metrics_json(State(st): St, _: Reader, q: Params) -> Result<Json<Va
 /// `100 - MIN_FREE_PERCENT`; the history can not be read; the last
 /// finished backup of a base failed or was interrupted; or a scheduled
 /// base has had no success for more than `MAX_AGE_HOURS` (see
-/// `export::stale_for`). Other collectors failing (e.g. no utmp in a
+/// `export::stale_for`); or a base's last restore drill failed or its
+/// drills are overdue (see [`drills_check`]). Other collectors failing (e.g. no utmp in a
 /// container) are listed but do not degrade. Push sinks are listed under
 /// `checks.sinks` (up, last error, queue) but never degrade: a monitoring
 /// endpoint being away is not this server's problem, and the queue rides
@@ -214,6 +215,8 @@ fn health_body(
             }),
         );
     }
+    let (drills, drills_ok) = drills_check(cfg, backup, since_s, now_s);
+    ok &= drills_ok;
     let last_backup = backup
         .bases
         .first()
@@ -248,10 +251,52 @@ fn health_body(
             "backup_disk": disk,
             "history": {"ok": history_ok, "error": backup.history_error},
             "backups": bases,
+            "drills": drills,
             "sinks": sinks,
         },
     });
     (body, ok)
+}
+
+/// The `drills` check of `/api/health`, per base: degraded when the last
+/// drill that ran failed (the newest archive would not restore) or the
+/// base's drills are overdue (`export::drill_stale_for`).
+fn drills_check(
+    cfg: &crate::config::Config,
+    backup: &BackupState,
+    since_s: f64,
+    now_s: f64,
+) -> (Value, bool) {
+    let mut all_ok = true;
+    let mut bases = serde_json::Map::new();
+    for b in &backup.bases {
+        let d = &b.drill;
+        let stale = export::drill_stale_for(cfg, b, since_s, now_s);
+        let problem = if d.last_status == Some("failed") {
+            Some("the last restore drill failed".to_string())
+        } else {
+            stale.map(|age| {
+                format!(
+                    "no successful restore drill for {:.1} days (BACKUP_DRILL_MAX_AGE_DAYS is {})",
+                    age / 86_400.0,
+                    cfg.drill_max_age_days
+                )
+            })
+        };
+        all_ok &= problem.is_none();
+        bases.insert(
+            b.name.clone(),
+            json!({
+                "ok": problem.is_none(),
+                "problem": problem,
+                "scheduled": d.scheduled,
+                "stale": stale.is_some(),
+                "last_status": d.last_status,
+                "last_success_age_days": d.last_success_unix.map(|t| (now_s - t) / 86_400.0),
+            }),
+        );
+    }
+    (Value::Object(bases), all_ok)
 }
 
 /// Fields of `/api/health` that can carry a path, a URL or a user name:

@@ -42,7 +42,8 @@ fn schemas() -> Value {
             "error": nullable("string"),
             "fingerprint": nullable("string"),
             "log_path": nullable("string"),
-            "pid": {"type": "integer", "minimum": 0}
+            "pid": {"type": "integer", "minimum": 0},
+            "key_id": nullable("string")
         }), &["id", "base", "trigger", "started", "status", "method", "pid"]),
         "Running": check(json!({
             "base": {"type": "string"},
@@ -71,9 +72,18 @@ fn schemas() -> Value {
                     "properties": {"ok": {"type": "boolean"}, "running": {"type": "boolean"}, "problem": nullable("string")}
                 }},
                 "collectors": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}, "failed": {"type": "array", "items": {"type": "string"}}}},
+                "drills": {"type": "object", "additionalProperties": {
+                    "type": "object", "required": ["ok", "stale"],
+                    "properties": {
+                        "ok": {"type": "boolean"}, "problem": nullable("string"),
+                        "scheduled": {"type": "boolean"}, "stale": {"type": "boolean"},
+                        "last_status": {"type": "string", "enum": ["ok", "failed"], "nullable": true},
+                        "last_success_age_days": nullable("number")
+                    }
+                }},
                 "history": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}},
                 "sinks": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}, "degrades_health": {"type": "boolean"}, "sinks": {"type": "object"}}}
-            }), &["backup_disk", "backups", "collectors", "history", "sinks"])
+            }), &["backup_disk", "backups", "collectors", "drills", "history", "sinks"])
         }), &["status", "version", "uptime_seconds", "checks"]),
         "BackupLast": check(json!({
             "base": {"type": "string"},

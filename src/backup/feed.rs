@@ -233,7 +233,7 @@ fn end_abandoned_runs(cfg: &Config) -> Result<usize, HistoryError> {
 
 /// Run `f` on a short-lived history connection on a blocking thread. A
 /// history that does not exist yet has no runs.
-async fn read<T: Send + Default + 'static>(
+pub(crate) async fn read<T: Send + Default + 'static>(
     db: &std::path::Path,
     f: impl FnOnce(&History) -> Result<T, HistoryError> + Send + 'static,
 ) -> Result<T, String> {

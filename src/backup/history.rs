@@ -20,12 +20,60 @@ use std::path::PathBuf;
 /// seam; re-exported for the history's callers).
 pub use crate::platform::pid_alive;
 
+/// Text ↔ enum for the small enums of the rows, with `as_str`, `FromStr`, `Display`,
+/// `Serialize` (as the text) and SQLite conversions.
+macro_rules! text_enum {
+    ($ty:ident, $what:literal, $($variant:ident => $text:literal),+ $(,)?) => {
+        impl $ty {
+            pub const ALL: &[$ty] = &[$($ty::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $text),+ }
+            }
+        }
+        impl std::str::FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($ty::$variant),)+
+                    other => Err(format!(
+                        concat!("unknown ", $what, " {:?} (expected one of: {})"),
+                        other,
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl rusqlite::ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::from(self.as_str()))
+            }
+        }
+        impl rusqlite::types::FromSql for $ty {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                v.as_str()?.parse().map_err(|e: String| rusqlite::types::FromSqlError::Other(e.into()))
+            }
+        }
+    };
+}
+
+mod drills;
 mod runs;
 mod samples;
 mod schema;
 #[cfg(test)]
 mod tests;
 
+pub use drills::{Drill, DrillStatus, NewDrill};
 pub use runs::{Deletion, Finish, INTERRUPTED_ERROR, NewRun, Run, Status, Trigger};
 pub use samples::Sample;
 pub use schema::MIGRATIONS;
@@ -66,6 +114,31 @@ pub enum HistoryError {
 #[derive(Debug)]
 pub struct History {
     conn: Connection,
+}
+
+impl History {
+    /// Every row `sql` returns for `params`, each read by `f`.
+    fn all<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, HistoryError> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map(params, f)?.collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// The first row `sql` returns for `params`, read by `f`, if any.
+    fn first<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>, HistoryError> {
+        use rusqlite::OptionalExtension;
+        Ok(self.conn.query_row(sql, params, f).optional()?)
+    }
 }
 
 /// Fixed-width UTC text, so that text order is time order.

@@ -124,6 +124,17 @@ impl BaseLock {
     }
 }
 
+impl BaseLock {
+    /// Add to the holder's side file what the lock is held for (e.g.
+    /// `restore-drill`), so whoever finds the base busy is told. Best
+    /// effort, like the side file itself.
+    pub fn note(&self, doing: &str) {
+        if let Ok(text) = fs::read_to_string(&self.info) {
+            let _ = fs::write(&self.info, format!("{text} doing={doing}"));
+        }
+    }
+}
+
 impl Drop for BaseLock {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.info);
@@ -171,6 +182,9 @@ mod tests {
                 .unwrap()
                 .contains(&format!("pid={}", std::process::id()))
         );
+        first.note("restore-drill");
+        let holder = BaseLock::try_acquire(&locks, &buh).unwrap().unwrap_err();
+        assert!(holder.info.unwrap().ends_with(" doing=restore-drill"));
         // Another base is independent.
         let _other = BaseLock::try_acquire(&locks, &zup).unwrap().unwrap();
         drop(first);

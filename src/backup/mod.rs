@@ -4,6 +4,8 @@
 //! with SQL.
 
 pub mod archive;
+pub mod crypt;
+pub mod drill;
 pub mod feed;
 pub mod fingerprint;
 pub mod history;

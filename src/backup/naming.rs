@@ -11,9 +11,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// Extensions an archive may have, longest first so `.tar.zst` wins over
-/// any shorter suffix. The empty extension is a folder (uncompressed copy).
-pub const EXTENSIONS: [&str; 4] = [".tar.zst", ".zip", ".dt", ""];
+/// Extensions an archive may have, longest first so `.tar.zst.age` and
+/// `.tar.zst` win over any shorter suffix. The empty extension is a folder
+/// (uncompressed copy).
+pub const EXTENSIONS: [&str; 5] = [".tar.zst.age", ".tar.zst", ".zip", ".dt", ""];
 
 /// Suffix of temporary files and folders written before the final rename.
 const TEMP_SUFFIX: &str = ".partial";
@@ -193,7 +194,7 @@ pub fn scan(backup_dir: &Path, prefix: &str) -> io::Result<Vec<FoundArchive>> {
 fn attach_companion_dumps(found: &mut Vec<FoundArchive>) {
     let stem = |p: &Path| -> Option<PathBuf> {
         let name = p.file_name()?.to_str()?;
-        [".zip", ".tar.zst", ".dt"]
+        [".zip", ".tar.zst.age", ".tar.zst", ".dt"]
             .iter()
             .find_map(|e| name.strip_suffix(e))
             .map(|s| p.with_file_name(s))
@@ -396,6 +397,8 @@ mod tests {
     #[rstest]
     #[case::zip("buh_2024-01-31_23-59-58.zip", "buh_", Some(((2024, 1, 31, 23, 59, 58), ".zip")))]
     #[case::tar_zst("buh_2024-01-31_23-59-58.tar.zst", "buh_", Some(((2024, 1, 31, 23, 59, 58), ".tar.zst")))]
+    #[case::tar_zst_age("buh_2024-01-31_23-59-58.tar.zst.age", "buh_", Some(((2024, 1, 31, 23, 59, 58), ".tar.zst.age")))]
+    #[case::age_alone("buh_2024-01-31_23-59-58.age", "buh_", None)]
     #[case::dt("buh_2024-01-31_00-00-00.dt", "buh_", Some(((2024, 1, 31, 0, 0, 0), ".dt")))]
     #[case::folder("buh_2024-01-31_00-00-00", "buh_", Some(((2024, 1, 31, 0, 0, 0), "")))]
     #[case::longer_prefix_is_not_ours("buh_old_2024-01-31_00-00-00.zip", "buh_", None)]

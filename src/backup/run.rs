@@ -8,7 +8,7 @@
 use super::archive::{self, Source};
 use super::history::{Finish, History, NewRun, Run, Status, Trigger};
 use super::lock;
-use super::{fingerprint, naming, prune, verify};
+use super::{crypt, fingerprint, naming, prune, verify};
 use crate::cancel::Cancel;
 use crate::config::{Base, Compress, Config, Method};
 use crate::onec;
@@ -406,6 +406,7 @@ pub fn run(
                 onec_exit_code: done.onec_exit_code,
                 fingerprint: fp.as_ref().map(|f| f.0.as_str()),
                 log_path: log_path.as_deref(),
+                key_id: done.key_id.as_deref(),
                 ..Finish::new(Status::Ok, &finished)
             };
             let record = history.finish_run(run_id, &finish).map_err(setup)?;
@@ -560,6 +561,8 @@ struct Done {
     sha256: String,
     verified: Vec<String>,
     onec_exit_code: Option<i32>,
+    /// The key id of the password the archive is encrypted with.
+    key_id: Option<String>,
 }
 
 fn execute(
@@ -592,7 +595,12 @@ fn execute(
 
     // Name the archive after the start time; bump a second on a collision.
     let mut at = jiff::ZonedDateTime::now().with_time_zone(cfg.timezone.clone());
-    let ext = archive::extension(base.compress, base.method == Method::Copy);
+    let password = base.archive_password.as_ref();
+    let ext = archive::sealed_extension(
+        base.compress,
+        base.method == Method::Copy,
+        password.is_some(),
+    );
     let mut final_path = naming::archive_path(&cfg.backup_dir, &base.prefix, &at, ext);
     while final_path.exists()
         || naming::archive_path(&cfg.backup_dir, &base.prefix, &at, ".dt").exists()
@@ -676,22 +684,27 @@ fn execute(
 
     // Pack (or, for a bare .dt, the dump itself is the result).
     let bare_dt = base.compress == Compress::None && base.method != Method::Copy;
+    let mut keys = crypt::Keys::new(crypt::Passwords::new(password, []));
     let tmp_archive = if bare_dt {
         dt_tmp.as_ref().expect("dump made a .dt").0.clone()
     } else {
         events(Event::Stage(Stage::Packing));
         let tmp = naming::temp_path(&final_path);
         temps.add(&tmp);
+        let opts = archive::Options {
+            compress: base.compress,
+            level: base.compress_level,
+            threads,
+            password,
+        };
         // At background priority on a thread of its own, progress relayed.
-        crate::platform::in_background(
+        let packed = crate::platform::in_background(
             "pack",
             |progress| {
-                archive::write_archive(
+                archive::pack(
                     &sources,
                     &tmp,
-                    base.compress,
-                    base.compress_level,
-                    threads,
+                    &opts,
                     &mut |p| {
                         let _ = progress.send(p);
                     },
@@ -705,6 +718,9 @@ fn execute(
                 })
             },
         )?;
+        // The verification opens the age file with the key just used
+        // instead of running scrypt on the password again.
+        keys.sealed = packed.file_key.zip(password.map(crypt::key_id));
         tmp
     };
 
@@ -720,7 +736,7 @@ fn execute(
     events(Event::Stage(Stage::Verifying));
     let report = crate::platform::in_background(
         "verify",
-        |_| verify::verify(&tmp_archive, cancel),
+        |_| verify::verify_with(&tmp_archive, &keys, cancel),
         |()| {},
     )?;
     cancel.check()?;
@@ -766,6 +782,7 @@ fn execute(
             })
             .collect(),
         onec_exit_code,
+        key_id: report.key_id,
     })
 }
 
@@ -786,7 +803,7 @@ fn file_stem(p: &Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    for ext in [".tar.zst", ".zip", ".dt"] {
+    for ext in [".tar.zst.age", ".tar.zst", ".zip", ".dt"] {
         if let Some(s) = name.strip_suffix(ext) {
             return s.to_string();
         }

@@ -4,10 +4,19 @@
 //!
 //! It parses the real argument syntax. `1cv8`: `DESIGNER`, then `/Option`s
 //! with case-insensitive names whose values are glued (`/F"C:\base"`, quotes
-//! stripped, or `/Fdir`) or the next argument (`/F dir`). `ibcmd`:
-//! `infobase dump --db-path=<p>` (or `--db-path <p>`), `--user=`,
-//! `--password=`, and the output file as the positional argument. Unknown or
-//! missing options exit with code 1 and a message, like 1C.
+//! stripped, or `/Fdir`) or the next argument (`/F dir`): `/DumpIB <dt>`
+//! dumps, `/RestoreIB <dt>` loads; `CREATEINFOBASE File="<dir>";` (a
+//! connection string, then `/Out` and the like) creates an empty infobase.
+//! `ibcmd`: `infobase dump|restore --db-path=<p>` (or `--db-path <p>`),
+//! `--user=`, `--password=`, `--create-database` (restore only), and the
+//! `.dt` as the positional argument. Unknown or missing options exit with
+//! code 1 and a message, like 1C.
+//!
+//! A load accepts only a `.dt` this fake wrote (complete, with its own
+//! content), answering anything else with a 1C-like error; it writes a
+//! small valid `1Cv8.1CD` whose page count follows the dump's size. A base
+//! just created has no users, so `FAKE_1C_EXPECT_*` do not apply to it
+//! (as with 1C, which then ignores credentials).
 //!
 //! Behaviour comes from `FAKE_1C_MODE`: `ok` (default), `lock`, `badcreds`,
 //! `dumpresult1`, `hang`, `empty`, `slow` (sleeps `FAKE_1C_SLEEP_MS` first).
@@ -25,10 +34,13 @@
 //! The `.dt` is `1CIBDmpF`, the byte `0x33`, then one raw DEFLATE stream.
 
 use flate2::Compression;
+use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
+use onec_backup_bot::onec::files::{DtCheck, check_dt};
+use onec_backup_bot::onec::generate::{CdFormat, generate_1cd};
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -41,6 +53,10 @@ const LOCK: [&str; 2] = [
 ];
 const BADCREDS: &str = "Пользователь ИБ не идентифицирован";
 const NO_BASE: &str = "Информационная база не обнаружена!";
+const RESTORE_OK: &str = "Загрузка информационной базы успешно завершена";
+const RESTORE_FAILED: &str = "Ошибка загрузки информационной базы";
+/// How every `.dt` this fake writes begins.
+const OWN_DT_START: &str = "{\"#\",0,\"Справочник.Номенклатура\"";
 
 fn main() {
     if std::env::var_os("FAKE_1C_ROLE").is_some_and(|r| r == "hang-child") {
@@ -64,6 +80,11 @@ fn main() {
         .unwrap_or_default();
     let code = if stem == "ibcmd" || args.first().is_some_and(|a| a == "infobase") {
         ibcmd(&args, &settings)
+    } else if args
+        .first()
+        .is_some_and(|a| a.eq_ignore_ascii_case("CREATEINFOBASE"))
+    {
+        create_infobase(&args[1..], &settings)
     } else {
         designer(&args, &settings)
     };
@@ -133,6 +154,17 @@ enum Outcome {
 
 /// Pick the behaviour: wrong credentials first, then the mode.
 fn outcome(s: &Settings, user: Option<&str>, password: Option<&str>) -> Result<Outcome, String> {
+    outcome_for(s, Some((user, password)))
+}
+
+/// [`outcome`]; `creds` is `None` for a base without users (nothing to check).
+fn outcome_for(
+    s: &Settings,
+    creds: Option<(Option<&str>, Option<&str>)>,
+) -> Result<Outcome, String> {
+    let Some((user, password)) = creds else {
+        return mode_outcome(s);
+    };
     let creds_ok = s
         .get("FAKE_1C_EXPECT_USER")
         .is_none_or(|u| Some(u.as_str()) == user)
@@ -141,6 +173,11 @@ fn outcome(s: &Settings, user: Option<&str>, password: Option<&str>) -> Result<O
     if !creds_ok {
         return Ok(Outcome::BadCreds);
     }
+    mode_outcome(s)
+}
+
+/// The behaviour `FAKE_1C_MODE` asks for.
+fn mode_outcome(s: &Settings) -> Result<Outcome, String> {
     Ok(match s.mode().as_str() {
         "ok" => Outcome::Ok,
         "slow" => {
@@ -169,6 +206,7 @@ const DESIGNER_OPTIONS: &[(&str, bool)] = &[
     ("DisableStartupMessages", false),
     ("DumpResult", true),
     ("DumpIB", true),
+    ("RestoreIB", true),
     ("Out", true),
     ("UC", true),
     ("F", true),
@@ -182,11 +220,18 @@ fn parse_designer(args: &[String]) -> Result<HashMap<&'static str, String>, Stri
         Some(mode) if mode.eq_ignore_ascii_case("DESIGNER") => {}
         Some(other) => {
             return Err(format!(
-                "unsupported launch mode {other:?} (expected DESIGNER)"
+                "unsupported launch mode {other:?} (expected DESIGNER or CREATEINFOBASE)"
             ));
         }
         None => return Err("no launch mode given (expected DESIGNER)".into()),
     }
+    parse_options(it)
+}
+
+/// `/Option`s to the end of the arguments.
+fn parse_options<'a>(
+    mut it: impl Iterator<Item = &'a String>,
+) -> Result<HashMap<&'static str, String>, String> {
     let mut opts = HashMap::new();
     while let Some(arg) = it.next() {
         let Some(body) = arg.strip_prefix('/') else {
@@ -244,13 +289,26 @@ fn designer(args: &[String], s: &Settings) -> i32 {
         }
         code
     };
-    let (Some(base), Some(dt)) = (opts.get("F"), opts.get("DumpIB")) else {
-        eprintln!("1cv8: /F and /DumpIB are required");
-        return finish(&["Не задан параметр /F или /DumpIB"], 1, 1);
+    let Some(base) = opts.get("F") else {
+        eprintln!("1cv8: /F is required");
+        return finish(&["Не задан параметр /F"], 1, 1);
     };
     if !Path::new(base).join("1Cv8.1CD").is_file() {
         return finish(&[NO_BASE, base.as_str()], 1, 1);
     }
+    if let Some(dt) = opts.get("RestoreIB") {
+        let creds = (
+            opts.get("N").map(String::as_str),
+            opts.get("P").map(String::as_str),
+        );
+        let (lines, dump_result, code) = restore(Path::new(base), Path::new(dt), creds, s);
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        return finish(&lines, dump_result, code);
+    }
+    let Some(dt) = opts.get("DumpIB") else {
+        eprintln!("1cv8: /DumpIB or /RestoreIB is required");
+        return finish(&["Не задан параметр /DumpIB или /RestoreIB"], 1, 1);
+    };
     let outcome = match outcome(
         s,
         opts.get("N").map(String::as_str),
@@ -279,6 +337,132 @@ fn designer(args: &[String], s: &Settings) -> i32 {
     }
 }
 
+/// The page count of the infobase `CREATEINFOBASE` writes: a base of
+/// exactly this size is "just created", with no users.
+const FRESH_PAGES: u32 = 3;
+
+/// `CREATEINFOBASE File="<dir>";[...] [/Out <log>] [...]`.
+fn create_infobase(args: &[String], s: &Settings) -> i32 {
+    let Some(conn) = args.first() else {
+        eprintln!("1cv8: CREATEINFOBASE needs a connection string");
+        return 1;
+    };
+    let opts = match parse_options(args[1..].iter()) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("1cv8: {msg}");
+            return 1;
+        }
+    };
+    let out = opts.get("Out").map(PathBuf::from);
+    let finish = |lines: &[&str], code: i32| {
+        if let Some(out) = &out {
+            write_cp1251(out, lines);
+        }
+        code
+    };
+    let dir = conn.split(';').find_map(|part| {
+        let (k, v) = part.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("File")
+            .then(|| strip_quotes(v.trim()))
+    });
+    let Some(dir) = dir.filter(|d| !d.is_empty()) else {
+        return finish(&[&format!("Неверная строка соединения: {conn}")], 1);
+    };
+    if s.mode() == "hang" {
+        hang(s);
+    }
+    let cd = Path::new(&dir).join("1Cv8.1CD");
+    if cd.exists() {
+        return finish(&["Информационная база уже существует", dir.as_str()], 1);
+    }
+    let made =
+        fs::create_dir_all(&dir).and_then(|()| generate_1cd(&cd, CdFormat::V8_3_8, FRESH_PAGES, 1));
+    match made {
+        Ok(()) => finish(
+            &[&format!(
+                "Создание информационной базы (File=\"{dir}\";) успешно завершено"
+            )],
+            0,
+        ),
+        Err(e) => finish(&[&format!("Ошибка создания информационной базы: {e}")], 1),
+    }
+}
+
+/// Whether the infobase in `base` is one `CREATEINFOBASE` just made.
+fn is_fresh(base: &Path) -> bool {
+    fs::metadata(base.join("1Cv8.1CD"))
+        .is_ok_and(|m| m.len() == u64::from(FRESH_PAGES) * CdFormat::V8_3_8.page_size() as u64)
+}
+
+/// Load `dt` into the infobase in `base`: the log lines, DumpResult and
+/// exit code.
+fn restore(
+    base: &Path,
+    dt: &Path,
+    (user, password): (Option<&str>, Option<&str>),
+    s: &Settings,
+) -> (Vec<String>, i32, i32) {
+    let fail = |lines: &[&str]| (lines.iter().map(|l| l.to_string()).collect(), 1, 1);
+    let outcome = if is_fresh(base) {
+        outcome(
+            &Settings(HashMap::from([("FAKE_1C_MODE".into(), s.mode())])),
+            None,
+            None,
+        )
+    } else {
+        outcome(s, user, password)
+    };
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(msg) => return fail(&[&msg]),
+    };
+    let inflated = match own_dump_size(dt) {
+        Ok(n) => n,
+        Err(why) => return fail(&[RESTORE_FAILED, &why]),
+    };
+    let cd = base.join("1Cv8.1CD");
+    match outcome {
+        Outcome::Ok => {
+            let pages = 4 + (inflated / 16_384) as u32;
+            match generate_1cd(&cd, CdFormat::V8_3_8, pages, inflated) {
+                Ok(()) => (vec![RESTORE_OK.to_string()], 0, 0),
+                Err(e) => fail(&[&format!("Ошибка записи файла: {e}")]),
+            }
+        }
+        Outcome::DumpResult1 => (vec![RESTORE_FAILED.to_string()], 1, 0),
+        Outcome::Empty => {
+            let _ = fs::write(&cd, b"");
+            (vec![RESTORE_OK.to_string()], 0, 0)
+        }
+        Outcome::Lock => fail(&LOCK),
+        Outcome::BadCreds => fail(&[BADCREDS]),
+        Outcome::Hang => hang(s),
+    }
+}
+
+/// The content size of a `.dt` this fake wrote, or why it is not one.
+fn own_dump_size(dt: &Path) -> Result<u64, String> {
+    let f =
+        fs::File::open(dt).map_err(|e| format!("Ошибка открытия файла {}: {e}", dt.display()))?;
+    match check_dt(f) {
+        Ok(DtCheck::Complete { inflated }) => {
+            let mut head = vec![0u8; OWN_DT_START.len()];
+            let mut r = fs::File::open(dt).map_err(|e| e.to_string())?;
+            let mut sig = [0u8; 9];
+            r.read_exact(&mut sig).map_err(|e| e.to_string())?;
+            let read = DeflateDecoder::new(r).read_exact(&mut head);
+            if read.is_err() || head != OWN_DT_START.as_bytes() {
+                return Err("Файл не является выгрузкой этой конфигурации".into());
+            }
+            Ok(inflated)
+        }
+        Ok(DtCheck::UnknownFormat { .. }) => Err("Неверный формат файла выгрузки".into()),
+        Ok(DtCheck::Damaged(_)) | Err(_) => Err("Ошибка формата потока".into()),
+    }
+}
+
 fn write_cp1251(path: &Path, lines: &[&str]) {
     let text: String = lines.iter().map(|l| format!("{l}\r\n")).collect();
     let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&text);
@@ -290,6 +474,9 @@ fn write_cp1251(path: &Path, lines: &[&str]) {
 // ---------------------------------------------------------------- ibcmd
 
 struct IbcmdArgs {
+    /// `dump` or `restore`.
+    command: String,
+    create_database: bool,
     db_path: String,
     user: Option<String>,
     password: Option<String>,
@@ -297,13 +484,16 @@ struct IbcmdArgs {
 }
 
 fn parse_ibcmd(args: &[String]) -> Result<IbcmdArgs, String> {
-    if args.len() < 2 || args[0] != "infobase" || args[1] != "dump" {
-        return Err("expected `infobase dump [options] <file>`".into());
+    if args.len() < 2 || args[0] != "infobase" || !matches!(args[1].as_str(), "dump" | "restore") {
+        return Err("expected `infobase dump|restore [options] <file>`".into());
     }
     let (mut db_path, mut user, mut password, mut output) = (None, None, None, None);
+    let mut create_database = false;
     let mut it = args[2..].iter();
     while let Some(arg) = it.next() {
-        if let Some(opt) = arg.strip_prefix("--") {
+        if arg == "--create-database" && args[1] == "restore" {
+            create_database = true;
+        } else if let Some(opt) = arg.strip_prefix("--") {
             let (name, inline) = match opt.split_once('=') {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (opt, None),
@@ -329,6 +519,8 @@ fn parse_ibcmd(args: &[String]) -> Result<IbcmdArgs, String> {
         }
     }
     Ok(IbcmdArgs {
+        command: args[1].clone(),
+        create_database,
         db_path: db_path.ok_or("option --db-path is required")?,
         user,
         password,
@@ -344,9 +536,33 @@ fn ibcmd(args: &[String], s: &Settings) -> i32 {
             return 1;
         }
     };
-    if !Path::new(&a.db_path).join("1Cv8.1CD").is_file() {
+    let base = Path::new(&a.db_path);
+    if a.command == "restore" && a.create_database {
+        if base.join("1Cv8.1CD").exists() {
+            eprintln!("База данных уже существует\n{}", a.db_path);
+            return 1;
+        }
+        let made = fs::create_dir_all(base)
+            .and_then(|()| generate_1cd(&base.join("1Cv8.1CD"), CdFormat::V8_3_8, FRESH_PAGES, 1));
+        if let Err(e) = made {
+            eprintln!("Ошибка создания базы данных: {e}");
+            return 1;
+        }
+    }
+    if !base.join("1Cv8.1CD").is_file() {
         eprintln!("{NO_BASE}\n{}", a.db_path);
         return 1;
+    }
+    if a.command == "restore" {
+        let creds = (a.user.as_deref(), a.password.as_deref());
+        let (lines, _, code) = restore(base, Path::new(&a.output), creds, s);
+        let text = lines.join("\n");
+        if code == 0 {
+            println!("{text}");
+        } else {
+            eprintln!("{text}");
+        }
+        return code;
     }
     let outcome = match outcome(s, a.user.as_deref(), a.password.as_deref()) {
         Ok(o) => o,

@@ -5,18 +5,13 @@ use super::progress::TermProgress;
 use super::{Failure, print_json};
 use crate::backup::history::{Status, Trigger};
 use crate::backup::run::{self, BackupError, FailedRun, Outcome, Request, human_bytes};
-use crate::cancel::Cancel;
 use crate::config::Config;
 use serde_json::json;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The base to back up (its `name:`; default: the default base).
-    #[arg(long, short)]
-    base: Option<String>,
-    /// Back up every configured base, one after another.
-    #[arg(long, conflicts_with = "base")]
-    all: bool,
+    #[command(flatten)]
+    bases: super::Bases,
     /// Back up even when the base has not changed since the last good backup.
     #[arg(long)]
     force: bool,
@@ -26,35 +21,9 @@ pub struct Args {
 }
 
 pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
-    if cfg.bases.is_empty() {
-        return Err(Failure::usage(
-            "no infobase configured: set ONEC_BASE_PATH (or add a `bases:` list to config.yaml)",
-        ));
-    }
-    let bases: Vec<_> = if args.all {
-        cfg.bases.iter().collect()
-    } else {
-        match cfg.base(args.base.as_deref()) {
-            Some(b) => vec![b],
-            None => {
-                let names: Vec<&str> = cfg.bases.iter().map(|b| b.name.as_str()).collect();
-                return Err(Failure::usage(format!(
-                    "no base named {:?}; configured bases: {}",
-                    args.base.as_deref().unwrap_or(""),
-                    names.join(", ")
-                )));
-            }
-        }
-    };
-    let (history, recovery) =
-        run::open_and_recover(cfg).map_err(|e| Failure::failed(e.to_string()))?;
-    super::report_recovery(recovery);
-    let cancel = Cancel::new();
-    {
-        let c = cancel.clone();
-        // Ctrl-C / SIGTERM: stop cleanly (1C killed, temporaries removed, row `interrupted`).
-        let _ = ctrlc::set_handler(move || c.cancel());
-    }
+    let bases = super::select_bases(cfg, &args.bases)?;
+    // Ctrl-C / SIGTERM: stop cleanly (1C killed, temporaries removed, row `interrupted`).
+    let (history, cancel) = super::open_for_work(cfg)?;
     let mut failed = 0;
     let mut results = Vec::new();
     for base in bases {

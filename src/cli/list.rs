@@ -67,7 +67,10 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
             .map(|ms| format!("{:.1}s", ms as f64 / 1000.0))
             .unwrap_or_else(|| "-".into());
         let what = match (&r.archive_path, &r.error) {
-            (Some(p), _) => p.display().to_string(),
+            (Some(p), _) => match &r.key_id {
+                Some(id) => format!("{} (encrypted, key {id})", p.display()),
+                None => p.display().to_string(),
+            },
             (None, Some(e)) => e.lines().next().unwrap_or("").chars().take(100).collect(),
             _ => String::new(),
         };

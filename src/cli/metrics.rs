@@ -36,7 +36,8 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
     let _ = collectors.collect();
     std::thread::sleep(CPU_WINDOW);
     let snap = collectors.collect();
-    let backup = BackupState::load(cfg, &[], &ArchiveCache::default());
+    let now = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+    let backup = BackupState::load(cfg, &[], &ArchiveCache::default(), now);
     if let Some(e) = &backup.history_error {
         eprintln!("warning: backup history not readable, backup metrics are incomplete: {e}");
     }

@@ -6,15 +6,18 @@
 mod backup;
 mod config_cmd;
 mod demo;
+mod drill;
 mod list;
 mod metrics;
 mod progress;
 mod prune;
+mod restore;
 mod run;
 mod schedule;
 mod service;
 mod verify;
 
+use crate::cancel::Cancel;
 use crate::config::{self, Config, LoadOptions};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -44,8 +47,14 @@ enum Command {
     Run,
     /// Back up one base (the default one unless --base), or all with --all.
     Backup(backup::Args),
-    /// Check an archive (CRC and size of every entry, 1CD header, .dt stream) and print its SHA-256.
+    /// Check an archive (CRC or authentication code and size of every entry, 1CD header, .dt stream) and print its SHA-256.
     Verify(verify::Args),
+    /// Restore drill: restore the newest good archive of a base (or all)
+    /// into a scratch folder, check it, remove it; exit 0 only when every
+    /// drill passed.
+    Drill(drill::Args),
+    /// Restore a backup (or `latest`) into a new infobase folder; a .dt is loaded by 1C.
+    Restore(restore::Args),
     /// Show the backup history.
     List(list::Args),
     /// Apply the retention policy (or show it with --dry-run).
@@ -166,13 +175,68 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Config { action }) => config_cmd::run(&cli, action),
         Some(Command::Service { action }) => service::run(&cli, action),
         Some(Command::ServiceRun { name }) => service::service_run(name),
-        Some(Command::Verify(args)) => verify::run(args),
+        Some(Command::Verify(args)) => verify::run(&cli, args),
         Some(Command::Backup(args)) => backup::run(&load(&cli)?, args),
+        Some(Command::Drill(args)) => drill::run(&load(&cli)?, args),
+        Some(Command::Restore(args)) => restore::run(&load(&cli)?, args),
         Some(Command::List(args)) => list::run(&load(&cli)?, args),
         Some(Command::Prune(args)) => prune::run(&load(&cli)?, args),
         Some(Command::Schedule(args)) => schedule::run(&load(&cli)?, args),
         Some(Command::Metrics(args)) => metrics::run(&load(&cli)?, args),
     }
+}
+
+/// `--base NAME | --all`, for the commands that work on bases.
+#[derive(Debug, clap::Args)]
+pub struct Bases {
+    /// The base (its `name:`; default: the default base).
+    #[arg(long, short)]
+    base: Option<String>,
+    /// Every configured base, one after another.
+    #[arg(long, conflicts_with = "base")]
+    all: bool,
+}
+
+/// The bases a command works on: every one with `--all`, else the one
+/// named by `--base` (the default base without it); a usage error naming
+/// the configured bases otherwise.
+fn select_bases<'a>(
+    cfg: &'a Config,
+    which: &Bases,
+) -> Result<Vec<&'a crate::config::Base>, Failure> {
+    let (name, all) = (which.base.as_deref(), which.all);
+    if cfg.bases.is_empty() {
+        return Err(Failure::usage(
+            "no infobase configured: set ONEC_BASE_PATH (or add a `bases:` list to config.yaml)",
+        ));
+    }
+    if all {
+        return Ok(cfg.bases.iter().collect());
+    }
+    match cfg.base(name) {
+        Some(b) => Ok(vec![b]),
+        None => {
+            let names: Vec<&str> = cfg.bases.iter().map(|b| b.name.as_str()).collect();
+            Err(Failure::usage(format!(
+                "no base named {:?}; configured bases: {}",
+                name.unwrap_or(""),
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// Open the history for a command that works on bases (recovering after
+/// an unclean stop and saying so), with a cancel flag that Ctrl-C /
+/// SIGTERM sets so the work stops cleanly.
+fn open_for_work(cfg: &Config) -> Result<(crate::backup::history::History, Cancel), Failure> {
+    let (history, recovery) =
+        crate::backup::run::open_and_recover(cfg).map_err(|e| Failure::failed(e.to_string()))?;
+    report_recovery(recovery);
+    let cancel = Cancel::new();
+    let c = cancel.clone();
+    let _ = ctrlc::set_handler(move || c.cancel());
+    Ok((history, cancel))
 }
 
 /// Tell the user what start-up recovery cleaned up, if anything.

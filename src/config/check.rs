@@ -58,7 +58,7 @@ pub fn render_check(cfg: &Config) -> String {
         for b in &cfg.bases {
             let _ = writeln!(
                 out,
-                "  {}: {} method={} compress={}{} prefix={} user={} password={} timeout={}s keep={} schedule={}{} [{}]",
+                "  {}: {} method={} compress={}{} prefix={} user={} password={} timeout={}s keep={} schedule={}{} drill={} [{}]",
                 b.name,
                 b.path.display(),
                 b.method.as_str(),
@@ -78,11 +78,21 @@ pub fn render_check(cfg: &Config) -> String {
                 b.quiet_hours
                     .map(|q| format!(" quiet={q}"))
                     .unwrap_or_default(),
+                b.drill
+                    .as_ref()
+                    .map(|s| format!("{:?}", s.as_str()))
+                    .unwrap_or_else(|| "manual".into()),
                 b.origin,
             );
         }
     }
     let _ = writeln!(out, "History database: {}", cfg.history_db.display());
+    let _ = writeln!(
+        out,
+        "Restore drill folder: {} (a good drill older than {} days is stale)",
+        cfg.drill_dir.display(),
+        cfg.drill_max_age_days
+    );
     let exposed = backup_dir_warning(
         &cfg.backup_dir,
         crate::platform::readable_by_everyone_users(&cfg.backup_dir),

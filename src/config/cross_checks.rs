@@ -37,6 +37,15 @@ pub(super) fn check_bases(problems: &mut Vec<Problem>, bases: &[Base]) {
                 ));
             }
         }
+        if b.archive_password.is_some() && b.compress == Compress::None {
+            problems.push(Problem::new(
+                b.origin.clone(),
+                "compress: none with an archive password",
+                "BACKUP_COMPRESS zip or zstd when BACKUP_ARCHIVE_PASSWORD is set: without an \
+                 archive there is nothing to encrypt (zip: AES-256 that 7-Zip and WinRAR open; \
+                 zstd: .tar.zst.age), or no archive password for this base",
+            ));
+        }
         if b.name.chars().any(char::is_control) {
             problems.push(Problem::new(
                 b.origin.clone(),

@@ -14,6 +14,9 @@ pub enum Kind {
     Str,
     Path,
     Secret,
+    /// Several secrets: comma-separated (a YAML list keeps each item whole,
+    /// commas and all).
+    SecretList,
     /// An integer in an inclusive range.
     Int {
         min: i64,
@@ -59,7 +62,7 @@ pub struct Key {
 
 impl Key {
     pub fn is_secret(&self) -> bool {
-        matches!(self.kind, Kind::Secret | Kind::SecretUrl)
+        matches!(self.kind, Kind::Secret | Kind::SecretList | Kind::SecretUrl)
     }
 
     /// A secret, or a URL that may carry credentials in its user-info.
@@ -205,6 +208,20 @@ pub static KEYS: &[Key] = &[
         Int { min: 0, max: 22 },
         None,
         "Уровень сжатия: zip 0–9 (по умолчанию 6), zstd 1–22 (по умолчанию 3)",
+    ),
+    k(
+        &["BACKUP_ARCHIVE_PASSWORD"],
+        "backup.archive_password",
+        Secret,
+        None,
+        "Пароль шифрования архивов: zip — AES-256 (открывают 7-Zip и WinRAR), zstd — .tar.zst.age (age -d); храните его и вне сервера",
+    ),
+    k(
+        &["BACKUP_ARCHIVE_OLD_PASSWORDS"],
+        "backup.archive_old_passwords",
+        SecretList,
+        None,
+        "Прежние пароли архивов через запятую (в YAML — списком): ими проверяются и восстанавливаются старые архивы",
     ),
     k(
         &["BACKUP_DELETE_DT_AFTER_COMPRESS"],
@@ -639,6 +656,27 @@ pub static KEYS: &[Key] = &[
         "Пропущенный (компьютер был выключен) запуск выполняется при старте, если опоздание меньше стольких часов",
     ),
     k(
+        &["BACKUP_DRILL_SCHEDULE"],
+        "backup.drill_schedule",
+        Cron,
+        None,
+        "Расписание учебного восстановления (cron, например \"0 4 * * 0\" — по воскресеньям в 04:00): новейший проверенный архив восстанавливается во временную папку и проверяется; пусто = только вручную (onec-backup-bot drill)",
+    ),
+    k(
+        &["BACKUP_DRILL_DIR"],
+        "backup.drill_dir",
+        Path,
+        None,
+        "Папка для временных восстановлений (удаляются всегда); пусто = папка drill рядом с базой истории",
+    ),
+    k(
+        &["BACKUP_DRILL_MAX_AGE_DAYS"],
+        "backup.drill_max_age_days",
+        Int { min: 1, max: 366 },
+        Some("8"),
+        "Предупреждать, когда успешного учебного восстановления нет дольше стольких дней (для баз с расписанием восстановления)",
+    ),
+    k(
         &["SHUTDOWN_GRACE_SECS"],
         "app.shutdown_grace_secs",
         Int { min: 0, max: 3600 },
@@ -662,6 +700,7 @@ pub static BASE_KEYS: &[&str] = &[
     "lock_code",
     "compress",
     "compress_level",
+    "archive_password",
     "delete_dt_after_compress",
     "include_log",
     "timeout",
@@ -669,6 +708,7 @@ pub static BASE_KEYS: &[&str] = &[
     "retention",
     "schedule",
     "quiet_hours",
+    "drill",
 ];
 
 /// Keys allowed under `keep:` / `retention:`.
@@ -738,6 +778,8 @@ mod tests {
             "GRAFANA_LOKI_PASSWORD",
             "GRAFANA_LOKI_URL",
             "UPTIME_KUMA_PUSH_URL",
+            "BACKUP_ARCHIVE_PASSWORD",
+            "BACKUP_ARCHIVE_OLD_PASSWORDS",
         ] {
             assert!(names.contains(&n), "{n} missing: {names:?}");
         }
@@ -829,6 +871,8 @@ mod tests {
             "API_BASIC_PASSWORD",
             "PROMETHEUS_PUSHGATEWAY_PASSWORD",
             "INFLUXDB_PASSWORD",
+            "BACKUP_ARCHIVE_PASSWORD",
+            "BACKUP_ARCHIVE_OLD_PASSWORDS",
         ] {
             assert!(by_env(name).unwrap().is_secret(), "{name} must be secret");
         }

@@ -34,6 +34,9 @@ pub struct Base {
     pub lock_code: Option<Secret>,
     pub compress: Compress,
     pub compress_level: Option<i32>,
+    /// Encrypt this base's archives with this password
+    /// (`BACKUP_ARCHIVE_PASSWORD`, or the base's `archive_password:`).
+    pub archive_password: Option<Secret>,
     pub delete_dt_after_compress: bool,
     pub include_log: bool,
     pub timeout: Duration,
@@ -42,6 +45,9 @@ pub struct Base {
     pub schedule: Option<Schedule>,
     /// Scheduled runs falling in this window are skipped.
     pub quiet_hours: Option<QuietHours>,
+    /// When to run a restore drill of the base's newest good archive
+    /// (`bases[].drill`, else `BACKUP_DRILL_SCHEDULE`); `None` = only by hand.
+    pub drill: Option<Schedule>,
     /// Where the base was defined (`ONEC_BASE_PATH`, `bases[2]`, …).
     pub origin: Origin,
 }
@@ -145,6 +151,12 @@ pub struct Config {
     pub bases: Vec<Base>,
     pub min_free_percent: u8,
     pub max_age_hours: u32,
+    /// Where restore drills make their scratch folders (`BACKUP_DRILL_DIR`,
+    /// default: a `drill` folder beside the history database).
+    pub drill_dir: PathBuf,
+    /// A base with a drill schedule is stale when its last good drill is
+    /// older than this many days.
+    pub drill_max_age_days: u32,
     /// A scheduled run missed by less than this runs once at start.
     pub catch_up: SignedDuration,
     /// How long running backups get to finish when the agent stops.
@@ -165,6 +177,9 @@ pub struct Config {
     /// (`TELEGRAM_PROXY`, sink URLs) and every secret setting, including
     /// those of a sink that is off: masked like every other secret.
     pub other_secrets: Vec<Secret>,
+    /// `BACKUP_ARCHIVE_OLD_PASSWORDS`: older archive passwords, tried after
+    /// the current one when an archive is opened.
+    pub archive_old_passwords: Vec<Secret>,
 }
 
 impl Config {
@@ -185,6 +200,7 @@ impl Config {
         for b in &self.bases {
             out.extend(b.password.iter());
             out.extend(b.lock_code.iter());
+            out.extend(b.archive_password.iter());
         }
         out.extend(self.telegram.bot_token.iter());
         out.extend(self.api.token.iter());
@@ -197,6 +213,7 @@ impl Config {
         out.extend(e.influxdb_token.iter());
         out.extend(e.uptime_kuma_push_url.iter());
         out.extend(self.other_secrets.iter());
+        out.extend(self.archive_old_passwords.iter());
         out.retain(|s| !s.is_empty());
         out
     }

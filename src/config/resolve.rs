@@ -224,6 +224,7 @@ impl<'a> Resolver<'a> {
             lock_code: self.secret("onec.lock_code"),
             compress: word(&Compress::ALL, &self.text("backup.compress")),
             compress_level: self.int("backup.compress_level").map(|n| n as i32),
+            archive_password: self.secret("backup.archive_password"),
             delete_dt_after_compress: self.flag("backup.delete_dt_after_compress"),
             include_log: self.flag("backup.include_log"),
             timeout: Duration::from_secs(self.num("onec.timeout") as u64),
@@ -234,6 +235,10 @@ impl<'a> Resolver<'a> {
             },
             quiet_hours: match self.typed.get("backup.quiet_hours") {
                 Some((Typed::Window(q), _)) => Some(*q),
+                _ => None,
+            },
+            drill: match self.typed.get("backup.drill_schedule") {
+                Some((Typed::Cron(sched), _)) => Some((**sched).clone()),
                 _ => None,
             },
             origin: Origin::Default,
@@ -312,6 +317,10 @@ impl<'a> Resolver<'a> {
         if let Some(Typed::Str(s)) = check("lock_code", kind("onec.lock_code"), p) {
             b.lock_code = Some(Secret::new(s)).filter(|s| !s.is_empty());
         }
+        let archive_pw = kind("backup.archive_password");
+        if let Some(Typed::Str(s)) = check("archive_password", archive_pw, p) {
+            b.archive_password = Some(Secret::new(s)).filter(|s| !s.is_empty());
+        }
         if let Some(Typed::Int(n)) = check("compress_level", kind("backup.compress_level"), p) {
             b.compress_level = Some(n as i32);
         }
@@ -330,6 +339,9 @@ impl<'a> Resolver<'a> {
         }
         if let Some(Typed::Window(q)) = check("quiet_hours", kind("backup.quiet_hours"), p) {
             b.quiet_hours = Some(q);
+        }
+        if let Some(Typed::Cron(sched)) = check("drill", kind("backup.drill_schedule"), p) {
+            b.drill = Some(*sched);
         }
         let keep_fields: Vec<&String> = f.keys().filter(|k| k.starts_with("keep.")).collect();
         if !keep_fields.is_empty() {
@@ -454,6 +466,14 @@ impl Resolver<'_> {
         })
     }
 
+    /// The items of a list setting.
+    fn list(&self, yaml: &str) -> Vec<String> {
+        match self.typed.get(yaml) {
+            Some((Typed::List(v), _)) => v.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The credential in the user-info of every URL setting, and the
     /// value of every secret setting.
     fn other_secrets(&self) -> Vec<Secret> {
@@ -500,13 +520,18 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         Some((Typed::Tz(tz), _)) => (tz.clone(), tz.iana_name().unwrap_or("UTC").to_string()),
         _ => (TimeZone::UTC, "UTC".to_string()),
     };
+    let history_db = r
+        .path("backup.history_db")
+        .unwrap_or_else(|| backup_dir.join("app.sqlite3"));
     let cfg = Config {
         app_name: r.text("app.name"),
         timezone,
         timezone_name,
-        history_db: r
-            .path("backup.history_db")
-            .unwrap_or_else(|| backup_dir.join("app.sqlite3")),
+        drill_dir: r
+            .path("backup.drill_dir")
+            .unwrap_or_else(|| default_drill_dir(&history_db)),
+        drill_max_age_days: r.num("backup.drill_max_age_days") as u32,
+        history_db,
         lock_dir: r.path("backup.lock_dir"),
         logging: Logging {
             dir: r.path("logging.dir").unwrap_or_else(|| backup_dir.clone()),
@@ -529,6 +554,11 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         env_file: files.dotenv.map(|d| d.0.to_path_buf()),
         config_file: files.yaml.map(|y| y.0.to_path_buf()),
         other_secrets: r.other_secrets(),
+        archive_old_passwords: r
+            .list("backup.archive_old_passwords")
+            .into_iter()
+            .map(Secret::new)
+            .collect(),
     };
     if r.problems.is_empty() {
         Ok(cfg)
@@ -552,6 +582,15 @@ fn word<T: Copy + Default>(all: &[(&str, T)], word: &str) -> T {
         .find(|(name, _)| *name == word)
         .map(|x| x.1)
         .unwrap_or_default()
+}
+
+/// The default `BACKUP_DRILL_DIR`: a `drill` folder beside the history
+/// database.
+fn default_drill_dir(history_db: &Path) -> PathBuf {
+    match history_db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join("drill"),
+        _ => PathBuf::from("drill"),
+    }
 }
 
 /// The default archive prefix: the base folder's name and `_`.

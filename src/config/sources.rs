@@ -430,6 +430,11 @@ fn scalar(v: &Value, yaml_key: &str) -> Result<Option<String>, &'static str> {
                     _ => return Err("a single value or a list of numbers/strings"),
                 }
             }
+            // A list of secrets keeps each item whole, commas and all: each
+            // ends with a NUL (see `value::split_list`).
+            if keys::by_yaml(yaml_key).is_some_and(|k| k.kind == keys::Kind::SecretList) {
+                return Ok(Some(parts.iter().map(|p| format!("{p}\0")).collect()));
+            }
             Ok(Some(parts.join(",")))
         }
         _ => Err("a single value, not a mapping"),

@@ -412,6 +412,47 @@ fn schedules_are_validated_and_inherited() {
 }
 
 #[test]
+fn drill_schedules_are_inherited_overridden_and_validated() {
+    let dir = with_yaml(
+        "onec:\n  base_path: /srv/buh\nbackup:\n  backup_dir: /srv/backups\n  drill_schedule: '0 4 * * 0'\nbases:\n  - name: zup\n    path: /srv/zup\n    drill: '0 5 * * 6'\n  - name: trade\n    path: /srv/trade\n",
+    );
+    let cfg = load_in(&dir, &[]).unwrap();
+    let drill = |i: usize| cfg.bases[i].drill.as_ref().map(|s| s.as_str().to_string());
+    assert_eq!(drill(0).as_deref(), Some("0 4 * * 0"));
+    assert_eq!(drill(1).as_deref(), Some("0 5 * * 6"));
+    assert_eq!(drill(2).as_deref(), Some("0 4 * * 0"));
+    // The backup schedule is its own setting.
+    assert!(cfg.bases[0].schedule.is_none());
+    // Defaults: beside the history database, 8 days.
+    assert_eq!(cfg.drill_dir, Path::new("/srv/backups").join("drill"));
+    assert_eq!(cfg.drill_max_age_days, 8);
+    let cfg = load_in(
+        &dir,
+        &[
+            ("BACKUP_HISTORY_DB", "/var/lib/obb/h.sqlite3"),
+            ("BACKUP_DRILL_MAX_AGE_DAYS", "15"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(cfg.drill_dir, Path::new("/var/lib/obb").join("drill"));
+    assert_eq!(cfg.drill_max_age_days, 15);
+    let cfg = load_in(&dir, &[("BACKUP_DRILL_DIR", "/scratch/drills")]).unwrap();
+    assert_eq!(cfg.drill_dir, Path::new("/scratch/drills"));
+    assert!(render_check(&cfg).contains("drill=\"0 5 * * 6\""));
+    // Without any drill schedule every base is drilled only by hand.
+    let cfg = load_env(&[("ONEC_BASE_PATH", "/srv/buh")]).unwrap();
+    assert!(cfg.bases[0].drill.is_none());
+    let bad = with_yaml(
+        "onec:\n  base_path: /srv/buh\nbases:\n  - name: zup\n    path: /srv/zup\n    drill: 'sunday'\n",
+    );
+    let text = load_in(&bad, &[("BACKUP_DRILL_MAX_AGE_DAYS", "0")])
+        .unwrap_err()
+        .to_string();
+    assert_contains(&text, &["bases[0].drill", "sunday"]);
+    assert_contains(&text, &["BACKUP_DRILL_MAX_AGE_DAYS", "0"]);
+}
+
+#[test]
 fn push_settings_defaults_and_groups() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = load_in(&dir, &[]).unwrap();
@@ -778,4 +819,56 @@ fn a_password_of_a_sink_that_is_off_is_still_masked() {
     .unwrap();
     assert!(cfg.export.loki.is_none() && cfg.export.influxdb.is_none());
     assert_eq!(cfg.mask("sent l0ki-pw and infl-pw"), "sent *** and ***");
+}
+
+#[test]
+fn archive_passwords_are_secrets_lists_and_need_an_archive() {
+    let dir = with_yaml(
+        "onec:\n  base_path: /srv/buh\nbackup:\n  archive_old_passwords:\n    - 'old, with a comma'\n    - olderpw9\nbases:\n  - name: zup\n    path: /srv/zup\n    compress: zstd\n    archive_password: zup-own\n",
+    );
+    let cfg = load_in(&dir, &[("BACKUP_ARCHIVE_PASSWORD", "Current pw")]).unwrap();
+    let exposed = |v: &[Secret]| v.iter().map(|s| s.expose().to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        exposed(&cfg.archive_old_passwords),
+        ["old, with a comma", "olderpw9"]
+    );
+    let pw = |i: usize| cfg.bases[i].archive_password.as_ref().map(|s| s.expose());
+    assert_eq!((pw(0), pw(1)), (Some("Current pw"), Some("zup-own")));
+    let secrets: Vec<&str> = cfg.secrets().iter().map(|s| s.expose()).collect();
+    for s in ["Current pw", "zup-own", "old, with a comma", "olderpw9"] {
+        assert!(secrets.contains(&s), "{s} is not masked: {secrets:?}");
+    }
+    let out = render_check(&cfg);
+    assert_lacks(&out, &["Current pw", "old, with a comma", "olderpw9"]);
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap()
+            .to_string()
+    };
+    assert_contains(&line("BACKUP_ARCHIVE_PASSWORD"), &["***"]);
+    assert_contains(&line("BACKUP_ARCHIVE_OLD_PASSWORDS"), &["***"]);
+    // From the environment, comma-separated.
+    let cfg = load_env(&[("BACKUP_ARCHIVE_OLD_PASSWORDS", " a , b,,c ")]).unwrap();
+    assert_eq!(exposed(&cfg.archive_old_passwords), ["a", "b", "c"]);
+    // A one-item YAML list keeps its comma.
+    let dir = with_yaml("backup:\n  archive_old_passwords: ['x,y']\n");
+    assert_eq!(
+        exposed(&load_in(&dir, &[]).unwrap().archive_old_passwords),
+        ["x,y"]
+    );
+
+    // No archive, nothing to encrypt: a configuration error that says so.
+    let err = load_env(&[
+        ("ONEC_BASE_PATH", "/srv/buh"),
+        ("BACKUP_COMPRESS", "none"),
+        ("BACKUP_ARCHIVE_PASSWORD", "s3cret-x"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert_contains(
+        &err,
+        &["BACKUP_COMPRESS zip or zstd", "BACKUP_ARCHIVE_PASSWORD"],
+    );
+    assert_lacks(&err, &["s3cret-x"]);
 }

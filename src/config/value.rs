@@ -14,6 +14,8 @@ use jiff::tz::TimeZone;
 #[derive(Debug, Clone)]
 pub(super) enum Typed {
     Str(String),
+    /// Several values (a [`Kind::SecretList`]).
+    List(Vec<String>),
     Int(i64),
     Bool(bool),
     Ids(Vec<i64>),
@@ -33,6 +35,7 @@ pub(super) fn validate(kind: Kind, raw: &str) -> Result<Typed, String> {
             }
             Ok(Typed::Str(v.to_string()))
         }
+        Kind::SecretList => Ok(Typed::List(split_list(v))),
         Kind::Int { min, max } => match v.parse::<i64>() {
             Ok(n) if (min..=max).contains(&n) => Ok(Typed::Int(n)),
             _ => Err(format!("a whole number from {min} to {max}")),
@@ -135,6 +138,18 @@ fn check_url(v: &str, schemes: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
+/// The items of a list value: comma-separated, or each ended by a NUL
+/// when it came from a YAML list (whose items may hold commas); each
+/// trimmed, empty ones dropped.
+pub(super) fn split_list(v: &str) -> Vec<String> {
+    let sep = if v.contains('\0') { '\0' } else { ',' };
+    v.split(sep)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// `url` without its user-info part and with its query string and fragment
 /// masked (`https://user:pass@host/p?token=x` → `https://host/p?***`): how
 /// every URL is shown in `config check`, problems, logs and `/api/health`.
@@ -168,7 +183,7 @@ pub(super) fn url_credential(url: &str) -> Option<&str> {
 pub(super) fn show(kind: Kind, value: &str) -> String {
     match kind {
         Kind::Url | Kind::ProxyUrl => redact_url(value),
-        Kind::Secret => "***".into(),
+        Kind::Secret | Kind::SecretList => "***".into(),
         Kind::SecretUrl => match value.split_once("://") {
             Some((scheme, rest)) => {
                 let rest = userinfo_end(rest).map_or(rest, |at| &rest[at + 1..]);

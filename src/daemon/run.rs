@@ -1,9 +1,10 @@
 //! Starting and stopping the always-on agent (`onec-backup-bot run` and
 //! the service): the one place that creates the shared [`Agent`], starts
-//! every component on one tokio runtime — the feed of finished runs, the
-//! push sinks, the Telegram bot, the metrics worker, the scheduler, the
-//! HTTP API — and stops them together on Ctrl-C, SIGTERM or a service stop
-//! request, giving a running backup `SHUTDOWN_GRACE_SECS` to finish.
+//! every component on one tokio runtime — the feeds of finished runs and
+//! drills, the push sinks, the Telegram bot, the metrics worker, the
+//! backup and drill schedulers, the HTTP API — and stops them together on
+//! Ctrl-C, SIGTERM or a service stop request, giving a running backup
+//! `SHUTDOWN_GRACE_SECS` to finish.
 
 use crate::agent::Agent;
 use crate::backup::feed;
@@ -30,14 +31,19 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
     };
     let cfg = Arc::new(cfg);
     let started = rt.block_on(async {
-        let start_id = match crate::backup::run::open_and_recover(&cfg) {
+        // Listen first: a stop request during start-up is a clean stop.
+        let signals = StopSignals::listen();
+        let (start_id, drill_start_id) = match crate::backup::run::open_and_recover(&cfg) {
             Ok((history, r)) => {
                 tracing::info!(
                     "start-up recovery: {} interrupted run(s) marked, {} stale temporary file(s) removed",
                     r.interrupted,
                     r.removed_temps
                 );
-                history.max_run_id().unwrap_or(0)
+                (
+                    history.max_run_id().unwrap_or(0),
+                    history.max_drill_id().unwrap_or(0),
+                )
             }
             Err(e) => {
                 tracing::error!("{e}");
@@ -54,6 +60,12 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
             start_id,
             agent.shutdown.clone(),
         ));
+        tasks.spawn(crate::backup::drill::feed::run(
+            agent.drills.clone(),
+            cfg.clone(),
+            drill_start_id,
+            agent.shutdown.clone(),
+        ));
         // Components register here, one line each. Subscribers first: the
         // sinks and the bot subscribe to the ticks and the feed before the
         // worker can publish a tick or the scheduler start a run.
@@ -61,9 +73,10 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
         crate::telegram::register(&agent, &mut tasks);
         tasks.spawn(crate::daemon::worker::run(agent.clone()));
         tasks.spawn(crate::daemon::scheduler::run(agent.clone()));
+        tasks.spawn(crate::daemon::drills::run(agent.clone()));
         crate::api::start(agent.clone(), &mut tasks).await;
 
-        wait_for_stop(&stop).await;
+        signals.wait(&stop).await;
         tracing::info!(
             "stopping: no new backups; a running one gets up to {}s to finish",
             cfg.shutdown_grace.as_secs()
@@ -86,27 +99,71 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
     0
 }
 
-async fn wait_for_stop(stop: &Cancel) {
-    let service_stop = async {
-        while !stop.is_cancelled() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    };
+/// Ctrl-C and (on Unix) SIGTERM, listened for from the moment this is
+/// made: until then the OS default (end the process at once) applies.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("install a SIGTERM handler");
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+    #[cfg(windows)]
+    ctrl_c: Option<tokio::signal::windows::CtrlC>,
+}
+
+impl StopSignals {
+    fn listen() -> StopSignals {
+        let warn = |e: std::io::Error| tracing::warn!("cannot listen for stop signals: {e}");
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                term: signal(SignalKind::terminate()).map_err(warn).ok(),
+                int: signal(SignalKind::interrupt()).map_err(warn).ok(),
+            }
+        }
+        #[cfg(windows)]
+        {
+            StopSignals {
+                ctrl_c: tokio::signal::windows::ctrl_c().map_err(warn).ok(),
+            }
+        }
+    }
+
+    /// Until a signal arrives or `stop` is cancelled (a service stop).
+    async fn wait(mut self, stop: &Cancel) {
+        let service_stop = async {
+            while !stop.is_cancelled() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        };
+        #[cfg(unix)]
+        let signal = async {
+            tokio::select! {
+                Some(()) = recv(&mut self.term) => {}
+                Some(()) = recv(&mut self.int) => {}
+            }
+        };
+        #[cfg(windows)]
+        let signal = async {
+            match &mut self.ctrl_c {
+                Some(c) => {
+                    c.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ = signal => {}
             _ = service_stop => {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = service_stop => {}
-        }
+}
+
+/// The next signal, or never when not listening.
+#[cfg(unix)]
+async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
     }
 }

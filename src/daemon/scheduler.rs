@@ -27,12 +27,7 @@ pub async fn run(agent: Arc<Agent>) {
             base = %base.name,
             "backup schedule: {} ({}){}",
             sched.as_str(),
-            sched.describe(
-                EN.schedule_every_minutes,
-                EN.schedule_every_hour_at,
-                EN.schedule_at,
-                EN.schedule_cron
-            ),
+            in_words(&sched),
             base.quiet_hours.map(|q| format!(", quiet hours {q}")).unwrap_or_default()
         );
         loops.spawn(base_loop(
@@ -70,8 +65,18 @@ async fn base_loop(agent: Arc<Agent>, base: String, sched: Schedule, quiet: Opti
     }
 }
 
+/// A schedule in English words, for the log.
+pub(super) fn in_words(sched: &Schedule) -> String {
+    sched.describe(
+        EN.schedule_every_minutes,
+        EN.schedule_every_hour_at,
+        EN.schedule_at,
+        EN.schedule_cron,
+    )
+}
+
 /// Sleep until `at` by the wall clock; false when the agent is stopping.
-async fn sleep_until(agent: &Agent, at: &ZonedDateTime) -> bool {
+pub(super) async fn sleep_until(agent: &Agent, at: &ZonedDateTime) -> bool {
     loop {
         let left = at.timestamp().duration_since(Timestamp::now());
         if left.is_negative() || left.is_zero() {

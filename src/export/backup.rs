@@ -10,7 +10,7 @@
 //! metrics worker (and through it every push sink) read it, so a scrape or
 //! a push never waits for the history or for a directory scan.
 
-use crate::backup::history::{History, Run, Status};
+use crate::backup::history::{DrillStatus, History, HistoryError, Run, Status};
 use crate::backup::jobs::Jobs;
 use crate::backup::naming;
 use crate::config::Config;
@@ -53,6 +53,24 @@ impl LastRun {
     }
 }
 
+/// What the history says of a base's restore drills.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct BaseDrill {
+    /// Whether the base has a drill schedule.
+    pub scheduled: bool,
+    /// When the last good drill ended, unix seconds.
+    pub last_success_unix: Option<f64>,
+    /// The last drill that ran (ok or failed; skipped ones are left out):
+    /// its status, how long it took and why it failed.
+    pub last_status: Option<&'static str>,
+    pub last_duration_seconds: Option<f64>,
+    pub last_reason: Option<String>,
+    /// Seconds without a good drill, when the base has a drill schedule
+    /// and that is longer than `BACKUP_DRILL_MAX_AGE_DAYS` (see
+    /// [`drill_stale_for`]).
+    pub stale_for: Option<f64>,
+}
+
 /// One configured base.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BaseBackup {
@@ -64,6 +82,7 @@ pub struct BaseBackup {
     pub running: bool,
     /// (count, bytes) of archives on disk; None when the scan failed.
     pub archives: Option<(u64, u64)>,
+    pub drill: BaseDrill,
 }
 
 /// Everything the exporter shows about backups.
@@ -126,9 +145,16 @@ impl ArchiveCache {
 
 impl BackupState {
     /// Read the history and the archives. `running` lists the bases
-    /// running in this process. Never fails: a broken history is reported
-    /// in `history_error` and the counts are left empty.
-    pub fn load(cfg: &Config, running: &[String], archives: &ArchiveCache) -> BackupState {
+    /// running in this process; `since_unix` is when the agent started
+    /// (a base never drilled is stale counting from then). Never fails: a
+    /// broken history is reported in `history_error` and the counts are
+    /// left empty.
+    pub fn load(
+        cfg: &Config,
+        running: &[String],
+        archives: &ArchiveCache,
+        since_unix: f64,
+    ) -> BackupState {
         let scans = archives.get(cfg);
         let mut state = BackupState::default();
         let history = if cfg.history_db.exists() {
@@ -176,7 +202,13 @@ impl BackupState {
                     }
                     (Err(e), _) | (_, Err(e)) => state.history_error = Some(e.to_string()),
                 }
+                if let Err(e) = load_drill(h, &b.name, &mut x.drill) {
+                    state.history_error = Some(e.to_string());
+                }
             }
+            x.drill.scheduled = b.drill.is_some();
+            x.drill.stale_for =
+                drill_stale_for(cfg, &x, since_unix, ts_unix(&jiff::Timestamp::now()));
             state.bases.push(x);
         }
         state.default_last = state.bases.first().and_then(|b| b.last_finished.clone());
@@ -209,6 +241,48 @@ pub fn stale_for(cfg: &Config, b: &BaseBackup, since_unix: f64, now_unix: f64) -
     (age > f64::from(cfg.max_age_hours) * 3600.0).then_some(age)
 }
 
+/// The drill fields of `d` from the history of base `name`.
+fn load_drill(h: &History, name: &str, d: &mut BaseDrill) -> Result<(), HistoryError> {
+    let ok = h.last_drill(name, Some(DrillStatus::Ok))?;
+    d.last_success_unix = ok.as_ref().map(|r| ts_unix(&r.finished));
+    // The last drill that ran: the newer of the last ok and the last failed.
+    let failed = h.last_drill(name, Some(DrillStatus::Failed))?;
+    let last = match (ok, failed) {
+        (Some(a), Some(b)) => Some(if (b.started, b.id) > (a.started, a.id) {
+            b
+        } else {
+            a
+        }),
+        (a, b) => a.or(b),
+    };
+    if let Some(r) = last {
+        d.last_status = Some(r.status.as_str());
+        d.last_duration_seconds = Some(r.duration_ms as f64 / 1000.0);
+        d.last_reason = r.reason;
+    }
+    Ok(())
+}
+
+/// How long base `b` has gone without a good restore drill, in seconds,
+/// when it has a drill schedule and that is longer than
+/// `BACKUP_DRILL_MAX_AGE_DAYS` (the rule is
+/// [`crate::backup::drill::stale::stale_for`]); `None` otherwise.
+pub fn drill_stale_for(
+    cfg: &Config,
+    b: &BaseBackup,
+    since_unix: f64,
+    now_unix: f64,
+) -> Option<f64> {
+    let scheduled = cfg.base(Some(&b.name)).is_some_and(|c| c.drill.is_some());
+    crate::backup::drill::stale::stale_for(
+        scheduled,
+        b.drill.last_success_unix,
+        since_unix,
+        now_unix,
+        cfg.drill_max_age_days,
+    )
+}
+
 /// Backup state with the time it was loaded.
 struct Loaded {
     at: Instant,
@@ -224,13 +298,16 @@ pub struct BackupCache {
     loaded: RwLock<Loaded>,
     refreshing: AtomicBool,
     archives: ArchiveCache,
+    /// When the cache was made (the agent's start), unix seconds.
+    since_unix: f64,
 }
 
 impl BackupCache {
     /// Load the state once (blocking) and keep it.
     pub fn new(cfg: Arc<Config>, jobs: Jobs) -> Arc<BackupCache> {
         let archives = ArchiveCache::default();
-        let state = BackupState::load(&cfg, &running(&jobs), &archives);
+        let since_unix = ts_unix(&jiff::Timestamp::now());
+        let state = BackupState::load(&cfg, &running(&jobs), &archives, since_unix);
         Arc::new(BackupCache {
             cfg,
             jobs,
@@ -240,6 +317,7 @@ impl BackupCache {
             }),
             refreshing: AtomicBool::new(false),
             archives,
+            since_unix,
         })
     }
 
@@ -282,14 +360,14 @@ impl BackupCache {
             .state
             .clone();
         let now_running = running(&self.jobs);
-        let mut state = BackupState::load(&self.cfg, &now_running, &self.archives);
+        let mut state = BackupState::load(&self.cfg, &now_running, &self.archives, self.since_unix);
         let changed = old.bases.len() != state.bases.len()
             || old.bases.iter().zip(&state.bases).any(|(a, b)| {
                 a.running != b.running || a.runs != b.runs || a.last_finished != b.last_finished
             });
         if changed {
             self.archives.invalidate();
-            state = BackupState::load(&self.cfg, &now_running, &self.archives);
+            state = BackupState::load(&self.cfg, &now_running, &self.archives, self.since_unix);
         }
         let state = Arc::new(state);
         *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = Loaded {

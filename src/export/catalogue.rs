@@ -1,5 +1,5 @@
 //! The catalogue: every metric family [`build`] returns, in exposition
-//! order (CPU, memory, disks, network, host, backups, the agent and its
+//! order (CPU, memory, disks, network, host, backups, restore drills, the agent and its
 //! push sinks), with its name, type and help. The order is pinned by the
 //! golden test; names are what users' dashboards use.
 
@@ -607,6 +607,53 @@ pub fn build(s: &Snapshot, b: &BackupState, sinks: &[SinkState]) -> Vec<Family> 
     );
     for x in b.bases.iter().filter(|x| x.archives.is_some()) {
         f.push(base(x), x.archives.map(|a| a.1).unwrap_or(0) as f64);
+    }
+
+    // Restore drills.
+    let f = o.family(
+        "onec_restore_drill_last_success_timestamp_seconds",
+        Gauge,
+        "When the last successful restore drill of the base ended, unix seconds.",
+    );
+    for x in &b.bases {
+        if let Some(t) = x.drill.last_success_unix {
+            f.push(base(x), t);
+        }
+    }
+    let f = o.family(
+        "onec_restore_drill_duration_seconds",
+        Gauge,
+        "How long the last restore drill of the base took (ok or failed), seconds.",
+    );
+    for x in &b.bases {
+        if let Some(d) = x.drill.last_duration_seconds {
+            f.push(base(x), d);
+        }
+    }
+    let f = o.family(
+        "onec_restore_drill_last_ok",
+        Gauge,
+        "Last restore drill of the base that ran: 1 passed, 0 failed (the archive is damaged or did not restore).",
+    );
+    for x in &b.bases {
+        if let Some(s) = x.drill.last_status {
+            f.push(base(x), if s == "ok" { 1.0 } else { 0.0 });
+        }
+    }
+    let f = o.family(
+        "onec_restore_drill_stale",
+        Gauge,
+        "1 when the base has a drill schedule and no successful restore drill for longer than BACKUP_DRILL_MAX_AGE_DAYS, else 0.",
+    );
+    for x in &b.bases {
+        f.push(
+            base(x),
+            if x.drill.stale_for.is_some() {
+                1.0
+            } else {
+                0.0
+            },
+        );
     }
 
     // The agent itself.

@@ -25,7 +25,10 @@ pub mod prometheus;
 pub mod sinks;
 pub mod tick;
 
-pub use backup::{ArchiveCache, BackupCache, BackupState, BaseBackup, LastRun, stale_for};
+pub use backup::{
+    ArchiveCache, BackupCache, BackupState, BaseBackup, BaseDrill, LastRun, drill_stale_for,
+    stale_for,
+};
 pub use catalogue::build;
 pub use sinks::{SinkHandle, Sinks};
 pub use tick::Tick;

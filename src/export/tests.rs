@@ -25,6 +25,14 @@ pub(crate) fn backup_state() -> BackupState {
                 runs: vec![("ok", 3), ("failed", 1), ("skipped", 0), ("interrupted", 0)],
                 running: false,
                 archives: Some((3, 370_000)),
+                drill: BaseDrill {
+                    scheduled: true,
+                    last_success_unix: Some(1_700_000_200.0),
+                    last_status: Some("failed"),
+                    last_duration_seconds: Some(4.25),
+                    last_reason: Some("the archive is damaged".into()),
+                    stale_for: None,
+                },
             },
             BaseBackup {
                 name: "zup \"main\"".into(),
@@ -33,6 +41,11 @@ pub(crate) fn backup_state() -> BackupState {
                 runs: vec![("ok", 0), ("failed", 0), ("skipped", 0), ("interrupted", 0)],
                 running: true,
                 archives: None,
+                drill: BaseDrill {
+                    scheduled: true,
+                    stale_for: Some(9.0 * 86_400.0),
+                    ..BaseDrill::default()
+                },
             },
         ],
         default_last: Some(last),

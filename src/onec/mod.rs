@@ -329,7 +329,15 @@ fn run_1c(
     tracing::info!(exe = %l.exe.display(), base = %l.base.display(), "starting 1C {}", l.what);
     tracing::debug!("command: {}", render_command(l.exe, args, l.password));
     let mut cmd = child_command(l.exe, l.password);
-    cmd.args(args).stdout(stdout).stderr(stderr);
+    for arg in args {
+        // A connection string (`File="<dir>";`) is parsed by 1C itself.
+        if arg.as_encoded_bytes().starts_with(b"File=\"") {
+            crate::platform::arg_verbatim(&mut cmd, arg);
+        } else {
+            cmd.arg(arg);
+        }
+    }
+    cmd.stdout(stdout).stderr(stderr);
     let end = process::run(cmd, l.timeout, l.cancel).map_err(|source| OnecError::Spawn {
         exe: l.exe.to_path_buf(),
         source,

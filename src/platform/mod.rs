@@ -207,6 +207,14 @@ pub fn clock_ticks_and_page_size() -> (f64, u64) {
     sys::clock_ticks_and_page_size()
 }
 
+/// Add an argument the program reads from its raw command line, as 1C
+/// reads the connection string `File="C:\Bases\Buh";`: on Windows it is
+/// passed exactly as given (the standard quoting would turn its quotes
+/// into `\"`, which 1C does not undo); elsewhere it is an ordinary argument.
+pub fn arg_verbatim(cmd: &mut std::process::Command, arg: &std::ffi::OsStr) {
+    sys::arg_verbatim(cmd, arg)
+}
+
 /// This computer's name (the `instance` / `host` label of pushed
 /// metrics); `localhost` when the OS does not say.
 pub fn hostname() -> String {

@@ -67,6 +67,10 @@ pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
     super::link_then_unlink(from, to)
 }
 
+pub fn arg_verbatim(cmd: &mut std::process::Command, arg: &std::ffi::OsStr) {
+    cmd.arg(arg);
+}
+
 pub fn hostname() -> Option<String> {
     let mut buf = [0u8; 256];
     // SAFETY: `buf` is a valid writable buffer of the given length.

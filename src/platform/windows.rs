@@ -55,6 +55,11 @@ pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
     Ok(())
 }
 
+pub fn arg_verbatim(cmd: &mut std::process::Command, arg: &std::ffi::OsStr) {
+    use std::os::windows::process::CommandExt;
+    cmd.raw_arg(arg);
+}
+
 pub fn hostname() -> Option<String> {
     // Set for every process, services included.
     std::env::var("COMPUTERNAME")

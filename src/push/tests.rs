@@ -313,6 +313,7 @@ fn finished(status: RunStatus, method: &str, error: Option<&str>) -> FinishedRun
             fingerprint: None,
             log_path: None,
             pid: 1,
+            key_id: None,
         }),
         local: None,
     }

@@ -36,6 +36,8 @@ pub enum Command {
     Schedule,
     /// CPU, memory and disk chart: /chart [hours].
     Chart(String),
+    /// Restore drill of the newest archive: /drill [base].
+    Drill(String),
 }
 
 /// The command menu in one language.
@@ -75,6 +77,10 @@ mod tests {
         assert_eq!(
             Command::parse("/chart 48", "bot").unwrap(),
             Command::Chart("48".into())
+        );
+        assert_eq!(
+            Command::parse("/drill zup", "bot").unwrap(),
+            Command::Drill("zup".into())
         );
     }
 }

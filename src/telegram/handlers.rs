@@ -168,6 +168,7 @@ async fn on_command(ctx: Arc<Ctx>, msg: Message, cmd: Command, _me: Me) -> anyho
         Command::Bases => views::bases(&ctx, chat).await,
         Command::Schedule => views::schedule(&ctx, chat).await,
         Command::Chart(arg) => chart::command(&ctx, chat, arg.trim()).await,
+        Command::Drill(arg) => super::drill::command(&ctx, chat, arg.trim()).await,
     };
     if let Err(e) = result {
         tracing::warn!("Telegram command failed: {}", ctx.describe(&e));

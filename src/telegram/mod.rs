@@ -19,6 +19,7 @@ pub mod api;
 pub mod backup;
 pub mod chart;
 pub mod commands;
+pub mod drill;
 pub mod format;
 pub mod handlers;
 pub mod notify;
@@ -26,7 +27,7 @@ pub mod views;
 
 use crate::agent::Agent;
 use crate::backup::feed::FinishedRun;
-use crate::backup::history::{History, HistoryError};
+use crate::backup::history::{Drill, History, HistoryError};
 use crate::text;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -142,14 +143,22 @@ pub fn register(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) {
     if agent.cfg.telegram.bot_token.is_some() {
         // Subscribed here, before the scheduler can start a run, so no
         // run that finishes while the bot connects goes unannounced.
-        tasks.spawn(run(agent.clone(), agent.feed.subscribe()));
+        tasks.spawn(run(
+            agent.clone(),
+            agent.feed.subscribe(),
+            agent.drills.subscribe(),
+        ));
     } else {
         tracing::info!("Telegram bot disabled (BOT_TOKEN not set)");
     }
 }
 
 /// Run the bot until `agent.shutdown` is cancelled.
-pub async fn run(agent: Arc<Agent>, runs: Receiver<Arc<FinishedRun>>) {
+pub async fn run(
+    agent: Arc<Agent>,
+    runs: Receiver<Arc<FinishedRun>>,
+    drills: Receiver<Arc<Drill>>,
+) {
     let ctx = match Ctx::new(agent.clone()) {
         Ok(c) => c,
         Err(e) => {
@@ -163,7 +172,7 @@ pub async fn run(agent: Arc<Agent>, runs: Receiver<Arc<FinishedRun>>) {
         );
     }
     let mut tasks = JoinSet::new();
-    tasks.spawn(notify::run(ctx.clone(), runs));
+    tasks.spawn(notify::run(ctx.clone(), runs, drills));
     api::poll(ctx).await;
     while tasks.join_next().await.is_some() {}
     tracing::info!("Telegram bot stopped");

@@ -1,16 +1,18 @@
 //! Notifications to `NOTIFY_CHAT_IDS` (default: every allowed user): every
 //! finished backup, whatever started it (the agent's feed of finished runs:
 //! this process's runs with the 1C explanation, other processes' runs from
-//! the history), and alerts: low space on the backup disk, and a scheduled
-//! base without a good backup for longer than `BACKUP_MAX_AGE_HOURS`; the
-//! same alert at most once per [`ALERT_EVERY`].
+//! the history), every finished restore drill (a failed one loudly), and
+//! alerts: low space on the backup disk, and a scheduled base without a
+//! good backup for longer than `BACKUP_MAX_AGE_HOURS`, the same alert at
+//! most once per [`ALERT_EVERY`]; a base whose restore drills are overdue
+//! (`BACKUP_DRILL_MAX_AGE_DAYS`), once each time it becomes so.
 
 use super::backup::{finished_text, run_text};
 use super::{Ctx, api};
 use crate::backup::feed::FinishedRun;
-use crate::backup::history::Trigger;
-use crate::export::stale_for;
-use std::collections::HashMap;
+use crate::backup::history::{Drill, DrillStatus, Trigger};
+use crate::export::{drill_stale_for, stale_for};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use teloxide::types::ChatId;
@@ -23,13 +25,26 @@ pub const ALERT_FIRST_CHECK: Duration = Duration::from_secs(5);
 /// The same alert is sent at most this often.
 pub const ALERT_EVERY: Duration = Duration::from_secs(3600);
 
-/// When each alert was last sent.
+/// When each alert was last sent, and which bases were told their drills
+/// are overdue.
 #[derive(Default)]
 struct State {
     alerts: HashMap<String, Instant>,
+    drills_overdue: HashSet<String>,
 }
 
 impl State {
+    /// Whether to tell that `base`'s drills are overdue (`stale`): once
+    /// when it becomes so, again only after it was not for a while.
+    fn drill_alert_due(&mut self, base: &str, stale: bool) -> bool {
+        if stale {
+            self.drills_overdue.insert(base.to_string())
+        } else {
+            self.drills_overdue.remove(base);
+            false
+        }
+    }
+
     /// Whether alert `key` may be sent now (records it when so).
     fn alert_due(&mut self, key: &str, now: Instant) -> bool {
         match self.alerts.get(key) {
@@ -51,8 +66,47 @@ async fn broadcast(ctx: &Ctx, text: &str, except: Option<ChatId>) {
 }
 
 /// Run the notifier until `agent.shutdown`.
-pub async fn run(ctx: Arc<Ctx>, runs: Receiver<Arc<FinishedRun>>) {
-    tokio::join!(announce(ctx.clone(), runs), alerts(ctx.clone()));
+pub async fn run(ctx: Arc<Ctx>, runs: Receiver<Arc<FinishedRun>>, drills: Receiver<Arc<Drill>>) {
+    tokio::join!(
+        announce(ctx.clone(), runs),
+        announce_drills(ctx.clone(), drills),
+        alerts(ctx.clone())
+    );
+}
+
+/// The notice for one finished drill.
+pub(super) fn drill_notice(ctx: &Ctx, d: &Drill) -> String {
+    let t = ctx.texts;
+    let reason = d.reason.as_deref().unwrap_or("");
+    match d.status {
+        DrillStatus::Ok => (t.drill_ok)(
+            &d.base,
+            &d.archive_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            &t.units.duration(d.duration_ms as f64 / 1000.0),
+            d.detail.as_deref().unwrap_or(""),
+        ),
+        DrillStatus::Failed => (t.drill_failed)(&d.base, reason),
+        DrillStatus::Skipped => (t.drill_skipped)(&d.base, reason),
+    }
+}
+
+async fn announce_drills(ctx: Arc<Ctx>, mut drills: Receiver<Arc<Drill>>) {
+    loop {
+        let d = tokio::select! {
+            d = drills.recv() => d,
+            _ = ctx.agent.shutdown.cancelled() => return,
+        };
+        match d {
+            Ok(d) => broadcast(&ctx, &drill_notice(&ctx, &d), None).await,
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!("{n} drill notice(s) dropped: Telegram is too slow");
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
 }
 
 /// The notice for one finished run.
@@ -150,6 +204,20 @@ async fn check_alerts(ctx: &Ctx, state: &Mutex<State>) {
             ));
         }
     }
+    for b in &backups.bases {
+        let stale = drill_stale_for(&cfg, b, since, now_unix);
+        if state
+            .lock()
+            .expect("notify lock")
+            .drill_alert_due(&b.name, stale.is_some())
+        {
+            texts.push((t.alert_drill_stale)(
+                &b.name,
+                &t.units.duration(stale.unwrap_or_default()),
+                cfg.drill_max_age_days,
+            ));
+        }
+    }
     for text in texts {
         broadcast(ctx, &text, None).await;
     }
@@ -167,5 +235,16 @@ mod tests {
         assert!(!s.alert_due("disk", t0 + Duration::from_secs(1800)));
         assert!(s.alert_due("stale:buh", t0));
         assert!(s.alert_due("disk", t0 + Duration::from_secs(3601)));
+    }
+
+    #[test]
+    fn overdue_drills_are_told_once_each_time_they_become_so() {
+        let mut s = State::default();
+        assert!(!s.drill_alert_due("buh", false));
+        assert!(s.drill_alert_due("buh", true));
+        assert!(!s.drill_alert_due("buh", true), "not every tick");
+        assert!(s.drill_alert_due("zup", true), "bases are separate");
+        assert!(!s.drill_alert_due("buh", false));
+        assert!(s.drill_alert_due("buh", true), "overdue again");
     }
 }

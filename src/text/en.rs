@@ -18,6 +18,7 @@ pub static EN: Texts = Texts {
         ("bases", "Bases and their last result"),
         ("schedule", "Schedule"),
         ("chart", "CPU, memory and disk chart [hours]"),
+        ("drill", "Restore drill of the newest archive [base]"),
     ],
     help: "<b>1C backup bot</b>\n\
 /backup [base] — back up (asks first)\n\
@@ -30,7 +31,8 @@ pub static EN: Texts = Texts {
 /sessions — who is in RDP and in 1C\n\
 /bases — bases and their last result\n\
 /schedule — the schedule\n\
-/chart [hours] — chart over N hours (default 24)",
+/chart [hours] — chart over N hours (default 24)\n\
+/drill [base] — restore the newest archive into a scratch folder to prove it works",
     denied: |id| {
         format!(
             "⛔ Access denied. Your Telegram ID is <code>{id}</code>. Ask the administrator to add it to ALLOWED_USER_IDS."
@@ -150,6 +152,37 @@ pub static EN: Texts = Texts {
             h
         )
     },
+    drill_ok: |b, a, d, x| {
+        format!(
+            "✅ Restore drill of <b>{}</b> passed in {}: the archive {} restores.\n<i>{}</i>",
+            esc(b),
+            esc(d),
+            esc(a),
+            esc(x)
+        )
+    },
+    drill_failed: |b, r| {
+        format!(
+            "🚨 <b>Restore drill of {} FAILED</b>: {}\nThis archive would not give the base back: make a new backup now and check the older archives.",
+            esc(b),
+            esc(r)
+        )
+    },
+    drill_skipped: |b, r| format!("⚠️ Restore drill of <b>{}</b> skipped: {}", esc(b), esc(r)),
+    drill_started: |b| {
+        format!(
+            "🧪 Restore drill of <b>{}</b> started: the newest good archive is restored into a scratch folder and checked. The result follows.",
+            esc(b)
+        )
+    },
+    alert_drill_stale: |b, a, d| {
+        format!(
+            "⚠️ <b>{}</b> has had no successful restore drill for {} (threshold {} days): nobody knows whether its archives restore. Run <code>onec-backup-bot drill</code> and check the log.",
+            esc(b),
+            esc(a),
+            d
+        )
+    },
     not_available: "no data",
     units: Units {
         day: "d",
@@ -201,6 +234,16 @@ pub static EN: Texts = Texts {
     warn_backup_dir_missing: |p| format!("backup folder {p} does not exist: create it"),
     warn_backup_dir_not_writable: |p, e| {
         format!("backup folder {p} is not writable ({e}): grant write access")
+    },
+    restore_dump_users: "the restored base has the users and passwords of the dumped base \
+        (the dump's own users apply, not ONEC_UC/ONEC_UP or --user)",
+    restore_load_by_hand: |dt, to, reason| {
+        format!(
+            "the dump {dt} is checked (complete) but not loaded: {reason}. Load it by hand: \
+             create an empty file infobase in {to} (1C:Enterprise launcher → Add → Create a new \
+             infobase), open it in the Designer, Administration → Load infobase… and choose the \
+             .dt; or set ONEC_EXE (or IBCMD_EXE) and run restore again"
+        )
     },
 };
 

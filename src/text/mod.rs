@@ -101,6 +101,17 @@ pub struct Texts {
     pub command_failed: fn(err: &str) -> String,
     pub alert_low_disk: fn(path: &str, free_percent: f64, min: u8) -> String,
     pub alert_stale: fn(base: &str, age: &str, max_hours: u32) -> String,
+    /// A restore drill that passed: the archive, how long it took, what was
+    /// proven.
+    pub drill_ok: fn(base: &str, archive: &str, duration: &str, detail: &str) -> String,
+    /// A restore drill that failed (`reason` says what, e.g. the archive is
+    /// damaged).
+    pub drill_failed: fn(base: &str, reason: &str) -> String,
+    pub drill_skipped: fn(base: &str, reason: &str) -> String,
+    /// `/drill` was accepted; the result follows as a notice.
+    pub drill_started: fn(base: &str) -> String,
+    /// A base with a drill schedule and no good drill for `age`.
+    pub alert_drill_stale: fn(base: &str, age: &str, max_days: u32) -> String,
     pub not_available: &'static str,
     /// Units of durations and sizes (the bot's language everywhere).
     pub units: Units,
@@ -137,6 +148,13 @@ pub struct Texts {
     pub warn_path_unreadable: fn(path: &str, err: &str) -> String,
     pub warn_backup_dir_missing: fn(path: &str) -> String,
     pub warn_backup_dir_not_writable: fn(path: &str, err: &str) -> String,
+
+    // Restore (plain text).
+    /// After a `.dt` was loaded: whose users and passwords now apply.
+    pub restore_dump_users: &'static str,
+    /// A dump checked and extracted to `dt` but not loaded, because
+    /// `reason`: how to load it by hand.
+    pub restore_load_by_hand: fn(dt: &str, to: &str, reason: &str) -> String,
 }
 
 /// Units of time and size in one language.

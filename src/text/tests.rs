@@ -8,7 +8,7 @@ use rstest::rstest;
 #[test]
 fn both_languages_list_every_command_and_escape_values() {
     for t in [&RU, &EN] {
-        assert_eq!(t.commands.len(), 13);
+        assert_eq!(t.commands.len(), 14);
         let s = (t.confirm)("<Тест & Co>");
         assert!(s.contains("&lt;Тест &amp; Co&gt;"), "{s}");
         assert!((t.denied)(42).contains("42"));
@@ -228,4 +228,24 @@ fn schedule_lines_escape_and_speak_the_language() {
     assert!((RU.schedule_quiet)("00:00-07:59").contains("тихие часы"));
     assert_eq!(RU.weekdays_short[1], "пн");
     assert_eq!(EN.weekdays_short[0], "Sun");
+}
+
+#[test]
+fn drill_notices_escape_and_say_the_archive_is_damaged() {
+    for t in [&RU, &EN] {
+        let failed = (t.drill_failed)(
+            "<buh>",
+            "the archive /b/buh_1.zip is damaged: entry 1Cv8.1CD: CRC mismatch",
+        );
+        assert!(failed.contains("&lt;buh&gt;"), "{failed}");
+        assert!(failed.contains("/b/buh_1.zip is damaged"), "{failed}");
+        let ok = (t.drill_ok)("buh", "/b/a&b.zip", "2 s", "copy restored");
+        assert!(
+            ok.contains("/b/a&amp;b.zip") && ok.contains("copy restored"),
+            "{ok}"
+        );
+        let stale = (t.alert_drill_stale)("buh", "9 d", 8);
+        assert!(stale.contains("buh") && stale.contains('8'), "{stale}");
+        assert!((t.drill_skipped)("buh", "no space").contains("no space"));
+    }
 }

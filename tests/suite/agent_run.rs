@@ -274,3 +274,25 @@ fn a_run_abandoned_while_the_agent_runs_is_marked_interrupted() {
     );
     assert_eq!(agent.stop(Duration::from_secs(20)), 0);
 }
+
+/// A stop request that comes while the agent is still starting (recovery
+/// done, the API not yet answering) is a clean stop, not a kill: the
+/// signal handlers are in place before anything else starts.
+#[cfg(unix)]
+#[test]
+fn sigterm_during_start_up_stops_cleanly() {
+    let w = World::new(16);
+    let mut agent = w.start_agent(&[]);
+    wait_for(
+        "the agent to log its start-up recovery",
+        Duration::from_secs(20),
+        || agent.stderr().contains("start-up recovery"),
+    );
+    agent.sigterm();
+    assert_eq!(
+        agent.wait_exit(Duration::from_secs(20)),
+        0,
+        "{}",
+        agent.stderr()
+    );
+}

@@ -11,21 +11,7 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 fn backup_json(w: &World, extra: &[&str]) -> (i32, serde_json::Value, String) {
-    let out = w
-        .cmd()
-        .arg("backup")
-        .arg("--json")
-        .args(extra)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "bad json ({e}): {}\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    (out.status.code().unwrap(), v, stderr)
+    w.json(&[&["backup", "--json"], extra].concat(), &[])
 }
 
 /// Two forced backups of `base` (from `config.yaml`) that must succeed.
@@ -349,25 +335,10 @@ fn unchanged_base_is_skipped_unless_forced() {
     assert_eq!(statuses(&w), ["ok", "skipped", "ok"]);
 }
 
-/// A console backup slowed by the fake 1C (4 s), returned once it holds
-/// the base's lock (its row is `running`).
-fn slow_backup_holding_the_lock(w: &World) -> crate::util::proc::Proc {
-    let first = w.spawn(
-        &["backup"],
-        &[("FAKE_1C_MODE", "slow"), ("FAKE_1C_SLEEP_MS", "4000")],
-    );
-    wait_for(
-        "the first run to hold the lock",
-        Duration::from_secs(20),
-        || w.runs().iter().any(|r| r["status"] == "running"),
-    );
-    first
-}
-
 #[test]
 fn two_processes_never_back_up_one_base_at_once() {
     let w = World::new(16);
-    let mut first = slow_backup_holding_the_lock(&w);
+    let mut first = w.slow_backup_holding_the_lock();
     let v = backup_ok(&w, &["--force"]).0;
     assert_eq!(v["status"], "skipped");
     assert!(
@@ -390,7 +361,7 @@ fn two_processes_never_back_up_one_base_at_once() {
 fn the_lock_is_the_infobase_s_whatever_name_or_backup_folder() {
     let w = World::new(16);
     fs::create_dir_all(w.base.join("sub")).unwrap();
-    let mut first = slow_backup_holding_the_lock(&w);
+    let mut first = w.slow_backup_holding_the_lock();
     let mut other = World::new(1);
     other.envs = w.envs.clone();
     other

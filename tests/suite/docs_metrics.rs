@@ -2,7 +2,7 @@
 //! exactly one row per exported name, and every name the code exports has
 //! a row (both directions), with the same type and label names.
 
-use onec_backup_bot::export::{self, BackupState, BaseBackup, Kind, LastRun};
+use onec_backup_bot::export::{self, BackupState, BaseBackup, BaseDrill, Kind, LastRun};
 use onec_backup_bot::metrics::{
     Collectors, MetricsOptions, Session, SessionKind, SessionState, Sessions,
 };
@@ -78,6 +78,14 @@ fn families() -> Vec<export::Family> {
             runs: vec![("ok", 1)],
             running: false,
             archives: Some((1, 1)),
+            drill: BaseDrill {
+                scheduled: true,
+                last_success_unix: Some(1.0),
+                last_status: Some("ok"),
+                last_duration_seconds: Some(1.0),
+                last_reason: None,
+                stale_for: None,
+            },
         }],
         default_last: Some(last),
         history_error: None,

@@ -495,3 +495,93 @@ fn fake_ibcmd_accepts_separate_option_values() {
     assert!(out.contains("успешно завершена"), "{out}");
     assert!(fs::metadata(rig.path("b.dt")).unwrap().len() > 9);
 }
+
+#[test]
+fn fake_creates_and_loads_with_the_real_syntax() {
+    let rig = Rig::new(&[]);
+    let p = |n: &str| rig.path(n).display().to_string();
+    // A dump of its own to load.
+    ok_stdout(run_fake(
+        &rig,
+        "1cv8",
+        &[
+            "DESIGNER".into(),
+            "/F".into(),
+            p("base"),
+            "/DumpIB".into(),
+            p("a.dt"),
+        ],
+    ));
+    let new = p("new base");
+    let create = vec![
+        "createinfobase".to_string(),
+        format!("file=\"{new}\";Locale=ru_RU"),
+        "/out".into(),
+        p("c.log"),
+        "/DisableStartupDialogs".into(),
+    ];
+    ok_stdout(run_fake(&rig, "1cv8", &create));
+    let fresh = fs::metadata(rig.path("new base/1Cv8.1CD")).unwrap().len();
+    // A second creation in the same folder fails like 1C.
+    assert_eq!(run_fake(&rig, "1cv8", &create).status.code(), Some(1));
+    let load = vec![
+        "DESIGNER".to_string(),
+        format!("/F\"{new}\""),
+        format!("/restoreib{}", p("a.dt")),
+        "/Out".into(),
+        p("r.log"),
+        "/DumpResult".into(),
+        p("r.res"),
+    ];
+    ok_stdout(run_fake(&rig, "1cv8", &load));
+    assert_eq!(fs::read_to_string(rig.path("r.res")).unwrap(), "0");
+    assert!(fs::metadata(rig.path("new base/1Cv8.1CD")).unwrap().len() > fresh);
+    // A damaged dump is refused with a 1C-like message in /Out.
+    let mut dt = fs::read(rig.path("a.dt")).unwrap();
+    dt.truncate(dt.len() / 2);
+    fs::write(rig.path("a.dt"), dt).unwrap();
+    let out = run_fake(&rig, "1cv8", &load);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(fs::read_to_string(rig.path("r.res")).unwrap(), "1");
+    let log = onec_backup_bot::onec::outlog::decode(&fs::read(rig.path("r.log")).unwrap());
+    assert!(log.contains("Ошибка формата потока"), "{log}");
+    // ibcmd: --create-database only with restore; the folder must be new.
+    let ib = |extra: &[&str]| {
+        let mut a: Vec<String> = ["infobase", "restore", "--db-path"]
+            .map(String::from)
+            .to_vec();
+        a.push(p("ib base"));
+        a.extend(extra.iter().map(|s| s.to_string()));
+        run_fake(&rig, "ibcmd", &a)
+    };
+    let dt = rig.path("i.dt");
+    ok_stdout(run_fake(
+        &rig,
+        "ibcmd",
+        &[
+            "infobase".into(),
+            "dump".into(),
+            format!("--db-path={}", p("base")),
+            dt.display().to_string(),
+        ],
+    ));
+    let dt = dt.display().to_string();
+    assert_eq!(
+        ib(&[&dt]).status.code(),
+        Some(1),
+        "no base without --create-database"
+    );
+    ok_stdout(ib(&["--create-database", &dt]));
+    assert!(rig.path("ib base/1Cv8.1CD").is_file());
+    let dump_create = run_fake(
+        &rig,
+        "ibcmd",
+        &[
+            "infobase".into(),
+            "dump".into(),
+            "--create-database".into(),
+            dt,
+        ],
+    );
+    assert_eq!(dump_create.status.code(), Some(1));
+}

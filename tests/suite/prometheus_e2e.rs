@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-/// The world with one finished backup, a process that looks like a 1C
+/// The world with one finished backup and restore drill, a process that looks like a 1C
 /// client, and the agent listening on a free port.
 struct Setup {
     w: World,
@@ -30,6 +30,8 @@ fn setup() -> Setup {
     let mut w = World::new(64);
     w.set("BACKUP_METHOD", "copy");
     w.cmd().arg("backup").assert().success();
+    // A restore drill, so the drill metrics and alerts have data.
+    w.cmd().arg("drill").assert().success();
     // `1cv8c` is a 1C client name: a copy of sleep under that name.
     let client_exe = w.dir.path().join("1cv8c");
     std::fs::copy("/bin/sleep", &client_exe).unwrap();

@@ -156,6 +156,25 @@ impl World {
         c
     }
 
+    /// `onec-backup-bot <args>` with `env` added, whose stdout must be
+    /// JSON: its exit code, the JSON and its stderr.
+    pub fn json(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, serde_json::Value, String) {
+        let out = self
+            .cmd()
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "bad json ({e}): {}\n{stderr}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        (out.status.code().unwrap(), v, stderr)
+    }
+
     /// [`World::command`] with `assert_cmd`'s assertions.
     pub fn cmd(&self) -> assert_cmd::Command {
         assert_cmd::Command::from_std(self.command())
@@ -171,6 +190,21 @@ impl World {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         proc::spawn(&mut c)
+    }
+
+    /// A console backup slowed by the fake 1C (4 s), returned once it
+    /// holds the base's lock (its row is `running`).
+    pub fn slow_backup_holding_the_lock(&self) -> Proc {
+        let first = self.spawn(
+            &["backup"],
+            &[("FAKE_1C_MODE", "slow"), ("FAKE_1C_SLEEP_MS", "4000")],
+        );
+        proc::wait_for(
+            "the first run to hold the lock",
+            Duration::from_secs(20),
+            || self.runs().iter().any(|r| r["status"] == "running"),
+        );
+        first
     }
 
     /// `onec-backup-bot run` (see [`World::command`]) with `extra`

@@ -13,21 +13,28 @@
 //! size or offset needs them.
 
 //!
+//! With a password, zip entries are encrypted as WinZip AES-256 (AE-2) and
+//! a `.tar.zst` becomes a `.tar.zst.age` (age with a passphrase), both as
+//! the data streams out, so packing stays one pass.
+//!
 //! One file per job: `zip_writer.rs` the zip container (headers, ZIP64,
-//! end records), `deflate.rs` the parallel DEFLATE workers it feeds,
-//! `tar_zst.rs` the `.tar.zst` writer; this file the entry point, the
-//! plain copy and the output file they all write through.
+//! end records), `zip_aes.rs` its encryption layer, `deflate.rs` the
+//! parallel DEFLATE workers it feeds, `tar_zst.rs` the `.tar.zst` writer;
+//! this file the entry point, the plain copy and the output file they all
+//! write through.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use crate::backup::crypt::age::FileKey;
 use crate::cancel::{Cancel, Cancelled};
-use crate::config::Compress;
+use crate::config::{Compress, Secret};
 use crate::onec::files::read_full;
 
 mod deflate;
 mod tar_zst;
+mod zip_aes;
 mod zip_writer;
 
 use tar_zst::write_tar_zst;
@@ -91,6 +98,37 @@ pub fn extension(compress: Compress, method_is_copy: bool) -> &'static str {
     }
 }
 
+/// The extension of an archive packed with or without a password: an
+/// encrypted `.tar.zst` is a `.tar.zst.age` (an encrypted zip keeps `.zip`).
+pub fn sealed_extension(compress: Compress, method_is_copy: bool, encrypted: bool) -> &'static str {
+    match compress {
+        Compress::Zstd if encrypted => ".tar.zst.age",
+        _ => extension(compress, method_is_copy),
+    }
+}
+
+/// How to pack, beyond what and where.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    pub compress: Compress,
+    /// Default: 6 for zip, 3 for zstd.
+    pub level: Option<i32>,
+    /// Compressing threads (at least 1).
+    pub threads: usize,
+    /// Encrypt with this password (zip or zstd only).
+    pub password: Option<&'a Secret>,
+}
+
+/// What [`pack`] wrote.
+#[derive(Debug)]
+pub struct Packed {
+    /// Bytes written.
+    pub bytes: u64,
+    /// The file key of a `.tar.zst.age`, so the verification right after
+    /// packing need not derive it from the password again.
+    pub file_key: Option<FileKey>,
+}
+
 /// Pack `sources` into `tmp` and `sync_all` it; returns the bytes written.
 ///
 /// `Compress::None` writes a bare copy when there is exactly one source and
@@ -107,6 +145,36 @@ pub fn write_archive(
     progress: &mut dyn FnMut(Progress),
     cancel: &Cancel,
 ) -> Result<u64, ArchiveError> {
+    let opts = Options {
+        compress,
+        level,
+        threads,
+        password: None,
+    };
+    pack(sources, tmp, &opts, progress, cancel).map(|p| p.bytes)
+}
+
+/// [`write_archive`] with every option, encryption included.
+pub fn pack(
+    sources: &[Source],
+    tmp: &Path,
+    opts: &Options,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<Packed, ArchiveError> {
+    let Options {
+        compress,
+        level,
+        threads,
+        password,
+    } = *opts;
+    let password = password.filter(|p| !p.is_empty());
+    if password.is_some() && compress == Compress::None {
+        return Err(ArchiveError::Compress(
+            "a password needs compress zip or zstd: without an archive there is nothing to encrypt"
+                .into(),
+        ));
+    }
     if sources.is_empty() {
         return Err(ArchiveError::NoSources);
     }
@@ -130,16 +198,21 @@ pub fn write_archive(
         threads,
         ticker: &mut ticker,
         cancel,
+        password,
+    };
+    let plain = |bytes| Packed {
+        bytes,
+        file_key: None,
     };
     match compress {
-        Compress::Zip => write_zip(pack, level.unwrap_or(6).clamp(0, 9), false),
+        Compress::Zip => write_zip(pack, level.unwrap_or(6).clamp(0, 9), false).map(plain),
         Compress::Zstd => write_tar_zst(pack, level.unwrap_or(3).clamp(1, 22)),
         Compress::None if sources.len() == 1 && sources[0].name.ends_with(".dt") => {
             let mut out = Out::create(tmp)?;
             copy_into(&sources[0].path, &mut out, pack.ticker, cancel)?;
-            out.finish()
+            out.finish().map(plain)
         }
-        Compress::None => write_folder(sources, tmp, pack.ticker, cancel),
+        Compress::None => write_folder(sources, tmp, pack.ticker, cancel).map(plain),
     }
 }
 
@@ -154,6 +227,8 @@ pub(super) struct Pack<'a, 't> {
     pub(super) threads: usize,
     pub(super) ticker: &'a mut Ticker<'t>,
     pub(super) cancel: &'a Cancel,
+    /// Encrypt with this password (never empty).
+    pub(super) password: Option<&'a Secret>,
 }
 
 /// Reports progress as packed bytes add up.

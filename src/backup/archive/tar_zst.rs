@@ -1,6 +1,7 @@
 //! The `.tar.zst` writer: a GNU tar stream through a multithreaded zstd
 //! encoder (with its checksum), each source read exactly to the size its
-//! tar header states.
+//! tar header states; with a password, the zstd stream goes through the
+//! age encryptor on its way to the file (`.tar.zst.age`).
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -9,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use super::{ArchiveError, IO_BUF, Pack, Ticker, read_err, write_err};
+use super::{ArchiveError, IO_BUF, Pack, Packed, Ticker, read_err, write_err};
+use crate::backup::crypt::age;
 use crate::cancel::{Cancel, Cancelled};
 
 /// Counts bytes on their way to the file and remembers the first write
@@ -27,6 +29,27 @@ impl Write for CountingFile {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.f.flush()
+    }
+}
+
+/// Where the zstd stream goes: the file, or the age encryptor in front of it.
+enum Sink {
+    Plain(CountingFile),
+    Age(Box<age::Writer<CountingFile>>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Plain(f) => f.write(b),
+            Sink::Age(w) => w.write(b),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Plain(f) => f.flush(),
+            Sink::Age(w) => w.flush(),
+        }
     }
 }
 
@@ -60,14 +83,21 @@ impl Read for SourceReader<'_, '_> {
     }
 }
 
-pub(super) fn write_tar_zst(p: Pack, level: i32) -> Result<u64, ArchiveError> {
+pub(super) fn write_tar_zst(p: Pack, level: i32) -> Result<Packed, ArchiveError> {
     let tmp = p.tmp;
     let file = File::create(tmp).map_err(|e| write_err(tmp, e, 0))?;
     let written = Arc::new(AtomicU64::new(0));
     let wfail = |e: io::Error| write_err(tmp, e, written.load(Ordering::Relaxed));
-    let sink = CountingFile {
+    let file = CountingFile {
         f: file,
         written: written.clone(),
+    };
+    let (sink, file_key) = match p.password {
+        Some(pw) => {
+            let (w, key) = age::Writer::new(file, pw, age::LOG_N).map_err(wfail)?;
+            (Sink::Age(Box::new(w)), Some(key))
+        }
+        None => (Sink::Plain(file), None),
     };
     let mut enc = zstd::Encoder::new(sink, level).map_err(wfail)?;
     enc.include_checksum(true).map_err(wfail)?;
@@ -113,8 +143,14 @@ pub(super) fn write_tar_zst(p: Pack, level: i32) -> Result<u64, ArchiveError> {
         }
     }
     let enc = tar.into_inner().map_err(wfail)?;
-    let mut sink = enc.finish().map_err(wfail)?;
+    let mut sink = match enc.finish().map_err(wfail)? {
+        Sink::Plain(f) => f,
+        Sink::Age(w) => w.finish().map_err(wfail)?,
+    };
     sink.flush().map_err(wfail)?;
     sink.f.sync_all().map_err(wfail)?;
-    Ok(written.load(Ordering::Relaxed))
+    Ok(Packed {
+        bytes: written.load(Ordering::Relaxed),
+        file_key,
+    })
 }

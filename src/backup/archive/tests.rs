@@ -209,6 +209,7 @@ fn forced_zip64_records_are_readable() {
         threads: 2,
         ticker: &mut t,
         cancel: &Cancel::new(),
+        password: None,
     };
     write_zip(pack, 6, true).unwrap();
     assert_eq!(read_zip(&tmp), fx.contents);
@@ -482,3 +483,5 @@ fn dos_datetime_encodes_local_time() {
     assert_eq!(t & 0x1F, 15);
     assert_eq!((t >> 5) & 0x3F, local.minute() as u16);
 }
+
+mod sealed;

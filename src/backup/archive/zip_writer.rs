@@ -11,8 +11,11 @@ use std::sync::{Mutex, mpsc};
 use std::time::SystemTime;
 
 use super::deflate::{CHUNK, Done, Job, WINDOW, deflate_level, worker};
+use super::zip_aes::{self, Sealing};
 use super::{ArchiveError, Out, Pack, Source, Ticker, read_err};
+use crate::backup::crypt::ae2;
 use crate::cancel::Cancel;
+use crate::config::Secret;
 use crate::onec::files::read_full;
 
 pub(super) const U32_MAX: u64 = 0xFFFF_FFFF;
@@ -237,6 +240,7 @@ pub(super) fn write_zip(p: Pack, level: i32, force_zip64: bool) -> Result<u64, A
             done: done_rx,
             max_in_flight: p.threads * 2 + 2,
             pool: Vec::new(),
+            password: p.password.cloned(),
         };
         let mut entries = Vec::with_capacity(p.sources.len());
         for src in p.sources {
@@ -247,7 +251,10 @@ pub(super) fn write_zip(p: Pack, level: i32, force_zip64: bool) -> Result<u64, A
     })?;
     let cd_offset = out.pos;
     for e in &entries {
-        out.write(&e.central_header())?;
+        match p.password {
+            Some(_) => out.write(&zip_aes::central_header(e.central_header()))?,
+            None => out.write(&e.central_header())?,
+        }
     }
     let cd_size = out.pos - cd_offset;
     out.write(&end_records(
@@ -264,6 +271,8 @@ struct Pipe {
     done: mpsc::Receiver<Done>,
     max_in_flight: usize,
     pool: Vec<Vec<u8>>,
+    /// Encrypt every entry (WinZip AES-256) with this password.
+    password: Option<Secret>,
 }
 
 /// One entry's reading and writing state.
@@ -276,6 +285,22 @@ struct Flow<'a> {
     sent: u64,
     written: u64,
     sent_last: bool,
+    /// The entry's encryption, when there is a password.
+    sealing: Option<Sealing>,
+}
+
+impl Flow<'_> {
+    fn emit(&mut self, data: &mut [u8], out: &mut Out) -> Result<(), ArchiveError> {
+        emit(&mut self.sealing, data, out)
+    }
+}
+
+/// Write entry data, encrypted (in place) when there is a password.
+fn emit(sealing: &mut Option<Sealing>, data: &mut [u8], out: &mut Out) -> Result<(), ArchiveError> {
+    match sealing {
+        Some(s) => s.write(data, out),
+        None => out.write(data),
+    }
 }
 
 impl Pipe {
@@ -289,6 +314,8 @@ impl Pipe {
         cancel: &Cancel,
         force_zip64: bool,
     ) -> Result<ZipEntry, ArchiveError> {
+        let password = self.password.clone();
+        let password = password.as_ref();
         let f = File::open(&src.path).map_err(|e| read_err(&src.path, e))?;
         let meta = f.metadata().map_err(|e| read_err(&src.path, e))?;
         let (time, date) = dos_datetime(meta.modified().unwrap_or(SystemTime::UNIX_EPOCH));
@@ -301,11 +328,18 @@ impl Pipe {
             size: meta.len(),
             offset: out.pos,
             method: METHOD_DEFLATE,
-            zip64_local: force_zip64 || local_needs_zip64(meta.len()),
+            // Encryption adds a few bytes to the compressed size.
+            zip64_local: force_zip64
+                || local_needs_zip64(meta.len() + password.map_or(0, |_| ae2::OVERHEAD)),
             force_zip64,
         };
-        out.write(&e.local_header())?;
+        let header = |e: &ZipEntry| match password {
+            Some(_) => zip_aes::local_header(e.local_header()),
+            None => e.local_header(),
+        };
+        out.write(&header(&e))?;
         let data_start = out.pos;
+        let sealing = password.map(|pw| Sealing::start(pw, out)).transpose()?;
         let mut flow = Flow {
             src,
             f,
@@ -315,6 +349,7 @@ impl Pipe {
             sent: 0,
             written: 0,
             sent_last: false,
+            sealing,
         };
         let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
 
@@ -337,6 +372,9 @@ impl Pipe {
                 got: flow.read,
             });
         }
+        if let Some(s) = flow.sealing.take() {
+            s.finish(out)?;
+        }
         e.crc = flow.crc.finalize();
         e.compressed = out.pos - data_start;
         if !e.zip64_local && e.compressed >= U32_MAX {
@@ -345,8 +383,7 @@ impl Pipe {
                 src.name, e.compressed
             )));
         }
-        let header = e.local_header();
-        out.patch(e.offset, &header)?;
+        out.patch(e.offset, &header(&e))?;
         Ok(e)
     }
 
@@ -398,8 +435,8 @@ impl Pipe {
     ) -> Result<(), ArchiveError> {
         loop {
             while let Some(d) = pending.remove(&flow.written) {
-                let bytes = d.out.map_err(ArchiveError::Compress)?;
-                out.write(&bytes)?;
+                let mut bytes = d.out.map_err(ArchiveError::Compress)?;
+                flow.emit(&mut bytes, out)?;
                 flow.crc.combine(&d.crc);
                 ticker.add(d.len);
                 self.pool.push(d.data);
@@ -428,8 +465,9 @@ impl Pipe {
         ticker: &mut Ticker,
         cancel: &Cancel,
     ) -> Result<(), ArchiveError> {
-        for d in pending.into_values() {
-            out.write(&d.data[d.data.len() - d.len as usize..])?;
+        for mut d in pending.into_values() {
+            let at = d.data.len() - d.len as usize;
+            flow.emit(&mut d.data[at..], out)?;
             flow.crc.combine(&d.crc);
             ticker.add(d.len);
             self.pool.push(d.data);
@@ -450,6 +488,7 @@ impl Pipe {
             read,
             crc,
             sent_last,
+            sealing,
             ..
         } = flow;
         std::thread::scope(|s| {
@@ -470,9 +509,9 @@ impl Pipe {
             // Dropped on any return, so a waiting reader stops too.
             let empty_tx = empty_tx;
             for r in full_rx {
-                let (buf, n) = r?;
+                let (mut buf, n) = r?;
                 cancel.check()?;
-                out.write(&buf[..n])?;
+                emit(sealing, &mut buf[..n], out)?;
                 ticker.add(n as u64);
                 let _ = empty_tx.send(buf);
             }

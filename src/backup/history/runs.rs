@@ -4,12 +4,9 @@
 //! the Telegram bot.
 
 use jiff::Timestamp;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
-use rusqlite::{OptionalExtension, Row, ToSql, params};
+use rusqlite::{OptionalExtension, Row, params};
 use serde::{Serialize, Serializer};
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use super::{History, HistoryError, get_ts, get_u64, pid_alive, to_i64, ts_text};
 
@@ -33,52 +30,6 @@ pub enum Status {
     Failed,
     Skipped,
     Interrupted,
-}
-
-/// Text ↔ enum for the two small enums, with `as_str`, `FromStr`, `Display`,
-/// `Serialize` (as the text) and SQLite conversions.
-macro_rules! text_enum {
-    ($ty:ident, $what:literal, $($variant:ident => $text:literal),+ $(,)?) => {
-        impl $ty {
-            pub const ALL: &[$ty] = &[$($ty::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $text),+ }
-            }
-        }
-        impl FromStr for $ty {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($text => Ok($ty::$variant),)+
-                    other => Err(format!(
-                        concat!("unknown ", $what, " {:?} (expected one of: {})"),
-                        other,
-                        [$($text),+].join(", ")
-                    )),
-                }
-            }
-        }
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-        impl ToSql for $ty {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(ToSqlOutput::from(self.as_str()))
-            }
-        }
-        impl FromSql for $ty {
-            fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-                v.as_str()?.parse().map_err(|e: String| FromSqlError::Other(e.into()))
-            }
-        }
-    };
 }
 
 text_enum!(Trigger, "trigger", Cli => "cli", Telegram => "telegram", Schedule => "schedule", Api => "api");
@@ -108,6 +59,8 @@ pub struct Finish<'a> {
     pub error: Option<&'a str>,
     pub fingerprint: Option<&'a str>,
     pub log_path: Option<&'a Path>,
+    /// The key id of the archive's password, when it is encrypted.
+    pub key_id: Option<&'a str>,
 }
 
 impl<'a> Finish<'a> {
@@ -124,6 +77,7 @@ impl<'a> Finish<'a> {
             error: None,
             fingerprint: None,
             log_path: None,
+            key_id: None,
         }
     }
 }
@@ -151,6 +105,9 @@ pub struct Run {
     pub fingerprint: Option<String>,
     pub log_path: Option<PathBuf>,
     pub pid: u32,
+    /// The key id of the password an encrypted archive was made with
+    /// (never the password).
+    pub key_id: Option<String>,
 }
 
 #[cfg(test)]
@@ -175,6 +132,7 @@ impl Run {
             fingerprint: None,
             log_path: None,
             pid: 1,
+            key_id: None,
         }
     }
 }
@@ -191,7 +149,7 @@ pub struct Deletion {
     pub deleted_at: Timestamp,
 }
 
-fn ser_ts<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn ser_ts<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(t)
 }
 
@@ -202,15 +160,15 @@ fn ser_opt_ts<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Er
     }
 }
 
-fn path_text(p: &Path) -> String {
+pub(super) fn path_text(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-const RUN_COLUMNS: &str = r#"id, base, "trigger", started, finished, status, method,
+pub(super) const RUN_COLUMNS: &str = r#"id, base, "trigger", started, finished, status, method,
     archive_path, archive_size, source_size, sha256, duration_ms, onec_exit_code, error,
-    fingerprint, log_path, pid"#;
+    fingerprint, log_path, pid, key_id"#;
 
-fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
+pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
     Ok(Run {
         id: row.get(0)?,
         base: row.get(1)?,
@@ -233,6 +191,7 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
         fingerprint: row.get(14)?,
         log_path: row.get::<_, Option<String>>(15)?.map(PathBuf::from),
         pid: row.get(16)?,
+        key_id: row.get(17)?,
     })
 }
 
@@ -263,7 +222,7 @@ impl History {
         let sql = format!(
             "UPDATE runs SET finished = ?2, status = ?3, archive_path = ?4, archive_size = ?5,
                 source_size = ?6, sha256 = ?7, duration_ms = ?8, onec_exit_code = ?9,
-                error = ?10, fingerprint = ?11, log_path = ?12
+                error = ?10, fingerprint = ?11, log_path = ?12, key_id = ?13
              WHERE id = ?1 RETURNING {RUN_COLUMNS}"
         );
         let run = self.conn.query_row(
@@ -281,6 +240,7 @@ impl History {
                 f.error,
                 f.fingerprint,
                 f.log_path.map(path_text),
+                f.key_id,
             ],
             run_from_row,
         )?;
@@ -384,10 +344,7 @@ impl History {
             "SELECT {RUN_COLUMNS} FROM runs WHERE base = ?1 AND (?2 IS NULL OR status = ?2)
              ORDER BY started DESC, id DESC LIMIT 1"
         );
-        Ok(self
-            .conn
-            .query_row(&sql, params![base, status], run_from_row)
-            .optional()?)
+        self.first(&sql, params![base, status], run_from_row)
     }
 
     /// Record that retention deleted `path` (`size` bytes) for `reasons`,
@@ -493,6 +450,21 @@ impl History {
     pub fn run(&self, id: i64) -> Result<Option<Run>, HistoryError> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
         Ok(self.conn.query_row(&sql, [id], run_from_row).optional()?)
+    }
+
+    /// The key id recorded for the newest archive whose path ends with
+    /// `file_name` (an archive's name is unique: prefix and time), if any.
+    pub fn key_id_of_archive(&self, file_name: &str) -> Result<Option<String>, HistoryError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT key_id FROM runs WHERE key_id IS NOT NULL
+                   AND substr(archive_path, -length(?1)) = ?1
+                 ORDER BY id DESC LIMIT 1",
+                [file_name],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// The newest successful run of any base.

@@ -65,6 +65,29 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX samples_ts ON samples (ts);
     "#,
+    // 3: the key id of the password an encrypted archive was made with.
+    r#"
+    ALTER TABLE runs ADD COLUMN key_id TEXT;
+    "#,
+    // 4: restore drills: one finished row per drill (ok, failed or skipped).
+    r#"
+    CREATE TABLE drills (
+        id           INTEGER PRIMARY KEY,
+        base         TEXT    NOT NULL,
+        "trigger"    TEXT    NOT NULL CHECK ("trigger" IN ('cli', 'telegram', 'schedule', 'api')),
+        run_id       INTEGER,
+        archive_path TEXT,
+        started      TEXT    NOT NULL,
+        finished     TEXT    NOT NULL,
+        status       TEXT    NOT NULL CHECK (status IN ('ok', 'failed', 'skipped')),
+        reason       TEXT,
+        duration_ms  INTEGER NOT NULL,
+        bytes        INTEGER,
+        detail       TEXT,
+        pid          INTEGER NOT NULL
+    );
+    CREATE INDEX drills_base_started ON drills (base, started);
+    "#,
 ];
 
 impl History {

@@ -128,6 +128,7 @@ fn start_finish_round_trip_with_every_field() {
                 error: Some("designer failed: base is locked"),
                 fingerprint: Some("1CD:12345:2024-03-01"),
                 log_path: Some(Path::new("/b/logs/run-1.log")),
+                key_id: Some("1a2b3c4d"),
             },
         )
         .unwrap();
@@ -153,6 +154,7 @@ fn start_finish_round_trip_with_every_field() {
             fingerprint: Some("1CD:12345:2024-03-01".into()),
             log_path: Some("/b/logs/run-1.log".into()),
             pid: 4242,
+            key_id: Some("1a2b3c4d".into()),
         }
     );
     let json = serde_json::to_value(&run).unwrap();
@@ -385,7 +387,7 @@ fn two_connections_write_concurrently() {
 fn schema_has_no_column_for_arguments_or_secrets() {
     let (_d, h) = temp_history();
     let mut cols = HashSet::new();
-    for table in ["runs", "deletions"] {
+    for table in ["runs", "deletions", "drills"] {
         let mut s = h
             .conn
             .prepare(&format!("PRAGMA table_info({table})"))
@@ -415,6 +417,9 @@ fn enums_round_trip_as_text() {
     }
     for s in Status::ALL {
         assert_eq!(s.to_string().parse::<Status>(), Ok(*s));
+    }
+    for s in DrillStatus::ALL {
+        assert_eq!(s.to_string().parse::<DrillStatus>(), Ok(*s));
     }
     let err = "nightly".parse::<Trigger>().unwrap_err();
     assert!(err.contains("unknown trigger \"nightly\""), "{err}");
@@ -456,4 +461,198 @@ fn a_history_on_a_network_path_uses_a_rollback_journal() {
     assert!(!path2.with_extension("sqlite3-wal").exists());
     // It works all the same.
     assert_eq!(remote.schema_version().unwrap(), MIGRATIONS.len() as i64);
+}
+
+fn new_drill<'a>(
+    base: &'a str,
+    started: &'a Timestamp,
+    finished: &'a Timestamp,
+    status: DrillStatus,
+) -> NewDrill<'a> {
+    NewDrill {
+        base,
+        trigger: Trigger::Schedule,
+        run_id: None,
+        archive_path: None,
+        started,
+        finished,
+        status,
+        reason: None,
+        bytes: None,
+        detail: None,
+        pid: 7,
+    }
+}
+
+#[test]
+fn a_drill_round_trips_with_every_field() {
+    let (_d, h) = temp_history();
+    let (s, f) = (ts("2024-03-03T01:00:00Z"), ts("2024-03-03T01:00:02.500Z"));
+    let archive = Path::new("/b/2024-03-02/buh_2024-03-02_13-05-00.zip");
+    let d = h
+        .record_drill(&NewDrill {
+            run_id: Some(42),
+            archive_path: Some(archive),
+            reason: Some("the archive is damaged: entry 1Cv8.1CD: CRC mismatch"),
+            bytes: Some(3 << 20),
+            detail: Some("1Cv8.1CD: 1CD 8.3.8, 384 pages x 8192"),
+            ..new_drill("buh", &s, &f, DrillStatus::Failed)
+        })
+        .unwrap();
+    assert_eq!(d.base, "buh");
+    assert_eq!(d.trigger, Trigger::Schedule);
+    assert_eq!(d.run_id, Some(42));
+    assert_eq!(d.archive_path.as_deref(), Some(archive));
+    assert_eq!((d.started, d.finished), (s, f));
+    assert_eq!(d.status, DrillStatus::Failed);
+    assert_eq!(d.duration_ms, 2500);
+    assert_eq!(d.bytes, Some(3 << 20));
+    assert!(d.reason.as_deref().unwrap().contains("CRC mismatch"));
+    assert_eq!(d.pid, 7);
+    assert_eq!(h.drills(10, None).unwrap(), vec![d.clone()]);
+    assert_eq!(h.drills_since(0).unwrap(), vec![d.clone()]);
+    assert!(h.drills_since(d.id).unwrap().is_empty());
+    assert_eq!(h.max_drill_id().unwrap(), d.id);
+    // A status the table does not know is refused by the schema.
+    let bad = h.conn.execute(
+        "INSERT INTO drills (base, \"trigger\", started, finished, status, duration_ms, pid)
+         VALUES ('buh', 'cli', 'x', 'x', 'running', 0, 1)",
+        [],
+    );
+    assert!(bad.is_err());
+}
+
+#[test]
+fn last_drill_by_status_and_base() {
+    let (_d, h) = temp_history();
+    let t = |s: &str| ts(s);
+    let (a, b, c) = (
+        t("2024-01-01T00:00:00Z"),
+        t("2024-01-08T00:00:00Z"),
+        t("2024-01-15T00:00:00Z"),
+    );
+    let ok = h
+        .record_drill(&new_drill("buh", &a, &a, DrillStatus::Ok))
+        .unwrap();
+    let failed = h
+        .record_drill(&new_drill("buh", &b, &b, DrillStatus::Failed))
+        .unwrap();
+    h.record_drill(&new_drill("zup", &c, &c, DrillStatus::Ok))
+        .unwrap();
+    assert_eq!(
+        h.last_drill("buh", Some(DrillStatus::Ok)).unwrap(),
+        Some(ok)
+    );
+    assert_eq!(h.last_drill("buh", None).unwrap(), Some(failed));
+    assert_eq!(h.last_drill("trade", None).unwrap(), None);
+    assert_eq!(h.drills(10, Some("zup")).unwrap().len(), 1);
+    assert_eq!(h.drills(1, None).unwrap()[0].base, "zup");
+}
+
+#[test]
+fn good_archives_are_ok_runs_with_an_archive_newest_first() {
+    let (_d, h) = temp_history();
+    let mut ids = Vec::new();
+    for (i, (base, status, archive)) in [
+        ("buh", Status::Ok, Some("/b/1.zip")),
+        ("buh", Status::Ok, None),
+        ("buh", Status::Failed, Some("/b/3.zip")),
+        ("zup", Status::Ok, Some("/b/z.zip")),
+        ("buh", Status::Ok, Some("/b/5.zip")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let started = ts(&format!("2024-01-0{}T10:00:00Z", i + 1));
+        let id = h.start_run(&new_run(base, &started)).unwrap();
+        let finish = Finish {
+            status,
+            archive_path: archive.map(Path::new),
+            ..ok_finish(&started)
+        };
+        h.finish_run(id, &finish).unwrap();
+        ids.push(id);
+    }
+    let good: Vec<i64> = h
+        .good_archives("buh", 10)
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(good, vec![ids[4], ids[0]]);
+    assert_eq!(h.good_archives("buh", 1).unwrap().len(), 1);
+}
+
+/// A database made by the version before the drills (schema 2, with a
+/// run in it) opens, gains the `drills` table and keeps its runs.
+#[test]
+fn a_version_2_database_gains_the_drills_table() {
+    let (_d, path) = temp_db();
+    {
+        let c = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..2] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 2).unwrap();
+        c.execute(
+            "INSERT INTO runs (base, \"trigger\", started, finished, status, method,
+                 archive_path, pid)
+             VALUES ('buh', 'cli', '2024-01-01T00:00:00.000Z', '2024-01-01T00:01:00.000Z',
+                 'ok', 'copy', '/b/a.zip', 1)",
+            [],
+        )
+        .unwrap();
+        let has_drills: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'drills'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(has_drills, 0);
+    }
+    let h = History::open(&path).unwrap();
+    assert_eq!(h.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    assert_eq!(h.good_archives("buh", 5).unwrap().len(), 1);
+    let at = ts("2024-01-07T00:00:00Z");
+    let d = h
+        .record_drill(&new_drill("buh", &at, &at, DrillStatus::Ok))
+        .unwrap();
+    assert_eq!(h.last_drill("buh", None).unwrap(), Some(d));
+}
+
+/// A file made before key ids existed (schema 2, with a run in it) gains
+/// the column on open; its old rows have none.
+#[test]
+fn migration_3_adds_the_key_id_to_an_existing_history() {
+    let (_d, path) = temp_db();
+    {
+        let c = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..2] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 2).unwrap();
+        c.execute(
+            r#"INSERT INTO runs (base, "trigger", started, finished, status, method, pid)
+               VALUES ('buh', 'cli', '2024-01-01T00:00:00.000Z', '2024-01-01T00:01:00.000Z',
+                       'ok', 'copy', 1)"#,
+            [],
+        )
+        .unwrap();
+    }
+    let h = History::open(&path).unwrap();
+    assert!(h.schema_version().unwrap() >= 3);
+    let old = h.last_run("buh").unwrap().unwrap();
+    assert_eq!((old.status, old.key_id), (Status::Ok, None));
+    let started = ts("2024-02-01T00:00:00Z");
+    let id = h.start_run(&new_run("buh", &started)).unwrap();
+    let finished = ts("2024-02-01T00:01:00Z");
+    let f = Finish {
+        key_id: Some("0badc0de"),
+        ..ok_finish(&finished)
+    };
+    assert_eq!(
+        h.finish_run(id, &f).unwrap().key_id.as_deref(),
+        Some("0badc0de")
+    );
 }

@@ -14,6 +14,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::{RestoreError, Ticker};
+use crate::backup::crypt::{Keys, Passwords, age};
 use crate::backup::verify::{self, EntryCheck, VerifyError, limits};
 use crate::cancel::{Cancel, Cancelled};
 
@@ -243,18 +244,25 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
-/// Extract every entry of our `.zip`.
-pub fn zip(archive: &Path, t: &mut Target, ticker: &Ticker) -> Result<(), RestoreError> {
+/// Extract every entry of our `.zip` (decrypting with `passwords`).
+pub fn zip(
+    archive: &Path,
+    passwords: &Passwords,
+    t: &mut Target,
+    ticker: &Ticker,
+) -> Result<(), RestoreError> {
     let mut z = verify::open_zip(archive)?;
+    let mut passwords = passwords.iter().collect();
     for i in 0..z.len() {
         t.cancel.check()?;
-        let e = z.by_index(i).map_err(|e| VerifyError::Damaged {
-            path: archive.to_owned(),
-            detail: format!("entry #{}: {e}", i + 1),
-        })?;
-        let name = e
-            .name()
-            .map_or_else(|_| format!("#{}", i + 1), |n| n.into_owned());
+        let (e, encrypted) = verify::zip_entry(&mut z, i, &mut passwords, archive)?;
+        let name = match e.name() {
+            Ok(n) => n.into_owned(),
+            Err(_) => {
+                let shown = format!("#{}", i + 1);
+                return Err(t.refuse(&shown, "a name that is not valid text"));
+            }
+        };
         if e.is_symlink() {
             return Err(t.refuse(&name, "a symbolic link (links are never restored)"));
         }
@@ -268,14 +276,20 @@ pub fn zip(archive: &Path, t: &mut Target, ticker: &Ticker) -> Result<(), Restor
             t.folder(&name)?;
             continue;
         }
-        let expected = (Some(e.size()), Some(e.crc32()));
+        let expected = (Some(e.size()), verify::zip_crc(&e, encrypted));
         t.file(&name, None, e, expected, Some(ticker))?;
     }
     Ok(())
 }
 
-/// Extract every entry of our `.tar.zst` (its zstd checksum checked at the end).
-pub fn tar_zst(archive: &Path, t: &mut Target, ticker: &Ticker) -> Result<(), RestoreError> {
+/// Extract every entry of our `.tar.zst` (its zstd checksum checked at the
+/// end), or with `keys` of our `.tar.zst.age` (every chunk authenticated).
+pub fn tar_zst(
+    archive: &Path,
+    keys: Option<&Keys>,
+    t: &mut Target,
+    ticker: &Ticker,
+) -> Result<(), RestoreError> {
     let cancel = t.cancel;
     let stream_err = |e: io::Error| verify::tar_stream_error(archive, e, cancel);
     let f = File::open(archive).map_err(|source| VerifyError::Io {
@@ -283,7 +297,14 @@ pub fn tar_zst(archive: &Path, t: &mut Target, ticker: &Ticker) -> Result<(), Re
         source,
     })?;
     let counted = Counting { inner: f, ticker };
-    let dec = zstd::Decoder::new(counted).map_err(stream_err)?;
+    let input: Box<dyn Read> = match keys {
+        None => Box::new(counted),
+        Some(keys) => {
+            let opened = age::open(counted, keys).map_err(|e| verify::age_err(archive, &e))?;
+            Box::new(opened.reader)
+        }
+    };
+    let dec = zstd::Decoder::new(input).map_err(stream_err)?;
     let (guarded, rearm) = limits::TarGuard::new(dec);
     let mut ar = tar::Archive::new(guarded);
     let mut files = 0;

@@ -5,8 +5,9 @@
 //! checks it while it is written), free space is checked first, and then
 //! either the restored `1Cv8.1CD` is checked (header, pages × page size) or
 //! the `.dt` is loaded by 1C (`load.rs`: `CREATEINFOBASE` and `/RestoreIB`,
-//! or `ibcmd infobase restore`). Used by the `restore` command and by
-//! restore drills.
+//! or `ibcmd infobase restore`). An encrypted archive (AES zip entries, a
+//! `.tar.zst.age`) is opened with the request's passwords. Used by the
+//! `restore` command and by restore drills.
 
 use std::fs;
 use std::io::{self, Read};
@@ -48,6 +49,9 @@ pub struct RestoreRequest<'a> {
     /// one has no users, and after loading the dump's own users apply.
     pub user: Option<&'a str>,
     pub password: Option<&'a crate::config::Secret>,
+    /// The passwords that may open an encrypted archive, tried in order
+    /// (put the one whose key id the history recorded first).
+    pub passwords: &'a crate::backup::crypt::Passwords,
     /// For 1C.
     pub timeout: Duration,
     pub cancel: &'a crate::cancel::Cancel,
@@ -93,6 +97,15 @@ pub enum RestoreError {
     NotEmpty { to: PathBuf },
     #[error("{}: exists and is not a folder; choose a folder for the restored infobase", to.display())]
     NotAFolder { to: PathBuf },
+    #[error(
+        "{}: the infobase there is in use ({evidence}); ask users to leave 1C before restoring \
+         over it",
+        to.display()
+    )]
+    InUse {
+        to: PathBuf,
+        evidence: crate::onec::Evidence,
+    },
     #[error(
         "{}: is inside the backup folder being restored; choose a folder outside it",
         to.display()
@@ -231,6 +244,16 @@ fn prepare_target(req: &RestoreRequest, archive_is_dir: bool) -> Result<bool, Re
             if entries.next().is_some() && !req.force {
                 return Err(RestoreError::NotEmpty { to: to.to_owned() });
             }
+            // Never write over a base 1C has open.
+            if to.join("1Cv8.1CD").exists()
+                && let Err(e) = crate::onec::check_idle(to)
+            {
+                let evidence = e.evidence;
+                return Err(RestoreError::InUse {
+                    to: to.to_owned(),
+                    evidence,
+                });
+            }
             false
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -270,6 +293,12 @@ fn run(
     // A bare `.dt` that will be loaded is read by 1C where it is.
     let bare_dt = matches!(kind, Some(Kind::Bare)) && is_bare_dt(archive, &file_name)?;
     let load_in_place = bare_dt && req.loader.is_some();
+    // A bare dump is known as a `.dt` whatever its file is called.
+    let dt_name = if verify::is_dt(&file_name) {
+        file_name.clone()
+    } else {
+        format!("{file_name}.dt")
+    };
     let need = match kind {
         None => extract::folder_files(archive)?
             .iter()
@@ -277,6 +306,7 @@ fn run(
             .sum(),
         Some(Kind::Zip) => zip_content_size(archive)?,
         Some(Kind::TarZst) => zstd_content_size(archive).unwrap_or(meta.len()),
+        Some(Kind::Age) => meta.len(),
         Some(Kind::Bare) if load_in_place => 0,
         Some(Kind::Bare) => meta.len(),
     };
@@ -285,21 +315,31 @@ fn run(
     let mut t = extract::Target::new(req.to, req.cancel);
     // A .tar.zst's progress is the compressed bytes read.
     let total = match kind {
-        Some(Kind::TarZst) => meta.len(),
+        Some(Kind::TarZst | Kind::Age) => meta.len(),
         _ => need,
     };
+    let keys = crate::backup::crypt::Keys::new(req.passwords.clone());
     let ticker = Ticker::new(total, req.progress);
     match kind {
         None => extract::folder(archive, &mut t, &ticker)?,
-        Some(Kind::Zip) => extract::zip(archive, &mut t, &ticker)?,
-        Some(Kind::TarZst) => extract::tar_zst(archive, &mut t, &ticker)?,
+        Some(Kind::Zip) => extract::zip(archive, req.passwords, &mut t, &ticker)?,
+        Some(Kind::TarZst) => extract::tar_zst(archive, None, &mut t, &ticker)?,
+        Some(Kind::Age) => extract::tar_zst(archive, Some(&keys), &mut t, &ticker)?,
         Some(Kind::Bare) if load_in_place => {}
-        Some(Kind::Bare) if bare_dt => extract::bare(archive, &file_name, &mut t, &ticker)?,
+        Some(Kind::Bare) if bare_dt => extract::bare(archive, &dt_name, &mut t, &ticker)?,
         Some(Kind::Bare) => extract::bare(archive, "1Cv8.1CD", &mut t, &ticker)?,
     }
     req.cancel.check()?;
     ticker.finish();
 
+    if load_in_place {
+        // Read to its end before 1C is given it.
+        let f = fs::File::open(archive).map_err(|source| RestoreError::Archive {
+            path: archive.to_owned(),
+            source,
+        })?;
+        verify::check_entry(&dt_name, f, Some(meta.len()), None, req.cancel)?;
+    }
     let extracted_dt = t
         .written
         .iter()
@@ -337,7 +377,10 @@ fn run(
             by: None,
         };
         let size = fs::metadata(&dt).map(|m| m.len()).unwrap_or(0);
-        let detail = format!("dump checked ({}), not loaded", human_bytes(size));
+        let detail = format!(
+            "dump of {} complete (read to its end), not loaded",
+            human_bytes(size)
+        );
         return Ok(report(&t, kind, Some(detail)));
     };
     let by = load::load(req, loader, &dt, &mut t)?;

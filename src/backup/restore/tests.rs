@@ -2,10 +2,12 @@
 //! refused, and leaving nothing behind when a restore fails.
 
 use super::*;
-use crate::backup::archive::{Source, write_archive};
+use crate::backup::archive::{Options, Source, pack, write_archive};
+use crate::backup::crypt::Passwords;
 use crate::backup::verify::tests::{blocks, tar_header, write_tar_zst};
 use crate::cancel::Cancel;
 use crate::config::Compress;
+use crate::config::Secret;
 use crate::onec::generate::{CdFormat, write_1cd, write_dt};
 use std::io::Write;
 
@@ -44,18 +46,43 @@ impl Fx {
         }
     }
 
-    fn pack(&self, compress: Compress, name: &str) -> PathBuf {
-        let sources: Vec<Source> = self
-            .names()
+    fn sources(&self) -> Vec<Source> {
+        self.names()
             .iter()
             .map(|n| Source {
                 name: n.to_string(),
                 path: self.src.join(n),
             })
-            .collect();
+            .collect()
+    }
+
+    fn pack(&self, compress: Compress, name: &str) -> PathBuf {
         let out = self.dir.path().join(name);
         let cancel = Cancel::new();
-        write_archive(&sources, &out, compress, None, 2, &mut |_| {}, &cancel).unwrap();
+        write_archive(
+            &self.sources(),
+            &out,
+            compress,
+            None,
+            2,
+            &mut |_| {},
+            &cancel,
+        )
+        .unwrap();
+        out
+    }
+
+    /// An archive encrypted with `password`.
+    fn pack_sealed(&self, compress: Compress, name: &str, password: &str) -> PathBuf {
+        let out = self.dir.path().join(name);
+        let pw = Secret::new(password);
+        let opts = Options {
+            compress,
+            level: None,
+            threads: 2,
+            password: Some(&pw),
+        };
+        pack(&self.sources(), &out, &opts, &mut |_| {}, &Cancel::new()).unwrap();
         out
     }
 
@@ -65,6 +92,16 @@ impl Fx {
 }
 
 fn restore_to(archive: &Path, to: &Path, force: bool) -> Result<RestoreReport, RestoreError> {
+    restore_with(archive, to, force, &Passwords::default())
+}
+
+/// [`restore_to`] with the passwords of an encrypted archive.
+fn restore_with(
+    archive: &Path,
+    to: &Path,
+    force: bool,
+    passwords: &Passwords,
+) -> Result<RestoreReport, RestoreError> {
     let cancel = Cancel::new();
     let seen = std::sync::Mutex::new(Vec::new());
     let progress = |p: Progress| seen.lock().unwrap().push(p);
@@ -75,6 +112,7 @@ fn restore_to(archive: &Path, to: &Path, force: bool) -> Result<RestoreReport, R
         loader: None,
         user: None,
         password: None,
+        passwords,
         timeout: Duration::from_secs(10),
         cancel: &cancel,
         progress: &progress,
@@ -133,11 +171,17 @@ fn a_dump_without_a_loader_is_extracted_and_checked_not_loaded() {
         );
         assert!(rep.detail.unwrap().contains("not loaded"));
     }
-    // A bare .dt is copied under its own name.
+    // A bare .dt is copied under its own name (a .dt by its signature
+    // gets the extension).
     let to = fx.dir.path().join("bare");
     let rep = restore_to(&fx.src.join("buh.dt"), &to, false).unwrap();
     assert_eq!(rep.files, 1);
     assert!(to.join("buh.dt").is_file());
+    let unnamed = fx.dir.path().join("dump-file");
+    fs::copy(fx.src.join("buh.dt"), &unnamed).unwrap();
+    let to = fx.dir.path().join("unnamed");
+    restore_to(&unnamed, &to, false).unwrap();
+    assert!(to.join("dump-file.dt").is_file());
 }
 
 #[test]
@@ -166,6 +210,12 @@ fn a_non_empty_folder_is_refused_unless_forced() {
     restore_to(&archive, &to, true).unwrap();
     assert_eq!(fs::read_to_string(to.join("keep.txt")).unwrap(), "mine");
     assert_eq!(fs::metadata(to.join("1Cv8.1CD")).unwrap().len(), 200 * 8192);
+    // A base 1C has open is never written over.
+    fs::write(to.join("1Cv8.1CL"), "").unwrap();
+    let err = restore_to(&archive, &to, true).unwrap_err();
+    assert!(matches!(err, RestoreError::InUse { .. }), "{err}");
+    assert!(err.to_string().contains("leave 1C"), "{err}");
+    fs::remove_file(to.join("1Cv8.1CL")).unwrap();
     // A file where the folder should be.
     let err = restore_to(&archive, &to.join("keep.txt"), true).unwrap_err();
     assert!(matches!(err, RestoreError::NotAFolder { .. }), "{err}");
@@ -340,6 +390,7 @@ fn cancel_stops_and_cleans_up() {
         loader: None,
         user: None,
         password: None,
+        passwords: &Passwords::default(),
         timeout: Duration::from_secs(1),
         cancel: &cancel,
         progress: &|_| {},
@@ -347,4 +398,40 @@ fn cancel_stops_and_cleans_up() {
     .unwrap_err();
     assert!(matches!(err, RestoreError::Cancelled), "{err}");
     assert!(!to.exists());
+}
+
+#[test]
+fn encrypted_archives_restore_with_a_password_and_refuse_a_wrong_one() {
+    let pws = |list: &[&str]| {
+        let v: Vec<Secret> = list.iter().map(|p| Secret::new(*p)).collect();
+        Passwords::new(None, &v)
+    };
+    for (with_dt, compress, name) in [
+        (false, Compress::Zip, "c.zip"),
+        (true, Compress::Zip, "d.zip"),
+        (false, Compress::Zstd, "c.tar.zst.age"),
+        (true, Compress::Zstd, "d.tar.zst.age"),
+    ] {
+        let fx = fixture(with_dt);
+        let archive = fx.pack_sealed(compress, name, "right one");
+        let to = fx.to();
+        let e = restore_with(&archive, &to, false, &pws(&["wrong"])).unwrap_err();
+        assert!(e.to_string().contains("wrong password"), "{name}: {e}");
+        assert!(
+            fs::read_dir(&to).map_or(true, |mut d| d.next().is_none()),
+            "{name}: left files"
+        );
+        let e = restore_with(&archive, &to, false, &Passwords::default()).unwrap_err();
+        assert!(e.to_string().contains("encrypted"), "{name}: {e}");
+        let r = restore_with(&archive, &to, false, &pws(&["old", "right one"])).unwrap();
+        for n in fx.names() {
+            assert_eq!(
+                fs::read(to.join(n)).unwrap(),
+                fs::read(fx.src.join(n)).unwrap(),
+                "{name}: {n}"
+            );
+        }
+        let copy = matches!(r.kind, RestoredKind::Copy);
+        assert_eq!(copy, !with_dt, "{name}: {:?}", r.kind);
+    }
 }

@@ -3,6 +3,10 @@
 //! is read to its end, its CRC and size compared, a `1Cv8.1CD` header
 //! checked against its size and a `.dt` inflated to its end. The SHA-256 of
 //! the archive is computed in a second thread at the same time.
+//! An encrypted archive (AES zip entries, a `.tar.zst.age`) is opened with
+//! the [`Keys`] given: every password is tried, AE-2's authentication code
+//! and age's tags are checked as the data is read, and a password that
+//! fits none says so plainly rather than "damaged".
 //! Errors say in plain words what is wrong and that the backup is damaged.
 //! Hostile input is bounded: no header may make us allocate more than
 //! [`limits::MAX_NAME`], a folder's links and special files are reported,
@@ -15,7 +19,10 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::backup::crypt::Keys;
+use crate::backup::crypt::age::{self, AgeError};
 use crate::cancel::{Cancel, Cancelled};
+use crate::config::Secret;
 use crate::onec::files::{CD_HEADER_LEN, DtCheck, check_1cd_header, check_dt, read_full};
 
 pub mod limits;
@@ -43,6 +50,8 @@ pub struct VerifyReport {
     /// `name<TAB>size<TAB>crc32` line per file, sorted by name).
     pub sha256: String,
     pub entries: Vec<EntryCheck>,
+    /// For an encrypted archive: the key id of the password that opened it.
+    pub key_id: Option<String>,
 }
 
 /// Why a backup failed verification.
@@ -86,13 +95,31 @@ pub enum VerifyError {
     },
     #[error("entry {}: {reason} — the backup is damaged", printable(name))]
     Entry { name: String, reason: String },
+    #[error(
+        "{}: wrong password (or the archive was made with another password); give the one it was \
+         made with in BACKUP_ARCHIVE_PASSWORD, BACKUP_ARCHIVE_OLD_PASSWORDS or --password-env",
+        path.display()
+    )]
+    WrongPassword { path: PathBuf },
+    #[error(
+        "{}: the archive is encrypted; give its password in BACKUP_ARCHIVE_PASSWORD (or \
+         BACKUP_ARCHIVE_OLD_PASSWORDS), or with --password-env NAME",
+        path.display()
+    )]
+    NeedPassword { path: PathBuf },
     #[error(transparent)]
     Cancelled(#[from] Cancelled),
 }
 
 /// Verify one of our outputs: `.zip`, `.tar.zst`, bare `.dt`, bare
-/// `.1CD`, or a folder (copy method without compression).
+/// `.1CD`, or a folder (copy method without compression). An encrypted
+/// archive needs [`verify_with`].
 pub fn verify(path: &Path, cancel: &Cancel) -> Result<VerifyReport, VerifyError> {
+    verify_with(path, &Keys::default(), cancel)
+}
+
+/// [`verify`], opening an encrypted archive with `keys`.
+pub fn verify_with(path: &Path, keys: &Keys, cancel: &Cancel) -> Result<VerifyReport, VerifyError> {
     let io_err = |source| VerifyError::Io {
         path: path.to_owned(),
         source,
@@ -109,12 +136,13 @@ pub fn verify(path: &Path, cancel: &Cancel) -> Result<VerifyReport, VerifyError>
             sha256_file(path, cancel)
         });
         let entries = match kind {
-            Kind::Zip => zip_entries(path, cancel),
-            Kind::TarZst => tar_zst_entries(path, cancel),
-            Kind::Bare => bare_entry(path, cancel),
+            Kind::Zip => zip_entries(path, keys, cancel),
+            Kind::TarZst => tar_zst_entries(path, None, cancel),
+            Kind::Age => tar_zst_entries(path, Some(keys), cancel),
+            Kind::Bare => bare_entry(path, cancel).map(|e| (e, None)),
         };
         let sha = hasher.join().expect("sha256 thread does not panic");
-        let entries = entries?;
+        let (entries, key_id) = entries?;
         let sha256 = sha.map_err(|e| {
             if cancel.is_cancelled() {
                 VerifyError::Cancelled(Cancelled)
@@ -127,6 +155,7 @@ pub fn verify(path: &Path, cancel: &Cancel) -> Result<VerifyReport, VerifyError>
             size: meta.len(),
             sha256,
             entries,
+            key_id,
         })
     })
 }
@@ -135,6 +164,8 @@ pub fn verify(path: &Path, cancel: &Cancel) -> Result<VerifyReport, VerifyError>
 pub(crate) enum Kind {
     Zip,
     TarZst,
+    /// A `.tar.zst` encrypted with age.
+    Age,
     /// A bare `.dt` or `.1CD`.
     Bare,
 }
@@ -142,7 +173,7 @@ pub(crate) enum Kind {
 /// Tell a `.zip`, a `.tar.zst` and a bare `.dt`/`.1CD` apart; a name that
 /// promises one kind and bytes that are not it is an error.
 pub(crate) fn detect(path: &Path) -> Result<Kind, VerifyError> {
-    let mut head = [0u8; 8];
+    let mut head = [0u8; 22];
     let mut f = File::open(path).map_err(|source| VerifyError::Io {
         path: path.to_owned(),
         source,
@@ -155,6 +186,7 @@ pub(crate) fn detect(path: &Path) -> Result<Kind, VerifyError> {
     let lower = path.to_string_lossy().to_lowercase();
     let zip_magic = head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06");
     let zstd_magic = head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]);
+    let age_magic = head.starts_with(age::MAGIC);
     if n == 0 {
         return Err(VerifyError::Truncated {
             path: path.to_owned(),
@@ -167,6 +199,12 @@ pub(crate) fn detect(path: &Path) -> Result<Kind, VerifyError> {
             reason: "it does not start with a zip local header".into(),
         });
     }
+    if lower.ends_with(".age") && !age_magic {
+        return Err(VerifyError::Damaged {
+            path: path.to_owned(),
+            detail: "not an age file: it does not start with age-encryption.org/v1".into(),
+        });
+    }
     if lower.ends_with(".zst") && !zstd_magic {
         return Err(VerifyError::Damaged {
             path: path.to_owned(),
@@ -175,6 +213,8 @@ pub(crate) fn detect(path: &Path) -> Result<Kind, VerifyError> {
     }
     if zip_magic {
         Ok(Kind::Zip)
+    } else if age_magic {
+        Ok(Kind::Age)
     } else if zstd_magic {
         Ok(Kind::TarZst)
     } else if lower.ends_with(".dt")
@@ -397,35 +437,107 @@ pub(crate) fn open_zip(path: &Path) -> Result<zip::ZipArchive<File>, VerifyError
     })
 }
 
-fn zip_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, VerifyError> {
+fn zip_entries(
+    path: &Path,
+    keys: &Keys,
+    cancel: &Cancel,
+) -> Result<(Vec<EntryCheck>, Option<String>), VerifyError> {
     let mut z = open_zip(path)?;
+    let mut passwords: Vec<&Secret> = keys.passwords.iter().collect();
+    let mut key_id = None;
     let mut out = Vec::with_capacity(z.len());
     for i in 0..z.len() {
         cancel.check()?;
-        let e = z.by_index(i).map_err(|e| VerifyError::Damaged {
-            path: path.to_owned(),
-            detail: format!("entry #{}: {e}", i + 1),
-        })?;
+        let (e, encrypted) = zip_entry(&mut z, i, &mut passwords, path)?;
+        if encrypted {
+            key_id.get_or_insert_with(|| crate::backup::crypt::key_id(passwords[0]));
+        }
         let name = e
             .name()
             .map_or_else(|_| format!("#{}", i + 1), |n| n.into_owned());
         if e.is_dir() {
             continue;
         }
-        let (size, crc) = (e.size(), e.crc32());
+        let (size, crc) = (e.size(), zip_crc(&e, encrypted));
         let r = read_entry(&name, e, cancel)?;
-        out.push(judge(&name, r, Some(size), Some(crc))?);
+        out.push(judge(&name, r, Some(size), crc)?);
     }
-    Ok(out)
+    Ok((out, key_id))
 }
 
-fn tar_zst_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, VerifyError> {
+/// Entry `i` of an open zip, and whether it is encrypted: decrypted with
+/// the first of `passwords` that fits (which then moves to the front, to
+/// be tried first for the next entry).
+pub(crate) fn zip_entry<'z>(
+    z: &'z mut zip::ZipArchive<File>,
+    i: usize,
+    passwords: &mut Vec<&Secret>,
+    path: &Path,
+) -> Result<(zip::read::ZipFile<'z, File>, bool), VerifyError> {
+    let damaged = |e: zip::result::ZipError| VerifyError::Damaged {
+        path: path.to_owned(),
+        detail: format!("entry #{}: {e}", i + 1),
+    };
+    if !z.by_index_raw(i).map_err(damaged)?.encrypted() {
+        return Ok((z.by_index(i).map_err(damaged)?, false));
+    }
+    if passwords.is_empty() {
+        return Err(VerifyError::NeedPassword {
+            path: path.to_owned(),
+        });
+    }
+    let mut found = None;
+    for (k, pw) in passwords.iter().enumerate() {
+        match z.by_index_decrypt(i, pw.expose().as_bytes()) {
+            Err(zip::result::ZipError::InvalidPassword) => continue,
+            Err(e) => return Err(damaged(e)),
+            Ok(_) => {
+                found = Some(k);
+                break;
+            }
+        }
+    }
+    let Some(k) = found else {
+        return Err(VerifyError::WrongPassword {
+            path: path.to_owned(),
+        });
+    };
+    let pw = passwords.remove(k);
+    passwords.insert(0, pw);
+    Ok((
+        z.by_index_decrypt(i, pw.expose().as_bytes())
+            .map_err(damaged)?,
+        true,
+    ))
+}
+
+/// The CRC to expect of a zip entry. AE-2 stores none (0): its
+/// authentication code, checked by the reader at the end of the data,
+/// stands in for it.
+pub(crate) fn zip_crc(e: &zip::read::ZipFile<'_, File>, encrypted: bool) -> Option<u32> {
+    Some(e.crc32()).filter(|c| !encrypted || *c != 0)
+}
+
+/// The entries of a `.tar.zst`, or with `keys` of a `.tar.zst.age`; and
+/// the key id of the password that opened it.
+fn tar_zst_entries(
+    path: &Path,
+    keys: Option<&Keys>,
+    cancel: &Cancel,
+) -> Result<(Vec<EntryCheck>, Option<String>), VerifyError> {
     let f = File::open(path).map_err(|source| VerifyError::Io {
         path: path.to_owned(),
         source,
     })?;
     let stream_err = |e: io::Error| tar_stream_error(path, e, cancel);
-    let dec = zstd::Decoder::new(f).map_err(stream_err)?;
+    let (input, key_id): (Box<dyn Read>, _) = match keys {
+        None => (Box::new(f), None),
+        Some(keys) => {
+            let opened = age::open(f, keys).map_err(|e| age_err(path, &e))?;
+            (Box::new(opened.reader), Some(opened.key_id))
+        }
+    };
+    let dec = zstd::Decoder::new(input).map_err(stream_err)?;
     let (guarded, rearm) = limits::TarGuard::new(dec);
     let mut ar = tar::Archive::new(guarded);
     let mut out = Vec::new();
@@ -452,14 +564,35 @@ fn tar_zst_entries(path: &Path, cancel: &Cancel) -> Result<Vec<EntryCheck>, Veri
             detail: "the archive holds no files".into(),
         });
     }
-    Ok(out)
+    Ok((out, key_id))
 }
 
-/// What a read error of a `.tar.zst` stream means: cancelled, an
-/// oversized header, truncated or damaged.
+/// An age error as a verification error: a wrong or missing password is
+/// said as such; everything else is damage or truncation.
+pub(crate) fn age_err(path: &Path, e: &AgeError) -> VerifyError {
+    let path = path.to_owned();
+    match e {
+        AgeError::WrongPassword => VerifyError::WrongPassword { path },
+        AgeError::NoPassword => VerifyError::NeedPassword { path },
+        AgeError::Truncated { .. } => VerifyError::Truncated {
+            path,
+            detail: e.to_string(),
+        },
+        _ => VerifyError::Damaged {
+            path,
+            detail: e.to_string(),
+        },
+    }
+}
+
+/// What a read error of a `.tar.zst` stream means: cancelled, an age
+/// error, an oversized header, truncated or damaged.
 pub(crate) fn tar_stream_error(path: &Path, e: io::Error, cancel: &Cancel) -> VerifyError {
     if cancel.is_cancelled() {
         return VerifyError::Cancelled(Cancelled);
+    }
+    if let Some(a) = AgeError::find(&e) {
+        return age_err(path, a);
     }
     if let Some(o) = limits::Oversized::find(&e) {
         return VerifyError::Damaged {
@@ -562,6 +695,7 @@ fn verify_folder(dir: &Path, cancel: &Cancel) -> Result<VerifyReport, VerifyErro
         size,
         sha256,
         entries,
+        key_id: None,
     })
 }
 
