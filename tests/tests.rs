@@ -17,6 +17,7 @@ mod suite {
     mod faults;
     mod onec_fake;
     mod perms;
+    mod priority;
     mod prometheus_e2e;
     mod push_influxdb;
     mod push_loki_kuma;

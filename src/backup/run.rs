@@ -697,17 +697,26 @@ fn execute(
             threads,
             password,
         };
-        let packed = archive::pack(
-            &sources,
-            &tmp,
-            &opts,
-            &mut |p| {
+        // At background priority on a thread of its own, progress relayed.
+        let packed = crate::platform::in_background(
+            "pack",
+            |progress| {
+                archive::pack(
+                    &sources,
+                    &tmp,
+                    &opts,
+                    &mut |p| {
+                        let _ = progress.send(p);
+                    },
+                    cancel,
+                )
+            },
+            |p| {
                 events(Event::Progress {
                     done: p.done,
                     total: p.total,
                 })
             },
-            cancel,
         )?;
         // The verification opens the age file with the key just used
         // instead of running scrypt on the password again.
@@ -725,7 +734,11 @@ fn execute(
     }
 
     events(Event::Stage(Stage::Verifying));
-    let report = verify::verify_with(&tmp_archive, &keys, cancel)?;
+    let report = crate::platform::in_background(
+        "verify",
+        |_| verify::verify_with(&tmp_archive, &keys, cancel),
+        |()| {},
+    )?;
     cancel.check()?;
 
     events(Event::Stage(Stage::Publishing));

@@ -7,6 +7,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+mod registers;
+
 use super::files::{CD_HEADER_LEN, CD_SIGNATURE, DT_SIGNATURE, DT_VERSION, V8_2_14, V8_3_8};
 
 /// Which `.1CD` format to generate.
@@ -42,12 +44,48 @@ impl CdFormat {
     }
 }
 
+/// Which mix of page contents a generated `.1CD` holds. Two differently
+/// mixed bases keep the packer's tuning honest: a level chosen on one
+/// generator alone fits that generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mix {
+    /// Catalog-like: prose and short records, many free pages (see [`write_1cd`]).
+    #[default]
+    Catalogs,
+    /// Register-like: wide rows of 16-byte references and BCD numbers,
+    /// rewritten copies of nearby pages, addresses, and more stored blobs
+    /// (see [`write_1cd_mix`]).
+    Registers,
+}
+
+impl Mix {
+    /// The mix named `catalogs` or `registers`.
+    pub fn parse(s: &str) -> Option<Mix> {
+        match s {
+            "catalogs" => Some(Mix::Catalogs),
+            "registers" => Some(Mix::Registers),
+            _ => None,
+        }
+    }
+}
+
 /// Write a `.1CD` file of `pages` pages (at least 1): a valid header and a
 /// realistic mix of page contents (see [`write_1cd`]).
 pub fn generate_1cd(path: &Path, format: CdFormat, pages: u32, seed: u64) -> io::Result<()> {
+    generate_1cd_mix(path, format, pages, seed, Mix::Catalogs)
+}
+
+/// [`generate_1cd`] with the given [`Mix`] of page contents.
+pub fn generate_1cd_mix(
+    path: &Path,
+    format: CdFormat,
+    pages: u32,
+    seed: u64,
+    mix: Mix,
+) -> io::Result<()> {
     let f = File::create(path)?;
     let mut w = BufWriter::with_capacity(1 << 20, f);
-    write_1cd(&mut w, format, pages, seed)?;
+    write_1cd_mix(&mut w, format, pages, seed, mix)?;
     w.into_inner().map_err(|e| e.into_error())?.sync_all()
 }
 
@@ -56,7 +94,29 @@ pub fn generate_1cd(path: &Path, format: CdFormat, pages: u32, seed: u64) -> io:
 /// fixed-width records with UTF-16LE Russian strings, sorted index pages,
 /// UTF-16LE prose, and about 5 % incompressible blobs. Every page is
 /// different; gzip -6 packs the result about 5-6x, like real bases.
-pub fn write_1cd(mut w: impl Write, format: CdFormat, pages: u32, seed: u64) -> io::Result<()> {
+pub fn write_1cd(w: impl Write, format: CdFormat, pages: u32, seed: u64) -> io::Result<()> {
+    write_1cd_mix(w, format, pages, seed, Mix::Catalogs)
+}
+
+/// Stream a `.1CD` of the given [`Mix`]. `Registers` draws: 4 % free
+/// pages, 38 % register rows (120 bytes: two 16-byte references from a
+/// pool of 600, a period, three BCD amounts, a short UTF-16LE comment),
+/// 16 % rewritten copies of one of the previous eight pages with a few
+/// rows changed (as a register's pages are after a repost), 12 % index
+/// pages of sorted 16-byte keys, 12 % UTF-16LE addresses and comments,
+/// 10 % random blobs and 8 % blobs that are themselves DEFLATE streams
+/// (stored pictures, configuration streams). gzip -6 packs it about 3x.
+pub fn write_1cd_mix(
+    mut w: impl Write,
+    format: CdFormat,
+    pages: u32,
+    seed: u64,
+    mix: Mix,
+) -> io::Result<()> {
+    let fill_page = match mix {
+        Mix::Catalogs => fill_page,
+        Mix::Registers => registers::fill_page,
+    };
     let size = format.page_size() as usize;
     let mut page = vec![0u8; size];
     for n in 0..pages.max(1) {
@@ -72,10 +132,10 @@ pub fn write_1cd(mut w: impl Write, format: CdFormat, pages: u32, seed: u64) -> 
 }
 
 /// splitmix64: small, fast, seedable; good enough for test data.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -83,11 +143,11 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
-    fn fill(&mut self, buf: &mut [u8]) {
+    pub(super) fn fill(&mut self, buf: &mut [u8]) {
         for c in buf.chunks_mut(8) {
             let v = self.next().to_le_bytes();
             c.copy_from_slice(&v[..c.len()]);
@@ -95,7 +155,7 @@ impl Rng {
     }
 }
 
-const WORDS: &[&str] = &[
+pub(super) const WORDS: &[&str] = &[
     "Поступление",
     "товаров",
     "услуг",
@@ -171,7 +231,7 @@ const WORDS: &[&str] = &[
     "упаковка",
 ];
 
-fn push_utf16(out: &mut Vec<u8>, s: &str) {
+pub(super) fn push_utf16(out: &mut Vec<u8>, s: &str) {
     for u in s.encode_utf16() {
         out.extend_from_slice(&u.to_le_bytes());
     }
@@ -313,5 +373,32 @@ mod tests {
         gz.write_all(&v).unwrap();
         let ratio = v.len() as f64 / gz.finish().unwrap().len() as f64;
         assert!((3.5..9.0).contains(&ratio), "deflate ratio {ratio}");
+    }
+
+    #[test]
+    fn register_mix_differs_from_the_catalog_mix_and_its_pages_differ() {
+        let mut v = Vec::new();
+        write_1cd_mix(&mut v, CdFormat::V8_3_8, 400, 1, Mix::Registers).unwrap();
+        assert_eq!(v.len(), 400 * 8192);
+        assert_eq!(&v[..8], CD_SIGNATURE);
+        let mut pages: Vec<&[u8]> = v.chunks(8192).skip(1).collect();
+        let zero = pages.iter().filter(|p| p.iter().all(|&b| b == 0)).count();
+        assert!(zero < 40, "free pages: {zero}");
+        pages.retain(|p| p.iter().any(|&b| b != 0));
+        let n = pages.len();
+        pages.sort();
+        pages.dedup();
+        assert_eq!(pages.len(), n, "non-free pages must all differ");
+        let ratio = |data: &[u8]| {
+            let mut gz =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
+            gz.write_all(data).unwrap();
+            data.len() as f64 / gz.finish().unwrap().len() as f64
+        };
+        let mut catalogs = Vec::new();
+        write_1cd(&mut catalogs, CdFormat::V8_3_8, 400, 1).unwrap();
+        let (r, c) = (ratio(&v), ratio(&catalogs));
+        assert!((2.0..4.5).contains(&r), "register mix deflate ratio {r}");
+        assert!(c - r > 1.0, "the mixes compress alike: {c} vs {r}");
     }
 }

@@ -108,6 +108,79 @@ pub fn is_network_path(path: &Path) -> bool {
     sys::is_network_path(path)
 }
 
+/// Lower the calling thread to background priority for the rest of its
+/// life, so 1C users and the agent's API stay responsive while we pack and
+/// verify: nice 19, the `SCHED_IDLE` policy and the idle I/O class on
+/// Linux (all per thread),
+/// background processing mode on Windows (lower CPU, very low I/O and
+/// memory priority). An unprivileged thread cannot raise itself back, so
+/// call it on a thread of its own ([`in_background`]). Threads that such a
+/// thread starts should call it too ([`this_thread_is_background`]):
+/// Linux passes the priority on to them, Windows does not.
+pub fn background_priority_for_this_thread() -> io::Result<()> {
+    BACKGROUND.with(|b| b.set(true));
+    sys::background_priority_for_this_thread()
+}
+
+thread_local! {
+    static BACKGROUND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether [`background_priority_for_this_thread`] was called on this thread.
+pub fn this_thread_is_background() -> bool {
+    BACKGROUND.with(|b| b.get())
+}
+
+/// On a thread started by another: take background priority when the
+/// starter had it (`starter`: its [`this_thread_is_background`]).
+pub fn background_like(starter: bool) {
+    if starter && let Err(e) = background_priority_for_this_thread() {
+        tracing::debug!("cannot lower a helper thread's priority: {e}");
+    }
+}
+
+/// Run `work` on a new thread named `name` at background priority and
+/// return its result. `work` gets a sender for messages (progress) that
+/// `on_message` receives on the calling thread meanwhile. When no thread
+/// can be started, `work` runs here at the caller's priority.
+pub fn in_background<T: Send, M: Send>(
+    name: &str,
+    work: impl FnOnce(&std::sync::mpsc::Sender<M>) -> T + Send,
+    mut on_message: impl FnMut(M),
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let slot = std::sync::Mutex::new(Some(work));
+    let take = || slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+    std::thread::scope(|s| {
+        let spawned = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn_scoped(s, move || {
+                if let Err(e) = background_priority_for_this_thread() {
+                    tracing::warn!("cannot lower the priority of {name}: {e}");
+                }
+                let work = take().expect("work is taken once");
+                work(&tx)
+            });
+        match spawned {
+            Ok(h) => {
+                for m in &rx {
+                    on_message(m);
+                }
+                h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+            }
+            Err(e) => {
+                tracing::warn!("cannot start a thread for {name} ({e}); running it here");
+                let work = take().expect("the thread never started");
+                let (tx, rx) = std::sync::mpsc::channel();
+                let r = work(&tx);
+                drop(tx);
+                rx.iter().for_each(on_message);
+                r
+            }
+        }
+    })
+}
+
 /// A Windows UNC path (`\\server\share`, `\\?\UNC\server\share`),
 /// which is always on the network.
 #[cfg_attr(not(windows), allow(dead_code))]
@@ -239,6 +312,63 @@ mod perms_tests {
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    /// This thread's nice value (field 19 of `/proc/thread-self/stat`),
+    /// I/O priority class (`ioprio_get`) and whether its policy is `SCHED_IDLE`.
+    #[cfg(target_os = "linux")]
+    fn this_thread_priority() -> (i64, i64, bool) {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        let nice = after_name.split(' ').nth(19 - 3).unwrap().parse().unwrap();
+        // SAFETY: plain syscalls on our own task id; no pointers.
+        let (io, policy) = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid);
+            (
+                libc::syscall(libc::SYS_ioprio_get, 1, tid),
+                libc::sched_getscheduler(tid as libc::pid_t),
+            )
+        };
+        assert!(io >= 0, "ioprio_get: {}", io::Error::last_os_error());
+        (nice, io >> 13, policy == libc::SCHED_IDLE)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn background_work_runs_at_nice_19_idle_policy_and_idle_io_and_the_caller_keeps_its_own() {
+        let before = this_thread_priority();
+        assert_ne!(
+            before,
+            (19, 3, true),
+            "the test itself runs at background priority"
+        );
+        let mut relayed = Vec::new();
+        let (inside, started, flagged) = in_background(
+            "bg-test",
+            |tx| {
+                tx.send(1).unwrap();
+                tx.send(2).unwrap();
+                let starter = this_thread_is_background();
+                let started = std::thread::spawn(move || {
+                    background_like(starter);
+                    this_thread_priority()
+                })
+                .join()
+                .unwrap();
+                (this_thread_priority(), started, starter)
+            },
+            |m| relayed.push(m),
+        );
+        assert_eq!(
+            inside,
+            (19, 3, true),
+            "nice and I/O class of the background thread"
+        );
+        assert_eq!(started, (19, 3, true), "a thread it started");
+        assert!(flagged);
+        assert_eq!(relayed, [1, 2]);
+        assert_eq!(this_thread_priority(), before, "the caller changed");
+        assert!(!this_thread_is_background());
+    }
 
     #[test]
     fn hostname_is_never_empty() {

@@ -198,3 +198,42 @@ pub fn restrict_new_files() {
 pub fn readable_by_everyone_users(_path: &Path) -> Option<bool> {
     None
 }
+
+/// `ioprio_set`'s "who": one thread (a task id).
+#[cfg(target_os = "linux")]
+const IOPRIO_WHO_PROCESS: libc::c_int = 1;
+/// The idle I/O class, shifted into place (`IOPRIO_CLASS_IDLE << 13`).
+#[cfg(target_os = "linux")]
+const IOPRIO_IDLE: libc::c_int = 3 << 13;
+
+/// Nice 19, the `SCHED_IDLE` policy and the idle I/O class for the calling
+/// thread only: on Linux all three are per thread (a task), addressed by
+/// its id. Nice alone lowers the share of CPU but lets the thread finish
+/// its time slice before a woken API thread runs (milliseconds under
+/// EEVDF); a `SCHED_IDLE` thread is preempted at once.
+#[cfg(target_os = "linux")]
+pub fn background_priority_for_this_thread() -> io::Result<()> {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid sched_param; `tid` is our own task.
+    if unsafe { libc::sched_setscheduler(tid as libc::pid_t, libc::SCHED_IDLE, &param) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: plain syscalls on our own task id; no pointers involved.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, tid, IOPRIO_IDLE) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Elsewhere `setpriority` would lower the whole process, the agent's API
+/// included: left alone.
+#[cfg(not(target_os = "linux"))]
+pub fn background_priority_for_this_thread() -> io::Result<()> {
+    Ok(())
+}

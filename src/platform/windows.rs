@@ -209,3 +209,17 @@ pub fn readable_by_everyone_users(path: &Path) -> Option<bool> {
     }
     Some(found)
 }
+
+/// Background processing mode for the calling thread: lower CPU
+/// scheduling priority and very low I/O and memory priority.
+pub fn background_priority_for_this_thread() -> io::Result<()> {
+    use windows_sys::Win32::System::Threading::{
+        GetCurrentThread, SetThreadPriority, THREAD_MODE_BACKGROUND_BEGIN,
+    };
+    // SAFETY: the pseudo-handle of the current thread needs no closing;
+    // background mode may only be set on the current thread, as here.
+    if unsafe { SetThreadPriority(GetCurrentThread(), THREAD_MODE_BACKGROUND_BEGIN) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

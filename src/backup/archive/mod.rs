@@ -393,4 +393,6 @@ fn write_folder(
 }
 
 #[cfg(test)]
+mod packing_tests;
+#[cfg(test)]
 mod tests;

@@ -231,6 +231,7 @@ fn zip64_is_chosen_only_when_needed() {
         compressed,
         size,
         offset,
+        method: 8,
         zip64_local: local_needs_zip64(size),
         force_zip64: false,
     };

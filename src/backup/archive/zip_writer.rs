@@ -2,7 +2,8 @@
 //! in tests): local headers patched in place with CRC and sizes (no data
 //! descriptors), UTF-8 names, DOS local timestamps, and ZIP64 records only
 //! where a size, offset or count needs them. The entry data comes from the
-//! parallel compressor in [`super::deflate`].
+//! parallel compressor in [`super::deflate`], or is stored as it is when a
+//! sample of it does not compress (a `.dt`, already compressed files).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -40,13 +41,25 @@ pub(super) struct ZipEntry {
     pub(super) compressed: u64,
     pub(super) size: u64,
     pub(super) offset: u64,
+    /// [`METHOD_DEFLATE`] or [`METHOD_STORED`].
+    pub(super) method: u16,
     pub(super) zip64_local: bool,
     /// Tests only: use ZIP64 records even when nothing needs them.
     pub(super) force_zip64: bool,
 }
 
 pub(super) const FLAG_UTF8: u16 = 1 << 11;
-const METHOD_DEFLATE: u16 = 8;
+pub(super) const METHOD_DEFLATE: u16 = 8;
+pub(super) const METHOD_STORED: u16 = 0;
+
+/// An entry whose sample deflates to more than this share of its
+/// size (in percent) is stored instead: a `.dt` is itself a DEFLATE stream
+/// and gains nothing but time from a second pass.
+const STORE_ABOVE_PERCENT: u64 = 97;
+/// The size of the sample: the first chunk of every entry is this short,
+/// so deciding costs a few milliseconds (the stream is the same whatever
+/// the chunk sizes).
+const SAMPLE: usize = 256 * 1024;
 
 impl ZipEntry {
     fn version_needed(zip64: bool) -> u16 {
@@ -58,7 +71,7 @@ impl ZipEntry {
         put32(&mut h, 0x0403_4b50);
         put16(&mut h, Self::version_needed(self.zip64_local));
         put16(&mut h, FLAG_UTF8);
-        put16(&mut h, METHOD_DEFLATE);
+        put16(&mut h, self.method);
         put16(&mut h, self.time);
         put16(&mut h, self.date);
         put32(&mut h, self.crc);
@@ -108,7 +121,7 @@ impl ZipEntry {
         put16(&mut h, Self::version_needed(zip64)); // made by: MS-DOS host
         put16(&mut h, Self::version_needed(zip64));
         put16(&mut h, FLAG_UTF8);
-        put16(&mut h, METHOD_DEFLATE);
+        put16(&mut h, self.method);
         put16(&mut h, self.time);
         put16(&mut h, self.date);
         put32(&mut h, self.crc);
@@ -212,10 +225,14 @@ pub(super) fn write_zip(p: Pack, level: i32, force_zip64: bool) -> Result<u64, A
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let job_rx = Mutex::new(job_rx);
     let entries = std::thread::scope(|s| {
+        let background = crate::platform::this_thread_is_background();
         for _ in 0..p.threads {
             let done_tx = done_tx.clone();
             let job_rx = &job_rx;
-            s.spawn(move || worker(level, job_rx, done_tx));
+            s.spawn(move || {
+                crate::platform::background_like(background);
+                worker(level, job_rx, done_tx)
+            });
         }
         drop(done_tx);
         let mut pipe = Pipe {
@@ -258,8 +275,37 @@ struct Pipe {
     password: Option<Secret>,
 }
 
+/// One entry's reading and writing state.
+struct Flow<'a> {
+    src: &'a Source,
+    f: File,
+    read: u64,
+    crc: crc32fast::Hasher,
+    tail: Vec<u8>,
+    sent: u64,
+    written: u64,
+    sent_last: bool,
+    /// The entry's encryption, when there is a password.
+    sealing: Option<Sealing>,
+}
+
+impl Flow<'_> {
+    fn emit(&mut self, data: &mut [u8], out: &mut Out) -> Result<(), ArchiveError> {
+        emit(&mut self.sealing, data, out)
+    }
+}
+
+/// Write entry data, encrypted (in place) when there is a password.
+fn emit(sealing: &mut Option<Sealing>, data: &mut [u8], out: &mut Out) -> Result<(), ArchiveError> {
+    match sealing {
+        Some(s) => s.write(data, out),
+        None => out.write(data),
+    }
+}
+
 impl Pipe {
-    /// Write one entry: header, parallel-deflated data, patched header.
+    /// Write one entry: header, data (deflated in parallel, or stored when
+    /// the first chunks do not compress), patched header.
     fn entry(
         &mut self,
         src: &Source,
@@ -270,7 +316,7 @@ impl Pipe {
     ) -> Result<ZipEntry, ArchiveError> {
         let password = self.password.clone();
         let password = password.as_ref();
-        let mut f = File::open(&src.path).map_err(|e| read_err(&src.path, e))?;
+        let f = File::open(&src.path).map_err(|e| read_err(&src.path, e))?;
         let meta = f.metadata().map_err(|e| read_err(&src.path, e))?;
         let (time, date) = dos_datetime(meta.modified().unwrap_or(SystemTime::UNIX_EPOCH));
         let mut e = ZipEntry {
@@ -281,6 +327,7 @@ impl Pipe {
             compressed: 0,
             size: meta.len(),
             offset: out.pos,
+            method: METHOD_DEFLATE,
             // Encryption adds a few bytes to the compressed size.
             zip64_local: force_zip64
                 || local_needs_zip64(meta.len() + password.map_or(0, |_| ae2::OVERHEAD)),
@@ -292,73 +339,43 @@ impl Pipe {
         };
         out.write(&header(&e))?;
         let data_start = out.pos;
-        let mut sealing = password.map(|pw| Sealing::start(pw, out)).transpose()?;
-
-        let mut crc = crc32fast::Hasher::new();
-        let mut read = 0u64;
-        let (mut sent, mut written, mut in_flight) = (0u64, 0u64, 0usize);
-        let mut sent_last = false;
-        let mut tail: Vec<u8> = Vec::with_capacity(WINDOW);
+        let sealing = password.map(|pw| Sealing::start(pw, out)).transpose()?;
+        let mut flow = Flow {
+            src,
+            f,
+            read: 0,
+            crc: crc32fast::Hasher::new(),
+            tail: Vec::with_capacity(WINDOW),
+            sent: 0,
+            written: 0,
+            sent_last: false,
+            sealing,
+        };
         let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
-        loop {
-            while !sent_last && in_flight < self.max_in_flight {
-                cancel.check()?;
-                let mut buf = self.pool.pop().unwrap_or_default();
-                buf.clear();
-                buf.extend_from_slice(&tail);
-                let dict = buf.len();
-                buf.resize(dict + CHUNK, 0);
-                let n = read_full(&mut f, &mut buf[dict..]).map_err(|e| read_err(&src.path, e))?;
-                buf.truncate(dict + n);
-                read += n as u64;
-                sent_last = n < CHUNK;
-                tail.clear();
-                tail.extend_from_slice(&buf[buf.len() - buf.len().min(WINDOW)..]);
-                let job = Job {
-                    seq: sent,
-                    data: buf,
-                    dict,
-                    last: sent_last,
-                };
-                self.jobs
-                    .send(job)
-                    .map_err(|_| ArchiveError::Compress("worker threads stopped".into()))?;
-                sent += 1;
-                in_flight += 1;
-            }
-            if in_flight == 0 {
-                break;
-            }
-            let d = self
-                .done
-                .recv()
-                .map_err(|_| ArchiveError::Compress("worker threads stopped".into()))?;
-            in_flight -= 1;
-            pending.insert(d.seq, d);
-            while let Some(d) = pending.remove(&written) {
-                let mut bytes = d.out.map_err(ArchiveError::Compress)?;
-                match &mut sealing {
-                    Some(s) => s.write(&mut bytes, out)?,
-                    None => out.write(&bytes)?,
-                }
-                crc.combine(&d.crc);
-                ticker.add(d.len);
-                self.pool.push(d.data);
-                written += 1;
-                cancel.check()?;
-            }
+
+        // The sample: a short first chunk, deflated before the rest is read.
+        self.send(&mut flow, SAMPLE, cancel)?;
+        let d = self.recv()?;
+        let (raw, deflated) = (d.len, d.out.as_ref().map_or(0, |o| o.len() as u64));
+        pending.insert(d.seq, d);
+        if deflated * 100 > raw * STORE_ABOVE_PERCENT {
+            e.method = METHOD_STORED;
+            self.store(&mut flow, pending, out, ticker, cancel)?;
+        } else {
+            self.deflate(&mut flow, pending, out, ticker, cancel)?;
         }
-        if read != e.size {
+
+        if flow.read != e.size {
             return Err(ArchiveError::Changed {
                 path: src.path.clone(),
                 expected: e.size,
-                got: read,
+                got: flow.read,
             });
         }
-        if let Some(s) = sealing {
+        if let Some(s) = flow.sealing.take() {
             s.finish(out)?;
         }
-        e.crc = crc.finalize();
+        e.crc = flow.crc.finalize();
         e.compressed = out.pos - data_start;
         if !e.zip64_local && e.compressed >= U32_MAX {
             return Err(ArchiveError::Compress(format!(
@@ -368,5 +385,138 @@ impl Pipe {
         }
         out.patch(e.offset, &header(&e))?;
         Ok(e)
+    }
+
+    /// Read the next chunk of up to `size` bytes (after the previous 32 KiB,
+    /// its dictionary) and queue it for a worker.
+    fn send(&mut self, flow: &mut Flow, size: usize, cancel: &Cancel) -> Result<(), ArchiveError> {
+        cancel.check()?;
+        let mut buf = self.pool.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(&flow.tail);
+        let dict = buf.len();
+        buf.resize(dict + size, 0);
+        let path = &flow.src.path;
+        let n = read_full(&mut flow.f, &mut buf[dict..]).map_err(|e| read_err(path, e))?;
+        buf.truncate(dict + n);
+        flow.read += n as u64;
+        flow.sent_last = n < size;
+        flow.tail.clear();
+        flow.tail
+            .extend_from_slice(&buf[buf.len() - buf.len().min(WINDOW)..]);
+        let job = Job {
+            seq: flow.sent,
+            data: buf,
+            dict,
+            last: flow.sent_last,
+        };
+        self.jobs
+            .send(job)
+            .map_err(|_| ArchiveError::Compress("worker threads stopped".into()))?;
+        flow.sent += 1;
+        Ok(())
+    }
+
+    fn recv(&mut self) -> Result<Done, ArchiveError> {
+        self.done
+            .recv()
+            .map_err(|_| ArchiveError::Compress("worker threads stopped".into()))
+    }
+
+    /// Deflate the rest in parallel, writing chunks in order as they come
+    /// back (`pending` holds the sample's).
+    fn deflate(
+        &mut self,
+        flow: &mut Flow,
+        mut pending: BTreeMap<u64, Done>,
+        out: &mut Out,
+        ticker: &mut Ticker,
+        cancel: &Cancel,
+    ) -> Result<(), ArchiveError> {
+        loop {
+            while let Some(d) = pending.remove(&flow.written) {
+                let mut bytes = d.out.map_err(ArchiveError::Compress)?;
+                flow.emit(&mut bytes, out)?;
+                flow.crc.combine(&d.crc);
+                ticker.add(d.len);
+                self.pool.push(d.data);
+                flow.written += 1;
+                cancel.check()?;
+            }
+            let mut in_flight = (flow.sent - flow.written) as usize - pending.len();
+            while !flow.sent_last && in_flight + pending.len() < self.max_in_flight {
+                self.send(flow, CHUNK, cancel)?;
+                in_flight += 1;
+            }
+            if flow.written == flow.sent {
+                return Ok(());
+            }
+            let d = self.recv()?;
+            pending.insert(d.seq, d);
+        }
+    }
+
+    /// Store the entry: the sample as read, then the rest copied.
+    fn store(
+        &mut self,
+        flow: &mut Flow,
+        pending: BTreeMap<u64, Done>,
+        out: &mut Out,
+        ticker: &mut Ticker,
+        cancel: &Cancel,
+    ) -> Result<(), ArchiveError> {
+        for mut d in pending.into_values() {
+            let at = d.data.len() - d.len as usize;
+            flow.emit(&mut d.data[at..], out)?;
+            flow.crc.combine(&d.crc);
+            ticker.add(d.len);
+            self.pool.push(d.data);
+        }
+        if flow.sent_last {
+            return Ok(());
+        }
+        // A reader thread reads and checksums while this one writes.
+        let (full_tx, full_rx) = mpsc::sync_channel::<Result<(Vec<u8>, usize), ArchiveError>>(2);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+        for _ in 0..3 {
+            let _ = empty_tx.send(self.pool.pop().unwrap_or_default());
+        }
+        let background = crate::platform::this_thread_is_background();
+        let Flow {
+            src,
+            f,
+            read,
+            crc,
+            sent_last,
+            sealing,
+            ..
+        } = flow;
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                crate::platform::background_like(background);
+                while let Ok(mut buf) = empty_rx.recv() {
+                    buf.resize(CHUNK, 0);
+                    let r = read_full(f, &mut buf).map_err(|e| read_err(&src.path, e));
+                    let n = *r.as_ref().unwrap_or(&0);
+                    crc.update(&buf[..n]);
+                    *read += n as u64;
+                    let end = r.is_err() || n < CHUNK;
+                    if full_tx.send(r.map(|n| (buf, n))).is_err() || end {
+                        return;
+                    }
+                }
+            });
+            // Dropped on any return, so a waiting reader stops too.
+            let empty_tx = empty_tx;
+            for r in full_rx {
+                let (mut buf, n) = r?;
+                cancel.check()?;
+                emit(sealing, &mut buf[..n], out)?;
+                ticker.add(n as u64);
+                let _ = empty_tx.send(buf);
+            }
+            *sent_last = true;
+            Ok(())
+        })
     }
 }

@@ -130,7 +130,11 @@ pub fn verify_with(path: &Path, keys: &Keys, cancel: &Cancel) -> Result<VerifyRe
     }
     let kind = detect(path)?;
     std::thread::scope(|s| {
-        let hasher = s.spawn(|| sha256_file(path, cancel));
+        let background = crate::platform::this_thread_is_background();
+        let hasher = s.spawn(move || {
+            crate::platform::background_like(background);
+            sha256_file(path, cancel)
+        });
         let entries = match kind {
             Kind::Zip => zip_entries(path, keys, cancel),
             Kind::TarZst => tar_zst_entries(path, None, cancel),
