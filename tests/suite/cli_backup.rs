@@ -2,6 +2,7 @@
 //! failure, skipping, races, a full disk, a kill while packing, Ctrl-C,
 //! retention, `verify`, `config check`, and secrets kept out of everything.
 
+#[cfg(unix)]
 use crate::util::proc::wait_for;
 #[cfg(unix)]
 use crate::util::proc::{gone, pid_in, sigterm};
