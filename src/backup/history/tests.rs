@@ -583,25 +583,33 @@ fn good_archives_are_ok_runs_with_an_archive_newest_first() {
     assert_eq!(h.good_archives("buh", 1).unwrap().len(), 1);
 }
 
-/// A database made by the version before the drills (schema 2, with a
+/// A database as schema `version` made it, with one successful run of
+/// `buh` (archive `/b/a.zip`) in it.
+fn old_database(path: &Path, version: usize) -> Connection {
+    let c = Connection::open(path).unwrap();
+    for sql in &MIGRATIONS[..version] {
+        c.execute_batch(sql).unwrap();
+    }
+    c.pragma_update(None, "user_version", version as i64)
+        .unwrap();
+    c.execute(
+        "INSERT INTO runs (base, \"trigger\", started, finished, status, method,
+             archive_path, pid)
+         VALUES ('buh', 'cli', '2024-01-01T00:00:00.000Z', '2024-01-01T00:01:00.000Z',
+             'ok', 'copy', '/b/a.zip', 1)",
+        [],
+    )
+    .unwrap();
+    c
+}
+
+/// A database made by the version before the drills (schema 3, with a
 /// run in it) opens, gains the `drills` table and keeps its runs.
 #[test]
-fn a_version_2_database_gains_the_drills_table() {
+fn a_version_3_database_gains_the_drills_table() {
     let (_d, path) = temp_db();
     {
-        let c = Connection::open(&path).unwrap();
-        for sql in &MIGRATIONS[..2] {
-            c.execute_batch(sql).unwrap();
-        }
-        c.pragma_update(None, "user_version", 2).unwrap();
-        c.execute(
-            "INSERT INTO runs (base, \"trigger\", started, finished, status, method,
-                 archive_path, pid)
-             VALUES ('buh', 'cli', '2024-01-01T00:00:00.000Z', '2024-01-01T00:01:00.000Z',
-                 'ok', 'copy', '/b/a.zip', 1)",
-            [],
-        )
-        .unwrap();
+        let c = old_database(&path, 3);
         let has_drills: i64 = c
             .query_row(
                 "SELECT COUNT(*) FROM sqlite_master WHERE name = 'drills'",
@@ -626,20 +634,7 @@ fn a_version_2_database_gains_the_drills_table() {
 #[test]
 fn migration_3_adds_the_key_id_to_an_existing_history() {
     let (_d, path) = temp_db();
-    {
-        let c = Connection::open(&path).unwrap();
-        for sql in &MIGRATIONS[..2] {
-            c.execute_batch(sql).unwrap();
-        }
-        c.pragma_update(None, "user_version", 2).unwrap();
-        c.execute(
-            r#"INSERT INTO runs (base, "trigger", started, finished, status, method, pid)
-               VALUES ('buh', 'cli', '2024-01-01T00:00:00.000Z', '2024-01-01T00:01:00.000Z',
-                       'ok', 'copy', 1)"#,
-            [],
-        )
-        .unwrap();
-    }
+    drop(old_database(&path, 2));
     let h = History::open(&path).unwrap();
     assert!(h.schema_version().unwrap() >= 3);
     let old = h.last_run("buh").unwrap().unwrap();
