@@ -20,6 +20,7 @@ const ORDER: &[&str] = &[
     "onec",
     "metrics",
     "backup",
+    "offsite",
     "export",
     "agent",
     "push",

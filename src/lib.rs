@@ -13,12 +13,14 @@
 //! 4. [`metrics`]: the host collectors;
 //! 5. [`backup`]: the pipeline (lock → make → pack → verify → publish →
 //!    record → prune) and the only owner of the history database;
-//! 6. [`export`]: the metric model, its encoders and the push sinks' state;
-//! 7. [`agent`]: the state the always-on agent's components share;
-//! 8. [`push`], [`api`], [`telegram`]: the components;
-//! 9. [`daemon`]: starts and stops them (`daemon::run`), the scheduler,
-//!    the metrics worker, service install;
-//! 10. [`cli`]: turns command lines into calls.
+//! 6. [`offsite`]: copies of archives on S3, WebDAV, SFTP or another
+//!    folder;
+//! 7. [`export`]: the metric model, its encoders and the push sinks' state;
+//! 8. [`agent`]: the state the always-on agent's components share;
+//! 9. [`push`], [`api`], [`telegram`]: the components;
+//! 10. [`daemon`]: starts and stops them (`daemon::run`), the scheduler,
+//!     the metrics worker, service install;
+//! 11. [`cli`]: turns command lines into calls.
 //!
 //! Modules are `pub` (unlike rustic's `pub(crate)` + curated re-exports)
 //! because the benchmarks and end-to-end tests drive the same pieces the
@@ -37,6 +39,7 @@ pub mod daemon;
 pub mod export;
 pub mod logging;
 pub mod metrics;
+pub mod offsite;
 pub mod onec;
 pub mod platform;
 pub mod push;

@@ -65,6 +65,7 @@ mod check;
 mod cross_checks;
 pub mod keys;
 mod model;
+pub mod offsite;
 #[cfg(test)]
 mod props;
 mod resolve;

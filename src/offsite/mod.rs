@@ -1,0 +1,30 @@
+//! Offsite copies: each good archive copied to S3, WebDAV, SFTP or another
+//! folder, verified, pruned there, and fetched back for `restore --from`
+//! and drills. [`remote`] is the seam every kind implements; [`open`] picks
+//! the kind from a target's [`Location`].
+
+pub mod folder;
+pub mod remote;
+pub mod throttle;
+
+use anyhow::Result;
+
+use crate::config::offsite::{Location, OffsiteTarget};
+
+pub use remote::{NoResume, Object, Proof, Remote, Resume, Stored, Upload};
+pub use throttle::Throttle;
+
+/// Connect to a target (nothing is sent until the first call for kinds
+/// that connect lazily).
+pub fn open(target: &OffsiteTarget) -> Result<Box<dyn Remote>> {
+    match &target.location {
+        Location::Folder(_) => Ok(Box::new(folder::Folder::open(target)?)),
+        Location::S3 { .. } => anyhow::bail!("offsite target {}: S3 is not built yet", target.name),
+        Location::WebDav { .. } => {
+            anyhow::bail!("offsite target {}: WebDAV is not built yet", target.name)
+        }
+        Location::Sftp { .. } => {
+            anyhow::bail!("offsite target {}: SFTP is not built yet", target.name)
+        }
+    }
+}
