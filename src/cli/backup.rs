@@ -63,7 +63,7 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
                         failed += 1;
                         if !args.json {
                             eprintln!(
-                                "error: the backup of {} is ok and recorded, but its offsite                                  copy failed; it stays queued: run `onec-backup-bot offsite                                  push` to retry",
+                                "error: the backup of {} is ok and recorded, but its offsite copy failed; it stays queued: run `onec-backup-bot offsite push` to retry",
                                 o.base
                             );
                         }
@@ -79,7 +79,7 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
                 Err(e) => {
                     failed += 1;
                     let msg = cfg.mask(&format!(
-                        "the backup of {} is ok and recorded, but its offsite copy could not                          be queued or sent: {e:#}",
+                        "the backup of {} is ok and recorded, but its offsite copy could not be queued or sent: {e:#}",
                         o.base
                     ));
                     eprintln!("error: {msg}");

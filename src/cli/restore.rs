@@ -239,7 +239,7 @@ fn from_target(
             })
             .ok_or_else(|| {
                 Failure::usage(format!(
-                    "no recorded backup has an archive named {wanted:?}; give the file name                      `onec-backup-bot list` shows, or `latest`"
+                    "no recorded backup has an archive named {wanted:?}; give the file name `onec-backup-bot list` shows, or `latest`"
                 ))
             })?
     };
