@@ -67,7 +67,7 @@ fn a_console_backup_uploads_a_copy_read_back_and_listed() {
     assert_eq!(up["status"], "ok");
     let object = format!("buh/{}", name_of(&archive));
     assert_eq!(up["object"], object.as_str());
-    assert_eq!(files(&copies), [object.clone()]);
+    assert_eq!(files(&copies), std::slice::from_ref(&object));
     assert_eq!(
         fs::read(copies.join(&object)).unwrap(),
         fs::read(&archive).unwrap(),
