@@ -398,3 +398,21 @@ fn offsite_credentials_never_show() {
     }
     assert!(seen.contains("***"));
 }
+
+#[test]
+fn the_agent_uploads_what_a_console_backup_only_queued() {
+    let (w, copies) = world();
+    let mut agent = w.agent(&[]);
+    let (code, v, err) = backup(&w, &["--no-offsite"]);
+    assert_eq!(code, 0, "{v}\n{err}");
+    let archive = v["archive"].as_str().unwrap().to_string();
+    let object = copies.join(format!("buh/{}", name_of(&archive)));
+    // The backup feed sees the other process's run within seconds.
+    wait_for("the agent to upload it", Duration::from_secs(30), || {
+        w.runs()[0]["offsite"] == serde_json::json!(["offsite"])
+    });
+    assert_eq!(fs::read(&object).unwrap(), fs::read(&archive).unwrap());
+    assert_eq!(agent.stop(Duration::from_secs(20)), 0, "{}", agent.stderr());
+    let log = w.log_text();
+    assert!(log.contains("offsite: uploaded"), "{log}");
+}
