@@ -33,6 +33,9 @@ use super::throttle::Throttle;
 /// added.
 pub fn sync(cfg: &Config, history: &History) -> Result<usize> {
     let mut added = 0;
+    // Each base's good runs, read once per sync (not once per run).
+    let mut good_of: std::collections::HashMap<String, Vec<(i64, Timestamp)>> =
+        std::collections::HashMap::new();
     for target in &cfg.offsite {
         let (_, first_run) = history.offsite_target_seen(&target.name)?;
         let mut runs: Vec<Run> = Vec::new();
@@ -53,9 +56,12 @@ pub fn sync(cfg: &Config, history: &History) -> Result<usize> {
             if !target.takes(&base.name) || !archive_exists(run) {
                 continue;
             }
-            let good = history.ok_run_starts(&run.base)?;
+            if !good_of.contains_key(&run.base) {
+                good_of.insert(run.base.clone(), history.ok_run_starts(&run.base)?);
+            }
+            let good = &good_of[&run.base];
             if !seeds.contains(&run.id)
-                && !pick::accepts(target.which, &cfg.timezone, (run.id, run.started), &good)
+                && !pick::accepts(target.which, &cfg.timezone, (run.id, run.started), good)
             {
                 continue;
             }
