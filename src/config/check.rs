@@ -99,7 +99,7 @@ pub fn render_check(cfg: &Config) -> String {
             let credential = |set: bool| if set { "***" } else { "-" };
             let _ = writeln!(
                 out,
-                "  {}: {} kind={} bases={} which={:?} mode={:?} verify={} keep={} bandwidth={} user={} password={} secret_access_key={} key_passphrase={}",
+                "  {}: {} kind={} bases={} which={} mode={} verify={} keep={} bandwidth={} user={} password={} secret_access_key={} key_passphrase={}",
                 t.name,
                 t.location.display(),
                 t.location.kind(),
@@ -107,8 +107,8 @@ pub fn render_check(cfg: &Config) -> String {
                     .as_ref()
                     .map(|b| b.join(","))
                     .unwrap_or_else(|| "all".into()),
-                t.which,
-                t.mode,
+                format!("{:?}", t.which).to_lowercase(),
+                format!("{:?}", t.mode).to_lowercase(),
                 if t.read_back { "read" } else { "size" },
                 describe_keep(&t.keep),
                 t.bandwidth
