@@ -139,6 +139,20 @@ pub fn drain(
     filter: Filter<'_>,
     cancel: &Cancel,
 ) -> Result<Drained> {
+    drain_with(cfg, history, filter, cancel, &super::open)
+}
+
+/// How a target is opened ([`super::open`]; tests give their own kind).
+type Opener<'a> = &'a dyn Fn(&OffsiteTarget) -> Result<Box<dyn Remote>>;
+
+/// [`drain`] with the kinds opened by `open`.
+fn drain_with(
+    cfg: &Config,
+    history: &History,
+    filter: Filter<'_>,
+    cancel: &Cancel,
+    open: Opener<'_>,
+) -> Result<Drained> {
     let mut out = Drained::default();
     for target in cfg
         .offsite
@@ -153,7 +167,7 @@ pub fn drain(
         if due.is_empty() {
             continue;
         }
-        let remote = super::open(target);
+        let remote = open(target);
         for item in due {
             if cancel.is_cancelled() {
                 return Ok(out);
@@ -442,4 +456,155 @@ pub fn waiting(items: &[QueueItem], target: &str, base: &str) -> (usize, u64) {
         .iter()
         .filter(|i| i.target == target && i.base == base && i.state != QueueState::Done)
         .fold((0, 0), |(n, b), i| (n + 1, b + i.bytes.unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::history::{Finish, NewRun, Status, Trigger};
+    use crate::config::{LoadOptions, load};
+    use crate::offsite::remote::{Object, Proof, Stored};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A kind that saves resume state, fails its first `put` like a cut
+    /// connection, and records what each `put` found to resume from.
+    #[derive(Default)]
+    struct Flaky {
+        puts: AtomicUsize,
+        resumed_from: Mutex<Vec<Option<String>>>,
+    }
+
+    struct Handle(Arc<Flaky>);
+
+    impl Remote for Handle {
+        fn describe(&self) -> String {
+            "flaky".into()
+        }
+        fn put(&self, up: &Upload<'_>) -> Result<Stored> {
+            self.0.resumed_from.lock().unwrap().push(up.resume.load());
+            up.resume
+                .save(Some("{\"upload_id\":\"u1\",\"parts\":[\"e1\"]}"))?;
+            if self.0.puts.fetch_add(1, Ordering::SeqCst) == 0 {
+                bail!("connection reset by peer");
+            }
+            Ok(Stored {
+                bytes: up.size,
+                proof: Proof::Etag,
+            })
+        }
+        fn stat(&self, _: &str) -> Result<Option<Object>> {
+            Ok(None)
+        }
+        fn list(&self, _: &str) -> Result<Vec<Object>> {
+            Ok(Vec::new())
+        }
+        fn get(&self, _: &str, _: &mut dyn Write, _: &Throttle, _: &Cancel) -> Result<u64> {
+            bail!("not used")
+        }
+        fn delete(&self, _: &str) -> Result<()> {
+            Ok(())
+        }
+        fn rename(&self, _: &str, _: &str) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A failed upload is retried later from the state the kind saved in
+    /// the queue row, the local archive and its run untouched; the state
+    /// is cleared when the item is done.
+    #[test]
+    fn a_cut_upload_is_retried_with_backoff_and_resumes_from_the_queue_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let backups = dir.path().join("backups");
+        std::fs::create_dir_all(&backups).unwrap();
+        let env = [
+            (
+                "ONEC_BASE_PATH",
+                dir.path().join("buh").display().to_string(),
+            ),
+            ("BACKUP_DIR", backups.display().to_string()),
+            (
+                "OFFSITE_URL",
+                dir.path().join("copies").display().to_string(),
+            ),
+            ("OFFSITE_VERIFY", "size".to_string()),
+        ];
+        let cfg = load(&LoadOptions {
+            env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            skip_files: true,
+            ..Default::default()
+        })
+        .unwrap();
+        let history = History::open(&cfg.history_db).unwrap();
+        let archive = backups.join("buh_2026-12-03_03-00-00.zip");
+        std::fs::write(&archive, b"archive bytes").unwrap();
+        let sha = crate::backup::verify::sha256_file(&archive, &Cancel::new()).unwrap();
+        let now = Timestamp::now();
+        let id = history
+            .start_run(&NewRun {
+                base: "buh",
+                trigger: Trigger::Cli,
+                method: "copy",
+                started: &now,
+                pid: std::process::id(),
+            })
+            .unwrap();
+        let f = Finish {
+            archive_path: Some(&archive),
+            archive_size: Some(13),
+            sha256: Some(&sha),
+            ..Finish::new(Status::Ok, &now)
+        };
+        history.finish_run(id, &f).unwrap();
+        assert_eq!(sync(&cfg, &history).unwrap(), 1);
+        assert_eq!(sync(&cfg, &history).unwrap(), 0, "queued once");
+
+        let flaky = Arc::new(Flaky::default());
+        let open =
+            |_: &OffsiteTarget| -> Result<Box<dyn Remote>> { Ok(Box::new(Handle(flaky.clone()))) };
+        let cancel = Cancel::new();
+        let first = drain_with(&cfg, &history, Filter::default(), &cancel, &open).unwrap();
+        assert_eq!(first.failed.len(), 1);
+        assert!(
+            first.failed[0].error.contains("connection reset"),
+            "{:?}",
+            first.failed
+        );
+        let item = &history.offsite_queue(None).unwrap()[0];
+        assert_eq!((item.state, item.attempts), (QueueState::Failed, 1));
+        let wait = item.next_attempt.duration_since(item.updated).as_secs();
+        assert!((55..=65).contains(&wait), "backoff {wait}s");
+        assert!(item.resume.as_deref().unwrap().contains("u1"));
+        assert!(
+            drain_with(&cfg, &history, Filter::default(), &cancel, &open)
+                .unwrap()
+                .failed
+                .is_empty(),
+            "not due before its backoff"
+        );
+        assert_eq!(flaky.puts.load(Ordering::SeqCst), 1);
+
+        history.offsite_due_now(None).unwrap();
+        let second = drain_with(&cfg, &history, Filter::default(), &cancel, &open).unwrap();
+        assert!(second.failed.is_empty(), "{:?}", second.failed);
+        assert_eq!(second.uploaded[0].verified.as_deref(), Some("etag"));
+        let resumed = flaky.resumed_from.lock().unwrap().clone();
+        assert_eq!(resumed[0], None);
+        assert!(resumed[1].as_deref().unwrap().contains("e1"), "{resumed:?}");
+        let item = &history.offsite_queue(None).unwrap()[0];
+        assert_eq!(
+            (item.state, item.resume.as_deref()),
+            (QueueState::Done, None)
+        );
+        assert_eq!(std::fs::read(&archive).unwrap(), b"archive bytes");
+        let run = history.run(id).unwrap().unwrap();
+        assert_eq!(
+            (run.status, run.sha256.as_deref()),
+            (Status::Ok, Some(sha.as_str()))
+        );
+        let rows = history.uploads(None, 10).unwrap();
+        let statuses: Vec<_> = rows.iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [UploadStatus::Ok, UploadStatus::Failed]);
+    }
 }
