@@ -109,6 +109,7 @@ impl Agent {
                 base,
                 trigger,
                 lock_wait,
+                source: None,
             };
             drill::drill(&cfg, &history, &req, &cancel).map_err(|e| e.to_string())
         })

@@ -2,7 +2,8 @@
 //! recording every backup run, every archive retention deleted and the
 //! host samples behind the Telegram charts. This folder holds the only SQL
 //! in the crate: `schema.rs` the append-only migrations and opening,
-//! `runs.rs` runs and deletions, `samples.rs` host samples.
+//! `runs.rs` runs and deletions, `samples.rs` host samples, `drills.rs`
+//! restore drills, `offsite.rs` the offsite upload queue and uploads.
 //!
 //! Two processes may write at once (a scheduled run and a CLI run), so the
 //! database is in WAL mode with a 5 s busy timeout. The schema is versioned
@@ -67,6 +68,7 @@ macro_rules! text_enum {
 }
 
 mod drills;
+mod offsite;
 mod runs;
 mod samples;
 mod schema;
@@ -74,6 +76,7 @@ mod schema;
 mod tests;
 
 pub use drills::{Drill, DrillStatus, NewDrill};
+pub use offsite::{NewUpload, QueueItem, QueueState, UploadRow, UploadStatus};
 pub use runs::{Deletion, Finish, INTERRUPTED_ERROR, NewRun, Run, Status, Trigger};
 pub use samples::Sample;
 pub use schema::MIGRATIONS;

@@ -1,11 +1,15 @@
 //! `onec-backup-bot backup`: back up one base (or all), print the result
-//! for people or as JSON, exit 0 (done or skipped) or 1 (failed).
+//! for people or as JSON, exit 0 (done or skipped) or 1 (failed). A good
+//! new archive is copied to the offsite targets before the command exits
+//! (`--no-offsite`: only queued); a failed copy exits 1 while the local
+//! backup stays ok and recorded.
 
 use super::progress::TermProgress;
 use super::{Failure, print_json};
 use crate::backup::history::{Status, Trigger};
 use crate::backup::run::{self, BackupError, FailedRun, Outcome, Request, human_bytes};
 use crate::config::Config;
+use crate::offsite::queue;
 use serde_json::json;
 
 #[derive(Debug, clap::Args)]
@@ -18,6 +22,10 @@ pub struct Args {
     /// Print a machine-readable result on stdout.
     #[arg(long)]
     json: bool,
+    /// Do not upload to the offsite targets before exiting: the archive is
+    /// only queued (the agent or `offsite push` uploads it).
+    #[arg(long)]
+    no_offsite: bool,
 }
 
 pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
@@ -38,10 +46,48 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         if r.is_err() {
             failed += 1;
         }
-        if args.json {
-            results.push(to_json(&r));
-        } else {
+        let mut value = args.json.then(|| to_json(&r));
+        if !args.json {
             print_human(&r);
+        }
+        // A good new archive goes offsite now (or is queued with --no-offsite).
+        if let Ok(o) = &r
+            && o.status == Status::Ok
+            && o.archive.is_some()
+            && !cfg.offsite.is_empty()
+        {
+            let done = offsite_copy(cfg, &history, o.run_id, args.no_offsite, &cancel);
+            match done {
+                Ok(d) => {
+                    if !d.failed.is_empty() {
+                        failed += 1;
+                        if !args.json {
+                            eprintln!(
+                                "error: the backup of {} is ok and recorded, but its offsite copy failed; it stays queued: run `onec-backup-bot offsite push` to retry",
+                                o.base
+                            );
+                        }
+                    }
+                    if args.json {
+                        if let Some(serde_json::Value::Object(m)) = value.as_mut() {
+                            m.insert("offsite".into(), offsite_json(&d));
+                        }
+                    } else {
+                        super::offsite::report(&d, false);
+                    }
+                }
+                Err(e) => {
+                    failed += 1;
+                    let msg = cfg.mask(&format!(
+                        "the backup of {} is ok and recorded, but its offsite copy could not be queued or sent: {e:#}",
+                        o.base
+                    ));
+                    eprintln!("error: {msg}");
+                }
+            }
+        }
+        if let Some(v) = value {
+            results.push(v);
         }
         if cancel.is_cancelled() {
             break;
@@ -62,6 +108,36 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
     } else {
         Ok(())
     }
+}
+
+/// Queue the new archive for every target, then (unless `queue_only`)
+/// upload it now.
+fn offsite_copy(
+    cfg: &Config,
+    history: &crate::backup::history::History,
+    run_id: i64,
+    queue_only: bool,
+    cancel: &crate::cancel::Cancel,
+) -> anyhow::Result<queue::Drained> {
+    if queue_only {
+        queue::sync(cfg, history)?;
+        return Ok(queue::Drained::default());
+    }
+    let filter = queue::Filter {
+        target: None,
+        run_id: Some(run_id),
+    };
+    queue::push(cfg, history, filter, cancel)
+}
+
+fn offsite_json(d: &queue::Drained) -> serde_json::Value {
+    json!({
+        "uploaded": d.uploaded,
+        "failed": d.failed.iter().map(|f| json!({
+            "target": f.target, "object": f.object, "error": f.error,
+        })).collect::<Vec<_>>(),
+        "pruned": d.pruned,
+    })
 }
 
 fn to_json(r: &Result<Outcome, BackupError>) -> serde_json::Value {

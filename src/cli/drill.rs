@@ -3,7 +3,8 @@
 //! folder under `BACKUP_DRILL_DIR`, checked and removed, the result recorded
 //! in history. Exit 0 only when every drill passed; 1 when one failed or
 //! was skipped (nothing proven: no archive, no space, a backup running);
-//! 2 for a configuration error. A console drill does not wait for a
+//! 2 for a configuration error. `--from TARGET` drills the newest copy on
+//! an offsite target (downloaded and checked against the recorded SHA-256). A console drill does not wait for a
 //! running backup of the base: it is skipped at once.
 
 use super::{Failure, print_json};
@@ -19,10 +20,20 @@ pub struct Args {
     /// Print a machine-readable result on stdout.
     #[arg(long)]
     json: bool,
+    /// Drill the newest copy on this offsite target instead of the local
+    /// archive: downloaded into the drill folder, checked against the
+    /// recorded SHA-256, then restored as usual.
+    #[arg(long, value_name = "TARGET")]
+    from: Option<String>,
 }
 
 pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
     let bases = super::select_bases(cfg, &args.bases)?;
+    let target = match &args.from {
+        Some(name) => Some(super::offsite::target(cfg, name)?),
+        None => None,
+    };
+    let source = target.map(|target| crate::offsite::fetch::TargetSource { target });
     // Ctrl-C / SIGTERM: stop cleanly (the scratch folder is removed).
     let (history, cancel) = super::open_for_work(cfg)?;
     let mut all_ok = true;
@@ -35,6 +46,9 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
             base,
             trigger: Trigger::Cli,
             lock_wait: Duration::ZERO,
+            source: source
+                .as_ref()
+                .map(|s| s as &dyn crate::backup::drill::Source),
         };
         let d = drill::drill(cfg, &history, &req, &cancel)
             .map_err(|e| Failure::failed(e.to_string()))?;

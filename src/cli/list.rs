@@ -1,4 +1,5 @@
-//! `onec-backup-bot list`: the backup history, newest first.
+//! `onec-backup-bot list`: the backup history, newest first, with the
+//! offsite targets holding a copy of each run (`offsite` in JSON).
 
 use super::{Failure, print_json};
 use crate::backup::history::History;
@@ -40,8 +41,25 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
     let runs = history
         .list(args.limit, args.base.as_deref())
         .map_err(|e| Failure::failed(format!("cannot read the history: {e}")))?;
+    // Where each run is copied (offsite targets holding a live copy).
+    let copies: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| history.copies_of_run(r.id))
+        .collect::<Result<_, _>>()
+        .map_err(|e| Failure::failed(format!("cannot read the history: {e}")))?;
     if args.json {
-        print_json(&runs);
+        let rows: Vec<serde_json::Value> = runs
+            .iter()
+            .zip(&copies)
+            .map(|(r, c)| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                if let serde_json::Value::Object(m) = &mut v {
+                    m.insert("offsite".into(), serde_json::json!(c));
+                }
+                v
+            })
+            .collect();
+        print_json(&rows);
         return Ok(());
     }
     if runs.is_empty() {
@@ -52,7 +70,7 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         "{:>5}  {:19}  {:12}  {:8}  {:11}  {:>10}  {:>8}  ARCHIVE / ERROR",
         "ID", "STARTED", "BASE", "TRIGGER", "STATUS", "SIZE", "TIME"
     );
-    for r in runs {
+    for (r, copied) in runs.into_iter().zip(copies) {
         let started = r
             .started
             .to_zoned_datetime(cfg.timezone.clone())
@@ -73,6 +91,11 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
             },
             (None, Some(e)) => e.lines().next().unwrap_or("").chars().take(100).collect(),
             _ => String::new(),
+        };
+        let what = if copied.is_empty() {
+            what
+        } else {
+            format!("{what} [offsite: {}]", copied.join(", "))
         };
         println!(
             "{:>5}  {:19}  {:12}  {:8}  {:11}  {:>10}  {:>8}  {what}",

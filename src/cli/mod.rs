@@ -9,6 +9,7 @@ mod demo;
 mod drill;
 mod list;
 mod metrics;
+mod offsite;
 mod progress;
 mod prune;
 mod restore;
@@ -59,6 +60,11 @@ enum Command {
     List(list::Args),
     /// Apply the retention policy (or show it with --dry-run).
     Prune(prune::Args),
+    /// Offsite copies: status, push (upload the queue now), prune (remote retention).
+    Offsite {
+        #[command(subcommand)]
+        action: offsite::Action,
+    },
     /// Show each base's schedule and its next run times.
     Schedule(schedule::Args),
     /// Install or control the agent as a Windows service / systemd unit.
@@ -181,6 +187,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Restore(args)) => restore::run(&load(&cli)?, args),
         Some(Command::List(args)) => list::run(&load(&cli)?, args),
         Some(Command::Prune(args)) => prune::run(&load(&cli)?, args),
+        Some(Command::Offsite { action }) => offsite::run(&load(&cli)?, action),
         Some(Command::Schedule(args)) => schedule::run(&load(&cli)?, args),
         Some(Command::Metrics(args)) => metrics::run(&load(&cli)?, args),
     }

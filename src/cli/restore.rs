@@ -5,7 +5,9 @@
 //! The password of an existing base in the folder is read from an
 //! environment variable named by `--password-env`, never from the command
 //! line. Exit 0 restored, 1 failed (or a dump left for loading by hand),
-//! 2 usage.
+//! 2 usage. `--from TARGET` restores the copy on an offsite target,
+//! downloaded beside the destination and checked against the recorded
+//! SHA-256 first (a mismatch fails loudly).
 
 use super::progress::TermProgress;
 use super::{Failure, print_json};
@@ -49,6 +51,11 @@ pub struct Args {
     /// BACKUP_ARCHIVE_OLD_PASSWORDS).
     #[arg(long, value_name = "VAR")]
     archive_password_env: Option<String>,
+    /// Restore the copy on this offsite target: the archive (its file name,
+    /// or `latest`) is downloaded beside the destination, checked against
+    /// the SHA-256 its backup recorded, then restored.
+    #[arg(long, value_name = "TARGET")]
+    from: Option<String>,
 }
 
 pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
@@ -75,7 +82,18 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
     if let Some(p) = &password {
         crate::logging::mask::register(crate::logging::Masker::new([p.expose()]));
     }
-    let (archive, method) = if args.archive.eq_ignore_ascii_case("latest") {
+    // A copy from an offsite target is downloaded and checked first; it is
+    // removed when `download` goes.
+    let download = match &args.from {
+        Some(from) => {
+            let target = super::offsite::target(cfg, from)?;
+            Some(from_target(cfg, base, target, &args.archive, &args.to)?)
+        }
+        None => None,
+    };
+    let (archive, method) = if let Some((fetched, method)) = &download {
+        (fetched.path.clone(), *method)
+    } else if args.archive.eq_ignore_ascii_case("latest") {
         let base = base.ok_or_else(|| {
             Failure::usage(
                 "`latest` needs a base: set ONEC_BASE_PATH (or `bases:`), or name an archive",
@@ -168,6 +186,80 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
             Err(Failure { code, message })
         }
     }
+}
+
+/// Download the copy of `archive` (a file name or path of a recorded
+/// archive, or `latest`) from `target` into a temporary folder beside
+/// `to`, verified against the run's SHA-256.
+fn from_target(
+    cfg: &Config,
+    base: Option<&Base>,
+    target: &crate::config::offsite::OffsiteTarget,
+    archive: &str,
+    to: &Path,
+) -> Result<(crate::offsite::fetch::Fetched, Method), Failure> {
+    if !cfg.history_db.exists() {
+        return Err(Failure::failed(format!(
+            "no backups recorded yet (no history at {})",
+            cfg.history_db.display()
+        )));
+    }
+    let history = History::open(&cfg.history_db)
+        .map_err(|e| Failure::failed(format!("cannot open the history: {e}")))?;
+    let read_err =
+        |e: &dyn std::fmt::Display| Failure::failed(format!("cannot read the history: {e}"));
+    let run = if archive.eq_ignore_ascii_case("latest") {
+        let base = base.ok_or_else(|| {
+            Failure::usage(
+                "`latest` needs a base: set ONEC_BASE_PATH (or `bases:`), or name an archive",
+            )
+        })?;
+        crate::offsite::fetch::newest_copied(&history, target, &base.name)
+            .map_err(|e| read_err(&e))?
+            .ok_or_else(|| {
+                Failure::failed(format!(
+                    "no backup of {} has a copy on offsite target {} (see `onec-backup-bot offsite status`)",
+                    base.name, target.name
+                ))
+            })?
+    } else {
+        let wanted = Path::new(archive)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| archive.to_string());
+        history
+            .list(100_000, None)
+            .map_err(|e| read_err(&e))?
+            .into_iter()
+            .find(|r| {
+                r.archive_path
+                    .as_ref()
+                    .and_then(|p| p.file_name())
+                    .is_some_and(|n| n.to_string_lossy() == wanted)
+            })
+            .ok_or_else(|| {
+                Failure::usage(format!(
+                    "no recorded backup has an archive named {wanted:?}; give the file name `onec-backup-bot list` shows, or `latest`"
+                ))
+            })?
+    };
+    let to = std::path::absolute(to).unwrap_or_else(|_| to.to_path_buf());
+    let beside = to
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let cancel = Cancel::new();
+    eprintln!(
+        "downloading run {} of {} from offsite target {}...",
+        run.id, run.base, target.name
+    );
+    let fetched = crate::offsite::fetch::fetch(&history, target, &run, &beside, &cancel)
+        .map_err(|e| Failure::failed(cfg.mask(&format!("{e:#}"))))?;
+    let method = Method::ALL
+        .iter()
+        .find(|(name, _)| *name == run.method)
+        .map_or(base.map_or(Method::Dump, |b| b.method), |(_, m)| *m);
+    Ok((fetched, method))
 }
 
 /// The newest successful archive of `base` and the method that made it.

@@ -86,6 +86,41 @@ pub fn render_check(cfg: &Config) -> String {
             );
         }
     }
+    if cfg.offsite.is_empty() {
+        let _ = writeln!(out, "Offsite targets: none");
+    } else {
+        let _ = writeln!(
+            out,
+            "Offsite targets ({}; a copy older than {} hours is stale):",
+            cfg.offsite.len(),
+            cfg.offsite_max_age_hours
+        );
+        for t in &cfg.offsite {
+            let credential = |set: bool| if set { "***" } else { "-" };
+            let _ = writeln!(
+                out,
+                "  {}: {} kind={} bases={} which={} mode={} verify={} keep={} bandwidth={} user={} password={} secret_access_key={} key_passphrase={}",
+                t.name,
+                t.location.display(),
+                t.location.kind(),
+                t.bases
+                    .as_ref()
+                    .map(|b| b.join(","))
+                    .unwrap_or_else(|| "all".into()),
+                format!("{:?}", t.which).to_lowercase(),
+                format!("{:?}", t.mode).to_lowercase(),
+                if t.read_back { "read" } else { "size" },
+                describe_keep(&t.keep),
+                t.bandwidth
+                    .map(|b| format!("{b}B/s"))
+                    .unwrap_or_else(|| "unlimited".into()),
+                t.user.as_deref().unwrap_or("-"),
+                credential(t.password.is_some()),
+                credential(t.secret_access_key.is_some()),
+                credential(t.key_passphrase.is_some()),
+            );
+        }
+    }
     let _ = writeln!(out, "History database: {}", cfg.history_db.display());
     let _ = writeln!(
         out,

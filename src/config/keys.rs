@@ -95,6 +95,7 @@ const fn k(
 pub const METHODS: &[&str] = &["dump", "ibcmd", "copy"];
 pub const COMPRESSIONS: &[&str] = &["zip", "zstd", "none"];
 pub const LANGUAGES: &[&str] = &["ru", "en"];
+pub const VERIFIES: &[&str] = &["read", "size"];
 
 use Kind::*;
 
@@ -677,6 +678,205 @@ pub static KEYS: &[Key] = &[
         "Предупреждать, когда успешного учебного восстановления нет дольше стольких дней (для баз с расписанием восстановления)",
     ),
     k(
+        &["OFFSITE_URL"],
+        "offsite.url",
+        Str,
+        None,
+        "Внешняя копия (цель с именем offsite): s3://bucket/prefix, webdav(s)://host/path, sftp://user@host:22/path, file:///path или путь к папке (в т.ч. \\\\nas\\share); пусто = без внешних копий",
+    ),
+    k(
+        &["OFFSITE_ENDPOINT"],
+        "offsite.endpoint",
+        Str,
+        None,
+        "S3: адрес хранилища (https://storage.yandexcloud.net); пусто = AWS",
+    ),
+    k(
+        &["OFFSITE_REGION"],
+        "offsite.region",
+        Str,
+        None,
+        "S3: регион (ru-central1); пусто = us-east-1",
+    ),
+    k(
+        &["OFFSITE_PATH_STYLE"],
+        "offsite.path_style",
+        Bool,
+        None,
+        "S3: адресация endpoint/bucket/key (MinIO и большинство не-AWS хранилищ)",
+    ),
+    k(
+        &["OFFSITE_ACCESS_KEY_ID"],
+        "offsite.access_key_id",
+        Str,
+        None,
+        "S3: идентификатор ключа доступа",
+    ),
+    k(
+        &["OFFSITE_SECRET_ACCESS_KEY"],
+        "offsite.secret_access_key",
+        Secret,
+        None,
+        "S3: секретный ключ доступа",
+    ),
+    k(
+        &["OFFSITE_USER"],
+        "offsite.user",
+        Str,
+        None,
+        "WebDAV / SFTP: пользователь",
+    ),
+    k(
+        &["OFFSITE_PASSWORD"],
+        "offsite.password",
+        Secret,
+        None,
+        "WebDAV / SFTP: пароль",
+    ),
+    k(
+        &["OFFSITE_KEY_FILE"],
+        "offsite.key_file",
+        Path,
+        None,
+        "SFTP: файл закрытого ключа (формат OpenSSH)",
+    ),
+    k(
+        &["OFFSITE_KEY_PASSPHRASE"],
+        "offsite.key_passphrase",
+        Secret,
+        None,
+        "SFTP: пароль к файлу ключа",
+    ),
+    k(
+        &["OFFSITE_KNOWN_HOST"],
+        "offsite.known_host",
+        Str,
+        None,
+        "SFTP: ключ сервера — отпечаток SHA256:… (ssh-keygen -lf) или путь к файлу known_hosts",
+    ),
+    k(
+        &["OFFSITE_BASES"],
+        "offsite.bases",
+        Str,
+        None,
+        "Какие базы копировать (имена через запятую); пусто = все",
+    ),
+    k(
+        &["OFFSITE_WHICH"],
+        "offsite.which",
+        Str,
+        Some("every"),
+        "Какие архивы копировать: every (все) | day | week | month (первый удачный за день / неделю / месяц)",
+    ),
+    k(
+        &["OFFSITE_MODE"],
+        "offsite.mode",
+        Str,
+        Some("history"),
+        "history (объект на каждый архив) | fixed (daily/weekly/monthly заменяются на месте — для маленькой квоты)",
+    ),
+    k(
+        &["OFFSITE_VERIFY"],
+        "offsite.verify",
+        Choice(VERIFIES),
+        None,
+        "Проверка после загрузки: read (прочитать обратно и сверить SHA-256) | size; пусто = read для папки и SFTP, size для S3 и WebDAV",
+    ),
+    k(
+        &["OFFSITE_KEEP_LAST"],
+        "offsite.keep.last",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "Хранить N последних копий на площадке",
+    ),
+    k(
+        &["OFFSITE_KEEP_HOURLY"],
+        "offsite.keep.hourly",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "… по одной за N последних часов",
+    ),
+    k(
+        &["OFFSITE_KEEP_DAILY"],
+        "offsite.keep.daily",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "… по одной за N последних дней",
+    ),
+    k(
+        &["OFFSITE_KEEP_WEEKLY"],
+        "offsite.keep.weekly",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "… по одной за N последних недель",
+    ),
+    k(
+        &["OFFSITE_KEEP_MONTHLY"],
+        "offsite.keep.monthly",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "… по одной за N последних месяцев",
+    ),
+    k(
+        &["OFFSITE_KEEP_HALF_YEARLY"],
+        "offsite.keep.half_yearly",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "… по одной за N последних полугодий",
+    ),
+    k(
+        &["OFFSITE_KEEP_YEARLY"],
+        "offsite.keep.yearly",
+        Int {
+            min: 1,
+            max: 100_000,
+        },
+        None,
+        "… по одной за N последних лет",
+    ),
+    k(
+        &["OFFSITE_KEEP_WITHIN"],
+        "offsite.keep.within",
+        Within,
+        None,
+        "Хранить на площадке все копии моложе срока (30d, 12h, 2w)",
+    ),
+    k(
+        &["OFFSITE_BANDWIDTH"],
+        "offsite.bandwidth",
+        Str,
+        None,
+        "Ограничение скорости загрузки, например 10MiB/s; пусто = без ограничения",
+    ),
+    k(
+        &["OFFSITE_MAX_AGE_HOURS"],
+        "backup.offsite_max_age_hours",
+        Int {
+            min: 1,
+            max: 24 * 366,
+        },
+        Some("30"),
+        "Предупреждать, когда новейшей внешней копии базы больше стольких часов",
+    ),
+    k(
         &["SHUTDOWN_GRACE_SECS"],
         "app.shutdown_grace_secs",
         Int { min: 0, max: 3600 },
@@ -709,6 +909,28 @@ pub static BASE_KEYS: &[&str] = &[
     "schedule",
     "quiet_hours",
     "drill",
+];
+
+/// Keys allowed in each item of `offsite:` (`keep:` holds [`KEEP_KEYS`]).
+pub static OFFSITE_KEYS: &[&str] = &[
+    "name",
+    "url",
+    "endpoint",
+    "region",
+    "path_style",
+    "access_key_id",
+    "secret_access_key",
+    "user",
+    "password",
+    "key_file",
+    "key_passphrase",
+    "known_host",
+    "bases",
+    "which",
+    "keep",
+    "bandwidth",
+    "mode",
+    "verify",
 ];
 
 /// Keys allowed under `keep:` / `retention:`.

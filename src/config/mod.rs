@@ -70,6 +70,7 @@ pub mod offsite;
 mod props;
 mod resolve;
 pub mod sources;
+mod targets;
 #[cfg(test)]
 mod tests;
 mod value;

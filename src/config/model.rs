@@ -4,6 +4,7 @@
 //! key table (`keys.rs`) only.
 
 use super::keys::Key;
+use super::offsite::OffsiteTarget;
 use super::{Compress, Method, Origin, Secret};
 use crate::logging::Masker;
 use crate::retention::KeepPolicy;
@@ -151,6 +152,11 @@ pub struct Config {
     pub bases: Vec<Base>,
     pub min_free_percent: u8,
     pub max_age_hours: u32,
+    /// Where copies of the archives go (`OFFSITE_URL` as the target named
+    /// `offsite`, then the `offsite:` list).
+    pub offsite: Vec<OffsiteTarget>,
+    /// Warn when a base's newest offsite copy is older than this.
+    pub offsite_max_age_hours: u32,
     /// Where restore drills make their scratch folders (`BACKUP_DRILL_DIR`,
     /// default: a `drill` folder beside the history database).
     pub drill_dir: PathBuf,
@@ -183,6 +189,13 @@ pub struct Config {
 }
 
 impl Config {
+    /// The offsite target named `name` (case-insensitive).
+    pub fn target(&self, name: &str) -> Option<&OffsiteTarget> {
+        self.offsite
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name))
+    }
+
     /// The base named `name` (case-insensitive), or the default base.
     pub fn base(&self, name: Option<&str>) -> Option<&Base> {
         match name {
@@ -212,6 +225,9 @@ impl Config {
         }
         out.extend(e.influxdb_token.iter());
         out.extend(e.uptime_kuma_push_url.iter());
+        for t in &self.offsite {
+            out.extend(t.secrets());
+        }
         out.extend(self.other_secrets.iter());
         out.extend(self.archive_old_passwords.iter());
         out.retain(|s| !s.is_empty());

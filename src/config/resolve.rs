@@ -31,7 +31,7 @@ pub(super) struct Resolver<'a> {
     pub(super) files: &'a Files<'a>,
     dotenv: HashMap<&'a str, &'a DotEnvEntry>,
     pub(super) problems: Vec<Problem>,
-    typed: HashMap<&'static str, (Typed, Origin)>,
+    pub(super) typed: HashMap<&'static str, (Typed, Origin)>,
     entries: Vec<Entry>,
 }
 
@@ -86,6 +86,11 @@ impl<'a> Resolver<'a> {
             return Some(raw.clone());
         }
         None
+    }
+
+    /// [`Resolver::pick`] for the other files of this module.
+    pub(super) fn pick_pub(&self, key: &Key) -> Option<Raw> {
+        self.pick(key)
     }
 
     fn run(&mut self) {
@@ -497,6 +502,7 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
     r.run();
     let bases = r.bases();
     cross_checks::check_bases(&mut r.problems, &bases);
+    let offsite = r.offsite(&bases);
     let telegram = r.telegram();
     let export = r.export();
     cross_checks::check_influxdb(&mut r, &export);
@@ -543,6 +549,8 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         bases,
         min_free_percent: r.num("backup.min_free_percent") as u8,
         max_age_hours: r.num("backup.max_age_hours") as u32,
+        offsite,
+        offsite_max_age_hours: r.num("backup.offsite_max_age_hours") as u32,
         catch_up: SignedDuration::from_hours(r.num("backup.catch_up_hours")),
         shutdown_grace: Duration::from_secs(r.num("app.shutdown_grace_secs") as u64),
         telegram,

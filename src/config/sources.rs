@@ -3,7 +3,7 @@
 //! text, so tests need no files; unknown YAML keys are reported here, with a
 //! "did you mean" hint.
 
-use super::keys::{self, BASE_KEYS, KEEP_KEYS, KEYS};
+use super::keys::{self, BASE_KEYS, KEEP_KEYS, KEYS, OFFSITE_KEYS};
 use super::{Origin, Problem};
 use serde_norway::Value;
 use std::collections::BTreeMap;
@@ -152,6 +152,8 @@ pub struct RawBase {
 pub struct YamlDoc {
     pub globals: BTreeMap<&'static str, Raw>,
     pub bases: Vec<RawBase>,
+    /// The items of `offsite:` (targets), in the same raw form as bases.
+    pub offsite: Vec<RawBase>,
 }
 
 /// Parse `config.yaml` text. Every unknown key and wrongly-shaped value is
@@ -208,6 +210,28 @@ pub fn parse_yaml_partial(text: &str, file: &Path) -> (YamlDoc, Vec<Problem>) {
             )),
         }
     }
+    if let Some(targets) = root.get("offsite") {
+        match targets {
+            Value::Null => {}
+            Value::Sequence(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let mut t = parse_offsite(item, i, &mut problems, &origin);
+                    t.line = yaml_line(text, &format!("offsite[{i}]"));
+                    doc.offsite.push(t);
+                }
+            }
+            // Not shown: a target's mapping may hold its credentials.
+            _ => problems.push(Problem::new(
+                origin("offsite"),
+                if targets.is_mapping() {
+                    "(a mapping)"
+                } else {
+                    "(a single value)"
+                },
+                "a list of offsite targets (- name: …, url: …)",
+            )),
+        }
+    }
     (doc, problems)
 }
 
@@ -229,7 +253,7 @@ fn walk_globals(
         } else {
             format!("{prefix}.{name}")
         };
-        if path == "bases" {
+        if path == "bases" || path == "offsite" {
             continue;
         }
         if let Some(key) = keys::by_yaml(&path) {
@@ -290,6 +314,7 @@ fn sibling_names(prefix: &str) -> Vec<String> {
         .collect();
     if prefix.is_empty() {
         names.push("bases".into());
+        names.push("offsite".into());
     }
     names.sort();
     names.dedup();
@@ -323,42 +348,7 @@ fn parse_base(
         };
         let path = format!("{here}.{name}");
         if name == "keep" || name == "retention" {
-            match v {
-                Value::Null => {}
-                Value::Mapping(keep) => {
-                    for (kk, kv) in keep {
-                        let kname = kk.as_str().unwrap_or("?");
-                        let kpath = format!("{path}.{kname}");
-                        if !KEEP_KEYS.contains(&kname) {
-                            problems.push(Problem::unknown(
-                                origin(&kpath),
-                                unknown_expected(kname, KEEP_KEYS),
-                            ));
-                            continue;
-                        }
-                        match scalar(kv, "") {
-                            Ok(Some(value)) => {
-                                base.fields.insert(
-                                    format!("keep.{kname}"),
-                                    Raw {
-                                        value,
-                                        origin: origin(&kpath),
-                                    },
-                                );
-                            }
-                            Ok(None) => {}
-                            Err(expected) => {
-                                problems.push(Problem::new(origin(&kpath), short(kv), expected))
-                            }
-                        }
-                    }
-                }
-                _ => problems.push(Problem::new(
-                    origin(&path),
-                    short(v),
-                    "a mapping such as {daily: 7, monthly: 12}",
-                )),
-            }
+            parse_keep(v, &path, &mut base.fields, problems, origin);
             continue;
         }
         if !BASE_KEYS.contains(&name) {
@@ -398,6 +388,116 @@ fn parse_base(
         }
     }
     base
+}
+
+/// A `keep:` mapping of a base or target into `keep.<option>` fields.
+fn parse_keep(
+    v: &Value,
+    path: &str,
+    fields: &mut BTreeMap<String, Raw>,
+    problems: &mut Vec<Problem>,
+    origin: &dyn Fn(&str) -> Origin,
+) {
+    match v {
+        Value::Null => {}
+        Value::Mapping(keep) => {
+            for (kk, kv) in keep {
+                let kname = kk.as_str().unwrap_or("?");
+                let kpath = format!("{path}.{kname}");
+                if !KEEP_KEYS.contains(&kname) {
+                    problems.push(Problem::unknown(
+                        origin(&kpath),
+                        unknown_expected(kname, KEEP_KEYS),
+                    ));
+                    continue;
+                }
+                match scalar(kv, "") {
+                    Ok(Some(value)) => {
+                        fields.insert(
+                            format!("keep.{kname}"),
+                            Raw {
+                                value,
+                                origin: origin(&kpath),
+                            },
+                        );
+                    }
+                    Ok(None) => {}
+                    Err(expected) => {
+                        problems.push(Problem::new(origin(&kpath), short(kv), expected))
+                    }
+                }
+            }
+        }
+        _ => problems.push(Problem::new(
+            origin(path),
+            short(v),
+            "a mapping such as {daily: 7, monthly: 12}",
+        )),
+    }
+}
+
+/// One item of `offsite:`: its fields by their `OFFSITE_KEYS` names
+/// (`bases:` as a comma-joined list, `keep:` as `keep.<option>`). A
+/// secret's wrongly-shaped value is not shown.
+fn parse_offsite(
+    item: &Value,
+    i: usize,
+    problems: &mut Vec<Problem>,
+    origin: &dyn Fn(&str) -> Origin,
+) -> RawBase {
+    let mut t = RawBase {
+        index: i,
+        line: None,
+        fields: BTreeMap::new(),
+    };
+    let here = format!("offsite[{i}]");
+    let Value::Mapping(map) = item else {
+        problems.push(Problem::new(
+            origin(&here),
+            "(not a mapping)",
+            "a mapping with at least name: and url:",
+        ));
+        return t;
+    };
+    for (k, v) in map {
+        let Some(name) = k.as_str() else {
+            problems.push(Problem::new(origin(&here), short(k), "text keys"));
+            continue;
+        };
+        let path = format!("{here}.{name}");
+        if name == "keep" || name == "retention" {
+            parse_keep(v, &path, &mut t.fields, problems, origin);
+            continue;
+        }
+        if !OFFSITE_KEYS.contains(&name) {
+            problems.push(Problem::unknown(
+                origin(&path),
+                unknown_expected(name, OFFSITE_KEYS),
+            ));
+            continue;
+        }
+        match scalar(v, "") {
+            Ok(Some(value)) => {
+                t.fields.insert(
+                    name.to_string(),
+                    Raw {
+                        value,
+                        origin: origin(&path),
+                    },
+                );
+            }
+            Ok(None) => {}
+            Err(expected) => {
+                let secret = matches!(
+                    name,
+                    "password" | "secret_access_key" | "key_passphrase" | "url"
+                );
+                let shown = if secret { "***".into() } else { short(v) };
+                problems.push(Problem::new(origin(&path), shown, expected))
+            }
+        }
+    }
+    t
 }
 
 fn unknown_expected(name: &str, known: &[&str]) -> String {

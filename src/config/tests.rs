@@ -872,3 +872,172 @@ fn archive_passwords_are_secrets_lists_and_need_an_archive() {
     );
     assert_lacks(&err, &["s3cret-x"]);
 }
+
+#[test]
+fn offsite_target_from_the_environment() {
+    let cfg = load_env(&[
+        ("ONEC_BASE_PATH", "/srv/buh"),
+        ("OFFSITE_URL", "s3://bucket/1c"),
+        ("OFFSITE_ENDPOINT", "https://storage.yandexcloud.net"),
+        ("OFFSITE_REGION", "ru-central1"),
+        ("OFFSITE_PATH_STYLE", "true"),
+        ("OFFSITE_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("OFFSITE_SECRET_ACCESS_KEY", "s3cr3t-access-key"),
+        ("OFFSITE_WHICH", "week"),
+        ("OFFSITE_KEEP_DAILY", "7"),
+        ("OFFSITE_KEEP_WITHIN", "30d"),
+        ("OFFSITE_BANDWIDTH", "10MiB/s"),
+        ("OFFSITE_BASES", "buh"),
+    ])
+    .unwrap();
+    assert_eq!(cfg.offsite.len(), 1);
+    let t = &cfg.offsite[0];
+    assert_eq!(t.name, "offsite");
+    assert_eq!(
+        t.location,
+        offsite::Location::S3 {
+            bucket: "bucket".into(),
+            prefix: "1c".into()
+        }
+    );
+    assert!(t.path_style);
+    assert_eq!(t.region.as_deref(), Some("ru-central1"));
+    assert_eq!(t.which, offsite::Which::Week);
+    assert_eq!(t.mode, offsite::Mode::History);
+    assert_eq!(t.keep.daily, Some(7));
+    assert!(t.keep.within.is_some());
+    assert_eq!(t.bandwidth, Some(10 * 1024 * 1024));
+    assert_eq!(t.bases.as_deref(), Some(&["buh".to_string()][..]));
+    assert!(!t.read_back, "S3 verifies by size/ETag by default");
+    assert_eq!(cfg.offsite_max_age_hours, 30);
+    assert!(cfg.target("OFFSITE").is_some());
+    let out = render_check(&cfg);
+    assert_lacks(&out, &["s3cr3t-access-key"]);
+    assert_contains(
+        &out,
+        &[
+            "OFFSITE_SECRET_ACCESS_KEY",
+            "***",
+            "offsite: s3://bucket/1c",
+        ],
+    );
+    assert_eq!(cfg.mask("k=s3cr3t-access-key"), "k=***");
+    assert!(!format!("{cfg:?}").contains("s3cr3t-access-key"));
+}
+
+#[test]
+fn offsite_targets_from_yaml_with_defaults_per_kind() {
+    let dir = with_yaml(concat!(
+        "bases:\n",
+        "  - name: buh\n",
+        "    path: /srv/buh\n",
+        "  - name: zup\n",
+        "    path: /srv/zup\n",
+        "offsite:\n",
+        "  - name: nas\n",
+        "    url: sftp://backup@nas:2222/srv/1c\n",
+        "    password: sftp-pass-1\n",
+        "    known_host: SHA256:abc\n",
+        "    bases: [zup]\n",
+        "    which: day\n",
+        "    mode: fixed\n",
+        "    keep: {last: 3}\n",
+        "  - name: usb\n",
+        "    url: /mnt/usb/1c\n",
+        "    verify: size\n",
+        "  - name: dav\n",
+        "    url: webdavs://webdav.yandex.ru/b\n",
+        "    user: u\n",
+        "    password: dav-pass-2\n",
+    ));
+    let cfg = load_in(&dir, &[("OFFSITE_URL", "file:///srv/copies")]).unwrap();
+    let names: Vec<&str> = cfg.offsite.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["offsite", "nas", "usb", "dav"]);
+    let nas = cfg.target("nas").unwrap();
+    assert!(nas.read_back, "SFTP reads back by default");
+    assert_eq!(nas.mode, offsite::Mode::Fixed);
+    assert_eq!(nas.which, offsite::Which::Day);
+    assert_eq!(nas.keep.last, Some(3));
+    assert!(nas.takes("ZUP") && !nas.takes("buh"));
+    assert!(cfg.offsite[0].read_back, "a folder reads back by default");
+    assert!(!cfg.target("usb").unwrap().read_back, "verify: size");
+    assert!(!cfg.target("dav").unwrap().read_back);
+    let secrets: Vec<&str> = cfg.secrets().iter().map(|s| s.expose()).collect();
+    assert!(secrets.contains(&"sftp-pass-1") && secrets.contains(&"dav-pass-2"));
+    let out = render_check(&cfg);
+    assert_lacks(&out, &["sftp-pass-1", "dav-pass-2"]);
+    assert_contains(
+        &out,
+        &["nas: sftp://backup@nas:2222/srv/1c", "password=***"],
+    );
+}
+
+#[test]
+fn offsite_problems_name_the_place_and_what_to_do() {
+    let dir = with_yaml(concat!(
+        "bases:\n",
+        "  - name: buh\n",
+        "    path: /srv/buh\n",
+        "offsite:\n",
+        "  - name: a\n",
+        "    url: s3://bucket\n",
+        "  - name: b\n",
+        "    url: sftp://h/x\n",
+        "  - name: A\n",
+        "    url: /x\n",
+        "    bases: [nope]\n",
+        "  - url: /y\n",
+        "  - name: c\n",
+        "    url: ftp://h/x\n",
+        "  - name: d\n",
+        "    url: /z\n",
+        "    which: yearly\n",
+        "    mode: rolling\n",
+        "    bandwidth: fast\n",
+    ));
+    let err = load_in(&dir, &[]).unwrap_err().to_string();
+    assert_contains(
+        &err,
+        &[
+            "offsite[0]",
+            "access_key_id:",
+            "secret_access_key:",
+            "offsite[1]",
+            "password:",
+            "known_host:",
+            "target name used once",
+            "nope",
+            "known: buh",
+            "yearly",
+            "rolling",
+            "10MiB/s",
+            "offsite[3]",
+            "`name:`",
+            "sftp://",
+        ],
+    );
+    let err = load_env(&[
+        ("OFFSITE_URL", "sftp://u:hunter2@h/x"),
+        ("OFFSITE_PASSWORD", "pw-secret-9"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert_contains(&err, &["OFFSITE_URL", "OFFSITE_PASSWORD"]);
+    assert_lacks(&err, &["hunter2", "pw-secret-9"]);
+    let err = load_env(&[("OFFSITE_URL", "s3://b/p"), ("OFFSITE_WHICH", "x")])
+        .unwrap_err()
+        .to_string();
+    assert_contains(
+        &err,
+        &[
+            "OFFSITE_WHICH",
+            "OFFSITE_ACCESS_KEY_ID",
+            "OFFSITE_SECRET_ACCESS_KEY",
+        ],
+    );
+    let err = load_env(&[("OFFSITE_URL", "sftp://u@h/x"), ("OFFSITE_KEY_FILE", "/k")])
+        .unwrap_err()
+        .to_string();
+    assert_contains(&err, &["OFFSITE_KNOWN_HOST"]);
+    assert_lacks(&err, &["OFFSITE_PASSWORD or"]);
+}

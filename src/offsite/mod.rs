@@ -3,7 +3,11 @@
 //! and drills. [`remote`] is the seam every kind implements; [`open`] picks
 //! the kind from a target's [`Location`].
 
+pub mod fetch;
 pub mod folder;
+pub mod pick;
+pub mod prune;
+pub mod queue;
 pub mod remote;
 pub mod throttle;
 

@@ -47,6 +47,28 @@ pub struct Request<'a> {
     /// How long to wait for a backup of the base to finish before the
     /// drill is skipped (zero: do not wait).
     pub lock_wait: Duration,
+    /// Where the archive comes from: `None` = the local archive; else a
+    /// copy fetched back (an offsite target: `drill --from`).
+    pub source: Option<&'a dyn Source>,
+}
+
+/// Another place a drill's archive can come from (an offsite target): it
+/// picks the run and downloads its archive, verified against the run's
+/// SHA-256, into a folder under the drill folder. The returned guard
+/// removes the download when dropped.
+pub trait Source {
+    /// For reasons: "offsite target nas".
+    fn describe(&self) -> String;
+    /// The newest good run of `base` this source holds.
+    fn pick(&self, history: &History, base: &str) -> Result<Option<Run>, String>;
+    /// Download `run`'s archive into `dir`; the path and a guard.
+    fn fetch(
+        &self,
+        history: &History,
+        run: &Run,
+        dir: &Path,
+        cancel: &Cancel,
+    ) -> Result<(PathBuf, Box<dyn std::any::Any>), String>;
 }
 
 /// Nothing could be recorded.
@@ -163,17 +185,43 @@ fn attempt(
             scratch.0.display()
         ));
     }
-    let run = match newest_archive(history, &base.name) {
+    let picked_run = match req.source {
+        None => newest_archive(history, &base.name),
+        Some(src) => src.pick(history, &base.name),
+    };
+    let run = match picked_run {
         Ok(Some(run)) => run,
         Ok(None) => {
-            return Ending::Skipped(format!(
-                "nothing to drill: no successful backup of {} whose archive still exists",
-                base.name
-            ));
+            return Ending::Skipped(match req.source {
+                None => format!(
+                    "nothing to drill: no successful backup of {} whose archive still exists",
+                    base.name
+                ),
+                Some(src) => format!(
+                    "nothing to drill: no successful backup of {} has a copy on {}",
+                    base.name,
+                    src.describe()
+                ),
+            });
         }
         Err(e) => return Ending::Failed(format!("cannot read the history: {e}")),
     };
-    let archive = run.archive_path.clone().unwrap_or_default();
+    // A copy from elsewhere is downloaded (and checked) first; the guard
+    // removes it when the drill ends.
+    let download = match req.source {
+        None => None,
+        Some(src) => match src.fetch(history, &run, &cfg.drill_dir, cancel) {
+            Ok(got) => Some(got),
+            Err(e) => {
+                *picked = Some(run);
+                return Ending::Failed(e);
+            }
+        },
+    };
+    let archive = match &download {
+        Some((path, _guard)) => path.clone(),
+        None => run.archive_path.clone().unwrap_or_default(),
+    };
     // An encrypted archive opens with the settings' passwords, the one its
     // run recorded tried first.
     let passwords = Passwords::configured(cfg, Some(base)).for_key_id(run.key_id.as_deref());

@@ -153,7 +153,7 @@ pub(super) fn ser_ts<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Err
     s.collect_str(t)
 }
 
-fn ser_opt_ts<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn ser_opt_ts<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => s.collect_str(t),
         None => s.serialize_none(),

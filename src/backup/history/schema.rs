@@ -88,6 +88,53 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX drills_base_started ON drills (base, started);
     "#,
+    // 5: offsite copies: when each target first appeared, the upload queue
+    // (one item per target and run, with its retry and resume state) and
+    // one row per upload attempt (`deleted` set when remote retention
+    // removed the object: only objects with an `ok` row are ever deleted).
+    r#"
+    CREATE TABLE offsite_targets (
+        name       TEXT    PRIMARY KEY,
+        first_seen TEXT    NOT NULL,
+        first_run  INTEGER NOT NULL
+    );
+    CREATE TABLE offsite_queue (
+        id           INTEGER PRIMARY KEY,
+        target       TEXT    NOT NULL,
+        run_id       INTEGER NOT NULL,
+        base         TEXT    NOT NULL,
+        object       TEXT    NOT NULL,
+        state        TEXT    NOT NULL
+                     CHECK (state IN ('queued', 'uploading', 'done', 'failed')),
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT    NOT NULL,
+        resume       TEXT,
+        last_error   TEXT,
+        pid          INTEGER,
+        bytes        INTEGER,
+        created      TEXT    NOT NULL,
+        updated      TEXT    NOT NULL,
+        UNIQUE (target, run_id)
+    );
+    CREATE INDEX offsite_queue_due ON offsite_queue (state, next_attempt);
+    CREATE TABLE offsite_uploads (
+        id          INTEGER PRIMARY KEY,
+        target      TEXT    NOT NULL,
+        run_id      INTEGER NOT NULL,
+        base        TEXT    NOT NULL,
+        object      TEXT    NOT NULL,
+        bytes       INTEGER,
+        duration_ms INTEGER NOT NULL,
+        verified    TEXT    CHECK (verified IN ('size', 'etag', 'read')),
+        status      TEXT    NOT NULL CHECK (status IN ('ok', 'failed')),
+        error       TEXT,
+        started     TEXT    NOT NULL,
+        finished    TEXT    NOT NULL,
+        deleted     TEXT
+    );
+    CREATE INDEX offsite_uploads_target_base ON offsite_uploads (target, base, finished);
+    CREATE INDEX offsite_uploads_run ON offsite_uploads (run_id);
+    "#,
 ];
 
 impl History {

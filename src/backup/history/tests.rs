@@ -651,3 +651,89 @@ fn migration_3_adds_the_key_id_to_an_existing_history() {
         Some("0badc0de")
     );
 }
+
+/// A database made before offsite copies (schema 4, with a run in it)
+/// opens, gains the queue and uploads tables and keeps its runs; the queue
+/// is idempotent per target and run, and retention sees only ok uploads
+/// not yet deleted.
+#[test]
+fn a_version_4_database_gains_the_offsite_tables() {
+    let (_d, path) = temp_db();
+    {
+        let c = old_database(&path, 4);
+        let n: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'offsite_%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+    let h = History::open(&path).unwrap();
+    assert_eq!(h.schema_version().unwrap(), 5);
+    let run = h.last_success("buh").unwrap().unwrap();
+    let (_, first_run) = h.offsite_target_seen("nas").unwrap();
+    assert_eq!(first_run, run.id, "the boundary is the newest run then");
+    assert_eq!(h.offsite_target_seen("nas").unwrap().1, first_run);
+    assert!(
+        h.offsite_enqueue("nas", run.id, "buh", "buh/a.zip", Some(10))
+            .unwrap()
+    );
+    assert!(
+        !h.offsite_enqueue("nas", run.id, "buh", "buh/a.zip", Some(10))
+            .unwrap()
+    );
+    let now = Timestamp::now();
+    let due = h.offsite_due("nas", &now).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].state, QueueState::Queued);
+    assert!(h.offsite_claim(due[0].id, std::process::id()).unwrap());
+    assert!(
+        !h.offsite_claim(due[0].id, 1).unwrap(),
+        "a live owner keeps it"
+    );
+    h.offsite_save_resume(due[0].id, Some("{\"upload_id\":\"x\"}"))
+        .unwrap();
+    assert_eq!(
+        h.offsite_resume(due[0].id).unwrap().as_deref(),
+        Some("{\"upload_id\":\"x\"}")
+    );
+    let later = ts("2999-01-01T00:00:00Z");
+    h.offsite_failed(due[0].id, "disk full", &later).unwrap();
+    assert!(
+        h.offsite_due("nas", &now).unwrap().is_empty(),
+        "backoff holds it"
+    );
+    let q = &h.offsite_queue(Some("nas")).unwrap()[0];
+    assert_eq!((q.state, q.attempts), (QueueState::Failed, 1));
+    assert_eq!(q.last_error.as_deref(), Some("disk full"));
+    h.offsite_due_now(None).unwrap();
+    assert_eq!(h.offsite_due("nas", &Timestamp::now()).unwrap().len(), 1);
+    let (s, f) = (ts("2024-01-02T00:00:00Z"), ts("2024-01-02T00:00:05Z"));
+    let up = |status, object| NewUpload {
+        target: "nas",
+        run_id: run.id,
+        base: "buh",
+        object,
+        bytes: Some(10),
+        verified: Some("read"),
+        status,
+        error: None,
+        started: &s,
+        finished: &f,
+    };
+    h.record_upload(&up(UploadStatus::Failed, "buh/a.zip"))
+        .unwrap();
+    let ok = h.record_upload(&up(UploadStatus::Ok, "buh/a.zip")).unwrap();
+    assert_eq!(ok.duration_ms, 5000);
+    h.offsite_done(q.id).unwrap();
+    assert!(h.offsite_due("nas", &Timestamp::now()).unwrap().is_empty());
+    assert_eq!(h.live_uploads("nas", "buh").unwrap(), vec![ok.clone()]);
+    assert_eq!(h.copies_of_run(run.id).unwrap(), ["nas"]);
+    assert_eq!(h.live_upload_of_run("nas", run.id).unwrap(), Some(ok));
+    assert_eq!(h.mark_upload_deleted("nas", "buh/a.zip").unwrap(), 1);
+    assert!(h.live_uploads("nas", "buh").unwrap().is_empty());
+    assert!(h.copies_of_run(run.id).unwrap().is_empty());
+    assert_eq!(h.uploads(None, 10).unwrap().len(), 2);
+}

@@ -234,7 +234,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn sha256_file(path: &Path, cancel: &Cancel) -> io::Result<String> {
+/// The SHA-256 of a file, lowercase hex (as runs record it).
+pub fn sha256_file(path: &Path, cancel: &Cancel) -> io::Result<String> {
     let mut f = File::open(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
