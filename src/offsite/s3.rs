@@ -167,10 +167,13 @@ impl S3 {
             Some(e) => e.trim_end_matches('/').to_string(),
             None => format!("https://s3.{region}.amazonaws.com"),
         };
-        let url = Url::parse(&endpoint)
-            .map_err(|e| anyhow!("the S3 endpoint {endpoint:?} is not a URL ({e}): check OFFSITE_ENDPOINT"))?;
+        let url = Url::parse(&endpoint).map_err(|e| {
+            anyhow!("the S3 endpoint {endpoint:?} is not a URL ({e}): check OFFSITE_ENDPOINT")
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            bail!("the S3 endpoint {endpoint:?} must be http(s)://host[:port]: check OFFSITE_ENDPOINT");
+            bail!(
+                "the S3 endpoint {endpoint:?} must be http(s)://host[:port]: check OFFSITE_ENDPOINT"
+            );
         }
         let mut host = url.host_str().unwrap_or_default().to_string();
         if let Some(p) = url.port() {
@@ -443,7 +446,10 @@ impl S3 {
             .ok_or_else(|| anyhow!("{}: HEAD {key} gave no size", self.describe()))?;
         Ok(Some(Head {
             size,
-            etag: get("etag").unwrap_or_default().trim_matches('"').to_string(),
+            etag: get("etag")
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_string(),
             modified: get("last-modified").and_then(|v| parse_http_date(&v)),
             sha256: get("x-amz-meta-sha256"),
         }))
@@ -540,8 +546,12 @@ impl S3 {
         let mut parts = HashMap::new();
         let mut marker: Option<String> = None;
         loop {
-            let mut req = Req::new(Method::GET, Some(key), format!("listing the parts of {key}"))
-                .query("uploadId", upload_id);
+            let mut req = Req::new(
+                Method::GET,
+                Some(key),
+                format!("listing the parts of {key}"),
+            )
+            .query("uploadId", upload_id);
             if let Some(m) = &marker {
                 req = req.query("part-number-marker", m.clone());
             }
@@ -588,7 +598,12 @@ impl S3 {
         }
     }
 
-    async fn put_multipart(&self, up: &Upload<'_>, key: &str, saved: Option<State>) -> Result<Stored> {
+    async fn put_multipart(
+        &self,
+        up: &Upload<'_>,
+        key: &str,
+        saved: Option<State>,
+    ) -> Result<Stored> {
         let part_size = self.part_size_for(up.size);
         let n_parts = up.size.div_ceil(part_size);
         let mut file =
@@ -597,7 +612,10 @@ impl S3 {
         // Go on with the saved upload when it is this file's and the server still has it.
         let mut resumed = None;
         if let Some(s) = saved {
-            if s.key == key && s.size == up.size && s.sha256 == up.sha256 && s.part_size == part_size
+            if s.key == key
+                && s.size == up.size
+                && s.sha256 == up.sha256
+                && s.part_size == part_size
             {
                 match self.list_parts(key, &s.upload_id, up.cancel).await? {
                     Some(on_server) => {
@@ -754,7 +772,9 @@ impl S3 {
                 }
                 out.push(Object {
                     name: name.to_string(),
-                    size: tag(c, "Size").and_then(|s| s.trim().parse().ok()).unwrap_or(0),
+                    size: tag(c, "Size")
+                        .and_then(|s| s.trim().parse().ok())
+                        .unwrap_or(0),
                     modified: tag(c, "LastModified").and_then(|s| s.trim().parse().ok()),
                 });
             }
@@ -827,10 +847,12 @@ impl S3 {
 
     async fn rename_async(&self, from: &str, to: &str) -> Result<()> {
         let (fk, tk) = (self.key(from)?, self.key(to)?);
-        let head = self
-            .head_key(&fk)
-            .await?
-            .ok_or_else(|| anyhow!("{}: cannot move {from}: there is no such object", self.describe()))?;
+        let head = self.head_key(&fk).await?.ok_or_else(|| {
+            anyhow!(
+                "{}: cannot move {from}: there is no such object",
+                self.describe()
+            )
+        })?;
         if head.size > MAX_COPY {
             bail!(
                 "{}: cannot move {from} to {to}: it holds {} bytes and one S3 copy takes at most 5 GiB \
@@ -914,7 +936,8 @@ impl Remote for S3 {
 
     fn delete(&self, name: &str) -> Result<()> {
         let key = self.key(name)?;
-        self.rt.block_on(self.delete_key(&key, format!("deleting {name}")))
+        self.rt
+            .block_on(self.delete_key(&key, format!("deleting {name}")))
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<()> {
@@ -940,7 +963,10 @@ fn read_part(file: &mut File, offset: u64, len: u64, buf: &mut Vec<u8>) -> std::
     if got as u64 != len {
         return Err(std::io::Error::new(
             std::io::ErrorKind::UnexpectedEof,
-            format!("the file ended at {} bytes: it changed during the upload", offset + got as u64),
+            format!(
+                "the file ended at {} bytes: it changed during the upload",
+                offset + got as u64
+            ),
         ));
     }
     Ok(())
@@ -958,7 +984,10 @@ async fn throttle(t: &Throttle, bytes: u64, cancel: &Cancel) -> Result<(), Cance
 }
 
 /// Run `f`, giving up (with `Cancelled`) once `cancel` is set.
-async fn until_cancelled<T>(cancel: Option<&Cancel>, f: impl Future<Output = T>) -> Result<T, Cancelled> {
+async fn until_cancelled<T>(
+    cancel: Option<&Cancel>,
+    f: impl Future<Output = T>,
+) -> Result<T, Cancelled> {
     let Some(c) = cancel else {
         return Ok(f.await);
     };

@@ -145,11 +145,7 @@ fn multipart_etag(bytes: &[u8]) -> String {
     for part in bytes.chunks(PART as usize) {
         md5s.extend_from_slice(&md5::Md5::digest(part));
     }
-    format!(
-        "{}-{}",
-        md5_hex(&md5s),
-        bytes.len().div_ceil(PART as usize)
-    )
+    format!("{}-{}", md5_hex(&md5s), bytes.len().div_ceil(PART as usize))
 }
 
 #[test]
@@ -204,7 +200,10 @@ fn small_put_stat_list_get_round_trip() {
             ("Зарплата/z.zip".to_string(), 11)
         ]
     );
-    assert_eq!(names("Бухгалтерия"), [(name.to_string(), bytes.len() as u64)]);
+    assert_eq!(
+        names("Бухгалтерия"),
+        [(name.to_string(), bytes.len() as u64)]
+    );
     assert_eq!(names("Зарплата/"), [("Зарплата/z.zip".to_string(), 11)]);
     assert!(names("Склад").is_empty());
     // Names are relative to the target's prefix: another client with no
@@ -227,10 +226,18 @@ fn small_put_stat_list_get_round_trip() {
     );
     assert_eq!(get(&s3, name), bytes);
     let missing = s3
-        .get("Склад/x.zip", &mut Vec::new(), &Throttle::unlimited(), &Cancel::new())
+        .get(
+            "Склад/x.zip",
+            &mut Vec::new(),
+            &Throttle::unlimited(),
+            &Cancel::new(),
+        )
         .unwrap_err()
         .to_string();
-    assert!(missing.contains("there is no object Склад/x.zip"), "{missing}");
+    assert!(
+        missing.contains("there is no object Склад/x.zip"),
+        "{missing}"
+    );
 
     // A new put replaces the object.
     let newer = data(5_000, 2);
@@ -283,7 +290,10 @@ fn cut_after(s3: &S3, f: &Path, name: &str, saved: &Saved, parts: u64) {
     })
     .unwrap_err();
     assert!(err.downcast_ref::<Cancelled>().is_some(), "{err:#}");
-    assert_eq!(saved.json()["parts"].as_array().unwrap().len() as u64, parts);
+    assert_eq!(
+        saved.json()["parts"].as_array().unwrap().len() as u64,
+        parts
+    );
     // Nothing is published under the name by a cut upload.
     assert!(s3.stat(name).unwrap().is_none());
 }
@@ -376,7 +386,8 @@ fn rename_copies_then_deletes_and_delete_is_idempotent() {
     let bytes = data(10_000, 8);
     let f = write(d.path(), "a.zip", &bytes);
     put(&s3, &f, "b/a.zip.part", &NoResume, &Cancel::new(), &|_| {}).unwrap();
-    s3.rename("b/a.zip.part", "b/Бухгалтерия daily.zip").unwrap();
+    s3.rename("b/a.zip.part", "b/Бухгалтерия daily.zip")
+        .unwrap();
     assert!(s3.stat("b/a.zip.part").unwrap().is_none());
     let head = s3.head("b/Бухгалтерия daily.zip").unwrap().unwrap();
     assert_eq!(head.size, bytes.len() as u64);
@@ -416,7 +427,10 @@ fn a_wrong_key_gives_a_clear_error_without_the_secret() {
         }
         // HEAD answers carry no body: the status alone says what to check.
         let e = s3.stat("a.zip").unwrap_err().to_string();
-        assert!(e.contains("403") && e.contains("OFFSITE_ACCESS_KEY_ID"), "{e}");
+        assert!(
+            e.contains("403") && e.contains("OFFSITE_ACCESS_KEY_ID"),
+            "{e}"
+        );
     }
     // The right key works (and every request above was really checked).
     let s3 = client(&m, &k);
@@ -431,5 +445,8 @@ fn a_missing_bucket_says_to_create_it() {
     let s3 = client(&m, &k);
     let e = s3.list("").unwrap_err().to_string();
     assert!(e.contains("NoSuchBucket") && e.contains("create it"), "{e}");
-    assert!(e.contains(&format!("s3://{BUCKET}/{PREFIX} at {}", m.endpoint())), "{e}");
+    assert!(
+        e.contains(&format!("s3://{BUCKET}/{PREFIX} at {}", m.endpoint())),
+        "{e}"
+    );
 }
