@@ -38,7 +38,7 @@ pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
 pub const MIN_PART_SIZE: u64 = 5 << 20;
 /// S3's largest number of parts in one upload.
 const MAX_PARTS: u64 = 10_000;
-/// The largest object one CopyObject can copy.
+/// The largest object one CopyObject can copy (and the largest copied part).
 const MAX_COPY: u64 = 5 << 30;
 /// Throttle and read granularity.
 const CHUNK: u64 = 1 << 20;
@@ -85,6 +85,8 @@ pub struct S3 {
     key_id: String,
     secret: Secret,
     part_size: u64,
+    /// Objects above this are copied in parts (UploadPartCopy) by `rename`.
+    copy_limit: u64,
     parts_sent: AtomicU64,
 }
 
@@ -213,6 +215,7 @@ impl S3 {
             key_id: key_id.to_string(),
             secret,
             part_size: DEFAULT_PART_SIZE,
+            copy_limit: MAX_COPY,
             parts_sent: AtomicU64::new(0),
         })
     }
@@ -221,6 +224,13 @@ impl S3 {
     /// except the last).
     pub fn with_part_size(mut self, bytes: u64) -> Self {
         self.part_size = bytes.max(1);
+        self
+    }
+
+    /// Copy objects above `bytes` in parts of that size when renaming
+    /// (tests; S3's own limit of one copy, 5 GiB, is the default).
+    pub fn with_copy_limit(mut self, bytes: u64) -> Self {
+        self.copy_limit = bytes.clamp(1, MAX_COPY);
         self
     }
 
@@ -718,11 +728,7 @@ impl S3 {
         .body(xml.into_bytes());
         let resp = self.send_ok(&req, Some(up.cancel)).await?;
         let body = resp.text().await.unwrap_or_default();
-        if let Some(err) = tag(&body, "Error") {
-            let code = tag(err, "Code").map(unescape).unwrap_or_default();
-            let message = tag(err, "Message").map(unescape).unwrap_or_default();
-            return Err(self.explain(&req.what, 200, &code, &message));
-        }
+        self.error_in_body(&req.what, &body)?;
         let etag = tag(&body, "ETag")
             .map(|e| unescape(e).trim_matches('"').to_string())
             .unwrap_or_default();
@@ -845,6 +851,96 @@ impl S3 {
         Err(self.explain(&req.what, status, &code, &message))
     }
 
+    /// S3 may answer 200 and still put an `<Error>` in the body (copies,
+    /// completing an upload).
+    fn error_in_body(&self, what: &str, body: &str) -> Result<()> {
+        match tag(body, "Error") {
+            Some(err) => {
+                let code = tag(err, "Code").map(unescape).unwrap_or_default();
+                let message = tag(err, "Message").map(unescape).unwrap_or_default();
+                Err(self.explain(what, 200, &code, &message))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Copy an object above one copy's limit: a multipart upload whose
+    /// parts are ranges of the source (UploadPartCopy), metadata kept.
+    async fn copy_in_parts(
+        &self,
+        source: &str,
+        tk: &str,
+        head: &Head,
+        from: &str,
+        to: &str,
+    ) -> Result<()> {
+        let mut req = Req::new(
+            Method::POST,
+            Some(tk),
+            format!("starting to copy {from} to {to}"),
+        )
+        .query("uploads", "");
+        if let Some(sha) = &head.sha256 {
+            req = req.header("x-amz-meta-sha256", sha.clone());
+        }
+        let resp = self.send_ok(&req, None).await?;
+        let body = resp.text().await.unwrap_or_default();
+        let upload_id = tag(&body, "UploadId").map(unescape).ok_or_else(|| {
+            anyhow!(
+                "{}: {}: no UploadId in the answer",
+                self.describe(),
+                req.what
+            )
+        })?;
+        let result = async {
+            let part = self.copy_limit;
+            let n_parts = head.size.div_ceil(part);
+            let mut xml = String::from("<CompleteMultipartUpload>");
+            for n in 1..=n_parts {
+                let first = (n - 1) * part;
+                let last = (first + part).min(head.size) - 1;
+                let req = Req::new(
+                    Method::PUT,
+                    Some(tk),
+                    format!("copying part {n} of {n_parts} of {from} to {to}"),
+                )
+                .query("partNumber", n.to_string())
+                .query("uploadId", upload_id.clone())
+                .header("x-amz-copy-source", source)
+                .header("x-amz-copy-source-range", format!("bytes={first}-{last}"));
+                let resp = self.send_ok(&req, None).await?;
+                let body = resp.text().await.unwrap_or_default();
+                self.error_in_body(&req.what, &body)?;
+                let etag = tag(&body, "ETag")
+                    .map(|e| unescape(e).trim_matches('"').to_string())
+                    .ok_or_else(|| {
+                        anyhow!("{}: {}: no ETag in the answer", self.describe(), req.what)
+                    })?;
+                let _ = write!(
+                    xml,
+                    "<Part><PartNumber>{n}</PartNumber><ETag>\"{etag}\"</ETag></Part>"
+                );
+            }
+            xml.push_str("</CompleteMultipartUpload>");
+            let req = Req::new(
+                Method::POST,
+                Some(tk),
+                format!("completing the copy of {from} to {to}"),
+            )
+            .query("uploadId", upload_id.clone())
+            .header("content-type", "application/xml")
+            .body(xml.into_bytes());
+            let resp = self.send_ok(&req, None).await?;
+            let body = resp.text().await.unwrap_or_default();
+            self.error_in_body(&req.what, &body)
+        }
+        .await;
+        if result.is_err() {
+            self.abort(tk, &upload_id).await;
+        }
+        result
+    }
+
     async fn rename_async(&self, from: &str, to: &str) -> Result<()> {
         let (fk, tk) = (self.key(from)?, self.key(to)?);
         let head = self.head_key(&fk).await?.ok_or_else(|| {
@@ -853,23 +949,15 @@ impl S3 {
                 self.describe()
             )
         })?;
-        if head.size > MAX_COPY {
-            bail!(
-                "{}: cannot move {from} to {to}: it holds {} bytes and one S3 copy takes at most 5 GiB \
-                 (copying in parts is not built); keep such archives under their upload names",
-                self.describe(),
-                head.size
-            );
-        }
         let source = format!("/{}/{}", self.bucket, uri_encode(&fk, true));
-        let req = Req::new(Method::PUT, Some(&tk), format!("copying {from} to {to}"))
-            .header("x-amz-copy-source", source);
-        let resp = self.send_ok(&req, None).await?;
-        let body = resp.text().await.unwrap_or_default();
-        if let Some(err) = tag(&body, "Error") {
-            let code = tag(err, "Code").map(unescape).unwrap_or_default();
-            let message = tag(err, "Message").map(unescape).unwrap_or_default();
-            return Err(self.explain(&req.what, 200, &code, &message));
+        if head.size > self.copy_limit {
+            self.copy_in_parts(&source, &tk, &head, from, to).await?;
+        } else {
+            let req = Req::new(Method::PUT, Some(&tk), format!("copying {from} to {to}"))
+                .header("x-amz-copy-source", source);
+            let resp = self.send_ok(&req, None).await?;
+            let body = resp.text().await.unwrap_or_default();
+            self.error_in_body(&req.what, &body)?;
         }
         let copied = self.head_key(&tk).await?;
         if copied.as_ref().map(|h| h.size) != Some(head.size) {

@@ -3,8 +3,10 @@
 //! through its IAM. Small and multipart uploads with their ETag proofs and
 //! the SHA-256 metadata, listing, reading back, resuming a cut multipart
 //! upload from the saved state (only the missing parts are sent), a stale
-//! upload id, an abandoned upload of a changed file, rename and delete, and
-//! the errors of a wrong key (clear, without the secret).
+//! upload id, an abandoned upload of a changed file, rename and delete
+//! (a big object copied in parts), the speed cap, retries through a proxy
+//! that drops connections and answers 503, and the errors of a wrong key
+//! (clear, without the secret).
 
 #![cfg(unix)]
 
@@ -15,9 +17,12 @@ use onec_backup_bot::config::Secret;
 use onec_backup_bot::offsite::s3::S3;
 use onec_backup_bot::offsite::{NoResume, Proof, Remote, Resume, Stored, Throttle, Upload};
 use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The part size of these tests (moto is told to allow parts this small).
 const PART: u64 = 256 << 10;
@@ -447,6 +452,212 @@ fn a_missing_bucket_says_to_create_it() {
     assert!(e.contains("NoSuchBucket") && e.contains("create it"), "{e}");
     assert!(
         e.contains(&format!("s3://{BUCKET}/{PREFIX} at {}", m.endpoint())),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_big_object_is_renamed_by_a_copy_in_parts() {
+    let _slot = heavy();
+    let (m, k) = server();
+    let s3 = client(&m, &k).with_copy_limit(PART);
+    let d = tempfile::tempdir().unwrap();
+    let bytes = data(3 * PART + 17, 9);
+    let f = write(d.path(), "big.zip", &bytes);
+    put(&s3, &f, "b/big.zip", &NoResume, &Cancel::new(), &|_| {}).unwrap();
+    s3.rename("b/big.zip", "b/monthly.zip").unwrap();
+    assert!(s3.stat("b/big.zip").unwrap().is_none());
+    let head = s3.head("b/monthly.zip").unwrap().unwrap();
+    assert_eq!(head.size, bytes.len() as u64);
+    assert!(
+        head.etag.ends_with("-4"),
+        "copied in 4 parts: {}",
+        head.etag
+    );
+    assert_eq!(head.sha256.as_deref(), Some(sha(&bytes).as_str()));
+    assert_eq!(get(&s3, "b/monthly.zip"), bytes);
+}
+
+#[test]
+fn the_speed_cap_holds_for_uploads_and_downloads() {
+    let _slot = heavy();
+    let (m, k) = server();
+    let s3 = client(&m, &k);
+    let d = tempfile::tempdir().unwrap();
+    // 1 MiB at 256 KiB/s: the bucket starts with one second of budget,
+    // so at least 3 s each way.
+    let bytes = data(4 * PART, 10);
+    let f = write(d.path(), "big.zip", &bytes);
+    let cap = Throttle::new(Some(256 << 10));
+    let t = Instant::now();
+    s3.put(&Upload {
+        file: &f,
+        name: "b/capped.zip",
+        size: bytes.len() as u64,
+        sha256: &sha(&bytes),
+        resume: &NoResume,
+        throttle: &cap,
+        cancel: &Cancel::new(),
+        progress: &|_| {},
+    })
+    .unwrap();
+    let up = t.elapsed();
+    assert!(up >= Duration::from_millis(2900), "upload took {up:?}");
+    let cap = Throttle::new(Some(256 << 10));
+    let t = Instant::now();
+    let mut out = Vec::new();
+    s3.get("b/capped.zip", &mut out, &cap, &Cancel::new())
+        .unwrap();
+    let down = t.elapsed();
+    assert_eq!(out, bytes);
+    assert!(
+        down >= Duration::from_millis(2900),
+        "download took {down:?}"
+    );
+}
+
+/// A loopback TCP proxy in front of moto that spoils the first
+/// connections: the first `drop` are closed unanswered (a network error),
+/// the next `busy` get `503 Slow Down`; the rest pass through.
+struct FaultProxy {
+    port: u16,
+    conns: Arc<AtomicU32>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FaultProxy {
+    fn start(to: u16, drop: u32, busy: u32) -> FaultProxy {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let conns = Arc::new(AtomicU32::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (c, st) = (conns.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !st.load(Ordering::Relaxed) {
+                let Ok((mut s, _)) = l.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                s.set_nonblocking(false).unwrap();
+                let n = c.fetch_add(1, Ordering::Relaxed);
+                if n < drop {
+                    continue; // dropped: closed unanswered
+                }
+                if n < drop + busy {
+                    read_request(&mut s);
+                    let body = "<Error><Code>SlowDown</Code><Message>busy</Message></Error>";
+                    let _ = s.write_all(
+                        format!(
+                            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n\
+                             Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    );
+                    continue;
+                }
+                let up = TcpStream::connect(("127.0.0.1", to)).unwrap();
+                let (mut a, mut b) = (s.try_clone().unwrap(), up.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut a, &mut b);
+                    let _ = b.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut a, mut b) = (up, s);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut a, &mut b);
+                    let _ = b.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        FaultProxy { port, conns, stop }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Read one request's head and body (by Content-Length).
+fn read_request(s: &mut TcpStream) {
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let _ = s.take(len as u64).read_to_end(&mut Vec::new());
+}
+
+#[test]
+fn network_errors_and_503s_are_retried_then_reported() {
+    let _slot = heavy();
+    let (m, k) = server();
+    let d = tempfile::tempdir().unwrap();
+    let f = write(d.path(), "a.zip", b"retried archive");
+
+    // One connection dropped, two 503s: the fourth try goes through.
+    let proxy = FaultProxy::start(m.port, 1, 2);
+    let s3 = S3::new(
+        BUCKET,
+        PREFIX,
+        Some(&proxy.endpoint()),
+        None,
+        true,
+        &k.id,
+        Secret::new(k.secret.clone()),
+    )
+    .unwrap();
+    put(&s3, &f, "a.zip", &NoResume, &Cancel::new(), &|_| {}).unwrap();
+    assert!(proxy.conns.load(Ordering::Relaxed) >= 4);
+    assert_eq!(get(&s3, "a.zip"), b"retried archive");
+
+    // Always busy: four tries, then an error naming the target.
+    let proxy = FaultProxy::start(m.port, 0, 100);
+    let busy = S3::new(
+        BUCKET,
+        PREFIX,
+        Some(&proxy.endpoint()),
+        None,
+        true,
+        &k.id,
+        Secret::new(k.secret.clone()),
+    )
+    .unwrap();
+    let e = busy.list("").unwrap_err().to_string();
+    assert_eq!(proxy.conns.load(Ordering::Relaxed), 4, "{e}");
+    assert!(
+        e.contains("HTTP 503 SlowDown") && e.contains(&busy.describe()),
+        "{e}"
+    );
+
+    // Nobody listening: four tries, then "cannot reach".
+    let gone = FaultProxy::start(m.port, 100, 0);
+    let unreachable = S3::new(
+        BUCKET,
+        PREFIX,
+        Some(&gone.endpoint()),
+        None,
+        true,
+        &k.id,
+        Secret::new(k.secret.clone()),
+    )
+    .unwrap();
+    let e = unreachable.stat("a.zip").unwrap_err().to_string();
+    assert!(
+        e.contains("cannot reach") && e.contains("after 4 tries"),
         "{e}"
     );
 }
