@@ -87,6 +87,8 @@ pub struct S3 {
     part_size: u64,
     /// Objects above this are copied in parts (UploadPartCopy) by `rename`.
     copy_limit: u64,
+    /// Entries per page of listings (`None` = the server's 1000).
+    page: Option<u32>,
     parts_sent: AtomicU64,
 }
 
@@ -198,6 +200,9 @@ impl S3 {
             let _guard = rt.enter();
             reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(30))
+                // A redirect means another region or endpoint: say so
+                // rather than follow it without the signature.
+                .redirect(reqwest::redirect::Policy::none())
                 .read_timeout(Duration::from_secs(300))
                 .build()
                 .context("cannot build the S3 HTTP client")?
@@ -216,6 +221,7 @@ impl S3 {
             secret,
             part_size: DEFAULT_PART_SIZE,
             copy_limit: MAX_COPY,
+            page: None,
             parts_sent: AtomicU64::new(0),
         })
     }
@@ -231,6 +237,13 @@ impl S3 {
     /// (tests; S3's own limit of one copy, 5 GiB, is the default).
     pub fn with_copy_limit(mut self, bytes: u64) -> Self {
         self.copy_limit = bytes.clamp(1, MAX_COPY);
+        self
+    }
+
+    /// Ask for `n` entries per page of object and part listings (tests of
+    /// the paging).
+    pub fn with_page_size(mut self, n: u32) -> Self {
+        self.page = Some(n.max(1));
         self
     }
 
@@ -565,6 +578,9 @@ impl S3 {
             if let Some(m) = &marker {
                 req = req.query("part-number-marker", m.clone());
             }
+            if let Some(n) = self.page {
+                req = req.query("max-parts", n.to_string());
+            }
             let resp = self.send(&req, Some(cancel)).await?;
             if !resp.status().is_success() {
                 let (status, code, message) = read_error(resp).await;
@@ -763,6 +779,9 @@ impl S3 {
                 .query("prefix", prefix.clone());
             if let Some(t) = &token {
                 req = req.query("continuation-token", t.clone());
+            }
+            if let Some(n) = self.page {
+                req = req.query("max-keys", n.to_string());
             }
             let resp = self.send_ok(&req, None).await?;
             let body = resp.text().await.unwrap_or_default();

@@ -316,8 +316,9 @@ fn a_cut_upload_resumes_and_sends_only_the_missing_parts() {
     assert_eq!(first.parts_sent(), 2);
     let id = saved.json()["upload_id"].as_str().unwrap().to_string();
 
-    // A new client (an agent restart) with the saved state goes on.
-    let second = client(&m, &k);
+    // A new client (an agent restart) with the saved state goes on; it
+    // reads the server's parts one per page.
+    let second = client(&m, &k).with_page_size(1);
     let stored = put(&second, &f, "base/big.zip", &saved, &Cancel::new(), &|_| {}).unwrap();
     assert_eq!(stored.proof, Proof::Etag);
     assert_eq!(second.parts_sent(), 4, "parts 3..6 only");
@@ -660,4 +661,28 @@ fn network_errors_and_503s_are_retried_then_reported() {
         e.contains("cannot reach") && e.contains("after 4 tries"),
         "{e}"
     );
+}
+
+#[test]
+fn listings_follow_the_pages() {
+    let _slot = heavy();
+    let (m, k) = server();
+    let s3 = client(&m, &k).with_page_size(2);
+    let d = tempfile::tempdir().unwrap();
+    let f = write(d.path(), "a.zip", b"x");
+    let mut want = Vec::new();
+    for i in 0..7 {
+        let name = format!("base/{i:02}.zip");
+        put(&s3, &f, &name, &NoResume, &Cancel::new(), &|_| {}).unwrap();
+        want.push(name);
+    }
+    put(&s3, &f, "other/z.zip", &NoResume, &Cancel::new(), &|_| {}).unwrap();
+    let got: Vec<String> = s3
+        .list("base")
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(s3.list("").unwrap().len(), 8);
 }
