@@ -38,6 +38,15 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
   "$VENV/bin/pip" install -q "schemathesis==4.32.5"
 fi
 
+# moto (PyPI) for the S3 offsite tests: `moto_server` is a real S3 API on
+# loopback (tests/util/moto.rs), in its own venv under the target folder.
+VENV="${CARGO_TARGET_DIR:-target}/venv-moto"
+if [ ! -x "$VENV/bin/moto_server" ]; then
+  echo "== installing moto into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q "moto[server]==5.2.5"
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -16,6 +16,7 @@ mod suite {
     mod encrypted;
     mod faults;
     mod offsite;
+    mod offsite_s3;
     mod onec_fake;
     mod perms;
     mod priority;

@@ -9,6 +9,7 @@ pub mod pick;
 pub mod prune;
 pub mod queue;
 pub mod remote;
+pub mod s3;
 pub mod throttle;
 
 use anyhow::Result;
@@ -23,7 +24,7 @@ pub use throttle::Throttle;
 pub fn open(target: &OffsiteTarget) -> Result<Box<dyn Remote>> {
     match &target.location {
         Location::Folder(_) => Ok(Box::new(folder::Folder::open(target)?)),
-        Location::S3 { .. } => anyhow::bail!("offsite target {}: S3 is not built yet", target.name),
+        Location::S3 { .. } => Ok(Box::new(s3::S3::open(target)?)),
         Location::WebDav { .. } => {
             anyhow::bail!("offsite target {}: WebDAV is not built yet", target.name)
         }

@@ -5,14 +5,15 @@
 //! `onec-backup-bot run`); and the lock that keeps the heavy tests apart.
 //! Beside it: the HTTP client (`http`), processes and polling (`proc`), a
 //! loopback request recorder (`recorder`), real servers from Debian
-//! packages and promtool (`servers`) and a fake Telegram Bot API
-//! (`fake_telegram`).
+//! packages and promtool (`servers`), moto's S3 from PyPI (`moto`) and a
+//! fake Telegram Bot API (`fake_telegram`).
 
 // Most helpers serve the unix-only suites.
 #![cfg_attr(not(unix), allow(dead_code))]
 
 pub mod fake_telegram;
 pub mod http;
+pub mod moto;
 pub mod proc;
 pub mod recorder;
 pub mod servers;
