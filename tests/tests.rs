@@ -15,6 +15,7 @@ mod suite {
     mod drill;
     mod encrypted;
     mod faults;
+    mod offsite_webdav;
     mod onec_fake;
     mod perms;
     mod priority;

@@ -6,6 +6,7 @@
 pub mod folder;
 pub mod remote;
 pub mod throttle;
+pub mod webdav;
 
 use anyhow::Result;
 
@@ -20,9 +21,7 @@ pub fn open(target: &OffsiteTarget) -> Result<Box<dyn Remote>> {
     match &target.location {
         Location::Folder(_) => Ok(Box::new(folder::Folder::open(target)?)),
         Location::S3 { .. } => anyhow::bail!("offsite target {}: S3 is not built yet", target.name),
-        Location::WebDav { .. } => {
-            anyhow::bail!("offsite target {}: WebDAV is not built yet", target.name)
-        }
+        Location::WebDav { .. } => Ok(Box::new(webdav::WebDav::open(target)?)),
         Location::Sftp { .. } => {
             anyhow::bail!("offsite target {}: SFTP is not built yet", target.name)
         }

@@ -4,7 +4,8 @@
 //! (`World::cmd`) or the agent (`World::agent`, the one way tests start
 //! `onec-backup-bot run`); and the lock that keeps the heavy tests apart.
 //! Beside it: the HTTP client (`http`), processes and polling (`proc`), a
-//! loopback request recorder (`recorder`), real servers from Debian
+//! loopback request recorder (`recorder`), `rclone serve webdav`
+//! (`rclone`), real servers from Debian
 //! packages and promtool (`servers`) and a fake Telegram Bot API
 //! (`fake_telegram`).
 
@@ -14,6 +15,7 @@
 pub mod fake_telegram;
 pub mod http;
 pub mod proc;
+pub mod rclone;
 pub mod recorder;
 pub mod servers;
 
