@@ -267,7 +267,10 @@ impl WebDav {
                         url,
                     )
                     .header("Depth", depth)
-                    .header(reqwest::header::CONTENT_TYPE, "application/xml; charset=utf-8")
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/xml; charset=utf-8",
+                    )
                     .body(PROPFIND_BODY)
                 },
                 None,
@@ -306,7 +309,13 @@ impl WebDav {
             let resp = self
                 .send(
                     &what,
-                    || self.request(&self.client, Method::from_bytes(b"MKCOL").expect("valid"), &url),
+                    || {
+                        self.request(
+                            &self.client,
+                            Method::from_bytes(b"MKCOL").expect("valid"),
+                            &url,
+                        )
+                    },
                     None,
                 )
                 .await?;
@@ -326,7 +335,13 @@ impl WebDav {
             let resp = self
                 .send(
                     &what,
-                    || self.request(&self.client, Method::from_bytes(b"MKCOL").expect("valid"), &url),
+                    || {
+                        self.request(
+                            &self.client,
+                            Method::from_bytes(b"MKCOL").expect("valid"),
+                            &url,
+                        )
+                    },
                     None,
                 )
                 .await?;
@@ -352,9 +367,13 @@ impl WebDav {
             .send(
                 what,
                 || {
-                    self.request(&self.client, Method::from_bytes(b"MOVE").expect("valid"), from_url)
-                        .header("Destination", to_url)
-                        .header("Overwrite", "T")
+                    self.request(
+                        &self.client,
+                        Method::from_bytes(b"MOVE").expect("valid"),
+                        from_url,
+                    )
+                    .header("Destination", to_url)
+                    .header("Overwrite", "T")
                 },
                 None,
             )
@@ -379,16 +398,38 @@ impl WebDav {
         }
     }
 
+    /// Delete the temporary object of a failed upload, and again should
+    /// it come back: a server may still be finishing the cut PUT on its
+    /// side (rclone writes the partial file when it sees the connection
+    /// close, which can be after our DELETE).
+    async fn remove_tmp(&self, url: &str, name: &str) -> Result<()> {
+        let what = format!("DELETE {name}");
+        let probe = format!("PROPFIND {name}");
+        let mut last = None;
+        for round in 1..=6u32 {
+            // A server may refuse to delete a file it is still writing.
+            if let Err(e) = self.delete_url(url, &what).await {
+                last = Some(e);
+            }
+            tokio::time::sleep(Duration::from_millis(200) * round).await;
+            match self.propfind(url, "0", &probe).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) => {}
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            anyhow!("{}: {name} is still there after 6 deletes", self.describe())
+        }))
+    }
+
     /// One PUT of the whole file to `url`: the file read chunk by chunk
     /// under the throttle and queued to the connection.
     async fn put_once(&self, up: &Upload<'_>, url: &str, what: &str) -> Result<StatusCode> {
         let mut file =
             File::open(up.file).with_context(|| format!("cannot open {}", up.file.display()))?;
         let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(QUEUE);
-        let body = reqwest::Body::wrap(QueueBody {
-            rx,
-            size: up.size,
-        });
+        let body = reqwest::Body::wrap(QueueBody { rx, size: up.size });
         let request = self
             .request(&self.client, Method::PUT, url)
             .header(reqwest::header::CONTENT_LENGTH, up.size)
@@ -407,14 +448,18 @@ impl WebDav {
                 let n = match n {
                     Ok(n) => n,
                     Err(e) => {
-                        let _ = tx.send(Err(io::Error::other("the file could not be read"))).await;
+                        let _ = tx
+                            .send(Err(io::Error::other("the file could not be read")))
+                            .await;
                         return Err(anyhow::Error::from(e)
                             .context(format!("cannot read {}", up.file.display())));
                     }
                 };
                 if n == 0 {
                     if done != up.size {
-                        let _ = tx.send(Err(io::Error::other("the file changed size"))).await;
+                        let _ = tx
+                            .send(Err(io::Error::other("the file changed size")))
+                            .await;
                         bail!(
                             "{} has {done} bytes, {} were expected: it changed during the upload",
                             up.file.display(),
@@ -454,8 +499,8 @@ impl WebDav {
         let (sent, answer) = tokio::join!(produce, answer);
         up.cancel.check()?;
         sent?;
-        let resp = answer?
-            .with_context(|| format!("{}: {what}: the upload was cut", self.describe()))?;
+        let resp =
+            answer?.with_context(|| format!("{}: {what}: the upload was cut", self.describe()))?;
         Ok(resp.status())
     }
 
@@ -477,7 +522,8 @@ impl WebDav {
                 Ok(s) => retryable(*s),
                 Err(e) => {
                     e.downcast_ref::<Cancelled>().is_none()
-                        && e.chain().any(|c| c.downcast_ref::<reqwest::Error>().is_some())
+                        && e.chain()
+                            .any(|c| c.downcast_ref::<reqwest::Error>().is_some())
                 }
             };
             if !again || attempt >= ATTEMPTS {
@@ -569,13 +615,17 @@ impl Remote for WebDav {
             let result = self.put_tmp(up, &parts, &tmp_url, &tmp_name).await;
             let result = match result {
                 Ok(()) => {
-                    self.move_to(&tmp_url, &final_url, &format!("MOVE {tmp_name} to {}", up.name))
-                        .await
+                    self.move_to(
+                        &tmp_url,
+                        &final_url,
+                        &format!("MOVE {tmp_name} to {}", up.name),
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             };
             if let Err(e) = result {
-                if let Err(d) = self.delete_url(&tmp_url, &format!("DELETE {tmp_name}")).await {
+                if let Err(d) = self.remove_tmp(&tmp_url, &tmp_name).await {
                     tracing::warn!(target: "offsite", "{d:#}");
                 }
                 return Err(e);
@@ -681,7 +731,9 @@ impl Remote for WebDav {
                 .await
                 .map_err(|_| anyhow!("{}: {what}: no answer in {STALL:?}", self.describe()))
                 .and_then(|r| {
-                    r.with_context(|| format!("{}: {what}: the server did not answer", self.describe()))
+                    r.with_context(|| {
+                        format!("{}: {what}: the server did not answer", self.describe())
+                    })
                 });
                 let again = match &r {
                     Ok(resp) => retryable(resp.status()),
@@ -705,7 +757,9 @@ impl Remote for WebDav {
                 let chunk = tokio::time::timeout(STALL, resp.chunk())
                     .await
                     .map_err(|_| anyhow!("{}: {what}: stalled for {STALL:?}", self.describe()))?
-                    .with_context(|| format!("{}: {what}: the download was cut", self.describe()))?;
+                    .with_context(|| {
+                        format!("{}: {what}: the download was cut", self.describe())
+                    })?;
                 let Some(chunk) = chunk else { break };
                 throttle.take_async(chunk.len() as u64, cancel).await?;
                 to.write_all(&chunk)?;
@@ -727,15 +781,16 @@ impl Remote for WebDav {
         self.run(async {
             self.make_parents(&to_parts).await?;
             let what = format!("MOVE {from} to {to}");
-            self.move_to(&from_url, &to_url, &what)
-                .await
-                .map_err(|e| {
-                    if e.to_string().contains("HTTP 404") {
-                        anyhow!("{}: cannot move {from}: it is not there (HTTP 404)", self.describe())
-                    } else {
-                        e
-                    }
-                })
+            let Err(e) = self.move_to(&from_url, &to_url, &what).await else {
+                return Ok(());
+            };
+            // Servers answer a missing source with 404, 403 or 409: say
+            // which it is.
+            let probe = format!("PROPFIND {from}");
+            if matches!(self.propfind(&from_url, "0", &probe).await, Ok(None)) {
+                bail!("{}: cannot move {from}: it is not there", self.describe());
+            }
+            Err(e)
         })
     }
 }
@@ -846,7 +901,9 @@ fn xml_events(xml: &str) -> Result<Vec<Xml>, String> {
             };
             i = end;
         } else if let Some(r) = rest.strip_prefix("</") {
-            let end = r.find('>').ok_or_else(|| format!("unclosed tag at byte {i}"))?;
+            let end = r
+                .find('>')
+                .ok_or_else(|| format!("unclosed tag at byte {i}"))?;
             out.push(Xml::End(local_name(r[..end].trim())));
             i += 2 + end + 1;
         } else {
@@ -1093,10 +1150,7 @@ mod tests {
         assert_eq!(e[1].path, "/backups/Бух/a b.zip");
         assert!(!e[1].collection);
         assert_eq!(e[1].size, Some(1234));
-        assert_eq!(
-            e[1].modified.unwrap().to_string(),
-            "2026-12-03T03:00:00Z"
-        );
+        assert_eq!(e[1].modified.unwrap().to_string(), "2026-12-03T03:00:00Z");
         assert!(parse_multistatus("<html>login</html>").is_err());
     }
 

@@ -169,7 +169,12 @@ fn put_into_new_cyrillic_folders_stat_list_get_replace_rename_delete() {
     assert_eq!(seen.load(Ordering::SeqCst), v1.len() as u64);
     // On the server's disk, under the decoded Cyrillic path, byte for byte.
     let on_disk = s.server.root.join("копии/1c").join(DEEP);
-    assert_eq!(std::fs::read(&on_disk).unwrap(), v1, "{}", s.server.log_text());
+    assert_eq!(
+        std::fs::read(&on_disk).unwrap(),
+        v1,
+        "{}",
+        s.server.log_text()
+    );
 
     let o = r.stat(DEEP).unwrap().expect("stat after put");
     assert_eq!((o.name.as_str(), o.size), (DEEP, v1.len() as u64));
@@ -184,8 +189,13 @@ fn put_into_new_cyrillic_folders_stat_list_get_replace_rename_delete() {
     put_simple(r.as_ref(), &f_small, "Склад/Склад_2026-12-03_0300.zip").unwrap();
     let all = r.list("").unwrap();
     assert_eq!(
-        all.iter().map(|o| (o.name.as_str(), o.size)).collect::<Vec<_>>(),
-        [(DEEP, v1.len() as u64), ("Склад/Склад_2026-12-03_0300.zip", 13)]
+        all.iter()
+            .map(|o| (o.name.as_str(), o.size))
+            .collect::<Vec<_>>(),
+        [
+            (DEEP, v1.len() as u64),
+            ("Склад/Склад_2026-12-03_0300.zip", 13)
+        ]
     );
     assert_eq!(names(r.as_ref(), "Бухгалтерия"), [DEEP]);
     assert_eq!(names(r.as_ref(), "Бухгалтерия/2026/"), [DEEP]);
@@ -201,7 +211,9 @@ fn put_into_new_cyrillic_folders_stat_list_get_replace_rename_delete() {
     assert_eq!(fetch(r.as_ref(), DEEP), v2);
     assert_eq!(r.stat(DEEP).unwrap().unwrap().size, v2.len() as u64);
     assert!(
-        files_on_disk(&s.server.root).iter().all(|f| !f.ends_with(".part")),
+        files_on_disk(&s.server.root)
+            .iter()
+            .all(|f| !f.ends_with(".part")),
         "{:?}",
         files_on_disk(&s.server.root)
     );
@@ -210,8 +222,11 @@ fn put_into_new_cyrillic_folders_stat_list_get_replace_rename_delete() {
     r.rename(DEEP, "Бухгалтерия/fixed/daily.zip").unwrap();
     assert!(r.stat(DEEP).unwrap().is_none());
     assert_eq!(fetch(r.as_ref(), "Бухгалтерия/fixed/daily.zip"), v2);
-    r.rename("Склад/Склад_2026-12-03_0300.zip", "Бухгалтерия/fixed/daily.zip")
-        .unwrap();
+    r.rename(
+        "Склад/Склад_2026-12-03_0300.zip",
+        "Бухгалтерия/fixed/daily.zip",
+    )
+    .unwrap();
     assert_eq!(
         fetch(r.as_ref(), "Бухгалтерия/fixed/daily.zip"),
         b"small archive"
@@ -273,9 +288,19 @@ fn a_cancelled_upload_leaves_the_old_copy_and_no_part() {
     assert!(e.downcast_ref::<Cancelled>().is_some(), "{e:#}");
     assert!(sent.load(Ordering::SeqCst) < new.len() as u64);
     assert!(started.elapsed() < Duration::from_secs(20));
-    assert_eq!(names(r.as_ref(), ""), ["b/daily.zip"]);
+    assert_eq!(
+        names(r.as_ref(), ""),
+        ["b/daily.zip"],
+        "{}",
+        s.server.log_text()
+    );
     assert_eq!(fetch(r.as_ref(), "b/daily.zip"), old);
-    assert_eq!(files_on_disk(&s.server.root), ["b/daily.zip"]);
+    assert_eq!(
+        files_on_disk(&s.server.root),
+        ["b/daily.zip"],
+        "{}",
+        s.server.log_text()
+    );
 }
 
 #[test]

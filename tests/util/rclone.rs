@@ -44,7 +44,7 @@ pub fn serve_webdav(root: &Path, log_dir: &Path) -> WebDavServer {
             .arg(root)
             .args(["--addr", &format!("127.0.0.1:{port}")])
             .args(["--user", USER, "--pass", PASS])
-            .args(["--config", "/dev/null"])
+            .args(["--config", "/dev/null", "-v"])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap()),
     );
