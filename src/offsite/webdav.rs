@@ -426,8 +426,10 @@ impl WebDav {
     /// One PUT of the whole file to `url`: the file read chunk by chunk
     /// under the throttle and queued to the connection.
     async fn put_once(&self, up: &Upload<'_>, url: &str, what: &str) -> Result<StatusCode> {
-        let mut file =
+        let file =
             File::open(up.file).with_context(|| format!("cannot open {}", up.file.display()))?;
+        // The file is read on a blocking thread, so reading overlaps sending.
+        let mut chunks = read_ahead(file);
         let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(QUEUE);
         let body = reqwest::Body::wrap(QueueBody { rx, size: up.size });
         let request = self
@@ -438,16 +440,10 @@ impl WebDav {
         let produce = async move {
             let mut done = 0u64;
             loop {
-                let mut buf = vec![0u8; CHUNK];
-                let n = loop {
-                    match file.read(&mut buf) {
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        r => break r,
-                    }
-                };
-                let n = match n {
-                    Ok(n) => n,
-                    Err(e) => {
+                let buf = match chunks.recv().await {
+                    Some(Ok(b)) => b,
+                    None => Vec::new(),
+                    Some(Err(e)) => {
                         let _ = tx
                             .send(Err(io::Error::other("the file could not be read")))
                             .await;
@@ -455,6 +451,7 @@ impl WebDav {
                             .context(format!("cannot read {}", up.file.display())));
                     }
                 };
+                let n = buf.len();
                 if n == 0 {
                     if done != up.size {
                         let _ = tx
@@ -480,7 +477,6 @@ impl WebDav {
                     let _ = tx.send(Err(io::Error::other("stop requested"))).await;
                     return Err(anyhow::Error::from(c));
                 }
-                buf.truncate(n);
                 match tokio::time::timeout(STALL, tx.send(Ok(Bytes::from(buf)))).await {
                     Ok(Ok(())) => {}
                     // The request ended (its answer or error tells why).
@@ -572,6 +568,32 @@ impl WebDav {
             modified: e.modified,
         })
     }
+}
+
+/// Read `file` chunk by chunk on a blocking thread, a few chunks ahead;
+/// an empty chunk is the end. Dropping the receiver stops the thread.
+fn read_ahead(mut file: File) -> tokio::sync::mpsc::Receiver<io::Result<Vec<u8>>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        loop {
+            let mut buf = vec![0u8; CHUNK];
+            let r = loop {
+                match file.read(&mut buf) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    r => break r,
+                }
+            };
+            let item = r.map(|n| {
+                buf.truncate(n);
+                buf
+            });
+            let end = !matches!(&item, Ok(b) if !b.is_empty());
+            if tx.blocking_send(item).is_err() || end {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// Whether an answer is worth another try.
