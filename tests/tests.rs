@@ -17,6 +17,7 @@ mod suite {
     mod faults;
     mod offsite;
     mod offsite_s3;
+    mod offsite_webdav;
     mod onec_fake;
     mod perms;
     mod priority;

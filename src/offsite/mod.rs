@@ -11,6 +11,7 @@ pub mod queue;
 pub mod remote;
 pub mod s3;
 pub mod throttle;
+pub mod webdav;
 
 use anyhow::Result;
 
@@ -25,9 +26,7 @@ pub fn open(target: &OffsiteTarget) -> Result<Box<dyn Remote>> {
     match &target.location {
         Location::Folder(_) => Ok(Box::new(folder::Folder::open(target)?)),
         Location::S3 { .. } => Ok(Box::new(s3::S3::open(target)?)),
-        Location::WebDav { .. } => {
-            anyhow::bail!("offsite target {}: WebDAV is not built yet", target.name)
-        }
+        Location::WebDav { .. } => Ok(Box::new(webdav::WebDav::open(target)?)),
         Location::Sftp { .. } => {
             anyhow::bail!("offsite target {}: SFTP is not built yet", target.name)
         }

@@ -5,8 +5,9 @@
 //! `onec-backup-bot run`); and the lock that keeps the heavy tests apart.
 //! Beside it: the HTTP client (`http`), processes and polling (`proc`), a
 //! loopback request recorder (`recorder`), real servers from Debian
-//! packages and promtool (`servers`), moto's S3 from PyPI (`moto`) and a
-//! fake Telegram Bot API (`fake_telegram`).
+//! packages and promtool (`servers`), moto's S3 from PyPI (`moto`),
+//! `rclone serve webdav` (`rclone`) and a fake Telegram Bot API
+//! (`fake_telegram`).
 
 // Most helpers serve the unix-only suites.
 #![cfg_attr(not(unix), allow(dead_code))]
@@ -15,6 +16,7 @@ pub mod fake_telegram;
 pub mod http;
 pub mod moto;
 pub mod proc;
+pub mod rclone;
 pub mod recorder;
 pub mod servers;
 

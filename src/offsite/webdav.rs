@@ -1,0 +1,1186 @@
+//! The WebDAV kind (RFC 4918): Yandex Disk (`webdavs://webdav.yandex.ru/…`),
+//! Nextcloud (`webdavs://host/remote.php/dav/files/<user>/…`) and any other
+//! server. An upload creates the missing folders with MKCOL, streams the
+//! file (PUT with `Content-Length`, chunk by chunk under the throttle) to
+//! `<name>.part` beside the final name, checks the stored size with
+//! PROPFIND, then MOVEs it over the final name, so a cut upload never
+//! replaces the last good copy. Listing walks folders with PROPFIND
+//! `Depth: 1` (Yandex refuses `Depth: infinity`) and parses the multistatus
+//! answer with the small XML reader at the bottom of this file. HTTP by
+//! reqwest (rustls with ring) inside a private current-thread runtime.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use jiff::Timestamp;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+
+use crate::cancel::{Cancel, Cancelled};
+use crate::config::Secret;
+use crate::config::offsite::{Location, OffsiteTarget};
+
+use super::remote::{Object, Proof, Remote, Stored, Upload};
+use super::throttle::Throttle;
+
+/// The piece of the file read, throttled and queued at a time.
+const CHUNK: usize = 512 * 1024;
+/// Chunks queued between the file and the connection (memory stays at
+/// about `CHUNK * (QUEUE + 2)` whatever the file's size).
+const QUEUE: usize = 4;
+/// Tries of one request on network errors, 5xx and 429.
+const ATTEMPTS: u32 = 4;
+/// The first pause before a retry (doubled each time).
+const BACKOFF: Duration = Duration::from_millis(500);
+/// Small requests (PROPFIND, MKCOL, MOVE, DELETE) give up after this.
+const SMALL: Duration = Duration::from_secs(300);
+/// A transfer that moves no byte for this long is stalled.
+const STALL: Duration = Duration::from_secs(300);
+/// After the last byte of a PUT, how long the server may take to answer
+/// (Yandex Disk hashes a large file before it replies).
+const AFTER_PUT: Duration = Duration::from_secs(1800);
+
+const PROPFIND_BODY: &str = concat!(
+    r#"<?xml version="1.0" encoding="utf-8"?>"#,
+    r#"<D:propfind xmlns:D="DAV:"><D:prop>"#,
+    r#"<D:resourcetype/><D:getcontentlength/><D:getlastmodified/>"#,
+    r#"</D:prop></D:propfind>"#
+);
+
+/// A WebDAV target.
+pub struct WebDav {
+    /// `https://host:port`, no trailing slash.
+    origin: String,
+    /// The root's decoded path segments (`["remote.php", "dav", …]`).
+    root: Vec<String>,
+    /// The target as the user wrote it, without credentials.
+    shown: String,
+    user: Option<String>,
+    password: Option<Secret>,
+    /// Never follows redirects: reqwest would turn a redirected PUT,
+    /// MOVE or PROPFIND into a GET.
+    client: reqwest::Client,
+    /// For GET only: follows redirects (some servers send downloads
+    /// elsewhere; reqwest drops the login when the host changes).
+    fetch: reqwest::Client,
+    rt: tokio::runtime::Runtime,
+}
+
+/// One `<response>` of a multistatus answer.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Entry {
+    /// Decoded path (`/remote.php/dav/files/u/Бухгалтерия/a.zip`).
+    path: String,
+    collection: bool,
+    size: Option<u64>,
+    modified: Option<Timestamp>,
+}
+
+impl WebDav {
+    pub fn open(target: &OffsiteTarget) -> Result<Self> {
+        let Location::WebDav {
+            https,
+            host,
+            port,
+            path,
+        } = &target.location
+        else {
+            bail!("offsite target {} is not WebDAV", target.name);
+        };
+        let scheme = if *https { "https" } else { "http" };
+        let host_part = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
+        let origin = match port {
+            Some(p) => format!("{scheme}://{host_part}:{p}"),
+            None => format!("{scheme}://{host_part}"),
+        };
+        let root = percent_decode(path)
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the WebDAV client's runtime")?;
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(30))
+                .tcp_keepalive(Duration::from_secs(60))
+                .user_agent(concat!("onec-backup-bot/", env!("CARGO_PKG_VERSION")))
+        };
+        let (client, fetch) = {
+            let _in = rt.enter();
+            (
+                builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .context("cannot build the WebDAV client")?,
+                builder()
+                    .redirect(reqwest::redirect::Policy::limited(5))
+                    .build()
+                    .context("cannot build the WebDAV client")?,
+            )
+        };
+        Ok(Self {
+            origin,
+            root,
+            shown: target.location.display(),
+            user: target.user.clone().filter(|u| !u.is_empty()),
+            password: target.password.clone(),
+            client,
+            fetch,
+            rt,
+        })
+    }
+
+    /// Split a name into its parts, refusing names that would leave the root.
+    fn parts(name: &str) -> Result<Vec<&str>> {
+        let parts: Vec<&str> = name.split('/').collect();
+        for p in &parts {
+            if p.is_empty() || *p == "." || *p == ".." || p.contains('\\') {
+                bail!("object name {name:?} is not a plain relative name");
+            }
+        }
+        Ok(parts)
+    }
+
+    /// The URL of a path given as segments below the server's root.
+    fn url_of(&self, segments: &[&str], folder: bool) -> String {
+        let mut u = self.origin.clone();
+        for s in segments {
+            u.push('/');
+            u.push_str(&percent_encode(s));
+        }
+        if folder || segments.is_empty() {
+            u.push('/');
+        }
+        u
+    }
+
+    /// The full segments (root first) of an object or folder name.
+    fn segments<'a>(&'a self, parts: &[&'a str]) -> Vec<&'a str> {
+        self.root
+            .iter()
+            .map(String::as_str)
+            .chain(parts.iter().copied())
+            .collect()
+    }
+
+    fn url(&self, name: &str) -> Result<String> {
+        Ok(self.url_of(&self.segments(&Self::parts(name)?), false))
+    }
+
+    /// The decoded path of the root, with a trailing slash.
+    fn root_path(&self) -> String {
+        let mut p = String::from("/");
+        for s in &self.root {
+            p.push_str(s);
+            p.push('/');
+        }
+        p
+    }
+
+    fn request(&self, client: &reqwest::Client, method: Method, url: &str) -> RequestBuilder {
+        let b = client.request(method, url);
+        match &self.user {
+            Some(u) => b.basic_auth(u, self.password.as_ref().map(Secret::expose)),
+            None => b,
+        }
+    }
+
+    fn run<T>(&self, f: impl Future<Output = T>) -> T {
+        self.rt.block_on(f)
+    }
+
+    /// The error for an unexpected answer to `what`.
+    fn refused(&self, what: &str, status: StatusCode) -> anyhow::Error {
+        let t = self.describe();
+        match status.as_u16() {
+            401 => anyhow!(
+                "{t}: the server refused the login (HTTP 401) on {what}: check OFFSITE_USER / OFFSITE_PASSWORD"
+            ),
+            403 => anyhow!(
+                "{t}: access denied (HTTP 403) on {what}: check that the user may write to this folder"
+            ),
+            507 => anyhow!(
+                "{t}: the storage is full (HTTP 507 Insufficient Storage) on {what}: free space there, raise the quota or keep fewer copies"
+            ),
+            413 => anyhow!(
+                "{t}: the server refused {what} as too large (HTTP 413): raise its upload size limit"
+            ),
+            423 => anyhow!("{t}: {what}: the object is locked on the server (HTTP 423)"),
+            _ => anyhow!("{t}: {what} failed: HTTP {status}"),
+        }
+    }
+
+    /// Send a small request (built anew for each try), retrying network
+    /// errors, 5xx and 429 with backoff.
+    async fn send(
+        &self,
+        what: &str,
+        mk: impl Fn() -> RequestBuilder,
+        cancel: Option<&Cancel>,
+    ) -> Result<Response> {
+        let mut pause = BACKOFF;
+        let mut attempt = 1;
+        loop {
+            if let Some(c) = cancel {
+                c.check()?;
+            }
+            let r = mk().timeout(SMALL).send().await;
+            let again = match &r {
+                Ok(resp) => retryable(resp.status()),
+                Err(e) => e.is_connect() || e.is_timeout() || e.is_request() || e.is_body(),
+            };
+            if !again || attempt >= ATTEMPTS {
+                return r.with_context(|| {
+                    format!("{}: {what}: the server did not answer", self.describe())
+                });
+            }
+            tracing::debug!(target: "offsite", "{}: {what}: try {attempt} failed, again in {pause:?}", self.describe());
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+            attempt += 1;
+        }
+    }
+
+    /// PROPFIND `url` with `depth`; `None` on 404.
+    async fn propfind(&self, url: &str, depth: &str, what: &str) -> Result<Option<Vec<Entry>>> {
+        let resp = self
+            .send(
+                what,
+                || {
+                    self.request(
+                        &self.client,
+                        Method::from_bytes(b"PROPFIND").expect("a valid method"),
+                        url,
+                    )
+                    .header("Depth", depth)
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/xml; charset=utf-8",
+                    )
+                    .body(PROPFIND_BODY)
+                },
+                None,
+            )
+            .await?;
+        match resp.status().as_u16() {
+            207 => {}
+            404 => return Ok(None),
+            _ => return Err(self.refused(what, resp.status())),
+        }
+        let text = resp
+            .text()
+            .await
+            .with_context(|| format!("{}: {what}: the answer was cut", self.describe()))?;
+        let entries = parse_multistatus(&text)
+            .map_err(|e| anyhow!("{}: {what}: unreadable answer: {e}", self.describe()))?;
+        Ok(Some(entries))
+    }
+
+    /// Create the folder `segments` (full, root first) and its missing
+    /// parents: MKCOL, walking up on 409 (parent missing); 405 = exists.
+    async fn make_folders(&self, segments: &[&str]) -> Result<()> {
+        let mut depth = segments.len();
+        let mut missing = Vec::new();
+        // Walk up until a MKCOL succeeds or finds the folder there.
+        loop {
+            if depth == 0 {
+                bail!(
+                    "{}: cannot create the folder /{}: the server says even its top folder is missing (HTTP 409)",
+                    self.describe(),
+                    segments.join("/")
+                );
+            }
+            let url = self.url_of(&segments[..depth], true);
+            let what = format!("MKCOL /{}", segments[..depth].join("/"));
+            let resp = self
+                .send(
+                    &what,
+                    || {
+                        self.request(
+                            &self.client,
+                            Method::from_bytes(b"MKCOL").expect("valid"),
+                            &url,
+                        )
+                    },
+                    None,
+                )
+                .await?;
+            match resp.status().as_u16() {
+                200 | 201 | 204 | 405 => break,
+                409 => {
+                    missing.push(depth);
+                    depth -= 1;
+                }
+                _ => return Err(self.refused(&what, resp.status())),
+            }
+        }
+        // Then create the ones below it, top down.
+        while let Some(d) = missing.pop() {
+            let url = self.url_of(&segments[..d], true);
+            let what = format!("MKCOL /{}", segments[..d].join("/"));
+            let resp = self
+                .send(
+                    &what,
+                    || {
+                        self.request(
+                            &self.client,
+                            Method::from_bytes(b"MKCOL").expect("valid"),
+                            &url,
+                        )
+                    },
+                    None,
+                )
+                .await?;
+            match resp.status().as_u16() {
+                200 | 201 | 204 | 405 => {}
+                _ => return Err(self.refused(&what, resp.status())),
+            }
+        }
+        Ok(())
+    }
+
+    /// MKCOL the folders above the object `parts`.
+    async fn make_parents(&self, parts: &[&str]) -> Result<()> {
+        if parts.len() < 2 && self.root.is_empty() {
+            return Ok(());
+        }
+        let full = self.segments(parts);
+        self.make_folders(&full[..full.len() - 1]).await
+    }
+
+    async fn move_to(&self, from_url: &str, to_url: &str, what: &str) -> Result<()> {
+        let resp = self
+            .send(
+                what,
+                || {
+                    self.request(
+                        &self.client,
+                        Method::from_bytes(b"MOVE").expect("valid"),
+                        from_url,
+                    )
+                    .header("Destination", to_url)
+                    .header("Overwrite", "T")
+                },
+                None,
+            )
+            .await?;
+        match resp.status().as_u16() {
+            201 | 204 => Ok(()),
+            _ => Err(self.refused(what, resp.status())),
+        }
+    }
+
+    async fn delete_url(&self, url: &str, what: &str) -> Result<()> {
+        let resp = self
+            .send(
+                what,
+                || self.request(&self.client, Method::DELETE, url),
+                None,
+            )
+            .await?;
+        match resp.status().as_u16() {
+            200 | 202 | 204 | 404 => Ok(()),
+            _ => Err(self.refused(what, resp.status())),
+        }
+    }
+
+    /// Delete the temporary object of a failed upload, and again should
+    /// it come back: a server may still be finishing the cut PUT on its
+    /// side (rclone writes the partial file when it sees the connection
+    /// close, which can be after our DELETE).
+    async fn remove_tmp(&self, url: &str, name: &str) -> Result<()> {
+        let what = format!("DELETE {name}");
+        let probe = format!("PROPFIND {name}");
+        let mut last = None;
+        for round in 1..=6u32 {
+            // A server may refuse to delete a file it is still writing.
+            if let Err(e) = self.delete_url(url, &what).await {
+                last = Some(e);
+            }
+            tokio::time::sleep(Duration::from_millis(200) * round).await;
+            match self.propfind(url, "0", &probe).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) => {}
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            anyhow!("{}: {name} is still there after 6 deletes", self.describe())
+        }))
+    }
+
+    /// One PUT of the whole file to `url`: the file read chunk by chunk
+    /// under the throttle and queued to the connection.
+    async fn put_once(&self, up: &Upload<'_>, url: &str, what: &str) -> Result<StatusCode> {
+        let file =
+            File::open(up.file).with_context(|| format!("cannot open {}", up.file.display()))?;
+        // The file is read on a blocking thread, so reading overlaps sending.
+        let mut chunks = read_ahead(file);
+        let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(QUEUE);
+        let body = reqwest::Body::wrap(QueueBody { rx, size: up.size });
+        let request = self
+            .request(&self.client, Method::PUT, url)
+            .header(reqwest::header::CONTENT_LENGTH, up.size)
+            .body(body)
+            .send();
+        let produce = async move {
+            let mut done = 0u64;
+            loop {
+                let buf = match chunks.recv().await {
+                    Some(Ok(b)) => b,
+                    None => Vec::new(),
+                    Some(Err(e)) => {
+                        let _ = tx
+                            .send(Err(io::Error::other("the file could not be read")))
+                            .await;
+                        return Err(anyhow::Error::from(e)
+                            .context(format!("cannot read {}", up.file.display())));
+                    }
+                };
+                let n = buf.len();
+                if n == 0 {
+                    if done != up.size {
+                        let _ = tx
+                            .send(Err(io::Error::other("the file changed size")))
+                            .await;
+                        bail!(
+                            "{} has {done} bytes, {} were expected: it changed during the upload",
+                            up.file.display(),
+                            up.size
+                        );
+                    }
+                    return Ok(());
+                }
+                if done + n as u64 > up.size {
+                    let _ = tx.send(Err(io::Error::other("the file grew"))).await;
+                    bail!(
+                        "{} grew past {} bytes during the upload",
+                        up.file.display(),
+                        up.size
+                    );
+                }
+                if let Err(c) = up.throttle.take_async(n as u64, up.cancel).await {
+                    let _ = tx.send(Err(io::Error::other("stop requested"))).await;
+                    return Err(anyhow::Error::from(c));
+                }
+                match tokio::time::timeout(STALL, tx.send(Ok(Bytes::from(buf)))).await {
+                    Ok(Ok(())) => {}
+                    // The request ended (its answer or error tells why).
+                    Ok(Err(_)) => return Ok(()),
+                    Err(_) => bail!("the upload stalled: no byte went out for {STALL:?}"),
+                }
+                done += n as u64;
+                (up.progress)(done);
+            }
+        };
+        let answer = async {
+            tokio::time::timeout(STALL + AFTER_PUT, request)
+                .await
+                .map_err(|_| anyhow!("no answer to {what}"))
+        };
+        let (sent, answer) = tokio::join!(produce, answer);
+        up.cancel.check()?;
+        sent?;
+        let resp =
+            answer?.with_context(|| format!("{}: {what}: the upload was cut", self.describe()))?;
+        Ok(resp.status())
+    }
+
+    /// The upload proper, to the temporary `tmp_url` (see [`Remote::put`]).
+    async fn put_tmp(
+        &self,
+        up: &Upload<'_>,
+        parts: &[&str],
+        tmp_url: &str,
+        tmp_name: &str,
+    ) -> Result<()> {
+        self.make_parents(parts).await?;
+        let what = format!("PUT {tmp_name}");
+        let mut pause = BACKOFF;
+        let mut attempt = 1;
+        loop {
+            let r = self.put_once(up, tmp_url, &what).await;
+            let again = match &r {
+                Ok(s) => retryable(*s),
+                Err(e) => {
+                    e.downcast_ref::<Cancelled>().is_none()
+                        && e.chain()
+                            .any(|c| c.downcast_ref::<reqwest::Error>().is_some())
+                }
+            };
+            if !again || attempt >= ATTEMPTS {
+                let status = r?;
+                if !matches!(status.as_u16(), 200 | 201 | 204) {
+                    return Err(self.refused(&what, status));
+                }
+                break;
+            }
+            tracing::warn!(target: "offsite", "{}: {what}: try {attempt} failed, again in {pause:?}", self.describe());
+            tokio::time::sleep(pause).await;
+            up.cancel.check()?;
+            pause *= 2;
+            attempt += 1;
+        }
+        let check = format!("PROPFIND {tmp_name}");
+        let stored = match self.propfind(tmp_url, "0", &check).await? {
+            Some(e) => e.into_iter().next().and_then(|e| e.size),
+            None => None,
+        };
+        if stored != Some(up.size) {
+            bail!(
+                "{}: {tmp_name} holds {} after the upload, the archive has {} bytes",
+                self.describe(),
+                stored.map_or("an unknown size".to_string(), |s| format!("{s} bytes")),
+                up.size
+            );
+        }
+        up.cancel.check()?;
+        Ok(())
+    }
+
+    fn object_of(&self, e: Entry) -> Option<Object> {
+        let root = self.root_path();
+        let name = e
+            .path
+            .strip_prefix(&root)?
+            .trim_end_matches('/')
+            .to_string();
+        if name.is_empty() || e.collection {
+            return None;
+        }
+        Some(Object {
+            name,
+            size: e.size.unwrap_or(0),
+            modified: e.modified,
+        })
+    }
+}
+
+/// Read `file` chunk by chunk on a blocking thread, a few chunks ahead;
+/// an empty chunk is the end. Dropping the receiver stops the thread.
+fn read_ahead(mut file: File) -> tokio::sync::mpsc::Receiver<io::Result<Vec<u8>>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        loop {
+            let mut buf = vec![0u8; CHUNK];
+            let r = loop {
+                match file.read(&mut buf) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    r => break r,
+                }
+            };
+            let item = r.map(|n| {
+                buf.truncate(n);
+                buf
+            });
+            let end = !matches!(&item, Ok(b) if !b.is_empty());
+            if tx.blocking_send(item).is_err() || end {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Whether an answer is worth another try.
+fn retryable(s: StatusCode) -> bool {
+    matches!(s.as_u16(), 429 | 500 | 502 | 503 | 504)
+}
+
+/// The PUT body: chunks from the queue, with the exact length announced.
+struct QueueBody {
+    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+    size: u64,
+}
+
+impl http_body::Body for QueueBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<io::Result<Frame<Bytes>>>> {
+        self.rx.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data)))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.size)
+    }
+}
+
+impl Remote for WebDav {
+    fn describe(&self) -> String {
+        format!("WebDAV {}", self.shown)
+    }
+
+    fn put(&self, up: &Upload<'_>) -> Result<Stored> {
+        let parts = Self::parts(up.name)?;
+        let final_url = self.url(up.name)?;
+        let tmp_name = format!("{}.part", up.name);
+        let tmp_url = self.url(&tmp_name)?;
+        self.run(async {
+            let result = self.put_tmp(up, &parts, &tmp_url, &tmp_name).await;
+            let result = match result {
+                Ok(()) => {
+                    self.move_to(
+                        &tmp_url,
+                        &final_url,
+                        &format!("MOVE {tmp_name} to {}", up.name),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                if let Err(d) = self.remove_tmp(&tmp_url, &tmp_name).await {
+                    tracing::warn!(target: "offsite", "{d:#}");
+                }
+                return Err(e);
+            }
+            Ok(Stored {
+                bytes: up.size,
+                proof: Proof::Size,
+            })
+        })
+    }
+
+    fn stat(&self, name: &str) -> Result<Option<Object>> {
+        let url = self.url(name)?;
+        let found = self.run(self.propfind(&url, "0", &format!("PROPFIND {name}")))?;
+        Ok(found.and_then(|entries| {
+            let e = entries.into_iter().next()?;
+            (!e.collection).then(|| Object {
+                name: name.to_string(),
+                size: e.size.unwrap_or(0),
+                modified: e.modified,
+            })
+        }))
+    }
+
+    fn list(&self, dir: &str) -> Result<Vec<Object>> {
+        let dir = dir.trim_matches('/');
+        let start: Vec<String> = if dir.is_empty() {
+            Vec::new()
+        } else {
+            Self::parts(dir)?.into_iter().map(str::to_string).collect()
+        };
+        let root = self.root_path();
+        self.run(async {
+            let mut out = Vec::new();
+            let mut seen = HashSet::new();
+            let mut stack = vec![start];
+            while let Some(folder) = stack.pop() {
+                let refs: Vec<&str> = folder.iter().map(String::as_str).collect();
+                let url = self.url_of(&self.segments(&refs), true);
+                let shown = if folder.is_empty() {
+                    "/".to_string()
+                } else {
+                    folder.join("/")
+                };
+                let Some(entries) = self
+                    .propfind(&url, "1", &format!("PROPFIND {shown}"))
+                    .await?
+                else {
+                    continue;
+                };
+                seen.insert(folder.clone());
+                for e in entries {
+                    let Some(rel) = e.path.strip_prefix(&root) else {
+                        tracing::debug!(target: "offsite", "{}: {} is outside the root", self.describe(), e.path);
+                        continue;
+                    };
+                    let rel = rel.trim_end_matches('/');
+                    let rel_parts: Vec<String> = rel
+                        .split('/')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    if rel_parts == folder {
+                        continue;
+                    }
+                    if e.collection {
+                        if rel_parts.len() > folder.len()
+                            && rel_parts.starts_with(&folder)
+                            && !seen.contains(&rel_parts)
+                        {
+                            seen.insert(rel_parts.clone());
+                            stack.push(rel_parts);
+                        }
+                    } else if let Some(o) = self.object_of(e) {
+                        out.push(o);
+                    }
+                }
+            }
+            out.sort_by(|a, b| a.name.cmp(&b.name));
+            out.dedup_by(|a, b| a.name == b.name);
+            Ok(out)
+        })
+    }
+
+    fn get(
+        &self,
+        name: &str,
+        to: &mut dyn Write,
+        throttle: &Throttle,
+        cancel: &Cancel,
+    ) -> Result<u64> {
+        let url = self.url(name)?;
+        let what = format!("GET {name}");
+        self.run(async {
+            let mut pause = BACKOFF;
+            let mut attempt = 1;
+            let mut resp = loop {
+                cancel.check()?;
+                let r = tokio::time::timeout(
+                    STALL,
+                    self.request(&self.fetch, Method::GET, &url).send(),
+                )
+                .await
+                .map_err(|_| anyhow!("{}: {what}: no answer in {STALL:?}", self.describe()))
+                .and_then(|r| {
+                    r.with_context(|| {
+                        format!("{}: {what}: the server did not answer", self.describe())
+                    })
+                });
+                let again = match &r {
+                    Ok(resp) => retryable(resp.status()),
+                    Err(_) => true,
+                };
+                if !again || attempt >= ATTEMPTS {
+                    break r?;
+                }
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            };
+            match resp.status().as_u16() {
+                200 => {}
+                404 => bail!("{}: {name} is not there (HTTP 404)", self.describe()),
+                _ => return Err(self.refused(&what, resp.status())),
+            }
+            let mut done = 0u64;
+            loop {
+                cancel.check()?;
+                let chunk = tokio::time::timeout(STALL, resp.chunk())
+                    .await
+                    .map_err(|_| anyhow!("{}: {what}: stalled for {STALL:?}", self.describe()))?
+                    .with_context(|| {
+                        format!("{}: {what}: the download was cut", self.describe())
+                    })?;
+                let Some(chunk) = chunk else { break };
+                throttle.take_async(chunk.len() as u64, cancel).await?;
+                to.write_all(&chunk)?;
+                done += chunk.len() as u64;
+            }
+            Ok(done)
+        })
+    }
+
+    fn delete(&self, name: &str) -> Result<()> {
+        let url = self.url(name)?;
+        self.run(self.delete_url(&url, &format!("DELETE {name}")))
+    }
+
+    fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let from_url = self.url(from)?;
+        let to_parts = Self::parts(to)?;
+        let to_url = self.url(to)?;
+        self.run(async {
+            self.make_parents(&to_parts).await?;
+            let what = format!("MOVE {from} to {to}");
+            let Err(e) = self.move_to(&from_url, &to_url, &what).await else {
+                return Ok(());
+            };
+            // Servers answer a missing source with 404, 403 or 409: say
+            // which it is.
+            let probe = format!("PROPFIND {from}");
+            if matches!(self.propfind(&from_url, "0", &probe).await, Ok(None)) {
+                bail!("{}: cannot move {from}: it is not there", self.describe());
+            }
+            Err(e)
+        })
+    }
+}
+
+/// Percent-encode one path segment (everything but RFC 3986 unreserved).
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decode `%XX` escapes (a `%` not followed by two hex digits stays).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && b[i + 1].is_ascii_hexdigit()
+            && b[i + 2].is_ascii_hexdigit()
+        {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("00");
+            out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The decoded path of an href: an absolute URL or a path.
+fn href_path(href: &str) -> String {
+    let h = href.trim();
+    let path = match h.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => h,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    percent_decode(path)
+}
+
+/// `Thu, 03 Dec 2026 03:00:00 GMT` (RFC 1123, as getlastmodified has it).
+fn parse_http_date(s: &str) -> Option<Timestamp> {
+    jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(s.trim())
+        .ok()
+}
+
+/// One event of the XML reader: element names without their prefix.
+#[derive(Debug, PartialEq, Eq)]
+enum Xml {
+    Start(String),
+    End(String),
+    Text(String),
+}
+
+fn local_name(qname: &str) -> String {
+    qname.rsplit(':').next().unwrap_or(qname).to_string()
+}
+
+/// A small XML reader, enough for a multistatus answer: elements
+/// (attributes skipped, quotes respected), text with the predefined and
+/// numeric entities, CDATA; comments, processing instructions and
+/// DOCTYPE skipped.
+fn xml_events(xml: &str) -> Result<Vec<Xml>, String> {
+    let mut out = Vec::new();
+    let b = xml.as_bytes();
+    let mut i = 0;
+    let find = |from: usize, pat: &str| -> Result<usize, String> {
+        xml[from..]
+            .find(pat)
+            .map(|p| from + p)
+            .ok_or_else(|| format!("unclosed markup at byte {from}"))
+    };
+    while i < b.len() {
+        if b[i] != b'<' {
+            let end = xml[i..].find('<').map_or(b.len(), |p| i + p);
+            let text = unescape(&xml[i..end]);
+            if !text.trim().is_empty() {
+                out.push(Xml::Text(text));
+            }
+            i = end;
+            continue;
+        }
+        let rest = &xml[i..];
+        if rest.starts_with("<?") {
+            i = find(i, "?>")? + 2;
+        } else if rest.starts_with("<!--") {
+            i = find(i + 4, "-->")? + 3;
+        } else if rest.starts_with("<![CDATA[") {
+            let end = find(i + 9, "]]>")?;
+            out.push(Xml::Text(xml[i + 9..end].to_string()));
+            i = end + 3;
+        } else if rest.starts_with("<!") {
+            // DOCTYPE, maybe with an internal subset in [ ].
+            let end = match (rest.find('['), rest.find('>')) {
+                (Some(o), Some(c)) if o < c => find(i, "]>")? + 2,
+                _ => find(i, ">")? + 1,
+            };
+            i = end;
+        } else if let Some(r) = rest.strip_prefix("</") {
+            let end = r
+                .find('>')
+                .ok_or_else(|| format!("unclosed tag at byte {i}"))?;
+            out.push(Xml::End(local_name(r[..end].trim())));
+            i += 2 + end + 1;
+        } else {
+            let mut j = i + 1;
+            let mut quote = None;
+            while j < b.len() {
+                let c = b[j];
+                match quote {
+                    Some(q) if c == q => quote = None,
+                    Some(_) => {}
+                    None if c == b'"' || c == b'\'' => quote = Some(c),
+                    None if c == b'>' => break,
+                    None => {}
+                }
+                j += 1;
+            }
+            if j >= b.len() {
+                return Err(format!("unclosed tag at byte {i}"));
+            }
+            let inner = &xml[i + 1..j];
+            let empty = inner.ends_with('/');
+            let inner = inner.trim_end_matches('/');
+            let name = inner.split_ascii_whitespace().next().unwrap_or("");
+            if name.is_empty() {
+                return Err(format!("a tag without a name at byte {i}"));
+            }
+            out.push(Xml::Start(local_name(name)));
+            if empty {
+                out.push(Xml::End(local_name(name)));
+            }
+            i = j + 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Replace `&lt;` `&gt;` `&amp;` `&quot;` `&apos;` `&#N;` `&#xH;`; anything
+/// else stays as written.
+fn unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(p) = rest.find('&') {
+        out.push_str(&rest[..p]);
+        rest = &rest[p..];
+        let Some(semi) = rest[..rest.len().min(12)].find(';') else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let ent = &rest[1..semi];
+        let ch = match ent {
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "amp" => Some('&'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => ent
+                .strip_prefix("#x")
+                .or_else(|| ent.strip_prefix("#X"))
+                .map(|h| u32::from_str_radix(h, 16))
+                .or_else(|| ent.strip_prefix('#').map(str::parse::<u32>))
+                .and_then(Result::ok)
+                .and_then(char::from_u32),
+        };
+        match ch {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The entries of a `207 Multi-Status` answer to PROPFIND. Only
+/// properties under a `2xx` propstat count; responses with a failed
+/// status of their own are skipped.
+fn parse_multistatus(xml: &str) -> Result<Vec<Entry>, String> {
+    #[derive(Default)]
+    struct Stat {
+        collection: bool,
+        size: String,
+        modified: String,
+        status: String,
+    }
+    let ok = |status: &str| {
+        let s = status.trim();
+        s.is_empty()
+            || s.split_ascii_whitespace()
+                .nth(1)
+                .is_some_and(|c| c.starts_with('2'))
+    };
+    let mut out = Vec::new();
+    let mut stack: Vec<String> = Vec::new();
+    let mut href = String::new();
+    let mut resp_status = String::new();
+    let mut cur: Option<Entry> = None;
+    let mut stat = Stat::default();
+    let mut saw_multistatus = false;
+    for ev in xml_events(xml)? {
+        match ev {
+            Xml::Start(n) => {
+                match n.as_str() {
+                    "multistatus" => saw_multistatus = true,
+                    "response" => {
+                        cur = Some(Entry::default());
+                        href.clear();
+                        resp_status.clear();
+                    }
+                    "propstat" => stat = Stat::default(),
+                    "collection" if stack.iter().any(|s| s == "resourcetype") => {
+                        stat.collection = true
+                    }
+                    _ => {}
+                }
+                stack.push(n);
+            }
+            Xml::Text(t) => {
+                let parent = stack.len().checked_sub(2).map(|i| stack[i].as_str());
+                match (parent, stack.last().map(String::as_str)) {
+                    (Some("response"), Some("href")) => href.push_str(&t),
+                    (Some("response"), Some("status")) => resp_status.push_str(&t),
+                    (Some("propstat"), Some("status")) => stat.status.push_str(&t),
+                    (Some("prop"), Some("getcontentlength")) => stat.size.push_str(&t),
+                    (Some("prop"), Some("getlastmodified")) => stat.modified.push_str(&t),
+                    _ => {}
+                }
+            }
+            Xml::End(n) => {
+                // Pop to the matching start (lenient about stray ends).
+                if let Some(pos) = stack.iter().rposition(|s| *s == n) {
+                    stack.truncate(pos);
+                }
+                match n.as_str() {
+                    "propstat" => {
+                        if let Some(e) = cur.as_mut().filter(|_| ok(&stat.status)) {
+                            e.collection |= stat.collection;
+                            if let Ok(s) = stat.size.trim().parse() {
+                                e.size = Some(s);
+                            }
+                            if let Some(t) = parse_http_date(&stat.modified) {
+                                e.modified = Some(t);
+                            }
+                        }
+                    }
+                    "response" => {
+                        if let Some(mut e) = cur.take()
+                            && !href.trim().is_empty()
+                            && ok(&resp_status)
+                        {
+                            e.path = href_path(&href);
+                            out.push(e);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    if !saw_multistatus {
+        return Err("no <multistatus> in it".into());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_percent_encoded_and_decoded() {
+        let n = "Бухгалтерия_2026-12-03_0300 (1)+&.zip";
+        let e = percent_encode(n);
+        assert!(e.is_ascii() && !e.contains(' ') && !e.contains('&'), "{e}");
+        assert_eq!(percent_decode(&e), n);
+        assert_eq!(percent_decode("100%25 %zz %"), "100% %zz %");
+        assert_eq!(
+            href_path("https://h:8/a%20b/%D0%91/?x=1"),
+            "/a b/Б/".to_string()
+        );
+        assert_eq!(href_path("/a/b.zip"), "/a/b.zip");
+    }
+
+    #[test]
+    fn dates_of_getlastmodified() {
+        let t = parse_http_date("Thu, 03 Dec 2026 03:00:00 GMT").unwrap();
+        assert_eq!(t.to_string(), "2026-12-03T03:00:00Z");
+        assert!(parse_http_date("yesterday").is_none());
+    }
+
+    #[test]
+    fn xml_reader_handles_prefixes_entities_cdata_and_quotes() {
+        let ev = xml_events(
+            r#"<?xml version="1.0"?><!-- c --><a:x k="a>b" j='1'><y/>A &amp; &#x411;&#1041;<![CDATA[<z>]]></a:x>"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ev,
+            vec![
+                Xml::Start("x".into()),
+                Xml::Start("y".into()),
+                Xml::End("y".into()),
+                Xml::Text("A & ББ".into()),
+                Xml::Text("<z>".into()),
+                Xml::End("x".into()),
+            ]
+        );
+        assert!(xml_events("<a").is_err());
+    }
+
+    #[test]
+    fn multistatus_of_yandex_nextcloud_and_rclone_shapes() {
+        // Yandex: d: prefix, absolute paths; Nextcloud: full URLs, a 404
+        // propstat for the properties it lacks; a failed response skipped.
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<d:multistatus xmlns:d="DAV:">
+ <d:response><d:href>/backups/</d:href>
+  <d:propstat><d:status>HTTP/1.1 200 OK</d:status><d:prop>
+   <d:resourcetype><d:collection/></d:resourcetype>
+   <d:getlastmodified>Wed, 02 Dec 2026 10:00:00 GMT</d:getlastmodified>
+  </d:prop></d:propstat></d:response>
+ <d:response><d:href>https://cloud.example/backups/%D0%91%D1%83%D1%85/a%20b.zip</d:href>
+  <d:propstat><d:prop>
+   <d:resourcetype/><d:getcontentlength>1234</d:getcontentlength>
+   <d:getlastmodified>Thu, 03 Dec 2026 03:00:00 GMT</d:getlastmodified>
+  </d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>
+  <d:propstat><d:prop><d:getcontentlength>99</d:getcontentlength></d:prop>
+   <d:status>HTTP/1.1 404 Not Found</d:status></d:propstat></d:response>
+ <D:response xmlns:D="DAV:"><D:href>/backups/gone</D:href>
+  <D:status>HTTP/1.1 404 Not Found</D:status></D:response>
+</d:multistatus>"#;
+        let e = parse_multistatus(xml).unwrap();
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert_eq!(e[0].path, "/backups/");
+        assert!(e[0].collection);
+        assert_eq!(e[1].path, "/backups/Бух/a b.zip");
+        assert!(!e[1].collection);
+        assert_eq!(e[1].size, Some(1234));
+        assert_eq!(e[1].modified.unwrap().to_string(), "2026-12-03T03:00:00Z");
+        assert!(parse_multistatus("<html>login</html>").is_err());
+    }
+
+    #[test]
+    fn names_cannot_leave_the_root() {
+        for bad in ["../x", "a/../../x", "/abs", "a//b", r"a\b", ""] {
+            assert!(WebDav::parts(bad).is_err(), "{bad}");
+        }
+        assert_eq!(WebDav::parts("a/b.zip").unwrap(), ["a", "b.zip"]);
+    }
+}
