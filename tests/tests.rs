@@ -26,6 +26,7 @@ mod suite {
     mod restore;
     mod schemathesis;
     mod secrets;
+    mod sftp;
     mod telegram_bot;
     mod telegram_props;
 }

@@ -5,6 +5,7 @@
 
 pub mod folder;
 pub mod remote;
+pub mod sftp;
 pub mod throttle;
 
 use anyhow::Result;
@@ -23,8 +24,6 @@ pub fn open(target: &OffsiteTarget) -> Result<Box<dyn Remote>> {
         Location::WebDav { .. } => {
             anyhow::bail!("offsite target {}: WebDAV is not built yet", target.name)
         }
-        Location::Sftp { .. } => {
-            anyhow::bail!("offsite target {}: SFTP is not built yet", target.name)
-        }
+        Location::Sftp { .. } => Ok(Box::new(sftp::Sftp::open(target)?)),
     }
 }

@@ -5,8 +5,9 @@
 //! `onec-backup-bot run`); and the lock that keeps the heavy tests apart.
 //! Beside it: the HTTP client (`http`), processes and polling (`proc`), a
 //! loopback request recorder (`recorder`), real servers from Debian
-//! packages and promtool (`servers`) and a fake Telegram Bot API
-//! (`fake_telegram`).
+//! packages and promtool (`servers`), OpenSSH's sshd (`sshd`) and an
+//! in-process password-login SFTP server (`sftp_server`), and a fake
+//! Telegram Bot API (`fake_telegram`).
 
 // Most helpers serve the unix-only suites.
 #![cfg_attr(not(unix), allow(dead_code))]
@@ -16,6 +17,10 @@ pub mod http;
 pub mod proc;
 pub mod recorder;
 pub mod servers;
+#[cfg(unix)]
+pub mod sftp_server;
+#[cfg(unix)]
+pub mod sshd;
 
 use http::{Reply, get, request};
 use onec_backup_bot::config::keys::KEYS;
