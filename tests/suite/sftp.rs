@@ -437,3 +437,69 @@ fn password_login_uploads_and_reads_back_and_a_wrong_password_is_named_not_shown
     let dbg = format!("{t:?}");
     assert!(!dbg.contains("Wrong-Pa55"), "{dbg}");
 }
+
+#[test]
+fn a_dropped_session_is_reopened_and_connect_errors_are_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, keys) = (dir.path().join("root"), dir.path().join("keys"));
+    let server = PasswordSftp::start(&root, &keys, "backup", SFTP_PASSWORD);
+    let port = server.port;
+    let mut t = target(("127.0.0.1", port), "backup", "data");
+    t.password = Some(Secret::new(SFTP_PASSWORD));
+    t.known_host = Some(server.fingerprint.clone());
+    let r = offsite::open(&t).unwrap();
+    let src = dir.path().join("a.zip");
+    fs::write(&src, b"before the drop").unwrap();
+    put(&*r, &src, "a.zip", &Cancel::new()).unwrap();
+
+    // The server goes away with every session; a new one comes up on the
+    // same port (same host key, another folder, so the answer shows which
+    // server gave it) a second later, while the client is already trying
+    // to reconnect.
+    drop(server);
+    let root2 = dir.path().join("root2");
+    fs::create_dir_all(root2.join("data")).unwrap();
+    fs::write(root2.join("data/a.zip"), b"from the new server").unwrap();
+    let (r2, k2) = (root2.clone(), keys.clone());
+    let again = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        PasswordSftp::start_on(Some(port), &r2, &k2, "backup", SFTP_PASSWORD)
+    });
+    assert_eq!(get(&*r, "a.zip"), b"from the new server");
+    let _server = again.join().unwrap();
+    fs::write(&src, b"after the drop").unwrap();
+    put(&*r, &src, "a.zip", &Cancel::new()).unwrap();
+    assert_eq!(
+        fs::read(root2.join("data/a.zip")).unwrap(),
+        b"after the drop"
+    );
+    assert_eq!(
+        fs::read(root.join("data/a.zip")).unwrap(),
+        b"before the drop"
+    );
+}
+
+#[test]
+fn nobody_listening_fails_after_retries_naming_the_target() {
+    let port = crate::util::proc::free_port();
+    let mut t = target(("127.0.0.1", port), "backup", "data");
+    t.password = Some(Secret::new(SFTP_PASSWORD));
+    t.known_host = Some("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into());
+    let started = std::time::Instant::now();
+    let e = err_text(offsite::open(&t).unwrap().stat("a.zip"));
+    assert!(
+        e.contains(&format!("sftp://backup@127.0.0.1:{port}/data")),
+        "{e}"
+    );
+    assert!(
+        e.contains("attempts") && e.contains("check the host and the port"),
+        "{e}"
+    );
+    assert!(!e.contains(SFTP_PASSWORD), "{e}");
+    // Three waits between four attempts: 0.5 + 1 + 2 s.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -44,13 +44,30 @@ impl PasswordSftp {
     /// Serve `root` (client path `/x` = `root/x`) to `user` with `password`;
     /// the host key is generated under `keys`.
     pub fn start(root: &Path, keys: &Path, user: &str, password: &str) -> PasswordSftp {
+        Self::start_on(None, root, keys, user, password)
+    }
+
+    /// The same on `port` when given (a restart: the host key under `keys`
+    /// is reused when it is there).
+    pub fn start_on(
+        port: Option<u16>,
+        root: &Path,
+        keys: &Path,
+        user: &str,
+        password: &str,
+    ) -> PasswordSftp {
         fs::create_dir_all(root).unwrap();
         fs::create_dir_all(keys).unwrap();
         let key_file = keys.join("server_host_ed25519");
-        super::sshd::keygen(&key_file, "ed25519", "");
+        if !key_file.exists() {
+            super::sshd::keygen(&key_file, "ed25519", "");
+        }
         let fingerprint = super::sshd::fingerprint_of(&key_file.with_extension("pub"));
         let key = russh::keys::load_secret_key(&key_file, None).unwrap();
-        let listener = super::proc::listen();
+        let listener = match port {
+            Some(p) => std::net::TcpListener::bind(("127.0.0.1", p)).unwrap(),
+            None => super::proc::listen(),
+        };
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
