@@ -421,6 +421,35 @@ fn password_login_uploads_and_reads_back_and_a_wrong_password_is_named_not_shown
     let names: Vec<String> = r.list("").unwrap().into_iter().map(|o| o.name).collect();
     assert_eq!(names, ["База/a.zip"]);
 
+    // The speed cap holds both ways: 600 kB at 300 kB/s with a full
+    // one-second bucket waits about a second.
+    let capped = pattern(600_000, 11);
+    fs::write(&src, &capped).unwrap();
+    let cap = Throttle::new(Some(300_000));
+    let started = std::time::Instant::now();
+    r.put(&Upload {
+        file: &src,
+        name: "capped.zip",
+        size: capped.len() as u64,
+        sha256: "",
+        resume: &NoResume,
+        throttle: &cap,
+        cancel: &Cancel::new(),
+        progress: &|_| {},
+    })
+    .unwrap();
+    let up = started.elapsed();
+    assert!(up >= std::time::Duration::from_millis(900), "{up:?}");
+    let cap = Throttle::new(Some(300_000));
+    let started = std::time::Instant::now();
+    let mut back = Vec::new();
+    r.get("capped.zip", &mut back, &cap, &Cancel::new())
+        .unwrap();
+    let down = started.elapsed();
+    assert_eq!(back, capped);
+    assert!(down >= std::time::Duration::from_millis(900), "{down:?}");
+    r.delete("capped.zip").unwrap();
+
     t.password = Some(Secret::new("Wrong-Pa55-Неверный"));
     let bad = offsite::open(&t).unwrap();
     let e = err_text(bad.stat("База/a.zip"));
