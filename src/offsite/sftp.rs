@@ -92,9 +92,12 @@ pub fn check_pin(pin: &Pin, host: &str, port: u16, key: &PublicKey) -> Result<()
                 Ok(())
             } else {
                 Err(format!(
-                    "HOST KEY MISMATCH: the server offered {seen} but OFFSITE_KNOWN_HOST pins \
-                     {want}; someone may be intercepting the connection, or the server's key \
-                     changed (then update OFFSITE_KNOWN_HOST)"
+                    "HOST KEY MISMATCH: the server offered its {} key {seen} but \
+                     OFFSITE_KNOWN_HOST pins {want}; someone may be intercepting the \
+                     connection, or the server's key changed (then update OFFSITE_KNOWN_HOST; \
+                     pin the server's {} key, the one it offers)",
+                    key.algorithm(),
+                    key.algorithm()
                 ))
             }
         }
@@ -140,6 +143,31 @@ pub fn check_pin(pin: &Pin, host: &str, port: u16, key: &PublicKey) -> Result<()
             }
         }
     }
+}
+
+/// With a known_hosts pin: the host-key algorithms of the keys it lists
+/// for this server, in russh's order, so a server with several host keys
+/// shows the one the file has (as OpenSSH's client does). `None` = the
+/// default list.
+fn host_key_algorithms(pin: &Pin, host: &str, port: u16) -> Option<Vec<russh::keys::Algorithm>> {
+    let Pin::File(path) = pin else {
+        return None;
+    };
+    let listed = russh::keys::known_hosts::known_host_keys_path(host, port, path).ok()?;
+    let algs: Vec<_> = client::Config::default()
+        .preferred
+        .key
+        .iter()
+        .filter(|a| {
+            listed.iter().any(|(_, k)| {
+                let b = k.algorithm();
+                use russh::keys::Algorithm::Rsa;
+                matches!((*a, &b), (Rsa { .. }, Rsa { .. })) || **a == b
+            })
+        })
+        .cloned()
+        .collect();
+    (!algs.is_empty()).then_some(algs)
 }
 
 /// The russh client handler: checks the host key against the pin and
@@ -313,11 +341,15 @@ impl Sftp {
             port: self.port,
             refused: refused.clone(),
         };
-        let config = Arc::new(client::Config {
+        let mut config = client::Config {
             inactivity_timeout: None,
             nodelay: true,
             ..Default::default()
-        });
+        };
+        if let Some(keys) = host_key_algorithms(&self.pin, &self.host, self.port) {
+            config.preferred.key = keys.into();
+        }
+        let config = Arc::new(config);
         let connected = tokio::time::timeout(
             Duration::from_secs(30),
             client::connect(config, (self.host.as_str(), self.port), handler),

@@ -336,6 +336,20 @@ fn host_keys_are_pinned_by_known_hosts_files_or_fingerprints() {
     s.t.known_host = Some(kh.display().to_string());
     assert_eq!(get(&*s.open(), "p.zip"), b"pinned");
 
+    // Only the server's RSA key listed: the client asks for that one.
+    fs::write(&kh, s.sshd.known_hosts_line_rsa()).unwrap();
+    assert_eq!(get(&*s.open(), "p.zip"), b"pinned");
+    fs::write(
+        &kh,
+        format!(
+            "# test\nnas.example {} {}\n{}",
+            other_key[0],
+            other_key[1],
+            s.sshd.known_hosts_line()
+        ),
+    )
+    .unwrap();
+
     // The same file hashed (`|1|salt|hash`).
     hash_known_hosts(&kh);
     assert!(fs::read_to_string(&kh).unwrap().contains("|1|"));

@@ -24,6 +24,8 @@ pub struct Sshd {
     pub fingerprint: String,
     /// The host public key line (`ssh-ed25519 AAAA… comment`).
     pub host_pub: String,
+    /// The RSA host key's line (`ssh-rsa AAAA… comment`).
+    pub host_pub_rsa: String,
     pub log: PathBuf,
     authorized: PathBuf,
     _proc: Proc,
@@ -42,6 +44,9 @@ impl Sshd {
         let _ = fs::create_dir_all("/run/sshd");
         let host_key = dir.join("host_ed25519");
         keygen(&host_key, "ed25519", "");
+        // A second host key, for pins that name the server's RSA key.
+        let host_rsa = dir.join("host_rsa");
+        keygen(&host_rsa, "rsa", "");
         let authorized = dir.join("authorized_keys");
         fs::write(&authorized, "").unwrap();
         let port = free_port();
@@ -52,6 +57,7 @@ impl Sshd {
             format!(
                 "Port {port}\n\
                  ListenAddress 127.0.0.1\n\
+                 HostKey {}\n\
                  HostKey {}\n\
                  PidFile {}\n\
                  AuthorizedKeysFile {}\n\
@@ -64,6 +70,7 @@ impl Sshd {
                  Subsystem sftp internal-sftp\n\
                  LogLevel VERBOSE\n",
                 host_key.display(),
+                host_rsa.display(),
                 pid.display(),
                 authorized.display()
             ),
@@ -105,8 +112,13 @@ impl Sshd {
             .unwrap()
             .trim()
             .to_string();
+        let host_pub_rsa = fs::read_to_string(dir.join("host_rsa.pub"))
+            .unwrap()
+            .trim()
+            .to_string();
         Sshd {
             port,
+            host_pub_rsa,
             user: whoami(),
             fingerprint: fingerprint_of(&dir.join("host_ed25519.pub")),
             host_pub,
@@ -127,11 +139,20 @@ impl Sshd {
         fs::write(&self.authorized, all).unwrap();
     }
 
-    /// A known_hosts line for this server (`[127.0.0.1]:port key`).
+    /// A known_hosts line for this server's ed25519 key (`[127.0.0.1]:port key`).
     pub fn known_hosts_line(&self) -> String {
-        let mut parts = self.host_pub.split_whitespace();
+        Self::line(self.port, &self.host_pub)
+    }
+
+    /// The same for its RSA key.
+    pub fn known_hosts_line_rsa(&self) -> String {
+        Self::line(self.port, &self.host_pub_rsa)
+    }
+
+    fn line(port: u16, host_pub: &str) -> String {
+        let mut parts = host_pub.split_whitespace();
         let (kind, b64) = (parts.next().unwrap(), parts.next().unwrap());
-        format!("[127.0.0.1]:{} {kind} {b64}\n", self.port)
+        format!("[127.0.0.1]:{port} {kind} {b64}\n")
     }
 
     pub fn log_text(&self) -> String {
