@@ -18,7 +18,8 @@ cd "$(dirname "$0")/.."
 #   wine64, curl, jq        - the Windows smoke run under Wine
 #   python3-venv            - the venv for Schemathesis (PyPI), the API fuzz test
 #   rclone                  - `rclone serve webdav`, the WebDAV server of the offsite tests
-PKGS=(zip unzip p7zip-full zstd age rustc-web rust-web-src mingw-w64 prometheus prometheus-pushgateway influxdb wine64 curl jq python3-venv rclone)
+#   openssh-server          - sshd (and ssh-keygen) for the SFTP offsite tests
+PKGS=(zip unzip p7zip-full zstd age rustc-web rust-web-src mingw-w64 prometheus prometheus-pushgateway influxdb wine64 curl jq python3-venv rclone openssh-server)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

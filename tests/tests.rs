@@ -29,6 +29,7 @@ mod suite {
     mod restore;
     mod schemathesis;
     mod secrets;
+    mod sftp;
     mod telegram_bot;
     mod telegram_props;
 }

@@ -10,6 +10,7 @@ pub mod prune;
 pub mod queue;
 pub mod remote;
 pub mod s3;
+pub mod sftp;
 pub mod throttle;
 pub mod webdav;
 
@@ -27,8 +28,6 @@ pub fn open(target: &OffsiteTarget) -> Result<Box<dyn Remote>> {
         Location::Folder(_) => Ok(Box::new(folder::Folder::open(target)?)),
         Location::S3 { .. } => Ok(Box::new(s3::S3::open(target)?)),
         Location::WebDav { .. } => Ok(Box::new(webdav::WebDav::open(target)?)),
-        Location::Sftp { .. } => {
-            anyhow::bail!("offsite target {}: SFTP is not built yet", target.name)
-        }
+        Location::Sftp { .. } => Ok(Box::new(sftp::Sftp::open(target)?)),
     }
 }

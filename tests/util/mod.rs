@@ -6,8 +6,9 @@
 //! Beside it: the HTTP client (`http`), processes and polling (`proc`), a
 //! loopback request recorder (`recorder`), real servers from Debian
 //! packages and promtool (`servers`), moto's S3 from PyPI (`moto`),
-//! `rclone serve webdav` (`rclone`) and a fake Telegram Bot API
-//! (`fake_telegram`).
+//! `rclone serve webdav` (`rclone`), OpenSSH's sshd (`sshd`) and an
+//! in-process password-login SFTP server (`sftp_server`), and a fake
+//! Telegram Bot API (`fake_telegram`).
 
 // Most helpers serve the unix-only suites.
 #![cfg_attr(not(unix), allow(dead_code))]
@@ -19,6 +20,10 @@ pub mod proc;
 pub mod rclone;
 pub mod recorder;
 pub mod servers;
+#[cfg(unix)]
+pub mod sftp_server;
+#[cfg(unix)]
+pub mod sshd;
 
 use http::{Reply, get, request};
 use onec_backup_bot::config::keys::KEYS;
