@@ -399,6 +399,8 @@ fn offsite_credentials_never_show() {
     assert!(seen.contains("***"));
 }
 
+// Stopping the agent by SIGTERM is a Unix-only helper.
+#[cfg(unix)]
 #[test]
 fn the_agent_uploads_what_a_console_backup_only_queued() {
     let (w, copies) = world();
