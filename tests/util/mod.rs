@@ -201,18 +201,33 @@ impl World {
     }
 
     /// A console backup slowed by the fake 1C (4 s), returned once it
-    /// holds the base's lock (its row is `running`).
+    /// holds the base's lock (its row is `running`). When it never gets
+    /// there (within 60 s, for a loaded machine), the panic shows whether
+    /// it exited, its stderr and the rows.
     pub fn slow_backup_holding_the_lock(&self) -> Proc {
-        let first = self.spawn(
-            &["backup"],
-            &[("FAKE_1C_MODE", "slow"), ("FAKE_1C_SLEEP_MS", "4000")],
-        );
-        proc::wait_for(
-            "the first run to hold the lock",
-            Duration::from_secs(20),
-            || self.runs().iter().any(|r| r["status"] == "running"),
-        );
-        first
+        let log = self.dir.path().join("slow-backup.stderr");
+        let mut c = self.command();
+        c.arg("backup")
+            .env("FAKE_1C_MODE", "slow")
+            .env("FAKE_1C_SLEEP_MS", "4000")
+            .stdout(std::process::Stdio::null())
+            .stderr(fs::File::create(&log).unwrap());
+        let mut first = proc::spawn(&mut c);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let runs = self.runs();
+            if runs.iter().any(|r| r["status"] == "running") {
+                return first;
+            }
+            let exited = first.0.try_wait().unwrap();
+            if exited.is_some() || std::time::Instant::now() > deadline {
+                panic!(
+                    "the first run never held the lock (exit: {exited:?}); rows: {runs:?}; stderr:\n{}",
+                    fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// `onec-backup-bot run` (see [`World::command`]) with `extra`
