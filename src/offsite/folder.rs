@@ -13,7 +13,7 @@ use crate::cancel::Cancel;
 use crate::config::offsite::{Location, OffsiteTarget};
 use crate::platform;
 
-use super::remote::{Object, Proof, Remote, Stored, Upload};
+use super::remote::{Object, Proof, Remote, Stored, Upload, name_parts};
 use super::throttle::Throttle;
 
 const CHUNK: usize = 1 << 20;
@@ -38,8 +38,9 @@ impl Folder {
     /// The path of `name`, refusing names that would leave the root.
     fn path(&self, name: &str) -> Result<PathBuf> {
         let mut p = self.root.clone();
-        for part in name.split('/') {
-            if part.is_empty() || part == "." || part == ".." || part.contains(['\\', ':']) {
+        for part in name_parts(name)? {
+            // `C:x` would name a drive on Windows.
+            if part.contains(':') {
                 bail!("object name {name:?} is not a plain relative name");
             }
             p.push(part);

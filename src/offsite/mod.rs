@@ -13,6 +13,7 @@ pub mod s3;
 pub mod sftp;
 pub mod throttle;
 pub mod webdav;
+pub mod xml;
 
 use anyhow::Result;
 

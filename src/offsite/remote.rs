@@ -18,6 +18,19 @@ use crate::cancel::Cancel;
 
 use super::throttle::Throttle;
 
+/// The parts of an object name, refusing a name that is not plain,
+/// relative and `/`-separated (empty parts, `.`, `..`, backslashes), so no
+/// kind can be led outside its root.
+pub fn name_parts(name: &str) -> Result<Vec<&str>> {
+    let parts: Vec<&str> = name.split('/').collect();
+    for p in &parts {
+        if p.is_empty() || *p == "." || *p == ".." || p.contains('\\') {
+            anyhow::bail!("object name {name:?} is not a plain relative name");
+        }
+    }
+    Ok(parts)
+}
+
 /// One stored object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {

@@ -29,8 +29,9 @@ use crate::cancel::{Cancel, Cancelled};
 use crate::config::Secret;
 use crate::config::offsite::{Location, OffsiteTarget};
 
-use super::remote::{Object, Proof, Remote, Stored, Upload};
+use super::remote::{Object, Proof, Remote, Stored, Upload, name_parts};
 use super::throttle::Throttle;
+use super::xml::unescape;
 
 /// Part size of multipart uploads (one part is held in memory).
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
@@ -287,7 +288,7 @@ impl S3 {
 
     /// The full key of `name`, refusing names that are not plain relative ones.
     fn key(&self, name: &str) -> Result<String> {
-        check_name(name)?;
+        name_parts(name)?;
         Ok(format!("{}{name}", self.prefix))
     }
 
@@ -1052,16 +1053,6 @@ impl Remote for S3 {
     }
 }
 
-/// Refuse names that are not plain relative `/`-separated ones.
-fn check_name(name: &str) -> Result<()> {
-    for part in name.split('/') {
-        if part.is_empty() || part == "." || part == ".." || part.contains('\\') {
-            bail!("object name {name:?} is not a plain relative name");
-        }
-    }
-    Ok(())
-}
-
 /// Read `len` bytes at `offset` into `buf` (replacing its contents).
 fn read_part(file: &mut File, offset: u64, len: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
     buf.clear();
@@ -1169,46 +1160,6 @@ fn tags<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
         out.push(&rest[from..from + j]);
         rest = &rest[from + j + close.len()..];
     }
-    out
-}
-
-fn unescape(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let Some(end) = rest.find(';') else {
-            break;
-        };
-        let ent = &rest[1..end];
-        let ch = match ent {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => ent
-                .strip_prefix("#x")
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| ent.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match ch {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
     out
 }
 

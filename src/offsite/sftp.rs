@@ -25,7 +25,7 @@ use crate::cancel::{Cancel, Cancelled};
 use crate::config::Secret;
 use crate::config::offsite::{Location, OffsiteTarget};
 
-use super::remote::{Object, Proof, Remote, Stored, Upload};
+use super::remote::{Object, Proof, Remote, Stored, Upload, name_parts};
 use super::throttle::Throttle;
 
 /// Bytes read from the local file (or asked of the server) per round: the
@@ -292,11 +292,7 @@ impl Sftp {
 
     /// The remote path of `name`, refusing names that would leave the root.
     fn path(&self, name: &str) -> Result<String> {
-        for part in name.split('/') {
-            if part.is_empty() || part == "." || part == ".." || part.contains('\\') {
-                bail!("object name {name:?} is not a plain relative name");
-            }
-        }
+        name_parts(name)?;
         Ok(join(&self.root, name))
     }
 

@@ -27,8 +27,9 @@ use crate::cancel::{Cancel, Cancelled};
 use crate::config::Secret;
 use crate::config::offsite::{Location, OffsiteTarget};
 
-use super::remote::{Object, Proof, Remote, Stored, Upload};
+use super::remote::{Object, Proof, Remote, Stored, Upload, name_parts};
 use super::throttle::Throttle;
+use super::xml::unescape;
 
 /// The piece of the file read, throttled and queued at a time.
 const CHUNK: usize = 512 * 1024;
@@ -144,17 +145,6 @@ impl WebDav {
         })
     }
 
-    /// Split a name into its parts, refusing names that would leave the root.
-    fn parts(name: &str) -> Result<Vec<&str>> {
-        let parts: Vec<&str> = name.split('/').collect();
-        for p in &parts {
-            if p.is_empty() || *p == "." || *p == ".." || p.contains('\\') {
-                bail!("object name {name:?} is not a plain relative name");
-            }
-        }
-        Ok(parts)
-    }
-
     /// The URL of a path given as segments below the server's root.
     fn url_of(&self, segments: &[&str], folder: bool) -> String {
         let mut u = self.origin.clone();
@@ -178,7 +168,7 @@ impl WebDav {
     }
 
     fn url(&self, name: &str) -> Result<String> {
-        Ok(self.url_of(&self.segments(&Self::parts(name)?), false))
+        Ok(self.url_of(&self.segments(&name_parts(name)?), false))
     }
 
     /// The decoded path of the root, with a trailing slash.
@@ -629,7 +619,7 @@ impl Remote for WebDav {
     }
 
     fn put(&self, up: &Upload<'_>) -> Result<Stored> {
-        let parts = Self::parts(up.name)?;
+        let parts = name_parts(up.name)?;
         let final_url = self.url(up.name)?;
         let tmp_name = format!("{}.part", up.name);
         let tmp_url = self.url(&tmp_name)?;
@@ -677,7 +667,7 @@ impl Remote for WebDav {
         let start: Vec<String> = if dir.is_empty() {
             Vec::new()
         } else {
-            Self::parts(dir)?.into_iter().map(str::to_string).collect()
+            name_parts(dir)?.into_iter().map(str::to_string).collect()
         };
         let root = self.root_path();
         self.run(async {
@@ -798,7 +788,7 @@ impl Remote for WebDav {
 
     fn rename(&self, from: &str, to: &str) -> Result<()> {
         let from_url = self.url(from)?;
-        let to_parts = Self::parts(to)?;
+        let to_parts = name_parts(to)?;
         let to_url = self.url(to)?;
         self.run(async {
             self.make_parents(&to_parts).await?;
@@ -960,52 +950,6 @@ fn xml_events(xml: &str) -> Result<Vec<Xml>, String> {
         }
     }
     Ok(out)
-}
-
-/// Replace `&lt;` `&gt;` `&amp;` `&quot;` `&apos;` `&#N;` `&#xH;`; anything
-/// else stays as written.
-fn unescape(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(p) = rest.find('&') {
-        out.push_str(&rest[..p]);
-        rest = &rest[p..];
-        let Some(semi) = rest[..rest.len().min(12)].find(';') else {
-            out.push('&');
-            rest = &rest[1..];
-            continue;
-        };
-        let ent = &rest[1..semi];
-        let ch = match ent {
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "amp" => Some('&'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => ent
-                .strip_prefix("#x")
-                .or_else(|| ent.strip_prefix("#X"))
-                .map(|h| u32::from_str_radix(h, 16))
-                .or_else(|| ent.strip_prefix('#').map(str::parse::<u32>))
-                .and_then(Result::ok)
-                .and_then(char::from_u32),
-        };
-        match ch {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[semi + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The entries of a `207 Multi-Status` answer to PROPFIND. Only
@@ -1179,8 +1123,8 @@ mod tests {
     #[test]
     fn names_cannot_leave_the_root() {
         for bad in ["../x", "a/../../x", "/abs", "a//b", r"a\b", ""] {
-            assert!(WebDav::parts(bad).is_err(), "{bad}");
+            assert!(name_parts(bad).is_err(), "{bad}");
         }
-        assert_eq!(WebDav::parts("a/b.zip").unwrap(), ["a", "b.zip"]);
+        assert_eq!(name_parts("a/b.zip").unwrap(), ["a", "b.zip"]);
     }
 }
