@@ -16,6 +16,7 @@ mod suite {
     mod encrypted;
     mod faults;
     mod offsite;
+    mod offsite_kinds;
     mod offsite_s3;
     mod offsite_webdav;
     mod onec_fake;

@@ -37,6 +37,11 @@ use super::xml::unescape;
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
 /// S3's smallest part (except the last).
 pub const MIN_PART_SIZE: u64 = 5 << 20;
+/// A test-only setting: the part size (bytes) a debug build uses for the
+/// targets it opens from the configuration, so the end-to-end suite can
+/// make a multipart upload of a small archive (against moto told to allow
+/// such parts). Release builds ignore it.
+pub const TEST_PART_SIZE_ENV: &str = "ONEC_TEST_S3_PART_SIZE";
 /// S3's largest number of parts in one upload.
 const MAX_PARTS: u64 = 10_000;
 /// The largest object one CopyObject can copy (and the largest copied part).
@@ -143,7 +148,7 @@ impl S3 {
                 target.name
             );
         };
-        Self::new(
+        let s3 = Self::new(
             bucket,
             prefix,
             target.endpoint.as_deref(),
@@ -152,7 +157,15 @@ impl S3 {
             key_id,
             secret.clone(),
         )
-        .with_context(|| format!("offsite target {}", target.name))
+        .with_context(|| format!("offsite target {}", target.name))?;
+        #[cfg(debug_assertions)]
+        if let Some(n) = std::env::var(TEST_PART_SIZE_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            return Ok(s3.with_part_size(n));
+        }
+        Ok(s3)
     }
 
     pub fn new(
