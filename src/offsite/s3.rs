@@ -433,23 +433,25 @@ impl S3 {
     fn explain(&self, what: &str, status: u16, code: &str, message: &str) -> anyhow::Error {
         let hint = match code {
             "NoSuchBucket" => format!(
-                "the bucket {} does not exist: create it (or fix the bucket in OFFSITE_URL)",
+                "the bucket {} does not exist: create it (or fix the bucket in OFFSITE_URL or the target's url:)",
                 self.bucket
             ),
             "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied" | "InvalidToken"
             | "ExpiredToken" | "AllAccessDisabled" => {
                 "access denied: check OFFSITE_ACCESS_KEY_ID and OFFSITE_SECRET_ACCESS_KEY \
-                 (and that the key may use this bucket)"
+                 (or the target's access_key_id: and secret_access_key:; and that the key \
+                 may use this bucket)"
                     .to_string()
             }
             "AuthorizationHeaderMalformed" | "PermanentRedirect" | "IllegalLocationConstraintException" => {
-                "the bucket is in another region or at another endpoint: check OFFSITE_REGION and OFFSITE_ENDPOINT".to_string()
+                "the bucket is in another region or at another endpoint: check OFFSITE_REGION and OFFSITE_ENDPOINT (or the target's region: and endpoint:)".to_string()
             }
             _ if status == 403 => "access denied: check OFFSITE_ACCESS_KEY_ID and \
-                 OFFSITE_SECRET_ACCESS_KEY (and that the key may use this bucket)"
+                 OFFSITE_SECRET_ACCESS_KEY (or the target's access_key_id: and \
+                 secret_access_key:; and that the key may use this bucket)"
                 .to_string(),
             _ if status == 301 || status == 307 => {
-                "the bucket is in another region or at another endpoint: check OFFSITE_REGION and OFFSITE_ENDPOINT".to_string()
+                "the bucket is in another region or at another endpoint: check OFFSITE_REGION and OFFSITE_ENDPOINT (or the target's region: and endpoint:)".to_string()
             }
             _ => String::new(),
         };

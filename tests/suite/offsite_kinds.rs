@@ -287,6 +287,8 @@ struct Case<'a> {
     srv: &'a Server,
     /// The target's name (`offsite` from the environment).
     target: String,
+    /// Its settings as configured, by `config.yaml` field name.
+    fields: Vec<(String, String)>,
     store: Store,
     seen: RefCell<String>,
 }
@@ -301,29 +303,47 @@ impl<'a> Case<'a> {
         }
         let mut fields = srv.fields(root);
         fields.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let target = if srv.kind == Kind::S3 {
-            for (k, v) in &fields {
-                w.set(
-                    &format!("OFFSITE_{}", k.replace('.', "_").to_uppercase()),
-                    v,
-                );
-            }
-            "offsite".to_string()
-        } else {
-            let name = match srv.kind {
-                Kind::WebDav => "yadisk",
-                _ => "nas",
-            };
-            fs::write(w.dir.path().join("config.yaml"), yaml(name, &fields)).unwrap();
-            name.to_string()
+        let target = match srv.kind {
+            Kind::S3 => "offsite",
+            Kind::WebDav => "yadisk",
+            Kind::Sftp => "nas",
         };
-        Case {
+        let mut c = Case {
             w,
             srv,
-            target,
+            target: target.to_string(),
+            fields: Vec::new(),
             store: srv.store(root),
             seen: RefCell::new(String::new()),
+        };
+        c.configure(fields);
+        c
+    }
+
+    /// Configure the target with `fields`: `OFFSITE_*` variables for S3,
+    /// the `offsite:` list of `config.yaml` for the others.
+    fn configure(&mut self, fields: Vec<(String, String)>) {
+        if self.srv.kind == Kind::S3 {
+            for (k, v) in &fields {
+                let var = format!("OFFSITE_{}", k.replace('.', "_").to_uppercase());
+                self.w.set(&var, v);
+            }
+        } else {
+            let yaml = yaml(&self.target, &fields);
+            fs::write(self.w.dir.path().join("config.yaml"), yaml).unwrap();
         }
+        self.fields = fields;
+    }
+
+    /// The configuration with one field's value replaced.
+    fn with(&self, field: &str, value: &str) -> Vec<(String, String)> {
+        let mut f = self.fields.clone();
+        for (k, v) in &mut f {
+            if k == field {
+                *v = value.to_string();
+            }
+        }
+        f
     }
 
     fn keep(&self, text: &str) {
@@ -571,7 +591,60 @@ fn history_mode(srv: &Server) {
     assert_eq!(code, 0, "{d}\n{err}");
     assert_eq!(d["status"], "ok", "{d}");
 
+    // Tampered on the server (same size, other bytes): refused loudly.
+    let mut bad = store.read(&o2).unwrap();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0xff;
+    store.plant(&o2, &bad);
+    let to2 = w.dir.path().join("restored-tampered");
+    let out = w
+        .cmd()
+        .args(["restore", "latest", "--from", &c.target, "--to"])
+        .arg(&to2)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    c.keep(&stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("does NOT match"), "{stderr}");
+    assert!(!to2.join("1Cv8.1CD").exists());
+
+    // A wrong secret: the local backup is ok, the upload fails with a
+    // failed row and an error naming the target (the wrong secret is a
+    // secret too); the right one back, a push recovers.
+    let mut c = c;
+    let (setting, secret) = srv.secrets()[0].clone();
+    let wrong = format!("{secret}-Wrong-7");
+    let right = c.fields.clone();
+    c.configure(c.with(setting, &wrong));
+    std::thread::sleep(Duration::from_millis(1100));
+    change_base(&c.w, 64, 4);
+    let (code, v, err) = c.json(&["backup", "--force", "--json"], &[]);
+    assert_eq!(code, 1, "{v}\n{err}");
+    assert_eq!(v["status"], "ok", "the local backup is ok: {v}");
+    let error = v["offsite"]["failed"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("offsite target {}", c.target)),
+        "{error}"
+    );
+    eprintln!("offsite_kinds {:?}: a wrong {setting}: {error}", srv.kind);
+    // What to fix, as this target was configured: the variable, or the
+    // target's field in config.yaml.
+    let hint = if srv.kind == Kind::S3 {
+        format!("OFFSITE_{}", setting.to_uppercase())
+    } else {
+        format!("{setting}:")
+    };
+    assert!(error.contains(&hint), "the error names {hint}: {error}");
+    let (_, st, _) = c.json(&["offsite", "status", "--json"], &[]);
+    assert_eq!(st[0]["queued"], 1, "{st}");
+    assert!(st[0]["last_error"].is_string(), "{st}");
+    c.configure(right);
+    let pushed = c.push();
+    assert_eq!(pushed["uploaded"].as_array().unwrap().len(), 1, "{pushed}");
+
     // Every list and answer, then the secrets: nowhere.
+    let w = &c.w;
     for args in [
         &["list", "--json"][..],
         &["offsite", "status"],
@@ -586,7 +659,11 @@ fn history_mode(srv: &Server) {
     // looked at in `fixed_mode`.
     let seen = c.seen.borrow().clone() + &w.log_text();
     let db = w.history_bytes();
-    for (setting, secret) in srv.secrets() {
+    assert!(
+        contains(&db, "offsite target"),
+        "the failed row is recorded"
+    );
+    for (setting, secret) in srv.secrets().into_iter().chain([("wrong", wrong)]) {
         assert!(!seen.contains(&secret), "{setting} shown:\n{seen}");
         assert!(!contains(&db, &secret), "{setting} in the history database");
     }
