@@ -676,7 +676,9 @@ fn fixed_mode(srv: &Server) {
     let c = Case::new(srv, 64, "fixed", &[("mode", "fixed")]);
     let (w, store) = (&c.w, &c.store);
     let slot = |s: &str| format!("buh/buh_{s}.zip");
+    let base1 = fs::read(w.base.join("1Cv8.1CD")).unwrap();
     let v1 = c.backup(&[]);
+    let name1 = name_of(v1["archive"].as_str().unwrap());
     let a1 = fs::read(v1["archive"].as_str().unwrap()).unwrap();
     for s in ["daily", "weekly", "monthly"] {
         assert_eq!(store.read(&slot(s)).as_deref(), Some(&a1[..]), "{s}");
@@ -732,6 +734,30 @@ fn fixed_mode(srv: &Server) {
         ["daily", "monthly", "weekly"].map(slot),
         "nothing temporary is left"
     );
+    // Restores from the slots: the newest from daily, the first archive
+    // (by its name) from weekly / monthly; and a drill.
+    for (which, base) in [
+        ("latest", fs::read(w.base.join("1Cv8.1CD")).unwrap()),
+        (name1.as_str(), base1),
+    ] {
+        let to = w.dir.path().join(format!("restored-{}", which.len()));
+        let (code, r, err) = c.json(
+            &[
+                "restore",
+                which,
+                "--from",
+                &c.target,
+                "--to",
+                &to.display().to_string(),
+                "--json",
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{which}: {r}\n{err}");
+        assert_eq!(fs::read(to.join("1Cv8.1CD")).unwrap(), base, "{which}");
+    }
+    let (code, d, err) = c.json(&["drill", "--from", &c.target, "--json"], &[]);
+    assert_eq!((code, &d["status"]), (0, &json!("ok")), "{d}\n{err}");
     let seen = c.seen.borrow().clone() + &w.log_text();
     for (setting, secret) in srv.secrets() {
         assert!(!seen.contains(&secret), "{setting} shown:\n{seen}");
