@@ -3,9 +3,12 @@
 //! folder under `BACKUP_DRILL_DIR`, checked and removed, the result recorded
 //! in history. Exit 0 only when every drill passed; 1 when one failed or
 //! was skipped (nothing proven: no archive, no space, a backup running);
-//! 2 for a configuration error. `--from TARGET` drills the newest copy on
-//! an offsite target (downloaded and checked against the recorded SHA-256). A console drill does not wait for a
-//! running backup of the base: it is skipped at once.
+//! 2 for a configuration error. The archive comes from where the base's
+//! `drill_from` (`BACKUP_DRILL_FROM`) says: local, an offsite target's
+//! newest copy (downloaded and checked against the recorded SHA-256), or
+//! the next `alternate` turn; `--from TARGET | local` overrides it. A
+//! console drill does not wait for a running backup of the base: it is
+//! skipped at once.
 
 use super::{Failure, print_json};
 use crate::backup::drill::{self, Request, Source};
@@ -21,9 +24,10 @@ pub struct Args {
     /// Print a machine-readable result on stdout.
     #[arg(long)]
     json: bool,
-    /// Drill the newest copy on this offsite target instead of the local
-    /// archive: downloaded into the drill folder, checked against the
-    /// recorded SHA-256, then restored as usual.
+    /// Drill the newest copy on this offsite target (downloaded into the
+    /// drill folder, checked against the recorded SHA-256, then restored
+    /// as usual), or `local` for the local archive, whatever
+    /// BACKUP_DRILL_FROM says.
     #[arg(long, value_name = "TARGET")]
     from: Option<String>,
 }

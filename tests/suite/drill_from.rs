@@ -5,8 +5,9 @@
 //! read from the history, so the agent's scheduled drill takes the next
 //! one); a target that holds no copy skips the drill when it is the only
 //! source and gives its turn to the local archive under `alternate`;
-//! `--from local` overrides the setting; a target that does not exist is
-//! a configuration error (exit 2) naming the setting and the choices.
+//! `--from local` overrides the setting; `/drill` in Telegram follows it
+//! and names the source; a target that does not exist is a configuration
+//! error (exit 2) naming the setting and the choices.
 
 use crate::util::World;
 use crate::util::proc::wait_for;
@@ -209,4 +210,47 @@ fn an_unknown_drill_source_is_a_configuration_error() {
     let (w, _copies) = world("local");
     let out = w.cmd().args(["drill", "--from", "nas"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `/drill` in Telegram follows the setting: the answer names the source
+/// (in Russian, the default), the notice says the copy was drilled, and
+/// the row records it.
+#[test]
+fn telegram_drill_takes_the_alternate_turn_and_says_so() {
+    use crate::util::fake_telegram::{FakeTelegram, check_html};
+    const ADMIN: i64 = 111;
+    let (w, _copies) = world("alternate");
+    backup(&w, &[]);
+    let (code, d, _) = drill(&w, &[]);
+    assert_eq!((code, d["source"].as_str()), (0, Some("local")), "{d}");
+    let tg = FakeTelegram::start();
+    let (url, admin) = (tg.url(), ADMIN.to_string());
+    let agent = w.agent(&[
+        ("BOT_TOKEN", "123:TESTSECRETTOKENxyz"),
+        ("TELEGRAM_API_URL", url.as_str()),
+        ("ALLOWED_USER_IDS", admin.as_str()),
+    ]);
+    tg.send_text(ADMIN, "/drill buh");
+    let started = tg.wait_message(
+        ADMIN,
+        "копия на внешней цели <b>offsite</b>",
+        Duration::from_secs(30),
+    );
+    check_html(&started.text()).unwrap();
+    assert!(started.text().contains("<b>buh</b>"), "{}", started.text());
+    let notice = tg.wait_message(
+        ADMIN,
+        "from the copy on offsite target offsite",
+        Duration::from_secs(60),
+    );
+    check_html(&notice.text()).unwrap();
+    assert!(notice.text().starts_with('✅'), "{}", notice.text());
+    assert_eq!(
+        rows(&w).pop().unwrap(),
+        row("offsite", "ok", "telegram"),
+        "{}",
+        agent.stderr()
+    );
+    drop(agent);
+    drill_dir_is_empty(&w);
 }
