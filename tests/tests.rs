@@ -13,6 +13,7 @@ mod suite {
     mod cli_backup;
     mod docs_metrics;
     mod drill;
+    mod drill_from;
     mod encrypted;
     mod faults;
     mod offsite;
