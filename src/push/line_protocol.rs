@@ -1,7 +1,7 @@
 //! InfluxDB line protocol from our metric families: one line per
 //! measurement and tag set, the families as fields. Families are grouped
 //! into measurements by name — `cpu`, `memory`, `disk`, `filesystem`,
-//! `network`, `sessions`, `backup`, `drill`, `system`, `agent` — with the family's
+//! `network`, `sessions`, `backup`, `drill`, `offsite`, `system`, `agent` — with the family's
 //! labels as tags plus `host` (this computer). The field is the family
 //! name without `onec_` and without the measurement's own prefix:
 //! `onec_cpu_percent` → `cpu` field `percent`, `onec_rdp_active_count` →
@@ -50,6 +50,7 @@ const GROUPS: &[(&str, &str, bool)] = &[
     ("onec_network_", "network", true),
     ("onec_backup_", "backup", true),
     ("onec_restore_drill_", "drill", true),
+    ("onec_offsite_", "offsite", true),
     ("onec_session_", "sessions", false),
     ("onec_rdp_", "sessions", false),
     ("onec_logged_users_", "sessions", false),
@@ -123,6 +124,9 @@ pub const INTEGER_FAMILIES: &[&str] = &[
     "onec_backup_archives_bytes",
     "onec_restore_drill_last_ok",
     "onec_restore_drill_stale",
+    "onec_offsite_uploads_total",
+    "onec_offsite_queue_bytes",
+    "onec_offsite_stale",
     "onec_agent_build_info",
     "onec_scrape_collector_success",
     "onec_agent_resident_memory_bytes",
@@ -153,6 +157,7 @@ pub const TAG_KEYS: &[&str] = &[
     "kernel",
     "arch",
     "base",
+    "target",
     "status",
     "version",
     "collector",
@@ -448,6 +453,10 @@ mod tests {
         assert_eq!(
             place("onec_restore_drill_last_success_timestamp_seconds"),
             ("drill", "last_success_timestamp_seconds")
+        );
+        assert_eq!(
+            place("onec_offsite_uploads_total"),
+            ("offsite", "uploads_total")
         );
         assert_eq!(
             place("onec_rdp_active_count"),
