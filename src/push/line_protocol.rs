@@ -494,4 +494,37 @@ mod tests {
             }
         }
     }
+
+    /// The offsite families go to measurement `offsite`: a line per base
+    /// and target (last success, stale), per target (queue bytes) and per
+    /// target and status (uploads), counts as integers, names escaped.
+    #[test]
+    fn offsite_families_are_offsite_lines_with_target_tags() {
+        use crate::export::tests::backup_state;
+        let fams = crate::export::build(&Default::default(), &backup_state(), &[]);
+        let text = encode(&lines(&fams, 1_700_000_000_000, "srv"));
+        let offsite: Vec<&str> = text.lines().filter(|l| l.starts_with("offsite,")).collect();
+        assert!(
+            offsite.contains(
+                &"offsite,base=buh,host=srv,target=nas last_success_timestamp_seconds=1700000300,stale=0i 1700000000"
+            ),
+            "{offsite:#?}"
+        );
+        assert!(
+            offsite.contains(&"offsite,host=srv,status=failed,target=yandex\\ \"disk\" uploads_total=3i 1700000000"),
+            "{offsite:#?}"
+        );
+        assert!(
+            offsite.contains(
+                &"offsite,host=srv,target=yandex\\ \"disk\" queue_bytes=246912i 1700000000"
+            ),
+            "{offsite:#?}"
+        );
+        assert!(
+            offsite
+                .contains(&"offsite,base=zup\\ \"main\",host=srv,target=nas stale=0i 1700000000"),
+            "{offsite:#?}"
+        );
+        assert_eq!(offsite.len(), 9, "{offsite:#?}");
+    }
 }
