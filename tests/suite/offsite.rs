@@ -95,7 +95,21 @@ fn no_offsite_queues_and_push_drains() {
     let (_, st, _) = w.json(&["offsite", "status", "--json"], &[]);
     assert_eq!(st[0]["queued"], 1, "{st}");
     assert!(st[0]["queued_bytes"].as_u64().unwrap() > 0, "{st}");
-    assert_eq!(st[0]["stale"], true, "no copy yet");
+    assert_eq!(
+        st[0]["stale"], false,
+        "no copy yet, but the target appeared just now: {st}"
+    );
+    // The target appeared 31 hours ago and still has no copy: stale.
+    let then = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(31))
+        .unwrap()
+        .to_string();
+    rusqlite::Connection::open(w.backups.join("app.sqlite3"))
+        .unwrap()
+        .execute("UPDATE offsite_targets SET first_seen = ?1", [&then])
+        .unwrap();
+    let (_, st, _) = w.json(&["offsite", "status", "--json"], &[]);
+    assert_eq!(st[0]["stale"], true, "{st}");
     let (code, pushed, err) = w.json(&["offsite", "push", "--json"], &[]);
     assert_eq!(code, 0, "{pushed}\n{err}");
     assert_eq!(pushed["uploaded"].as_array().unwrap().len(), 1, "{pushed}");
