@@ -9,10 +9,11 @@
 //! Data flows one way: the sampler and the history feed the agent's
 //! caches and channels; components only read them or subscribe.
 
+use crate::backup::drill::choose::Planned;
 use crate::backup::drill::feed::DrillFeed;
-use crate::backup::drill::{self, Request};
+use crate::backup::drill::{self, Request, Source};
 use crate::backup::feed::Feed;
-use crate::backup::history::{Drill, History, Trigger};
+use crate::backup::history::{Drill, History, LOCAL, Trigger};
 use crate::backup::jobs::Jobs;
 use crate::cancel::Cancel;
 use crate::config::Config;
@@ -79,7 +80,8 @@ impl Agent {
     }
 
     /// Make one restore drill of `base` (after any other drill of this
-    /// agent) on a blocking thread, waiting up to `lock_wait` for a backup
+    /// agent), of the archive its `drill_from` says (local, a target's
+    /// copy, or the next `alternate` turn), on a blocking thread, waiting up to `lock_wait` for a backup
     /// of the base; a stop of the agent cancels it. Returns the recorded
     /// drill, or why nothing could be recorded (`None`: the agent stopped
     /// before it began). The backup state is reloaded after it, so the
@@ -109,11 +111,16 @@ impl Agent {
                 .base(Some(&name))
                 .ok_or_else(|| format!("no base named {name}"))?;
             let history = History::open(&cfg.history_db).map_err(|e| e.to_string())?;
+            // The base's `drill_from` (chosen inside the drill turn, so two
+            // drills of this agent never take the same `alternate` turn).
+            let from = crate::offsite::fetch::drill_source(&cfg, &history, base, None)
+                .map_err(|e| format!("{e:#}"))?;
             let req = Request {
                 base,
                 trigger,
                 lock_wait,
-                source: None,
+                source: from.as_ref().map(|(s, _)| s as &dyn Source),
+                fallback: from.as_ref().is_some_and(|(_, f)| *f),
             };
             drill::drill(&cfg, &history, &req, &cancel).map_err(|e| e.to_string())
         })
@@ -123,6 +130,26 @@ impl Agent {
         let cache = self.backups.clone();
         let _ = tokio::task::spawn_blocking(move || cache.reload_now()).await;
         Some(result)
+    }
+
+    /// Where the next drill of `base` takes its archive by the base's
+    /// `drill_from`: `local` or an offsite target's name (`local` too when
+    /// the history cannot be read; the drill itself then says why).
+    pub async fn next_drill_source(&self, base: &str) -> String {
+        let cfg = self.cfg.clone();
+        let name = base.to_string();
+        tokio::task::spawn_blocking(move || {
+            let base = cfg.base(Some(&name))?;
+            let history = History::open(&cfg.history_db).ok()?;
+            match crate::backup::drill::choose::plan(&cfg, &history, base).ok()? {
+                Planned::Local => None,
+                Planned::Target { name, .. } => Some(name),
+            }
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| LOCAL.to_string())
     }
 
     /// Hand a tick to every subscriber (none is fine).

@@ -37,6 +37,11 @@ use super::xml::unescape;
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
 /// S3's smallest part (except the last).
 pub const MIN_PART_SIZE: u64 = 5 << 20;
+/// A test-only setting: the part size (bytes) a debug build uses for the
+/// targets it opens from the configuration, so the end-to-end suite can
+/// make a multipart upload of a small archive (against moto told to allow
+/// such parts). Release builds ignore it.
+pub const TEST_PART_SIZE_ENV: &str = "ONEC_TEST_S3_PART_SIZE";
 /// S3's largest number of parts in one upload.
 const MAX_PARTS: u64 = 10_000;
 /// The largest object one CopyObject can copy (and the largest copied part).
@@ -143,7 +148,7 @@ impl S3 {
                 target.name
             );
         };
-        Self::new(
+        let s3 = Self::new(
             bucket,
             prefix,
             target.endpoint.as_deref(),
@@ -152,7 +157,15 @@ impl S3 {
             key_id,
             secret.clone(),
         )
-        .with_context(|| format!("offsite target {}", target.name))
+        .with_context(|| format!("offsite target {}", target.name))?;
+        #[cfg(debug_assertions)]
+        if let Some(n) = std::env::var(TEST_PART_SIZE_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            return Ok(s3.with_part_size(n));
+        }
+        Ok(s3)
     }
 
     pub fn new(
@@ -420,23 +433,25 @@ impl S3 {
     fn explain(&self, what: &str, status: u16, code: &str, message: &str) -> anyhow::Error {
         let hint = match code {
             "NoSuchBucket" => format!(
-                "the bucket {} does not exist: create it (or fix the bucket in OFFSITE_URL)",
+                "the bucket {} does not exist: create it (or fix the bucket in OFFSITE_URL or the target's url:)",
                 self.bucket
             ),
             "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied" | "InvalidToken"
             | "ExpiredToken" | "AllAccessDisabled" => {
                 "access denied: check OFFSITE_ACCESS_KEY_ID and OFFSITE_SECRET_ACCESS_KEY \
-                 (and that the key may use this bucket)"
+                 (or the target's access_key_id: and secret_access_key:; and that the key \
+                 may use this bucket)"
                     .to_string()
             }
             "AuthorizationHeaderMalformed" | "PermanentRedirect" | "IllegalLocationConstraintException" => {
-                "the bucket is in another region or at another endpoint: check OFFSITE_REGION and OFFSITE_ENDPOINT".to_string()
+                "the bucket is in another region or at another endpoint: check OFFSITE_REGION and OFFSITE_ENDPOINT (or the target's region: and endpoint:)".to_string()
             }
             _ if status == 403 => "access denied: check OFFSITE_ACCESS_KEY_ID and \
-                 OFFSITE_SECRET_ACCESS_KEY (and that the key may use this bucket)"
+                 OFFSITE_SECRET_ACCESS_KEY (or the target's access_key_id: and \
+                 secret_access_key:; and that the key may use this bucket)"
                 .to_string(),
             _ if status == 301 || status == 307 => {
-                "the bucket is in another region or at another endpoint: check OFFSITE_REGION and OFFSITE_ENDPOINT".to_string()
+                "the bucket is in another region or at another endpoint: check OFFSITE_REGION and OFFSITE_ENDPOINT (or the target's region: and endpoint:)".to_string()
             }
             _ => String::new(),
         };

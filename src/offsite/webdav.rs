@@ -198,7 +198,7 @@ impl WebDav {
         let t = self.describe();
         match status.as_u16() {
             401 => anyhow!(
-                "{t}: the server refused the login (HTTP 401) on {what}: check OFFSITE_USER / OFFSITE_PASSWORD"
+                "{t}: the server refused the login (HTTP 401) on {what}: check OFFSITE_USER / OFFSITE_PASSWORD (or the target's user: / password:)"
             ),
             403 => anyhow!(
                 "{t}: access denied (HTTP 403) on {what}: check that the user may write to this folder"

@@ -169,12 +169,14 @@ pub static EN: Texts = Texts {
         )
     },
     drill_skipped: |b, r| format!("⚠️ Restore drill of <b>{}</b> skipped: {}", esc(b), esc(r)),
-    drill_started: |b| {
+    drill_started: |b, s| {
         format!(
-            "🧪 Restore drill of <b>{}</b> started: the newest good archive is restored into a scratch folder and checked. The result follows.",
-            esc(b)
+            "🧪 Restore drill of <b>{}</b> started: the newest good archive ({}) is restored into a scratch folder and checked. The result follows.",
+            esc(b),
+            drill_source(s)
         )
     },
+    drill_source,
     alert_drill_stale: |b, a, d| {
         format!(
             "⚠️ <b>{}</b> has had no successful restore drill for {} (threshold {} days): nobody knows whether its archives restore. Run <code>onec-backup-bot drill</code> and check the log.",
@@ -296,3 +298,12 @@ const DAYS: [&str; 7] = [
     "Friday",
     "Saturday",
 ];
+
+/// A drill's source in words.
+fn drill_source(source: &str) -> String {
+    if source.eq_ignore_ascii_case("local") {
+        "the local archive".into()
+    } else {
+        format!("the copy on offsite target <b>{}</b>", esc(source))
+    }
+}

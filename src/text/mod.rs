@@ -108,8 +108,12 @@ pub struct Texts {
     /// damaged).
     pub drill_failed: fn(base: &str, reason: &str) -> String,
     pub drill_skipped: fn(base: &str, reason: &str) -> String,
-    /// `/drill` was accepted; the result follows as a notice.
-    pub drill_started: fn(base: &str) -> String,
+    /// `/drill` was accepted; the result follows as a notice. `source`:
+    /// where the archive comes from, `local` or an offsite target's name.
+    pub drill_started: fn(base: &str, source: &str) -> String,
+    /// Where a drill's archive came from (a `Drill`'s `source`: `local` or
+    /// an offsite target's name), in words, HTML-escaped.
+    pub drill_source: fn(source: &str) -> String,
     /// A base with a drill schedule and no good drill for `age`.
     pub alert_drill_stale: fn(base: &str, age: &str, max_days: u32) -> String,
     /// An upload of `base` to offsite target `target` failed: the first

@@ -247,6 +247,13 @@ fn drill_notices_escape_and_say_the_archive_is_damaged() {
         let stale = (t.alert_drill_stale)("buh", "9 d", 8);
         assert!(stale.contains("buh") && stale.contains('8'), "{stale}");
         assert!((t.drill_skipped)("buh", "no space").contains("no space"));
+        let local = (t.drill_source)("local");
+        let nas = (t.drill_source)("n<a>s");
+        assert!(nas.contains("n&lt;a&gt;s"), "{nas}");
+        assert_ne!(local, nas);
+        assert!((RU.drill_source)("nas").contains("внешней цели"));
+        let started = (t.drill_started)("buh", "nas");
+        assert!(started.contains(&(t.drill_source)("nas")), "{started}");
     }
 }
 

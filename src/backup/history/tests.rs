@@ -481,6 +481,7 @@ fn new_drill<'a>(
         bytes: None,
         detail: None,
         pid: 7,
+        source: LOCAL,
     }
 }
 
@@ -671,7 +672,7 @@ fn a_version_4_database_gains_the_offsite_tables() {
         assert_eq!(n, 0);
     }
     let h = History::open(&path).unwrap();
-    assert_eq!(h.schema_version().unwrap(), 5);
+    assert_eq!(h.schema_version().unwrap(), MIGRATIONS.len() as i64);
     let run = h.last_success("buh").unwrap().unwrap();
     let (_, first_run) = h.offsite_target_seen("nas").unwrap();
     assert_eq!(first_run, run.id, "the boundary is the newest run then");
@@ -811,4 +812,54 @@ fn offsite_counts_waiting_bytes_last_attempt_and_feed() {
         .map(|u| u.id)
         .collect();
     assert_eq!(since, [a.id + 1, a.id + 2], "oldest first, after the id");
+}
+
+/// A database made before drills recorded their source (schema 5, with a
+/// run and a drill in it) opens, gains `source`, and its old drill reads
+/// as a drill of the local archive; new drills keep their source, and
+/// `drill_sources` gives each source's last drill.
+#[test]
+fn a_version_5_database_gains_the_drill_source() {
+    let (_d, path) = temp_db();
+    {
+        let c = old_database(&path, 5);
+        c.execute(
+            "INSERT INTO drills (base, \"trigger\", run_id, archive_path, started, finished,
+                 status, duration_ms, pid)
+             VALUES ('buh', 'schedule', 1, '/b/a.zip', '2024-01-02T00:00:00.000Z',
+                 '2024-01-02T00:00:05.000Z', 'ok', 5000, 1)",
+            [],
+        )
+        .unwrap();
+        let cols: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('drills') WHERE name = 'source'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(cols, 0, "version 5 has no source column");
+    }
+    let h = History::open(&path).unwrap();
+    assert_eq!(h.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let old = h.last_drill("buh", None).unwrap().unwrap();
+    assert_eq!(old.source, "local");
+    assert_eq!(old.status, DrillStatus::Ok);
+    assert_eq!(
+        h.drill_sources("buh").unwrap(),
+        vec![("local".into(), old.id)]
+    );
+    let at = ts("2024-01-09T00:00:00Z");
+    let nas = h
+        .record_drill(&NewDrill {
+            source: "nas",
+            ..new_drill("buh", &at, &at, DrillStatus::Skipped)
+        })
+        .unwrap();
+    assert_eq!(nas.source, "nas");
+    assert_eq!(
+        h.drill_sources("buh").unwrap(),
+        vec![("local".into(), old.id), ("nas".into(), nas.id)]
+    );
+    assert!(h.drill_sources("zup").unwrap().is_empty());
 }
