@@ -1,6 +1,6 @@
 //! The state the always-on agent's components share: one [`Agent`]
 //! (configuration, the backup coordinator, the metrics sampler, the cached
-//! backup state, the feeds of finished runs and drills, the metrics ticks and the push
+//! backup state, the feeds of finished runs, drills and offsite uploads, the metrics ticks and the push
 //! sinks' registry) handed to the HTTP API, the Telegram bot, the
 //! scheduler, the metrics worker and the push sinks; and the one way a
 //! component makes a restore drill ([`Agent::drill`]). A leaf for them: it
@@ -19,6 +19,7 @@ use crate::cancel::Cancel;
 use crate::config::Config;
 use crate::export::{BackupCache, Sinks, Tick};
 use crate::metrics::{MetricsOptions, Sampler};
+use crate::offsite::feed::UploadFeed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
@@ -35,6 +36,8 @@ pub struct Agent {
     pub feed: Feed,
     /// Every finished restore drill, whoever made it.
     pub drills: DrillFeed,
+    /// Every finished offsite upload attempt, whoever made it.
+    pub uploads: UploadFeed,
     /// Drills of this agent run one at a time (each checks the free space
     /// of the one drill folder).
     drill_turn: tokio::sync::Mutex<()>,
@@ -61,6 +64,7 @@ impl Agent {
             sampler,
             feed: Feed::default(),
             drills: DrillFeed::default(),
+            uploads: UploadFeed::default(),
             drill_turn: tokio::sync::Mutex::new(()),
             ticks: broadcast::channel(16).0,
             sinks: Sinks::default(),

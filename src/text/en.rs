@@ -185,6 +185,43 @@ pub static EN: Texts = Texts {
             d
         )
     },
+    offsite_failed: |b, t, e| {
+        format!(
+            "🚨 <b>The offsite copy of {} to {} is failing</b>: {}\nThe local archive is intact; the agent retries by itself (every 1 minute to 1 hour) and tells you when an upload goes through. Details: <code>onec-backup-bot offsite status</code>.",
+            esc(b),
+            esc(t),
+            esc(e)
+        )
+    },
+    offsite_recovered: |b, t, o| {
+        format!(
+            "✅ Offsite copies of <b>{}</b> to <b>{}</b> work again: {} uploaded and verified.",
+            esc(b),
+            esc(t),
+            esc(o)
+        )
+    },
+    offsite_title: "Offsite copies:",
+    offsite_line: |t, age, failing, stale, queued| {
+        let mut s = format!(
+            "☁️ {}: {}",
+            esc(t),
+            match age {
+                Some(a) => format!("copy {} ago", esc(a)),
+                None => "no copy yet".to_string(),
+            }
+        );
+        if failing {
+            s.push_str(" ✖ uploads failing");
+        }
+        if stale {
+            s.push_str(" ⚠️ stale");
+        }
+        if queued > 0 {
+            s.push_str(&format!(", {queued} queued"));
+        }
+        s
+    },
     not_available: "no data",
     units: Units {
         day: "d",

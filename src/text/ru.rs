@@ -191,6 +191,43 @@ pub static RU: Texts = Texts {
             d
         )
     },
+    offsite_failed: |b, t, e| {
+        format!(
+            "🚨 <b>Внешняя копия базы {} на {} не загружается</b>: {}\nЛокальный архив цел; агент повторяет попытки сам (от 1 минуты до часа) и сообщит, когда загрузка пройдёт. Подробности: <code>onec-backup-bot offsite status</code>.",
+            esc(b),
+            esc(t),
+            esc(e)
+        )
+    },
+    offsite_recovered: |b, t, o| {
+        format!(
+            "✅ Внешняя копия базы <b>{}</b> на <b>{}</b> снова загружается: {} загружен и проверен.",
+            esc(b),
+            esc(t),
+            esc(o)
+        )
+    },
+    offsite_title: "Внешние копии:",
+    offsite_line: |t, age, failing, stale, queued| {
+        let mut s = format!(
+            "☁️ {}: {}",
+            esc(t),
+            match age {
+                Some(a) => format!("копия {} назад", esc(a)),
+                None => "копии ещё нет".to_string(),
+            }
+        );
+        if failing {
+            s.push_str(" ✖ загрузка не удаётся");
+        }
+        if stale {
+            s.push_str(" ⚠️ устарела");
+        }
+        if queued > 0 {
+            s.push_str(&format!(", в очереди {queued}"));
+        }
+        s
+    },
     not_available: "нет данных",
     units: Units {
         day: "дн",

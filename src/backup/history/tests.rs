@@ -739,6 +739,81 @@ fn a_version_4_database_gains_the_offsite_tables() {
     assert_eq!(h.uploads(None, 10).unwrap().len(), 2);
 }
 
+/// What the exporter and the uploads feed read: counts per target and
+/// status, waiting bytes per target and base (done items left out), the
+/// newest attempt whatever its status, rows after an id, and the first
+/// sighting of a target without recording one.
+#[test]
+fn offsite_counts_waiting_bytes_last_attempt_and_feed() {
+    let (_d, h) = temp_history();
+    assert_eq!(h.offsite_first_seen("nas").unwrap(), None, "read only");
+    assert_eq!(h.offsite_first_seen("nas").unwrap(), None);
+    let (seen, _) = h.offsite_target_seen("nas").unwrap();
+    assert_eq!(h.offsite_first_seen("nas").unwrap(), Some(seen));
+    assert_eq!(h.max_upload_id().unwrap(), 0);
+    for (run, base, bytes) in [(1, "buh", 100), (2, "buh", 50), (3, "zup", 7)] {
+        h.offsite_enqueue("nas", run, base, "o", Some(bytes))
+            .unwrap();
+    }
+    h.offsite_enqueue("s3", 1, "buh", "o", Some(1000)).unwrap();
+    let first = h.offsite_queue(Some("nas")).unwrap()[0].id;
+    h.offsite_done(first).unwrap();
+    assert_eq!(
+        h.queue_waiting().unwrap(),
+        vec![
+            ("nas".to_string(), "buh".to_string(), 1, 50),
+            ("nas".to_string(), "zup".to_string(), 1, 7),
+            ("s3".to_string(), "buh".to_string(), 1, 1000),
+        ]
+    );
+    let at = |s| ts(s);
+    let (t1, t2, t3) = (
+        at("2024-01-02T00:00:00Z"),
+        at("2024-01-02T01:00:00Z"),
+        at("2024-01-02T02:00:00Z"),
+    );
+    let up = |status, error, finished| NewUpload {
+        target: "nas",
+        run_id: 1,
+        base: "buh",
+        object: "buh/a.zip",
+        bytes: Some(10),
+        verified: None,
+        status,
+        error,
+        started: &t1,
+        finished,
+    };
+    let a = h.record_upload(&up(UploadStatus::Ok, None, &t1)).unwrap();
+    let b = h
+        .record_upload(&up(UploadStatus::Failed, Some("disk full"), &t3))
+        .unwrap();
+    h.record_upload(&up(UploadStatus::Failed, Some("disk full"), &t2))
+        .unwrap();
+    assert_eq!(
+        h.last_upload("nas", "buh").unwrap().unwrap().id,
+        b.id,
+        "newest by finish"
+    );
+    assert_eq!(h.last_upload_ok("nas", "buh").unwrap().unwrap().id, a.id);
+    assert_eq!(h.last_upload("nas", "zup").unwrap(), None);
+    assert_eq!(
+        h.upload_counts().unwrap(),
+        vec![
+            ("nas".to_string(), UploadStatus::Failed, 2),
+            ("nas".to_string(), UploadStatus::Ok, 1),
+        ]
+    );
+    assert_eq!(h.max_upload_id().unwrap(), a.id + 2);
+    let since: Vec<i64> = h
+        .uploads_since(a.id)
+        .unwrap()
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(since, [a.id + 1, a.id + 2], "oldest first, after the id");
+}
+
 /// A database made before drills recorded their source (schema 5, with a
 /// run and a drill in it) opens, gains `source`, and its old drill reads
 /// as a drill of the local archive; new drills keep their source, and
