@@ -6,6 +6,7 @@
 pub mod feed;
 pub mod fetch;
 pub mod folder;
+pub mod http;
 pub mod pick;
 pub mod prune;
 pub mod queue;

@@ -27,6 +27,7 @@ use crate::cancel::{Cancel, Cancelled};
 use crate::config::Secret;
 use crate::config::offsite::{Location, OffsiteTarget};
 
+use crate::offsite::http::{parse_http_date, percent_encode};
 use crate::offsite::remote::{Object, Proof, Remote, Stored, Upload, name_parts};
 use crate::offsite::throttle::Throttle;
 use crate::offsite::xml::{escape, tag, tags, unescape};
@@ -35,7 +36,7 @@ mod multipart;
 mod sigv4;
 
 use multipart::State;
-use sigv4::{Credentials, authorization, b64, hex, sha256_hex, uri_encode};
+use sigv4::{Credentials, authorization, b64, hex, sha256_hex};
 
 /// Part size of multipart uploads (one part is held in memory).
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
@@ -307,11 +308,11 @@ impl S3 {
 
     /// (Host header, canonical URI) of a request for `key`.
     fn target(&self, key: Option<&str>) -> (String, String) {
-        let key = key.map(|k| uri_encode(k, true));
+        let key = key.map(|k| percent_encode(k, true));
         if self.path_style {
             let path = match key {
-                Some(k) => format!("/{}/{k}", uri_encode(&self.bucket, false)),
-                None => format!("/{}", uri_encode(&self.bucket, false)),
+                Some(k) => format!("/{}/{k}", percent_encode(&self.bucket, false)),
+                None => format!("/{}", percent_encode(&self.bucket, false)),
             };
             (self.host.clone(), path)
         } else {
@@ -331,7 +332,7 @@ impl S3 {
             let mut q: Vec<(String, String)> = req
                 .query
                 .iter()
-                .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
+                .map(|(k, v)| (percent_encode(k, false), percent_encode(v, false)))
                 .collect();
             q.sort();
             q.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
@@ -674,7 +675,7 @@ impl S3 {
                 self.describe()
             )
         })?;
-        let source = format!("/{}/{}", self.bucket, uri_encode(&fk, true));
+        let source = format!("/{}/{}", self.bucket, percent_encode(&fk, true));
         if head.size > self.copy_limit {
             self.copy_in_parts(&source, &tk, &head, from, to).await?;
         } else {
@@ -815,12 +816,6 @@ fn error_chain(e: &reqwest::Error) -> String {
         src = c.source();
     }
     s
-}
-
-fn parse_http_date(s: &str) -> Option<Timestamp> {
-    jiff::fmt::rfc2822::DateTimeParser::new()
-        .parse_timestamp(s)
-        .ok()
 }
 
 #[cfg(test)]

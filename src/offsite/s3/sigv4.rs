@@ -6,6 +6,8 @@
 use std::fmt::Write as _;
 
 use base64::Engine as _;
+
+use crate::offsite::http::percent_encode;
 use sha2::{Digest as _, Sha256};
 
 /// Who signs, for which region and service.
@@ -14,24 +16,6 @@ pub(super) struct Credentials<'a> {
     pub(super) secret: &'a str,
     pub(super) region: &'a str,
     pub(super) service: &'a str,
-}
-
-/// Percent-encoding as SigV4 wants it: all but `A-Za-z0-9-_.~`, upper-case
-/// hex; `/` kept when `keep_slash` (object keys in the path).
-pub(super) fn uri_encode(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b'/' if keep_slash => out.push('/'),
-            _ => {
-                let _ = write!(out, "%{b:02X}");
-            }
-        }
-    }
-    out
 }
 
 pub(super) fn hex(bytes: &[u8]) -> String {
@@ -74,7 +58,7 @@ pub(super) fn canonical_request(
 ) -> (String, String) {
     let mut q: Vec<(String, String)> = query
         .iter()
-        .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
+        .map(|(k, v)| (percent_encode(k, false), percent_encode(v, false)))
         .collect();
     q.sort();
     let cq = q
@@ -209,7 +193,7 @@ mod tests {
         let auth = authorization(
             &s3_creds(),
             "PUT",
-            &format!("/{}", uri_encode("test$file.text", true)),
+            &format!("/{}", percent_encode("test$file.text", true)),
             &[],
             &h(&[
                 ("Host", "examplebucket.s3.amazonaws.com"),
@@ -303,9 +287,9 @@ mod tests {
     #[test]
     fn keys_are_encoded_like_sigv4_wants() {
         assert_eq!(
-            uri_encode("База/a b+c~_.-$.zip", true),
+            percent_encode("База/a b+c~_.-$.zip", true),
             "%D0%91%D0%B0%D0%B7%D0%B0/a%20b%2Bc~_.-%24.zip"
         );
-        assert_eq!(uri_encode("a/b=c", false), "a%2Fb%3Dc");
+        assert_eq!(percent_encode("a/b=c", false), "a%2Fb%3Dc");
     }
 }
