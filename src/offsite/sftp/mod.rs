@@ -9,14 +9,14 @@
 //! over the final name (`posix-rename@openssh.com` when offered), so a cut
 //! upload never replaces or imitates a good copy.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use russh::client;
-use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 use russh_sftp::client::RawSftpSession;
 use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
@@ -27,6 +27,12 @@ use crate::config::offsite::{Location, OffsiteTarget};
 
 use super::remote::{Object, Proof, Remote, Stored, Upload, name_parts};
 use super::throttle::Throttle;
+use crate::onec::files::read_full;
+
+mod hostkey;
+
+use hostkey::host_key_algorithms;
+pub use hostkey::{Pin, check_pin, fingerprint};
 
 /// Bytes read from the local file (or asked of the server) per round: the
 /// throttle and the cancel flag are consulted once per chunk.
@@ -49,125 +55,6 @@ enum Auth {
         file: PathBuf,
         passphrase: Option<Secret>,
     },
-}
-
-/// The host key we trust.
-#[derive(Debug, Clone)]
-pub enum Pin {
-    /// `SHA256:<base64 without padding>`, as `ssh-keygen -lf` prints it.
-    Fingerprint(String),
-    /// A known_hosts file (plain `host`, `[host]:port` and hashed entries).
-    File(PathBuf),
-    /// Nothing configured: every key is refused, and the error shows it.
-    None,
-}
-
-impl Pin {
-    pub fn parse(known_host: Option<&str>) -> Pin {
-        match known_host.map(str::trim).filter(|s| !s.is_empty()) {
-            None => Pin::None,
-            Some(s) if s.starts_with("SHA256:") => Pin::Fingerprint(s.trim_end_matches('=').into()),
-            Some(s) => Pin::File(PathBuf::from(s)),
-        }
-    }
-}
-
-/// The `SHA256:…` fingerprint of a key, as OpenSSH prints it.
-pub fn fingerprint(key: &PublicKey) -> String {
-    key.fingerprint(HashAlg::Sha256).to_string()
-}
-
-/// Whether `key`, offered by `host:port`, is the pinned one; the error says
-/// what to do (and names both fingerprints on a mismatch).
-pub fn check_pin(pin: &Pin, host: &str, port: u16, key: &PublicKey) -> Result<(), String> {
-    let seen = fingerprint(key);
-    match pin {
-        Pin::None => Err(format!(
-            "the server's host key is not pinned, so the connection was refused: check the \
-             fingerprint out of band (ssh-keygen -lf on the server) and put it in \
-             OFFSITE_KNOWN_HOST (or the target's known_host:); the server offered {seen}"
-        )),
-        Pin::Fingerprint(want) => {
-            if *want == seen {
-                Ok(())
-            } else {
-                Err(format!(
-                    "HOST KEY MISMATCH: the server offered its {} key {seen} but \
-                     OFFSITE_KNOWN_HOST (or the target's known_host:) pins {want}; someone may be \
-                     intercepting the connection, or the server's key changed (then update it; \
-                     pin the server's {} key, the one it offers)",
-                    key.algorithm(),
-                    key.algorithm()
-                ))
-            }
-        }
-        Pin::File(path) => {
-            if !path.is_file() {
-                return Err(format!(
-                    "the known_hosts file {} in OFFSITE_KNOWN_HOST (or the target's known_host:) does not exist (put the file \
-                     there or pin the fingerprint {seen} instead)",
-                    path.display()
-                ));
-            }
-            let listed = russh::keys::known_hosts::known_host_keys_path(host, port, path)
-                .map_err(|e| format!("cannot read the known_hosts file {}: {e}", path.display()))?;
-            if listed.iter().any(|(_, k)| k.key_data() == key.key_data()) {
-                return Ok(());
-            }
-            let entry = if port == 22 {
-                host.to_string()
-            } else {
-                format!("[{host}]:{port}")
-            };
-            let same_kind: Vec<String> = listed
-                .iter()
-                .filter(|(_, k)| k.algorithm() == key.algorithm())
-                .map(|(line, k)| format!("{} (line {line})", fingerprint(k)))
-                .collect();
-            if same_kind.is_empty() {
-                Err(format!(
-                    "the known_hosts file {} has no {} key for {entry}: the server offered {seen}; \
-                     add the server's key there (ssh-keyscan -p {port} {host}, checked out of \
-                     band) or pin the fingerprint in OFFSITE_KNOWN_HOST (or the target's known_host:)",
-                    path.display(),
-                    key.algorithm()
-                ))
-            } else {
-                Err(format!(
-                    "HOST KEY MISMATCH: the server offered {seen} but the known_hosts file {} \
-                     lists {} for {entry}; someone may be intercepting the connection, or the \
-                     server's key changed (then update that file)",
-                    path.display(),
-                    same_kind.join(", ")
-                ))
-            }
-        }
-    }
-}
-
-/// With a known_hosts pin: the host-key algorithms of the keys it lists
-/// for this server, in russh's order, so a server with several host keys
-/// shows the one the file has (as OpenSSH's client does). `None` = the
-/// default list.
-fn host_key_algorithms(pin: &Pin, host: &str, port: u16) -> Option<Vec<russh::keys::Algorithm>> {
-    let Pin::File(path) = pin else {
-        return None;
-    };
-    let listed = russh::keys::known_hosts::known_host_keys_path(host, port, path).ok()?;
-    let algs: Vec<_> = client::Config::default()
-        .preferred
-        .key
-        .iter()
-        .filter(|a| {
-            listed.iter().any(|(_, k)| {
-                let b = k.algorithm();
-                use russh::keys::Algorithm::Rsa;
-                matches!((*a, &b), (Rsa { .. }, Rsa { .. })) || **a == b
-            })
-        })
-        .cloned()
-        .collect();
-    (!algs.is_empty()).then_some(algs)
 }
 
 /// The russh client handler: checks the host key against the pin and
@@ -894,20 +781,6 @@ fn two_strings(a: &str, b: &str) -> Vec<u8> {
         v.extend_from_slice(s.as_bytes());
     }
     v
-}
-
-/// Fill `buf` as far as the file allows; 0 only at its end.
-fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// Read an OpenSSH private key, decrypting it with the passphrase.
