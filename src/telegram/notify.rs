@@ -132,6 +132,7 @@ pub(super) fn drill_notice(ctx: &Ctx, d: &Drill) -> String {
     match d.status {
         DrillStatus::Ok => (t.drill_ok)(
             &d.base,
+            &d.source,
             &d.archive_path
                 .as_ref()
                 .map(|p| p.display().to_string())
@@ -139,8 +140,8 @@ pub(super) fn drill_notice(ctx: &Ctx, d: &Drill) -> String {
             &t.units.duration(d.duration_ms as f64 / 1000.0),
             d.detail.as_deref().unwrap_or(""),
         ),
-        DrillStatus::Failed => (t.drill_failed)(&d.base, reason),
-        DrillStatus::Skipped => (t.drill_skipped)(&d.base, reason),
+        DrillStatus::Failed => (t.drill_failed)(&d.base, &d.source, reason),
+        DrillStatus::Skipped => (t.drill_skipped)(&d.base, &d.source, reason),
     }
 }
 

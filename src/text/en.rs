@@ -152,23 +152,32 @@ pub static EN: Texts = Texts {
             h
         )
     },
-    drill_ok: |b, a, d, x| {
+    drill_ok: |b, s, a, d, x| {
         format!(
-            "✅ Restore drill of <b>{}</b> passed in {}: the archive {} restores.\n<i>{}</i>",
+            "✅ Restore drill of <b>{}</b> passed in {}: the archive {} ({}) restores.\n<i>{}</i>",
             esc(b),
             esc(d),
             esc(a),
+            drill_source(s),
             esc(x)
         )
     },
-    drill_failed: |b, r| {
+    drill_failed: |b, s, r| {
         format!(
-            "🚨 <b>Restore drill of {} FAILED</b>: {}\nThis archive would not give the base back: make a new backup now and check the older archives.",
+            "🚨 <b>Restore drill of {} FAILED</b> ({}): {}\nThis archive would not give the base back: make a new backup now and check the older archives.",
             esc(b),
+            drill_source(s),
             esc(r)
         )
     },
-    drill_skipped: |b, r| format!("⚠️ Restore drill of <b>{}</b> skipped: {}", esc(b), esc(r)),
+    drill_skipped: |b, s, r| {
+        format!(
+            "⚠️ Restore drill of <b>{}</b> ({}) skipped: {}",
+            esc(b),
+            drill_source(s),
+            esc(r)
+        )
+    },
     drill_started: |b, s| {
         format!(
             "🧪 Restore drill of <b>{}</b> started: the newest good archive ({}) is restored into a scratch folder and checked. The result follows.",

@@ -103,11 +103,12 @@ pub struct Texts {
     pub alert_stale: fn(base: &str, age: &str, max_hours: u32) -> String,
     /// A restore drill that passed: the archive, how long it took, what was
     /// proven.
-    pub drill_ok: fn(base: &str, archive: &str, duration: &str, detail: &str) -> String,
+    pub drill_ok:
+        fn(base: &str, source: &str, archive: &str, duration: &str, detail: &str) -> String,
     /// A restore drill that failed (`reason` says what, e.g. the archive is
     /// damaged).
-    pub drill_failed: fn(base: &str, reason: &str) -> String,
-    pub drill_skipped: fn(base: &str, reason: &str) -> String,
+    pub drill_failed: fn(base: &str, source: &str, reason: &str) -> String,
+    pub drill_skipped: fn(base: &str, source: &str, reason: &str) -> String,
     /// `/drill` was accepted; the result follows as a notice. `source`:
     /// where the archive comes from, `local` or an offsite target's name.
     pub drill_started: fn(base: &str, source: &str) -> String,

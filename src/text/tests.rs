@@ -235,18 +235,23 @@ fn drill_notices_escape_and_say_the_archive_is_damaged() {
     for t in [&RU, &EN] {
         let failed = (t.drill_failed)(
             "<buh>",
+            "local",
             "the archive /b/buh_1.zip is damaged: entry 1Cv8.1CD: CRC mismatch",
         );
         assert!(failed.contains("&lt;buh&gt;"), "{failed}");
         assert!(failed.contains("/b/buh_1.zip is damaged"), "{failed}");
-        let ok = (t.drill_ok)("buh", "/b/a&b.zip", "2 s", "copy restored");
+        assert!(failed.contains(&(t.drill_source)("local")), "{failed}");
+        let ok = (t.drill_ok)("buh", "n<a>s", "/b/a&b.zip", "2 s", "copy restored");
         assert!(
             ok.contains("/b/a&amp;b.zip") && ok.contains("copy restored"),
             "{ok}"
         );
+        assert!(ok.contains(&(t.drill_source)("n<a>s")), "{ok}");
         let stale = (t.alert_drill_stale)("buh", "9 d", 8);
         assert!(stale.contains("buh") && stale.contains('8'), "{stale}");
-        assert!((t.drill_skipped)("buh", "no space").contains("no space"));
+        let skipped = (t.drill_skipped)("buh", "nas", "no space");
+        assert!(skipped.contains("no space"), "{skipped}");
+        assert!(skipped.contains(&(t.drill_source)("nas")), "{skipped}");
         let local = (t.drill_source)("local");
         let nas = (t.drill_source)("n<a>s");
         assert!(nas.contains("n&lt;a&gt;s"), "{nas}");
