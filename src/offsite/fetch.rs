@@ -19,6 +19,7 @@ use crate::config::offsite::OffsiteTarget;
 use crate::config::{Base, Config};
 
 use super::queue::HashWriter;
+use super::remote::Download;
 use super::throttle::Throttle;
 
 /// A downloaded, verified archive; removed on drop.
@@ -104,15 +105,15 @@ pub fn fetch(
     let mut hash = HashWriter::default();
     let throttle = Throttle::new(target.bandwidth);
     let n = remote
-        .get(
-            &row.object,
-            &mut Tee {
+        .get(Download {
+            name: &row.object,
+            to: &mut Tee {
                 file: &mut file,
                 hash: &mut hash,
             },
-            &throttle,
+            throttle: &throttle,
             cancel,
-        )
+        })
         .with_context(|| format!("cannot download {} from {}", row.object, remote.describe()))?;
     let file = file.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;

@@ -13,7 +13,7 @@ use crate::cancel::Cancel;
 use crate::config::offsite::{Location, OffsiteTarget};
 use crate::platform;
 
-use super::remote::{Object, Proof, Remote, Stored, Upload, name_parts};
+use super::remote::{Download, Object, Proof, Remote, Stored, Upload, name_parts};
 use super::throttle::Throttle;
 
 const CHUNK: usize = 1 << 20;
@@ -187,13 +187,13 @@ impl Remote for Folder {
         Ok(out)
     }
 
-    fn get(
-        &self,
-        name: &str,
-        to: &mut dyn Write,
-        throttle: &Throttle,
-        cancel: &Cancel,
-    ) -> Result<u64> {
+    fn get(&self, down: Download<'_>) -> Result<u64> {
+        let Download {
+            name,
+            to,
+            throttle,
+            cancel,
+        } = down;
         let p = self.path(name)?;
         let mut f = File::open(&p).with_context(|| format!("cannot open {}", p.display()))?;
         pump(&mut f, to, throttle, cancel, &|_| {})
@@ -258,12 +258,12 @@ mod tests {
         assert_eq!(f.list("base").unwrap(), listed);
         assert!(f.list("nothing").unwrap().is_empty());
         let mut got = Vec::new();
-        f.get(
-            "base/a.zip",
-            &mut got,
-            &Throttle::unlimited(),
-            &Cancel::new(),
-        )
+        f.get(Download {
+            name: "base/a.zip",
+            to: &mut got,
+            throttle: &Throttle::unlimited(),
+            cancel: &Cancel::new(),
+        })
         .unwrap();
         assert_eq!(got, b"archive bytes");
         f.rename("base/a.zip", "base/daily.zip").unwrap();
@@ -288,12 +288,12 @@ mod tests {
         let names: Vec<String> = f.list("").unwrap().into_iter().map(|o| o.name).collect();
         assert_eq!(names, ["b/daily.zip"]);
         let mut got = Vec::new();
-        f.get(
-            "b/daily.zip",
-            &mut got,
-            &Throttle::unlimited(),
-            &Cancel::new(),
-        )
+        f.get(Download {
+            name: "b/daily.zip",
+            to: &mut got,
+            throttle: &Throttle::unlimited(),
+            cancel: &Cancel::new(),
+        })
         .unwrap();
         assert!(got.iter().all(|b| *b == 7));
     }

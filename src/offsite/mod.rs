@@ -22,7 +22,7 @@ use anyhow::Result;
 
 use crate::config::offsite::{Location, OffsiteTarget};
 
-pub use remote::{NoResume, Object, Proof, Remote, Resume, Stored, Upload};
+pub use remote::{Download, NoResume, Object, Proof, Remote, Resume, Stored, Upload};
 pub use throttle::Throttle;
 
 /// Connect to a target (nothing is sent until the first call for kinds

@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::config::offsite::{Mode, OffsiteTarget};
 
 use super::pick::{self, Slot};
-use super::remote::{NoResume, Remote, Resume, Upload};
+use super::remote::{Download, NoResume, Remote, Resume, Upload};
 use super::throttle::Throttle;
 
 /// Queue every good archive not queued yet; returns how many items were
@@ -405,7 +405,12 @@ fn upload_item(
                 return Ok(stored.proof.as_str());
             }
             let mut w = HashWriter::default();
-            remote.get(&name, &mut w, &throttle, cancel)?;
+            remote.get(Download {
+                name: &name,
+                to: &mut w,
+                throttle: &throttle,
+                cancel,
+            })?;
             let (n, got) = (w.bytes, w.hex());
             if n != size || got != sha {
                 bail!(
@@ -499,7 +504,7 @@ mod tests {
         fn list(&self, _: &str) -> Result<Vec<Object>> {
             Ok(Vec::new())
         }
-        fn get(&self, _: &str, _: &mut dyn Write, _: &Throttle, _: &Cancel) -> Result<u64> {
+        fn get(&self, _: Download<'_>) -> Result<u64> {
             bail!("not used")
         }
         fn delete(&self, _: &str) -> Result<()> {

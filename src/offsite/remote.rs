@@ -79,6 +79,14 @@ pub struct Upload<'a> {
     pub progress: &'a (dyn Fn(u64) + Sync),
 }
 
+/// One download: the object `name`, streamed to `to`.
+pub struct Download<'a> {
+    pub name: &'a str,
+    pub to: &'a mut dyn Write,
+    pub throttle: &'a Throttle,
+    pub cancel: &'a Cancel,
+}
+
 /// What a `put` itself proved about the stored object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proof {
@@ -131,14 +139,8 @@ pub trait Remote: Send + Sync {
     /// with names relative to the root. A missing folder is an empty list.
     fn list(&self, dir: &str) -> Result<Vec<Object>>;
 
-    /// Stream the object to `to`; returns the bytes written.
-    fn get(
-        &self,
-        name: &str,
-        to: &mut dyn Write,
-        throttle: &Throttle,
-        cancel: &Cancel,
-    ) -> Result<u64>;
+    /// Stream the object `down.name` to `down.to`; returns the bytes written.
+    fn get(&self, down: Download<'_>) -> Result<u64>;
 
     /// Delete the object; a missing one is not an error.
     fn delete(&self, name: &str) -> Result<()>;

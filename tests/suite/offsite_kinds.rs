@@ -23,7 +23,7 @@ use crate::util::{Heavy, World, contains, heavy};
 use onec_backup_bot::cancel::Cancel;
 use onec_backup_bot::config::Secret;
 use onec_backup_bot::offsite::s3::{S3, TEST_PART_SIZE_ENV};
-use onec_backup_bot::offsite::{NoResume, Remote, Throttle, Upload};
+use onec_backup_bot::offsite::{Download, NoResume, Remote, Throttle, Upload};
 use onec_backup_bot::onec::generate::{CdFormat, generate_1cd};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -215,8 +215,13 @@ impl Store {
             Store::S3(s3) => {
                 s3.head(name).unwrap()?;
                 let mut out = Vec::new();
-                s3.get(name, &mut out, &Throttle::unlimited(), &Cancel::new())
-                    .unwrap();
+                s3.get(Download {
+                    name,
+                    to: &mut out,
+                    throttle: &Throttle::unlimited(),
+                    cancel: &Cancel::new(),
+                })
+                .unwrap();
                 Some(out)
             }
         }

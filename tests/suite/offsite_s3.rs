@@ -15,7 +15,9 @@ use crate::util::moto::{Keys, Moto};
 use onec_backup_bot::cancel::{Cancel, Cancelled};
 use onec_backup_bot::config::Secret;
 use onec_backup_bot::offsite::s3::S3;
-use onec_backup_bot::offsite::{NoResume, Proof, Remote, Resume, Stored, Throttle, Upload};
+use onec_backup_bot::offsite::{
+    Download, NoResume, Proof, Remote, Resume, Stored, Throttle, Upload,
+};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -138,7 +140,12 @@ fn put(
 fn get(s3: &S3, name: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let n = s3
-        .get(name, &mut out, &Throttle::unlimited(), &Cancel::new())
+        .get(Download {
+            name,
+            to: &mut out,
+            throttle: &Throttle::unlimited(),
+            cancel: &Cancel::new(),
+        })
         .unwrap();
     assert_eq!(n, out.len() as u64);
     out
@@ -231,12 +238,12 @@ fn small_put_stat_list_get_round_trip() {
     );
     assert_eq!(get(&s3, name), bytes);
     let missing = s3
-        .get(
-            "Склад/x.zip",
-            &mut Vec::new(),
-            &Throttle::unlimited(),
-            &Cancel::new(),
-        )
+        .get(Download {
+            name: "Склад/x.zip",
+            to: &mut Vec::new(),
+            throttle: &Throttle::unlimited(),
+            cancel: &Cancel::new(),
+        })
         .unwrap_err()
         .to_string();
     assert!(
@@ -507,8 +514,13 @@ fn the_speed_cap_holds_for_uploads_and_downloads() {
     let cap = Throttle::new(Some(256 << 10));
     let t = Instant::now();
     let mut out = Vec::new();
-    s3.get("b/capped.zip", &mut out, &cap, &Cancel::new())
-        .unwrap();
+    s3.get(Download {
+        name: "b/capped.zip",
+        to: &mut out,
+        throttle: &cap,
+        cancel: &Cancel::new(),
+    })
+    .unwrap();
     let down = t.elapsed();
     assert_eq!(out, bytes);
     assert!(

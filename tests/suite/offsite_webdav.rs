@@ -13,7 +13,7 @@ use crate::util::rclone::{PASS, USER, WebDavServer, serve_webdav};
 use onec_backup_bot::cancel::{Cancel, Cancelled};
 use onec_backup_bot::config::Secret;
 use onec_backup_bot::config::offsite::{Location, Mode, OffsiteTarget, Which};
-use onec_backup_bot::offsite::{self, NoResume, Proof, Remote, Throttle, Upload};
+use onec_backup_bot::offsite::{self, Download, NoResume, Proof, Remote, Throttle, Upload};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -114,7 +114,12 @@ fn put_simple(r: &dyn Remote, file: &Path, name: &str) -> anyhow::Result<offsite
 fn fetch(r: &dyn Remote, name: &str) -> Vec<u8> {
     let mut got = Vec::new();
     let n = r
-        .get(name, &mut got, &Throttle::unlimited(), &Cancel::new())
+        .get(Download {
+            name,
+            to: &mut got,
+            throttle: &Throttle::unlimited(),
+            cancel: &Cancel::new(),
+        })
         .unwrap();
     assert_eq!(n as usize, got.len());
     got
@@ -234,12 +239,12 @@ fn put_into_new_cyrillic_folders_stat_list_get_replace_rename_delete() {
     let e = r.rename("нет/такого.zip", "x.zip").unwrap_err();
     assert!(format!("{e:#}").contains("not there"), "{e:#}");
     assert!(
-        r.get(
-            "нет/такого.zip",
-            &mut Vec::new(),
-            &Throttle::unlimited(),
-            &Cancel::new()
-        )
+        r.get(Download {
+            name: "нет/такого.zip",
+            to: &mut Vec::new(),
+            throttle: &Throttle::unlimited(),
+            cancel: &Cancel::new(),
+        })
         .is_err()
     );
 

@@ -14,7 +14,7 @@ use crate::util::{Heavy, heavy};
 use onec_backup_bot::cancel::Cancel;
 use onec_backup_bot::config::Secret;
 use onec_backup_bot::config::offsite::{Location, Mode, OffsiteTarget, Which};
-use onec_backup_bot::offsite::{self, NoResume, Proof, Remote, Stored, Throttle, Upload};
+use onec_backup_bot::offsite::{self, Download, NoResume, Proof, Remote, Stored, Throttle, Upload};
 use onec_backup_bot::retention::KeepPolicy;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -125,7 +125,12 @@ fn put_with(
 fn get(r: &dyn Remote, name: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let n = r
-        .get(name, &mut out, &Throttle::unlimited(), &Cancel::new())
+        .get(Download {
+            name,
+            to: &mut out,
+            throttle: &Throttle::unlimited(),
+            cancel: &Cancel::new(),
+        })
         .unwrap();
     assert_eq!(n as usize, out.len());
     out
@@ -457,8 +462,13 @@ fn password_login_uploads_and_reads_back_and_a_wrong_password_is_named_not_shown
     let cap = Throttle::new(Some(300_000));
     let started = std::time::Instant::now();
     let mut back = Vec::new();
-    r.get("capped.zip", &mut back, &cap, &Cancel::new())
-        .unwrap();
+    r.get(Download {
+        name: "capped.zip",
+        to: &mut back,
+        throttle: &cap,
+        cancel: &Cancel::new(),
+    })
+    .unwrap();
     let down = started.elapsed();
     assert_eq!(back, capped);
     assert!(down >= std::time::Duration::from_millis(900), "{down:?}");

@@ -28,7 +28,7 @@ use crate::config::Secret;
 use crate::config::offsite::{Location, OffsiteTarget};
 
 use crate::offsite::http::{parse_http_date, percent_encode};
-use crate::offsite::remote::{Object, Proof, Remote, Stored, Upload, name_parts};
+use crate::offsite::remote::{Download, Object, Proof, Remote, Stored, Upload, name_parts};
 use crate::offsite::throttle::Throttle;
 use crate::offsite::xml::{escape, tag, tags, unescape};
 
@@ -738,13 +738,13 @@ impl Remote for S3 {
         self.rt.block_on(self.list_async(dir))
     }
 
-    fn get(
-        &self,
-        name: &str,
-        to: &mut dyn Write,
-        throttle: &Throttle,
-        cancel: &Cancel,
-    ) -> Result<u64> {
+    fn get(&self, down: Download<'_>) -> Result<u64> {
+        let Download {
+            name,
+            to,
+            throttle,
+            cancel,
+        } = down;
         self.rt.block_on(self.get_async(name, to, throttle, cancel))
     }
 

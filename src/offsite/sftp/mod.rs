@@ -9,7 +9,6 @@
 //! over the final name (`posix-rename@openssh.com` when offered), so a cut
 //! upload never replaces or imitates a good copy.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -21,12 +20,11 @@ use russh_sftp::client::RawSftpSession;
 use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
 
-use crate::cancel::{Cancel, Cancelled};
+use crate::cancel::Cancelled;
 use crate::config::Secret;
 use crate::config::offsite::{Location, OffsiteTarget};
 
-use super::remote::{Object, Proof, Remote, Stored, Upload, name_parts};
-use super::throttle::Throttle;
+use super::remote::{Download, Object, Proof, Remote, Stored, Upload, name_parts};
 use crate::onec::files::read_full;
 
 mod hostkey;
@@ -619,13 +617,13 @@ impl Remote for Sftp {
         })
     }
 
-    fn get(
-        &self,
-        name: &str,
-        to: &mut dyn Write,
-        throttle: &Throttle,
-        cancel: &Cancel,
-    ) -> Result<u64> {
+    fn get(&self, down: Download<'_>) -> Result<u64> {
+        let Download {
+            name,
+            to,
+            throttle,
+            cancel,
+        } = down;
         let p = self.path(name)?;
         // Kept across a reconnect: the read goes on where it stopped.
         let mut done = 0u64;

@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::future::Future;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
@@ -27,8 +27,7 @@ use crate::config::Secret;
 use crate::config::offsite::{Location, OffsiteTarget};
 
 use super::http::{percent_decode, percent_encode};
-use super::remote::{Object, Proof, Remote, Stored, Upload, name_parts};
-use super::throttle::Throttle;
+use super::remote::{Download, Object, Proof, Remote, Stored, Upload, name_parts};
 
 mod multistatus;
 
@@ -715,13 +714,13 @@ impl Remote for WebDav {
         })
     }
 
-    fn get(
-        &self,
-        name: &str,
-        to: &mut dyn Write,
-        throttle: &Throttle,
-        cancel: &Cancel,
-    ) -> Result<u64> {
+    fn get(&self, down: Download<'_>) -> Result<u64> {
+        let Download {
+            name,
+            to,
+            throttle,
+            cancel,
+        } = down;
         let url = self.url(name)?;
         let what = format!("GET {name}");
         self.run(async {
