@@ -471,7 +471,11 @@ pub fn run(
                 ),
                 _ => (None, Vec::new(), None),
             };
-            let message = cfg.mask(&error_chain(&e));
+            let mut message = cfg.mask(&error_chain(&e));
+            if explanation == Some(onec::Explanation::UsersConnected) {
+                message.push_str("; ");
+                message.push_str(&who_was_inside(cfg, base));
+            }
             let finish = failed_finish(
                 Status::Failed,
                 &finished,
@@ -493,6 +497,20 @@ pub fn run(
             })))
         }
     }
+}
+
+/// Who was inside the base right after 1C could not lock it, read now
+/// (policy `fail`: the error names them), masked like every error.
+fn who_was_inside(cfg: &Config, base: &Base) -> String {
+    let who = onec::inside::who_is_inside(&base.path, &cfg.timezone);
+    let who = if who.is_empty() {
+        "no 1C client of this base is running on this computer (users may have it \
+         open over the network share)"
+            .to_string()
+    } else {
+        who
+    };
+    cfg.mask(&who)
 }
 
 /// Why a run was skipped because another backup of the base is going on

@@ -8,7 +8,7 @@ use super::keys::{self, KEYS};
 use super::model::{Base, Export, Telegram};
 use super::resolve::{Resolver, forbidden_in_file_name};
 use super::value::url_credential;
-use super::{Compress, Origin, Problem};
+use super::{Compress, Origin, Problem, UsersPolicy};
 use std::collections::BTreeMap;
 
 /// Problems of the bases themselves and between them: prefixes Windows
@@ -44,6 +44,14 @@ pub(super) fn check_bases(problems: &mut Vec<Problem>, bases: &[Base]) {
                 "BACKUP_COMPRESS zip or zstd when BACKUP_ARCHIVE_PASSWORD is set: without an \
                  archive there is nothing to encrypt (zip: AES-256 that 7-Zip and WinRAR open; \
                  zstd: .tar.zst.age), or no archive password for this base",
+            ));
+        }
+        if b.when_users_inside != UsersPolicy::Fail {
+            problems.push(Problem::new(
+                b.origin.clone(),
+                format!("when_users_inside: {}", b.when_users_inside.as_str()),
+                "BACKUP_WHEN_USERS_INSIDE fail: `wait`, `lock` and `close` are not built yet; \
+                 with `fail` a dump that finds users inside fails and names them",
             ));
         }
         if b.name.chars().any(char::is_control) {

@@ -96,6 +96,7 @@ pub const METHODS: &[&str] = &["dump", "ibcmd", "copy"];
 pub const COMPRESSIONS: &[&str] = &["zip", "zstd", "none"];
 pub const LANGUAGES: &[&str] = &["ru", "en"];
 pub const VERIFIES: &[&str] = &["read", "size"];
+pub const USERS_POLICIES: &[&str] = &["fail", "wait", "lock", "close"];
 
 use Kind::*;
 
@@ -237,6 +238,13 @@ pub static KEYS: &[Key] = &[
         Bool,
         Some("false"),
         "Для copy: добавлять журнал регистрации 1Cv8Log/",
+    ),
+    k(
+        &["BACKUP_WHEN_USERS_INSIDE"],
+        "backup.when_users_inside",
+        Choice(USERS_POLICIES),
+        Some("fail"),
+        "Если в базе остались пользователи: fail (выгрузка пробуется; при отказе 1С в ошибке названы пользователи) | wait | lock | close (ещё не реализованы)",
     ),
     k(
         &["BACKUP_HISTORY_DB"],
@@ -903,6 +911,7 @@ pub static BASE_KEYS: &[&str] = &[
     "archive_password",
     "delete_dt_after_compress",
     "include_log",
+    "when_users_inside",
     "timeout",
     "keep",
     "retention",

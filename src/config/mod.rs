@@ -61,6 +61,24 @@ pub enum Compress {
 
 words!(Compress, Zip => "zip", Zstd => "zstd", None => "none");
 
+/// What a backup does when users are inside the base (`BACKUP_WHEN_USERS_INSIDE`,
+/// `bases[].when_users_inside`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UsersPolicy {
+    /// Try the dump; when 1C cannot lock the base, fail naming who was inside.
+    #[default]
+    Fail,
+    /// Retry until the users leave or the wait ends (not built yet).
+    Wait,
+    /// Block new sessions with the lock code, dump, unblock (not built yet).
+    Lock,
+    /// End the 1C clients of the base after a warning (not built yet).
+    Close,
+}
+
+words!(UsersPolicy, Fail => "fail", Wait => "wait", Lock => "lock", Close => "close");
+
 mod check;
 mod cross_checks;
 pub mod keys;

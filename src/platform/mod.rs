@@ -11,6 +11,9 @@
 use std::io;
 use std::path::Path;
 
+mod processes;
+pub use processes::{CommandLine, ProcessFacts, ancestors, processes};
+
 #[cfg(unix)]
 #[path = "unix.rs"]
 mod sys;
