@@ -54,7 +54,10 @@ pub struct Client {
     pub listed_as: Option<String>,
 }
 
-fn timestamp_text<S: serde::Serializer>(t: &Option<jiff::Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+fn timestamp_text<S: serde::Serializer>(
+    t: &Option<jiff::Timestamp>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => s.serialize_str(&t.to_string()),
         None => s.serialize_none(),
@@ -162,7 +165,8 @@ pub fn base_ref(tokens: &[String]) -> BaseRef {
             };
         }
         if t.get(..5).is_some_and(|h| h.eq_ignore_ascii_case("file="))
-            || t.get(..6).is_some_and(|h| h.eq_ignore_ascii_case("\"file="))
+            || t.get(..6)
+                .is_some_and(|h| h.eq_ignore_ascii_case("\"file="))
         {
             return connection_file(t).map_or(BaseRef::Unknown, BaseRef::File);
         }
@@ -337,7 +341,13 @@ mod tests {
         for n in ["1cv8", "1CV8C.EXE", "1cv8s.exe", "1cv8t", "1Cv8c"] {
             assert!(is_client(n), "{n}");
         }
-        for n in ["1cv8x", "ragent.exe", "1cv8.exe.bak", "rphost", "1cestart.exe"] {
+        for n in [
+            "1cv8x",
+            "ragent.exe",
+            "1cv8.exe.bak",
+            "rphost",
+            "1cestart.exe",
+        ] {
             assert!(!is_client(n), "{n}");
         }
     }
@@ -345,7 +355,9 @@ mod tests {
     #[test]
     fn windows_command_lines_as_1c_starts_them() {
         assert_eq!(
-            raw(r#""C:\Program Files\1cv8\8.3.24.1691\bin\1cv8c.exe" ENTERPRISE /F"D:\Базы\Бухгалтерия 3.0" /N"Иванов" /P"x y""#),
+            raw(
+                r#""C:\Program Files\1cv8\8.3.24.1691\bin\1cv8c.exe" ENTERPRISE /F"D:\Базы\Бухгалтерия 3.0" /N"Иванов" /P"x y""#
+            ),
             file(r"D:\Базы\Бухгалтерия 3.0")
         );
         assert_eq!(
@@ -357,7 +369,9 @@ mod tests {
             file(r"D:\Bases\My base")
         );
         assert_eq!(
-            raw(r#"1cv8c.exe ENTERPRISE /IBConnectionString"File=""\\nas\1c\Зарплата"";Usr=""Петров"";""#),
+            raw(
+                r#"1cv8c.exe ENTERPRISE /IBConnectionString"File=""\\nas\1c\Зарплата"";Usr=""Петров"";""#
+            ),
             file(r"\\nas\1c\Зарплата")
         );
         assert_eq!(
@@ -380,7 +394,11 @@ mod tests {
     #[test]
     fn linux_argv() {
         assert_eq!(
-            base_ref(&toks(&["/opt/1cv8/x86_64/8.3.24/1cv8c", "ENTERPRISE", "/F/srv/1c/Бух"])),
+            base_ref(&toks(&[
+                "/opt/1cv8/x86_64/8.3.24/1cv8c",
+                "ENTERPRISE",
+                "/F/srv/1c/Бух"
+            ])),
             file("/srv/1c/Бух")
         );
         assert_eq!(
@@ -408,7 +426,10 @@ mod tests {
             connection_file(r#""File=""C:\1C\Base"";""#),
             Some(PathBuf::from(r"C:\1C\Base"))
         );
-        assert_eq!(connection_file("file=/srv/b;"), Some(PathBuf::from("/srv/b")));
+        assert_eq!(
+            connection_file("file=/srv/b;"),
+            Some(PathBuf::from("/srv/b"))
+        );
         assert_eq!(connection_file(r#"Srvr="s";Ref="b";"#), None);
         assert_eq!(connection_file(r#"Usr="profile=x";"#), None);
         assert_eq!(
@@ -454,7 +475,12 @@ mod tests {
             proc(1, 0, "init", &[]),
             proc(10, 1, "1cv8c", &["1cv8c", "ENTERPRISE", "/F/srv/a"]),
             proc(11, 1, "1cv8c", &["1cv8c", "ENTERPRISE", "/IBName", "Склад"]),
-            proc(12, 1, "1cv8c", &["1cv8c", "ENTERPRISE", "/IBName", "Нет такой"]),
+            proc(
+                12,
+                1,
+                "1cv8c",
+                &["1cv8c", "ENTERPRISE", "/IBName", "Нет такой"],
+            ),
             proc(13, 1, "1cv8", &[]),
             proc(14, 1, "notepad", &["notepad", "ENTERPRISE", "/F/srv/a"]),
             proc(100, 1, "onec-backup-bot", &[]),

@@ -103,7 +103,9 @@ mod tests {
         assert!(!us.name.is_empty(), "{us:?}");
         assert!(us.user.is_some(), "{us:?}");
         let started = us.started.expect("start time");
-        let age = SystemTime::now().duration_since(started).unwrap_or_default();
+        let age = SystemTime::now()
+            .duration_since(started)
+            .unwrap_or_default();
         assert!(age.as_secs() < 24 * 3600, "{us:?}");
         match us.command_line.as_ref().expect("command line") {
             CommandLine::Args(a) => assert!(!a.is_empty()),

@@ -56,9 +56,8 @@ pub fn processes(detail: &dyn Fn(&str) -> bool) -> io::Result<Vec<ProcessFacts>>
                 .ok()
                 .and_then(|s| s.trim().parse::<u32>().ok())
                 .filter(|&s| s != u32::MAX);
-            p.started = boot.map(|b| {
-                b + Duration::from_secs_f64(start_ticks as f64 / ticks.max(1.0))
-            });
+            p.started =
+                boot.map(|b| b + Duration::from_secs_f64(start_ticks as f64 / ticks.max(1.0)));
             p.command_line = std::fs::read(dir.join("cmdline"))
                 .ok()
                 .map(|b| split_cmdline(&b))
@@ -147,7 +146,10 @@ mod tests {
             ["1cv8c", "ENTERPRISE", "/F/srv/Бух"]
         );
         assert!(split_cmdline(b"").is_empty());
-        assert_eq!(status_uid("Name:\tx\nUid:\t1000\t1000\t1000\t1000\n"), Some(1000));
+        assert_eq!(
+            status_uid("Name:\tx\nUid:\t1000\t1000\t1000\t1000\n"),
+            Some(1000)
+        );
         let u = passwd("root:x:0:0:root:/root:/bin/bash\nbuh:x:1001:1001::/home/buh:/bin/sh\n");
         assert_eq!(u[&1001], ("buh".into(), PathBuf::from("/home/buh")));
         assert_eq!(

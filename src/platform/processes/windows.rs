@@ -197,7 +197,11 @@ fn owner(h: &Handle) -> Option<(String, String)> {
     } else {
         String::new()
     };
-    let user = if named { from_wide(&name) } else { sid_text.clone() };
+    let user = if named {
+        from_wide(&name)
+    } else {
+        sid_text.clone()
+    };
     Some((user, sid_text))
 }
 
@@ -225,5 +229,7 @@ fn profile_dir(sid: &str) -> Option<PathBuf> {
             &mut size,
         )
     };
-    (rc == 0).then(|| PathBuf::from(from_wide(&buf))).filter(|p| !p.as_os_str().is_empty())
+    (rc == 0)
+        .then(|| PathBuf::from(from_wide(&buf)))
+        .filter(|p| !p.as_os_str().is_empty())
 }
