@@ -1,5 +1,6 @@
 //! Small operating-system facts the rest of the crate needs (disk space,
-//! durable renames, host name, whether a pid is alive, `/proc` units),
+//! durable renames, host name, whether a pid is alive, `/proc` units, the
+//! process table with owners and command lines),
 //! behind one signature per OS (`unix.rs`, `windows.rs`), swapped by module
 //! as ripgrep does. Raw FFI stays in those files.
 //!
