@@ -10,7 +10,7 @@ use super::history::{Finish, History, NewRun, Run, Status, Trigger};
 use super::lock;
 use super::{crypt, fingerprint, naming, prune, verify};
 use crate::cancel::Cancel;
-use crate::config::{Base, Compress, Config, Method};
+use crate::config::{Base, Compress, Config, Method, UsersPolicy};
 use crate::onec;
 use serde::Serialize;
 use std::fs;
@@ -386,15 +386,59 @@ pub fn run(
     let run_id = history.start_run(&new_run).map_err(setup)?;
     events(Event::Started { run_id });
     let mut log_path = None;
-    let result = execute(
-        cfg,
-        base,
-        files,
-        fp.as_ref().map(|f| f.0.as_str()),
-        events,
-        cancel,
-        &mut log_path,
-    );
+    // Policy `wait`: while 1C cannot lock the base because users are
+    // inside, try again every BACKUP_USERS_RETRY_MINUTES until
+    // BACKUP_USERS_WAIT_MINUTES have passed or quiet hours begin; one row.
+    let waiting = Instant::now();
+    let quiet_at_start = in_quiet_hours(cfg, base);
+    let mut attempts = 1u32;
+    let (result, wait_note) = loop {
+        let attempt_files = match &files {
+            Ok(f) => Ok(f.clone()),
+            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        };
+        let result = execute(
+            cfg,
+            base,
+            attempt_files,
+            fp.as_ref().map(|f| f.0.as_str()),
+            events,
+            cancel,
+            &mut log_path,
+        );
+        let users_inside = matches!(&result, Err(StepError::Onec(oe))
+            if oe.explanation_code() == Some(onec::Explanation::UsersConnected));
+        if !users_inside || base.when_users_inside != UsersPolicy::Wait {
+            break (result, None);
+        }
+        let waited = waiting.elapsed();
+        let mins = |d: std::time::Duration| d.as_secs().div_ceil(60);
+        let note = |why: &str| {
+            format!(
+                "waited {} min over {attempts} attempt(s) for users to leave, {why}",
+                mins(waited)
+            )
+        };
+        if waited + base.users_retry > base.users_wait {
+            let why = format!(
+                "then gave up (BACKUP_USERS_WAIT_MINUTES={})",
+                mins(base.users_wait)
+            );
+            break (result, Some(note(&why)));
+        }
+        if !quiet_at_start && in_quiet_hours(cfg, base) {
+            break (result, Some(note("until quiet hours began")));
+        }
+        tracing::info!(
+            base = %base.name,
+            "users are inside; trying again in {} min (attempt {attempts})",
+            mins(base.users_retry)
+        );
+        if !sleep_unless_cancelled(base.users_retry, cancel) {
+            break (Err(StepError::Cancelled), None);
+        }
+        attempts += 1;
+    };
     let finished = jiff::Timestamp::now();
     match result {
         Ok(done) => {
@@ -472,6 +516,10 @@ pub fn run(
                 _ => (None, Vec::new(), None),
             };
             let mut message = cfg.mask(&error_chain(&e));
+            if let Some(note) = &wait_note {
+                message.push_str("; ");
+                message.push_str(note);
+            }
             if explanation == Some(onec::Explanation::UsersConnected) {
                 message.push_str("; ");
                 message.push_str(&who_was_inside(cfg, base));
@@ -497,6 +545,24 @@ pub fn run(
             })))
         }
     }
+}
+
+/// Whether the base's quiet hours hold now.
+fn in_quiet_hours(cfg: &Config, base: &Base) -> bool {
+    let now = jiff::ZonedDateTime::now().with_time_zone(cfg.timezone.clone());
+    base.quiet_hours.is_some_and(|q| q.contains(&now.time()))
+}
+
+/// Sleep `d` in short steps; false when `cancel` was set meanwhile.
+fn sleep_unless_cancelled(d: std::time::Duration, cancel: &Cancel) -> bool {
+    let until = Instant::now() + d;
+    while Instant::now() < until {
+        if cancel.is_cancelled() {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200).min(until - Instant::now()));
+    }
+    !cancel.is_cancelled()
 }
 
 /// Who was inside the base right after 1C could not lock it, read now

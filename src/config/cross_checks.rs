@@ -46,12 +46,13 @@ pub(super) fn check_bases(problems: &mut Vec<Problem>, bases: &[Base]) {
                  zstd: .tar.zst.age), or no archive password for this base",
             ));
         }
-        if b.when_users_inside != UsersPolicy::Fail {
+        if matches!(b.when_users_inside, UsersPolicy::Lock | UsersPolicy::Close) {
             problems.push(Problem::new(
                 b.origin.clone(),
                 format!("when_users_inside: {}", b.when_users_inside.as_str()),
-                "BACKUP_WHEN_USERS_INSIDE fail: `wait`, `lock` and `close` are not built yet; \
-                 with `fail` a dump that finds users inside fails and names them",
+                "BACKUP_WHEN_USERS_INSIDE fail or wait: `lock` and `close` are not built yet; \
+                 with `fail` a dump that finds users inside fails and names them, with `wait` \
+                 it is tried again every BACKUP_USERS_RETRY_MINUTES for BACKUP_USERS_WAIT_MINUTES",
             ));
         }
         if b.name.chars().any(char::is_control) {

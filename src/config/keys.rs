@@ -244,7 +244,21 @@ pub static KEYS: &[Key] = &[
         "backup.when_users_inside",
         Choice(USERS_POLICIES),
         Some("fail"),
-        "Если в базе остались пользователи: fail (выгрузка пробуется; при отказе 1С в ошибке названы пользователи) | wait | lock | close (ещё не реализованы)",
+        "Если в базе остались пользователи: fail (выгрузка пробуется; при отказе 1С в ошибке названы пользователи) | wait (повторять, пока не выйдут) | lock | close (ещё не реализованы)",
+    ),
+    k(
+        &["BACKUP_USERS_RETRY_MINUTES"],
+        "backup.users_retry_minutes",
+        Int { min: 1, max: 1440 },
+        Some("5"),
+        "when_users_inside=wait: через сколько минут повторять выгрузку",
+    ),
+    k(
+        &["BACKUP_USERS_WAIT_MINUTES"],
+        "backup.users_wait_minutes",
+        Int { min: 0, max: 1440 },
+        Some("60"),
+        "when_users_inside=wait: сколько минут всего ждать выхода пользователей, затем ошибка с их именами",
     ),
     k(
         &["BACKUP_HISTORY_DB"],

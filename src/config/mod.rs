@@ -69,7 +69,8 @@ pub enum UsersPolicy {
     /// Try the dump; when 1C cannot lock the base, fail naming who was inside.
     #[default]
     Fail,
-    /// Retry until the users leave or the wait ends (not built yet).
+    /// Retry every `BACKUP_USERS_RETRY_MINUTES` until the users leave or
+    /// `BACKUP_USERS_WAIT_MINUTES` pass (or quiet hours begin), then fail as `Fail`.
     Wait,
     /// Block new sessions with the lock code, dump, unblock (not built yet).
     Lock,

@@ -42,6 +42,9 @@ pub struct Base {
     pub include_log: bool,
     /// What to do when users are inside the base.
     pub when_users_inside: UsersPolicy,
+    /// Policy `wait`: how often to try again, and for how long in all.
+    pub users_retry: Duration,
+    pub users_wait: Duration,
     pub timeout: Duration,
     pub keep: KeepPolicy,
     /// When to back up automatically; `None` = manual backups only.

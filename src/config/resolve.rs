@@ -233,6 +233,8 @@ impl<'a> Resolver<'a> {
             delete_dt_after_compress: self.flag("backup.delete_dt_after_compress"),
             include_log: self.flag("backup.include_log"),
             when_users_inside: word(&UsersPolicy::ALL, &self.text("backup.when_users_inside")),
+            users_retry: Duration::from_secs(60 * self.num("backup.users_retry_minutes") as u64),
+            users_wait: Duration::from_secs(60 * self.num("backup.users_wait_minutes") as u64),
             timeout: Duration::from_secs(self.num("onec.timeout") as u64),
             keep: self.global_keep(),
             schedule: match self.typed.get("backup.schedule") {

@@ -298,3 +298,86 @@ fn the_fake_1c_locks_and_unlocks_sessions_with_the_code() {
     assert!(lines[4].contains("/UC4711"), "{log}");
     assert!(!log.contains(crate::util::PASSWORD), "{log}");
 }
+
+/// Policy `wait`: the dump meets a user inside, waits a retry interval
+/// (the shortest, 1 min), and succeeds once the user has left; one row.
+#[test]
+fn wait_retries_until_the_user_leaves_in_one_row() {
+    let mut w = World::new(16);
+    let busy = w.dir.path().join("busy");
+    let busy_env = busy.display().to_string();
+    w.set("FAKE_1C_BUSY_FILE", &busy_env)
+        .set("BACKUP_WHEN_USERS_INSIDE", "wait")
+        .set("BACKUP_USERS_RETRY_MINUTES", "1")
+        .set("BACKUP_USERS_WAIT_MINUTES", "5");
+    let mut session = start(
+        &program(&w, "1cv8c"),
+        &["ENTERPRISE", &format!("/F{}", w.base.display())],
+        &[("FAKE_1C_BUSY_FILE", &busy_env)],
+    );
+    let pid = session.0.id();
+    wait_for("the session to register", Duration::from_secs(10), || {
+        fs::read_to_string(&busy).is_ok_and(|t| t.contains(&format!("pid {pid}")))
+    });
+    let calls = w.dir.path().join("calls.log");
+    let started = std::time::Instant::now();
+    let backup = w.spawn(
+        &["backup"],
+        &[("FAKE_1C_CALL_LOG", calls.to_str().unwrap())],
+    );
+    wait_for("the first, refused dump", Duration::from_secs(30), || {
+        fs::read_to_string(&calls).is_ok_and(|t| t.lines().count() == 1)
+    });
+    // The user leaves during the wait.
+    session.0.kill().unwrap();
+    session.0.wait().unwrap();
+    let mut backup = backup;
+    let status = backup.0.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(60), "retried after {took:?}");
+    assert!(took < Duration::from_secs(120), "{took:?}");
+    assert_eq!(fs::read_to_string(&calls).unwrap().lines().count(), 2);
+    let runs = w.runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["status"], "ok", "{runs:?}");
+    assert_eq!(w.archives().len(), 1);
+}
+
+/// Policy `wait` with no time to wait: the dump fails at once, saying it
+/// gave up and naming who is inside.
+#[test]
+fn wait_gives_up_at_the_deadline_naming_who_is_inside() {
+    let mut w = World::new(16);
+    let busy = w.dir.path().join("busy");
+    let busy_env = busy.display().to_string();
+    w.set("FAKE_1C_BUSY_FILE", &busy_env)
+        .set("BACKUP_WHEN_USERS_INSIDE", "wait")
+        .set("BACKUP_USERS_WAIT_MINUTES", "0");
+    let session = start(
+        &program(&w, "1cv8c"),
+        &["ENTERPRISE", &format!("/F{}", w.base.display())],
+        &[("FAKE_1C_BUSY_FILE", &busy_env)],
+    );
+    let pid = session.0.id();
+    wait_for("the session to register", Duration::from_secs(10), || {
+        fs::read_to_string(&busy).is_ok_and(|t| t.contains(&format!("pid {pid}")))
+    });
+    let out = w.cmd().arg("backup").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let error = w.runs()[0]["error"].as_str().unwrap().to_string();
+    for text in [stderr.as_ref(), error.as_str()] {
+        assert!(
+            text.contains(
+                "over 1 attempt(s) for users to leave, then gave up (BACKUP_USERS_WAIT_MINUTES=0)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("inside: {} (pid {pid}", me())),
+            "{text}"
+        );
+    }
+    drop(session);
+}
