@@ -161,6 +161,18 @@ enum StepError {
     Cancelled,
 }
 
+impl StepError {
+    /// 1C could not lock the base (dump, ibcmd) or the base is in use
+    /// (copy): users are inside.
+    fn users_inside(&self) -> bool {
+        match self {
+            StepError::Onec(oe) => oe.explanation_code() == Some(onec::Explanation::UsersConnected),
+            StepError::InUse(_) => true,
+            _ => false,
+        }
+    }
+}
+
 impl From<crate::cancel::Cancelled> for StepError {
     fn from(_: crate::cancel::Cancelled) -> Self {
         StepError::Cancelled
@@ -406,8 +418,7 @@ pub fn run(
             cancel,
             &mut log_path,
         );
-        let users_inside = matches!(&result, Err(StepError::Onec(oe))
-            if oe.explanation_code() == Some(onec::Explanation::UsersConnected));
+        let users_inside = matches!(&result, Err(e) if e.users_inside());
         if !users_inside || base.when_users_inside != UsersPolicy::Wait {
             break (result, None);
         }
@@ -520,7 +531,7 @@ pub fn run(
                 message.push_str("; ");
                 message.push_str(note);
             }
-            if explanation == Some(onec::Explanation::UsersConnected) {
+            if e.users_inside() {
                 message.push_str("; ");
                 message.push_str(&who_was_inside(cfg, base));
             }

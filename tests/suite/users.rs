@@ -381,3 +381,33 @@ fn wait_gives_up_at_the_deadline_naming_who_is_inside() {
     }
     drop(session);
 }
+
+/// Method `copy` refuses a base in use; the refusal names who is inside.
+#[test]
+fn a_copy_refused_for_a_base_in_use_names_who_is_inside() {
+    let mut w = World::new(16);
+    w.set("BACKUP_METHOD", "copy");
+    fs::write(w.base.join("1Cv8.1CL"), b"").unwrap();
+    let session = start(
+        &program(&w, "1cv8c"),
+        &["ENTERPRISE", &format!("/F{}", w.base.display())],
+        &[],
+    );
+    let pid = session.0.id();
+    let named = format!("inside: {} (pid {pid}", me());
+    // The stand-in may take a moment to exec.
+    let mut stderr = String::new();
+    wait_for(
+        "a refusal naming the stand-in",
+        Duration::from_secs(20),
+        || {
+            let out = w.cmd().arg("backup").output().unwrap();
+            assert_eq!(out.status.code(), Some(1));
+            stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            stderr.contains(&named)
+        },
+    );
+    assert!(stderr.contains("1Cv8.1CL"), "{stderr}");
+    assert!(w.archives().is_empty());
+    drop(session);
+}
