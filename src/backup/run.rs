@@ -422,24 +422,11 @@ pub fn run(
         if !users_inside || base.when_users_inside != UsersPolicy::Wait {
             break (result, None);
         }
-        let waited = waiting.elapsed();
+        let quiet_began = !quiet_at_start && in_quiet_hours(cfg, base);
+        if let Some(why) = wait_ends(waiting.elapsed(), attempts, base, quiet_began) {
+            break (result, Some(why));
+        }
         let mins = |d: std::time::Duration| d.as_secs().div_ceil(60);
-        let note = |why: &str| {
-            format!(
-                "waited {} min over {attempts} attempt(s) for users to leave, {why}",
-                mins(waited)
-            )
-        };
-        if waited + base.users_retry > base.users_wait {
-            let why = format!(
-                "then gave up (BACKUP_USERS_WAIT_MINUTES={})",
-                mins(base.users_wait)
-            );
-            break (result, Some(note(&why)));
-        }
-        if !quiet_at_start && in_quiet_hours(cfg, base) {
-            break (result, Some(note("until quiet hours began")));
-        }
         tracing::info!(
             base = %base.name,
             "users are inside; trying again in {} min (attempt {attempts})",
@@ -556,6 +543,33 @@ pub fn run(
             })))
         }
     }
+}
+
+/// Policy `wait`, after attempt number `attempts` met users inside
+/// `waited` after the first: why the wait ends now, or `None` to try again
+/// after `base.users_retry` (when that still ends within `base.users_wait`
+/// and quiet hours have not begun).
+fn wait_ends(
+    waited: std::time::Duration,
+    attempts: u32,
+    base: &Base,
+    quiet_began: bool,
+) -> Option<String> {
+    let mins = |d: std::time::Duration| d.as_secs().div_ceil(60);
+    let why = if waited + base.users_retry > base.users_wait {
+        format!(
+            "then gave up (BACKUP_USERS_WAIT_MINUTES={})",
+            mins(base.users_wait)
+        )
+    } else if quiet_began {
+        "until quiet hours began".to_string()
+    } else {
+        return None;
+    };
+    Some(format!(
+        "waited {} min over {attempts} attempt(s) for users to leave, {why}",
+        mins(waited)
+    ))
 }
 
 /// Whether the base's quiet hours hold now.
@@ -969,6 +983,34 @@ mod tests {
     /// `running` by a killed run whose PID now belongs to a live process,
     /// and its multi-GB temporary, must still be cleaned up; the base's
     /// free lock says nobody is backing it up.
+    #[test]
+    fn wait_retries_within_the_deadline_and_stops_at_it_or_at_quiet_hours() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut base = config(dir.path()).bases[0].clone();
+        let min = |m: u64| std::time::Duration::from_secs(60 * m);
+        base.users_retry = min(5);
+        base.users_wait = min(60);
+        assert_eq!(wait_ends(min(0), 1, &base, false), None);
+        assert_eq!(
+            wait_ends(min(55), 12, &base, false),
+            None,
+            "the last retry fits"
+        );
+        let end = wait_ends(min(56), 12, &base, false).unwrap();
+        assert_eq!(
+            end,
+            "waited 56 min over 12 attempt(s) for users to leave, then gave up \
+             (BACKUP_USERS_WAIT_MINUTES=60)"
+        );
+        let quiet = wait_ends(min(10), 3, &base, true).unwrap();
+        assert!(quiet.ends_with("until quiet hours began"), "{quiet}");
+        base.users_wait = min(0);
+        assert!(
+            wait_ends(min(0), 1, &base, false).is_some(),
+            "no wait at all"
+        );
+    }
+
     #[test]
     fn recovery_trusts_the_free_lock_not_a_reused_pid() {
         let dir = tempfile::tempdir().unwrap();
