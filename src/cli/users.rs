@@ -52,6 +52,7 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         print_json(&json!({
             "bases": per_base.iter().map(|(b, c)| json!({
                 "base": b.name, "path": b.path, "clients": c,
+                "over_share": inside::over_share(&b.path).unwrap_or_default(),
             })).collect::<Vec<_>>(),
             "unknown": unknown,
             "other": if args.base.is_some() { Vec::new() } else { other.clone() },
@@ -65,6 +66,17 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         } else {
             println!("{} ({}): {} inside", b.name, b.path.display(), c.len());
             print_clients(c, tz);
+        }
+        match inside::over_share(&b.path) {
+            Ok(shared) => {
+                for s in shared {
+                    println!(
+                        "  {:16}  over the network share (open {})",
+                        s.user, s.open_id
+                    );
+                }
+            }
+            Err(e) => println!("  (opens over the network share cannot be listed: {e})"),
         }
     }
     if !unknown.is_empty() {

@@ -260,6 +260,29 @@ pub fn clients() -> std::io::Result<Vec<Client>> {
     }))
 }
 
+/// `1Cv8.1CD` of a base opened from another computer through this
+/// computer's share (the agent runs on the file server).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShareClient {
+    pub user: String,
+    /// The server's id of the open.
+    pub open_id: u32,
+}
+
+/// Who has `base`'s `1Cv8.1CD` open over this computer's shares (Windows
+/// only; an error without administrator rights).
+pub fn over_share(base: &Path) -> std::io::Result<Vec<ShareClient>> {
+    let cd = platform::path_key(&base.join("1Cv8.1CD"));
+    Ok(platform::share_opens(base)?
+        .into_iter()
+        .filter(|o| platform::path_key(&o.path) == cd)
+        .map(|o| ShareClient {
+            user: o.user,
+            open_id: o.id,
+        })
+        .collect())
+}
+
 /// Whether a client has the infobase in `base` open.
 pub fn is_in(client: &Client, base: &Path) -> bool {
     client
@@ -313,6 +336,17 @@ pub fn who_is_inside(base: &Path, tz: &jiff::tz::TimeZone) -> String {
     let mut out = Vec::new();
     if !ours.is_empty() {
         out.push(format!("inside: {}", list(&ours)));
+    }
+    match over_share(base) {
+        Ok(shared) if !shared.is_empty() => {
+            let users: Vec<&str> = shared.iter().map(|s| s.user.as_str()).collect();
+            out.push(format!(
+                "open over the network share by: {}",
+                users.join(", ")
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => tracing::debug!("cannot list the share's open files: {e}"),
     }
     if !unknown.is_empty() {
         out.push(format!("1C open on an unknown base: {}", list(&unknown)));

@@ -13,7 +13,7 @@ use std::io;
 use std::path::Path;
 
 mod processes;
-pub use processes::{CommandLine, ProcessFacts, ancestors, processes};
+pub use processes::{CommandLine, ProcessFacts, ShareOpen, ancestors, processes, share_opens};
 
 #[cfg(unix)]
 #[path = "unix.rs"]

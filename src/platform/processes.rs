@@ -53,6 +53,25 @@ pub fn processes(detail: &dyn Fn(&str) -> bool) -> io::Result<Vec<ProcessFacts>>
     sys::processes(detail)
 }
 
+/// A file of this computer opened over the network through one of its
+/// shares (SMB), as the server lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareOpen {
+    /// The server's id of the open (what closing it would take).
+    pub id: u32,
+    /// The local path of the file.
+    pub path: PathBuf,
+    /// The account that opened it.
+    pub user: String,
+}
+
+/// Files under the local folder `under` that are open over the network
+/// through this computer's shares: `NetFileEnum` on Windows (needs
+/// administrator rights; an error without them), none elsewhere.
+pub fn share_opens(under: &std::path::Path) -> io::Result<Vec<ShareOpen>> {
+    sys::share_opens(under)
+}
+
 /// `pid` and its ancestors in `all`, nearest first (a loop in the parent
 /// links, which a reused pid can make, ends the walk).
 pub fn ancestors(all: &[ProcessFacts], pid: u32) -> Vec<u32> {

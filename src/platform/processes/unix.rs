@@ -70,6 +70,11 @@ pub fn processes(detail: &dyn Fn(&str) -> bool) -> io::Result<Vec<ProcessFacts>>
     Ok(out)
 }
 
+/// Samba keeps its opens to itself (`smbstatus`): none are listed here.
+pub fn share_opens(_under: &Path) -> io::Result<Vec<super::ShareOpen>> {
+    Ok(Vec::new())
+}
+
 /// `btime` of `/proc/stat`: when the machine booted.
 fn boot_time(stat: &str) -> Option<SystemTime> {
     let secs: u64 = stat

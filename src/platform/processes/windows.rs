@@ -47,6 +47,69 @@ pub fn processes(detail: &dyn Fn(&str) -> bool) -> io::Result<Vec<ProcessFacts>>
     Ok(out)
 }
 
+/// `NetFileEnum` level 3 under `under`, every page.
+pub fn share_opens(under: &std::path::Path) -> io::Result<Vec<super::ShareOpen>> {
+    use windows_sys::Win32::Storage::FileSystem::{FILE_INFO_3, NetFileEnum};
+    const ERROR_MORE_DATA: u32 = 234;
+    let base = wide(&under.to_string_lossy());
+    let mut out = Vec::new();
+    let mut resume: usize = 0;
+    loop {
+        let mut buf: *mut u8 = std::ptr::null_mut();
+        let (mut read, mut total) = (0u32, 0u32);
+        // SAFETY: valid out-pointers; `buf` is freed with NetApiBufferFree.
+        let rc = unsafe {
+            NetFileEnum(
+                std::ptr::null(),
+                base.as_ptr(),
+                std::ptr::null(),
+                3,
+                &mut buf,
+                u32::MAX,
+                &mut read,
+                &mut total,
+                &mut resume,
+            )
+        };
+        if rc != 0 && rc != ERROR_MORE_DATA {
+            return Err(io::Error::from_raw_os_error(rc as i32));
+        }
+        if !buf.is_null() {
+            for i in 0..read as usize {
+                // SAFETY: the call returned `read` FILE_INFO_3 records at `buf`.
+                let f = unsafe { &*buf.cast::<FILE_INFO_3>().add(i) };
+                out.push(super::ShareOpen {
+                    id: f.fi3_id,
+                    path: PathBuf::from(pwstr(f.fi3_pathname)),
+                    user: pwstr(f.fi3_username),
+                });
+            }
+            // SAFETY: allocated by NetFileEnum.
+            unsafe { NetApiBufferFree(buf.cast()) };
+        }
+        if rc != ERROR_MORE_DATA {
+            return Ok(out);
+        }
+    }
+}
+
+#[link(name = "netapi32")]
+unsafe extern "system" {
+    /// Frees what `NetFileEnum` allocated (declared here rather than
+    /// enabling a whole windows-sys feature for one function).
+    fn NetApiBufferFree(buffer: *const core::ffi::c_void) -> u32;
+}
+
+/// A NUL-terminated UTF-16 string (empty for null).
+fn pwstr(p: windows_sys::core::PWSTR) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: a NUL-terminated string owned by the caller's buffer.
+    let len = (0..).take_while(|&i| unsafe { *p.add(i) } != 0).count();
+    String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
 /// A process handle closed when dropped.
 struct Handle(HANDLE);
 
