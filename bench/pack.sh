@@ -17,11 +17,19 @@
 #   zip -6, pigz -6    the tools, packing alone
 #   ours zstd backup   a whole backup with BACKUP_COMPRESS=zstd
 #   zstd -3 + -t       `zstd -3 -T2` then `zstd -t` of its output
+#   ours zstd+age backup  a whole zstd backup with BACKUP_ARCHIVE_PASSWORD
+#                      (.tar.zst.age: scrypt 2^18 once, then ChaCha20-Poly1305)
+#   zstd|age + age -d|zstd -t  the tools doing the same: `zstd -3 -T2 | age -p`,
+#                      then `age -d | zstd -t` (age asks on a terminal:
+#                      bench/age_tty.py answers it; age runs scrypt twice)
+#   ours zip AE-2 backup  a whole zip backup with the password (AES-256)
 # Targets, checked for each base:
 #   our zip <= 3 % larger than `zip -6`, and its packer >= 2.5x faster (the
 #   whole backup's ratio, verification included, is printed beside it);
-#   our zstd backup <= 1.2x the time of `zstd -3 -T2` + `zstd -t`;
-#   our peak RSS < 100 MB;
+#   our zstd backup <= 1.2x the time of `zstd -3 -T2` + `zstd -t`, and
+#   encrypted <= 1.2x the tools' encrypted pipeline (the fixed scrypt cost,
+#   about a second, is printed beside the plain ratio);
+#   our peak RSS < 100 MB (the age rows excepted: scrypt takes 256 MiB);
 # for the .dt: our zip pack (stored) <= 1.5x `cp` + fsync of the same file;
 # for the agent: scrape p99 of /api/metrics.prom while it packs <= 1.5x idle.
 # The load average is printed before and after: other work on the machine
@@ -43,7 +51,7 @@ mkdir -p "$BENCH"
 
 need() {
     local missing=()
-    for t in zip pigz zstd curl; do command -v "$t" >/dev/null || missing+=("$t"); done
+    for t in zip pigz zstd curl age python3; do command -v "$t" >/dev/null || missing+=("$t"); done
     [ -x /usr/bin/time ] || missing+=(time)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "installing: ${missing[*]}"
@@ -75,13 +83,14 @@ gen "$BENCH/dump/1Cv8.dt" "$DT_MIB" dt
 DT="$BENCH/dump/1Cv8.dt"
 cat "$BENCH"/catalogs/1Cv8.1CD "$BENCH"/registers/1Cv8.1CD "$DT" >/dev/null # page cache
 
-# backup MODE BASE_DIR OUTFILE: a whole backup of BASE_DIR into OUTFILE.
+# backup MODE BASE_DIR OUTFILE [PASSWORD]: a whole backup of BASE_DIR into
+# OUTFILE, encrypted when PASSWORD is given.
 backup() {
-    local mode=$1 base=$2 out=$3 dir
+    local mode=$1 base=$2 out=$3 pw=${4:-} dir
     dir=$(mktemp -d "$BENCH/cli.XXXX")
     ONEC_BASE_PATH="$base" BACKUP_DIR="$dir" BACKUP_METHOD=copy BACKUP_COMPRESS="$mode" \
-        "$BIN" --env-file /dev/null backup --force >/dev/null
-    mv "$(find "$dir" -type f \( -name '*.zip' -o -name '*.tar.zst' \) | head -1)" "$out"
+        BACKUP_ARCHIVE_PASSWORD="$pw" "$BIN" --env-file /dev/null backup --force >/dev/null
+    mv "$(find "$dir" -type f \( -name '*.zip' -o -name '*.tar.zst' -o -name '*.tar.zst.age' \) | head -1)" "$out"
     rm -rf "$dir"
 }
 # pack FILE MODE OUTFILE: the packer alone.
@@ -91,6 +100,9 @@ pack() {
 }
 export -f backup pack
 export BIN PACK BENCH THREADS
+# The password of the encrypted rows (ours and the tools' age pipeline).
+export AGE_BENCH_PASSPHRASE="bench passphrase, not a secret"
+AGE_TTY="$(pwd)/bench/age_tty.py"
 
 declare -A SECS SIZE RSS CPU SEEN
 ROWS=()
@@ -128,6 +140,10 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
         run "$mix: ours zstd backup"  "$OUT.tar.zst" bash -c 'backup zstd "$1" "$0"' "$OUT.tar.zst" "$dir"
         run "$mix: zstd -3 + -t"      "$OUT.zst"     bash -c 'zstd -q -f -3 -T"$1" "$2" -o "$0" && zstd -q -t "$0"' "$OUT.zst" "$THREADS" "$src"
         run "$mix: zstd -3 -T$THREADS" "$OUT.zst"    zstd -q -f -3 -T"$THREADS" "$src" -o "$OUT.zst"
+        run "$mix: ours zstd+age backup" "$OUT.age"  bash -c 'backup zstd "$1" "$0" "$AGE_BENCH_PASSPHRASE"' "$OUT.age" "$dir"
+        run "$mix: zstd|age + age -d|zstd -t" "$OUT.age" python3 "$AGE_TTY" sh -c \
+            'zstd -q -3 -T"$1" -c "$2" | age -p -o "$0" && age -d "$0" | zstd -q -t' "$OUT.age" "$THREADS" "$src"
+        run "$mix: ours zip AE-2 backup" "$OUT.zip"  bash -c 'backup zip "$1" "$0" "$AGE_BENCH_PASSPHRASE"' "$OUT.zip" "$dir"
         run "$mix: cp"                "$OUT.copy"    cp "$src" "$OUT.copy"
     done
     run "dt: ours zip pack"     "$OUT.zip"  bash -c 'pack "$1" zip "$0"' "$OUT.zip" "$DT"
@@ -161,8 +177,13 @@ for mix in catalogs registers; do
     check "$mix: our zip packer ${p}x faster than zip -6 (>= 2.5x; whole backup with verify ${s}x; CPU ${c}x less)" "$p >= 2.5"
     q=$(ratio "${SECS[$mix: ours zstd backup]}" "${SECS[$mix: zstd -3 + -t]}")
     check "$mix: our zstd backup ${q}x the time of zstd -3 -T$THREADS + zstd -t (<= 1.2x)" "$q <= 1.2"
-    m=$(printf '%s\n' "${RSS[$mix: ours zip backup]}" "${RSS[$mix: ours zstd backup]}" | sort -g | tail -1)
-    check "$mix: our peak RSS $m MB (< 100 MB)" "$m < 100"
+    e=$(ratio "${SECS[$mix: ours zstd+age backup]}" "${SECS[$mix: zstd|age + age -d|zstd -t]}")
+    k=$(awk -v a="${SECS[$mix: ours zstd+age backup]}" -v b="${SECS[$mix: ours zstd backup]}" 'BEGIN { printf "%.2f", a - b }')
+    ep=$(ratio "${SECS[$mix: ours zstd+age backup]}" "${SECS[$mix: zstd -3 + -t]}")
+    check "$mix: our encrypted zstd backup ${e}x the tools' zstd|age + age -d|zstd -t (<= 1.2x; ${ep}x the plain tools, encryption adds ${k} s)" "$e <= 1.2"
+    m=$(printf '%s\n' "${RSS[$mix: ours zip backup]}" "${RSS[$mix: ours zstd backup]}" \
+        "${RSS[$mix: ours zip AE-2 backup]}" | sort -g | tail -1)
+    check "$mix: our peak RSS $m MB (< 100 MB; with age ${RSS[$mix: ours zstd+age backup]} MB: scrypt at age's work factor takes 256 MiB by design)" "$m < 100"
 done
 q=$(ratio "${SECS[dt: ours zip pack]}" "${SECS[dt: cp + fsync]}")
 qc=$(ratio "${SECS[dt: ours zip pack]}" "${SECS[dt: cp]}")

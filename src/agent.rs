@@ -1,6 +1,6 @@
 //! The state the always-on agent's components share: one [`Agent`]
 //! (configuration, the backup coordinator, the metrics sampler, the cached
-//! backup state, the feeds of finished runs and drills, the metrics ticks and the push
+//! backup state, the feeds of finished runs, drills and offsite uploads, the metrics ticks and the push
 //! sinks' registry) handed to the HTTP API, the Telegram bot, the
 //! scheduler, the metrics worker and the push sinks; and the one way a
 //! component makes a restore drill ([`Agent::drill`]). A leaf for them: it
@@ -9,15 +9,17 @@
 //! Data flows one way: the sampler and the history feed the agent's
 //! caches and channels; components only read them or subscribe.
 
+use crate::backup::drill::choose::Planned;
 use crate::backup::drill::feed::DrillFeed;
-use crate::backup::drill::{self, Request};
+use crate::backup::drill::{self, Request, Source};
 use crate::backup::feed::Feed;
-use crate::backup::history::{Drill, History, Trigger};
+use crate::backup::history::{Drill, History, LOCAL, Trigger};
 use crate::backup::jobs::Jobs;
 use crate::cancel::Cancel;
 use crate::config::Config;
 use crate::export::{BackupCache, Sinks, Tick};
 use crate::metrics::{MetricsOptions, Sampler};
+use crate::offsite::feed::UploadFeed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
@@ -34,6 +36,8 @@ pub struct Agent {
     pub feed: Feed,
     /// Every finished restore drill, whoever made it.
     pub drills: DrillFeed,
+    /// Every finished offsite upload attempt, whoever made it.
+    pub uploads: UploadFeed,
     /// Drills of this agent run one at a time (each checks the free space
     /// of the one drill folder).
     drill_turn: tokio::sync::Mutex<()>,
@@ -60,6 +64,7 @@ impl Agent {
             sampler,
             feed: Feed::default(),
             drills: DrillFeed::default(),
+            uploads: UploadFeed::default(),
             drill_turn: tokio::sync::Mutex::new(()),
             ticks: broadcast::channel(16).0,
             sinks: Sinks::default(),
@@ -75,7 +80,8 @@ impl Agent {
     }
 
     /// Make one restore drill of `base` (after any other drill of this
-    /// agent) on a blocking thread, waiting up to `lock_wait` for a backup
+    /// agent), of the archive its `drill_from` says (local, a target's
+    /// copy, or the next `alternate` turn), on a blocking thread, waiting up to `lock_wait` for a backup
     /// of the base; a stop of the agent cancels it. Returns the recorded
     /// drill, or why nothing could be recorded (`None`: the agent stopped
     /// before it began). The backup state is reloaded after it, so the
@@ -105,11 +111,16 @@ impl Agent {
                 .base(Some(&name))
                 .ok_or_else(|| format!("no base named {name}"))?;
             let history = History::open(&cfg.history_db).map_err(|e| e.to_string())?;
+            // The base's `drill_from` (chosen inside the drill turn, so two
+            // drills of this agent never take the same `alternate` turn).
+            let from = crate::offsite::fetch::drill_source(&cfg, &history, base, None)
+                .map_err(|e| format!("{e:#}"))?;
             let req = Request {
                 base,
                 trigger,
                 lock_wait,
-                source: None,
+                source: from.as_ref().map(|(s, _)| s as &dyn Source),
+                fallback: from.as_ref().is_some_and(|(_, f)| *f),
             };
             drill::drill(&cfg, &history, &req, &cancel).map_err(|e| e.to_string())
         })
@@ -119,6 +130,26 @@ impl Agent {
         let cache = self.backups.clone();
         let _ = tokio::task::spawn_blocking(move || cache.reload_now()).await;
         Some(result)
+    }
+
+    /// Where the next drill of `base` takes its archive by the base's
+    /// `drill_from`: `local` or an offsite target's name (`local` too when
+    /// the history cannot be read; the drill itself then says why).
+    pub async fn next_drill_source(&self, base: &str) -> String {
+        let cfg = self.cfg.clone();
+        let name = base.to_string();
+        tokio::task::spawn_blocking(move || {
+            let base = cfg.base(Some(&name))?;
+            let history = History::open(&cfg.history_db).ok()?;
+            match crate::backup::drill::choose::plan(&cfg, &history, base).ok()? {
+                Planned::Local => None,
+                Planned::Target { name, .. } => Some(name),
+            }
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| LOCAL.to_string())
     }
 
     /// Hand a tick to every subscriber (none is fine).

@@ -13,9 +13,11 @@ mod suite {
     mod cli_backup;
     mod docs_metrics;
     mod drill;
+    mod drill_from;
     mod encrypted;
     mod faults;
     mod offsite;
+    mod offsite_kinds;
     mod offsite_s3;
     mod offsite_webdav;
     mod onec_fake;

@@ -125,7 +125,9 @@ pub async fn metrics_json(State(st): St, _: Reader, q: Params) -> Result<Json<Va
 /// finished backup of a base failed or was interrupted; or a scheduled
 /// base has had no success for more than `MAX_AGE_HOURS` (see
 /// `export::stale_for`); or a base's last restore drill failed or its
-/// drills are overdue (see [`drills_check`]). Other collectors failing (e.g. no utmp in a
+/// drills are overdue (see [`drills_check`]); or a base's newest offsite
+/// copy on a target is too old or the last upload there failed (see
+/// [`offsite_check`]). Other collectors failing (e.g. no utmp in a
 /// container) are listed but do not degrade. Push sinks are listed under
 /// `checks.sinks` (up, last error, queue) but never degrade: a monitoring
 /// endpoint being away is not this server's problem, and the queue rides
@@ -217,6 +219,8 @@ fn health_body(
     }
     let (drills, drills_ok) = drills_check(cfg, backup, since_s, now_s);
     ok &= drills_ok;
+    let (offsite, offsite_ok) = offsite_check(cfg.offsite_max_age_hours, backup, now_s);
+    ok &= offsite_ok;
     let last_backup = backup
         .bases
         .first()
@@ -252,6 +256,7 @@ fn health_body(
             "history": {"ok": history_ok, "error": backup.history_error},
             "backups": bases,
             "drills": drills,
+            "offsite": offsite,
             "sinks": sinks,
         },
     });
@@ -295,6 +300,59 @@ fn drills_check(
                 "last_success_age_days": d.last_success_unix.map(|t| (now_s - t) / 86_400.0),
             }),
         );
+    }
+    (Value::Object(bases), all_ok)
+}
+
+/// The `offsite` check of `/api/health`: per base, per target that takes
+/// it, degraded when the last upload attempt failed or the newest good
+/// copy is older than `OFFSITE_MAX_AGE_HOURS` (`max_age_hours`; the stale
+/// time was computed with the history, see `export::BaseOffsite`). The
+/// problem names the target and the base, never a URL; the stored error
+/// (masked when recorded) is `last_error`, hidden from public callers.
+pub(super) fn offsite_check(max_age_hours: u32, backup: &BackupState, now_s: f64) -> (Value, bool) {
+    let mut all_ok = true;
+    let mut bases = serde_json::Map::new();
+    for b in backup.bases.iter().filter(|b| !b.offsite.is_empty()) {
+        let mut targets = serde_json::Map::new();
+        for o in &b.offsite {
+            let problem = if o.last_status == Some("failed") {
+                Some(format!(
+                    "the last upload of {} to offsite target {} failed",
+                    b.name, o.target
+                ))
+            } else {
+                o.stale_for.map(|age| match o.last_success_unix {
+                    Some(_) => format!(
+                        "the newest copy of {} on offsite target {} is {:.1} h old (OFFSITE_MAX_AGE_HOURS is {max_age_hours})",
+                        b.name,
+                        o.target,
+                        age / 3600.0
+                    ),
+                    None => format!(
+                        "no copy of {} on offsite target {} for {:.1} h (OFFSITE_MAX_AGE_HOURS is {max_age_hours})",
+                        b.name,
+                        o.target,
+                        age / 3600.0
+                    ),
+                })
+            };
+            all_ok &= problem.is_none();
+            targets.insert(
+                o.target.clone(),
+                json!({
+                    "ok": problem.is_none(),
+                    "problem": problem,
+                    "stale": o.stale_for.is_some(),
+                    "last_status": o.last_status,
+                    "last_success_age_hours": o.last_success_unix.map(|t| (now_s - t) / 3600.0),
+                    "last_error": o.last_error,
+                    "queued": o.queued,
+                    "queued_bytes": o.queued_bytes,
+                }),
+            );
+        }
+        bases.insert(b.name.clone(), Value::Object(targets));
     }
     (Value::Object(bases), all_ok)
 }
@@ -459,4 +517,87 @@ pub async fn method_not_allowed() -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED,
         "this method is not allowed on this endpoint: see GET /api/openapi.json",
     )
+}
+
+#[cfg(test)]
+mod offsite_check_tests {
+    use super::*;
+    use crate::export::{BaseBackup, BaseOffsite};
+
+    fn state(o: Vec<BaseOffsite>) -> BackupState {
+        BackupState {
+            bases: vec![
+                BaseBackup {
+                    name: "<buh&>".into(),
+                    offsite: o,
+                    ..BaseBackup::default()
+                },
+                BaseBackup {
+                    name: "not copied".into(),
+                    ..BaseBackup::default()
+                },
+            ],
+            ..BackupState::default()
+        }
+    }
+
+    #[test]
+    fn degraded_when_failed_or_stale_naming_target_and_base() {
+        let now = 1_000_000.0;
+        let good = BaseOffsite {
+            target: "nas".into(),
+            last_success_unix: Some(now - 3600.0),
+            last_status: Some("ok"),
+            ..BaseOffsite::default()
+        };
+        let (v, ok) = offsite_check(30, &state(vec![good.clone()]), now);
+        assert!(ok, "{v}");
+        assert_eq!(v["<buh&>"]["nas"]["last_success_age_hours"], 1.0);
+        assert!(v.get("not copied").is_none(), "only bases a target takes");
+        let failed = BaseOffsite {
+            target: "yadisk".into(),
+            last_status: Some("failed"),
+            last_error: Some("HTTP 507".into()),
+            queued: 3,
+            queued_bytes: 99,
+            ..good.clone()
+        };
+        let stale = BaseOffsite {
+            target: "s3".into(),
+            stale_for: Some(40.0 * 3600.0),
+            ..good.clone()
+        };
+        let never = BaseOffsite {
+            target: "sftp".into(),
+            last_success_unix: None,
+            last_status: None,
+            stale_for: Some(31.0 * 3600.0),
+            ..BaseOffsite::default()
+        };
+        let (v, ok) = offsite_check(30, &state(vec![good, failed, stale, never]), now);
+        assert!(!ok);
+        let b = &v["<buh&>"];
+        assert_eq!(b["nas"]["ok"], true);
+        assert_eq!(
+            b["yadisk"]["problem"],
+            "the last upload of <buh&> to offsite target yadisk failed"
+        );
+        assert_eq!(b["yadisk"]["queued"], 3);
+        assert_eq!(b["yadisk"]["queued_bytes"], 99);
+        assert_eq!(
+            b["s3"]["problem"],
+            "the newest copy of <buh&> on offsite target s3 is 40.0 h old (OFFSITE_MAX_AGE_HOURS is 30)"
+        );
+        assert_eq!(b["s3"]["stale"], true);
+        assert_eq!(
+            b["sftp"]["problem"],
+            "no copy of <buh&> on offsite target sftp for 31.0 h (OFFSITE_MAX_AGE_HOURS is 30)"
+        );
+        // A public caller gets the same checks without the error text.
+        let mut public = v.clone();
+        redact(&mut public);
+        assert_eq!(public["<buh&>"]["yadisk"]["ok"], false);
+        assert!(!public.to_string().contains("HTTP 507"), "{public}");
+        assert!(v.to_string().contains("HTTP 507"));
+    }
 }

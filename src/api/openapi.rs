@@ -82,8 +82,22 @@ fn schemas() -> Value {
                     }
                 }},
                 "history": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}},
+                "offsite": {"type": "object", "description": "Per base, per offsite target that takes it.", "additionalProperties": {
+                    "type": "object", "additionalProperties": {
+                        "type": "object", "required": ["ok", "stale"],
+                        "properties": {
+                            "ok": {"type": "boolean"}, "problem": nullable("string"),
+                            "stale": {"type": "boolean"},
+                            "last_status": {"type": "string", "enum": ["ok", "failed"], "nullable": true},
+                            "last_success_age_hours": nullable("number"),
+                            "last_error": nullable("string"),
+                            "queued": {"type": "integer", "minimum": 0},
+                            "queued_bytes": {"type": "integer", "minimum": 0}
+                        }
+                    }
+                }},
                 "sinks": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}, "degrades_health": {"type": "boolean"}, "sinks": {"type": "object"}}}
-            }), &["backup_disk", "backups", "collectors", "drills", "history", "sinks"])
+            }), &["backup_disk", "backups", "collectors", "drills", "history", "offsite", "sinks"])
         }), &["status", "version", "uptime_seconds", "checks"]),
         "BackupLast": check(json!({
             "base": {"type": "string"},

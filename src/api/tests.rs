@@ -218,3 +218,62 @@ async fn health_reports_checks_and_goes_degraded_after_a_failure() {
     assert_eq!(v["checks"]["backups"]["buh"]["ok"], false);
     w.agent.shutdown.cancel();
 }
+
+/// `checks.offsite`: per base and target, degraded when the last upload
+/// failed, with a problem naming the target and the base (never the URL);
+/// the stored error is shown to a token holder and hidden from an
+/// anonymous caller on the network, as every other error text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_has_an_offsite_check_per_base_and_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("nas-copies").display().to_string();
+    let w = world_with(&[("API_TOKEN", "w-tok-3"), ("OFFSITE_URL", &url)], |_| {
+        server::Options {
+            limits: server::LIMITS,
+            tls: None,
+            all_peers_remote: true,
+        }
+    })
+    .await;
+    let r = request(w.addr, "GET", b"/api/health", Some("w-tok-3")).await;
+    let v = r.json();
+    assert_eq!(v["checks"]["offsite"]["buh"]["offsite"]["ok"], true, "{v}");
+    assert_eq!(v["checks"]["offsite"]["buh"]["offsite"]["stale"], false);
+    // An upload attempt failed (any process may have written it).
+    let h = crate::backup::history::History::open(&w.agent.cfg.history_db).unwrap();
+    let t = jiff::Timestamp::now();
+    h.record_upload(&crate::backup::history::NewUpload {
+        target: "offsite",
+        run_id: 1,
+        base: "buh",
+        object: "buh/a.zip",
+        bytes: Some(1),
+        verified: None,
+        status: crate::backup::history::UploadStatus::Failed,
+        error: Some("offsite target offsite: disk <full>"),
+        started: &t,
+        finished: &t,
+    })
+    .unwrap();
+    let r = request(w.addr, "GET", b"/api/health", Some("w-tok-3")).await;
+    let v = r.json();
+    assert_eq!(r.status, 503, "{v}");
+    let c = &v["checks"]["offsite"]["buh"]["offsite"];
+    assert_eq!(c["ok"], false, "{v}");
+    assert_eq!(c["last_status"], "failed");
+    assert_eq!(
+        c["problem"],
+        "the last upload of buh to offsite target offsite failed"
+    );
+    assert_eq!(c["last_error"], "offsite target offsite: disk <full>");
+    let anon = request(w.addr, "GET", b"/api/health", None).await;
+    let body = String::from_utf8(anon.body.clone()).unwrap();
+    assert_eq!(anon.status, 503);
+    assert!(!body.contains("disk <full>"), "{body}");
+    assert!(!body.contains(&url), "{body}");
+    assert_eq!(
+        anon.json()["checks"]["offsite"]["buh"]["offsite"]["ok"],
+        false
+    );
+    w.agent.shutdown.cancel();
+}

@@ -75,7 +75,7 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
-pub use drills::{Drill, DrillStatus, NewDrill};
+pub use drills::{Drill, DrillStatus, LOCAL, NewDrill};
 pub use offsite::{NewUpload, QueueItem, QueueState, UploadRow, UploadStatus};
 pub use runs::{Deletion, Finish, INTERRUPTED_ERROR, NewRun, Run, Status, Trigger};
 pub use samples::Sample;

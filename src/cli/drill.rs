@@ -3,14 +3,18 @@
 //! folder under `BACKUP_DRILL_DIR`, checked and removed, the result recorded
 //! in history. Exit 0 only when every drill passed; 1 when one failed or
 //! was skipped (nothing proven: no archive, no space, a backup running);
-//! 2 for a configuration error. `--from TARGET` drills the newest copy on
-//! an offsite target (downloaded and checked against the recorded SHA-256). A console drill does not wait for a
-//! running backup of the base: it is skipped at once.
+//! 2 for a configuration error. The archive comes from where the base's
+//! `drill_from` (`BACKUP_DRILL_FROM`) says: local, an offsite target's
+//! newest copy (downloaded and checked against the recorded SHA-256), or
+//! the next `alternate` turn; `--from TARGET | local` overrides it. A
+//! console drill does not wait for a running backup of the base: it is
+//! skipped at once.
 
 use super::{Failure, print_json};
-use crate::backup::drill::{self, Request};
-use crate::backup::history::{Drill, DrillStatus, Trigger};
+use crate::backup::drill::{self, Request, Source};
+use crate::backup::history::{Drill, DrillStatus, LOCAL, Trigger};
 use crate::config::Config;
+use crate::offsite::fetch::drill_source;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
@@ -20,20 +24,22 @@ pub struct Args {
     /// Print a machine-readable result on stdout.
     #[arg(long)]
     json: bool,
-    /// Drill the newest copy on this offsite target instead of the local
-    /// archive: downloaded into the drill folder, checked against the
-    /// recorded SHA-256, then restored as usual.
+    /// Drill the newest copy on this offsite target (downloaded into the
+    /// drill folder, checked against the recorded SHA-256, then restored
+    /// as usual), or `local` for the local archive, whatever
+    /// BACKUP_DRILL_FROM says.
     #[arg(long, value_name = "TARGET")]
     from: Option<String>,
 }
 
 pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
     let bases = super::select_bases(cfg, &args.bases)?;
-    let target = match &args.from {
-        Some(name) => Some(super::offsite::target(cfg, name)?),
-        None => None,
-    };
-    let source = target.map(|target| crate::offsite::fetch::TargetSource { target });
+    // A name given here must be a configured target (exit 2), or `local`.
+    if let Some(name) = args.from.as_deref()
+        && !name.eq_ignore_ascii_case(LOCAL)
+    {
+        super::offsite::target(cfg, name)?;
+    }
     // Ctrl-C / SIGTERM: stop cleanly (the scratch folder is removed).
     let (history, cancel) = super::open_for_work(cfg)?;
     let mut all_ok = true;
@@ -42,13 +48,15 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
         if !args.json {
             eprintln!("restore drill of {}...", base.name);
         }
+        // `--from`, else the base's `drill_from` (its `alternate` turn).
+        let from = drill_source(cfg, &history, base, args.from.as_deref())
+            .map_err(|e| Failure::failed(format!("{e:#}")))?;
         let req = Request {
             base,
             trigger: Trigger::Cli,
             lock_wait: Duration::ZERO,
-            source: source
-                .as_ref()
-                .map(|s| s as &dyn crate::backup::drill::Source),
+            source: from.as_ref().map(|(s, _)| s as &dyn Source),
+            fallback: from.as_ref().is_some_and(|(_, f)| *f),
         };
         let d = drill::drill(cfg, &history, &req, &cancel)
             .map_err(|e| Failure::failed(e.to_string()))?;

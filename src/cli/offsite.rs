@@ -118,12 +118,22 @@ fn status(cfg: &Config, as_json: bool) -> Result<(), Failure> {
                 .filter(|p| !p.keep)
                 .map(|p| p.object.as_str())
                 .collect();
-            let age_hours = last.as_ref().map(|u| {
-                jiff::Timestamp::now()
-                    .duration_since(u.finished)
-                    .as_secs_f64()
-                    / 3600.0
-            });
+            // The rule of the metrics and /api/health: no copy yet counts
+            // from when the target first appeared.
+            let unix = |t: &jiff::Timestamp| t.as_millisecond() as f64 / 1000.0;
+            let now = unix(&jiff::Timestamp::now());
+            let first_seen = history
+                .offsite_first_seen(&t.name)
+                .map_err(history_err)?
+                .map(|t| unix(&t));
+            let stale = crate::offsite::stale::stale_for(
+                last.as_ref().map(|u| unix(&u.finished)),
+                first_seen,
+                now,
+                now,
+                cfg.offsite_max_age_hours,
+            )
+            .is_some();
             rows.push(json!({
                 "target": t.name,
                 "kind": t.location.kind(),
@@ -132,7 +142,7 @@ fn status(cfg: &Config, as_json: bool) -> Result<(), Failure> {
                 "last_success": last.as_ref().map(|u| u.finished.to_string()),
                 "last_object": last.as_ref().map(|u| u.object.clone()),
                 "last_verified": last.as_ref().and_then(|u| u.verified.clone()),
-                "stale": age_hours.is_none_or(|h| h > f64::from(cfg.offsite_max_age_hours)),
+                "stale": stale,
                 "queued": waiting,
                 "queued_bytes": bytes,
                 "last_error": last_error,

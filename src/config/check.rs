@@ -58,7 +58,7 @@ pub fn render_check(cfg: &Config) -> String {
         for b in &cfg.bases {
             let _ = writeln!(
                 out,
-                "  {}: {} method={} compress={}{} prefix={} user={} password={} timeout={}s keep={} schedule={}{} drill={} [{}]",
+                "  {}: {} method={} compress={}{} prefix={} user={} password={} timeout={}s keep={} schedule={}{} drill={} drill_from={} [{}]",
                 b.name,
                 b.path.display(),
                 b.method.as_str(),
@@ -82,6 +82,7 @@ pub fn render_check(cfg: &Config) -> String {
                     .as_ref()
                     .map(|s| format!("{:?}", s.as_str()))
                     .unwrap_or_else(|| "manual".into()),
+                b.drill_from.as_str(),
                 b.origin,
             );
         }

@@ -5,11 +5,53 @@
 //! the problems; allowed-but-probably-wrong settings become warnings.
 
 use super::keys::{self, KEYS};
-use super::model::{Base, Export, Telegram};
+use super::model::{Base, DrillFrom, Export, Telegram};
+use super::offsite::OffsiteTarget;
 use super::resolve::{Resolver, forbidden_in_file_name};
 use super::value::url_credential;
 use super::{Compress, Origin, Problem, UsersPolicy};
 use std::collections::BTreeMap;
+
+/// A base's `drill_from` names a configured target that takes the base:
+/// else a problem naming the setting and the valid choices.
+pub(super) fn check_drill_from(
+    problems: &mut Vec<Problem>,
+    bases: &[Base],
+    targets: &[OffsiteTarget],
+) {
+    for b in bases {
+        let DrillFrom::Target(name) = &b.drill_from else {
+            continue;
+        };
+        let found = targets.iter().find(|t| t.name.eq_ignore_ascii_case(name));
+        if found.is_some_and(|t| t.takes(&b.name)) {
+            continue;
+        }
+        let takers: Vec<&str> = targets
+            .iter()
+            .filter(|t| t.takes(&b.name))
+            .map(|t| t.name.as_str())
+            .collect();
+        let why = match found {
+            Some(t) => format!("offsite target {} does not copy base {}", t.name, b.name),
+            None => format!("no offsite target is named {name}"),
+        };
+        problems.push(Problem::new(
+            b.drill_from_origin.clone(),
+            name.clone(),
+            format!(
+                "local, alternate or an offsite target that copies base {} (targets: {}) \
+                 as the drill source (BACKUP_DRILL_FROM / bases[].drill_from): {why}",
+                b.name,
+                if takers.is_empty() {
+                    "none".to_string()
+                } else {
+                    takers.join(", ")
+                }
+            ),
+        ));
+    }
+}
 
 /// Problems of the bases themselves and between them: prefixes Windows
 /// cannot use or two bases share, compression levels out of range for the

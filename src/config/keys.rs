@@ -700,6 +700,13 @@ pub static KEYS: &[Key] = &[
         "Предупреждать, когда успешного учебного восстановления нет дольше стольких дней (для баз с расписанием восстановления)",
     ),
     k(
+        &["BACKUP_DRILL_FROM"],
+        "backup.drill_from",
+        Str,
+        Some("local"),
+        "Откуда учебное восстановление берёт архив: local — локальный архив; имя внешней цели (например offsite) — всегда её копия; alternate — по очереди локальный архив и каждая внешняя цель, которая копирует базу",
+    ),
+    k(
         &["OFFSITE_URL"],
         "offsite.url",
         Str,
@@ -932,6 +939,7 @@ pub static BASE_KEYS: &[&str] = &[
     "schedule",
     "quiet_hours",
     "drill",
+    "drill_from",
 ];
 
 /// Keys allowed in each item of `offsite:` (`keep:` holds [`KEEP_KEYS`]).

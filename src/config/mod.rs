@@ -95,7 +95,9 @@ mod tests;
 mod value;
 
 pub use check::render_check;
-pub use model::{Api, Base, Config, Endpoint, Entry, Export, Logging, Telegram, TlsFiles};
+pub use model::{
+    Api, Base, Config, DrillFrom, Endpoint, Entry, Export, Logging, Telegram, TlsFiles,
+};
 pub use value::redact_url;
 
 use std::collections::HashMap;

@@ -54,8 +54,51 @@ pub struct Base {
     /// When to run a restore drill of the base's newest good archive
     /// (`bases[].drill`, else `BACKUP_DRILL_SCHEDULE`); `None` = only by hand.
     pub drill: Option<Schedule>,
+    /// Where the base's restore drills take the archive from
+    /// (`bases[].drill_from`, else `BACKUP_DRILL_FROM`; checked against the
+    /// offsite targets when the configuration is loaded).
+    pub drill_from: DrillFrom,
+    /// Where `drill_from` was set (for its problems).
+    pub drill_from_origin: Origin,
     /// Where the base was defined (`ONEC_BASE_PATH`, `bases[2]`, …).
     pub origin: Origin,
+}
+
+/// Where a base's restore drills take the archive from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DrillFrom {
+    /// The local archive (the default).
+    #[default]
+    Local,
+    /// Always the copy on this offsite target.
+    Target(String),
+    /// The local archive and each target that takes the base, in turn:
+    /// the source whose last drill is oldest goes next.
+    Alternate,
+}
+
+impl DrillFrom {
+    /// The setting's word: `local`, `alternate`, or any other text as a
+    /// target's name (checked against the targets later).
+    pub fn parse(s: &str) -> DrillFrom {
+        let s = s.trim();
+        if s.is_empty() || s.eq_ignore_ascii_case("local") {
+            DrillFrom::Local
+        } else if s.eq_ignore_ascii_case("alternate") {
+            DrillFrom::Alternate
+        } else {
+            DrillFrom::Target(s.to_string())
+        }
+    }
+
+    /// As written in the settings.
+    pub fn as_str(&self) -> &str {
+        match self {
+            DrillFrom::Local => "local",
+            DrillFrom::Target(name) => name,
+            DrillFrom::Alternate => "alternate",
+        }
+    }
 }
 
 /// The Telegram bot.

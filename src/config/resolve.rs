@@ -7,7 +7,9 @@
 
 use super::cross_checks;
 use super::keys::{self, KEYS, Key, Kind};
-use super::model::{Api, Base, Config, Endpoint, Entry, Export, Logging, Telegram, TlsFiles};
+use super::model::{
+    Api, Base, Config, DrillFrom, Endpoint, Entry, Export, Logging, Telegram, TlsFiles,
+};
 use super::sources::{DotEnvEntry, Raw, RawBase, YamlDoc};
 use super::value::{Typed, show, url_credential, validate};
 use super::{Compress, ConfigError, Method, Origin, Problem, Secret, UsersPolicy};
@@ -249,6 +251,8 @@ impl<'a> Resolver<'a> {
                 Some((Typed::Cron(sched), _)) => Some((**sched).clone()),
                 _ => None,
             },
+            drill_from: DrillFrom::parse(&self.text("backup.drill_from")),
+            drill_from_origin: self.origin("backup.drill_from"),
             origin: Origin::Default,
         }
     }
@@ -354,6 +358,10 @@ impl<'a> Resolver<'a> {
         }
         if let Some(Typed::Cron(sched)) = check("drill", kind("backup.drill_schedule"), p) {
             b.drill = Some(*sched);
+        }
+        if let Some(Typed::Str(s)) = check("drill_from", kind("backup.drill_from"), p) {
+            b.drill_from = DrillFrom::parse(&s);
+            b.drill_from_origin = here("drill_from");
         }
         let keep_fields: Vec<&String> = f.keys().filter(|k| k.starts_with("keep.")).collect();
         if !keep_fields.is_empty() {
@@ -510,6 +518,7 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
     let bases = r.bases();
     cross_checks::check_bases(&mut r.problems, &bases);
     let offsite = r.offsite(&bases);
+    cross_checks::check_drill_from(&mut r.problems, &bases, &offsite);
     let telegram = r.telegram();
     let export = r.export();
     cross_checks::check_influxdb(&mut r, &export);

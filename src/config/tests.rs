@@ -1085,3 +1085,55 @@ fn when_users_inside_is_per_base_and_lock_and_close_are_refused_for_now() {
     .to_string();
     assert_contains(&err, &["fail, wait, lock, close"]);
 }
+
+#[test]
+fn drill_from_is_inherited_and_checked_against_the_targets() {
+    let yaml = |trade: &str| {
+        format!(
+            "bases:\n  - name: buh\n    path: /srv/buh\n  - name: zup\n    path: /srv/zup\n    \
+             drill_from: alternate\n  - name: trade\n    path: /srv/trade\n    \
+             drill_from: {trade}\noffsite:\n  - name: nas\n    url: /mnt/nas\n    \
+             bases: [trade, zup]\n"
+        )
+    };
+    let dir = with_yaml(&yaml("NAS"));
+    let cfg = load_in(&dir, &[]).unwrap();
+    assert_eq!(cfg.bases[0].drill_from, DrillFrom::Local, "the default");
+    assert_eq!(cfg.bases[1].drill_from, DrillFrom::Alternate);
+    assert_eq!(cfg.bases[2].drill_from, DrillFrom::Target("NAS".into()));
+    assert_contains(
+        &render_check(&cfg),
+        &["drill_from=local", "drill_from=alternate", "drill_from=NAS"],
+    );
+    // The environment's setting is every base's default; a base's own wins.
+    let cfg = load_in(&dir, &[("BACKUP_DRILL_FROM", "Alternate")]).unwrap();
+    assert_eq!(cfg.bases[0].drill_from, DrillFrom::Alternate);
+    assert_eq!(cfg.bases[2].drill_from, DrillFrom::Target("NAS".into()));
+    // A target that does not copy the base: the key, the value, the choices.
+    let err = load_in(&dir, &[("BACKUP_DRILL_FROM", "nas")])
+        .unwrap_err()
+        .to_string();
+    assert_contains(
+        &err,
+        &[
+            "BACKUP_DRILL_FROM",
+            "\"nas\"",
+            "local, alternate or an offsite target that copies base buh (targets: none)",
+            "offsite target nas does not copy base buh",
+        ],
+    );
+    assert!(!err.contains("base zup"), "zup sets its own: {err}");
+    // A name no target has.
+    let bad = with_yaml(&yaml("usb"));
+    let err = load_in(&bad, &[]).unwrap_err().to_string();
+    assert_contains(
+        &err,
+        &[
+            "bases[2].drill_from",
+            "\"usb\"",
+            "copies base trade (targets: nas)",
+            "no offsite target is named usb",
+        ],
+    );
+    assert_eq!(err.matches("drill source").count(), 1, "{err}");
+}

@@ -1,7 +1,9 @@
 //! The restore-drill scheduler of the agent: for each base with a drill
 //! schedule (`bases[].drill`, else `BACKUP_DRILL_SCHEDULE`), sleep until its
 //! next time (in `app.timezone`; quiet hours do not apply, a drill never
-//! touches the infobase), then make a drill (`backup::drill`). A drill
+//! touches the infobase), then make a drill (`backup::drill`, of the
+//! archive the base's `drill_from` picks: local, a target's copy, or the
+//! next `alternate` turn). A drill
 //! missed while the machine was off runs once at start when it is less
 //! than `backup.catch_up_hours` late. Drills run
 //! through [`Agent::drill`] (one at a time, a stop request ends one at

@@ -1,7 +1,7 @@
 //! Starting and stopping the always-on agent (`onec-backup-bot run` and
 //! the service): the one place that creates the shared [`Agent`], starts
-//! every component on one tokio runtime — the feeds of finished runs and
-//! drills, the push sinks, the Telegram bot, the metrics worker, the
+//! every component on one tokio runtime — the feeds of finished runs,
+//! drills and offsite uploads, the push sinks, the Telegram bot, the metrics worker, the
 //! backup and drill schedulers, the HTTP API — and stops them together on
 //! Ctrl-C, SIGTERM or a service stop request, giving a running backup
 //! `SHUTDOWN_GRACE_SECS` to finish.
@@ -33,7 +33,7 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
     let started = rt.block_on(async {
         // Listen first: a stop request during start-up is a clean stop.
         let signals = StopSignals::listen();
-        let (start_id, drill_start_id) = match crate::backup::run::open_and_recover(&cfg) {
+        let (start_id, drill_start_id, upload_start_id) = match crate::backup::run::open_and_recover(&cfg) {
             Ok((history, r)) => {
                 tracing::info!(
                     "start-up recovery: {} interrupted run(s) marked, {} stale temporary file(s) removed",
@@ -43,6 +43,7 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
                 (
                     history.max_run_id().unwrap_or(0),
                     history.max_drill_id().unwrap_or(0),
+                    history.max_upload_id().unwrap_or(0),
                 )
             }
             Err(e) => {
@@ -64,6 +65,12 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
             agent.drills.clone(),
             cfg.clone(),
             drill_start_id,
+            agent.shutdown.clone(),
+        ));
+        tasks.spawn(crate::offsite::feed::run(
+            agent.uploads.clone(),
+            cfg.clone(),
+            upload_start_id,
             agent.shutdown.clone(),
         ));
         // Components register here, one line each. Subscribers first: the

@@ -10,7 +10,7 @@
 //! metrics worker (and through it every push sink) read it, so a scrape or
 //! a push never waits for the history or for a directory scan.
 
-use crate::backup::history::{DrillStatus, History, HistoryError, Run, Status};
+use crate::backup::history::{DrillStatus, History, HistoryError, Run, Status, UploadStatus};
 use crate::backup::jobs::Jobs;
 use crate::backup::naming;
 use crate::config::Config;
@@ -71,6 +71,40 @@ pub struct BaseDrill {
     pub stale_for: Option<f64>,
 }
 
+/// What the history says of a base's copies on one offsite target that
+/// takes it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct BaseOffsite {
+    pub target: String,
+    /// When the newest good upload ended, unix seconds.
+    pub last_success_unix: Option<f64>,
+    /// The newest upload attempt: `ok` or `failed`, and why it failed
+    /// (stored masked: never a secret).
+    pub last_status: Option<&'static str>,
+    pub last_error: Option<String>,
+    /// Archives of the base waiting in the queue for the target (not yet
+    /// uploaded) and their bytes.
+    pub queued: u64,
+    pub queued_bytes: u64,
+    /// Seconds without a good copy when that is longer than
+    /// `OFFSITE_MAX_AGE_HOURS` (the rule is [`crate::offsite::stale::stale_for`]).
+    pub stale_for: Option<f64>,
+}
+
+/// One configured offsite target, all bases together.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TargetOffsite {
+    pub target: String,
+    /// `s3`, `webdav`, `sftp` or `folder`.
+    pub kind: &'static str,
+    /// Upload attempts recorded in the history, ok and failed.
+    pub uploads_ok: u64,
+    pub uploads_failed: u64,
+    /// Archives waiting in the queue for the target and their bytes.
+    pub queued: u64,
+    pub queued_bytes: u64,
+}
+
 /// One configured base.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BaseBackup {
@@ -83,6 +117,9 @@ pub struct BaseBackup {
     /// (count, bytes) of archives on disk; None when the scan failed.
     pub archives: Option<(u64, u64)>,
     pub drill: BaseDrill,
+    /// One entry per offsite target that takes the base, in the
+    /// configuration's order.
+    pub offsite: Vec<BaseOffsite>,
 }
 
 /// Everything the exporter shows about backups.
@@ -92,6 +129,8 @@ pub struct BackupState {
     pub bases: Vec<BaseBackup>,
     /// The default base's last finished run.
     pub default_last: Option<LastRun>,
+    /// Every configured offsite target, in the configuration's order.
+    pub offsite: Vec<TargetOffsite>,
     /// Why the history could not be read, if it could not.
     pub history_error: Option<String>,
 }
@@ -176,6 +215,15 @@ impl BackupState {
             }
             None => Vec::new(),
         };
+        let offsite = match history.as_ref().map(load_offsite_counts) {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
+                state.history_error = Some(e.to_string());
+                OffsiteCounts::default()
+            }
+            None => OffsiteCounts::default(),
+        };
+        let now_unix = ts_unix(&jiff::Timestamp::now());
         for b in &cfg.bases {
             let mut x = BaseBackup {
                 name: b.name.clone(),
@@ -207,9 +255,55 @@ impl BackupState {
                 }
             }
             x.drill.scheduled = b.drill.is_some();
-            x.drill.stale_for =
-                drill_stale_for(cfg, &x, since_unix, ts_unix(&jiff::Timestamp::now()));
+            x.drill.stale_for = drill_stale_for(cfg, &x, since_unix, now_unix);
+            for t in cfg.offsite.iter().filter(|t| t.takes(&b.name)) {
+                let mut o = BaseOffsite {
+                    target: t.name.clone(),
+                    ..BaseOffsite::default()
+                };
+                if let Some((n, bytes)) = offsite.waiting.get(&(t.name.clone(), b.name.clone())) {
+                    (o.queued, o.queued_bytes) = (*n, *bytes);
+                }
+                let mut first_seen = None;
+                if let Some(h) = &history {
+                    match load_base_offsite(h, &t.name, &b.name, &mut o) {
+                        Ok(seen) => first_seen = seen,
+                        Err(e) => state.history_error = Some(e.to_string()),
+                    }
+                }
+                o.stale_for = crate::offsite::stale::stale_for(
+                    o.last_success_unix,
+                    first_seen,
+                    since_unix,
+                    now_unix,
+                    cfg.offsite_max_age_hours,
+                );
+                x.offsite.push(o);
+            }
             state.bases.push(x);
+        }
+        for t in &cfg.offsite {
+            let count = |st: UploadStatus| {
+                offsite
+                    .uploads
+                    .iter()
+                    .filter(|(n, s, _)| n == &t.name && *s == st)
+                    .map(|c| c.2)
+                    .sum()
+            };
+            let (queued, queued_bytes) = offsite
+                .waiting
+                .iter()
+                .filter(|((n, _), _)| n == &t.name)
+                .fold((0, 0), |(a, b), (_, (n, bytes))| (a + n, b + bytes));
+            state.offsite.push(TargetOffsite {
+                target: t.name.clone(),
+                kind: t.location.kind(),
+                uploads_ok: count(UploadStatus::Ok),
+                uploads_failed: count(UploadStatus::Failed),
+                queued,
+                queued_bytes,
+            });
         }
         state.default_last = state.bases.first().and_then(|b| b.last_finished.clone());
         state
@@ -261,6 +355,43 @@ fn load_drill(h: &History, name: &str, d: &mut BaseDrill) -> Result<(), HistoryE
         d.last_reason = r.reason;
     }
     Ok(())
+}
+
+/// Upload counts per (target, status) and waiting items per (target,
+/// base): (count, bytes).
+#[derive(Default)]
+struct OffsiteCounts {
+    uploads: Vec<(String, UploadStatus, u64)>,
+    waiting: HashMap<(String, String), (u64, u64)>,
+}
+
+fn load_offsite_counts(h: &History) -> Result<OffsiteCounts, HistoryError> {
+    Ok(OffsiteCounts {
+        uploads: h.upload_counts()?,
+        waiting: h
+            .queue_waiting()?
+            .into_iter()
+            .map(|(t, b, n, bytes)| ((t, b), (n, bytes)))
+            .collect(),
+    })
+}
+
+/// The history fields of `o` (base `base` on target `target`); returns
+/// when the target was first seen, unix seconds.
+fn load_base_offsite(
+    h: &History,
+    target: &str,
+    base: &str,
+    o: &mut BaseOffsite,
+) -> Result<Option<f64>, HistoryError> {
+    o.last_success_unix = h
+        .last_upload_ok(target, base)?
+        .map(|u| ts_unix(&u.finished));
+    if let Some(u) = h.last_upload(target, base)? {
+        o.last_status = Some(u.status.as_str());
+        o.last_error = u.error;
+    }
+    Ok(h.offsite_first_seen(target)?.map(|t| ts_unix(&t)))
 }
 
 /// How long base `b` has gone without a good restore drill, in seconds,
@@ -444,6 +575,87 @@ mod tests {
             stale_for(&weekly, &base(Some(now - 27.0 * H)), now, now),
             None
         );
+    }
+
+    /// The offsite section comes from a real history in the same load:
+    /// the newest good copy and the newest attempt per pair, queue bytes of
+    /// items not yet done, counts per status, and stale only once the
+    /// newest copy is older than `OFFSITE_MAX_AGE_HOURS`.
+    #[test]
+    fn offsite_state_is_read_from_the_history() {
+        use crate::backup::history::{NewUpload, UploadStatus};
+        let dir = tempfile::tempdir().unwrap();
+        let env: HashMap<String, String> = [
+            ("ONEC_BASE_PATH", "/srv/1c/buh".to_string()),
+            ("BACKUP_DIR", dir.path().display().to_string()),
+            ("BACKUP_METHOD", "copy".into()),
+            (
+                "OFFSITE_URL",
+                dir.path().join("copies").display().to_string(),
+            ),
+            ("OFFSITE_MAX_AGE_HOURS", "2".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let cfg = load(&LoadOptions {
+            env,
+            skip_files: true,
+            ..Default::default()
+        })
+        .unwrap();
+        let name = cfg.bases[0].name.clone();
+        let h = History::open(&cfg.history_db).unwrap();
+        h.offsite_target_seen("offsite").unwrap();
+        let now = jiff::Timestamp::now();
+        let hours_ago = |n: i64| now - jiff::SignedDuration::from_hours(n);
+        let (old, older) = (hours_ago(3), hours_ago(4));
+        let up = |status, finished, error| NewUpload {
+            target: "offsite",
+            run_id: 1,
+            base: &name,
+            object: "buh/a.zip",
+            bytes: Some(10),
+            verified: None,
+            status,
+            error,
+            started: finished,
+            finished,
+        };
+        h.record_upload(&up(UploadStatus::Ok, &older, None))
+            .unwrap();
+        h.record_upload(&up(UploadStatus::Failed, &old, Some("disk full")))
+            .unwrap();
+        h.offsite_enqueue("offsite", 1, &name, "o", Some(700))
+            .unwrap();
+        h.offsite_enqueue("offsite", 2, &name, "o", Some(300))
+            .unwrap();
+        let done = h.offsite_queue(None).unwrap()[0].id;
+        h.offsite_done(done).unwrap();
+        let since = ts_unix(&now);
+        let s = BackupState::load(&cfg, &[], &ArchiveCache::default(), since);
+        assert_eq!(s.history_error, None);
+        let o = &s.bases[0].offsite;
+        assert_eq!(o.len(), 1, "{o:?}");
+        assert_eq!(o[0].target, "offsite");
+        assert_eq!(o[0].last_success_unix, Some(ts_unix(&older)));
+        assert_eq!(o[0].last_status, Some("failed"));
+        assert_eq!(o[0].last_error.as_deref(), Some("disk full"));
+        assert_eq!((o[0].queued, o[0].queued_bytes), (1, 300));
+        let stale = o[0].stale_for.expect("4 h > 2 h");
+        assert!((stale - 4.0 * 3600.0).abs() < 60.0, "{stale}");
+        let t = &s.offsite[0];
+        assert_eq!(
+            (t.target.as_str(), t.kind, t.uploads_ok, t.uploads_failed),
+            ("offsite", "folder", 1, 1)
+        );
+        assert_eq!((t.queued, t.queued_bytes), (1, 300));
+        // A fresh copy is not stale.
+        h.record_upload(&up(UploadStatus::Ok, &now, None)).unwrap();
+        let s = BackupState::load(&cfg, &[], &ArchiveCache::default(), since);
+        assert_eq!(s.bases[0].offsite[0].stale_for, None);
+        assert_eq!(s.bases[0].offsite[0].last_status, Some("ok"));
+        assert_eq!(s.offsite[0].uploads_ok, 2);
     }
 
     #[test]

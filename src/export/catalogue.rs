@@ -1,10 +1,10 @@
 //! The catalogue: every metric family [`build`] returns, in exposition
-//! order (CPU, memory, disks, network, host, backups, restore drills, the agent and its
+//! order (CPU, memory, disks, network, host, backups, restore drills, offsite copies, the agent and its
 //! push sinks), with its name, type and help. The order is pinned by the
 //! golden test; names are what users' dashboards use.
 
 use super::Kind::{Counter, Gauge};
-use super::{BackupState, BaseBackup, Builder, Family, Labels, SinkState};
+use super::{BackupState, BaseBackup, BaseOffsite, Builder, Family, Labels, SinkState};
 use crate::metrics::Snapshot;
 
 /// Every family, in a fixed order. A family whose collector failed is still
@@ -654,6 +654,63 @@ pub fn build(s: &Snapshot, b: &BackupState, sinks: &[SinkState]) -> Vec<Family> 
                 0.0
             },
         );
+    }
+
+    // Offsite copies.
+    let pair = |x: &BaseBackup, o: &BaseOffsite| Labels::BaseTarget {
+        base: x.name.clone(),
+        target: o.target.clone(),
+    };
+    let f = o.family(
+        "onec_offsite_last_success_timestamp_seconds",
+        Gauge,
+        "When the newest verified offsite copy of the base on the target was uploaded, unix seconds.",
+    );
+    for x in &b.bases {
+        for t in &x.offsite {
+            if let Some(at) = t.last_success_unix {
+                f.push(pair(x, t), at);
+            }
+        }
+    }
+    let f = o.family(
+        "onec_offsite_uploads_total",
+        Counter,
+        "Upload attempts to the offsite target recorded in the history, by status (ok, failed).",
+    );
+    for t in &b.offsite {
+        for (status, n) in [("ok", t.uploads_ok), ("failed", t.uploads_failed)] {
+            f.push(
+                Labels::TargetStatus {
+                    target: t.target.clone(),
+                    status,
+                },
+                n as f64,
+            );
+        }
+    }
+    let f = o.family(
+        "onec_offsite_queue_bytes",
+        Gauge,
+        "Bytes of archives waiting in the queue for the offsite target (not yet uploaded).",
+    );
+    for t in &b.offsite {
+        f.push(
+            Labels::Target {
+                target: t.target.clone(),
+            },
+            t.queued_bytes as f64,
+        );
+    }
+    let f = o.family(
+        "onec_offsite_stale",
+        Gauge,
+        "1 when the newest offsite copy of the base on the target is older than OFFSITE_MAX_AGE_HOURS (or there is none that long after the target appeared), else 0.",
+    );
+    for x in &b.bases {
+        for t in &x.offsite {
+            f.push(pair(x, t), if t.stale_for.is_some() { 1.0 } else { 0.0 });
+        }
     }
 
     // The agent itself.

@@ -26,8 +26,8 @@ pub mod sinks;
 pub mod tick;
 
 pub use backup::{
-    ArchiveCache, BackupCache, BackupState, BaseBackup, BaseDrill, LastRun, drill_stale_for,
-    stale_for,
+    ArchiveCache, BackupCache, BackupState, BaseBackup, BaseDrill, BaseOffsite, LastRun,
+    TargetOffsite, drill_stale_for, stale_for,
 };
 pub use catalogue::build;
 pub use sinks::{SinkHandle, Sinks};
@@ -95,6 +95,17 @@ pub enum Labels {
         base: String,
         status: &'static str,
     },
+    BaseTarget {
+        base: String,
+        target: String,
+    },
+    Target {
+        target: String,
+    },
+    TargetStatus {
+        target: String,
+        status: &'static str,
+    },
     Version {
         version: &'static str,
     },
@@ -150,6 +161,15 @@ impl Labels {
             Labels::Base { base } => f("base", base),
             Labels::BaseStatus { base, status } => {
                 f("base", base);
+                f("status", status);
+            }
+            Labels::BaseTarget { base, target } => {
+                f("base", base);
+                f("target", target);
+            }
+            Labels::Target { target } => f("target", target),
+            Labels::TargetStatus { target, status } => {
+                f("target", target);
                 f("status", status);
             }
             Labels::Version { version } => f("version", version),

@@ -33,6 +33,23 @@ pub(crate) fn backup_state() -> BackupState {
                     last_reason: Some("the archive is damaged".into()),
                     stale_for: None,
                 },
+                offsite: vec![
+                    BaseOffsite {
+                        target: "nas".into(),
+                        last_success_unix: Some(1_700_000_300.0),
+                        last_status: Some("ok"),
+                        ..BaseOffsite::default()
+                    },
+                    BaseOffsite {
+                        target: "yandex \"disk\"".into(),
+                        last_status: Some("failed"),
+                        last_error: Some("HTTP 507".into()),
+                        queued: 2,
+                        queued_bytes: 246_912,
+                        stale_for: Some(31.0 * 3600.0),
+                        ..BaseOffsite::default()
+                    },
+                ],
             },
             BaseBackup {
                 name: "zup \"main\"".into(),
@@ -46,9 +63,30 @@ pub(crate) fn backup_state() -> BackupState {
                     stale_for: Some(9.0 * 86_400.0),
                     ..BaseDrill::default()
                 },
+                offsite: vec![BaseOffsite {
+                    target: "nas".into(),
+                    ..BaseOffsite::default()
+                }],
             },
         ],
         default_last: Some(last),
+        offsite: vec![
+            TargetOffsite {
+                target: "nas".into(),
+                kind: "folder",
+                uploads_ok: 5,
+                uploads_failed: 1,
+                ..TargetOffsite::default()
+            },
+            TargetOffsite {
+                target: "yandex \"disk\"".into(),
+                kind: "webdav",
+                uploads_ok: 0,
+                uploads_failed: 3,
+                queued: 2,
+                queued_bytes: 246_912,
+            },
+        ],
         history_error: None,
     }
 }
@@ -347,4 +385,38 @@ fn no_label_takes_a_name_the_push_sinks_add() {
             });
         }
     }
+}
+
+/// The offsite families: one sample per (base, target) pair the target
+/// takes (the last success only where there is one), both statuses of the
+/// upload counter per target (zeros kept), queue bytes per target, and
+/// target names escaped like any label.
+#[test]
+fn offsite_families_per_pair_and_per_target() {
+    let text = prometheus::encode(&build(&Snapshot::default(), &backup_state(), &[]));
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("onec_offsite_"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "onec_offsite_last_success_timestamp_seconds{base=\"buh\",target=\"nas\"} 1700000300",
+            "onec_offsite_uploads_total{target=\"nas\",status=\"ok\"} 5",
+            "onec_offsite_uploads_total{target=\"nas\",status=\"failed\"} 1",
+            "onec_offsite_uploads_total{target=\"yandex \\\"disk\\\"\",status=\"ok\"} 0",
+            "onec_offsite_uploads_total{target=\"yandex \\\"disk\\\"\",status=\"failed\"} 3",
+            "onec_offsite_queue_bytes{target=\"nas\"} 0",
+            "onec_offsite_queue_bytes{target=\"yandex \\\"disk\\\"\"} 246912",
+            "onec_offsite_stale{base=\"buh\",target=\"nas\"} 0",
+            "onec_offsite_stale{base=\"buh\",target=\"yandex \\\"disk\\\"\"} 1",
+            "onec_offsite_stale{base=\"zup \\\"main\\\"\",target=\"nas\"} 0",
+        ]
+    );
+    assert!(text.contains("# TYPE onec_offsite_uploads_total counter\n"));
+    assert!(text.contains("# TYPE onec_offsite_stale gauge\n"));
+    // No target configured: the families are there, empty.
+    let none = prometheus::encode(&build(&Snapshot::default(), &BackupState::default(), &[]));
+    assert!(none.contains("# HELP onec_offsite_queue_bytes "));
+    assert!(!none.lines().any(|l| l.starts_with("onec_offsite_")));
 }

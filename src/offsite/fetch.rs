@@ -3,7 +3,8 @@
 //! (beside the destination, or in the drill folder), under the archive's
 //! own file name, and its SHA-256 is checked against the one its run
 //! recorded before anything is restored from it; the folder goes when the
-//! [`Fetched`] is dropped.
+//! [`Fetched`] is dropped. [`drill_source`] turns a base's `drill_from`
+//! (or `drill --from`) into the drill's [`TargetSource`].
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -11,9 +12,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::backup::history::{History, Run};
+use crate::backup::drill::choose::{self, Planned};
+use crate::backup::history::{History, LOCAL, Run};
 use crate::cancel::Cancel;
 use crate::config::offsite::OffsiteTarget;
+use crate::config::{Base, Config};
 
 use super::queue::HashWriter;
 use super::throttle::Throttle;
@@ -131,7 +134,47 @@ pub fn fetch(
     })
 }
 
-/// A target as the place a drill's archive comes from (`drill --from`).
+/// Where a drill of `base` takes its archive: `None` = the local archive,
+/// else the target's copy and whether the local archive stands in when the
+/// target holds no copy (an `alternate` turn). `from` (`drill --from`:
+/// `local` or a target's name) overrides the base's `drill_from`.
+pub fn drill_source<'a>(
+    cfg: &'a Config,
+    history: &History,
+    base: &Base,
+    from: Option<&str>,
+) -> Result<Option<(TargetSource<'a>, bool)>> {
+    let planned = match from {
+        Some(name) if name.eq_ignore_ascii_case(LOCAL) => Planned::Local,
+        Some(name) => Planned::Target {
+            name: name.to_string(),
+            fallback: false,
+        },
+        None => choose::plan(cfg, history, base)?,
+    };
+    Ok(match planned {
+        Planned::Local => None,
+        Planned::Target { name, fallback } => {
+            let target = cfg.target(&name).ok_or_else(|| {
+                let known: Vec<&str> = cfg.offsite.iter().map(|t| t.name.as_str()).collect();
+                anyhow!(
+                    "no offsite target is named {name} (drill source of {}; configured \
+                     targets: {})",
+                    base.name,
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )
+            })?;
+            Some((TargetSource { target }, fallback))
+        }
+    })
+}
+
+/// A target as the place a drill's archive comes from (`drill --from`, a
+/// base's `drill_from`).
 pub struct TargetSource<'a> {
     pub target: &'a OffsiteTarget,
 }
@@ -139,6 +182,10 @@ pub struct TargetSource<'a> {
 impl crate::backup::drill::Source for TargetSource<'_> {
     fn describe(&self) -> String {
         format!("offsite target {}", self.target.name)
+    }
+
+    fn name(&self) -> &str {
+        &self.target.name
     }
 
     fn pick(&self, history: &History, base: &str) -> Result<Option<Run>, String> {

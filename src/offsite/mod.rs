@@ -3,14 +3,17 @@
 //! and drills. [`remote`] is the seam every kind implements; [`open`] picks
 //! the kind from a target's [`Location`].
 
+pub mod feed;
 pub mod fetch;
 pub mod folder;
+pub mod http;
 pub mod pick;
 pub mod prune;
 pub mod queue;
 pub mod remote;
 pub mod s3;
 pub mod sftp;
+pub mod stale;
 pub mod throttle;
 pub mod webdav;
 pub mod xml;

@@ -93,8 +93,8 @@ pub fn check_pin(pin: &Pin, host: &str, port: u16, key: &PublicKey) -> Result<()
             } else {
                 Err(format!(
                     "HOST KEY MISMATCH: the server offered its {} key {seen} but \
-                     OFFSITE_KNOWN_HOST pins {want}; someone may be intercepting the \
-                     connection, or the server's key changed (then update OFFSITE_KNOWN_HOST; \
+                     OFFSITE_KNOWN_HOST (or the target's known_host:) pins {want}; someone may be \
+                     intercepting the connection, or the server's key changed (then update it; \
                      pin the server's {} key, the one it offers)",
                     key.algorithm(),
                     key.algorithm()
@@ -104,7 +104,7 @@ pub fn check_pin(pin: &Pin, host: &str, port: u16, key: &PublicKey) -> Result<()
         Pin::File(path) => {
             if !path.is_file() {
                 return Err(format!(
-                    "the known_hosts file {} in OFFSITE_KNOWN_HOST does not exist (put the file \
+                    "the known_hosts file {} in OFFSITE_KNOWN_HOST (or the target's known_host:) does not exist (put the file \
                      there or pin the fingerprint {seen} instead)",
                     path.display()
                 ));
@@ -128,7 +128,7 @@ pub fn check_pin(pin: &Pin, host: &str, port: u16, key: &PublicKey) -> Result<()
                 Err(format!(
                     "the known_hosts file {} has no {} key for {entry}: the server offered {seen}; \
                      add the server's key there (ssh-keyscan -p {port} {host}, checked out of \
-                     band) or pin the fingerprint in OFFSITE_KNOWN_HOST",
+                     band) or pin the fingerprint in OFFSITE_KNOWN_HOST (or the target's known_host:)",
                     path.display(),
                     key.algorithm()
                 ))
@@ -257,7 +257,7 @@ impl Sftp {
             .ok_or_else(|| {
                 anyhow!(
                     "offsite target {}: no SFTP user: put it in the URL (sftp://user@{host}/...) \
-                     or in OFFSITE_USER",
+                     or in OFFSITE_USER (or the target's user:)",
                     target.name
                 )
             })?;
@@ -269,7 +269,8 @@ impl Sftp {
             (None, Some(pw)) => Auth::Password(pw.clone()),
             (None, None) => bail!(
                 "offsite target {}: no way to log in to sftp://{user}@{host}:{port}: set \
-                 OFFSITE_KEY_FILE (an OpenSSH private key) or OFFSITE_PASSWORD",
+                 OFFSITE_KEY_FILE (an OpenSSH private key) or OFFSITE_PASSWORD (or the target's \
+                 key_file: or password:)",
                 target.name
             ),
         };
@@ -407,10 +408,12 @@ impl Sftp {
         };
         if !auth.success() {
             let check = match &self.auth {
-                Auth::Password(_) => "check OFFSITE_USER and OFFSITE_PASSWORD",
+                Auth::Password(_) => {
+                    "check OFFSITE_USER and OFFSITE_PASSWORD (or the target's user: and password:)"
+                }
                 Auth::Key { .. } => {
-                    "check OFFSITE_USER and OFFSITE_KEY_FILE (its public key must be in the \
-                     user's authorized_keys on the server)"
+                    "check OFFSITE_USER and OFFSITE_KEY_FILE (or the target's user: and key_file:; \
+                     its public key must be in the user's authorized_keys on the server)"
                 }
             };
             return Err(ConnectError::Final(anyhow!(
@@ -911,22 +914,22 @@ fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
 fn load_key(file: &Path, passphrase: Option<&Secret>) -> Result<PrivateKey> {
     let text = std::fs::read_to_string(file).with_context(|| {
         format!(
-            "cannot read the key file {} (OFFSITE_KEY_FILE)",
+            "cannot read the key file {} (OFFSITE_KEY_FILE or the target's key_file:)",
             file.display()
         )
     })?;
     match russh::keys::decode_secret_key(&text, passphrase.map(Secret::expose)) {
         Ok(k) => Ok(k),
         Err(russh::keys::Error::KeyIsEncrypted) => bail!(
-            "the key file {} is protected by a passphrase: put it in OFFSITE_KEY_PASSPHRASE",
+            "the key file {} is protected by a passphrase: put it in OFFSITE_KEY_PASSPHRASE (or the target's key_passphrase:)",
             file.display()
         ),
         Err(e) if passphrase.is_some() => bail!(
-            "cannot decrypt the key file {} ({e}): check OFFSITE_KEY_PASSPHRASE",
+            "cannot decrypt the key file {} ({e}): check OFFSITE_KEY_PASSPHRASE (or the target's key_passphrase:)",
             file.display()
         ),
         Err(e) => bail!(
-            "cannot read the key file {} ({e}): OFFSITE_KEY_FILE must be an OpenSSH private key",
+            "cannot read the key file {} ({e}): OFFSITE_KEY_FILE (or the target's key_file:) must be an OpenSSH private key",
             file.display()
         ),
     }

@@ -1,5 +1,6 @@
 //! What the HTTP kinds (S3's XML answers, WebDAV's multistatus) share of
-//! XML: decoding entities in text and attribute values.
+//! XML: decoding entities in text and attribute values, escaping text, and
+//! a tag finder for answers as flat as S3's.
 
 /// Replace `&lt;` `&gt;` `&amp;` `&quot;` `&apos;` `&#N;` `&#xH;`; anything
 /// else stays as written.
@@ -49,9 +50,42 @@ pub fn unescape(s: &str) -> String {
     out
 }
 
+/// The text inside the first `<name>…</name>`.
+pub fn tag<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&close)? + start;
+    Some(&xml[start..end])
+}
+
+/// The texts inside every `<name>…</name>`.
+pub fn tags<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        let from = i + open.len();
+        let Some(j) = rest[from..].find(&close) else {
+            break;
+        };
+        out.push(&rest[from..from + j]);
+        rest = &rest[from + j + close.len()..];
+    }
+    out
+}
+
+/// `&`, `<` and `>` as entities, for text inside an element.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::unescape;
+    use super::{tag, tags, unescape};
 
     #[test]
     fn entities_are_decoded_and_the_rest_stays() {
@@ -60,5 +94,19 @@ mod tests {
         assert_eq!(unescape("&unknown; &"), "&unknown; &");
         assert_eq!(unescape("plain"), "plain");
         assert_eq!(unescape("&Бухгалтерия; &amp;"), "&Бухгалтерия; &");
+    }
+
+    #[test]
+    fn xml_tags_and_entities() {
+        let xml = "<R xmlns=\"x\"><IsTruncated>false</IsTruncated>\
+                   <Contents><Key>a&amp;b/c.zip</Key><Size>5</Size></Contents>\
+                   <Contents><Key>d</Key><Size>7</Size></Contents>\
+                   <KeyCount>2</KeyCount></R>";
+        let c = tags(xml, "Contents");
+        assert_eq!(c.len(), 2);
+        assert_eq!(unescape(tag(c[0], "Key").unwrap()), "a&b/c.zip");
+        assert_eq!(tag(c[1], "Size"), Some("7"));
+        assert_eq!(tag(xml, "KeyCount"), Some("2"));
+        assert_eq!(unescape("&quot;x&#34;&#x41;&bogus"), "\"x\"A&bogus");
     }
 }

@@ -1,7 +1,7 @@
 //! InfluxDB line protocol from our metric families: one line per
 //! measurement and tag set, the families as fields. Families are grouped
 //! into measurements by name — `cpu`, `memory`, `disk`, `filesystem`,
-//! `network`, `sessions`, `backup`, `drill`, `system`, `agent` — with the family's
+//! `network`, `sessions`, `backup`, `drill`, `offsite`, `system`, `agent` — with the family's
 //! labels as tags plus `host` (this computer). The field is the family
 //! name without `onec_` and without the measurement's own prefix:
 //! `onec_cpu_percent` → `cpu` field `percent`, `onec_rdp_active_count` →
@@ -50,6 +50,7 @@ const GROUPS: &[(&str, &str, bool)] = &[
     ("onec_network_", "network", true),
     ("onec_backup_", "backup", true),
     ("onec_restore_drill_", "drill", true),
+    ("onec_offsite_", "offsite", true),
     ("onec_session_", "sessions", false),
     ("onec_rdp_", "sessions", false),
     ("onec_logged_users_", "sessions", false),
@@ -123,6 +124,9 @@ pub const INTEGER_FAMILIES: &[&str] = &[
     "onec_backup_archives_bytes",
     "onec_restore_drill_last_ok",
     "onec_restore_drill_stale",
+    "onec_offsite_uploads_total",
+    "onec_offsite_queue_bytes",
+    "onec_offsite_stale",
     "onec_agent_build_info",
     "onec_scrape_collector_success",
     "onec_agent_resident_memory_bytes",
@@ -153,6 +157,7 @@ pub const TAG_KEYS: &[&str] = &[
     "kernel",
     "arch",
     "base",
+    "target",
     "status",
     "version",
     "collector",
@@ -450,6 +455,10 @@ mod tests {
             ("drill", "last_success_timestamp_seconds")
         );
         assert_eq!(
+            place("onec_offsite_uploads_total"),
+            ("offsite", "uploads_total")
+        );
+        assert_eq!(
             place("onec_rdp_active_count"),
             ("sessions", "rdp_active_count")
         );
@@ -484,5 +493,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The offsite families go to measurement `offsite`: a line per base
+    /// and target (last success, stale), per target (queue bytes) and per
+    /// target and status (uploads), counts as integers, names escaped.
+    #[test]
+    fn offsite_families_are_offsite_lines_with_target_tags() {
+        use crate::export::tests::backup_state;
+        let fams = crate::export::build(&Default::default(), &backup_state(), &[]);
+        let text = encode(&lines(&fams, 1_700_000_000_000, "srv"));
+        let offsite: Vec<&str> = text.lines().filter(|l| l.starts_with("offsite,")).collect();
+        assert!(
+            offsite.contains(
+                &"offsite,base=buh,host=srv,target=nas last_success_timestamp_seconds=1700000300,stale=0i 1700000000"
+            ),
+            "{offsite:#?}"
+        );
+        assert!(
+            offsite.contains(&"offsite,host=srv,status=failed,target=yandex\\ \"disk\" uploads_total=3i 1700000000"),
+            "{offsite:#?}"
+        );
+        assert!(
+            offsite.contains(
+                &"offsite,host=srv,target=yandex\\ \"disk\" queue_bytes=246912i 1700000000"
+            ),
+            "{offsite:#?}"
+        );
+        assert!(
+            offsite
+                .contains(&"offsite,base=zup\\ \"main\",host=srv,target=nas stale=0i 1700000000"),
+            "{offsite:#?}"
+        );
+        assert_eq!(offsite.len(), 9, "{offsite:#?}");
     }
 }

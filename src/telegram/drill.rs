@@ -1,5 +1,6 @@
-//! `/drill [base]`: a restore drill of the base's newest good archive,
-//! started from the chat. The answer comes at once ("started"); the
+//! `/drill [base]`: a restore drill of the base's newest good archive
+//! (local or an offsite copy, by the base's `drill_from`), started from
+//! the chat. The answer comes at once ("started", naming the source); the
 //! result is the drill's notice, sent to the notify chats by the feed of
 //! finished drills, and to this chat too when it is not one of them. A
 //! drill from the chat never waits for a running backup of the base: it
@@ -20,7 +21,8 @@ pub async fn command(ctx: &Arc<Ctx>, chat: ChatId, arg: &str) -> anyhow::Result<
             return Ok(());
         }
     };
-    api::send_html(ctx, chat, &(ctx.texts.drill_started)(&base)).await;
+    let source = ctx.agent.next_drill_source(&base).await;
+    api::send_html(ctx, chat, &(ctx.texts.drill_started)(&base, &source)).await;
     let ctx = ctx.clone();
     tokio::spawn(async move {
         let reply = match ctx

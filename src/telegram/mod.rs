@@ -27,7 +27,7 @@ pub mod views;
 
 use crate::agent::Agent;
 use crate::backup::feed::FinishedRun;
-use crate::backup::history::{Drill, History, HistoryError};
+use crate::backup::history::{Drill, History, HistoryError, UploadRow};
 use crate::text;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -147,6 +147,7 @@ pub fn register(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) {
             agent.clone(),
             agent.feed.subscribe(),
             agent.drills.subscribe(),
+            agent.uploads.subscribe(),
         ));
     } else {
         tracing::info!("Telegram bot disabled (BOT_TOKEN not set)");
@@ -158,6 +159,7 @@ pub async fn run(
     agent: Arc<Agent>,
     runs: Receiver<Arc<FinishedRun>>,
     drills: Receiver<Arc<Drill>>,
+    uploads: Receiver<Arc<UploadRow>>,
 ) {
     let ctx = match Ctx::new(agent.clone()) {
         Ok(c) => c,
@@ -172,7 +174,7 @@ pub async fn run(
         );
     }
     let mut tasks = JoinSet::new();
-    tasks.spawn(notify::run(ctx.clone(), runs, drills));
+    tasks.spawn(notify::run(ctx.clone(), runs, drills, uploads));
     api::poll(ctx).await;
     while tasks.join_next().await.is_some() {}
     tracing::info!("Telegram bot stopped");

@@ -5,13 +5,17 @@
 //! alerts: low space on the backup disk, and a scheduled base without a
 //! good backup for longer than `BACKUP_MAX_AGE_HOURS`, the same alert at
 //! most once per [`ALERT_EVERY`]; a base whose restore drills are overdue
-//! (`BACKUP_DRILL_MAX_AGE_DAYS`), once each time it becomes so.
+//! (`BACKUP_DRILL_MAX_AGE_DAYS`), once each time it becomes so; and
+//! offsite uploads (the agent's feed of upload rows, whoever wrote them):
+//! a failure once per failing streak of a base and target, the recovery
+//! once (the rule is [`crate::offsite::feed::Streaks`]).
 
 use super::backup::{finished_text, run_text};
 use super::{Ctx, api};
 use crate::backup::feed::FinishedRun;
-use crate::backup::history::{Drill, DrillStatus, Trigger};
+use crate::backup::history::{Drill, DrillStatus, Trigger, UploadRow};
 use crate::export::{drill_stale_for, stale_for};
+use crate::offsite::feed::{Change, Streaks, failing_now};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -66,12 +70,59 @@ async fn broadcast(ctx: &Ctx, text: &str, except: Option<ChatId>) {
 }
 
 /// Run the notifier until `agent.shutdown`.
-pub async fn run(ctx: Arc<Ctx>, runs: Receiver<Arc<FinishedRun>>, drills: Receiver<Arc<Drill>>) {
+pub async fn run(
+    ctx: Arc<Ctx>,
+    runs: Receiver<Arc<FinishedRun>>,
+    drills: Receiver<Arc<Drill>>,
+    uploads: Receiver<Arc<UploadRow>>,
+) {
     tokio::join!(
         announce(ctx.clone(), runs),
         announce_drills(ctx.clone(), drills),
+        announce_uploads(ctx.clone(), uploads),
         alerts(ctx.clone())
     );
+}
+
+/// The notice for an upload row that changes its pair's streak.
+pub(super) fn upload_notice(ctx: &Ctx, u: &UploadRow, change: Change) -> String {
+    let t = ctx.texts;
+    match change {
+        Change::Failing => (t.offsite_failed)(&u.base, &u.target, u.error.as_deref().unwrap_or("")),
+        Change::Recovered => (t.offsite_recovered)(&u.base, &u.target, &u.object),
+    }
+}
+
+async fn announce_uploads(ctx: Arc<Ctx>, mut uploads: Receiver<Arc<UploadRow>>) {
+    // Pairs whose newest attempt failed before the agent started were told
+    // by the agent before a restart (or failed while no agent ran): not
+    // told again, but their recovery is.
+    let cfg = ctx.agent.cfg.clone();
+    let seed = ctx
+        .history(move |h| failing_now(&cfg, h))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::debug!("offsite notices: cannot read the history: {e:#}");
+            Vec::new()
+        });
+    let mut streaks = Streaks::seeded(seed);
+    loop {
+        let u = tokio::select! {
+            u = uploads.recv() => u,
+            _ = ctx.agent.shutdown.cancelled() => return,
+        };
+        match u {
+            Ok(u) => {
+                if let Some(change) = streaks.see(&u) {
+                    broadcast(&ctx, &upload_notice(&ctx, &u, change), None).await;
+                }
+            }
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!("{n} offsite upload row(s) dropped: Telegram is too slow");
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
 }
 
 /// The notice for one finished drill.

@@ -7,6 +7,7 @@ use super::format::{clip, pad};
 use super::{Ctx, api};
 use crate::backup::history::{Run, Status};
 use crate::backup::naming;
+use crate::export::{BackupState, BaseBackup};
 use crate::metrics::Filesystem;
 use crate::schedule::{QuietHours, Schedule};
 use crate::text::{Texts, esc};
@@ -53,6 +54,47 @@ pub fn run_row(ctx: &Ctx, r: &Run) -> String {
     )
 }
 
+/// The offsite lines of base `b` (Telegram HTML, names escaped): per
+/// target that takes it, the age of the newest copy or that there is none
+/// yet, a mark when the last upload failed or the copy is older than
+/// `OFFSITE_MAX_AGE_HOURS`, and the archives waiting in the queue.
+pub fn offsite_lines(t: &Texts, b: &BaseBackup, now_unix: f64) -> Vec<String> {
+    b.offsite
+        .iter()
+        .map(|o| {
+            let age = o
+                .last_success_unix
+                .map(|at| t.units.duration((now_unix - at).max(0.0)));
+            (t.offsite_line)(
+                &o.target,
+                age.as_deref(),
+                o.last_status == Some("failed"),
+                o.stale_for.is_some(),
+                o.queued,
+            )
+        })
+        .collect()
+}
+
+/// The offsite section of `/status` (HTML): the heading, then one line per
+/// base and target; empty without offsite targets.
+pub fn offsite_status(t: &Texts, state: &BackupState, now_unix: f64) -> String {
+    let mut out = Vec::new();
+    for b in &state.bases {
+        for line in offsite_lines(t, b, now_unix) {
+            out.push(format!("<b>{}</b> {line}", esc(&b.name)));
+        }
+    }
+    if out.is_empty() {
+        return String::new();
+    }
+    format!("{}\n{}\n", t.offsite_title, out.join("\n"))
+}
+
+fn now_unix() -> f64 {
+    Timestamp::now().as_millisecond() as f64 / 1000.0
+}
+
 pub async fn status(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
     let t = ctx.texts;
     let runs = ctx.history(|h| h.list(STATUS_RUNS, None)).await?;
@@ -70,6 +112,7 @@ pub async fn status(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
         title.push_str(&(t.status_running)(&r.base, &stage));
         title.push('\n');
     }
+    title.push_str(&offsite_status(t, &ctx.agent.backups.get(), now_unix()));
     if runs.is_empty() {
         api::send_html(ctx, chat, &format!("{title}\n{}", t.no_runs)).await;
         return Ok(());
@@ -365,6 +408,8 @@ pub async fn bases(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
         })
         .await?;
     let mut out = vec![t.bases_title.to_string()];
+    let state = ctx.agent.backups.get();
+    let now = now_unix();
     for (b, last) in cfg.bases.iter().zip(last) {
         let result = match last {
             None => t.no_runs.to_string(),
@@ -382,6 +427,11 @@ pub async fn bases(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
             result,
             esc(&b.path.display().to_string())
         ));
+        if let Some(x) = state.bases.iter().find(|x| x.name == b.name) {
+            for line in offsite_lines(t, x, now) {
+                out.push(format!("  {line}"));
+            }
+        }
     }
     api::send_html(ctx, chat, &out.join("\n")).await;
     Ok(())
@@ -539,5 +589,82 @@ mod tests {
         }];
         let s = schedule_text(&RU, "UTC", &bases, &now, 3);
         assert!(s.contains("не сработает ни разу"), "{s}");
+    }
+}
+
+#[cfg(test)]
+mod offsite_tests {
+    use super::*;
+    use crate::export::BaseOffsite;
+    use crate::text::{EN, RU};
+
+    fn state() -> BackupState {
+        BackupState {
+            bases: vec![
+                BaseBackup {
+                    name: "<buh&>".into(),
+                    offsite: vec![
+                        BaseOffsite {
+                            target: "<nas>".into(),
+                            last_success_unix: Some(1000.0 - 2.0 * 3600.0),
+                            last_status: Some("ok"),
+                            ..BaseOffsite::default()
+                        },
+                        BaseOffsite {
+                            target: "y&disk".into(),
+                            last_status: Some("failed"),
+                            last_error: Some("<secret-free error>".into()),
+                            queued: 3,
+                            stale_for: Some(40.0 * 3600.0),
+                            ..BaseOffsite::default()
+                        },
+                    ],
+                    ..BaseBackup::default()
+                },
+                BaseBackup {
+                    name: "zup".into(),
+                    ..BaseBackup::default()
+                },
+            ],
+            ..BackupState::default()
+        }
+    }
+
+    #[test]
+    fn offsite_lines_escape_hostile_names_and_mark_problems() {
+        for t in [&RU, &EN] {
+            let s = state();
+            let lines = offsite_lines(t, &s.bases[0], 1000.0);
+            assert_eq!(lines.len(), 2);
+            assert!(lines[0].contains("&lt;nas&gt;"), "{}", lines[0]);
+            assert!(lines[0].contains(&t.units.duration(7200.0)), "{}", lines[0]);
+            assert!(!lines[0].contains('✖') && !lines[0].contains("⚠️"));
+            assert!(lines[1].contains("y&amp;disk"), "{}", lines[1]);
+            assert!(
+                lines[1].contains('✖') && lines[1].contains("⚠️"),
+                "{}",
+                lines[1]
+            );
+            assert!(lines[1].contains('3'), "{}", lines[1]);
+            assert!(offsite_lines(t, &s.bases[1], 1000.0).is_empty());
+            let status = offsite_status(t, &s, 1000.0);
+            assert!(status.starts_with(t.offsite_title), "{status}");
+            assert!(status.contains("<b>&lt;buh&amp;&gt;</b>"), "{status}");
+            assert!(
+                !status.contains("<nas>") && !status.contains("<buh"),
+                "{status}"
+            );
+            assert!(!status.contains("secret-free"), "errors stay out of views");
+            assert_eq!(offsite_status(t, &BackupState::default(), 1000.0), "");
+        }
+        let none = BaseBackup {
+            offsite: vec![BaseOffsite {
+                target: "nas".into(),
+                ..BaseOffsite::default()
+            }],
+            ..BaseBackup::default()
+        };
+        assert!(offsite_lines(&RU, &none, 0.0)[0].contains("копии ещё нет"));
+        assert!(offsite_lines(&EN, &none, 0.0)[0].contains("no copy yet"));
     }
 }

@@ -169,12 +169,14 @@ pub static EN: Texts = Texts {
         )
     },
     drill_skipped: |b, r| format!("⚠️ Restore drill of <b>{}</b> skipped: {}", esc(b), esc(r)),
-    drill_started: |b| {
+    drill_started: |b, s| {
         format!(
-            "🧪 Restore drill of <b>{}</b> started: the newest good archive is restored into a scratch folder and checked. The result follows.",
-            esc(b)
+            "🧪 Restore drill of <b>{}</b> started: the newest good archive ({}) is restored into a scratch folder and checked. The result follows.",
+            esc(b),
+            drill_source(s)
         )
     },
+    drill_source,
     alert_drill_stale: |b, a, d| {
         format!(
             "⚠️ <b>{}</b> has had no successful restore drill for {} (threshold {} days): nobody knows whether its archives restore. Run <code>onec-backup-bot drill</code> and check the log.",
@@ -182,6 +184,43 @@ pub static EN: Texts = Texts {
             esc(a),
             d
         )
+    },
+    offsite_failed: |b, t, e| {
+        format!(
+            "🚨 <b>The offsite copy of {} to {} is failing</b>: {}\nThe local archive is intact; the agent retries by itself (every 1 minute to 1 hour) and tells you when an upload goes through. Details: <code>onec-backup-bot offsite status</code>.",
+            esc(b),
+            esc(t),
+            esc(e)
+        )
+    },
+    offsite_recovered: |b, t, o| {
+        format!(
+            "✅ Offsite copies of <b>{}</b> to <b>{}</b> work again: {} uploaded and verified.",
+            esc(b),
+            esc(t),
+            esc(o)
+        )
+    },
+    offsite_title: "Offsite copies:",
+    offsite_line: |t, age, failing, stale, queued| {
+        let mut s = format!(
+            "☁️ {}: {}",
+            esc(t),
+            match age {
+                Some(a) => format!("copy {} ago", esc(a)),
+                None => "no copy yet".to_string(),
+            }
+        );
+        if failing {
+            s.push_str(" ✖ uploads failing");
+        }
+        if stale {
+            s.push_str(" ⚠️ stale");
+        }
+        if queued > 0 {
+            s.push_str(&format!(", {queued} queued"));
+        }
+        s
     },
     not_available: "no data",
     units: Units {
@@ -259,3 +298,12 @@ const DAYS: [&str; 7] = [
     "Friday",
     "Saturday",
 ];
+
+/// A drill's source in words.
+fn drill_source(source: &str) -> String {
+    if source.eq_ignore_ascii_case("local") {
+        "the local archive".into()
+    } else {
+        format!("the copy on offsite target <b>{}</b>", esc(source))
+    }
+}

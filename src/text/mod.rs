@@ -108,10 +108,28 @@ pub struct Texts {
     /// damaged).
     pub drill_failed: fn(base: &str, reason: &str) -> String,
     pub drill_skipped: fn(base: &str, reason: &str) -> String,
-    /// `/drill` was accepted; the result follows as a notice.
-    pub drill_started: fn(base: &str) -> String,
+    /// `/drill` was accepted; the result follows as a notice. `source`:
+    /// where the archive comes from, `local` or an offsite target's name.
+    pub drill_started: fn(base: &str, source: &str) -> String,
+    /// Where a drill's archive came from (a `Drill`'s `source`: `local` or
+    /// an offsite target's name), in words, HTML-escaped.
+    pub drill_source: fn(source: &str) -> String,
     /// A base with a drill schedule and no good drill for `age`.
     pub alert_drill_stale: fn(base: &str, age: &str, max_days: u32) -> String,
+    /// An upload of `base` to offsite target `target` failed: the first
+    /// failure of a streak (its retries are not told); `error` is the
+    /// stored text, masked when it was recorded.
+    pub offsite_failed: fn(base: &str, target: &str, error: &str) -> String,
+    /// The first good upload of `base` to `target` after a told failure.
+    pub offsite_recovered: fn(base: &str, target: &str, object: &str) -> String,
+    /// The heading of the offsite lines in `/status`.
+    pub offsite_title: &'static str,
+    /// One target's copies of a base in `/status` and `/bases`: the age of
+    /// the newest copy (`None`: no copy yet), whether the last upload
+    /// failed, whether the newest copy is older than
+    /// `OFFSITE_MAX_AGE_HOURS`, and the archives waiting in the queue.
+    pub offsite_line:
+        fn(target: &str, age: Option<&str>, failing: bool, stale: bool, queued: u64) -> String,
     pub not_available: &'static str,
     /// Units of durations and sizes (the bot's language everywhere).
     pub units: Units,

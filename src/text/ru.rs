@@ -175,12 +175,14 @@ pub static RU: Texts = Texts {
             esc(r)
         )
     },
-    drill_started: |b| {
+    drill_started: |b, s| {
         format!(
-            "🧪 Учебное восстановление базы <b>{}</b> начато: новейший проверенный архив восстанавливается во временную папку и проверяется. Результат придёт следом.",
-            esc(b)
+            "🧪 Учебное восстановление базы <b>{}</b> начато: новейший проверенный архив ({}) восстанавливается во временную папку и проверяется. Результат придёт следом.",
+            esc(b),
+            drill_source(s)
         )
     },
+    drill_source,
     alert_drill_stale: |b, a, d| {
         format!(
             "⚠️ У базы <b>{}</b> нет успешного учебного восстановления уже {} (порог {} дн.): неизвестно, восстанавливаются ли её архивы. Запустите <code>onec-backup-bot drill</code> и посмотрите журнал.",
@@ -188,6 +190,43 @@ pub static RU: Texts = Texts {
             esc(a),
             d
         )
+    },
+    offsite_failed: |b, t, e| {
+        format!(
+            "🚨 <b>Внешняя копия базы {} на {} не загружается</b>: {}\nЛокальный архив цел; агент повторяет попытки сам (от 1 минуты до часа) и сообщит, когда загрузка пройдёт. Подробности: <code>onec-backup-bot offsite status</code>.",
+            esc(b),
+            esc(t),
+            esc(e)
+        )
+    },
+    offsite_recovered: |b, t, o| {
+        format!(
+            "✅ Внешняя копия базы <b>{}</b> на <b>{}</b> снова загружается: {} загружен и проверен.",
+            esc(b),
+            esc(t),
+            esc(o)
+        )
+    },
+    offsite_title: "Внешние копии:",
+    offsite_line: |t, age, failing, stale, queued| {
+        let mut s = format!(
+            "☁️ {}: {}",
+            esc(t),
+            match age {
+                Some(a) => format!("копия {} назад", esc(a)),
+                None => "копии ещё нет".to_string(),
+            }
+        );
+        if failing {
+            s.push_str(" ✖ загрузка не удаётся");
+        }
+        if stale {
+            s.push_str(" ⚠️ устарела");
+        }
+        if queued > 0 {
+            s.push_str(&format!(", в очереди {queued}"));
+        }
+        s
     },
     not_available: "нет данных",
     units: Units {
@@ -278,5 +317,14 @@ fn plural<'a>(n: u32, one: &'a str, few: &'a str, many: &'a str) -> &'a str {
         (1, r) if r != 11 => one,
         (2..=4, r) if !(12..=14).contains(&r) => few,
         _ => many,
+    }
+}
+
+/// Откуда взят архив учебного восстановления.
+fn drill_source(source: &str) -> String {
+    if source.eq_ignore_ascii_case("local") {
+        "локальный архив".into()
+    } else {
+        format!("копия на внешней цели <b>{}</b>", esc(source))
     }
 }

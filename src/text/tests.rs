@@ -247,5 +247,45 @@ fn drill_notices_escape_and_say_the_archive_is_damaged() {
         let stale = (t.alert_drill_stale)("buh", "9 d", 8);
         assert!(stale.contains("buh") && stale.contains('8'), "{stale}");
         assert!((t.drill_skipped)("buh", "no space").contains("no space"));
+        let local = (t.drill_source)("local");
+        let nas = (t.drill_source)("n<a>s");
+        assert!(nas.contains("n&lt;a&gt;s"), "{nas}");
+        assert_ne!(local, nas);
+        assert!((RU.drill_source)("nas").contains("внешней цели"));
+        let started = (t.drill_started)("buh", "nas");
+        assert!(started.contains(&(t.drill_source)("nas")), "{started}");
     }
+}
+
+#[test]
+fn offsite_notices_and_lines_escape_names_and_errors() {
+    for t in [&RU, &EN] {
+        let failed = (t.offsite_failed)("<buh&>", "<nas>", "offsite target <nas>: HTTP 507 & more");
+        assert!(failed.contains("&lt;buh&amp;&gt;"), "{failed}");
+        assert!(failed.contains("&lt;nas&gt;"), "{failed}");
+        assert!(failed.contains("HTTP 507 &amp; more"), "{failed}");
+        assert!(
+            !failed.contains("<nas>") && !failed.contains("<buh"),
+            "{failed}"
+        );
+        let ok = (t.offsite_recovered)("buh", "nas", "buh/a<1>.zip");
+        assert!(ok.contains("buh/a&lt;1&gt;.zip"), "{ok}");
+        let fresh = (t.offsite_line)("<nas>", Some("3 h"), false, false, 0);
+        assert!(
+            fresh.contains("&lt;nas&gt;") && fresh.contains("3 h"),
+            "{fresh}"
+        );
+        let bad = (t.offsite_line)("nas", None, true, true, 2);
+        assert!(
+            bad.contains('✖') && bad.contains("⚠️") && bad.contains('2'),
+            "{bad}"
+        );
+        assert!(!fresh.contains('✖') && !fresh.contains("⚠️"), "{fresh}");
+        assert_ne!(
+            (t.offsite_line)("nas", None, false, false, 0),
+            (t.offsite_line)("nas", Some("1 h"), false, false, 0)
+        );
+    }
+    assert!((RU.offsite_line)("nas", None, false, false, 0).contains("копии ещё нет"));
+    assert!((EN.offsite_line)("nas", None, false, false, 0).contains("no copy yet"));
 }

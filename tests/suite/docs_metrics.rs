@@ -2,7 +2,9 @@
 //! exactly one row per exported name, and every name the code exports has
 //! a row (both directions), with the same type and label names.
 
-use onec_backup_bot::export::{self, BackupState, BaseBackup, BaseDrill, Kind, LastRun};
+use onec_backup_bot::export::{
+    self, BackupState, BaseBackup, BaseDrill, BaseOffsite, Kind, LastRun, TargetOffsite,
+};
 use onec_backup_bot::metrics::{
     Collectors, MetricsOptions, Session, SessionKind, SessionState, Sessions,
 };
@@ -86,9 +88,20 @@ fn families() -> Vec<export::Family> {
                 last_reason: None,
                 stale_for: None,
             },
+            offsite: vec![BaseOffsite {
+                target: "nas".into(),
+                last_success_unix: Some(1.0),
+                last_status: Some("ok"),
+                ..BaseOffsite::default()
+            }],
         }],
         default_last: Some(last),
         history_error: None,
+        offsite: vec![TargetOffsite {
+            target: "nas".into(),
+            kind: "folder",
+            ..TargetOffsite::default()
+        }],
     };
     let sinks = [export::SinkState {
         sink: "remote_write",

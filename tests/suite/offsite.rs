@@ -95,7 +95,21 @@ fn no_offsite_queues_and_push_drains() {
     let (_, st, _) = w.json(&["offsite", "status", "--json"], &[]);
     assert_eq!(st[0]["queued"], 1, "{st}");
     assert!(st[0]["queued_bytes"].as_u64().unwrap() > 0, "{st}");
-    assert_eq!(st[0]["stale"], true, "no copy yet");
+    assert_eq!(
+        st[0]["stale"], false,
+        "no copy yet, but the target appeared just now: {st}"
+    );
+    // The target appeared 31 hours ago and still has no copy: stale.
+    let then = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(31))
+        .unwrap()
+        .to_string();
+    rusqlite::Connection::open(w.backups.join("app.sqlite3"))
+        .unwrap()
+        .execute("UPDATE offsite_targets SET first_seen = ?1", [&then])
+        .unwrap();
+    let (_, st, _) = w.json(&["offsite", "status", "--json"], &[]);
+    assert_eq!(st[0]["stale"], true, "{st}");
     let (code, pushed, err) = w.json(&["offsite", "push", "--json"], &[]);
     assert_eq!(code, 0, "{pushed}\n{err}");
     assert_eq!(pushed["uploaded"].as_array().unwrap().len(), 1, "{pushed}");
@@ -417,4 +431,163 @@ fn the_agent_uploads_what_a_console_backup_only_queued() {
     assert_eq!(agent.stop(Duration::from_secs(20)), 0, "{}", agent.stderr());
     let log = w.log_text();
     assert!(log.contains("offsite: uploaded"), "{log}");
+}
+
+/// The value of the sample `series` (name and labels as exposed) in a
+/// scrape, if there is one.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Visible everywhere: with the agent running (and the bot talking to the
+/// fake Bot API), console uploads to a failing folder target are told
+/// once (not once per retry), counted in `/api/metrics.prom`, degrade the
+/// `offsite` check of `/api/health` and show in `/status`; when the
+/// target comes back, the first good upload is told once as a recovery,
+/// the queue empties and the check is ok again. No secret in any notice.
+#[test]
+fn a_failing_then_working_target_is_told_once_each_and_shows_in_metrics_and_health() {
+    use crate::util::fake_telegram::{FakeTelegram, check_html};
+    const ADMIN: i64 = 111;
+    let (mut w, _) = world();
+    let blocker = w.dir.path().join("blocker");
+    fs::write(&blocker, "not a folder").unwrap();
+    let copies = blocker.join("copies");
+    w.set("OFFSITE_URL", &copies.display().to_string());
+    let secret = "offsite-pw-V1s";
+    w.set("OFFSITE_PASSWORD", secret);
+    let tg = FakeTelegram::start();
+    let (url, admin) = (tg.url(), ADMIN.to_string());
+    let agent = w.agent(&[
+        ("BOT_TOKEN", "123:TESTSECRETTOKENxyz"),
+        ("TELEGRAM_API_URL", url.as_str()),
+        ("ALLOWED_USER_IDS", admin.as_str()),
+        ("BOT_LANGUAGE", "en"),
+    ]);
+    let failing = "The offsite copy of buh to offsite is failing";
+    let recovered = "Offsite copies of <b>buh</b> to <b>offsite</b> work again";
+    let told = |needle: &str| {
+        tg.calls_of("sendMessage")
+            .iter()
+            .filter(|c| c.text().contains(needle))
+            .count()
+    };
+
+    // Two console backups: both upload attempts fail, the local runs are ok.
+    let (code, v, err) = backup(&w, &[]);
+    assert_eq!(code, 1, "{v}\n{err}");
+    assert_eq!(v["status"], "ok", "{v}");
+    let notice = tg.wait_message(ADMIN, failing, Duration::from_secs(30));
+    check_html(&notice.text()).unwrap();
+    assert!(
+        notice.text().contains("cannot create the folder"),
+        "the row's error: {}",
+        notice.text()
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let (code, v, err) = backup(&w, &[]);
+    assert_eq!(code, 1, "{v}\n{err}");
+    let out = w.cmd().args(["offsite", "push"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // Every failed attempt is counted; the agent has read them all.
+    let mut m = String::new();
+    wait_for(
+        "three failures in the metrics",
+        Duration::from_secs(30),
+        || {
+            m = agent.metrics();
+            sample(
+                &m,
+                "onec_offsite_uploads_total{target=\"offsite\",status=\"failed\"}",
+            )
+            .is_some_and(|n| n >= 3.0)
+        },
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "onec_offsite_uploads_total{target=\"offsite\",status=\"ok\"}"
+        ),
+        Some(0.0),
+        "{m}"
+    );
+    let queued = sample(&m, "onec_offsite_queue_bytes{target=\"offsite\"}").unwrap();
+    let archives: u64 = w
+        .runs()
+        .iter()
+        .map(|r| r["archive_size"].as_u64().unwrap())
+        .sum();
+    assert_eq!(queued, archives as f64, "both archives wait: {m}");
+    assert_eq!(
+        sample(&m, "onec_offsite_stale{base=\"buh\",target=\"offsite\"}"),
+        Some(0.0),
+        "a new target is not stale at once: {m}"
+    );
+    assert!(
+        !m.contains("onec_offsite_last_success_timestamp_seconds{"),
+        "no copy yet: {m}"
+    );
+    let health = agent.health();
+    let check = &health["checks"]["offsite"]["buh"]["offsite"];
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(check["ok"], false, "{health}");
+    assert_eq!(check["last_status"], "failed", "{health}");
+    assert_eq!(
+        check["problem"], "the last upload of buh to offsite target offsite failed",
+        "{health}"
+    );
+    // Retries are not told again (the feed reads every 5 s).
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(told(failing), 1, "{:?}", tg.calls_of("sendMessage"));
+    // `/status` shows the target, no copy yet, failing, two queued.
+    tg.send_text(ADMIN, "/status");
+    let status = tg.wait_message(ADMIN, "Offsite copies:", Duration::from_secs(30));
+    let text = status.text();
+    assert!(
+        text.contains("☁️ offsite: no copy yet ✖ uploads failing, 2 queued"),
+        "{text}"
+    );
+
+    // The target comes back: a push uploads both, told once.
+    fs::remove_file(&blocker).unwrap();
+    let (code, pushed, err) = w.json(&["offsite", "push", "--json"], &[]);
+    assert_eq!(code, 0, "{pushed}\n{err}");
+    let back = tg.wait_message(ADMIN, recovered, Duration::from_secs(30));
+    check_html(&back.text()).unwrap();
+    let mut m = String::new();
+    wait_for("the copies in the metrics", Duration::from_secs(30), || {
+        m = agent.metrics();
+        sample(&m, "onec_offsite_queue_bytes{target=\"offsite\"}") == Some(0.0)
+    });
+    assert_eq!(
+        sample(
+            &m,
+            "onec_offsite_uploads_total{target=\"offsite\",status=\"ok\"}"
+        ),
+        Some(2.0),
+        "{m}"
+    );
+    let last = sample(
+        &m,
+        "onec_offsite_last_success_timestamp_seconds{base=\"buh\",target=\"offsite\"}",
+    )
+    .unwrap_or_else(|| panic!("no last success in\n{m}"));
+    let now = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+    assert!((now - last).abs() < 120.0, "{last} vs {now}");
+    let health = agent.health();
+    let check = &health["checks"]["offsite"]["buh"]["offsite"];
+    assert_eq!(check["ok"], true, "{health}");
+    assert_eq!(check["queued"], 0, "{health}");
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(told(recovered), 1, "{:?}", tg.calls_of("sendMessage"));
+    assert_eq!(told(failing), 1);
+    tg.send_text(ADMIN, "/bases");
+    let bases = tg.wait_message(ADMIN, "☁️ offsite: copy ", Duration::from_secs(30));
+    assert!(!bases.text().contains('✖'), "{}", bases.text());
+    for c in tg.calls() {
+        assert!(!c.text().contains(secret), "a secret in {}", c.text());
+    }
+    assert!(!agent.stderr().contains(secret));
 }

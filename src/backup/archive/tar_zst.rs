@@ -1,10 +1,12 @@
 //! The `.tar.zst` writer: a GNU tar stream through a multithreaded zstd
 //! encoder (with its checksum), each source read exactly to the size its
 //! tar header states; with a password, the zstd stream goes through the
-//! age encryptor on its way to the file (`.tar.zst.age`).
+//! age encryptor on its way to the file (`.tar.zst.age`), whose header
+//! (scrypt's work) is made on a thread of its own meanwhile and written
+//! over a placeholder at the end.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -92,12 +94,13 @@ pub(super) fn write_tar_zst(p: Pack, level: i32) -> Result<Packed, ArchiveError>
         f: file,
         written: written.clone(),
     };
-    let (sink, file_key) = match p.password {
+    // scrypt runs beside compression; its header is written last.
+    let (sink, file_key, header) = match p.password {
         Some(pw) => {
-            let (w, key) = age::Writer::new(file, pw, age::LOG_N).map_err(wfail)?;
-            (Sink::Age(Box::new(w)), Some(key))
+            let (w, key, header) = age::Writer::deferred(file, pw, age::LOG_N).map_err(wfail)?;
+            (Sink::Age(Box::new(w)), Some(key), Some(header))
         }
-        None => (Sink::Plain(file), None),
+        None => (Sink::Plain(file), None, None),
     };
     let mut enc = zstd::Encoder::new(sink, level).map_err(wfail)?;
     enc.include_checksum(true).map_err(wfail)?;
@@ -148,6 +151,11 @@ pub(super) fn write_tar_zst(p: Pack, level: i32) -> Result<Packed, ArchiveError>
         Sink::Age(w) => w.finish().map_err(wfail)?,
     };
     sink.flush().map_err(wfail)?;
+    if let Some(header) = header {
+        let bytes = header.finish().map_err(wfail)?;
+        sink.f.seek(SeekFrom::Start(0)).map_err(wfail)?;
+        sink.f.write_all(&bytes).map_err(wfail)?;
+    }
     sink.f.sync_all().map_err(wfail)?;
     Ok(Packed {
         bytes: written.load(Ordering::Relaxed),

@@ -150,6 +150,71 @@ fn chunk_nonce(counter: u64, last: bool) -> Nonce {
     Nonce::assume_unique_for_key(n)
 }
 
+/// A new file key, scrypt salt and payload nonce.
+fn fresh() -> io::Result<(FileKey, [u8; 16], [u8; 16])> {
+    let mut file_key = FileKey([0; 16]);
+    let mut salt = [0u8; 16];
+    let mut nonce = [0u8; 16];
+    random(&mut file_key.0)?;
+    random(&mut salt)?;
+    random(&mut nonce)?;
+    Ok((file_key, salt, nonce))
+}
+
+/// The header of a file with `file_key`, wrapped under `wrap` (scrypt of
+/// the password and `salt`), MAC line included.
+fn header(
+    file_key: &FileKey,
+    salt: &[u8; 16],
+    wrap: &LessSafeKey,
+    log_n: u8,
+) -> io::Result<Vec<u8>> {
+    let mut body = file_key.0.to_vec();
+    wrap.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key([0; 12]),
+        Aad::empty(),
+        &mut body,
+    )
+    .map_err(|_| io::Error::other("cannot wrap the file key"))?;
+    let mut header = format!(
+        "age-encryption.org/v1\n-> scrypt {} {log_n}\n{}\n---",
+        B64.encode(salt),
+        B64.encode(&body)
+    )
+    .into_bytes();
+    let mac = header_mac(file_key, &header);
+    header.extend_from_slice(format!(" {}\n", B64.encode(mac.as_ref())).as_bytes());
+    Ok(header)
+}
+
+/// The length of every header [`header`] writes with work factor `log_n`
+/// (salt, wrapped key and MAC have fixed lengths).
+fn header_len(log_n: u8) -> io::Result<usize> {
+    let zero = chacha_key(&[0; 32]);
+    Ok(header(&FileKey([0; 16]), &[0; 16], &zero, log_n)?.len())
+}
+
+/// The header of a [`Writer::deferred`] file, being made on its own thread.
+pub struct PendingHeader {
+    job: std::thread::JoinHandle<io::Result<Vec<u8>>>,
+    len: usize,
+}
+
+impl PendingHeader {
+    /// Wait for scrypt; the header's bytes, exactly as long as the
+    /// placeholder.
+    pub fn finish(self) -> io::Result<Vec<u8>> {
+        let h = self
+            .job
+            .join()
+            .map_err(|_| io::Error::other("the scrypt thread panicked"))??;
+        if h.len() != self.len {
+            return Err(io::Error::other("the age header changed length"));
+        }
+        Ok(h)
+    }
+}
+
 /// Encrypts a stream into an age file as it is written. [`Writer::finish`]
 /// must be called: it seals the last chunk.
 pub struct Writer<W: Write> {
@@ -164,38 +229,48 @@ impl<W: Write> Writer<W> {
     /// and the payload nonce to `inner`; returns the writer and the file
     /// key, for a verification that should not run scrypt again.
     pub fn new(mut inner: W, password: &Secret, log_n: u8) -> io::Result<(Writer<W>, FileKey)> {
-        let mut file_key = FileKey([0; 16]);
-        let mut salt = [0u8; 16];
-        let mut nonce = [0u8; 16];
-        random(&mut file_key.0)?;
-        random(&mut salt)?;
-        random(&mut nonce)?;
+        let (file_key, salt, nonce) = fresh()?;
         let wrap = scrypt_key(password, &salt, log_n)?;
-        let mut body = file_key.0.to_vec();
-        wrap.seal_in_place_append_tag(
-            Nonce::assume_unique_for_key([0; 12]),
-            Aad::empty(),
-            &mut body,
-        )
-        .map_err(|_| io::Error::other("cannot wrap the file key"))?;
-        let mut header = format!(
-            "age-encryption.org/v1\n-> scrypt {} {log_n}\n{}\n---",
-            B64.encode(salt),
-            B64.encode(&body)
-        )
-        .into_bytes();
-        let mac = header_mac(&file_key, &header);
-        header.extend_from_slice(format!(" {}\n", B64.encode(mac.as_ref())).as_bytes());
-        inner.write_all(&header)?;
+        inner.write_all(&header(&file_key, &salt, &wrap, log_n)?)?;
         inner.write_all(&nonce)?;
-        let key = payload_key(&file_key, &nonce);
-        let w = Writer {
+        Ok((Writer::start(inner, &file_key, &nonce), file_key))
+    }
+
+    /// Like [`Writer::new`], but scrypt runs on a thread of its own while
+    /// the payload is written: `inner` gets a placeholder of the header's
+    /// exact length (the header's length depends only on `log_n`), and
+    /// the caller writes [`PendingHeader::finish`]'s bytes over it at
+    /// offset 0 once the payload is done. The payload's key comes from the
+    /// random file key alone, so nothing waits for scrypt: on a backup it
+    /// runs beside compression instead of before it (about a second).
+    pub fn deferred(
+        mut inner: W,
+        password: &Secret,
+        log_n: u8,
+    ) -> io::Result<(Writer<W>, FileKey, PendingHeader)> {
+        let (file_key, salt, nonce) = fresh()?;
+        let len = header_len(log_n)?;
+        let (key, pw) = (file_key.clone(), password.clone());
+        let background = crate::platform::this_thread_is_background();
+        let job = std::thread::Builder::new()
+            .name("age-scrypt".into())
+            .spawn(move || {
+                crate::platform::background_like(background);
+                header(&key, &salt, &scrypt_key(&pw, &salt, log_n)?, log_n)
+            })?;
+        inner.write_all(&vec![0; len])?;
+        inner.write_all(&nonce)?;
+        let w = Writer::start(inner, &file_key, &nonce);
+        Ok((w, file_key, PendingHeader { job, len }))
+    }
+
+    fn start(inner: W, file_key: &FileKey, nonce: &[u8; 16]) -> Writer<W> {
+        Writer {
             inner,
-            key,
+            key: payload_key(file_key, nonce),
             buf: Vec::with_capacity(CHUNK + TAG),
             counter: 0,
-        };
-        Ok((w, file_key))
+        }
     }
 
     fn seal(&mut self, last: bool) -> io::Result<()> {

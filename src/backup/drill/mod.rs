@@ -11,17 +11,24 @@
 //! archive is damaged or would not restore) or `skipped` (nothing was
 //! proven: no archive, no space, the base busy, a stop), with its reason.
 //!
+//! The archive is the local one, or a copy fetched back from an offsite
+//! target (a [`Source`]); `choose.rs` says which by the base's
+//! `drill_from`, and every row records its source. With `alternate`, a
+//! target that holds no copy yet gives its turn to the local archive (the
+//! row's detail says so); a target drilled on its own is then skipped.
+//!
 //! `space.rs` holds the free-space estimate, `stale.rs` the pure rule of
 //! when drills are overdue, `feed.rs` the stream of finished drills for the
 //! agent's notices; the agent runs drills on their schedule from
 //! `daemon::drills`, the CLI from `drill`.
 
+pub mod choose;
 pub mod feed;
 pub mod space;
 pub mod stale;
 
 use super::crypt::{Keys, Passwords};
-use super::history::{Drill, DrillStatus, History, NewDrill, Run, Trigger};
+use super::history::{Drill, DrillStatus, History, LOCAL, NewDrill, Run, Trigger};
 use super::lock::{self, BaseLock};
 use super::restore::{self, Loader, RestoreError, RestoreRequest, RestoredKind};
 use super::run::{error_chain, human_bytes};
@@ -48,8 +55,12 @@ pub struct Request<'a> {
     /// drill is skipped (zero: do not wait).
     pub lock_wait: Duration,
     /// Where the archive comes from: `None` = the local archive; else a
-    /// copy fetched back (an offsite target: `drill --from`).
+    /// copy fetched back (an offsite target: `drill --from`, or the
+    /// base's `drill_from`).
     pub source: Option<&'a dyn Source>,
+    /// When `source` holds no copy of the base, drill the local archive
+    /// instead (an `alternate` turn) rather than skip.
+    pub fallback: bool,
 }
 
 /// Another place a drill's archive can come from (an offsite target): it
@@ -59,6 +70,8 @@ pub struct Request<'a> {
 pub trait Source {
     /// For reasons: "offsite target nas".
     fn describe(&self) -> String;
+    /// The name recorded as the drill's source: "nas".
+    fn name(&self) -> &str;
     /// The newest good run of `base` this source holds.
     fn pick(&self, history: &History, base: &str) -> Result<Option<Run>, String>;
     /// Download `run`'s archive into `dir`; the path and a guard.
@@ -102,12 +115,35 @@ pub fn drill(
     let started = jiff::Timestamp::now();
     let clock = Instant::now();
     let mut picked = None;
-    let ending = attempt(cfg, history, req, cancel, &mut picked);
+    let mut from = Used {
+        source: req.source,
+        note: None,
+    };
+    let ending = attempt(cfg, history, req, cancel, &mut picked, &mut from);
     let finished = jiff::Timestamp::now();
+    // A copy from elsewhere says so in what the row tells (the notices
+    // show the detail and the reason).
     let (status, reason, bytes, detail) = match ending {
-        Ending::Ok { bytes, detail } => (DrillStatus::Ok, None, Some(bytes), Some(detail)),
-        Ending::Failed(r) => (DrillStatus::Failed, Some(cfg.mask(&r)), None, None),
-        Ending::Skipped(r) => (DrillStatus::Skipped, Some(cfg.mask(&r)), None, None),
+        Ending::Ok { bytes, detail } => {
+            let detail = match (from.source, &from.note) {
+                (Some(src), _) => format!("from the copy on {}: {detail}", src.describe()),
+                (None, Some(note)) => format!("{note}; {detail}"),
+                (None, None) => detail,
+            };
+            (DrillStatus::Ok, None, Some(bytes), Some(detail))
+        }
+        Ending::Failed(r) => (
+            DrillStatus::Failed,
+            Some(cfg.mask(&from.reason(r))),
+            None,
+            from.note.clone(),
+        ),
+        Ending::Skipped(r) => (
+            DrillStatus::Skipped,
+            Some(cfg.mask(&from.reason(r))),
+            None,
+            from.note.clone(),
+        ),
     };
     let run: Option<&Run> = picked.as_ref();
     let row = history
@@ -123,6 +159,7 @@ pub fn drill(
             bytes,
             detail: detail.as_deref(),
             pid: std::process::id(),
+            source: from.source.map_or(LOCAL, |s| s.name()),
         })
         .map_err(|source| DrillError::Record {
             base: base.name.clone(),
@@ -131,6 +168,26 @@ pub fn drill(
         })?;
     log(&row, clock.elapsed());
     Ok(row)
+}
+
+/// Where a drill's archive came from in the end.
+struct Used<'a> {
+    /// `None`: the local archive.
+    source: Option<&'a dyn Source>,
+    /// Why the local archive was drilled instead of the planned copy.
+    note: Option<String>,
+}
+
+impl Used<'_> {
+    /// A reason that names the copy's target when the copy was drilled.
+    fn reason(&self, r: String) -> String {
+        match self.source {
+            Some(src) if !r.contains(&src.describe()) => {
+                format!("the copy on {}: {r}", src.describe())
+            }
+            _ => r,
+        }
+    }
 }
 
 /// The log line of a finished drill (warnings and errors also go to Loki).
@@ -161,6 +218,7 @@ fn attempt(
     req: &Request,
     cancel: &Cancel,
     picked: &mut Option<Run>,
+    from: &mut Used,
 ) -> Ending {
     let base = req.base;
     let lock = match wait_for_lock(cfg, base, req.lock_wait, cancel) {
@@ -185,14 +243,26 @@ fn attempt(
             scratch.0.display()
         ));
     }
-    let picked_run = match req.source {
+    let mut picked_run = match req.source {
         None => newest_archive(history, &base.name),
         Some(src) => src.pick(history, &base.name),
     };
+    // An `alternate` turn of a target with no copy goes to the local
+    // archive.
+    if let (Some(src), Ok(None), true) = (req.source, &picked_run, req.fallback) {
+        from.source = None;
+        from.note = Some(format!(
+            "the local archive was drilled: {} holds no copy of {} yet (its turn of \
+             BACKUP_DRILL_FROM=alternate)",
+            src.describe(),
+            base.name
+        ));
+        picked_run = newest_archive(history, &base.name);
+    }
     let run = match picked_run {
         Ok(Some(run)) => run,
         Ok(None) => {
-            return Ending::Skipped(match req.source {
+            return Ending::Skipped(match from.source {
                 None => format!(
                     "nothing to drill: no successful backup of {} whose archive still exists",
                     base.name
@@ -208,7 +278,7 @@ fn attempt(
     };
     // A copy from elsewhere is downloaded (and checked) first; the guard
     // removes it when the drill ends.
-    let download = match req.source {
+    let download = match from.source {
         None => None,
         Some(src) => match src.fetch(history, &run, &cfg.drill_dir, cancel) {
             Ok(got) => Some(got),

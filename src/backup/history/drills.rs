@@ -43,7 +43,12 @@ pub struct NewDrill<'a> {
     /// What was checked, in one line.
     pub detail: Option<&'a str>,
     pub pid: u32,
+    /// Where the archive came from: [`LOCAL`] or an offsite target's name.
+    pub source: &'a str,
 }
+
+/// The `source` of a drill of the local archive.
+pub const LOCAL: &str = "local";
 
 /// One row of `drills`, typed; serialises for `--json` output.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -63,10 +68,12 @@ pub struct Drill {
     pub bytes: Option<u64>,
     pub detail: Option<String>,
     pub pid: u32,
+    /// Where the archive came from: `local` or an offsite target's name.
+    pub source: String,
 }
 
 const DRILL_COLUMNS: &str = r#"id, base, "trigger", run_id, archive_path, started, finished,
-    status, reason, duration_ms, bytes, detail, pid"#;
+    status, reason, duration_ms, bytes, detail, pid, source"#;
 
 fn drill_from_row(row: &Row<'_>) -> rusqlite::Result<Drill> {
     let required = |i: usize, name: &str| {
@@ -88,6 +95,7 @@ fn drill_from_row(row: &Row<'_>) -> rusqlite::Result<Drill> {
         bytes: get_u64(row, 10)?,
         detail: row.get(11)?,
         pid: row.get(12)?,
+        source: row.get(13)?,
     })
 }
 
@@ -97,8 +105,8 @@ impl History {
         let duration_ms = d.finished.duration_since(*d.started).as_millis().max(0) as i64;
         let sql = format!(
             r#"INSERT INTO drills (base, "trigger", run_id, archive_path, started, finished,
-                   status, reason, duration_ms, bytes, detail, pid)
-               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                   status, reason, duration_ms, bytes, detail, pid, source)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                RETURNING {DRILL_COLUMNS}"#
         );
         Ok(self.conn.query_row(
@@ -116,6 +124,7 @@ impl History {
                 d.bytes.map(to_i64),
                 d.detail,
                 d.pid,
+                d.source,
             ],
             drill_from_row,
         )?)
@@ -141,6 +150,17 @@ impl History {
              ORDER BY started DESC, id DESC LIMIT 1"
         );
         self.first(&sql, params![base, status], drill_from_row)
+    }
+
+    /// Each source `base` was ever drilled from, with the id of its last
+    /// drill (ids grow with every drill recorded, so a smaller id is an
+    /// older drill): what the `alternate` choice reads.
+    pub fn drill_sources(&self, base: &str) -> Result<Vec<(String, i64)>, HistoryError> {
+        self.all(
+            "SELECT source, MAX(id) FROM drills WHERE base = ?1 GROUP BY source ORDER BY source",
+            [base],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// The highest drill id so far (0 for none).

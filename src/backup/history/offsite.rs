@@ -421,4 +421,68 @@ impl History {
         );
         self.first(&sql, params![target, base], upload_from_row)
     }
+
+    /// When target `name` first appeared, if it ever did (read only: for
+    /// the exporter's read-only connection).
+    pub fn offsite_first_seen(&self, name: &str) -> Result<Option<Timestamp>, HistoryError> {
+        self.first(
+            "SELECT first_seen FROM offsite_targets WHERE name = ?1",
+            [name],
+            |r| required_ts(r, 0),
+        )
+    }
+
+    /// The newest upload attempt (ok or failed) of `base` to `target`.
+    pub fn last_upload(&self, target: &str, base: &str) -> Result<Option<UploadRow>, HistoryError> {
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM offsite_uploads WHERE target = ?1 AND base = ?2
+             ORDER BY finished DESC, id DESC LIMIT 1"
+        );
+        self.first(&sql, params![target, base], upload_from_row)
+    }
+
+    /// Upload attempts per (target, status), sorted: what
+    /// `onec_offsite_uploads_total` counts.
+    pub fn upload_counts(&self) -> Result<Vec<(String, UploadStatus, u64)>, HistoryError> {
+        self.all(
+            "SELECT target, status, COUNT(*) FROM offsite_uploads
+             GROUP BY target, status ORDER BY target, status",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, get_u64(r, 2)?.unwrap_or(0))),
+        )
+    }
+
+    /// Items still waiting (not done) per (target, base): how many and the
+    /// bytes of their archives, sorted.
+    pub fn queue_waiting(&self) -> Result<Vec<(String, String, u64, u64)>, HistoryError> {
+        self.all(
+            "SELECT target, base, COUNT(*), COALESCE(SUM(bytes), 0) FROM offsite_queue
+             WHERE state != 'done' GROUP BY target, base ORDER BY target, base",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    get_u64(r, 2)?.unwrap_or(0),
+                    get_u64(r, 3)?.unwrap_or(0),
+                ))
+            },
+        )
+    }
+
+    /// The highest upload row id (0 when none): where the agent's feed of
+    /// uploads starts.
+    pub fn max_upload_id(&self) -> Result<i64, HistoryError> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(MAX(id), 0) FROM offsite_uploads",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Upload rows with id above `after_id`, oldest first (the feed).
+    pub fn uploads_since(&self, after_id: i64) -> Result<Vec<UploadRow>, HistoryError> {
+        let sql = format!("SELECT {UPLOAD_COLUMNS} FROM offsite_uploads WHERE id > ?1 ORDER BY id");
+        self.all(&sql, [after_id], upload_from_row)
+    }
 }

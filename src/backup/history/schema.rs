@@ -135,6 +135,11 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX offsite_uploads_target_base ON offsite_uploads (target, base, finished);
     CREATE INDEX offsite_uploads_run ON offsite_uploads (run_id);
     "#,
+    // 6: where a drill's archive came from: `local`, or the offsite target
+    // whose copy was downloaded (every older drill drilled the local one).
+    r#"
+    ALTER TABLE drills ADD COLUMN source TEXT NOT NULL DEFAULT 'local';
+    "#,
 ];
 
 impl History {

@@ -481,6 +481,7 @@ fn new_drill<'a>(
         bytes: None,
         detail: None,
         pid: 7,
+        source: LOCAL,
     }
 }
 
@@ -671,7 +672,7 @@ fn a_version_4_database_gains_the_offsite_tables() {
         assert_eq!(n, 0);
     }
     let h = History::open(&path).unwrap();
-    assert_eq!(h.schema_version().unwrap(), 5);
+    assert_eq!(h.schema_version().unwrap(), MIGRATIONS.len() as i64);
     let run = h.last_success("buh").unwrap().unwrap();
     let (_, first_run) = h.offsite_target_seen("nas").unwrap();
     assert_eq!(first_run, run.id, "the boundary is the newest run then");
@@ -736,4 +737,129 @@ fn a_version_4_database_gains_the_offsite_tables() {
     assert!(h.live_uploads("nas", "buh").unwrap().is_empty());
     assert!(h.copies_of_run(run.id).unwrap().is_empty());
     assert_eq!(h.uploads(None, 10).unwrap().len(), 2);
+}
+
+/// What the exporter and the uploads feed read: counts per target and
+/// status, waiting bytes per target and base (done items left out), the
+/// newest attempt whatever its status, rows after an id, and the first
+/// sighting of a target without recording one.
+#[test]
+fn offsite_counts_waiting_bytes_last_attempt_and_feed() {
+    let (_d, h) = temp_history();
+    assert_eq!(h.offsite_first_seen("nas").unwrap(), None, "read only");
+    assert_eq!(h.offsite_first_seen("nas").unwrap(), None);
+    let (seen, _) = h.offsite_target_seen("nas").unwrap();
+    assert_eq!(h.offsite_first_seen("nas").unwrap(), Some(seen));
+    assert_eq!(h.max_upload_id().unwrap(), 0);
+    for (run, base, bytes) in [(1, "buh", 100), (2, "buh", 50), (3, "zup", 7)] {
+        h.offsite_enqueue("nas", run, base, "o", Some(bytes))
+            .unwrap();
+    }
+    h.offsite_enqueue("s3", 1, "buh", "o", Some(1000)).unwrap();
+    let first = h.offsite_queue(Some("nas")).unwrap()[0].id;
+    h.offsite_done(first).unwrap();
+    assert_eq!(
+        h.queue_waiting().unwrap(),
+        vec![
+            ("nas".to_string(), "buh".to_string(), 1, 50),
+            ("nas".to_string(), "zup".to_string(), 1, 7),
+            ("s3".to_string(), "buh".to_string(), 1, 1000),
+        ]
+    );
+    let at = |s| ts(s);
+    let (t1, t2, t3) = (
+        at("2024-01-02T00:00:00Z"),
+        at("2024-01-02T01:00:00Z"),
+        at("2024-01-02T02:00:00Z"),
+    );
+    let up = |status, error, finished| NewUpload {
+        target: "nas",
+        run_id: 1,
+        base: "buh",
+        object: "buh/a.zip",
+        bytes: Some(10),
+        verified: None,
+        status,
+        error,
+        started: &t1,
+        finished,
+    };
+    let a = h.record_upload(&up(UploadStatus::Ok, None, &t1)).unwrap();
+    let b = h
+        .record_upload(&up(UploadStatus::Failed, Some("disk full"), &t3))
+        .unwrap();
+    h.record_upload(&up(UploadStatus::Failed, Some("disk full"), &t2))
+        .unwrap();
+    assert_eq!(
+        h.last_upload("nas", "buh").unwrap().unwrap().id,
+        b.id,
+        "newest by finish"
+    );
+    assert_eq!(h.last_upload_ok("nas", "buh").unwrap().unwrap().id, a.id);
+    assert_eq!(h.last_upload("nas", "zup").unwrap(), None);
+    assert_eq!(
+        h.upload_counts().unwrap(),
+        vec![
+            ("nas".to_string(), UploadStatus::Failed, 2),
+            ("nas".to_string(), UploadStatus::Ok, 1),
+        ]
+    );
+    assert_eq!(h.max_upload_id().unwrap(), a.id + 2);
+    let since: Vec<i64> = h
+        .uploads_since(a.id)
+        .unwrap()
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(since, [a.id + 1, a.id + 2], "oldest first, after the id");
+}
+
+/// A database made before drills recorded their source (schema 5, with a
+/// run and a drill in it) opens, gains `source`, and its old drill reads
+/// as a drill of the local archive; new drills keep their source, and
+/// `drill_sources` gives each source's last drill.
+#[test]
+fn a_version_5_database_gains_the_drill_source() {
+    let (_d, path) = temp_db();
+    {
+        let c = old_database(&path, 5);
+        c.execute(
+            "INSERT INTO drills (base, \"trigger\", run_id, archive_path, started, finished,
+                 status, duration_ms, pid)
+             VALUES ('buh', 'schedule', 1, '/b/a.zip', '2024-01-02T00:00:00.000Z',
+                 '2024-01-02T00:00:05.000Z', 'ok', 5000, 1)",
+            [],
+        )
+        .unwrap();
+        let cols: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('drills') WHERE name = 'source'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(cols, 0, "version 5 has no source column");
+    }
+    let h = History::open(&path).unwrap();
+    assert_eq!(h.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    let old = h.last_drill("buh", None).unwrap().unwrap();
+    assert_eq!(old.source, "local");
+    assert_eq!(old.status, DrillStatus::Ok);
+    assert_eq!(
+        h.drill_sources("buh").unwrap(),
+        vec![("local".into(), old.id)]
+    );
+    let at = ts("2024-01-09T00:00:00Z");
+    let nas = h
+        .record_drill(&NewDrill {
+            source: "nas",
+            ..new_drill("buh", &at, &at, DrillStatus::Skipped)
+        })
+        .unwrap();
+    assert_eq!(nas.source, "nas");
+    assert_eq!(
+        h.drill_sources("buh").unwrap(),
+        vec![("local".into(), old.id), ("nas".into(), nas.id)]
+    );
+    assert!(h.drill_sources("zup").unwrap().is_empty());
 }

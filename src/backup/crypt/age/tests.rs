@@ -240,3 +240,32 @@ fn the_age_tool_decrypts_what_we_write() {
     assert_eq!(age_decrypts(&path, &out2, "wrong"), Some(false));
     assert!(std::fs::read(&out2).map_or(true, |d| d.is_empty()));
 }
+
+#[test]
+fn a_deferred_header_fills_its_placeholder_exactly() {
+    for n in [0, CHUNK + 3] {
+        let plain = data(n);
+        let pw = Secret::new("pw");
+        let (mut w, key, pending) =
+            Writer::deferred(io::Cursor::new(Vec::new()), &pw, TEST_LOG_N).unwrap();
+        w.write_all(&plain).unwrap();
+        let mut file = w.finish().unwrap().into_inner();
+        // Before the header is written the file opens as nothing.
+        assert!(file.iter().take(20).all(|&b| b == 0));
+        assert!(open_all(&file, &keys(&["pw"])).is_err());
+        let header = pending.finish().unwrap();
+        assert!(header.starts_with(MAGIC) && header.ends_with(b"\n"));
+        file[..header.len()].copy_from_slice(&header);
+        let (got, id) = open_all(&file, &keys(&["pw"])).unwrap();
+        assert_eq!(got, plain, "{n} bytes");
+        assert_eq!(id, key_id(&pw));
+        // The key handed back opens it without the password.
+        let mut sealed = keys(&[]);
+        sealed.sealed = Some((key.clone(), key_id(&pw)));
+        assert_eq!(open_all(&file, &sealed).unwrap().0, plain);
+        assert!(matches!(
+            open_all(&file, &keys(&["other"])),
+            Err(AgeError::WrongPassword)
+        ));
+    }
+}

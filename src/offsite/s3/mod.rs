@@ -18,25 +18,35 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use base64::Engine as _;
 use jiff::Timestamp;
 use md5::{Digest as _, Md5};
 use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use crate::cancel::{Cancel, Cancelled};
 use crate::config::Secret;
 use crate::config::offsite::{Location, OffsiteTarget};
 
-use super::remote::{Object, Proof, Remote, Stored, Upload, name_parts};
-use super::throttle::Throttle;
-use super::xml::unescape;
+use crate::offsite::http::{parse_http_date, percent_encode};
+use crate::offsite::remote::{Object, Proof, Remote, Stored, Upload, name_parts};
+use crate::offsite::throttle::Throttle;
+use crate::offsite::xml::{escape, tag, tags, unescape};
+
+mod multipart;
+mod sigv4;
+
+use multipart::State;
+use sigv4::{Credentials, authorization, b64, hex, sha256_hex};
 
 /// Part size of multipart uploads (one part is held in memory).
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
 /// S3's smallest part (except the last).
 pub const MIN_PART_SIZE: u64 = 5 << 20;
+/// A test-only setting: the part size (bytes) a debug build uses for the
+/// targets it opens from the configuration, so the end-to-end suite can
+/// make a multipart upload of a small archive (against moto told to allow
+/// such parts). Release builds ignore it.
+pub const TEST_PART_SIZE_ENV: &str = "ONEC_TEST_S3_PART_SIZE";
 /// S3's largest number of parts in one upload.
 const MAX_PARTS: u64 = 10_000;
 /// The largest object one CopyObject can copy (and the largest copied part).
@@ -45,18 +55,6 @@ const MAX_COPY: u64 = 5 << 30;
 const CHUNK: u64 = 1 << 20;
 /// Tries of one request (network errors, 5xx, 429).
 const TRIES: u32 = 4;
-
-/// What an interrupted multipart upload saved (JSON in the queue's row).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct State {
-    upload_id: String,
-    key: String,
-    part_size: u64,
-    size: u64,
-    sha256: String,
-    /// (part number, hex MD5 = its ETag) of the parts sent so far.
-    parts: Vec<(u32, String)>,
-}
 
 /// What a `HEAD` said about an object.
 #[derive(Debug, Clone)]
@@ -143,7 +141,7 @@ impl S3 {
                 target.name
             );
         };
-        Self::new(
+        let s3 = Self::new(
             bucket,
             prefix,
             target.endpoint.as_deref(),
@@ -152,7 +150,15 @@ impl S3 {
             key_id,
             secret.clone(),
         )
-        .with_context(|| format!("offsite target {}", target.name))
+        .with_context(|| format!("offsite target {}", target.name))?;
+        #[cfg(debug_assertions)]
+        if let Some(n) = std::env::var(TEST_PART_SIZE_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            return Ok(s3.with_part_size(n));
+        }
+        Ok(s3)
     }
 
     pub fn new(
@@ -262,7 +268,7 @@ impl S3 {
                 format!(
                     "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
                      <LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
-                    xml_escape(&self.region)
+                    escape(&self.region)
                 )
                 .into_bytes(),
             );
@@ -302,11 +308,11 @@ impl S3 {
 
     /// (Host header, canonical URI) of a request for `key`.
     fn target(&self, key: Option<&str>) -> (String, String) {
-        let key = key.map(|k| uri_encode(k, true));
+        let key = key.map(|k| percent_encode(k, true));
         if self.path_style {
             let path = match key {
-                Some(k) => format!("/{}/{k}", uri_encode(&self.bucket, false)),
-                None => format!("/{}", uri_encode(&self.bucket, false)),
+                Some(k) => format!("/{}/{k}", percent_encode(&self.bucket, false)),
+                None => format!("/{}", percent_encode(&self.bucket, false)),
             };
             (self.host.clone(), path)
         } else {
@@ -326,7 +332,7 @@ impl S3 {
             let mut q: Vec<(String, String)> = req
                 .query
                 .iter()
-                .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
+                .map(|(k, v)| (percent_encode(k, false), percent_encode(v, false)))
                 .collect();
             q.sort();
             q.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
@@ -420,23 +426,25 @@ impl S3 {
     fn explain(&self, what: &str, status: u16, code: &str, message: &str) -> anyhow::Error {
         let hint = match code {
             "NoSuchBucket" => format!(
-                "the bucket {} does not exist: create it (or fix the bucket in OFFSITE_URL)",
+                "the bucket {} does not exist: create it (or fix the bucket in OFFSITE_URL or the target's url:)",
                 self.bucket
             ),
             "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied" | "InvalidToken"
             | "ExpiredToken" | "AllAccessDisabled" => {
                 "access denied: check OFFSITE_ACCESS_KEY_ID and OFFSITE_SECRET_ACCESS_KEY \
-                 (and that the key may use this bucket)"
+                 (or the target's access_key_id: and secret_access_key:; and that the key \
+                 may use this bucket)"
                     .to_string()
             }
             "AuthorizationHeaderMalformed" | "PermanentRedirect" | "IllegalLocationConstraintException" => {
-                "the bucket is in another region or at another endpoint: check OFFSITE_REGION and OFFSITE_ENDPOINT".to_string()
+                "the bucket is in another region or at another endpoint: check OFFSITE_REGION and OFFSITE_ENDPOINT (or the target's region: and endpoint:)".to_string()
             }
             _ if status == 403 => "access denied: check OFFSITE_ACCESS_KEY_ID and \
-                 OFFSITE_SECRET_ACCESS_KEY (and that the key may use this bucket)"
+                 OFFSITE_SECRET_ACCESS_KEY (or the target's access_key_id: and \
+                 secret_access_key:; and that the key may use this bucket)"
                 .to_string(),
             _ if status == 301 || status == 307 => {
-                "the bucket is in another region or at another endpoint: check OFFSITE_REGION and OFFSITE_ENDPOINT".to_string()
+                "the bucket is in another region or at another endpoint: check OFFSITE_REGION and OFFSITE_ENDPOINT (or the target's region: and endpoint:)".to_string()
             }
             _ => String::new(),
         };
@@ -538,231 +546,6 @@ impl S3 {
             );
         }
         Ok(())
-    }
-
-    async fn create_upload(&self, key: &str, up: &Upload<'_>) -> Result<String> {
-        let req = Req::new(
-            Method::POST,
-            Some(key),
-            format!("starting the upload of {}", up.name),
-        )
-        .query("uploads", "")
-        .header("x-amz-meta-sha256", up.sha256);
-        let resp = self.send_ok(&req, Some(up.cancel)).await?;
-        let body = resp.text().await.unwrap_or_default();
-        tag(&body, "UploadId").map(unescape).ok_or_else(|| {
-            anyhow!(
-                "{}: starting the upload of {}: no UploadId in the answer",
-                self.describe(),
-                up.name
-            )
-        })
-    }
-
-    /// The parts the server holds of an upload: number → (ETag, size);
-    /// `None` when the upload is gone.
-    async fn list_parts(
-        &self,
-        key: &str,
-        upload_id: &str,
-        cancel: &Cancel,
-    ) -> Result<Option<HashMap<u32, (String, u64)>>> {
-        let mut parts = HashMap::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let mut req = Req::new(
-                Method::GET,
-                Some(key),
-                format!("listing the parts of {key}"),
-            )
-            .query("uploadId", upload_id);
-            if let Some(m) = &marker {
-                req = req.query("part-number-marker", m.clone());
-            }
-            if let Some(n) = self.page {
-                req = req.query("max-parts", n.to_string());
-            }
-            let resp = self.send(&req, Some(cancel)).await?;
-            if !resp.status().is_success() {
-                let (status, code, message) = read_error(resp).await;
-                if code == "NoSuchUpload" || (status == 404 && code.is_empty()) {
-                    return Ok(None);
-                }
-                return Err(self.explain(&req.what, status, &code, &message));
-            }
-            let body = resp.text().await.unwrap_or_default();
-            for p in tags(&body, "Part") {
-                let n = tag(p, "PartNumber").and_then(|v| v.trim().parse().ok());
-                let size = tag(p, "Size").and_then(|v| v.trim().parse().ok());
-                let etag = tag(p, "ETag").map(|e| unescape(e).trim_matches('"').to_string());
-                if let (Some(n), Some(size), Some(etag)) = (n, size, etag) {
-                    parts.insert(n, (etag, size));
-                }
-            }
-            let truncated = tag(&body, "IsTruncated").is_some_and(|v| v.trim() == "true");
-            match tag(&body, "NextPartNumberMarker") {
-                Some(m) if truncated && !m.trim().is_empty() => marker = Some(m.trim().to_string()),
-                _ => return Ok(Some(parts)),
-            }
-        }
-    }
-
-    /// Abandon an upload (its parts stop costing storage). Best effort.
-    async fn abort(&self, key: &str, upload_id: &str) {
-        let req = Req::new(
-            Method::DELETE,
-            Some(key),
-            format!("abandoning an old upload of {key}"),
-        )
-        .query("uploadId", upload_id);
-        match self.send(&req, None).await {
-            Ok(r) if r.status().is_success() || r.status() == StatusCode::NOT_FOUND => {}
-            Ok(r) => {
-                let (status, code, message) = read_error(r).await;
-                tracing::warn!("{}", self.explain(&req.what, status, &code, &message));
-            }
-            Err(e) => tracing::warn!("{e:#}"),
-        }
-    }
-
-    async fn put_multipart(
-        &self,
-        up: &Upload<'_>,
-        key: &str,
-        saved: Option<State>,
-    ) -> Result<Stored> {
-        let part_size = self.part_size_for(up.size);
-        let n_parts = up.size.div_ceil(part_size);
-        let mut file =
-            File::open(up.file).with_context(|| format!("cannot open {}", up.file.display()))?;
-
-        // Go on with the saved upload when it is this file's and the server still has it.
-        let mut resumed = None;
-        if let Some(s) = saved {
-            if s.key == key
-                && s.size == up.size
-                && s.sha256 == up.sha256
-                && s.part_size == part_size
-            {
-                match self.list_parts(key, &s.upload_id, up.cancel).await? {
-                    Some(on_server) => {
-                        tracing::info!(
-                            "{}: resuming the upload of {} ({} of {n_parts} parts on the server)",
-                            self.describe(),
-                            up.name,
-                            on_server.len()
-                        );
-                        resumed = Some((s, on_server));
-                    }
-                    None => tracing::info!(
-                        "{}: the interrupted upload of {} is gone from the server; starting over",
-                        self.describe(),
-                        up.name
-                    ),
-                }
-            } else {
-                self.abort(&s.key, &s.upload_id).await;
-            }
-        }
-        let (mut state, on_server) = match resumed {
-            Some(x) => x,
-            None => {
-                let upload_id = self.create_upload(key, up).await?;
-                let s = State {
-                    upload_id,
-                    key: key.to_string(),
-                    part_size,
-                    size: up.size,
-                    sha256: up.sha256.to_string(),
-                    parts: Vec::new(),
-                };
-                up.resume.save(Some(&serde_json::to_string(&s)?))?;
-                (s, HashMap::new())
-            }
-        };
-        state.parts.clear();
-
-        let mut buf = Vec::with_capacity(part_size as usize);
-        let mut md5s = Vec::with_capacity(16 * n_parts as usize);
-        let mut done = 0u64;
-        for n in 1..=n_parts as u32 {
-            up.cancel.check()?;
-            let offset = (n as u64 - 1) * part_size;
-            let len = part_size.min(up.size - offset);
-            read_part(&mut file, offset, len, &mut buf)
-                .with_context(|| format!("cannot read {}", up.file.display()))?;
-            let md5 = Md5::digest(&buf);
-            let md5_hex = hex(&md5);
-            let there = on_server
-                .get(&n)
-                .is_some_and(|(etag, size)| *etag == md5_hex && *size == len);
-            if !there {
-                throttle(up.throttle, len, up.cancel).await?;
-                let req = Req::new(
-                    Method::PUT,
-                    Some(key),
-                    format!("uploading part {n} of {n_parts} of {}", up.name),
-                )
-                .query("partNumber", n.to_string())
-                .query("uploadId", state.upload_id.clone())
-                .header("content-md5", b64(&md5))
-                .body(std::mem::take(&mut buf));
-                let resp = self.send_ok(&req, Some(up.cancel)).await?;
-                buf = req.body;
-                let etag = etag_of(&resp);
-                if etag != md5_hex {
-                    bail!(
-                        "{}: {}: the server's ETag {etag:?} is not the part's MD5 {md5_hex}",
-                        self.describe(),
-                        req.what
-                    );
-                }
-                self.parts_sent.fetch_add(1, Ordering::Relaxed);
-            }
-            md5s.extend_from_slice(&md5);
-            state.parts.push((n, md5_hex));
-            up.resume.save(Some(&serde_json::to_string(&state)?))?;
-            done += len;
-            (up.progress)(done);
-        }
-        up.cancel.check()?;
-
-        let mut xml = String::from("<CompleteMultipartUpload>");
-        for (n, etag) in &state.parts {
-            let _ = write!(
-                xml,
-                "<Part><PartNumber>{n}</PartNumber><ETag>\"{etag}\"</ETag></Part>"
-            );
-        }
-        xml.push_str("</CompleteMultipartUpload>");
-        let req = Req::new(
-            Method::POST,
-            Some(key),
-            format!("completing the upload of {}", up.name),
-        )
-        .query("uploadId", state.upload_id.clone())
-        .header("content-type", "application/xml")
-        .body(xml.into_bytes());
-        let resp = self.send_ok(&req, Some(up.cancel)).await?;
-        let body = resp.text().await.unwrap_or_default();
-        self.error_in_body(&req.what, &body)?;
-        let etag = tag(&body, "ETag")
-            .map(|e| unescape(e).trim_matches('"').to_string())
-            .unwrap_or_default();
-        let want = format!("{}-{n_parts}", hex(&Md5::digest(&md5s)));
-        if etag != want {
-            bail!(
-                "{}: completing the upload of {}: the server's ETag {etag:?} is not the parts' {want}",
-                self.describe(),
-                up.name
-            );
-        }
-        self.check_stored(up, key, &want).await?;
-        up.resume.save(None)?;
-        Ok(Stored {
-            bytes: up.size,
-            proof: Proof::Etag,
-        })
     }
 
     async fn list_async(&self, dir: &str) -> Result<Vec<Object>> {
@@ -884,83 +667,6 @@ impl S3 {
         }
     }
 
-    /// Copy an object above one copy's limit: a multipart upload whose
-    /// parts are ranges of the source (UploadPartCopy), metadata kept.
-    async fn copy_in_parts(
-        &self,
-        source: &str,
-        tk: &str,
-        head: &Head,
-        from: &str,
-        to: &str,
-    ) -> Result<()> {
-        let mut req = Req::new(
-            Method::POST,
-            Some(tk),
-            format!("starting to copy {from} to {to}"),
-        )
-        .query("uploads", "");
-        if let Some(sha) = &head.sha256 {
-            req = req.header("x-amz-meta-sha256", sha.clone());
-        }
-        let resp = self.send_ok(&req, None).await?;
-        let body = resp.text().await.unwrap_or_default();
-        let upload_id = tag(&body, "UploadId").map(unescape).ok_or_else(|| {
-            anyhow!(
-                "{}: {}: no UploadId in the answer",
-                self.describe(),
-                req.what
-            )
-        })?;
-        let result = async {
-            let part = self.copy_limit;
-            let n_parts = head.size.div_ceil(part);
-            let mut xml = String::from("<CompleteMultipartUpload>");
-            for n in 1..=n_parts {
-                let first = (n - 1) * part;
-                let last = (first + part).min(head.size) - 1;
-                let req = Req::new(
-                    Method::PUT,
-                    Some(tk),
-                    format!("copying part {n} of {n_parts} of {from} to {to}"),
-                )
-                .query("partNumber", n.to_string())
-                .query("uploadId", upload_id.clone())
-                .header("x-amz-copy-source", source)
-                .header("x-amz-copy-source-range", format!("bytes={first}-{last}"));
-                let resp = self.send_ok(&req, None).await?;
-                let body = resp.text().await.unwrap_or_default();
-                self.error_in_body(&req.what, &body)?;
-                let etag = tag(&body, "ETag")
-                    .map(|e| unescape(e).trim_matches('"').to_string())
-                    .ok_or_else(|| {
-                        anyhow!("{}: {}: no ETag in the answer", self.describe(), req.what)
-                    })?;
-                let _ = write!(
-                    xml,
-                    "<Part><PartNumber>{n}</PartNumber><ETag>\"{etag}\"</ETag></Part>"
-                );
-            }
-            xml.push_str("</CompleteMultipartUpload>");
-            let req = Req::new(
-                Method::POST,
-                Some(tk),
-                format!("completing the copy of {from} to {to}"),
-            )
-            .query("uploadId", upload_id.clone())
-            .header("content-type", "application/xml")
-            .body(xml.into_bytes());
-            let resp = self.send_ok(&req, None).await?;
-            let body = resp.text().await.unwrap_or_default();
-            self.error_in_body(&req.what, &body)
-        }
-        .await;
-        if result.is_err() {
-            self.abort(tk, &upload_id).await;
-        }
-        result
-    }
-
     async fn rename_async(&self, from: &str, to: &str) -> Result<()> {
         let (fk, tk) = (self.key(from)?, self.key(to)?);
         let head = self.head_key(&fk).await?.ok_or_else(|| {
@@ -969,7 +675,7 @@ impl S3 {
                 self.describe()
             )
         })?;
-        let source = format!("/{}/{}", self.bucket, uri_encode(&fk, true));
+        let source = format!("/{}/{}", self.bucket, percent_encode(&fk, true));
         if head.size > self.copy_limit {
             self.copy_in_parts(&source, &tk, &head, from, to).await?;
         } else {
@@ -1053,23 +759,6 @@ impl Remote for S3 {
     }
 }
 
-/// Read `len` bytes at `offset` into `buf` (replacing its contents).
-fn read_part(file: &mut File, offset: u64, len: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    buf.clear();
-    file.seek(SeekFrom::Start(offset))?;
-    let got = file.take(len).read_to_end(buf)?;
-    if got as u64 != len {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            format!(
-                "the file ended at {} bytes: it changed during the upload",
-                offset + got as u64
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// Wait for the throttle in 1 MiB steps.
 async fn throttle(t: &Throttle, bytes: u64, cancel: &Cancel) -> Result<(), Cancelled> {
     let mut left = bytes;
@@ -1129,363 +818,9 @@ fn error_chain(e: &reqwest::Error) -> String {
     s
 }
 
-fn parse_http_date(s: &str) -> Option<Timestamp> {
-    jiff::fmt::rfc2822::DateTimeParser::new()
-        .parse_timestamp(s)
-        .ok()
-}
-
-// ---- XML: S3's answers are flat enough for a tag finder ----
-
-/// The text inside the first `<name>…</name>`.
-fn tag<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let start = xml.find(&open)? + open.len();
-    let end = xml[start..].find(&close)? + start;
-    Some(&xml[start..end])
-}
-
-/// The texts inside every `<name>…</name>`.
-fn tags<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(i) = rest.find(&open) {
-        let from = i + open.len();
-        let Some(j) = rest[from..].find(&close) else {
-            break;
-        };
-        out.push(&rest[from..from + j]);
-        rest = &rest[from + j + close.len()..];
-    }
-    out
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-// ---- AWS Signature Version 4 ----
-
-/// Who signs, for which region and service.
-struct Credentials<'a> {
-    key_id: &'a str,
-    secret: &'a str,
-    region: &'a str,
-    service: &'a str,
-}
-
-/// Percent-encoding as SigV4 wants it: all but `A-Za-z0-9-_.~`, upper-case
-/// hex; `/` kept when `keep_slash` (object keys in the path).
-fn uri_encode(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b'/' if keep_slash => out.push('/'),
-            _ => {
-                let _ = write!(out, "%{b:02X}");
-            }
-        }
-    }
-    out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex(&Sha256::digest(data))
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
-    ring::hmac::sign(&key, data).as_ref().to_vec()
-}
-
-/// The signing key of one day, region and service.
-fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
-    let k = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
-    let k = hmac(&k, region.as_bytes());
-    let k = hmac(&k, service.as_bytes());
-    hmac(&k, b"aws4_request")
-}
-
-/// The canonical request of SigV4: `path` is the encoded URI as sent,
-/// `query` raw pairs, `headers` every header to sign (lower-case names).
-fn canonical_request(
-    method: &str,
-    path: &str,
-    query: &[(String, String)],
-    headers: &[(String, String)],
-    payload_hash: &str,
-) -> (String, String) {
-    let mut q: Vec<(String, String)> = query
-        .iter()
-        .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
-        .collect();
-    q.sort();
-    let cq = q
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut h: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.to_ascii_lowercase(),
-                v.split_whitespace().collect::<Vec<_>>().join(" "),
-            )
-        })
-        .collect();
-    h.sort();
-    let ch: String = h.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-    let signed = h
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
-    (
-        format!("{method}\n{path}\n{cq}\n{ch}\n{signed}\n{payload_hash}"),
-        signed,
-    )
-}
-
-/// The `Authorization` header of one request (`amz_date` as `20130524T000000Z`).
-fn authorization(
-    c: &Credentials<'_>,
-    method: &str,
-    path: &str,
-    query: &[(String, String)],
-    headers: &[(String, String)],
-    payload_hash: &str,
-    amz_date: &str,
-) -> String {
-    let (creq, signed) = canonical_request(method, path, query, headers, payload_hash);
-    let date = &amz_date[..8];
-    let scope = format!("{date}/{}/{}/aws4_request", c.region, c.service);
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        sha256_hex(creq.as_bytes())
-    );
-    let sig = hex(&hmac(
-        &signing_key(c.secret, date, c.region, c.service),
-        to_sign.as_bytes(),
-    ));
-    format!(
-        "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed}, Signature={sig}",
-        c.key_id
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    const S3_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-
-    fn s3_creds() -> Credentials<'static> {
-        Credentials {
-            key_id: "AKIAIOSFODNN7EXAMPLE",
-            secret: S3_SECRET,
-            region: "us-east-1",
-            service: "s3",
-        }
-    }
-
-    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    fn sig(auth: &str) -> &str {
-        auth.rsplit("Signature=").next().unwrap()
-    }
-
-    /// AWS docs, "Deriving the signing key" (IAM example).
-    #[test]
-    fn the_documented_signing_key() {
-        let k = signing_key(
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            "20120215",
-            "us-east-1",
-            "iam",
-        );
-        assert_eq!(
-            hex(&k),
-            "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
-        );
-    }
-
-    /// AWS S3 docs, "Signature calculation examples": GET Object with a Range.
-    #[test]
-    fn the_documented_get_object() {
-        let auth = authorization(
-            &s3_creds(),
-            "GET",
-            "/test.txt",
-            &[],
-            &h(&[
-                ("Host", "examplebucket.s3.amazonaws.com"),
-                ("Range", "bytes=0-9"),
-                ("x-amz-content-sha256", EMPTY),
-                ("x-amz-date", "20130524T000000Z"),
-            ]),
-            EMPTY,
-            "20130524T000000Z",
-        );
-        assert_eq!(
-            auth,
-            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, \
-             SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, \
-             Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
-        );
-    }
-
-    /// The same page: PUT Object (a `$` in the key, a storage class header).
-    #[test]
-    fn the_documented_put_object() {
-        let payload = sha256_hex(b"Welcome to Amazon S3.");
-        assert_eq!(
-            payload,
-            "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"
-        );
-        let auth = authorization(
-            &s3_creds(),
-            "PUT",
-            &format!("/{}", uri_encode("test$file.text", true)),
-            &[],
-            &h(&[
-                ("Host", "examplebucket.s3.amazonaws.com"),
-                ("Date", "Fri, 24 May 2013 00:00:00 GMT"),
-                ("x-amz-date", "20130524T000000Z"),
-                ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
-                ("x-amz-content-sha256", &payload),
-            ]),
-            &payload,
-            "20130524T000000Z",
-        );
-        assert_eq!(
-            sig(&auth),
-            "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"
-        );
-    }
-
-    /// The same page: GET Bucket lifecycle (an empty-valued query parameter).
-    #[test]
-    fn the_documented_get_lifecycle() {
-        let auth = authorization(
-            &s3_creds(),
-            "GET",
-            "/",
-            &h(&[("lifecycle", "")]),
-            &h(&[
-                ("Host", "examplebucket.s3.amazonaws.com"),
-                ("x-amz-date", "20130524T000000Z"),
-                ("x-amz-content-sha256", EMPTY),
-            ]),
-            EMPTY,
-            "20130524T000000Z",
-        );
-        assert_eq!(
-            sig(&auth),
-            "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543"
-        );
-    }
-
-    /// The same page: GET Bucket (list objects), query sorted by name.
-    #[test]
-    fn the_documented_list_objects() {
-        let auth = authorization(
-            &s3_creds(),
-            "GET",
-            "/",
-            &h(&[("prefix", "J"), ("max-keys", "2")]),
-            &h(&[
-                ("Host", "examplebucket.s3.amazonaws.com"),
-                ("x-amz-date", "20130524T000000Z"),
-                ("x-amz-content-sha256", EMPTY),
-            ]),
-            EMPTY,
-            "20130524T000000Z",
-        );
-        assert_eq!(
-            sig(&auth),
-            "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"
-        );
-    }
-
-    /// The SigV4 test suite's `get-vanilla` (service "service").
-    #[test]
-    fn the_test_suite_get_vanilla() {
-        let c = Credentials {
-            key_id: "AKIDEXAMPLE",
-            secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            region: "us-east-1",
-            service: "service",
-        };
-        let auth = authorization(
-            &c,
-            "GET",
-            "/",
-            &[],
-            &h(&[
-                ("Host", "example.amazonaws.com"),
-                ("X-Amz-Date", "20150830T123600Z"),
-            ]),
-            EMPTY,
-            "20150830T123600Z",
-        );
-        assert_eq!(
-            auth,
-            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
-             SignedHeaders=host;x-amz-date, \
-             Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
-        );
-    }
-
-    #[test]
-    fn keys_are_encoded_like_sigv4_wants() {
-        assert_eq!(
-            uri_encode("База/a b+c~_.-$.zip", true),
-            "%D0%91%D0%B0%D0%B7%D0%B0/a%20b%2Bc~_.-%24.zip"
-        );
-        assert_eq!(uri_encode("a/b=c", false), "a%2Fb%3Dc");
-    }
-
-    #[test]
-    fn xml_tags_and_entities() {
-        let xml = "<R xmlns=\"x\"><IsTruncated>false</IsTruncated>\
-                   <Contents><Key>a&amp;b/c.zip</Key><Size>5</Size></Contents>\
-                   <Contents><Key>d</Key><Size>7</Size></Contents>\
-                   <KeyCount>2</KeyCount></R>";
-        let c = tags(xml, "Contents");
-        assert_eq!(c.len(), 2);
-        assert_eq!(unescape(tag(c[0], "Key").unwrap()), "a&b/c.zip");
-        assert_eq!(tag(c[1], "Size"), Some("7"));
-        assert_eq!(tag(xml, "KeyCount"), Some("2"));
-        assert_eq!(unescape("&quot;x&#34;&#x41;&bogus"), "\"x\"A&bogus");
-    }
-
     #[test]
     fn the_part_size_grows_to_stay_under_ten_thousand_parts() {
         let s = S3::new(
