@@ -4,6 +4,7 @@
 #   1. --version                      the .exe loads and starts
 #   2. config check                   a config with Windows paths (Z: = Linux /)
 #   3. metrics --format json          every collector we rely on works under Wine
+#      users --json                   the process table and who is inside each base
 #   4. backup (copy) + verify         a generated base is archived and checked
 #   5. run + GET /api/health          the agent serves HTTP and stops cleanly on Ctrl-C
 #   6. service install/start/status/stop/uninstall under Wine's service manager,
@@ -167,6 +168,13 @@ done
 jq -e '.cpu.count_logical > 0 and (.cpu.per_core | length) == .cpu.count_logical' "$WORK/metrics.json" >/dev/null ||
   { show "$WORK/metrics.json"; fail "metrics: per-core CPU does not match the logical core count"; }
 jq -r '.collectors[] | "   collector \(.collector): " + (if .success then "ok" else "failed (\(.error))" end)' "$WORK/metrics.json"
+
+step "3b. users --json"
+bot users --json >"$WORK/users.json" 2>"$WORK/users.err" ||
+  { show "$WORK/users.err"; fail "users --json exited with an error"; }
+jq -e '(.bases | length) == 1 and (.bases[0].clients | type) == "array" and (.unknown | type) == "array" and (.other | type) == "array"' "$WORK/users.json" >/dev/null ||
+  { show "$WORK/users.json"; fail "users --json printed unexpected JSON"; }
+echo "   $(jq -c '{base: .bases[0].base, inside: (.bases[0].clients | length), unknown: (.unknown | length)}' "$WORK/users.json")"
 
 step "4. backup --method copy, then verify the archive"
 bot backup >"$WORK/backup.out" 2>&1 || { show "$WORK/backup.out"; fail "backup (BACKUP_METHOD=copy) failed"; }

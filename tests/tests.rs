@@ -34,4 +34,5 @@ mod suite {
     mod sftp;
     mod telegram_bot;
     mod telegram_props;
+    mod users;
 }

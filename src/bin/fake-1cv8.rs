@@ -25,7 +25,23 @@
 //! `FAKE_1C_CHILD_PID_FILE` receives the pid of the child `hang` starts;
 //! `FAKE_1C_ENV_FILE` receives the environment it was started with, one
 //! `NAME=value` a line;
-//! `FAKE_1C_DT_BYTES` is the uncompressed `.dt` payload size (default 64 KiB).
+//! `FAKE_1C_DT_BYTES` is the uncompressed `.dt` payload size (default 64 KiB);
+//! `FAKE_1C_CALL_LOG` receives one line per call (the arguments, `/P`
+//! masked).
+//!
+//! `ENTERPRISE /F<base> [/N /P] [/C"<parameter>"] [/UC<code>]
+//! [/DisableStartupDialogs] [/DisableStartupMessages]` is a user's session:
+//! without `/C` it stays open (sleeps until killed); with
+//! `/C"ЗавершитьРаботуПользователей"` or `/C"РазрешитьРаботуПользователей"`
+//! it acts as the standard subsystem library does on the "busy" state.
+//! That state lives in the file `FAKE_1C_BUSY_FILE`, one fact a line:
+//! `busy` (users inside), `pid <n>` (inside while process n is alive; an
+//! `ENTERPRISE` session adds its own), `locked <code>` (new sessions
+//! refused without `/UC<code>`). While users are inside, a dump fails with
+//! 1C's exclusive-lock message. `ЗавершитьРаботуПользователей` with the
+//! right `/UC` code (`FAKE_1C_LOCK_CODE`; any code when unset) ends the
+//! users' sessions and locks; `РазрешитьРаботуПользователей` lifts the lock.
+//! While locked, a dump needs `/UC<code>`.
 //! Each variable may also be given as a `KEY=VALUE` line in a file
 //! `fake-1c.env` beside the executable (the environment wins), so parallel
 //! tests can configure their own copies without touching the process
@@ -73,6 +89,19 @@ fn main() {
             .collect();
         record_args(Path::new(&file), &env);
     }
+    if let Some(file) = settings.get("FAKE_1C_CALL_LOG") {
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if a.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("/P")) {
+                    "/P***".to_string()
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        record_args(Path::new(&file), &[shown.join(" ")]);
+    }
     let exe = std::env::current_exe().unwrap_or_default();
     let stem = exe
         .file_stem()
@@ -85,6 +114,11 @@ fn main() {
         .is_some_and(|a| a.eq_ignore_ascii_case("CREATEINFOBASE"))
     {
         create_infobase(&args[1..], &settings)
+    } else if args
+        .first()
+        .is_some_and(|a| a.eq_ignore_ascii_case("ENTERPRISE"))
+    {
+        enterprise(&args[1..], &settings)
     } else {
         designer(&args, &settings)
     };
@@ -212,6 +246,7 @@ const DESIGNER_OPTIONS: &[(&str, bool)] = &[
     ("F", true),
     ("N", true),
     ("P", true),
+    ("C", true),
 ];
 
 fn parse_designer(args: &[String]) -> Result<HashMap<&'static str, String>, String> {
@@ -316,6 +351,15 @@ fn designer(args: &[String], s: &Settings) -> i32 {
     ) {
         Ok(o) => o,
         Err(msg) => return finish(&[&msg], 1, 1),
+    };
+    // The busy state stands in the way of a dump that would succeed.
+    let busy = matches!(outcome, Outcome::Ok)
+        .then(|| busy_outcome(s, opts.get("UC").map(String::as_str)))
+        .flatten();
+    let outcome = match busy {
+        Some(Err(line)) => return finish(&[line], 1, 1),
+        Some(Ok(o)) => o,
+        None => outcome,
     };
     let dt = Path::new(dt);
     match outcome {
@@ -471,6 +515,150 @@ fn write_cp1251(path: &Path, lines: &[&str]) {
     }
 }
 
+// ---------------------------------------------------------------- busy
+
+/// 1C's answer to a session started while sessions are locked.
+const SESSIONS_LOCKED: &str =
+    "Начало сеанса с информационной базой запрещено. Установлена блокировка начала сеансов";
+const END_SESSIONS: &str = "ЗавершитьРаботуПользователей";
+const ALLOW_SESSIONS: &str = "РазрешитьРаботуПользователей";
+
+/// The facts of `FAKE_1C_BUSY_FILE` (empty when unset or missing).
+fn busy_facts(s: &Settings) -> Vec<String> {
+    s.get("FAKE_1C_BUSY_FILE")
+        .and_then(|f| fs::read_to_string(f).ok())
+        .map(|t| {
+            t.lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn write_busy_facts(s: &Settings, facts: &[String]) -> Result<(), String> {
+    let Some(file) = s.get("FAKE_1C_BUSY_FILE") else {
+        return Ok(());
+    };
+    let text: String = facts.iter().map(|f| format!("{f}\n")).collect();
+    fs::write(&file, text).map_err(|e| format!("cannot write {file}: {e}"))
+}
+
+/// Whether users are inside: a `busy` line, or a `pid` line of a live process.
+fn users_inside(facts: &[String]) -> bool {
+    facts.iter().any(|f| {
+        f == "busy"
+            || f.strip_prefix("pid ")
+                .and_then(|p| p.trim().parse::<u32>().ok())
+                .is_some_and(onec_backup_bot::platform::pid_alive)
+    })
+}
+
+/// The code sessions are locked with, if they are.
+fn locked_with(facts: &[String]) -> Option<String> {
+    facts
+        .iter()
+        .find_map(|f| f.strip_prefix("locked ").map(|c| c.trim().to_string()))
+}
+
+/// What a dump meets in the busy state: `None` when nothing stands in the
+/// way, `Ok(Lock)` while users are inside, `Err(line)` while sessions are
+/// locked and `uc` is not the code.
+fn busy_outcome(s: &Settings, uc: Option<&str>) -> Option<Result<Outcome, &'static str>> {
+    let facts = busy_facts(s);
+    if users_inside(&facts) {
+        return Some(Ok(Outcome::Lock));
+    }
+    match locked_with(&facts) {
+        Some(code) if uc != Some(code.as_str()) => Some(Err(SESSIONS_LOCKED)),
+        _ => None,
+    }
+}
+
+/// `ENTERPRISE` (arguments after the mode).
+fn enterprise(args: &[String], s: &Settings) -> i32 {
+    let opts = match parse_options(args.iter()) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("1cv8: {msg}");
+            return 1;
+        }
+    };
+    let out = opts.get("Out").map(PathBuf::from);
+    let finish = |lines: &[&str], code: i32| {
+        if let Some(out) = &out {
+            write_cp1251(out, lines);
+        }
+        for l in lines {
+            if code == 0 {
+                println!("{l}");
+            } else {
+                eprintln!("{l}");
+            }
+        }
+        code
+    };
+    let Some(base) = opts.get("F") else {
+        return finish(&["Не задан параметр /F"], 1);
+    };
+    if !Path::new(base).join("1Cv8.1CD").is_file() {
+        return finish(&[NO_BASE, base.as_str()], 1);
+    }
+    let user = opts.get("N").map(String::as_str);
+    let password = opts.get("P").map(String::as_str);
+    let creds_ok = s
+        .get("FAKE_1C_EXPECT_USER")
+        .is_none_or(|u| Some(u.as_str()) == user)
+        && s.get("FAKE_1C_EXPECT_PASSWORD")
+            .is_none_or(|p| Some(p.as_str()) == password);
+    if !creds_ok {
+        return finish(&[BADCREDS], 1);
+    }
+    let uc = opts.get("UC").map(String::as_str);
+    let mut facts = busy_facts(s);
+    let code_ok = |uc: Option<&str>| match (s.get("FAKE_1C_LOCK_CODE"), uc) {
+        (_, None) => false,
+        (Some(want), Some(got)) => want == got,
+        (None, Some(got)) => !got.is_empty(),
+    };
+    let done = match opts.get("C").map(String::as_str) {
+        None => {
+            if let Some(code) = locked_with(&facts)
+                && uc != Some(code.as_str())
+            {
+                return finish(&[SESSIONS_LOCKED], 1);
+            }
+            facts.push(format!("pid {}", std::process::id()));
+            if let Err(e) = write_busy_facts(s, &facts) {
+                return finish(&[&e], 1);
+            }
+            sleep_forever()
+        }
+        Some(END_SESSIONS) => {
+            if !code_ok(uc) {
+                return finish(&["Неверный код разрешения (/UC)"], 1);
+            }
+            facts.retain(|f| f != "busy" && !f.starts_with("pid ") && !f.starts_with("locked "));
+            facts.push(format!("locked {}", uc.unwrap_or_default()));
+            "Работа пользователей завершена, начало сеансов заблокировано"
+        }
+        Some(ALLOW_SESSIONS) => {
+            if let Some(code) = locked_with(&facts)
+                && uc != Some(code.as_str())
+            {
+                return finish(&[SESSIONS_LOCKED], 1);
+            }
+            facts.retain(|f| !f.starts_with("locked "));
+            "Блокировка начала сеансов снята"
+        }
+        Some(_) => "Параметр запуска передан конфигурации",
+    };
+    match write_busy_facts(s, &facts) {
+        Ok(()) => finish(&[done], 0),
+        Err(e) => finish(&[&e], 1),
+    }
+}
+
 // ---------------------------------------------------------------- ibcmd
 
 struct IbcmdArgs {
@@ -570,6 +758,17 @@ fn ibcmd(args: &[String], s: &Settings) -> i32 {
             eprintln!("ibcmd: {msg}");
             return 1;
         }
+    };
+    let busy = matches!(outcome, Outcome::Ok)
+        .then(|| busy_outcome(s, None))
+        .flatten();
+    let outcome = match busy {
+        Some(Err(line)) => {
+            eprintln!("{line}");
+            return 1;
+        }
+        Some(Ok(o)) => o,
+        None => outcome,
     };
     let dt = Path::new(&a.output);
     match outcome {

@@ -16,6 +16,7 @@ mod restore;
 mod run;
 mod schedule;
 mod service;
+mod users;
 mod verify;
 
 use crate::cancel::Cancel;
@@ -78,6 +79,9 @@ enum Command {
         #[arg(long, default_value = crate::daemon::service::DEFAULT_NAME)]
         name: String,
     },
+    /// Who is inside each base now: the 1C client processes on this
+    /// computer with user, pid, session and since when.
+    Users(users::Args),
     /// Print one collection of the server metrics (--format prom|json).
     Metrics(metrics::Args),
     /// Configuration commands.
@@ -190,6 +194,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Offsite { action }) => offsite::run(&load(&cli)?, action),
         Some(Command::Schedule(args)) => schedule::run(&load(&cli)?, args),
         Some(Command::Metrics(args)) => metrics::run(&load(&cli)?, args),
+        Some(Command::Users(args)) => users::run(&load(&cli)?, args),
     }
 }
 

@@ -9,7 +9,7 @@ use super::model::{Base, DrillFrom, Export, Telegram};
 use super::offsite::OffsiteTarget;
 use super::resolve::{Resolver, forbidden_in_file_name};
 use super::value::url_credential;
-use super::{Compress, Origin, Problem};
+use super::{Compress, Origin, Problem, UsersPolicy};
 use std::collections::BTreeMap;
 
 /// A base's `drill_from` names a configured target that takes the base:
@@ -86,6 +86,15 @@ pub(super) fn check_bases(problems: &mut Vec<Problem>, bases: &[Base]) {
                 "BACKUP_COMPRESS zip or zstd when BACKUP_ARCHIVE_PASSWORD is set: without an \
                  archive there is nothing to encrypt (zip: AES-256 that 7-Zip and WinRAR open; \
                  zstd: .tar.zst.age), or no archive password for this base",
+            ));
+        }
+        if matches!(b.when_users_inside, UsersPolicy::Lock | UsersPolicy::Close) {
+            problems.push(Problem::new(
+                b.origin.clone(),
+                format!("when_users_inside: {}", b.when_users_inside.as_str()),
+                "BACKUP_WHEN_USERS_INSIDE fail or wait: `lock` and `close` are not built yet; \
+                 with `fail` a dump that finds users inside fails and names them, with `wait` \
+                 it is tried again every BACKUP_USERS_RETRY_MINUTES for BACKUP_USERS_WAIT_MINUTES",
             ));
         }
         if b.name.chars().any(char::is_control) {

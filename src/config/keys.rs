@@ -96,6 +96,7 @@ pub const METHODS: &[&str] = &["dump", "ibcmd", "copy"];
 pub const COMPRESSIONS: &[&str] = &["zip", "zstd", "none"];
 pub const LANGUAGES: &[&str] = &["ru", "en"];
 pub const VERIFIES: &[&str] = &["read", "size"];
+pub const USERS_POLICIES: &[&str] = &["fail", "wait", "lock", "close"];
 
 use Kind::*;
 
@@ -237,6 +238,27 @@ pub static KEYS: &[Key] = &[
         Bool,
         Some("false"),
         "Для copy: добавлять журнал регистрации 1Cv8Log/",
+    ),
+    k(
+        &["BACKUP_WHEN_USERS_INSIDE"],
+        "backup.when_users_inside",
+        Choice(USERS_POLICIES),
+        Some("fail"),
+        "Если в базе остались пользователи: fail (выгрузка пробуется; при отказе 1С в ошибке названы пользователи) | wait (повторять, пока не выйдут) | lock | close (ещё не реализованы)",
+    ),
+    k(
+        &["BACKUP_USERS_RETRY_MINUTES"],
+        "backup.users_retry_minutes",
+        Int { min: 1, max: 1440 },
+        Some("5"),
+        "when_users_inside=wait: через сколько минут повторять выгрузку",
+    ),
+    k(
+        &["BACKUP_USERS_WAIT_MINUTES"],
+        "backup.users_wait_minutes",
+        Int { min: 0, max: 1440 },
+        Some("60"),
+        "when_users_inside=wait: сколько минут всего ждать выхода пользователей, затем ошибка с их именами",
     ),
     k(
         &["BACKUP_HISTORY_DB"],
@@ -910,6 +932,7 @@ pub static BASE_KEYS: &[&str] = &[
     "archive_password",
     "delete_dt_after_compress",
     "include_log",
+    "when_users_inside",
     "timeout",
     "keep",
     "retention",

@@ -61,6 +61,25 @@ pub enum Compress {
 
 words!(Compress, Zip => "zip", Zstd => "zstd", None => "none");
 
+/// What a backup does when users are inside the base (`BACKUP_WHEN_USERS_INSIDE`,
+/// `bases[].when_users_inside`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum UsersPolicy {
+    /// Try the dump; when 1C cannot lock the base, fail naming who was inside.
+    #[default]
+    Fail,
+    /// Retry every `BACKUP_USERS_RETRY_MINUTES` until the users leave or
+    /// `BACKUP_USERS_WAIT_MINUTES` pass (or quiet hours begin), then fail as `Fail`.
+    Wait,
+    /// Block new sessions with the lock code, dump, unblock (not built yet).
+    Lock,
+    /// End the 1C clients of the base after a warning (not built yet).
+    Close,
+}
+
+words!(UsersPolicy, Fail => "fail", Wait => "wait", Lock => "lock", Close => "close");
+
 mod check;
 mod cross_checks;
 pub mod keys;

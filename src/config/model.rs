@@ -5,7 +5,7 @@
 
 use super::keys::Key;
 use super::offsite::OffsiteTarget;
-use super::{Compress, Method, Origin, Secret};
+use super::{Compress, Method, Origin, Secret, UsersPolicy};
 use crate::logging::Masker;
 use crate::retention::KeepPolicy;
 use crate::schedule::{QuietHours, Schedule};
@@ -40,6 +40,11 @@ pub struct Base {
     pub archive_password: Option<Secret>,
     pub delete_dt_after_compress: bool,
     pub include_log: bool,
+    /// What to do when users are inside the base.
+    pub when_users_inside: UsersPolicy,
+    /// Policy `wait`: how often to try again, and for how long in all.
+    pub users_retry: Duration,
+    pub users_wait: Duration,
     pub timeout: Duration,
     pub keep: KeepPolicy,
     /// When to back up automatically; `None` = manual backups only.

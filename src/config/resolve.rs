@@ -12,7 +12,7 @@ use super::model::{
 };
 use super::sources::{DotEnvEntry, Raw, RawBase, YamlDoc};
 use super::value::{Typed, show, url_credential, validate};
-use super::{Compress, ConfigError, Method, Origin, Problem, Secret};
+use super::{Compress, ConfigError, Method, Origin, Problem, Secret, UsersPolicy};
 use crate::retention::KeepPolicy;
 use jiff::SignedDuration;
 use jiff::tz::TimeZone;
@@ -234,6 +234,9 @@ impl<'a> Resolver<'a> {
             archive_password: self.secret("backup.archive_password"),
             delete_dt_after_compress: self.flag("backup.delete_dt_after_compress"),
             include_log: self.flag("backup.include_log"),
+            when_users_inside: word(&UsersPolicy::ALL, &self.text("backup.when_users_inside")),
+            users_retry: Duration::from_secs(60 * self.num("backup.users_retry_minutes") as u64),
+            users_wait: Duration::from_secs(60 * self.num("backup.users_wait_minutes") as u64),
             timeout: Duration::from_secs(self.num("onec.timeout") as u64),
             keep: self.global_keep(),
             schedule: match self.typed.get("backup.schedule") {
@@ -339,6 +342,10 @@ impl<'a> Resolver<'a> {
         }
         if let Some(Typed::Bool(v)) = check("include_log", kind("backup.include_log"), p) {
             b.include_log = v;
+        }
+        let users = kind("backup.when_users_inside");
+        if let Some(Typed::Str(w)) = check("when_users_inside", users, p) {
+            b.when_users_inside = word(&UsersPolicy::ALL, &w);
         }
         if let Some(Typed::Int(n)) = check("timeout", kind("onec.timeout"), p) {
             b.timeout = Duration::from_secs(n as u64);

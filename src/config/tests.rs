@@ -1043,6 +1043,50 @@ fn offsite_problems_name_the_place_and_what_to_do() {
 }
 
 #[test]
+fn when_users_inside_is_per_base_and_lock_and_close_are_refused_for_now() {
+    let dir = with_yaml(
+        "onec:\n  base_path: /srv/buh\nbackup:\n  when_users_inside: WAIT\n  users_retry_minutes: 2\n  users_wait_minutes: 30\nbases:\n  - name: zup\n    path: /srv/zup\n    when_users_inside: fail\n",
+    );
+    let cfg = load_in(&dir, &[]).unwrap();
+    assert_eq!(
+        cfg.bases[0].when_users_inside,
+        crate::config::UsersPolicy::Wait
+    );
+    assert_eq!(cfg.bases[0].users_retry.as_secs(), 120);
+    assert_eq!(cfg.bases[0].users_wait.as_secs(), 1800);
+    assert_eq!(
+        cfg.bases[1].when_users_inside,
+        crate::config::UsersPolicy::Fail
+    );
+    let plain = load_env(&[("ONEC_BASE_PATH", "/b")]).unwrap();
+    assert_eq!(
+        plain.bases[0].when_users_inside,
+        crate::config::UsersPolicy::Fail
+    );
+    assert_eq!(plain.bases[0].users_retry.as_secs(), 300);
+    assert_eq!(plain.bases[0].users_wait.as_secs(), 3600);
+    for policy in ["lock", "close"] {
+        let err = load_env(&[
+            ("ONEC_BASE_PATH", "/b"),
+            ("BACKUP_WHEN_USERS_INSIDE", policy),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert_contains(
+            &err,
+            &[&format!("when_users_inside: {policy}"), "not built yet"],
+        );
+    }
+    let err = load_env(&[
+        ("ONEC_BASE_PATH", "/b"),
+        ("BACKUP_WHEN_USERS_INSIDE", "kill"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert_contains(&err, &["fail, wait, lock, close"]);
+}
+
+#[test]
 fn drill_from_is_inherited_and_checked_against_the_targets() {
     let yaml = |trade: &str| {
         format!(

@@ -1,13 +1,13 @@
 //! Who is inside 1C: client processes (`1cv8`, `1cv8c`, `1cv8s`, `1cv8t`,
 //! with or without `.exe`, any case) counted per OS user, from the process
-//! table the process collector already read.
+//! table the process collector already read (the names are
+//! [`crate::onec::inside`]'s).
 
 use super::ProcInfo;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Names of 1C client executables, without extension, lowercase.
-pub const CLIENT_NAMES: &[&str] = &["1cv8", "1cv8c", "1cv8s", "1cv8t"];
+pub use crate::onec::inside::{CLIENT_NAMES, is_client};
 
 /// 1C client processes of one user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,13 +23,6 @@ pub struct OnecUsers {
     pub total: u64,
     /// Sorted by user name.
     pub per_user: Vec<OnecUser>,
-}
-
-/// Whether a process name is a 1C client.
-pub fn is_client(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    let stem = lower.strip_suffix(".exe").unwrap_or(&lower);
-    CLIENT_NAMES.contains(&stem)
 }
 
 /// Count 1C clients per user.

@@ -14,6 +14,7 @@
 
 pub mod files;
 pub mod generate;
+pub mod inside;
 pub mod outlog;
 
 mod designer;

@@ -1,5 +1,6 @@
 //! Small operating-system facts the rest of the crate needs (disk space,
-//! durable renames, host name, whether a pid is alive, `/proc` units),
+//! durable renames, host name, whether a pid is alive, `/proc` units, the
+//! process table with owners and command lines),
 //! behind one signature per OS (`unix.rs`, `windows.rs`), swapped by module
 //! as ripgrep does. Raw FFI stays in those files.
 //!
@@ -10,6 +11,9 @@
 
 use std::io;
 use std::path::Path;
+
+mod processes;
+pub use processes::{CommandLine, ProcessFacts, ShareOpen, ancestors, processes, share_opens};
 
 #[cfg(unix)]
 #[path = "unix.rs"]
