@@ -8,9 +8,11 @@
 use super::archive::{self, Source};
 use super::history::{Finish, History, NewRun, Run, Status, Trigger};
 use super::lock;
+
+mod inside;
 use super::{crypt, fingerprint, naming, prune, verify};
 use crate::cancel::Cancel;
-use crate::config::{Base, Compress, Config, Method, UsersPolicy};
+use crate::config::{Base, Compress, Config, Method};
 use crate::onec;
 use serde::Serialize;
 use std::fs;
@@ -398,18 +400,13 @@ pub fn run(
     let run_id = history.start_run(&new_run).map_err(setup)?;
     events(Event::Started { run_id });
     let mut log_path = None;
-    // Policy `wait`: while 1C cannot lock the base because users are
-    // inside, try again every BACKUP_USERS_RETRY_MINUTES until
-    // BACKUP_USERS_WAIT_MINUTES have passed or quiet hours begin; one row.
-    let waiting = Instant::now();
-    let quiet_at_start = in_quiet_hours(cfg, base);
-    let mut attempts = 1u32;
-    let (result, wait_note) = loop {
+    // The users-inside policy (`wait` tries again; one row either way).
+    let (result, wait_note) = inside::attempts(cfg, base, cancel, || {
         let attempt_files = match &files {
             Ok(f) => Ok(f.clone()),
             Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
         };
-        let result = execute(
+        execute(
             cfg,
             base,
             attempt_files,
@@ -417,26 +414,8 @@ pub fn run(
             events,
             cancel,
             &mut log_path,
-        );
-        let users_inside = matches!(&result, Err(e) if e.users_inside());
-        if !users_inside || base.when_users_inside != UsersPolicy::Wait {
-            break (result, None);
-        }
-        let quiet_began = !quiet_at_start && in_quiet_hours(cfg, base);
-        if let Some(why) = wait_ends(waiting.elapsed(), attempts, base, quiet_began) {
-            break (result, Some(why));
-        }
-        let mins = |d: std::time::Duration| d.as_secs().div_ceil(60);
-        tracing::info!(
-            base = %base.name,
-            "users are inside; trying again in {} min (attempt {attempts})",
-            mins(base.users_retry)
-        );
-        if !sleep_unless_cancelled(base.users_retry, cancel) {
-            break (Err(StepError::Cancelled), None);
-        }
-        attempts += 1;
-    };
+        )
+    });
     let finished = jiff::Timestamp::now();
     match result {
         Ok(done) => {
@@ -520,7 +499,7 @@ pub fn run(
             }
             if e.users_inside() {
                 message.push_str("; ");
-                message.push_str(&who_was_inside(cfg, base));
+                message.push_str(&inside::who_was_inside(cfg, base));
             }
             let finish = failed_finish(
                 Status::Failed,
@@ -543,65 +522,6 @@ pub fn run(
             })))
         }
     }
-}
-
-/// Policy `wait`, after attempt number `attempts` met users inside
-/// `waited` after the first: why the wait ends now, or `None` to try again
-/// after `base.users_retry` (when that still ends within `base.users_wait`
-/// and quiet hours have not begun).
-fn wait_ends(
-    waited: std::time::Duration,
-    attempts: u32,
-    base: &Base,
-    quiet_began: bool,
-) -> Option<String> {
-    let mins = |d: std::time::Duration| d.as_secs().div_ceil(60);
-    let why = if waited + base.users_retry > base.users_wait {
-        format!(
-            "then gave up (BACKUP_USERS_WAIT_MINUTES={})",
-            mins(base.users_wait)
-        )
-    } else if quiet_began {
-        "until quiet hours began".to_string()
-    } else {
-        return None;
-    };
-    Some(format!(
-        "waited {} min over {attempts} attempt(s) for users to leave, {why}",
-        mins(waited)
-    ))
-}
-
-/// Whether the base's quiet hours hold now.
-fn in_quiet_hours(cfg: &Config, base: &Base) -> bool {
-    let now = jiff::ZonedDateTime::now().with_time_zone(cfg.timezone.clone());
-    base.quiet_hours.is_some_and(|q| q.contains(&now.time()))
-}
-
-/// Sleep `d` in short steps; false when `cancel` was set meanwhile.
-fn sleep_unless_cancelled(d: std::time::Duration, cancel: &Cancel) -> bool {
-    let until = Instant::now() + d;
-    while Instant::now() < until {
-        if cancel.is_cancelled() {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200).min(until - Instant::now()));
-    }
-    !cancel.is_cancelled()
-}
-
-/// Who was inside the base right after 1C could not lock it, read now
-/// (policy `fail`: the error names them), masked like every error.
-fn who_was_inside(cfg: &Config, base: &Base) -> String {
-    let who = onec::inside::who_is_inside(&base.path, &cfg.timezone);
-    let who = if who.is_empty() {
-        "no 1C client of this base is running on this computer (users may have it \
-         open over the network share)"
-            .to_string()
-    } else {
-        who
-    };
-    cfg.mask(&who)
 }
 
 /// Why a run was skipped because another backup of the base is going on
@@ -983,34 +903,6 @@ mod tests {
     /// `running` by a killed run whose PID now belongs to a live process,
     /// and its multi-GB temporary, must still be cleaned up; the base's
     /// free lock says nobody is backing it up.
-    #[test]
-    fn wait_retries_within_the_deadline_and_stops_at_it_or_at_quiet_hours() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut base = config(dir.path()).bases[0].clone();
-        let min = |m: u64| std::time::Duration::from_secs(60 * m);
-        base.users_retry = min(5);
-        base.users_wait = min(60);
-        assert_eq!(wait_ends(min(0), 1, &base, false), None);
-        assert_eq!(
-            wait_ends(min(55), 12, &base, false),
-            None,
-            "the last retry fits"
-        );
-        let end = wait_ends(min(56), 12, &base, false).unwrap();
-        assert_eq!(
-            end,
-            "waited 56 min over 12 attempt(s) for users to leave, then gave up \
-             (BACKUP_USERS_WAIT_MINUTES=60)"
-        );
-        let quiet = wait_ends(min(10), 3, &base, true).unwrap();
-        assert!(quiet.ends_with("until quiet hours began"), "{quiet}");
-        base.users_wait = min(0);
-        assert!(
-            wait_ends(min(0), 1, &base, false).is_some(),
-            "no wait at all"
-        );
-    }
-
     #[test]
     fn recovery_trusts_the_free_lock_not_a_reused_pid() {
         let dir = tempfile::tempdir().unwrap();
