@@ -231,6 +231,70 @@ fn end_abandoned_runs(cfg: &Config) -> Result<usize, HistoryError> {
     Ok(n)
 }
 
+/// A stream of finished rows of one history table (drills, offsite
+/// uploads), whoever wrote them: kept by the agent, filled by
+/// [`poll_rows`], read by the bot's notices.
+pub struct RowFeed<T> {
+    tx: broadcast::Sender<Arc<T>>,
+}
+
+impl<T> Clone for RowFeed<T> {
+    fn clone(&self) -> Self {
+        RowFeed {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<T> Default for RowFeed<T> {
+    fn default() -> Self {
+        RowFeed {
+            tx: broadcast::channel(64).0,
+        }
+    }
+}
+
+impl<T> RowFeed<T> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<T>> {
+        self.tx.subscribe()
+    }
+}
+
+/// Publish on `feed`, every [`POLL`] until `stop`, each row that
+/// `rows(history, after)` returns above the last id seen (`id`), starting
+/// after `start_id` (the newest when the agent started); `what` names the
+/// rows in the debug line when the history cannot be read.
+pub async fn poll_rows<T: Send + Sync + 'static>(
+    feed: RowFeed<T>,
+    cfg: Arc<Config>,
+    start_id: i64,
+    stop: CancellationToken,
+    what: &str,
+    rows: fn(&History, i64) -> Result<Vec<T>, HistoryError>,
+    id: fn(&T) -> i64,
+) {
+    let mut last = start_id;
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        let after = last;
+        match read(&cfg.history_db, move |h| rows(h, after)).await {
+            Ok(found) => {
+                for row in found {
+                    last = last.max(id(&row));
+                    // No subscriber is fine: nobody wants notices.
+                    let _ = feed.tx.send(Arc::new(row));
+                }
+            }
+            Err(e) => tracing::debug!("{what}: cannot read the history: {e}"),
+        }
+    }
+}
+
 /// Run `f` on a short-lived history connection on a blocking thread. A
 /// history that does not exist yet has no runs.
 pub(crate) async fn read<T: Send + Default + 'static>(

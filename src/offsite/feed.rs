@@ -2,64 +2,36 @@
 //! console `backup` or `offsite push`), as one stream for the agent's
 //! subscribers (the Telegram notices). Each attempt is one
 //! `offsite_uploads` row, so the history is the one source: it is read
-//! every [`POLL`] and each row above the last one seen is announced once.
+//! every [`POLL`](crate::backup::feed::POLL) and each row above the last one seen is announced once.
 //!
 //! [`Streaks`] is the pure rule that turns rows into notices: a failure
 //! is told once per failing streak of a (target, base) pair, not once per
 //! retry (retries come every 1 to 60 minutes), and the first good upload
 //! after a told failure is told as a recovery.
 
-use crate::backup::feed::{POLL, read};
+use crate::backup::feed::{RowFeed, poll_rows};
 use crate::backup::history::{History, HistoryError, UploadRow, UploadStatus};
 use crate::config::Config;
 use std::collections::HashSet;
 use std::sync::Arc;
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 /// The sending side, kept by the agent.
-#[derive(Clone)]
-pub struct UploadFeed {
-    tx: broadcast::Sender<Arc<UploadRow>>,
-}
-
-impl Default for UploadFeed {
-    fn default() -> Self {
-        UploadFeed {
-            tx: broadcast::channel(64).0,
-        }
-    }
-}
-
-impl UploadFeed {
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<UploadRow>> {
-        self.tx.subscribe()
-    }
-}
+pub type UploadFeed = RowFeed<UploadRow>;
 
 /// Publish upload rows recorded after `start_id` (the newest when the
 /// agent started) on `feed` until `stop`.
 pub async fn run(feed: UploadFeed, cfg: Arc<Config>, start_id: i64, stop: CancellationToken) {
-    let mut last = start_id;
-    let mut tick = tokio::time::interval(POLL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.cancelled() => return,
-        }
-        let after = last;
-        match read(&cfg.history_db, move |h| h.uploads_since(after)).await {
-            Ok(rows) => {
-                for u in rows {
-                    last = last.max(u.id);
-                    // No subscriber is fine: nobody wants notices.
-                    let _ = feed.tx.send(Arc::new(u));
-                }
-            }
-            Err(e) => tracing::debug!("offsite uploads: cannot read the history: {e}"),
-        }
-    }
+    poll_rows(
+        feed,
+        cfg,
+        start_id,
+        stop,
+        "offsite uploads",
+        |h, after| h.uploads_since(after),
+        |u| u.id,
+    )
+    .await
 }
 
 /// What one upload row changes for its (target, base) pair.

@@ -188,15 +188,9 @@ impl Remote for Folder {
     }
 
     fn get(&self, down: Download<'_>) -> Result<u64> {
-        let Download {
-            name,
-            to,
-            throttle,
-            cancel,
-        } = down;
-        let p = self.path(name)?;
+        let p = self.path(down.name)?;
         let mut f = File::open(&p).with_context(|| format!("cannot open {}", p.display()))?;
-        pump(&mut f, to, throttle, cancel, &|_| {})
+        pump(&mut f, down.to, down.throttle, down.cancel, &|_| {})
     }
 
     fn delete(&self, name: &str) -> Result<()> {

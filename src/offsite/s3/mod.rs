@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::future::Future;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -597,13 +597,8 @@ impl S3 {
         Ok(out)
     }
 
-    async fn get_async(
-        &self,
-        name: &str,
-        to: &mut dyn Write,
-        throttle_: &Throttle,
-        cancel: &Cancel,
-    ) -> Result<u64> {
+    async fn get_async(&self, down: Download<'_>) -> Result<u64> {
+        let (name, to, throttle_, cancel) = (down.name, down.to, down.throttle, down.cancel);
         let key = self.key(name)?;
         let req = Req::new(Method::GET, Some(&key), format!("downloading {name}"));
         let mut resp = self.send(&req, Some(cancel)).await?;
@@ -739,13 +734,7 @@ impl Remote for S3 {
     }
 
     fn get(&self, down: Download<'_>) -> Result<u64> {
-        let Download {
-            name,
-            to,
-            throttle,
-            cancel,
-        } = down;
-        self.rt.block_on(self.get_async(name, to, throttle, cancel))
+        self.rt.block_on(self.get_async(down))
     }
 
     fn delete(&self, name: &str) -> Result<()> {

@@ -618,12 +618,7 @@ impl Remote for Sftp {
     }
 
     fn get(&self, down: Download<'_>) -> Result<u64> {
-        let Download {
-            name,
-            to,
-            throttle,
-            cancel,
-        } = down;
+        let (name, to, throttle, cancel) = (down.name, down.to, down.throttle, down.cancel);
         let p = self.path(name)?;
         // Kept across a reconnect: the read goes on where it stopped.
         let mut done = 0u64;

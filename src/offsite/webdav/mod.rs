@@ -715,12 +715,7 @@ impl Remote for WebDav {
     }
 
     fn get(&self, down: Download<'_>) -> Result<u64> {
-        let Download {
-            name,
-            to,
-            throttle,
-            cancel,
-        } = down;
+        let (name, to, throttle, cancel) = (down.name, down.to, down.throttle, down.cancel);
         let url = self.url(name)?;
         let what = format!("GET {name}");
         self.run(async {
