@@ -29,7 +29,20 @@ struct Setup {
 fn setup() -> Setup {
     let mut w = World::new(64);
     w.set("BACKUP_METHOD", "copy");
-    w.cmd().arg("backup").assert().success();
+    // Two offsite folder targets, one working and one failing (its folder
+    // would sit under a plain file), so every offsite panel and both parts
+    // of the upload alert have data.
+    let blocker = w.dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "x").unwrap();
+    let yaml = format!(
+        "offsite:\n  - name: nas\n    url: '{}'\n  - name: broken\n    url: '{}'\n",
+        w.dir.path().join("copies").display(),
+        blocker.join("copies").display()
+    );
+    std::fs::write(w.dir.path().join("config.yaml"), yaml).unwrap();
+    w.cmd().args(["backup", "--no-offsite"]).assert().success();
+    // `broken` fails, so the push exits 1; `nas` gets its copy.
+    w.cmd().args(["offsite", "push"]).assert().code(1);
     // A restore drill, so the drill metrics and alerts have data.
     w.cmd().arg("drill").assert().success();
     // `1cv8c` is a 1C client name: a copy of sleep under that name.
@@ -80,11 +93,35 @@ fn query(port: u16, expr: &str) -> (String, usize, Value) {
 /// `expr` without its threshold comparison(s): `a > 90` → `a`; each side
 /// of a top-level `or` is stripped separately.
 fn without_comparison(expr: &str) -> String {
-    expr.split("\n")
+    parts(expr).join(" or ")
+}
+
+/// The operands of a top-level `or` or `unless` (with its `on (…)`),
+/// each without its threshold comparison: every one must name series
+/// that exist.
+fn parts(expr: &str) -> Vec<String> {
+    let flat = expr
+        .split("\n")
         .map(str::trim)
         .collect::<Vec<_>>()
-        .join(" ")
-        .split(" or ")
+        .join(" ");
+    let mut pieces = Vec::new();
+    for p in flat.split(" or ") {
+        match p.split_once(" unless ") {
+            Some((a, b)) => {
+                let b = b.trim();
+                let b = match b.strip_prefix("on (").and_then(|r| r.split_once(')')) {
+                    Some((_, rest)) => rest,
+                    None => b,
+                };
+                pieces.push(a.to_string());
+                pieces.push(b.to_string());
+            }
+            None => pieces.push(p.to_string()),
+        }
+    }
+    pieces
+        .iter()
         .map(|part| {
             let part = part.trim();
             for op in ["==", "!=", ">=", "<=", ">", "<"] {
@@ -100,8 +137,7 @@ fn without_comparison(expr: &str) -> String {
             }
             part.to_string()
         })
-        .collect::<Vec<_>>()
-        .join(" or ")
+        .collect()
 }
 
 #[test]
@@ -119,6 +155,10 @@ fn comparison_stripping() {
         "a or (b / c) * 100"
     );
     assert_eq!(without_comparison("up{job=\"x\"} == 0"), "up{job=\"x\"}");
+    assert_eq!(
+        parts("increase(a[2h]) > 0\nunless on (job, target)\nincrease(b[2h]) > 0"),
+        ["increase(a[2h])", "increase(b[2h])"]
+    );
 }
 
 #[test]
@@ -189,9 +229,11 @@ fn real_prometheus_scrapes_and_every_dashboard_and_alert_expression_has_data() {
         if n == 0 {
             let bare = without_comparison(e);
             assert_ne!(&bare, e, "alert {name} has no data and no threshold: {e}");
-            let (st, n, v) = query(pport, &bare);
-            assert_eq!(st, "success", "alert {name}: {bare}: {v}");
-            assert!(n > 0, "alert {name}: {bare} returns no data");
+            for part in parts(e) {
+                let (st, n, v) = query(pport, &part);
+                assert_eq!(st, "success", "alert {name}: {part}: {v}");
+                assert!(n > 0, "alert {name}: {part} returns no data");
+            }
         }
     }
 }
