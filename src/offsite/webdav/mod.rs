@@ -286,53 +286,41 @@ impl WebDav {
                     segments.join("/")
                 );
             }
-            let url = self.url_of(&segments[..depth], true);
-            let what = format!("MKCOL /{}", segments[..depth].join("/"));
-            let resp = self
-                .send(
-                    &what,
-                    || {
-                        self.request(
-                            &self.client,
-                            Method::from_bytes(b"MKCOL").expect("valid"),
-                            &url,
-                        )
-                    },
-                    None,
-                )
-                .await?;
-            match resp.status().as_u16() {
+            let (what, status) = self.mkcol(&segments[..depth]).await?;
+            match status.as_u16() {
                 200 | 201 | 204 | 405 => break,
                 409 => {
                     missing.push(depth);
                     depth -= 1;
                 }
-                _ => return Err(self.refused(&what, resp.status())),
+                _ => return Err(self.refused(&what, status)),
             }
         }
         // Then create the ones below it, top down.
         while let Some(d) = missing.pop() {
-            let url = self.url_of(&segments[..d], true);
-            let what = format!("MKCOL /{}", segments[..d].join("/"));
-            let resp = self
-                .send(
-                    &what,
-                    || {
-                        self.request(
-                            &self.client,
-                            Method::from_bytes(b"MKCOL").expect("valid"),
-                            &url,
-                        )
-                    },
-                    None,
-                )
-                .await?;
-            match resp.status().as_u16() {
+            let (what, status) = self.mkcol(&segments[..d]).await?;
+            match status.as_u16() {
                 200 | 201 | 204 | 405 => {}
-                _ => return Err(self.refused(&what, resp.status())),
+                _ => return Err(self.refused(&what, status)),
             }
         }
         Ok(())
+    }
+
+    /// One MKCOL of the folder `segments`: what was asked (for errors) and
+    /// the server's answer.
+    async fn mkcol(&self, segments: &[&str]) -> Result<(String, StatusCode)> {
+        let url = self.url_of(segments, true);
+        let what = format!("MKCOL /{}", segments.join("/"));
+        let mkcol = Method::from_bytes(b"MKCOL").expect("valid");
+        let resp = self
+            .send(
+                &what,
+                || self.request(&self.client, mkcol.clone(), &url),
+                None,
+            )
+            .await?;
+        Ok((what, resp.status()))
     }
 
     /// MKCOL the folders above the object `parts`.
