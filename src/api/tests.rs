@@ -46,12 +46,7 @@ pub(super) async fn world_with(
     for (k, v) in extra {
         env.insert(k.to_string(), v.to_string());
     }
-    let cfg = load(&LoadOptions {
-        env,
-        skip_files: true,
-        ..Default::default()
-    })
-    .unwrap();
+    let cfg = load(&LoadOptions::only_env(env)).unwrap();
     let opts = opts(&cfg);
     let agent = Agent::new(Arc::new(cfg));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -410,16 +410,8 @@ mod tests {
             ("ONEC_BASE_PATH", base.display().to_string()),
             ("BACKUP_DIR", dir.path().join("b").display().to_string()),
             ("BACKUP_METHOD", "copy".to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        let cfg = load(&LoadOptions {
-            env,
-            skip_files: true,
-            ..Default::default()
-        })
-        .unwrap();
+        ];
+        let cfg = load(&LoadOptions::only_env(env)).unwrap();
         (dir, Arc::new(cfg))
     }
 

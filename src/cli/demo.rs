@@ -10,7 +10,6 @@ use crate::backup::run::{self, Request, human_bytes};
 use crate::cancel::Cancel;
 use crate::config::{self, LoadOptions};
 use crate::onec::generate::{CdFormat, generate_1cd};
-use std::collections::HashMap;
 use std::fs;
 
 pub fn run() -> Result<(), Failure> {
@@ -39,20 +38,13 @@ pub fn run() -> Result<(), Failure> {
         ))
     })?;
 
-    let env: HashMap<String, String> = [
+    let env = [
         ("ONEC_BASE_PATH", base.display().to_string()),
         ("BACKUP_DIR", backups.display().to_string()),
         ("BACKUP_METHOD", "copy".into()),
         ("BACKUP_INCLUDE_LOG", "true".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let cfg = config::load(&LoadOptions {
-        env,
-        skip_files: true,
-        ..Default::default()
-    })?;
+    ];
+    let cfg = config::load(&LoadOptions::only_env(env))?;
     let (history, _) = run::open_and_recover(&cfg).map_err(|e| Failure::failed(e.to_string()))?;
     let b = &cfg.bases[0];
     println!("demo infobase: {} (1Cv8.1CD, 8.3.8 format)", base.display());

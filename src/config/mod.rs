@@ -264,6 +264,21 @@ impl LoadOptions {
             skip_files: false,
         }
     }
+
+    /// Options with `pairs` as the whole environment and no `.env` or
+    /// `config.yaml` (the demo, and tests).
+    pub fn only_env<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self {
+            env: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+            skip_files: true,
+            ..Default::default()
+        }
+    }
 }
 
 /// Load and validate the configuration from all sources.

@@ -585,7 +585,7 @@ mod tests {
     fn offsite_state_is_read_from_the_history() {
         use crate::backup::history::{NewUpload, UploadStatus};
         let dir = tempfile::tempdir().unwrap();
-        let env: HashMap<String, String> = [
+        let env = [
             ("ONEC_BASE_PATH", "/srv/1c/buh".to_string()),
             ("BACKUP_DIR", dir.path().display().to_string()),
             ("BACKUP_METHOD", "copy".into()),
@@ -594,16 +594,8 @@ mod tests {
                 dir.path().join("copies").display().to_string(),
             ),
             ("OFFSITE_MAX_AGE_HOURS", "2".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        let cfg = load(&LoadOptions {
-            env,
-            skip_files: true,
-            ..Default::default()
-        })
-        .unwrap();
+        ];
+        let cfg = load(&LoadOptions::only_env(env)).unwrap();
         let name = cfg.bases[0].name.clone();
         let h = History::open(&cfg.history_db).unwrap();
         h.offsite_target_seen("offsite").unwrap();

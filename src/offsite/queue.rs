@@ -535,12 +535,7 @@ mod tests {
             ),
             ("OFFSITE_VERIFY", "size".to_string()),
         ];
-        let cfg = load(&LoadOptions {
-            env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-            skip_files: true,
-            ..Default::default()
-        })
-        .unwrap();
+        let cfg = load(&LoadOptions::only_env(env)).unwrap();
         let history = History::open(&cfg.history_db).unwrap();
         let archive = backups.join("buh_2026-12-03_03-00-00.zip");
         std::fs::write(&archive, b"archive bytes").unwrap();

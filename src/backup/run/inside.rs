@@ -113,18 +113,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("buh")).unwrap();
         let env = [
-            ("ONEC_BASE_PATH", dir.path().join("buh")),
-            ("BACKUP_DIR", dir.path().join("b")),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.display().to_string()))
-        .collect();
-        let cfg = crate::config::load(&crate::config::LoadOptions {
-            env,
-            skip_files: true,
-            ..Default::default()
-        })
-        .unwrap();
+            (
+                "ONEC_BASE_PATH",
+                dir.path().join("buh").display().to_string(),
+            ),
+            ("BACKUP_DIR", dir.path().join("b").display().to_string()),
+        ];
+        let cfg = crate::config::load(&crate::config::LoadOptions::only_env(env)).unwrap();
         cfg.bases[0].clone()
     }
 

@@ -876,16 +876,8 @@ mod tests {
             ("BACKUP_DIR", dir.join("b").display().to_string()),
             ("BACKUP_LOCK_DIR", dir.join("locks").display().to_string()),
             ("BACKUP_METHOD", "copy".to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        load(&LoadOptions {
-            env,
-            skip_files: true,
-            ..Default::default()
-        })
-        .unwrap()
+        ];
+        load(&LoadOptions::only_env(env)).unwrap()
     }
 
     fn running_row(h: &History, base: &str, pid: u32) -> i64 {
