@@ -27,7 +27,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use crate::backup::crypt::age::FileKey;
+use crate::backup::crypt::age::{self, FileKey};
 use crate::cancel::{Cancel, Cancelled};
 use crate::config::{Compress, Secret};
 use crate::onec::files::read_full;
@@ -37,6 +37,7 @@ mod tar_zst;
 mod zip_aes;
 mod zip_writer;
 
+pub use tar_zst::seal_header;
 use tar_zst::write_tar_zst;
 use zip_writer::write_zip;
 
@@ -127,6 +128,10 @@ pub struct Packed {
     /// The file key of a `.tar.zst.age`, so the verification right after
     /// packing need not derive it from the password again.
     pub file_key: Option<FileKey>,
+    /// From [`pack_unsealed`] only: the `.tar.zst.age`'s header, still
+    /// being made (scrypt), for [`seal_header`]. Until then the file starts
+    /// with a placeholder (the rest is synced).
+    pub header: Option<age::PendingHeader>,
 }
 
 /// Pack `sources` into `tmp` and `sync_all` it; returns the bytes written.
@@ -156,6 +161,25 @@ pub fn write_archive(
 
 /// [`write_archive`] with every option, encryption included.
 pub fn pack(
+    sources: &[Source],
+    tmp: &Path,
+    opts: &Options,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &Cancel,
+) -> Result<Packed, ArchiveError> {
+    let mut packed = pack_unsealed(sources, tmp, opts, progress, cancel)?;
+    if let Some(header) = packed.header.take() {
+        seal_header(tmp, header)?;
+    }
+    Ok(packed)
+}
+
+/// [`pack`], except that a `.tar.zst.age` comes back before scrypt has
+/// finished its header: [`Packed::header`] is for the caller to
+/// [`seal_header`] (the backup verifies the payload meanwhile, so scrypt
+/// runs beside verification, where a core is free, not only beside
+/// compression).
+pub fn pack_unsealed(
     sources: &[Source],
     tmp: &Path,
     opts: &Options,
@@ -203,6 +227,7 @@ pub fn pack(
     let plain = |bytes| Packed {
         bytes,
         file_key: None,
+        header: None,
     };
     match compress {
         Compress::Zip => write_zip(pack, level.unwrap_or(6).clamp(0, 9), false).map(plain),

@@ -3,7 +3,9 @@
 //! tar header states; with a password, the zstd stream goes through the
 //! age encryptor on its way to the file (`.tar.zst.age`), whose header
 //! (scrypt's work) is made on a thread of its own meanwhile and written
-//! over a placeholder at the end.
+//! over a placeholder at the end ([`seal_header`]: by [`super::pack`]
+//! itself, or by the backup's verification, which reads the payload
+//! while scrypt finishes).
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -94,7 +96,7 @@ pub(super) fn write_tar_zst(p: Pack, level: i32) -> Result<Packed, ArchiveError>
         f: file,
         written: written.clone(),
     };
-    // scrypt runs beside compression; its header is written last.
+    // The header (scrypt) is made later: see `seal_header`.
     let (sink, file_key, header) = match p.password {
         Some(pw) => {
             let (w, key, header) = age::Writer::deferred(file, pw, age::LOG_N).map_err(wfail)?;
@@ -151,14 +153,27 @@ pub(super) fn write_tar_zst(p: Pack, level: i32) -> Result<Packed, ArchiveError>
         Sink::Age(w) => w.finish().map_err(wfail)?,
     };
     sink.flush().map_err(wfail)?;
-    if let Some(header) = header {
-        let bytes = header.finish().map_err(wfail)?;
-        sink.f.seek(SeekFrom::Start(0)).map_err(wfail)?;
-        sink.f.write_all(&bytes).map_err(wfail)?;
-    }
+    // Synced now, while no other work waits: an age file's header is
+    // written (and synced, one block) later by `seal_header`.
     sink.f.sync_all().map_err(wfail)?;
     Ok(Packed {
         bytes: written.load(Ordering::Relaxed),
         file_key,
+        header,
     })
+}
+
+/// Wait for a [`Writer::deferred`](age::Writer::deferred) file's header,
+/// write it over its placeholder at the start of `path` and `sync_all` the
+/// file.
+pub fn seal_header(path: &Path, header: age::PendingHeader) -> Result<(), ArchiveError> {
+    let wfail = |e: io::Error| write_err(path, e, 0);
+    let bytes = header.finish().map_err(wfail)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(wfail)?;
+    f.seek(SeekFrom::Start(0)).map_err(wfail)?;
+    f.write_all(&bytes).map_err(wfail)?;
+    f.sync_all().map_err(wfail)
 }

@@ -194,20 +194,38 @@ fn header_len(log_n: u8) -> io::Result<usize> {
     Ok(header(&FileKey([0; 16]), &[0; 16], &zero, log_n)?.len())
 }
 
-/// The header of a [`Writer::deferred`] file, being made on its own thread.
+/// The header of a [`Writer::deferred`] file, not made yet: scrypt runs
+/// when [`PendingHeader::finish`] is called, on the caller's thread (the
+/// backup calls it on a thread of its own while it verifies the payload).
 pub struct PendingHeader {
-    job: std::thread::JoinHandle<io::Result<Vec<u8>>>,
+    file_key: FileKey,
+    salt: [u8; 16],
+    password: Secret,
+    log_n: u8,
     len: usize,
 }
 
+impl fmt::Debug for PendingHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PendingHeader({} bytes)", self.len)
+    }
+}
+
 impl PendingHeader {
-    /// Wait for scrypt; the header's bytes, exactly as long as the
-    /// placeholder.
+    /// The placeholder's length: where the payload's nonce begins.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Never: a header has its first line at least.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Run scrypt; the header's bytes, exactly as long as the placeholder.
     pub fn finish(self) -> io::Result<Vec<u8>> {
-        let h = self
-            .job
-            .join()
-            .map_err(|_| io::Error::other("the scrypt thread panicked"))??;
+        let wrap = scrypt_key(&self.password, &self.salt, self.log_n)?;
+        let h = header(&self.file_key, &self.salt, &wrap, self.log_n)?;
         if h.len() != self.len {
             return Err(io::Error::other("the age header changed length"));
         }
@@ -236,13 +254,13 @@ impl<W: Write> Writer<W> {
         Ok((Writer::start(inner, &file_key, &nonce), file_key))
     }
 
-    /// Like [`Writer::new`], but scrypt runs on a thread of its own while
-    /// the payload is written: `inner` gets a placeholder of the header's
-    /// exact length (the header's length depends only on `log_n`), and
-    /// the caller writes [`PendingHeader::finish`]'s bytes over it at
-    /// offset 0 once the payload is done. The payload's key comes from the
-    /// random file key alone, so nothing waits for scrypt: on a backup it
-    /// runs beside compression instead of before it (about a second).
+    /// Like [`Writer::new`], but scrypt waits: `inner` gets a placeholder
+    /// of the header's exact length (the header's length depends only on
+    /// `log_n`), and the caller writes [`PendingHeader::finish`]'s bytes
+    /// over it at offset 0, when and where it likes. The payload's key
+    /// comes from the random file key alone, so nothing waits for scrypt:
+    /// a backup runs it beside the verification instead of before the
+    /// packing (about a second).
     pub fn deferred(
         mut inner: W,
         password: &Secret,
@@ -250,18 +268,17 @@ impl<W: Write> Writer<W> {
     ) -> io::Result<(Writer<W>, FileKey, PendingHeader)> {
         let (file_key, salt, nonce) = fresh()?;
         let len = header_len(log_n)?;
-        let (key, pw) = (file_key.clone(), password.clone());
-        let background = crate::platform::this_thread_is_background();
-        let job = std::thread::Builder::new()
-            .name("age-scrypt".into())
-            .spawn(move || {
-                crate::platform::background_like(background);
-                header(&key, &salt, &scrypt_key(&pw, &salt, log_n)?, log_n)
-            })?;
         inner.write_all(&vec![0; len])?;
         inner.write_all(&nonce)?;
         let w = Writer::start(inner, &file_key, &nonce);
-        Ok((w, file_key, PendingHeader { job, len }))
+        let pending = PendingHeader {
+            file_key: file_key.clone(),
+            salt,
+            password: password.clone(),
+            log_n,
+            len,
+        };
+        Ok((w, file_key, pending))
     }
 
     fn start(inner: W, file_key: &FileKey, nonce: &[u8; 16]) -> Writer<W> {
@@ -423,25 +440,50 @@ pub fn open<R: Read>(inner: R, keys: &Keys) -> Result<Opened<R>, AgeError> {
     };
     let (salt, log_n) = scrypt_args(stanza)?;
     let unlocked = unlock(keys, &header, &mac, &salt, log_n, &stanza.body)?;
-    let mut nonce = [0u8; 16];
-    let offset = header_len as u64;
-    r.read_exact(&mut nonce).map_err(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof => AgeError::Truncated { at: offset },
-        _ => AgeError::Io(e),
-    })?;
     Ok(Opened {
-        reader: Reader {
+        reader: Reader::payload(r, &unlocked.0, header_len as u64)?,
+        key_id: unlocked.1,
+    })
+}
+
+/// The payload of an age file whose header is not read (nor yet, maybe,
+/// written: a [`Writer::deferred`] file before its header is in place),
+/// opened with its file key: the payload starts `header_len` bytes in.
+/// Every chunk is still authenticated, so damage is caught; the header is
+/// for the caller to check once it is there ([`open`]).
+pub fn open_payload<R: Read>(
+    inner: R,
+    file_key: &FileKey,
+    header_len: usize,
+) -> Result<Reader<R>, AgeError> {
+    let mut r = BufReader::with_capacity(CHUNK + TAG + 1, inner);
+    let skipped = io::copy(&mut (&mut r).take(header_len as u64), &mut io::sink())?;
+    if skipped < header_len as u64 {
+        return Err(AgeError::Truncated { at: skipped });
+    }
+    Reader::payload(r, file_key, header_len as u64)
+}
+
+impl<R: Read> Reader<R> {
+    /// The reader of a payload whose nonce is next in `r`, `offset` bytes
+    /// into the file.
+    fn payload(mut r: BufReader<R>, file_key: &FileKey, offset: u64) -> Result<Self, AgeError> {
+        let mut nonce = [0u8; 16];
+        r.read_exact(&mut nonce).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => AgeError::Truncated { at: offset },
+            _ => AgeError::Io(e),
+        })?;
+        Ok(Reader {
             inner: r,
-            key: payload_key(&unlocked.0, &nonce),
+            key: payload_key(file_key, &nonce),
             counter: 0,
             cipher: Vec::with_capacity(CHUNK + TAG + 1),
             plain: Vec::new(),
             pos: 0,
             done: false,
             offset: offset + 16,
-        },
-        key_id: unlocked.1,
-    })
+        })
+    }
 }
 
 fn scrypt_args(s: &Stanza) -> Result<([u8; 16], u8), AgeError> {

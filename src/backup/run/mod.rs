@@ -714,6 +714,8 @@ fn execute(
     // Pack (or, for a bare .dt, the dump itself is the result).
     let bare_dt = base.compress == Compress::None && base.method != Method::Copy;
     let mut keys = crypt::Keys::new(crypt::Passwords::new(password, []));
+    // A `.tar.zst.age`'s header, sealed during the verification.
+    let mut pending_header = None;
     let tmp_archive = if bare_dt {
         dt_tmp.as_ref().expect("dump made a .dt").0.clone()
     } else {
@@ -730,7 +732,7 @@ fn execute(
         let packed = crate::platform::in_background(
             "pack",
             |progress| {
-                archive::pack(
+                archive::pack_unsealed(
                     &sources,
                     &tmp,
                     &opts,
@@ -749,7 +751,8 @@ fn execute(
         )?;
         // The verification opens the age file with the key just used
         // instead of running scrypt on the password again.
-        keys.sealed = packed.file_key.zip(password.map(crypt::key_id));
+        keys.sealed = packed.file_key.clone().zip(password.map(crypt::key_id));
+        pending_header = packed.header;
         tmp
     };
 
@@ -765,7 +768,10 @@ fn execute(
     events(Event::Stage(Stage::Verifying));
     let report = crate::platform::in_background(
         "verify",
-        |_| verify::verify_with(&tmp_archive, &keys, cancel),
+        |_| match pending_header {
+            Some(header) => verify::verify_sealing(&tmp_archive, &keys, header, cancel),
+            None => verify::verify_with(&tmp_archive, &keys, cancel),
+        },
         |()| {},
     )?;
     cancel.check()?;

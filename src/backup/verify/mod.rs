@@ -160,6 +160,64 @@ pub fn verify_with(path: &Path, keys: &Keys, cancel: &Cancel) -> Result<VerifyRe
     })
 }
 
+/// [`verify_with`] for a `.tar.zst.age` fresh from
+/// [`archive::pack_unsealed`](crate::backup::archive::pack_unsealed) whose
+/// header scrypt is still making: the payload is read with the file key
+/// in `keys.sealed` while another thread waits for the header, writes and
+/// syncs it ([`archive::seal_header`](crate::backup::archive::seal_header))
+/// and then hashes the finished file; at the end the header itself is
+/// read back and checked (its MAC, with the same key). So scrypt's second
+/// runs beside the decompression, on the core it leaves free.
+pub fn verify_sealing(
+    path: &Path,
+    keys: &Keys,
+    header: age::PendingHeader,
+    cancel: &Cancel,
+) -> Result<VerifyReport, VerifyError> {
+    let io_err = |source| VerifyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let Some((file_key, _)) = &keys.sealed else {
+        return Err(io_err(io::Error::other(
+            "an unsealed age file is verified with the key it was written with",
+        )));
+    };
+    let header_len = header.len();
+    std::thread::scope(|s| {
+        let background = crate::platform::this_thread_is_background();
+        let sealer = s.spawn(move || {
+            crate::platform::background_like(background);
+            crate::backup::archive::seal_header(path, header)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            sha256_file(path, cancel)
+        });
+        let entries = File::open(path)
+            .map_err(io_err)
+            .and_then(|f| age::open_payload(f, file_key, header_len).map_err(|e| age_err(path, &e)))
+            .and_then(|payload| tar_zst_stream(path, Box::new(payload), cancel));
+        let sha = sealer.join().expect("the sealing thread does not panic");
+        let sha256 = sha.map_err(|e| {
+            if cancel.is_cancelled() {
+                VerifyError::Cancelled(Cancelled)
+            } else {
+                io_err(e)
+            }
+        })?;
+        let entries = entries?;
+        // The header, now in place: it must open with the same key.
+        let f = File::open(path).map_err(io_err)?;
+        let key_id = age::open(f, keys).map_err(|e| age_err(path, &e))?.key_id;
+        Ok(VerifyReport {
+            path: path.to_owned(),
+            size: std::fs::metadata(path).map_err(io_err)?.len(),
+            sha256,
+            entries,
+            key_id: Some(key_id),
+        })
+    })
+}
+
 /// What an archive file is, by its magic number and name.
 pub(crate) enum Kind {
     Zip,
@@ -297,6 +355,20 @@ pub(crate) fn is_dt(name: &str) -> bool {
     name.to_lowercase().ends_with(".dt")
 }
 
+/// Read `r` to its end in 256 KiB steps: `io::copy`'s 8 KiB would make a
+/// decompressor stop and copy out 32 times as often.
+fn drain(r: &mut impl Read) -> io::Result<()> {
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The outcome of reading one entry's content to its end.
 struct Read1 {
     n: u64,
@@ -328,7 +400,7 @@ fn read_entry(name: &str, r: impl Read, cancel: &Cancel) -> Result<Read1, Verify
         }
     }
     if read_error.is_none()
-        && let Err(e) = io::copy(&mut tee, &mut io::sink())
+        && let Err(e) = drain(&mut tee)
     {
         read_error = Some(e);
     }
@@ -530,7 +602,6 @@ fn tar_zst_entries(
         path: path.to_owned(),
         source,
     })?;
-    let stream_err = |e: io::Error| tar_stream_error(path, e, cancel);
     let (input, key_id): (Box<dyn Read>, _) = match keys {
         None => (Box::new(f), None),
         Some(keys) => {
@@ -538,6 +609,16 @@ fn tar_zst_entries(
             (Box::new(opened.reader), Some(opened.key_id))
         }
     };
+    Ok((tar_zst_stream(path, input, cancel)?, key_id))
+}
+
+/// The entries of the `.tar.zst` stream `input` (of the file `path`).
+fn tar_zst_stream(
+    path: &Path,
+    input: Box<dyn Read + '_>,
+    cancel: &Cancel,
+) -> Result<Vec<EntryCheck>, VerifyError> {
+    let stream_err = |e: io::Error| tar_stream_error(path, e, cancel);
     let dec = zstd::Decoder::new(input).map_err(stream_err)?;
     let (guarded, rearm) = limits::TarGuard::new(dec);
     let mut ar = tar::Archive::new(guarded);
@@ -565,7 +646,7 @@ fn tar_zst_entries(
             detail: "the archive holds no files".into(),
         });
     }
-    Ok((out, key_id))
+    Ok(out)
 }
 
 /// An age error as a verification error: a wrong or missing password is

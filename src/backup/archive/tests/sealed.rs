@@ -225,3 +225,65 @@ fn a_password_without_an_archive_is_refused() {
     assert!(e.to_string().contains("zip or zstd"), "{e}");
     assert!(!tmp.exists());
 }
+
+#[test]
+fn an_unsealed_tar_zst_age_verifies_while_its_header_is_made_and_ends_a_normal_age_file() {
+    let fx = fixture();
+    let tmp = fx.dir.path().join("u.tar.zst.age");
+    let secret = Secret::new("pw");
+    let opts = Options {
+        compress: Compress::Zstd,
+        level: None,
+        threads: 2,
+        password: Some(&secret),
+    };
+    let packed =
+        super::super::pack_unsealed(&fx.sources, &tmp, &opts, &mut |_| {}, &Cancel::new()).unwrap();
+    // Until sealed the file starts with the placeholder: nothing opens it.
+    let header = packed
+        .header
+        .expect("an age file leaves its header pending");
+    let before = fs::read(&tmp).unwrap();
+    assert!(before[..header.len()].iter().all(|&b| b == 0));
+    assert!(verify_with(&tmp, &keys(&["pw"]), &Cancel::new()).is_err());
+    let id = key_id(&secret);
+    let sealed = Keys {
+        passwords: Passwords::default(),
+        sealed: Some((packed.file_key.clone().unwrap(), id.clone())),
+    };
+    let r = crate::backup::verify::verify_sealing(&tmp, &sealed, header, &Cancel::new()).unwrap();
+    assert_eq!(r.entries.len(), fx.contents.len());
+    assert_eq!(r.key_id.as_deref(), Some(id.as_str()));
+    // Afterwards it is an ordinary age file: the password opens it, and
+    // the hash the verification reported is the finished file's.
+    let after = fs::read(&tmp).unwrap();
+    assert!(after.starts_with(b"age-encryption.org/v1\n-> scrypt "));
+    assert_eq!(r.size, after.len() as u64);
+    let again = verify_with(&tmp, &keys(&["pw"]), &Cancel::new()).unwrap();
+    assert_eq!(again.sha256, r.sha256);
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "the header filled its placeholder"
+    );
+
+    // A flipped payload byte is caught while the header is still pending.
+    let packed =
+        super::super::pack_unsealed(&fx.sources, &tmp, &opts, &mut |_| {}, &Cancel::new()).unwrap();
+    let mut bytes = fs::read(&tmp).unwrap();
+    let at = bytes.len() - 40;
+    bytes[at] ^= 4;
+    fs::write(&tmp, &bytes).unwrap();
+    let sealed = Keys {
+        passwords: Passwords::default(),
+        sealed: Some((packed.file_key.clone().unwrap(), id)),
+    };
+    let e = crate::backup::verify::verify_sealing(
+        &tmp,
+        &sealed,
+        packed.header.unwrap(),
+        &Cancel::new(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("damaged"), "{e}");
+}
