@@ -93,7 +93,7 @@ fn agent_with_bot(w: &World, tg: &FakeTelegram, extra: &[(&str, &str)]) -> Agent
     agent
 }
 
-/// Warnings at 3 and 1 "minutes" (of 3 s) before a run 24 s ahead: the
+/// Warnings at 3 and 1 "minutes" (of 3 s) before a run 30 s ahead: the
 /// admin gets both for `buh`, whose stand-in session is inside, listing
 /// the user and pid; none for `zup`, where nobody is; the run itself
 /// starts at its scheduled second (the warnings do not move it).
@@ -104,8 +104,8 @@ fn warnings_reach_the_admins_at_the_right_moments_only_for_a_base_with_users_ins
     w.set("APP_TIMEZONE", "UTC");
     let session = session_in(&w, &w.base.clone());
     let pid = session.0.id();
-    // The run: a whole second 24 s from now, as a six-field cron in UTC.
-    let run = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + 24).unwrap();
+    // The run: a whole second 30 s from now, as a six-field cron in UTC.
+    let run = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + 30).unwrap();
     let at = run.to_zoned_datetime(jiff::tz::TimeZone::UTC);
     let cron = format!("{} {} {} * * *", at.second(), at.minute(), at.hour());
     let tg = FakeTelegram::start();
@@ -126,6 +126,7 @@ fn warnings_reach_the_admins_at_the_right_moments_only_for_a_base_with_users_ins
     let last = tg.wait_message(ADMIN, "Через 1 минуту", T);
     let secs_before = |c| run.duration_since(when(c)).as_secs_f64();
     let (b1, b2) = (secs_before(&first), secs_before(&last));
+    eprintln!("warnings told {b1:.2} s and {b2:.2} s before the run (due 9 and 3)");
     // Due 9 s and 3 s before the run; late by at most a loaded second or two.
     assert!(
         (6.5..=9.2).contains(&b1),
@@ -214,6 +215,10 @@ fn users_command_and_metrics_show_who_is_inside_and_the_blocked_runs() {
         .collect();
     assert_eq!(to_stranger.len(), 1, "{to_stranger:?}");
     assert!(!to_stranger[0].contains("Иван") && !to_stranger[0].contains(&pid.to_string()));
+    // `/sessions` counts the 1C clients per user and session.
+    tg.send_text(ADMIN, "/sessions");
+    let onec = tg.wait_message(ADMIN, "Клиенты 1С", T).text();
+    assert!(onec.contains(&format!("{}: 1С × ", me())), "{onec}");
 
     let mut metrics = String::new();
     wait_for("the per-base client gauge", T, || {
