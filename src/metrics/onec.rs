@@ -93,6 +93,19 @@ mod tests {
     }
 
     #[test]
+    fn per_base_counts_every_configured_base_from_the_real_table() {
+        assert_eq!(per_base(&[]), Some(Vec::new()), "no base: no table read");
+        let got = per_base(&[("buh".into(), "/definitely/no/such/base".into())]).unwrap();
+        assert_eq!(
+            got,
+            [OnecBase {
+                base: "buh".into(),
+                clients: 0
+            }]
+        );
+    }
+
+    #[test]
     fn counts_per_user() {
         let pr = |name: &str, user: Option<&str>| ProcInfo {
             pid: 1,

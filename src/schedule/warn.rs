@@ -248,6 +248,54 @@ mod tests {
         );
     }
 
+    /// The daemon's loop played from every start between 12 minutes and 1
+    /// second before the run, waking up to 0.9 s late: at most one first
+    /// and one last warning, in that order, all before the run; the first
+    /// never promises more minutes than are left (rounded up) nor more than
+    /// asked; the last comes within the final minute.
+    #[test]
+    fn a_simulated_loop_warns_at_most_twice_in_order_before_the_run() {
+        let run = ts(RUN);
+        for start in (1..=720).step_by(7) {
+            let mut now = run.checked_sub(SignedDuration::from_secs(start)).unwrap();
+            let mut sent = NONE;
+            let mut told: Vec<(u32, bool, Timestamp)> = Vec::new();
+            for wake in 0..10 {
+                match warn_step(run, 10, now, sent, MIN) {
+                    WarnStep::Send { minutes, last } => {
+                        told.push((minutes, last, now));
+                        if last {
+                            sent.last = true;
+                        } else {
+                            sent.first = true;
+                        }
+                    }
+                    WarnStep::WaitUntil(t) => {
+                        assert!(t > now, "start {start}: waits forward");
+                        let late = SignedDuration::from_millis(wake * 97 % 900);
+                        now = t.checked_add(late).unwrap();
+                    }
+                    WarnStep::Done => break,
+                }
+            }
+            assert!((1..=2).contains(&told.len()), "start {start}: {told:?}");
+            assert!(told.last().unwrap().1, "start {start}: the last one comes");
+            if let [(m, false, at), (1, true, _)] = told[..] {
+                let left = run.duration_since(at).as_secs_f64() / 60.0;
+                assert!(
+                    m <= 10 && f64::from(m) >= left && f64::from(m) < left + 1.0,
+                    "{start}: {m} for {left}"
+                );
+            }
+            for (_, last, at) in &told {
+                assert!(*at < run, "start {start}: told after the run");
+                if *last {
+                    assert!(run.duration_since(*at) <= MIN, "start {start}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_short_test_minute_scales_everything() {
         let sec2 = SignedDuration::from_secs(2);
