@@ -1,6 +1,7 @@
 //! The state the always-on agent's components share: one [`Agent`]
 //! (configuration, the backup coordinator, the metrics sampler, the cached
-//! backup state, the feeds of finished runs, drills and offsite uploads, the metrics ticks and the push
+//! backup state, the feeds of finished runs, drills and offsite uploads,
+//! the warnings to users inside a base, the metrics ticks and the push
 //! sinks' registry) handed to the HTTP API, the Telegram bot, the
 //! scheduler, the metrics worker and the push sinks; and the one way a
 //! component makes a restore drill ([`Agent::drill`]). A leaf for them: it
@@ -20,6 +21,7 @@ use crate::config::Config;
 use crate::export::{BackupCache, Sinks, Tick};
 use crate::metrics::{MetricsOptions, Sampler};
 use crate::offsite::feed::UploadFeed;
+use crate::onec::inside::Warning;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
@@ -38,6 +40,9 @@ pub struct Agent {
     pub drills: DrillFeed,
     /// Every finished offsite upload attempt, whoever made it.
     pub uploads: UploadFeed,
+    /// Warnings to users inside a base before its scheduled backup
+    /// (`daemon::warnings` sends them; the bot tells the admins).
+    pub users_warnings: broadcast::Sender<Arc<Warning>>,
     /// Drills of this agent run one at a time (each checks the free space
     /// of the one drill folder).
     drill_turn: tokio::sync::Mutex<()>,
@@ -55,6 +60,11 @@ impl Agent {
     pub fn new(cfg: Arc<Config>) -> Arc<Agent> {
         let sampler = Sampler::start(MetricsOptions {
             backup_dir: cfg.backup_dir.clone(),
+            bases: cfg
+                .bases
+                .iter()
+                .map(|b| (b.name.clone(), b.path.clone()))
+                .collect(),
             ..MetricsOptions::default()
         });
         let jobs = Jobs::new(cfg.clone());
@@ -65,6 +75,7 @@ impl Agent {
             feed: Feed::default(),
             drills: DrillFeed::default(),
             uploads: UploadFeed::default(),
+            users_warnings: broadcast::channel(16).0,
             drill_turn: tokio::sync::Mutex::new(()),
             ticks: broadcast::channel(16).0,
             sinks: Sinks::default(),

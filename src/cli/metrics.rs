@@ -31,6 +31,11 @@ pub struct Args {
 pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
     let mut collectors = Collectors::new(MetricsOptions {
         backup_dir: cfg.backup_dir.clone(),
+        bases: cfg
+            .bases
+            .iter()
+            .map(|b| (b.name.clone(), b.path.clone()))
+            .collect(),
         ..MetricsOptions::default()
     });
     let _ = collectors.collect();

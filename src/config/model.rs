@@ -45,6 +45,10 @@ pub struct Base {
     /// Policy `wait`: how often to try again, and for how long in all.
     pub users_retry: Duration,
     pub users_wait: Duration,
+    /// Warn the users inside this many minutes before a scheduled backup
+    /// and again one minute before (`BACKUP_USERS_WARN_MINUTES`,
+    /// `bases[].users_warn_minutes`); 0 = no warnings.
+    pub users_warn_minutes: u32,
     pub timeout: Duration,
     pub keep: KeepPolicy,
     /// When to back up automatically; `None` = manual backups only.

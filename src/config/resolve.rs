@@ -237,6 +237,7 @@ impl<'a> Resolver<'a> {
             when_users_inside: word(&UsersPolicy::ALL, &self.text("backup.when_users_inside")),
             users_retry: Duration::from_secs(60 * self.num("backup.users_retry_minutes") as u64),
             users_wait: Duration::from_secs(60 * self.num("backup.users_wait_minutes") as u64),
+            users_warn_minutes: self.num("backup.users_warn_minutes") as u32,
             timeout: Duration::from_secs(self.num("onec.timeout") as u64),
             keep: self.global_keep(),
             schedule: match self.typed.get("backup.schedule") {
@@ -346,6 +347,10 @@ impl<'a> Resolver<'a> {
         let users = kind("backup.when_users_inside");
         if let Some(Typed::Str(w)) = check("when_users_inside", users, p) {
             b.when_users_inside = word(&UsersPolicy::ALL, &w);
+        }
+        let warn = kind("backup.users_warn_minutes");
+        if let Some(Typed::Int(n)) = check("users_warn_minutes", warn, p) {
+            b.users_warn_minutes = n as u32;
         }
         if let Some(Typed::Int(n)) = check("timeout", kind("onec.timeout"), p) {
             b.timeout = Duration::from_secs(n as u64);

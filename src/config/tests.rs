@@ -1137,3 +1137,24 @@ fn drill_from_is_inherited_and_checked_against_the_targets() {
     );
     assert_eq!(err.matches("drill source").count(), 1, "{err}");
 }
+
+#[test]
+fn users_warn_minutes_defaults_to_ten_is_per_base_and_zero_turns_it_off() {
+    let plain = load_env(&[("ONEC_BASE_PATH", "/b")]).unwrap();
+    assert_eq!(plain.bases[0].users_warn_minutes, 10);
+    let off = load_env(&[("ONEC_BASE_PATH", "/b"), ("BACKUP_USERS_WARN_MINUTES", "0")]).unwrap();
+    assert_eq!(off.bases[0].users_warn_minutes, 0);
+    let dir = with_yaml(
+        "onec:\n  base_path: /srv/buh\nbackup:\n  users_warn_minutes: 5\nbases:\n  - name: zup\n    path: /srv/zup\n    users_warn_minutes: 0\n",
+    );
+    let cfg = load_in(&dir, &[]).unwrap();
+    assert_eq!(cfg.bases[0].users_warn_minutes, 5);
+    assert_eq!(cfg.bases[1].users_warn_minutes, 0);
+    let err = load_env(&[
+        ("ONEC_BASE_PATH", "/b"),
+        ("BACKUP_USERS_WARN_MINUTES", "-1"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert_contains(&err, &["BACKUP_USERS_WARN_MINUTES"]);
+}

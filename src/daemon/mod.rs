@@ -1,6 +1,7 @@
 //! The always-on agent: [`run`] starts and stops every component (the one
 //! place that does); [`scheduler`] runs each base's backups at the times
-//! the pure rules of [`crate::schedule`] give; [`drills`] runs each base's
+//! the pure rules of [`crate::schedule`] give; [`warnings`] warns the users
+//! inside a base before its scheduled backup; [`drills`] runs each base's
 //! restore drills on their own schedule; [`offsite`] uploads the offsite
 //! queue every minute and after each backup; [`service`] installs the
 //! agent as a Windows service or a systemd unit; [`worker`] hands a metrics
@@ -11,6 +12,7 @@ pub mod offsite;
 pub mod run;
 pub mod scheduler;
 pub mod service;
+pub mod warnings;
 pub mod worker;
 
 pub use run::run;

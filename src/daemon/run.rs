@@ -80,6 +80,7 @@ pub fn run(cfg: Config, stop: Cancel, tick: &dyn Fn()) -> u8 {
         crate::telegram::register(&agent, &mut tasks);
         tasks.spawn(crate::daemon::worker::run(agent.clone()));
         tasks.spawn(crate::daemon::scheduler::run(agent.clone()));
+        tasks.spawn(crate::daemon::warnings::run(agent.clone()));
         tasks.spawn(crate::daemon::drills::run(agent.clone()));
         tasks.spawn(crate::daemon::offsite::run(agent.clone()));
         crate::api::start(agent.clone(), &mut tasks).await;

@@ -113,6 +113,9 @@ pub struct BaseBackup {
     pub last_finished: Option<LastRun>,
     /// Runs per final status (ok, failed, skipped, interrupted; zeros kept).
     pub runs: Vec<(&'static str, u64)>,
+    /// Failed runs whose cause was users inside (1C could not lock the
+    /// base exclusively, or a copy found it in use).
+    pub blocked_by_users: u64,
     pub running: bool,
     /// (count, bytes) of archives on disk; None when the scan failed.
     pub archives: Option<(u64, u64)>,
@@ -215,6 +218,17 @@ impl BackupState {
             }
             None => Vec::new(),
         };
+        let blocked = match history
+            .as_ref()
+            .map(|h| h.failed_counts_with(crate::onec::inside::blocked_marks()))
+        {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
+                state.history_error = Some(e.to_string());
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
         let offsite = match history.as_ref().map(load_offsite_counts) {
             Some(Ok(c)) => c,
             Some(Err(e)) => {
@@ -242,6 +256,11 @@ impl BackupState {
                     (st.as_str(), n)
                 })
                 .collect();
+            x.blocked_by_users = blocked
+                .iter()
+                .filter(|(base, _)| base == &b.name)
+                .map(|c| c.1)
+                .sum();
             if let Some(h) = &history {
                 match (h.last_success(&b.name), h.last_finished(&b.name)) {
                     (Ok(ok), Ok(fin)) => {

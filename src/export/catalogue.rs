@@ -506,6 +506,19 @@ pub fn build(s: &Snapshot, b: &BackupState, sinks: &[SinkState]) -> Vec<Family> 
         onec.map(|x| x.total as f64),
     );
     let f = o.family(
+        "onec_1c_clients_per_base",
+        Gauge,
+        "1C client processes whose command line names the configured base (clients whose base cannot be told are not counted).",
+    );
+    for x in onec.map(|x| x.per_base.as_slice()).unwrap_or_default() {
+        f.push(
+            Labels::Base {
+                base: x.base.clone(),
+            },
+            x.clients as f64,
+        );
+    }
+    let f = o.family(
         "onec_system_info",
         Gauge,
         "Always 1; the host's identity in labels.",
@@ -583,6 +596,14 @@ pub fn build(s: &Snapshot, b: &BackupState, sinks: &[SinkState]) -> Vec<Family> 
                 *n as f64,
             );
         }
+    }
+    let f = o.family(
+        "onec_backup_blocked_by_users_total",
+        Counter,
+        "Failed backup runs of the base recorded in the history whose cause was users inside (1C could not lock it exclusively, or a copy found it in use).",
+    );
+    for x in &b.bases {
+        f.push(base(x), x.blocked_by_users as f64);
     }
     let f = o.family(
         "onec_backup_running",

@@ -23,6 +23,7 @@ pub(crate) fn backup_state() -> BackupState {
                 last_success_unix: Some(1_700_000_100.0),
                 last_finished: Some(last.clone()),
                 runs: vec![("ok", 3), ("failed", 1), ("skipped", 0), ("interrupted", 0)],
+                blocked_by_users: 1,
                 running: false,
                 archives: Some((3, 370_000)),
                 drill: BaseDrill {
@@ -56,6 +57,7 @@ pub(crate) fn backup_state() -> BackupState {
                 last_success_unix: None,
                 last_finished: None,
                 runs: vec![("ok", 0), ("failed", 0), ("skipped", 0), ("interrupted", 0)],
+                blocked_by_users: 0,
                 running: true,
                 archives: None,
                 drill: BaseDrill {
@@ -164,6 +166,12 @@ pub(crate) fn fixed_snapshot() -> Snapshot {
     #[cfg(not(target_os = "linux"))]
     let mut snap = Snapshot::default();
     snap.collected_at_unix = 1_700_000_000.25;
+    if let Some(o) = snap.onec.as_mut() {
+        o.per_base = vec![crate::metrics::OnecBase {
+            base: "buh".into(),
+            clients: 2,
+        }];
+    }
     snap.collect_duration_seconds = 0.002;
     for c in &mut snap.collectors {
         c.duration_seconds = 0.0005;

@@ -35,7 +35,7 @@ pub use disk::{DiskDevice, DiskIo, IoCounters};
 pub use filesystem::{DiskUsage, Filesystem};
 pub use memory::Memory;
 pub use network::{NetCounters, NetInterface, Network};
-pub use onec::{OnecUser, OnecUsers};
+pub use onec::{OnecBase, OnecUser, OnecUsers};
 pub use process::{ProcInfo, Processes, TopProcess};
 pub use sessions::{Session, SessionKind, SessionSource, SessionState, Sessions};
 pub use system::SystemInfo;
@@ -94,6 +94,9 @@ pub struct MetricsOptions {
     pub interval: Duration,
     /// How many processes to keep in each top list.
     pub top_n: usize,
+    /// The configured bases (name, folder): 1C clients are also counted
+    /// per base (`onec_1c_clients_per_base`). Empty: not counted.
+    pub bases: Vec<(String, PathBuf)>,
 }
 
 impl Default for MetricsOptions {
@@ -104,6 +107,7 @@ impl Default for MetricsOptions {
             utmp_path: PathBuf::from("/var/run/utmp"),
             interval: Duration::from_secs(5),
             top_n: 5,
+            bases: Vec::new(),
         }
     }
 }
@@ -258,8 +262,11 @@ impl Collectors {
         let sessions = self.run(Collector::Sessions, &mut st, |c| {
             c.sessions.sessions().map(Sessions::from_sessions)
         });
-        let onec = self.run(Collector::Onec, &mut st, |_| match &table {
-            Some(t) => Ok(onec::count(t)),
+        let onec = self.run(Collector::Onec, &mut st, |c| match &table {
+            Some(t) => Ok(onec::OnecUsers {
+                per_base: onec::per_base(&c.opts.bases).unwrap_or_default(),
+                ..onec::count(t)
+            }),
             None => Err(MetricsError::parse(
                 "process table",
                 "the process collector failed, see its error",

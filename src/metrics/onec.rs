@@ -1,7 +1,9 @@
 //! Who is inside 1C: client processes (`1cv8`, `1cv8c`, `1cv8s`, `1cv8t`,
 //! with or without `.exe`, any case) counted per OS user, from the process
 //! table the process collector already read (the names are
-//! [`crate::onec::inside`]'s).
+//! [`crate::onec::inside`]'s), and per configured base: the clients
+//! whose command line names the base, from one read of the process table
+//! with command lines per round ([`per_base`]).
 
 use super::ProcInfo;
 use serde::Serialize;
@@ -23,6 +25,40 @@ pub struct OnecUsers {
     pub total: u64,
     /// Sorted by user name.
     pub per_user: Vec<OnecUser>,
+    /// Clients inside each configured base, in the configuration's order
+    /// (empty when no base is configured or the table could not be read).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_base: Vec<OnecBase>,
+}
+
+/// 1C clients inside one configured base.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OnecBase {
+    pub base: String,
+    pub clients: u64,
+}
+
+/// The clients inside each of `bases` (name, folder) now: one read of the
+/// process table (details for 1C clients only). `None` when the table
+/// cannot be read (logged at debug level: the per-user counts still show).
+pub fn per_base(bases: &[(String, std::path::PathBuf)]) -> Option<Vec<OnecBase>> {
+    if bases.is_empty() {
+        return Some(Vec::new());
+    }
+    let clients = match crate::onec::inside::clients() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!("cannot tell the 1C clients of each base: {e}");
+            return None;
+        }
+    };
+    let named = bases.iter().map(|(n, p)| (n.as_str(), p.as_path()));
+    Some(
+        crate::onec::inside::count_per_base(&clients, named)
+            .into_iter()
+            .map(|(base, clients)| OnecBase { base, clients })
+            .collect(),
+    )
 }
 
 /// Count 1C clients per user.
@@ -38,6 +74,7 @@ pub fn count(procs: &[ProcInfo]) -> OnecUsers {
             .into_iter()
             .map(|(user, count)| OnecUser { user, count })
             .collect(),
+        per_base: Vec::new(),
     }
 }
 
@@ -53,6 +90,19 @@ mod tests {
         for n in ["1cv8x", "ragent.exe", "1cv8.exe.bak", "rphost"] {
             assert!(!is_client(n), "{n}");
         }
+    }
+
+    #[test]
+    fn per_base_counts_every_configured_base_from_the_real_table() {
+        assert_eq!(per_base(&[]), Some(Vec::new()), "no base: no table read");
+        let got = per_base(&[("buh".into(), "/definitely/no/such/base".into())]).unwrap();
+        assert_eq!(
+            got,
+            [OnecBase {
+                base: "buh".into(),
+                clients: 0
+            }]
+        );
     }
 
     #[test]

@@ -354,9 +354,103 @@ pub fn who_is_inside(base: &Path, tz: &jiff::tz::TimeZone) -> String {
     out.join("; ")
 }
 
+/// The warning sent before a scheduled backup of a base that users are
+/// inside (the agent's `daemon::warnings` makes it; the bot tells it).
+#[derive(Debug, Clone)]
+pub struct Warning {
+    pub base: String,
+    /// The backup starts in this many minutes.
+    pub minutes: u32,
+    /// When it starts.
+    pub at: jiff::Timestamp,
+    /// The 1C clients of the base on this computer.
+    pub clients: Vec<Client>,
+    /// Opens of its `1Cv8.1CD` over this computer's shares.
+    pub shares: Vec<ShareClient>,
+}
+
+/// How many of `clients` are inside each of `bases` (name, folder), in
+/// the order given (zeros kept).
+pub fn count_per_base<'a>(
+    clients: &[Client],
+    bases: impl IntoIterator<Item = (&'a str, &'a Path)>,
+) -> Vec<(String, u64)> {
+    bases
+        .into_iter()
+        .map(|(name, path)| {
+            let n = clients.iter().filter(|c| is_in(c, path)).count();
+            (name.to_string(), n as u64)
+        })
+        .collect()
+}
+
+/// Phrases a run's stored error holds when it failed because users were
+/// inside: 1C's exclusive-lock refusal as explained (dump, ibcmd) and the
+/// in-use refusal of a copy (both are our own words, in English).
+const BLOCKED_MARKS: [&str; 2] = [
+    "so 1C could not lock it exclusively",
+    "a copy taken while 1C is running can be inconsistent",
+];
+
+/// The phrases [`blocked_by_users`] looks for, for a history query.
+pub fn blocked_marks() -> &'static [&'static str] {
+    &BLOCKED_MARKS
+}
+
+/// Whether a failed run's stored error says users inside blocked it.
+pub fn blocked_by_users(error: &str) -> bool {
+    BLOCKED_MARKS.iter().any(|m| error.contains(m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_of_runs_blocked_by_users_are_told_apart() {
+        let explained = crate::onec::Explanation::UsersConnected.to_string();
+        assert!(blocked_by_users(&format!(
+            "1C dump failed (exit code 1): {explained}; inside: ivan (pid 5)"
+        )));
+        let in_use = crate::onec::InUse {
+            base: PathBuf::from("/srv/buh"),
+            evidence: crate::onec::Evidence::LockFile(PathBuf::from("/srv/buh/1Cv8.1CL")),
+        };
+        assert!(blocked_by_users(&in_use.to_string()), "{in_use}");
+        for other in [
+            crate::onec::Explanation::WrongCredentials.to_string(),
+            crate::onec::Explanation::Hang.to_string(),
+            "not enough free space in /b".to_string(),
+        ] {
+            assert!(!blocked_by_users(&other), "{other}");
+        }
+    }
+
+    #[test]
+    fn clients_are_counted_per_configured_base() {
+        let c = |pid, base: Option<&str>| Client {
+            pid,
+            program: "1cv8c".into(),
+            user: Some("buh".into()),
+            session: None,
+            since: None,
+            base: base.map(PathBuf::from),
+            listed_as: None,
+        };
+        let all = [
+            c(1, Some("/srv/a")),
+            c(2, Some("/srv/a")),
+            c(3, None),
+            c(4, Some("/srv/x")),
+        ];
+        assert_eq!(
+            count_per_base(
+                &all,
+                [("a", Path::new("/srv/a")), ("b", Path::new("/srv/b"))]
+            ),
+            [("a".to_string(), 2), ("b".to_string(), 0)]
+        );
+    }
 
     fn toks(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

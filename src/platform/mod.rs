@@ -1,6 +1,6 @@
 //! Small operating-system facts the rest of the crate needs (disk space,
 //! durable renames, host name, whether a pid is alive, `/proc` units, the
-//! process table with owners and command lines),
+//! process table with owners and command lines, session messages),
 //! behind one signature per OS (`unix.rs`, `windows.rs`), swapped by module
 //! as ripgrep does. Raw FFI stays in those files.
 //!
@@ -13,7 +13,9 @@ use std::io;
 use std::path::Path;
 
 mod processes;
+mod session_message;
 pub use processes::{CommandLine, ProcessFacts, ShareOpen, ancestors, processes, share_opens};
+pub use session_message::{HAS_SESSION_MESSAGES, WtsMessage, send_session_message};
 
 #[cfg(unix)]
 #[path = "unix.rs"]

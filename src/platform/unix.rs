@@ -237,3 +237,14 @@ pub fn background_priority_for_this_thread() -> io::Result<()> {
 pub fn background_priority_for_this_thread() -> io::Result<()> {
     Ok(())
 }
+
+pub fn send_session_message(
+    _session: u32,
+    _msg: &super::WtsMessage,
+    _timeout_secs: u32,
+) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "this OS has no session messages (Windows WTSSendMessage); users are warned through Telegram only",
+    ))
+}

@@ -223,3 +223,36 @@ pub fn background_priority_for_this_thread() -> io::Result<()> {
     }
     Ok(())
 }
+
+pub fn send_session_message(
+    session: u32,
+    msg: &super::WtsMessage,
+    timeout_secs: u32,
+) -> io::Result<()> {
+    use windows_sys::Win32::System::RemoteDesktop::{WTS_CURRENT_SERVER_HANDLE, WTSSendMessageW};
+    use windows_sys::Win32::UI::WindowsAndMessaging::{
+        MB_ICONWARNING, MB_OK, MB_SETFOREGROUND, MB_TOPMOST,
+    };
+    let mut response = 0;
+    // SAFETY: title and text are UTF-16 buffers whose byte lengths are
+    // passed with them; `response` is a valid out-pointer. bWait = FALSE:
+    // the call returns at once and the box closes after the timeout.
+    let ok = unsafe {
+        WTSSendMessageW(
+            WTS_CURRENT_SERVER_HANDLE,
+            session,
+            msg.title.as_ptr(),
+            msg.title_bytes(),
+            msg.text.as_ptr(),
+            msg.text_bytes(),
+            MB_OK | MB_ICONWARNING | MB_SETFOREGROUND | MB_TOPMOST,
+            timeout_secs,
+            &mut response,
+            0,
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

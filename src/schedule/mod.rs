@@ -6,8 +6,9 @@
 //!
 //! A leaf: it imports nothing of ours. `cron.rs` parses expressions,
 //! `next.rs` finds the next run across DST, `quiet.rs` holds quiet hours,
-//! and `words.rs` tells which simple shape a schedule has
-//! ([`Description`]); the words themselves, in each language, are the text
+//! `warn.rs` says when to warn users inside a base before a run, and
+//! `words.rs` tells which simple shape a schedule has ([`Description`]);
+//! the words themselves, in each language, are the text
 //! module's, passed to [`Schedule::describe`].
 
 mod cron;
@@ -15,10 +16,12 @@ mod next;
 #[cfg(test)]
 mod props;
 mod quiet;
+mod warn;
 mod words;
 
 pub use cron::{Schedule, ScheduleError};
 pub use quiet::{QuietHours, QuietHoursError};
+pub use warn::{Sent, WarnStep, warn_step};
 pub use words::Description;
 
 use jiff::{SignedDuration, ZonedDateTime};

@@ -38,6 +38,8 @@ pub enum Command {
     Chart(String),
     /// Restore drill of the newest archive: /drill [base].
     Drill(String),
+    /// Who is inside each 1C base now (user, session, since).
+    Users,
 }
 
 /// The command menu in one language.

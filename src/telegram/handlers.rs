@@ -169,6 +169,7 @@ async fn on_command(ctx: Arc<Ctx>, msg: Message, cmd: Command, _me: Me) -> anyho
         Command::Schedule => views::schedule(&ctx, chat).await,
         Command::Chart(arg) => chart::command(&ctx, chat, arg.trim()).await,
         Command::Drill(arg) => super::drill::command(&ctx, chat, arg.trim()).await,
+        Command::Users => super::users::command(&ctx, chat).await,
     };
     if let Err(e) = result {
         tracing::warn!("Telegram command failed: {}", ctx.describe(&e));

@@ -23,6 +23,7 @@ pub mod drill;
 pub mod format;
 pub mod handlers;
 pub mod notify;
+pub mod users;
 pub mod views;
 
 use crate::agent::Agent;
@@ -148,6 +149,7 @@ pub fn register(agent: &Arc<Agent>, tasks: &mut JoinSet<()>) {
             agent.feed.subscribe(),
             agent.drills.subscribe(),
             agent.uploads.subscribe(),
+            agent.users_warnings.subscribe(),
         ));
     } else {
         tracing::info!("Telegram bot disabled (BOT_TOKEN not set)");
@@ -160,6 +162,7 @@ pub async fn run(
     runs: Receiver<Arc<FinishedRun>>,
     drills: Receiver<Arc<Drill>>,
     uploads: Receiver<Arc<UploadRow>>,
+    warnings: Receiver<Arc<crate::onec::inside::Warning>>,
 ) {
     let ctx = match Ctx::new(agent.clone()) {
         Ok(c) => c,
@@ -174,7 +177,7 @@ pub async fn run(
         );
     }
     let mut tasks = JoinSet::new();
-    tasks.spawn(notify::run(ctx.clone(), runs, drills, uploads));
+    tasks.spawn(notify::run(ctx.clone(), runs, drills, uploads, warnings));
     api::poll(ctx).await;
     while tasks.join_next().await.is_some() {}
     tracing::info!("Telegram bot stopped");

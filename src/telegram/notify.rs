@@ -8,7 +8,8 @@
 //! (`BACKUP_DRILL_MAX_AGE_DAYS`), once each time it becomes so; and
 //! offsite uploads (the agent's feed of upload rows, whoever wrote them):
 //! a failure once per failing streak of a base and target, the recovery
-//! once (the rule is [`crate::offsite::feed::Streaks`]).
+//! once (the rule is [`crate::offsite::feed::Streaks`]); and the warnings
+//! before a scheduled backup of a base with users inside (who is inside).
 
 use super::backup::{finished_text, run_text};
 use super::{Ctx, api};
@@ -16,6 +17,7 @@ use crate::backup::feed::FinishedRun;
 use crate::backup::history::{Drill, DrillStatus, Trigger, UploadRow};
 use crate::export::{drill_stale_for, stale_for};
 use crate::offsite::feed::{Change, Streaks, failing_now};
+use crate::onec::inside::Warning;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -75,13 +77,36 @@ pub async fn run(
     runs: Receiver<Arc<FinishedRun>>,
     drills: Receiver<Arc<Drill>>,
     uploads: Receiver<Arc<UploadRow>>,
+    warnings: Receiver<Arc<Warning>>,
 ) {
     tokio::join!(
         announce(ctx.clone(), runs),
         announce_drills(ctx.clone(), drills),
         announce_uploads(ctx.clone(), uploads),
+        announce_warnings(ctx.clone(), warnings),
         alerts(ctx.clone())
     );
+}
+
+/// Warnings before a scheduled backup of a base with users inside: who
+/// is inside, to the admins.
+async fn announce_warnings(ctx: Arc<Ctx>, mut warnings: Receiver<Arc<Warning>>) {
+    loop {
+        let w = tokio::select! {
+            w = warnings.recv() => w,
+            _ = ctx.agent.shutdown.cancelled() => return,
+        };
+        match w {
+            Ok(w) => {
+                let text = super::users::warning_notice(ctx.texts, &w, &ctx.agent.cfg.timezone);
+                broadcast(&ctx, &text, None).await;
+            }
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!("{n} warning notice(s) dropped: Telegram is too slow");
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
 }
 
 /// The notice for an upload row that changes its pair's streak.

@@ -378,10 +378,15 @@ pub async fn sessions(ctx: &Ctx, chat: ChatId) -> anyhow::Result<()> {
             .collect(),
     };
     api::send_pre(ctx, chat, t.sessions_title, &sessions).await;
-    let onec: Vec<String> = match &snap.onec {
-        None => vec![t.not_available.to_string()],
-        Some(o) if o.per_user.is_empty() => vec![t.no_onec.to_string()],
-        Some(o) => o
+    // 1C clients per user and session; the sampler's count per user when
+    // the process table with sessions cannot be read.
+    let clients = tokio::task::spawn_blocking(crate::onec::inside::clients).await?;
+    let onec: Vec<String> = match (&clients, &snap.onec) {
+        (Ok(c), _) if c.is_empty() => vec![t.no_onec.to_string()],
+        (Ok(c), _) => super::users::per_session_lines(t, c),
+        (Err(_), None) => vec![t.not_available.to_string()],
+        (Err(_), Some(o)) if o.per_user.is_empty() => vec![t.no_onec.to_string()],
+        (Err(_), Some(o)) => o
             .per_user
             .iter()
             .map(|u| format!("{} {}", pad(&u.user, 20), u.count))

@@ -19,6 +19,7 @@ pub static EN: Texts = Texts {
         ("schedule", "Schedule"),
         ("chart", "CPU, memory and disk chart [hours]"),
         ("drill", "Restore drill of the newest archive [base]"),
+        ("users", "Who is inside each 1C base now"),
     ],
     help: "<b>1C backup bot</b>\n\
 /backup [base] — back up (asks first)\n\
@@ -29,6 +30,7 @@ pub static EN: Texts = Texts {
 /disk — all disks\n\
 /top — the busiest processes\n\
 /sessions — who is in RDP and in 1C\n\
+/users — who is inside each 1C base now (user, session, since)\n\
 /bases — bases and their last result\n\
 /schedule — the schedule\n\
 /chart [hours] — chart over N hours (default 24)\n\
@@ -292,6 +294,49 @@ pub static EN: Texts = Texts {
              infobase), open it in the Designer, Administration → Load infobase… and choose the \
              .dt; or set ONEC_EXE (or IBCMD_EXE) and run restore again"
         )
+    },
+    users_warn_title: "1C backup",
+    users_warn_session: |base, m| {
+        format!(
+            "The backup of the infobase \"{base}\" starts in {m} minute{}. \
+             Please save your documents and close 1C.",
+            if m == 1 { "" } else { "s" }
+        )
+    },
+    users_warn_notice: |base, m, at, who| {
+        format!(
+            "⏰ The backup of <b>{}</b> starts in {m} minute{} (at {}), and these users are \
+             inside:\n{who}\nThey have been warned.",
+            esc(base),
+            if m == 1 { "" } else { "s" },
+            esc(at)
+        )
+    },
+    users_client: |user, session, since, pid| {
+        let mut parts = vec![format!("pid {pid}")];
+        if let Some(s) = session {
+            parts.push(format!("session {s}"));
+        }
+        if !since.is_empty() {
+            parts.push(format!("since {}", esc(since)));
+        }
+        format!("• <b>{}</b> ({})", esc(user), parts.join(", "))
+    },
+    users_share: |user| format!("• <b>{}</b> (over the network share)", esc(user)),
+    users_title: "<b>Who is inside the 1C bases</b>",
+    users_base: |base, n| {
+        if n == 0 {
+            format!("<b>{}</b>: nobody", esc(base))
+        } else {
+            format!("<b>{}</b>: {n}", esc(base))
+        }
+    },
+    users_unknown: |n| format!("<b>Base unknown</b> ({n}):"),
+    users_other: |n| format!("<b>Other infobases</b> ({n}):"),
+    users_cannot: |e| format!("Cannot read the process list: {}", esc(e)),
+    sessions_onec: |user, session, n| match session {
+        Some(s) => format!("{user} (session {s}): 1C × {n}"),
+        None => format!("{user}: 1C × {n}"),
     },
 };
 

@@ -174,6 +174,35 @@ pub struct Texts {
     /// A dump checked and extracted to `dt` but not loaded, because
     /// `reason`: how to load it by hand.
     pub restore_load_by_hand: fn(dt: &str, to: &str, reason: &str) -> String,
+
+    // Users inside a base: warnings before a scheduled backup and `/users`.
+    /// The title of the message box shown in the users' sessions (plain).
+    pub users_warn_title: &'static str,
+    /// The message box's text (plain): the backup of `base` starts in
+    /// `minutes`; save your work and close 1C.
+    pub users_warn_session: fn(base: &str, minutes: u32) -> String,
+    /// The Telegram notice to the admins: the backup of `base` starts in
+    /// `minutes` (at `at`, local time) and these users are inside;
+    /// `who` is already HTML (lines made by `users_client`).
+    pub users_warn_notice: fn(base: &str, minutes: u32, at: &str, who: &str) -> String,
+    /// One 1C client in a list (HTML): its user, session, since when (local
+    /// time, or empty) and pid.
+    pub users_client: fn(user: &str, session: Option<u32>, since: &str, pid: u32) -> String,
+    /// One open of the base's file over this computer's network share.
+    pub users_share: fn(user: &str) -> String,
+    /// `/users`: the heading.
+    pub users_title: &'static str,
+    /// `/users`: a base and how many 1C clients are inside it.
+    pub users_base: fn(base: &str, inside: usize) -> String,
+    /// `/users`: the heading of clients whose base cannot be told.
+    pub users_unknown: fn(count: usize) -> String,
+    /// `/users`: the heading of clients of infobases that are not configured.
+    pub users_other: fn(count: usize) -> String,
+    /// `/users`: the process list could not be read.
+    pub users_cannot: fn(err: &str) -> String,
+    /// `/sessions`: 1C clients of one user in one session (plain text, a
+    /// `<pre>` line).
+    pub sessions_onec: fn(user: &str, session: Option<u32>, count: usize) -> String,
 }
 
 /// Units of time and size in one language.

@@ -19,6 +19,7 @@ pub static RU: Texts = Texts {
         ("schedule", "Расписание"),
         ("chart", "График CPU, памяти и диска [часы]"),
         ("drill", "Учебное восстановление новейшего архива [база]"),
+        ("users", "Кто сейчас в базах 1С"),
     ],
     help: "<b>Бот резервного копирования 1С</b>\n\
 /backup [база] — резервная копия (с подтверждением)\n\
@@ -29,6 +30,7 @@ pub static RU: Texts = Texts {
 /disk — все диски\n\
 /top — самые загруженные процессы\n\
 /sessions — кто в RDP и в 1С\n\
+/users — кто сейчас в базах 1С (пользователь, сеанс, с какого времени)\n\
 /bases — базы и их последний результат\n\
 /schedule — расписание\n\
 /chart [часы] — график за N часов (по умолчанию 24)\n\
@@ -298,6 +300,49 @@ pub static RU: Texts = Texts {
              → Загрузить информационную базу… и выберите .dt; или задайте ONEC_EXE (или \
              IBCMD_EXE) и запустите restore снова"
         )
+    },
+    users_warn_title: "Резервное копирование 1С",
+    users_warn_session: |base, m| {
+        format!(
+            "Через {m} {} начнётся резервное копирование базы «{base}». \
+             Сохраните документы и закройте 1С.",
+            plural(m, "минуту", "минуты", "минут")
+        )
+    },
+    users_warn_notice: |base, m, at, who| {
+        format!(
+            "⏰ Через {m} {} (в {}) начнётся резервное копирование базы <b>{}</b>, \
+             а в ней работают:\n{who}\nИм отправлено предупреждение.",
+            plural(m, "минуту", "минуты", "минут"),
+            esc(at),
+            esc(base)
+        )
+    },
+    users_client: |user, session, since, pid| {
+        let mut parts = vec![format!("pid {pid}")];
+        if let Some(s) = session {
+            parts.push(format!("сеанс {s}"));
+        }
+        if !since.is_empty() {
+            parts.push(format!("с {}", esc(since)));
+        }
+        format!("• <b>{}</b> ({})", esc(user), parts.join(", "))
+    },
+    users_share: |user| format!("• <b>{}</b> (по сети, через общую папку)", esc(user)),
+    users_title: "<b>Кто в базах 1С</b>",
+    users_base: |base, n| {
+        if n == 0 {
+            format!("<b>{}</b>: никого", esc(base))
+        } else {
+            format!("<b>{}</b>: {n}", esc(base))
+        }
+    },
+    users_unknown: |n| format!("<b>База не определена</b> ({n}):"),
+    users_other: |n| format!("<b>Другие базы</b> ({n}):"),
+    users_cannot: |e| format!("Не удалось прочитать список процессов: {}", esc(e)),
+    sessions_onec: |user, session, n| match session {
+        Some(s) => format!("{user} (сеанс {s}): 1С × {n}"),
+        None => format!("{user}: 1С × {n}"),
     },
 };
 

@@ -8,7 +8,7 @@ use rstest::rstest;
 #[test]
 fn both_languages_list_every_command_and_escape_values() {
     for t in [&RU, &EN] {
-        assert_eq!(t.commands.len(), 14);
+        assert_eq!(t.commands.len(), 15);
         let s = (t.confirm)("<Тест & Co>");
         assert!(s.contains("&lt;Тест &amp; Co&gt;"), "{s}");
         assert!((t.denied)(42).contains("42"));
@@ -293,4 +293,37 @@ fn offsite_notices_and_lines_escape_names_and_errors() {
     }
     assert!((RU.offsite_line)("nas", None, false, false, 0).contains("копии ещё нет"));
     assert!((EN.offsite_line)("nas", None, false, false, 0).contains("no copy yet"));
+}
+
+#[test]
+fn the_warning_before_a_backup_in_both_languages() {
+    assert_eq!(
+        (RU.users_warn_session)("Бухгалтерия", 10),
+        "Через 10 минут начнётся резервное копирование базы «Бухгалтерия». \
+         Сохраните документы и закройте 1С."
+    );
+    assert!((RU.users_warn_session)("b", 1).starts_with("Через 1 минуту "));
+    assert!((RU.users_warn_session)("b", 3).starts_with("Через 3 минуты "));
+    assert!((RU.users_warn_session)("b", 21).starts_with("Через 21 минуту "));
+    assert_eq!(
+        (EN.users_warn_session)("Buh", 1),
+        "The backup of the infobase \"Buh\" starts in 1 minute. \
+         Please save your documents and close 1C."
+    );
+    assert!((EN.users_warn_session)("b", 10).contains("in 10 minutes."));
+    for t in [&RU, &EN] {
+        assert!(!t.users_warn_title.is_empty());
+        let n = (t.users_warn_notice)("<b&>", 5, "23:00", "• x");
+        assert!(
+            n.contains("&lt;b&amp;&gt;") && n.contains("23:00") && n.contains("• x"),
+            "{n}"
+        );
+        let c = (t.users_client)("<ivan>", Some(3), "2026-01-05 09:14", 812);
+        assert!(
+            c.contains("&lt;ivan&gt;") && c.contains("812") && c.contains('3'),
+            "{c}"
+        );
+        assert!(!(t.users_client)("x", None, "", 1).contains("()"));
+        assert!((t.users_cannot)("<e>").contains("&lt;e&gt;"));
+    }
 }

@@ -6,7 +6,7 @@ use onec_backup_bot::export::{
     self, BackupState, BaseBackup, BaseDrill, BaseOffsite, Kind, LastRun, TargetOffsite,
 };
 use onec_backup_bot::metrics::{
-    Collectors, MetricsOptions, Session, SessionKind, SessionState, Sessions,
+    Collectors, MetricsOptions, OnecBase, Session, SessionKind, SessionState, Sessions,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -63,6 +63,10 @@ fn families() -> Vec<export::Family> {
         host: "10.0.0.5".into(),
         line: "RDP-Tcp#1".into(),
     }]));
+    snap.onec.get_or_insert_with(Default::default).per_base = vec![OnecBase {
+        base: "buh".into(),
+        clients: 1,
+    }];
     let last = LastRun {
         run_id: 1,
         ok: true,
@@ -78,6 +82,7 @@ fn families() -> Vec<export::Family> {
             last_success_unix: Some(1.0),
             last_finished: Some(last.clone()),
             runs: vec![("ok", 1)],
+            blocked_by_users: 1,
             running: false,
             archives: Some((1, 1)),
             drill: BaseDrill {

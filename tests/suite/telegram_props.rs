@@ -14,6 +14,7 @@ use teloxide::utils::command::BotCommands;
 const WITH_ARG: &[&str] = &["backup", "list", "chart"];
 const WITHOUT_ARG: &[&str] = &[
     "start", "help", "status", "health", "lastlog", "disk", "top", "sessions", "bases", "schedule",
+    "users",
 ];
 
 proptest! {

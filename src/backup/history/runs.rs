@@ -409,6 +409,28 @@ impl History {
         Ok(rows)
     }
 
+    /// Failed runs per base whose error holds any of `marks` (exact,
+    /// case-sensitive substrings), e.g. the runs users inside blocked.
+    pub fn failed_counts_with(&self, marks: &[&str]) -> Result<Vec<(String, u64)>, HistoryError> {
+        let mut out: Vec<(String, u64)> = Vec::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT base, error FROM runs WHERE status = 'failed' AND error IS NOT NULL
+             ORDER BY base",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (base, error): (String, String) = (r.get(0)?, r.get(1)?);
+            if !marks.iter().any(|m| error.contains(m)) {
+                continue;
+            }
+            match out.last_mut() {
+                Some((b, n)) if *b == base => *n += 1,
+                _ => out.push((base, 1)),
+            }
+        }
+        Ok(out)
+    }
+
     /// The newest run of `base` that finished ok, failed or was
     /// interrupted (skipped and running rows are ignored).
     pub fn last_finished(&self, base: &str) -> Result<Option<Run>, HistoryError> {

@@ -863,3 +863,31 @@ fn a_version_5_database_gains_the_drill_source() {
     );
     assert!(h.drill_sources("zup").unwrap().is_empty());
 }
+
+#[test]
+fn failed_runs_are_counted_per_base_by_the_words_of_their_error() {
+    let (_d, h) = temp_history();
+    let t = ts("2024-03-01T10:00:00Z");
+    let fail = |base: &str, error: Option<&str>, status: Status| {
+        let id = h.start_run(&new_run(base, &t)).unwrap();
+        let mut f = Finish::new(status, &t);
+        f.error = error;
+        h.finish_run(id, &f).unwrap();
+    };
+    fail(
+        "buh",
+        Some("1C dump failed: users inside, so BLOCKED"),
+        Status::Failed,
+    );
+    fail("buh", Some("x; so BLOCKED; inside: ivan"), Status::Failed);
+    fail("buh", Some("disk full"), Status::Failed);
+    fail("buh", None, Status::Failed);
+    fail("buh", Some("so BLOCKED"), Status::Skipped);
+    fail("zup", Some("a copy IN USE"), Status::Failed);
+    fail("trade", Some("disk full"), Status::Failed);
+    assert_eq!(
+        h.failed_counts_with(&["so BLOCKED", "IN USE"]).unwrap(),
+        [("buh".to_string(), 2), ("zup".to_string(), 1)]
+    );
+    assert!(h.failed_counts_with(&[]).unwrap().is_empty());
+}

@@ -121,6 +121,7 @@ pub static BASE_KEYS: &[&str] = &[
     "delete_dt_after_compress",
     "include_log",
     "when_users_inside",
+    "users_warn_minutes",
     "timeout",
     "keep",
     "retention",

@@ -165,6 +165,13 @@ pub static KEYS: &[Key] = &[
         "when_users_inside=wait: сколько минут всего ждать выхода пользователей, затем ошибка с их именами",
     ),
     k(
+        &["BACKUP_USERS_WARN_MINUTES"],
+        "backup.users_warn_minutes",
+        Int { min: 0, max: 1440 },
+        Some("10"),
+        "За сколько минут до запуска по расписанию предупредить тех, кто в базе (и ещё раз за минуту): сообщение в сеансе Windows и уведомление в Telegram; 0 = не предупреждать",
+    ),
+    k(
         &["BACKUP_HISTORY_DB"],
         "backup.history_db",
         Path,
