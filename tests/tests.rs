@@ -35,4 +35,5 @@ mod suite {
     mod telegram_bot;
     mod telegram_props;
     mod users;
+    mod users_lock;
 }

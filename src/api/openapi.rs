@@ -43,7 +43,8 @@ fn schemas() -> Value {
             "fingerprint": nullable("string"),
             "log_path": nullable("string"),
             "pid": {"type": "integer", "minimum": 0},
-            "key_id": nullable("string")
+            "key_id": nullable("string"),
+            "policy_outcome": nullable("string")
         }), &["id", "base", "trigger", "started", "status", "method", "pid"]),
         "Running": check(json!({
             "base": {"type": "string"},

@@ -40,7 +40,7 @@
 //! refused without `/UC<code>`). While users are inside, a dump fails with
 //! 1C's exclusive-lock message. `ЗавершитьРаботуПользователей` with the
 //! right `/UC` code (`FAKE_1C_LOCK_CODE`; any code when unset) ends the
-//! users' sessions and locks; `РазрешитьРаботуПользователей` lifts the lock.
+//! users' sessions (the processes of the `pid` lines are killed) and locks; `РазрешитьРаботуПользователей` lifts the lock.
 //! While locked, a dump needs `/UC<code>`.
 //! Each variable may also be given as a `KEY=VALUE` line in a file
 //! `fake-1c.env` beside the executable (the environment wins), so parallel
@@ -637,6 +637,13 @@ fn enterprise(args: &[String], s: &Settings) -> i32 {
         Some(END_SESSIONS) => {
             if !code_ok(uc) {
                 return finish(&["Неверный код разрешения (/UC)"], 1);
+            }
+            // BSP ends the users' sessions: their processes go.
+            for pid in facts
+                .iter()
+                .filter_map(|f| f.strip_prefix("pid ")?.trim().parse::<u32>().ok())
+            {
+                let _ = onec_backup_bot::platform::terminate(pid);
             }
             facts.retain(|f| f != "busy" && !f.starts_with("pid ") && !f.starts_with("locked "));
             facts.push(format!("locked {}", uc.unwrap_or_default()));

@@ -45,6 +45,9 @@ pub struct Base {
     /// Policy `wait`: how often to try again, and for how long in all.
     pub users_retry: Duration,
     pub users_wait: Duration,
+    /// Policy `close`: the pause between naming who will be closed and
+    /// ending their 1C processes.
+    pub users_close_grace: Duration,
     pub timeout: Duration,
     pub keep: KeepPolicy,
     /// When to back up automatically; `None` = manual backups only.

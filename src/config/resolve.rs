@@ -237,6 +237,9 @@ impl<'a> Resolver<'a> {
             when_users_inside: word(&UsersPolicy::ALL, &self.text("backup.when_users_inside")),
             users_retry: Duration::from_secs(60 * self.num("backup.users_retry_minutes") as u64),
             users_wait: Duration::from_secs(60 * self.num("backup.users_wait_minutes") as u64),
+            users_close_grace: Duration::from_secs(
+                self.num("backup.users_close_grace_seconds") as u64
+            ),
             timeout: Duration::from_secs(self.num("onec.timeout") as u64),
             keep: self.global_keep(),
             schedule: match self.typed.get("backup.schedule") {

@@ -13,7 +13,10 @@ use std::io;
 use std::path::Path;
 
 mod processes;
-pub use processes::{CommandLine, ProcessFacts, ShareOpen, ancestors, processes, share_opens};
+pub use processes::{
+    CommandLine, ProcessFacts, ShareOpen, ancestors, is_elevated, may_terminate, processes,
+    share_opens, terminate,
+};
 
 #[cfg(unix)]
 #[path = "unix.rs"]

@@ -72,6 +72,27 @@ pub fn share_opens(under: &std::path::Path) -> io::Result<Vec<ShareOpen>> {
     sys::share_opens(under)
 }
 
+/// Whether this process runs with administrator rights (root on Unix, an
+/// elevated token on Windows): what reading other users' command lines and
+/// ending their processes needs.
+pub fn is_elevated() -> bool {
+    sys::is_elevated()
+}
+
+/// Whether this process may end process `pid`: with administrator rights
+/// always; without them only a process of the same account (Unix; on
+/// Windows a non-elevated service is refused, never tried).
+pub fn may_terminate(pid: u32) -> bool {
+    is_elevated() || sys::same_owner(pid)
+}
+
+/// End process `pid` at once (SIGKILL on Unix, `TerminateProcess` on
+/// Windows): the last step of `close` after the users were warned. A
+/// process already gone is fine.
+pub fn terminate(pid: u32) -> io::Result<()> {
+    sys::terminate(pid)
+}
+
 /// `pid` and its ancestors in `all`, nearest first (a loop in the parent
 /// links, which a reused pid can make, ends the walk).
 pub fn ancestors(all: &[ProcessFacts], pid: u32) -> Vec<u32> {

@@ -23,6 +23,7 @@ pub mod drill;
 pub mod format;
 pub mod handlers;
 pub mod notify;
+pub mod retry;
 pub mod views;
 
 use crate::agent::Agent;

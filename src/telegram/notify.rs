@@ -199,8 +199,16 @@ async fn announce(ctx: Arc<Ctx>, mut runs: Receiver<Arc<FinishedRun>>) {
             })
             .flatten();
         let text = notice(&ctx, &r);
+        let buttons = r
+            .local
+            .as_ref()
+            .and_then(|result| super::retry::buttons_for(&ctx, &r.base, result));
         if !text.is_empty() {
-            broadcast(&ctx, &text, except).await;
+            for chat in ctx.notify_chats() {
+                if Some(chat) != except {
+                    api::deliver_html_with(&ctx, chat, &text, buttons.clone()).await;
+                }
+            }
         }
     }
 }
