@@ -41,7 +41,8 @@
 //! 1C's exclusive-lock message. `ЗавершитьРаботуПользователей` with the
 //! right `/UC` code (`FAKE_1C_LOCK_CODE`; any code when unset) ends the
 //! users' sessions (the processes of the `pid` lines are killed) and locks; `РазрешитьРаботуПользователей` lifts the lock.
-//! While locked, a dump needs `/UC<code>`.
+//! While locked, a dump needs `/UC<code>`. `FAKE_1C_UNLOCK_FAILS` (any
+//! value) makes `РазрешитьРаботуПользователей` fail.
 //! Each variable may also be given as a `KEY=VALUE` line in a file
 //! `fake-1c.env` beside the executable (the environment wins), so parallel
 //! tests can configure their own copies without touching the process
@@ -650,6 +651,9 @@ fn enterprise(args: &[String], s: &Settings) -> i32 {
             "Работа пользователей завершена, начало сеансов заблокировано"
         }
         Some(ALLOW_SESSIONS) => {
+            if s.get("FAKE_1C_UNLOCK_FAILS").is_some() {
+                return finish(&["Не удалось снять блокировку начала сеансов"], 1);
+            }
             if let Some(code) = locked_with(&facts)
                 && uc != Some(code.as_str())
             {

@@ -246,6 +246,62 @@ fn lock_is_lifted_after_a_failed_and_a_cancelled_dump() {
     assert_code_absent(&w, &[&out.stdout, &out.stderr, &stderr]);
 }
 
+/// An unlock that fails is said loudly (output, row) and the state stays,
+/// so the next run of the base lifts the lock before anything else.
+#[test]
+fn a_failed_unlock_is_loud_and_the_next_run_lifts_the_lock_first() {
+    let (mut w, busy, calls) = busy_world("busy\n");
+    w.set("BACKUP_WHEN_USERS_INSIDE", "lock")
+        .set("ONEC_LOCK_CODE", CODE)
+        .set("FAKE_1C_LOCK_CODE", CODE);
+    let out = w
+        .cmd()
+        .arg("backup")
+        .env("FAKE_1C_UNLOCK_FAILS", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("BASE buh IS STILL LOCKED: users cannot log in; run 1cv8 ENTERPRISE"),
+        "{text}"
+    );
+    assert!(text.contains("РазрешитьРаботуПользователей"), "{text}");
+    let row = &w.runs()[0];
+    let outcome: serde_json::Value =
+        serde_json::from_str(row["policy_outcome"].as_str().unwrap()).unwrap();
+    assert_eq!(outcome["unlocked"], false, "{outcome}");
+    assert!(
+        outcome["still_locked"]
+            .as_str()
+            .unwrap()
+            .contains("IS STILL LOCKED"),
+        "{outcome}"
+    );
+    assert!(w.backups.join(".users-locked.buh.json").exists());
+    assert_eq!(
+        fs::read_to_string(&busy).unwrap(),
+        format!("locked {CODE}\n")
+    );
+
+    // The next run lifts it first, then locks, dumps and unlocks.
+    fs::remove_file(&calls).unwrap();
+    let out = w.cmd().args(["backup", "--force"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = call_lines(&calls);
+    assert!(lines[0].contains(ALLOW), "{lines:#?}");
+    assert_lock_calls(&lines[1..]);
+    assert!(!w.backups.join(".users-locked.buh.json").exists());
+    assert_code_absent(&w, &[&out.stdout, &out.stderr, text.as_bytes()]);
+}
+
 /// A lock state left by a run that was killed while the base was locked
 /// is lifted when the agent starts.
 #[test]
