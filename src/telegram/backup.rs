@@ -274,7 +274,7 @@ pub(super) async fn follow(
                 } if b == base => {
                     let wait = EDIT_EVERY.saturating_sub(last_edit.elapsed());
                     tokio::time::sleep(wait).await;
-                    let buttons = super::retry::buttons_for(&ctx, &base, &result);
+                    let buttons = super::retry::buttons_for(&ctx, &result);
                     edit_with(&ctx, chat, msg, &finished_text(t, &base, &result), buttons).await;
                     return;
                 }

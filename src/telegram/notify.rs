@@ -199,10 +199,8 @@ async fn announce(ctx: Arc<Ctx>, mut runs: Receiver<Arc<FinishedRun>>) {
             })
             .flatten();
         let text = notice(&ctx, &r);
-        let buttons = r
-            .local
-            .as_ref()
-            .and_then(|result| super::retry::buttons_for(&ctx, &r.base, result));
+        let record = r.local.as_ref().and_then(|l| l.record()).or(r.run.as_ref());
+        let buttons = record.and_then(|run| super::retry::buttons_for_run(&ctx, run));
         if !text.is_empty() {
             for chat in ctx.notify_chats() {
                 if Some(chat) != except {

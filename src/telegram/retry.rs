@@ -7,7 +7,7 @@
 
 use super::backup::{edit, follow, progress_text};
 use super::{Ctx, api};
-use crate::backup::history::Trigger;
+use crate::backup::history::{Run, Status, Trigger};
 use crate::backup::jobs::{Finished, StartError, StartOptions};
 use crate::config::UsersPolicy;
 use crate::text::Texts;
@@ -84,15 +84,35 @@ pub fn buttons(t: &Texts, idx: usize, now: i64) -> InlineKeyboardMarkup {
     ])
 }
 
-/// The buttons for a run that ended as `result`, when users inside caused
-/// its failure.
-pub fn buttons_for(ctx: &Ctx, base: &str, result: &Finished) -> Option<InlineKeyboardMarkup> {
-    let Finished::Failed(f) = result else {
+/// Whether users inside caused the failure of `run` (its policy outcome
+/// names who was inside at the failure): for runs of this process and of
+/// others alike.
+pub fn users_caused(run: &Run) -> bool {
+    run.status == Status::Failed
+        && run
+            .policy_outcome
+            .as_deref()
+            .and_then(|o| serde_json::from_str::<serde_json::Value>(o).ok())
+            .is_some_and(|v| v["inside_at_failure"].is_string())
+}
+
+/// The buttons for a finished run, when users inside caused its failure.
+pub fn buttons_for_run(ctx: &Ctx, run: &Run) -> Option<InlineKeyboardMarkup> {
+    if !users_caused(run) {
         return None;
-    };
-    f.users_inside.as_ref()?;
-    let idx = ctx.agent.cfg.bases.iter().position(|b| b.name == base)?;
+    }
+    let idx = ctx
+        .agent
+        .cfg
+        .bases
+        .iter()
+        .position(|b| b.name == run.base)?;
     Some(buttons(ctx.texts, idx, jiff::Timestamp::now().as_second()))
+}
+
+/// [`buttons_for_run`] for a run of this process that ended as `result`.
+pub fn buttons_for(ctx: &Ctx, result: &Finished) -> Option<InlineKeyboardMarkup> {
+    buttons_for_run(ctx, result.record()?)
 }
 
 /// The policy «Закрыть сеансы» uses for a base: `lock` with a lock code.
@@ -225,6 +245,12 @@ mod tests {
         assert!(expired(What::Close, at, at + 601));
         assert!(!expired(What::Close, at, at + 600));
         assert_eq!(close_policy(true), UsersPolicy::Lock);
+        let mut run = Run::example(1, "buh", Status::Failed);
+        assert!(!users_caused(&run));
+        run.policy_outcome = Some(r#"{"policy":"fail","inside_at_failure":"inside: ivan"}"#.into());
+        assert!(users_caused(&run));
+        run.status = Status::Ok;
+        assert!(!users_caused(&run));
         assert_eq!(close_policy(false), UsersPolicy::Close);
     }
 

@@ -506,3 +506,95 @@ fn telegram_failure_offers_retry_and_close_and_refuses_strangers() {
     assert!(!log.contains(TOKEN), "{log}");
     drop(agent);
 }
+
+/// The notices of runs the requester did not follow (started over HTTP,
+/// or by another process) carry the buttons too; «Повторить» runs the
+/// backup again as configured; the API's `when_users_inside` runs it with
+/// `close`, and the notice names whose session was closed.
+#[test]
+fn notices_carry_the_buttons_and_the_api_can_ask_for_close() {
+    const API: &str = "api-Tok3n-for-users";
+    let (mut w, busy, _calls) = busy_world("");
+    w.set("BACKUP_USERS_CLOSE_GRACE_SECONDS", "1");
+    let user = session(&w, &w.base.clone(), &busy);
+    let tg = FakeTelegram::start();
+    let (url, admin) = (tg.url(), ADMIN.to_string());
+    let logs = w.dir.path().join("logs").display().to_string();
+    let agent = w.agent(&[
+        ("BOT_TOKEN", TOKEN),
+        ("TELEGRAM_API_URL", url.as_str()),
+        ("LOG_DIR", logs.as_str()),
+        ("ALLOWED_USER_IDS", admin.as_str()),
+        ("API_TOKEN", API),
+    ]);
+    wait_for("the bot to poll", T, || {
+        tg.calls().iter().any(|c| c.method == "getUpdates")
+    });
+    let with_buttons = |c: &crate::util::fake_telegram::Call| {
+        c.method == "sendMessage"
+            && c.text().contains("не удалась")
+            && buttons(c).iter().any(|(t, _)| t.contains("Закрыть сеансы"))
+    };
+
+    let r = agent.request("POST", "/api/backup?base=buh", Some(API));
+    assert_eq!(r.status, 202, "{}", r.text());
+    let notice = tg.wait_for(T, "the failure notice with buttons", with_buttons);
+    assert!(
+        notice.text().contains(&format!("(pid {}", user.pid)),
+        "{}",
+        notice.text()
+    );
+    let retry = buttons(&notice)[0].1.clone();
+    assert!(retry.starts_with("rt:r:0:"), "{retry}");
+
+    // «Повторить»: a new message follows the run, which fails again (the
+    // user is still inside) with the buttons.
+    let before = tg.calls_of("sendMessage").len();
+    tg.press(ADMIN, ADMIN, notice.message_id(), &retry);
+    let again = tg.wait_for(T, "the retry's failure with buttons", |c| {
+        c.method == "editMessageText" && c.text().contains("не удалась") && !buttons(c).is_empty()
+    });
+    assert!(tg.calls_of("sendMessage").len() > before);
+    assert_ne!(
+        again.params["message_id"].as_i64(),
+        Some(notice.message_id())
+    );
+    wait_for("two failed rows", T, || {
+        let runs = w.runs();
+        runs.len() == 2 && runs.iter().all(|r| r["status"] == "failed")
+    });
+    assert!(user.alive());
+
+    // The API refuses an unknown policy, and runs `close` when asked.
+    let bad = agent.request(
+        "POST",
+        "/api/backup?base=buh&when_users_inside=kill",
+        Some(API),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.text());
+    let r = agent.request(
+        "POST",
+        "/api/backup?base=buh&when_users_inside=close",
+        Some(API),
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    let named = format!("{} (pid {})", me(), user.pid);
+    let done = tg.wait_for(T, "the notice of the closing run", |c| {
+        c.method == "sendMessage" && c.text().contains("готова")
+    });
+    assert!(done.text().contains(&named), "{}", done.text());
+    assert!(buttons(&done).is_empty(), "no buttons on a success");
+    assert!(!user.alive());
+
+    // A console run that meets a user inside: its notice (read from the
+    // history) carries the buttons too.
+    let second = session(&w, &w.base.clone(), &busy);
+    let seen = tg.calls_of("sendMessage").len();
+    let out = w.cmd().args(["backup", "--force"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    tg.wait_for(T, "the console run's notice with buttons", |c| {
+        with_buttons(c) && c.text().contains(&format!("(pid {}", second.pid))
+    });
+    assert!(tg.calls_of("sendMessage").len() > seen);
+    drop(agent);
+}
