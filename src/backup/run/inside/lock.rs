@@ -158,7 +158,7 @@ pub(super) fn with_lock<T>(
     )))?;
     outcome.locked = Some(false);
     let job = job(base, &exe, code, &out);
-    let result = lock_and_run(base, &job, cancel, outcome, attempt);
+    let result = lock_and_run(&cfg.timezone, base, &job, cancel, outcome, attempt);
     // Always: success, failure, timeout or a stop.
     match unlock(cfg, base) {
         Ok(()) => outcome.unlocked = Some(true),
@@ -173,6 +173,7 @@ pub(super) fn with_lock<T>(
 }
 
 fn lock_and_run<T>(
+    tz: &jiff::tz::TimeZone,
     base: &Base,
     job: &enterprise::SessionsJob,
     cancel: &Cancel,
@@ -181,7 +182,7 @@ fn lock_and_run<T>(
 ) -> Result<T, StepError> {
     let mut session = enterprise::start_lock(job)?;
     let started = Instant::now();
-    let waited = wait_for_users_to_leave(base, &mut session, cancel, started);
+    let waited = wait_for_users_to_leave(tz, base, &mut session, cancel, started);
     session.end();
     outcome.waited_seconds = Some(started.elapsed().as_secs());
     waited?;
@@ -194,6 +195,7 @@ fn lock_and_run<T>(
 /// session's own end is not enough: BSP gives sessions a grace period), or
 /// `BACKUP_USERS_WAIT_MINUTES` pass.
 fn wait_for_users_to_leave(
+    tz: &jiff::tz::TimeZone,
     base: &Base,
     session: &mut enterprise::LockingSession,
     cancel: &Cancel,
@@ -215,11 +217,7 @@ fn wait_for_users_to_leave(
             return Ok(());
         }
         if started.elapsed() >= base.users_wait {
-            let tz = jiff::tz::TimeZone::UTC;
-            let who: Vec<String> = left
-                .iter()
-                .map(|c| onec::inside::describe(c, &tz))
-                .collect();
+            let who: Vec<String> = left.iter().map(|c| onec::inside::describe(c, tz)).collect();
             return Err(StepError::UsersStayed(format!(
                 "users did not leave within BACKUP_USERS_WAIT_MINUTES={} after the session \
                  lock: inside: {}",
