@@ -246,6 +246,51 @@ fn lock_is_lifted_after_a_failed_and_a_cancelled_dump() {
     assert_code_absent(&w, &[&out.stdout, &out.stderr, &stderr]);
 }
 
+/// `lock` when a user's client does not go (not a session BSP can end:
+/// here one the fake does not know): the wait ends at
+/// `BACKUP_USERS_WAIT_MINUTES`, nothing is dumped, the lock is lifted and
+/// the failure names who stayed.
+#[test]
+fn lock_gives_up_when_users_stay_and_still_unlocks() {
+    let (mut w, busy, calls) = busy_world("");
+    w.set("BACKUP_WHEN_USERS_INSIDE", "lock")
+        .set("BACKUP_USERS_WAIT_MINUTES", "0")
+        .set("ONEC_LOCK_CODE", CODE)
+        .set("FAKE_1C_LOCK_CODE", CODE);
+    let elsewhere = w.dir.path().join("busy-unknown-to-the-fake");
+    let stays = session(&w, &w.base.clone(), &elsewhere);
+    let out = w.cmd().arg("backup").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let named = format!("inside: {} (pid {}", me(), stays.pid);
+    assert!(
+        stderr.contains("users did not leave within BACKUP_USERS_WAIT_MINUTES=0")
+            && stderr.contains(&named),
+        "{stderr}"
+    );
+    let lines = call_lines(&calls);
+    assert_eq!(lines.len(), 2, "no dump: {lines:#?}");
+    assert!(
+        lines[0].contains(END) && lines[1].contains(ALLOW),
+        "{lines:#?}"
+    );
+    assert_eq!(fs::read_to_string(&busy).unwrap(), "", "unlocked");
+    assert!(stays.alive());
+    let row = &w.runs()[0];
+    assert_eq!(row["status"], "failed", "{row}");
+    let outcome: serde_json::Value =
+        serde_json::from_str(row["policy_outcome"].as_str().unwrap()).unwrap();
+    assert_eq!(outcome["unlocked"], true, "{outcome}");
+    assert!(
+        outcome["inside_at_failure"]
+            .as_str()
+            .unwrap()
+            .contains(&named),
+        "{outcome}"
+    );
+    assert_code_absent(&w, &[&out.stdout, &out.stderr]);
+}
+
 /// An unlock that fails is said loudly (output, row) and the state stays,
 /// so the next run of the base lifts the lock before anything else.
 #[test]

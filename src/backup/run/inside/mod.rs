@@ -224,6 +224,62 @@ pub(super) fn who_was_inside(cfg: &Config, base: &Base) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_outcome_in_words_and_json() {
+        let plain = UsersOutcome {
+            policy: "fail",
+            ..UsersOutcome::default()
+        };
+        assert_eq!((plain.json(), plain.words()), (None, String::new()));
+        let failed = UsersOutcome {
+            inside_at_failure: Some("inside: ivan (pid 7)".into()),
+            ..plain.clone()
+        };
+        assert_eq!(
+            failed.json().unwrap(),
+            r#"{"policy":"fail","inside_at_failure":"inside: ivan (pid 7)"}"#
+        );
+        let lock = UsersOutcome {
+            policy: "lock",
+            locked: Some(true),
+            unlocked: Some(true),
+            waited_seconds: Some(42),
+            ..UsersOutcome::default()
+        };
+        assert_eq!(
+            lock.words(),
+            "sessions were locked with the lock code (waited 42 s for users to leave) and \
+             unlocked again"
+        );
+        assert_eq!(
+            lock.json().unwrap(),
+            r#"{"policy":"lock","waited_seconds":42,"locked":true,"unlocked":true}"#
+        );
+        let stuck = UsersOutcome {
+            policy: "lock",
+            locked: Some(true),
+            unlocked: Some(false),
+            still_locked: Some("BASE buh IS STILL LOCKED".into()),
+            ..UsersOutcome::default()
+        };
+        assert_eq!(stuck.words(), "BASE buh IS STILL LOCKED");
+        let close = UsersOutcome {
+            policy: "close",
+            closed: vec!["ivan (pid 7)".into(), "olga (pid 9)".into()],
+            ..UsersOutcome::default()
+        };
+        assert_eq!(
+            close.words(),
+            "closed 2 1C session(s) of ivan (pid 7), olga (pid 9)"
+        );
+        assert!(
+            close
+                .json()
+                .unwrap()
+                .contains(r#""closed":["ivan (pid 7)","olga (pid 9)"]"#)
+        );
+    }
+
     fn base() -> Base {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("buh")).unwrap();
