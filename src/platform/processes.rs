@@ -132,6 +132,25 @@ mod tests {
         assert_eq!(ancestors(&all, 99), [99]);
     }
 
+    /// A process of our own account may be ended, and is; an exited one
+    /// is no error.
+    #[cfg(unix)]
+    #[test]
+    fn terminate_ends_a_process_of_ours() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(may_terminate(pid));
+        terminate(pid).unwrap();
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "{status}");
+        // Above any pid_max: no such process, no error.
+        terminate(i32::MAX as u32).unwrap();
+        assert!(!may_terminate(i32::MAX as u32) || is_elevated());
+    }
+
     /// The real table holds this test process, with its parent, its
     /// command line and its owner when asked for.
     #[test]
