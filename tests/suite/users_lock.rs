@@ -291,6 +291,32 @@ fn lock_gives_up_when_users_stay_and_still_unlocks() {
     assert_code_absent(&w, &[&out.stdout, &out.stderr]);
 }
 
+/// A lock code the base does not accept: the lock fails with 1C's words,
+/// nothing is dumped, the unlock still runs, the code is not shown.
+#[test]
+fn a_wrong_lock_code_fails_the_lock_without_a_dump() {
+    let (mut w, _busy, calls) = busy_world("busy\n");
+    w.set("BACKUP_WHEN_USERS_INSIDE", "lock")
+        .set("ONEC_LOCK_CODE", CODE)
+        .set("FAKE_1C_LOCK_CODE", "another-code");
+    let out = w.cmd().arg("backup").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("1C session lock failed (exit code 1)")
+            && stderr.contains("Неверный код разрешения"),
+        "{stderr}"
+    );
+    let lines = call_lines(&calls);
+    assert_eq!(lines.len(), 2, "no dump: {lines:#?}");
+    assert!(
+        lines[0].contains(END) && lines[1].contains(ALLOW),
+        "{lines:#?}"
+    );
+    assert_eq!(w.runs()[0]["status"], "failed");
+    assert_code_absent(&w, &[&out.stdout, &out.stderr]);
+}
+
 /// An unlock that fails is said loudly (output, row) and the state stays,
 /// so the next run of the base lifts the lock before anything else.
 #[test]
@@ -363,7 +389,9 @@ fn a_lock_left_by_a_killed_run_is_lifted_at_agent_start() {
         ),
     )
     .unwrap();
-    let agent = w.agent(&[]);
+    const API: &str = "api-Tok3n-for-lock";
+    w.set("BACKUP_WHEN_USERS_INSIDE", "lock");
+    let agent = w.agent(&[("API_TOKEN", API)]);
     wait_for("the unlock at start", Duration::from_secs(30), || {
         !state.exists()
     });
@@ -376,7 +404,23 @@ fn a_lock_left_by_a_killed_run_is_lifted_at_agent_start() {
     assert_eq!(fs::read_to_string(&busy).unwrap(), "", "unlocked");
     let log = agent.stderr();
     assert!(log.contains("left by an earlier run"), "{log}");
-    assert!(!log.contains(CODE), "{log}");
+
+    // A lock run of the agent: its log file says what happened, never
+    // the code.
+    let r = agent.request("POST", "/api/backup?base=buh", Some(API));
+    assert_eq!(r.status, 202, "{}", r.text());
+    wait_for("the agent's lock run", Duration::from_secs(60), || {
+        w.runs().first().is_some_and(|r| r["status"] == "ok")
+    });
+    assert_lock_calls(&call_lines(&calls)[1..]);
+    let file_log = w.log_text();
+    assert!(
+        file_log.contains("left by an earlier run")
+            && file_log.contains("1C sessions locked")
+            && file_log.contains("1C sessions unlocked"),
+        "{file_log}"
+    );
+    assert_code_absent(&w, &[agent.stderr().as_bytes()]);
 }
 
 /// `close`: after the grace, only the 1C client of this base is ended (a

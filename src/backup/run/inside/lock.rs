@@ -191,9 +191,54 @@ fn lock_and_run<T>(
     attempt()
 }
 
-/// Until no 1C client of the base is left on this computer (the locking
-/// session's own end is not enough: BSP gives sessions a grace period), or
-/// `BACKUP_USERS_WAIT_MINUTES` pass.
+/// How long the locking session may take to finish by itself once nobody
+/// is left (it sets the lock, ends the others, then closes).
+const SETTLE: Duration = Duration::from_secs(30);
+
+/// What to do next while the locking session works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Wait,
+    /// The session finished and nobody is left.
+    Dump,
+    /// Nobody is left but the session still runs after [`SETTLE`]: end it.
+    EndSessionAndDump,
+    /// Users are still inside at `BACKUP_USERS_WAIT_MINUTES`.
+    GiveUp,
+}
+
+/// The rule: `waited` since the lock began, `quiet_for` since nobody was
+/// seen inside (while the session ran). Users still inside end the wait at
+/// `users_wait`, but not before the session finished or had [`SETTLE`].
+fn next(
+    session_done: bool,
+    users_left: bool,
+    waited: Duration,
+    quiet_for: Option<Duration>,
+    users_wait: Duration,
+) -> Next {
+    if users_left {
+        // Not before the session did its part (or had SETTLE for it).
+        return if waited >= users_wait && (session_done || waited >= SETTLE) {
+            Next::GiveUp
+        } else {
+            Next::Wait
+        };
+    }
+    if session_done {
+        Next::Dump
+    } else if quiet_for.is_some_and(|q| q >= SETTLE) {
+        Next::EndSessionAndDump
+    } else {
+        Next::Wait
+    }
+}
+
+/// Until the locking session has done its work and no 1C client of the
+/// base is left on this computer (BSP gives sessions a grace period, so the
+/// wait outlasts it), or `BACKUP_USERS_WAIT_MINUTES` pass with users still
+/// inside. A session that still runs once nobody is left is ended after
+/// [`SETTLE`] (by the caller, in any case).
 fn wait_for_users_to_leave(
     tz: &jiff::tz::TimeZone,
     base: &Base,
@@ -202,30 +247,49 @@ fn wait_for_users_to_leave(
     started: Instant,
 ) -> Result<(), StepError> {
     let mut session_done = false;
+    let mut quiet_since: Option<Instant> = None;
     loop {
         if !session_done {
             session_done = session.finished()?;
         }
-        let left = match clients_of(base) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(base = %base.name, "cannot list 1C processes: {e}; dumping anyway");
+        let left = clients_of(base).unwrap_or_else(|e| {
+            tracing::warn!(base = %base.name, "cannot list 1C processes: {e}");
+            Vec::new()
+        });
+        if !left.is_empty() {
+            quiet_since = None;
+        } else if quiet_since.is_none() {
+            quiet_since = Some(Instant::now());
+        }
+        let quiet_for = quiet_since.map(|q| q.elapsed());
+        match next(
+            session_done,
+            !left.is_empty(),
+            started.elapsed(),
+            quiet_for,
+            base.users_wait,
+        ) {
+            Next::Dump => return Ok(()),
+            Next::EndSessionAndDump => {
+                tracing::warn!(
+                    base = %base.name,
+                    "nobody is inside but the locking 1C session still runs; ending it"
+                );
                 return Ok(());
             }
-        };
-        if left.is_empty() {
-            return Ok(());
+            Next::GiveUp => {
+                let who: Vec<String> = left.iter().map(|c| onec::inside::describe(c, tz)).collect();
+                return Err(StepError::UsersStayed(format!(
+                    "users did not leave within BACKUP_USERS_WAIT_MINUTES={} after the session \
+                     lock: inside: {}",
+                    base.users_wait.as_secs().div_ceil(60),
+                    who.join(", ")
+                )));
+            }
+            Next::Wait => {}
         }
-        if started.elapsed() >= base.users_wait {
-            let who: Vec<String> = left.iter().map(|c| onec::inside::describe(c, tz)).collect();
-            return Err(StepError::UsersStayed(format!(
-                "users did not leave within BACKUP_USERS_WAIT_MINUTES={} after the session \
-                 lock: inside: {}",
-                base.users_wait.as_secs().div_ceil(60),
-                who.join(", ")
-            )));
-        }
-        if !sleep_unless_cancelled(Duration::from_secs(1), cancel) {
+        let step = Duration::from_millis(if session_done { 1000 } else { 200 });
+        if !sleep_unless_cancelled(step, cancel) {
             return Err(StepError::Cancelled);
         }
     }
@@ -234,6 +298,25 @@ fn wait_for_users_to_leave(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lock_waits_for_the_session_and_the_users() {
+        let s = Duration::from_secs;
+        let wait = s(600);
+        // Nobody inside: the session's own end is awaited, up to SETTLE.
+        assert_eq!(next(false, false, s(0), Some(s(0)), wait), Next::Wait);
+        assert_eq!(next(true, false, s(1), Some(s(1)), wait), Next::Dump);
+        assert_eq!(
+            next(false, false, s(40), Some(SETTLE), wait),
+            Next::EndSessionAndDump
+        );
+        // Users inside: until BACKUP_USERS_WAIT_MINUTES, whatever the session does.
+        assert_eq!(next(true, true, s(599), None, wait), Next::Wait);
+        assert_eq!(next(true, true, s(600), None, wait), Next::GiveUp);
+        assert_eq!(next(false, true, s(0), None, s(0)), Next::Wait);
+        assert_eq!(next(true, true, s(0), None, s(0)), Next::GiveUp);
+        assert_eq!(next(false, true, SETTLE, None, s(0)), Next::GiveUp);
+    }
 
     #[test]
     fn the_state_file_round_trips_and_holds_no_code() {
