@@ -36,4 +36,5 @@ mod suite {
     mod telegram_props;
     mod users;
     mod users_warn;
+    mod users_lock;
 }

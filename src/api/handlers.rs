@@ -475,9 +475,32 @@ pub async fn start_backup(
     q: Params,
 ) -> Result<Response, ApiError> {
     check_action(&headers, &st.agent.cfg.api)?;
-    let p = params(q, &["base"])?;
+    let p = params(q, &["base", "when_users_inside"])?;
     let base = base_name(&st, param(&p, "base"))?;
-    let started = st.agent.jobs.start(Some(&base), Trigger::Api, false).await;
+    let users_policy = match param(&p, "when_users_inside") {
+        None => None,
+        Some(w) => Some(
+            crate::config::UsersPolicy::ALL
+                .iter()
+                .find(|(t, _)| *t == w)
+                .map(|(_, p)| *p)
+                .ok_or_else(|| {
+                    let shown: String = w.chars().take(40).collect();
+                    ApiError::bad_request(format!(
+                        "unknown when_users_inside {shown:?} (expected: fail, wait, lock, close)"
+                    ))
+                })?,
+        ),
+    };
+    let opts = crate::backup::jobs::StartOptions {
+        force: false,
+        users_policy,
+    };
+    let started = st
+        .agent
+        .jobs
+        .start_with(Some(&base), Trigger::Api, opts)
+        .await;
     match started {
         Ok(s) => {
             tracing::info!(base = %s.base, run_id = ?s.run_id, "backup started over HTTP");

@@ -43,7 +43,8 @@ fn schemas() -> Value {
             "fingerprint": nullable("string"),
             "log_path": nullable("string"),
             "pid": {"type": "integer", "minimum": 0},
-            "key_id": nullable("string")
+            "key_id": nullable("string"),
+            "policy_outcome": nullable("string")
         }), &["id", "base", "trigger", "started", "status", "method", "pid"]),
         "Running": check(json!({
             "base": {"type": "string"},
@@ -238,10 +239,15 @@ pub fn spec() -> Value {
             "/api/backup": {"post": {
                 "summary": "Start a backup of a base in the background",
                 "security": [{"bearer": []}],
-                "parameters": [base_param("base name (default: the first configured base)")],
+                "parameters": [
+                    base_param("base name (default: the first configured base)"),
+                    {"name": "when_users_inside", "in": "query", "required": false,
+                     "schema": {"type": "string", "enum": ["fail", "wait", "lock", "close"]},
+                     "description": "use this users-inside policy for this run instead of BACKUP_WHEN_USERS_INSIDE (lock needs ONEC_LOCK_CODE)"}
+                ],
                 "responses": {
                     "202": ok_json("started", "Started"),
-                    "400": err("unknown or repeated query parameter"),
+                    "400": err("unknown or repeated query parameter, or an unknown users-inside policy"),
                     "401": err("missing or wrong API_TOKEN"),
                     "403": err("API_TOKEN is not configured, so backups can not be started over HTTP, or the request logged in with basic auth only (it allows reading)"),
                     "404": err("no such base"),

@@ -12,7 +12,7 @@
 use super::history::{History, Run, Trigger};
 use super::run::{self, BackupError, Event, FailedRun, Outcome, Request, Stage};
 use crate::cancel::Cancel;
-use crate::config::Config;
+use crate::config::{Config, UsersPolicy};
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -96,6 +96,16 @@ pub enum StartError {
     AlreadyRunning(Box<Running>),
     #[error("the agent is stopping; no new backups are started")]
     ShuttingDown,
+}
+
+/// How a run is asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StartOptions {
+    /// Back up even when the base has not changed since the last good backup.
+    pub force: bool,
+    /// Use this users-inside policy instead of the base's
+    /// `BACKUP_WHEN_USERS_INSIDE` (the bot's «Закрыть сеансы и повторить»).
+    pub users_policy: Option<UsersPolicy>,
 }
 
 /// A started run: its history id (None when it was skipped or failed before
@@ -187,7 +197,21 @@ impl Jobs {
         trigger: Trigger,
         force: bool,
     ) -> Result<Started, StartError> {
-        let (base, id) = self.spawn(base, trigger, force)?;
+        let opts = StartOptions {
+            force,
+            users_policy: None,
+        };
+        self.start_with(base, trigger, opts).await
+    }
+
+    /// [`Jobs::start`] with every option (another users-inside policy).
+    pub async fn start_with(
+        &self,
+        base: Option<&str>,
+        trigger: Trigger,
+        opts: StartOptions,
+    ) -> Result<Started, StartError> {
+        let (base, id) = self.spawn(base, trigger, opts)?;
         Ok(Started {
             base,
             run_id: id.await.ok().flatten(),
@@ -201,7 +225,11 @@ impl Jobs {
         trigger: Trigger,
         force: bool,
     ) -> Result<Started, StartError> {
-        self.spawn(base, trigger, force).map(|(base, id)| Started {
+        let opts = StartOptions {
+            force,
+            users_policy: None,
+        };
+        self.spawn(base, trigger, opts).map(|(base, id)| Started {
             base,
             run_id: id.blocking_recv().ok().flatten(),
         })
@@ -214,7 +242,7 @@ impl Jobs {
         &self,
         base: Option<&str>,
         trigger: Trigger,
-        force: bool,
+        opts: StartOptions,
     ) -> Result<(String, oneshot::Receiver<Option<i64>>), StartError> {
         if self.inner.stopping.is_cancelled() {
             return Err(StartError::ShuttingDown);
@@ -267,7 +295,7 @@ impl Jobs {
             .spawn(move || {
                 let inner = active.0.clone();
                 let mut tx = Some(tx);
-                let result = run_one(&inner, &name, trigger, force, &cancel, &mut tx);
+                let result = run_one(&inner, &name, trigger, opts, &cancel, &mut tx);
                 if let Some(tx) = tx.take() {
                     let _ = tx.send(None);
                 }
@@ -317,7 +345,7 @@ fn run_one(
     inner: &Inner,
     name: &str,
     trigger: Trigger,
-    force: bool,
+    opts: StartOptions,
     cancel: &Cancel,
     started: &mut Option<oneshot::Sender<Option<i64>>>,
 ) -> Finished {
@@ -325,6 +353,14 @@ fn run_one(
     let Some(base) = cfg.base(Some(name)) else {
         return Finished::Setup(format!("no base named {name:?}"));
     };
+    let overridden = opts.users_policy.map(|p| {
+        tracing::info!(base = %name, "this run uses BACKUP_WHEN_USERS_INSIDE={}", p.as_str());
+        crate::config::Base {
+            when_users_inside: p,
+            ..base.clone()
+        }
+    });
+    let base = overridden.as_ref().unwrap_or(base);
     let history = match History::open(&cfg.history_db) {
         Ok(h) => h,
         Err(e) => {
@@ -384,7 +420,7 @@ fn run_one(
     let req = Request {
         base,
         trigger,
-        force,
+        force: opts.force,
     };
     match run::run(cfg, &history, &req, &mut events, cancel) {
         Ok(o) => Finished::Done(Box::new(o)),

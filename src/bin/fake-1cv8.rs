@@ -40,8 +40,9 @@
 //! refused without `/UC<code>`). While users are inside, a dump fails with
 //! 1C's exclusive-lock message. `ЗавершитьРаботуПользователей` with the
 //! right `/UC` code (`FAKE_1C_LOCK_CODE`; any code when unset) ends the
-//! users' sessions and locks; `РазрешитьРаботуПользователей` lifts the lock.
-//! While locked, a dump needs `/UC<code>`.
+//! users' sessions (the processes of the `pid` lines are killed) and locks; `РазрешитьРаботуПользователей` lifts the lock.
+//! While locked, a dump needs `/UC<code>`. `FAKE_1C_UNLOCK_FAILS` (any
+//! value) makes `РазрешитьРаботуПользователей` fail.
 //! Each variable may also be given as a `KEY=VALUE` line in a file
 //! `fake-1c.env` beside the executable (the environment wins), so parallel
 //! tests can configure their own copies without touching the process
@@ -638,11 +639,21 @@ fn enterprise(args: &[String], s: &Settings) -> i32 {
             if !code_ok(uc) {
                 return finish(&["Неверный код разрешения (/UC)"], 1);
             }
+            // BSP ends the users' sessions: their processes go.
+            for pid in facts
+                .iter()
+                .filter_map(|f| f.strip_prefix("pid ")?.trim().parse::<u32>().ok())
+            {
+                let _ = onec_backup_bot::platform::terminate(pid);
+            }
             facts.retain(|f| f != "busy" && !f.starts_with("pid ") && !f.starts_with("locked "));
             facts.push(format!("locked {}", uc.unwrap_or_default()));
             "Работа пользователей завершена, начало сеансов заблокировано"
         }
         Some(ALLOW_SESSIONS) => {
+            if s.get("FAKE_1C_UNLOCK_FAILS").is_some() {
+                return finish(&["Не удалось снять блокировку начала сеансов"], 1);
+            }
             if let Some(code) = locked_with(&facts)
                 && uc != Some(code.as_str())
             {

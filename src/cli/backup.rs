@@ -26,6 +26,10 @@ pub struct Args {
     /// only queued (the agent or `offsite push` uploads it).
     #[arg(long)]
     no_offsite: bool,
+    /// Use this users-inside policy for this run instead of the
+    /// configured BACKUP_WHEN_USERS_INSIDE (`lock` needs ONEC_LOCK_CODE).
+    #[arg(long, value_name = "POLICY", value_parser = ["fail", "wait", "lock", "close"])]
+    when_users_inside: Option<String>,
 }
 
 pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
@@ -34,7 +38,18 @@ pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
     let (history, cancel) = super::open_for_work(cfg)?;
     let mut failed = 0;
     let mut results = Vec::new();
+    let policy = args.when_users_inside.as_deref().and_then(|w| {
+        crate::config::UsersPolicy::ALL
+            .iter()
+            .find(|(t, _)| *t == w)
+            .map(|(_, p)| *p)
+    });
     for base in bases {
+        let overridden = policy.map(|p| crate::config::Base {
+            when_users_inside: p,
+            ..base.clone()
+        });
+        let base = overridden.as_ref().unwrap_or(base);
         let mut progress = TermProgress::new(&base.name);
         let req = Request {
             base,
@@ -185,6 +200,9 @@ fn print_human(r: &Result<Outcome, BackupError>) {
             for p in &o.pruned {
                 println!("  retention removed: {}", p.display());
             }
+            if let Some(note) = &o.users_note {
+                println!("  users inside: {note}");
+            }
         }
         Err(BackupError::Failed(f)) => {
             for l in failure_lines(f) {
@@ -241,6 +259,8 @@ mod tests {
             explanation: Some(x),
             log_excerpt: vec!["a".into(), "b".into()],
             log_path: None,
+            users_inside: None,
+            users_note: None,
         };
         let lines = failure_lines(&f).join("\n");
         assert_eq!(lines.matches(&x.to_string()).count(), 1, "{lines}");

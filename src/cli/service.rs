@@ -126,10 +126,28 @@ fn install(cli: &Cli, args: &InstallArgs) -> Result<(), Failure> {
         &resolve(&cfg.backup_dir),
         &opts.account,
     ));
+    if let Some(w) = rights_warning(crate::platform::is_elevated(), args.user.as_deref()) {
+        warnings.push(w);
+    }
     for w in &warnings {
         eprintln!("warning: {w}");
     }
     install_native(&opts, &cfg, &bases, &resolve, args.print)
+}
+
+/// The warning for a service that may run without administrator rights
+/// (installed by a user who is not elevated, or under a named account).
+fn rights_warning(elevated: bool, user: Option<&str>) -> Option<String> {
+    let who = match (elevated, user) {
+        (_, Some(u)) => format!("the service runs as {u}, which may lack administrator rights"),
+        (false, None) => "this is not run with administrator rights".to_string(),
+        (true, None) => return None,
+    };
+    Some(format!(
+        "{who}: without them the agent cannot read which base other users' 1C clients have \
+         open (they show as \"unknown base\") and BACKUP_WHEN_USERS_INSIDE=close is refused; \
+         install and run the service as an administrator (LocalSystem, root) for those"
+    ))
 }
 
 #[cfg(windows)]
@@ -255,4 +273,21 @@ pub fn service_run(_name: &str) -> Result<(), Failure> {
     Err(Failure::usage(
         "`service-run` is for the Windows service manager; on Linux systemd runs `onec-backup-bot run`",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_without_administrator_rights_is_warned_about() {
+        assert_eq!(rights_warning(true, None), None);
+        let w = rights_warning(false, None).unwrap();
+        assert!(
+            w.contains("administrator rights") && w.contains("close"),
+            "{w}"
+        );
+        let w = rights_warning(true, Some("onec")).unwrap();
+        assert!(w.starts_with("the service runs as onec"), "{w}");
+    }
 }

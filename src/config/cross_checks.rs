@@ -88,13 +88,13 @@ pub(super) fn check_bases(problems: &mut Vec<Problem>, bases: &[Base]) {
                  zstd: .tar.zst.age), or no archive password for this base",
             ));
         }
-        if matches!(b.when_users_inside, UsersPolicy::Lock | UsersPolicy::Close) {
+        if b.when_users_inside == UsersPolicy::Lock && b.lock_code.is_none() {
             problems.push(Problem::new(
                 b.origin.clone(),
-                format!("when_users_inside: {}", b.when_users_inside.as_str()),
-                "BACKUP_WHEN_USERS_INSIDE fail or wait: `lock` and `close` are not built yet; \
-                 with `fail` a dump that finds users inside fails and names them, with `wait` \
-                 it is tried again every BACKUP_USERS_RETRY_MINUTES for BACKUP_USERS_WAIT_MINUTES",
+                "when_users_inside: lock without ONEC_LOCK_CODE",
+                "ONEC_LOCK_CODE (bases[].lock_code) set to the permission code of the base's \
+                 session lock when BACKUP_WHEN_USERS_INSIDE=lock: without it the agent cannot \
+                 block new sessions and still get in to dump (or choose fail, wait or close)",
             ));
         }
         if b.name.chars().any(char::is_control) {

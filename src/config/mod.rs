@@ -72,9 +72,11 @@ pub enum UsersPolicy {
     /// Retry every `BACKUP_USERS_RETRY_MINUTES` until the users leave or
     /// `BACKUP_USERS_WAIT_MINUTES` pass (or quiet hours begin), then fail as `Fail`.
     Wait,
-    /// Block new sessions with the lock code, dump, unblock (not built yet).
+    /// Block new sessions with the lock code, wait for users to leave, dump,
+    /// always unblock.
     Lock,
-    /// End the 1C clients of the base after a warning (not built yet).
+    /// End the 1C clients of the base on this computer after a grace
+    /// period, then dump.
     Close,
 }
 

@@ -49,6 +49,9 @@ pub struct Base {
     /// and again one minute before (`BACKUP_USERS_WARN_MINUTES`,
     /// `bases[].users_warn_minutes`); 0 = no warnings.
     pub users_warn_minutes: u32,
+    /// Policy `close`: the pause between naming who will be closed and
+    /// ending their 1C processes.
+    pub users_close_grace: Duration,
     pub timeout: Duration,
     pub keep: KeepPolicy,
     /// When to back up automatically; `None` = manual backups only.

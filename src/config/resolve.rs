@@ -238,6 +238,9 @@ impl<'a> Resolver<'a> {
             users_retry: Duration::from_secs(60 * self.num("backup.users_retry_minutes") as u64),
             users_wait: Duration::from_secs(60 * self.num("backup.users_wait_minutes") as u64),
             users_warn_minutes: self.num("backup.users_warn_minutes") as u32,
+            users_close_grace: Duration::from_secs(
+                self.num("backup.users_close_grace_seconds") as u64
+            ),
             timeout: Duration::from_secs(self.num("onec.timeout") as u64),
             keep: self.global_keep(),
             schedule: match self.typed.get("backup.schedule") {

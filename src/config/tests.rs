@@ -1043,7 +1043,7 @@ fn offsite_problems_name_the_place_and_what_to_do() {
 }
 
 #[test]
-fn when_users_inside_is_per_base_and_lock_and_close_are_refused_for_now() {
+fn when_users_inside_is_per_base_and_lock_needs_the_lock_code() {
     let dir = with_yaml(
         "onec:\n  base_path: /srv/buh\nbackup:\n  when_users_inside: WAIT\n  users_retry_minutes: 2\n  users_wait_minutes: 30\nbases:\n  - name: zup\n    path: /srv/zup\n    when_users_inside: fail\n",
     );
@@ -1065,18 +1065,37 @@ fn when_users_inside_is_per_base_and_lock_and_close_are_refused_for_now() {
     );
     assert_eq!(plain.bases[0].users_retry.as_secs(), 300);
     assert_eq!(plain.bases[0].users_wait.as_secs(), 3600);
-    for policy in ["lock", "close"] {
-        let err = load_env(&[
-            ("ONEC_BASE_PATH", "/b"),
-            ("BACKUP_WHEN_USERS_INSIDE", policy),
-        ])
-        .unwrap_err()
-        .to_string();
-        assert_contains(
-            &err,
-            &[&format!("when_users_inside: {policy}"), "not built yet"],
-        );
-    }
+    assert_eq!(plain.bases[0].users_close_grace.as_secs(), 60);
+    let err = load_env(&[
+        ("ONEC_BASE_PATH", "/b"),
+        ("BACKUP_WHEN_USERS_INSIDE", "lock"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert_contains(
+        &err,
+        &[
+            "when_users_inside: lock without ONEC_LOCK_CODE",
+            "ONEC_LOCK_CODE",
+        ],
+    );
+    let lock = load_env(&[
+        ("ONEC_BASE_PATH", "/b"),
+        ("BACKUP_WHEN_USERS_INSIDE", "lock"),
+        ("ONEC_LOCK_CODE", "4711"),
+    ])
+    .unwrap();
+    assert_eq!(
+        lock.bases[0].when_users_inside,
+        crate::config::UsersPolicy::Lock
+    );
+    let close = load_env(&[
+        ("ONEC_BASE_PATH", "/b"),
+        ("BACKUP_WHEN_USERS_INSIDE", "close"),
+        ("BACKUP_USERS_CLOSE_GRACE_SECONDS", "2"),
+    ])
+    .unwrap();
+    assert_eq!(close.bases[0].users_close_grace.as_secs(), 2);
     let err = load_env(&[
         ("ONEC_BASE_PATH", "/b"),
         ("BACKUP_WHEN_USERS_INSIDE", "kill"),

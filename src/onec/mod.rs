@@ -12,6 +12,7 @@
 //! on the same machinery. 1C runs without our secret environment variables
 //! (nor any variable holding the job's password).
 
+pub mod enterprise;
 pub mod files;
 pub mod generate;
 pub mod inside;

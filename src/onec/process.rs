@@ -49,20 +49,8 @@ impl Supervised {
 /// Start `cmd` (stdin null; stdout/stderr as the caller set them) in its own
 /// process tree and wait until it exits, the `timeout` passes, or `cancel`
 /// is set; in the last two cases the whole tree is killed first.
-pub fn run(mut cmd: Command, timeout: Duration, cancel: &Cancel) -> io::Result<RunEnd> {
-    cmd.stdin(Stdio::null());
-    sys::prepare(&mut cmd);
-    let child = cmd.spawn()?;
-    let tree = match sys::Tree::attach(&child) {
-        Ok(t) => t,
-        Err(e) => {
-            let mut child = child;
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(e);
-        }
-    };
-    let mut sup = Supervised { child, tree };
+pub fn run(cmd: Command, timeout: Duration, cancel: &Cancel) -> io::Result<RunEnd> {
+    let mut sup = spawn(cmd)?;
     let start = Instant::now();
     loop {
         if let Some(status) = sup.child.try_wait()? {
@@ -80,6 +68,58 @@ pub fn run(mut cmd: Command, timeout: Duration, cancel: &Cancel) -> io::Result<R
             POLL.min(timeout.saturating_sub(start.elapsed()))
                 .max(Duration::from_millis(1)),
         );
+    }
+}
+
+/// Start `cmd` (stdin null) in its own process tree.
+fn spawn(mut cmd: Command) -> io::Result<Supervised> {
+    cmd.stdin(Stdio::null());
+    sys::prepare(&mut cmd);
+    let child = cmd.spawn()?;
+    match sys::Tree::attach(&child) {
+        Ok(tree) => Ok(Supervised { child, tree }),
+        Err(e) => {
+            let mut child = child;
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(e)
+        }
+    }
+}
+
+/// A process left running in its own tree (the locking 1C session): the
+/// caller polls it and ends it; dropping it ends the tree too.
+pub struct Background(Option<Supervised>);
+
+impl Background {
+    /// Start `cmd` without waiting for it.
+    pub fn start(cmd: Command) -> io::Result<Background> {
+        spawn(cmd).map(|s| Background(Some(s)))
+    }
+
+    /// `Some(code)` once it exited by itself (`code` `None`: killed by a
+    /// signal), `None` while it runs.
+    pub fn exited(&mut self) -> io::Result<Option<Option<i32>>> {
+        match &mut self.0 {
+            Some(s) => Ok(s.child.try_wait()?.map(|st| st.code())),
+            None => Ok(Some(None)),
+        }
+    }
+
+    /// Kill the tree (if still running) and reap it.
+    pub fn end(&mut self) {
+        if let Some(mut s) = self.0.take() {
+            // Once reaped, its group id may be reused: never killed then.
+            if matches!(s.child.try_wait(), Ok(None)) {
+                s.kill_tree();
+            }
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.end();
     }
 }
 

@@ -14,8 +14,11 @@ use std::path::Path;
 
 mod processes;
 mod session_message;
-pub use processes::{CommandLine, ProcessFacts, ShareOpen, ancestors, processes, share_opens};
 pub use session_message::{HAS_SESSION_MESSAGES, WtsMessage, send_session_message};
+pub use processes::{
+    CommandLine, ProcessFacts, ShareOpen, ancestors, is_elevated, may_terminate, processes,
+    share_opens, terminate,
+};
 
 #[cfg(unix)]
 #[path = "unix.rs"]

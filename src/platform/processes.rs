@@ -72,6 +72,27 @@ pub fn share_opens(under: &std::path::Path) -> io::Result<Vec<ShareOpen>> {
     sys::share_opens(under)
 }
 
+/// Whether this process runs with administrator rights (root on Unix, an
+/// elevated token on Windows): what reading other users' command lines and
+/// ending their processes needs.
+pub fn is_elevated() -> bool {
+    sys::is_elevated()
+}
+
+/// Whether this process may end process `pid`: with administrator rights
+/// always; without them only a process of the same account (Unix; on
+/// Windows a non-elevated service is refused, never tried).
+pub fn may_terminate(pid: u32) -> bool {
+    is_elevated() || sys::same_owner(pid)
+}
+
+/// End process `pid` at once (SIGKILL on Unix, `TerminateProcess` on
+/// Windows): the last step of `close` after the users were warned. A
+/// process already gone is fine.
+pub fn terminate(pid: u32) -> io::Result<()> {
+    sys::terminate(pid)
+}
+
 /// `pid` and its ancestors in `all`, nearest first (a loop in the parent
 /// links, which a reused pid can make, ends the walk).
 pub fn ancestors(all: &[ProcessFacts], pid: u32) -> Vec<u32> {
@@ -109,6 +130,25 @@ mod tests {
         assert_eq!(ancestors(&all, 20), [20, 10, 1]);
         assert_eq!(ancestors(&all, 30), [30, 40]);
         assert_eq!(ancestors(&all, 99), [99]);
+    }
+
+    /// A process of our own account may be ended, and is; an exited one
+    /// is no error.
+    #[cfg(unix)]
+    #[test]
+    fn terminate_ends_a_process_of_ours() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(may_terminate(pid));
+        terminate(pid).unwrap();
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "{status}");
+        // Above any pid_max: no such process, no error.
+        terminate(i32::MAX as u32).unwrap();
+        assert!(!may_terminate(i32::MAX as u32) || is_elevated());
     }
 
     /// The real table holds this test process, with its parent, its

@@ -314,6 +314,7 @@ fn finished(status: RunStatus, method: &str, error: Option<&str>) -> FinishedRun
             log_path: None,
             pid: 1,
             key_id: None,
+            policy_outcome: None,
         }),
         local: None,
     }

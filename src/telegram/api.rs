@@ -13,7 +13,7 @@ use std::time::Duration;
 use teloxide::RequestError;
 use teloxide::prelude::*;
 use teloxide::requests::{Output, Request};
-use teloxide::types::{AllowedUpdate, Me, ParseMode};
+use teloxide::types::{AllowedUpdate, InlineKeyboardMarkup, Me, ParseMode};
 
 /// Attempts for one request before giving up (polling never gives up).
 pub const MAX_ATTEMPTS: u32 = 6;
@@ -125,14 +125,31 @@ where
 /// long as Telegram stays away, until the agent stops. Only a refusal that
 /// cannot go away (a 4xx other than 429) gives up, with a log line.
 pub async fn deliver_html(ctx: &Ctx, chat: ChatId, text: &str) {
-    for part in split(text, MAX_MESSAGE_CHARS) {
+    deliver_html_with(ctx, chat, text, None).await;
+}
+
+/// [`deliver_html`] with buttons under the last part.
+pub async fn deliver_html_with(
+    ctx: &Ctx,
+    chat: ChatId,
+    text: &str,
+    buttons: Option<InlineKeyboardMarkup>,
+) {
+    let parts = split(text, MAX_MESSAGE_CHARS);
+    let last = parts.len().saturating_sub(1);
+    for (i, part) in parts.into_iter().enumerate() {
         let mut backoff = Duration::from_secs(1);
         let mut failures: u64 = 0;
         loop {
-            let req = ctx
+            let mut req = ctx
                 .bot
                 .send_message(chat, part.clone())
                 .parse_mode(ParseMode::Html);
+            if i == last
+                && let Some(b) = &buttons
+            {
+                req = req.reply_markup(b.clone());
+            }
             match req.send().await {
                 Ok(_) => {
                     if failures > 0 {

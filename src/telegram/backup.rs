@@ -118,13 +118,27 @@ pub async fn ask(ctx: &Ctx, chat: ChatId, arg: &str) -> anyhow::Result<()> {
 
 /// Edit message `id` to `text`; a text longer than one message continues
 /// in new messages.
-async fn edit(ctx: &Ctx, chat: ChatId, id: MessageId, text: &str) {
+pub(super) async fn edit(ctx: &Ctx, chat: ChatId, id: MessageId, text: &str) {
+    edit_with(ctx, chat, id, text, None).await;
+}
+
+/// [`edit`] with buttons under the message.
+async fn edit_with(
+    ctx: &Ctx,
+    chat: ChatId,
+    id: MessageId,
+    text: &str,
+    buttons: Option<InlineKeyboardMarkup>,
+) {
     let mut parts = super::format::split(text, super::format::MAX_MESSAGE_CHARS).into_iter();
     let first = parts.next().unwrap_or_default();
-    let req = ctx
+    let mut req = ctx
         .bot
         .edit_message_text(chat, id, first)
         .parse_mode(ParseMode::Html);
+    if let Some(b) = buttons {
+        req = req.reply_markup(b);
+    }
     match api::call(ctx, req).await {
         Ok(_) | Err(teloxide::RequestError::Api(teloxide::ApiError::MessageNotModified)) => {}
         Err(e) => tracing::warn!("cannot edit the progress message: {}", ctx.describe(&e)),
@@ -134,7 +148,7 @@ async fn edit(ctx: &Ctx, chat: ChatId, id: MessageId, text: &str) {
     }
 }
 
-/// A press on Да/Нет.
+/// A press on Да/Нет, or on a button under a failure (`rt:`, [`super::retry`]).
 pub async fn on_callback(ctx: Arc<Ctx>, q: CallbackQuery) -> anyhow::Result<()> {
     let _ = api::call(&ctx, ctx.bot.answer_callback_query(q.id.clone())).await;
     let t = ctx.texts;
@@ -142,6 +156,10 @@ pub async fn on_callback(ctx: Arc<Ctx>, q: CallbackQuery) -> anyhow::Result<()> 
         return Ok(());
     };
     let (chat, msg_id) = (msg.chat().id, msg.id());
+    if data.starts_with("rt:") {
+        let data = data.to_string();
+        return super::retry::on_callback(ctx, q, &data).await;
+    }
     let Some(press) = parse_callback(data) else {
         return Ok(());
     };
@@ -209,7 +227,7 @@ pub fn progress_text(t: &Texts, base: &str, stages: &[Stage], percent: Option<f6
 }
 
 /// Follow the run of `base` through its events, editing the message.
-async fn follow(
+pub(super) async fn follow(
     ctx: Arc<Ctx>,
     chat: ChatId,
     msg: MessageId,
@@ -256,7 +274,8 @@ async fn follow(
                 } if b == base => {
                     let wait = EDIT_EVERY.saturating_sub(last_edit.elapsed());
                     tokio::time::sleep(wait).await;
-                    edit(&ctx, chat, msg, &finished_text(t, &base, &result)).await;
+                    let buttons = super::retry::buttons_for(&ctx, &result);
+                    edit_with(&ctx, chat, msg, &finished_text(t, &base, &result), buttons).await;
                     return;
                 }
                 _ => {}
@@ -285,23 +304,36 @@ fn log_block(t: &Texts, lines: &[String]) -> String {
 /// The final text of a run that ended in this process.
 pub fn finished_text(t: &Texts, base: &str, result: &Finished) -> String {
     match result {
-        Finished::Done(o) if o.status == Status::Ok => (t.done)(
-            base,
-            &o.archive_size.map(|n| t.units.bytes(n)).unwrap_or_default(),
-            &t.units.duration(o.duration_secs),
-            &o.archive
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-        ),
+        Finished::Done(o) if o.status == Status::Ok => {
+            let done = (t.done)(
+                base,
+                &o.archive_size.map(|n| t.units.bytes(n)).unwrap_or_default(),
+                &t.units.duration(o.duration_secs),
+                &o.archive
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            );
+            match &o.users_note {
+                Some(n) => format!("{done}{}", (t.users_note)(n)),
+                None => done,
+            }
+        }
         Finished::Done(o) => (t.skipped)(base, o.reason.as_deref().unwrap_or("")),
         Finished::Failed(f) => {
             let reason = match f.explanation {
                 Some(x) => x.words(t),
                 None => &f.message,
             };
+            // The explanation alone would hide who was inside and what the
+            // policy did (a base left locked above all).
+            let users: String = [&f.users_note, &f.users_inside]
+                .into_iter()
+                .flatten()
+                .map(|n| (t.users_note)(n))
+                .collect();
             format!(
-                "{}{}",
+                "{}{users}{}",
                 (t.failed)(base, reason),
                 log_block(t, &f.log_excerpt)
             )
@@ -372,6 +404,8 @@ mod tests {
             explanation: Some(crate::onec::Explanation::UsersConnected),
             log_excerpt: vec!["Ошибка <монопольного> режима".into()],
             log_path: None,
+            users_inside: None,
+            users_note: None,
         };
         let s = finished_text(&crate::text::EN, "<b&>", &Finished::Failed(Arc::new(f)));
         assert!(s.contains("&lt;b&amp;&gt;"), "{s}");
@@ -392,6 +426,8 @@ mod tests {
             explanation: Some(crate::onec::Explanation::WrongCredentials),
             log_excerpt: vec![],
             log_path: None,
+            users_inside: None,
+            users_note: None,
         });
         let ru = finished_text(&crate::text::RU, "buh", &Finished::Failed(f.clone()));
         assert!(ru.contains("неверный пользователь или пароль"), "{ru}");

@@ -24,6 +24,7 @@ pub mod format;
 pub mod handlers;
 pub mod notify;
 pub mod users;
+pub mod retry;
 pub mod views;
 
 use crate::agent::Agent;

@@ -224,8 +224,14 @@ async fn announce(ctx: Arc<Ctx>, mut runs: Receiver<Arc<FinishedRun>>) {
             })
             .flatten();
         let text = notice(&ctx, &r);
+        let record = r.local.as_ref().and_then(|l| l.record()).or(r.run.as_ref());
+        let buttons = record.and_then(|run| super::retry::buttons_for_run(&ctx, run));
         if !text.is_empty() {
-            broadcast(&ctx, &text, except).await;
+            for chat in ctx.notify_chats() {
+                if Some(chat) != except {
+                    api::deliver_html_with(&ctx, chat, &text, buttons.clone()).await;
+                }
+            }
         }
     }
 }

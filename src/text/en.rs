@@ -338,6 +338,20 @@ pub static EN: Texts = Texts {
         Some(s) => format!("{user} (session {s}): 1C × {n}"),
         None => format!("{user}: 1C × {n}"),
     },
+    retry: "🔁 Retry",
+    close_and_retry: "⛔ Close sessions and retry",
+    close_confirm: |b, how| {
+        format!(
+            "Close the users' sessions in <b>{}</b> and retry the backup? {how} Unsaved work \
+             of the users may be lost.",
+            esc(b)
+        )
+    },
+    how_lock: "New sessions will be blocked with the permission code and users asked to \
+        leave; the block is lifted after the dump.",
+    how_close: "The 1C processes of this base on the server will be ended after a short wait.",
+    retry_expired: "This button has expired. Send /backup again.",
+    users_note: |n| format!("\n👥 Users: {}", esc(n)),
 };
 
 const AND: &str = "and";

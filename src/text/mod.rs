@@ -203,6 +203,20 @@ pub struct Texts {
     /// `/sessions`: 1C clients of one user in one session (plain text, a
     /// `<pre>` line).
     pub sessions_onec: fn(user: &str, session: Option<u32>, count: usize) -> String,
+    // Users inside: the buttons on a failure they caused (Telegram HTML).
+    /// «Повторить»: try the backup again as configured.
+    pub retry: &'static str,
+    /// «Закрыть сеансы и повторить».
+    pub close_and_retry: &'static str,
+    /// The question before closing: `how` is [`Texts::how_lock`] or
+    /// [`Texts::how_close`].
+    pub close_confirm: fn(base: &str, how: &str) -> String,
+    pub how_lock: &'static str,
+    pub how_close: &'static str,
+    /// A retry button pressed after it expired.
+    pub retry_expired: &'static str,
+    /// What the users-inside policy did, under a finished run.
+    pub users_note: fn(note: &str) -> String,
 }
 
 /// Units of time and size in one language.

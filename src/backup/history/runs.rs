@@ -61,6 +61,8 @@ pub struct Finish<'a> {
     pub log_path: Option<&'a Path>,
     /// The key id of the archive's password, when it is encrypted.
     pub key_id: Option<&'a str>,
+    /// What the users-inside policy did, as JSON (`wait`, `lock`, `close`).
+    pub policy_outcome: Option<&'a str>,
 }
 
 impl<'a> Finish<'a> {
@@ -78,6 +80,7 @@ impl<'a> Finish<'a> {
             fingerprint: None,
             log_path: None,
             key_id: None,
+            policy_outcome: None,
         }
     }
 }
@@ -108,6 +111,9 @@ pub struct Run {
     /// The key id of the password an encrypted archive was made with
     /// (never the password).
     pub key_id: Option<String>,
+    /// What the users-inside policy did (JSON: waited, locked/unlocked,
+    /// whose sessions were closed, who was inside at the failure).
+    pub policy_outcome: Option<String>,
 }
 
 #[cfg(test)]
@@ -133,6 +139,7 @@ impl Run {
             log_path: None,
             pid: 1,
             key_id: None,
+            policy_outcome: None,
         }
     }
 }
@@ -166,7 +173,7 @@ pub(super) fn path_text(p: &Path) -> String {
 
 pub(super) const RUN_COLUMNS: &str = r#"id, base, "trigger", started, finished, status, method,
     archive_path, archive_size, source_size, sha256, duration_ms, onec_exit_code, error,
-    fingerprint, log_path, pid, key_id"#;
+    fingerprint, log_path, pid, key_id, policy_outcome"#;
 
 pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
     Ok(Run {
@@ -192,6 +199,7 @@ pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
         log_path: row.get::<_, Option<String>>(15)?.map(PathBuf::from),
         pid: row.get(16)?,
         key_id: row.get(17)?,
+        policy_outcome: row.get(18)?,
     })
 }
 
@@ -222,7 +230,8 @@ impl History {
         let sql = format!(
             "UPDATE runs SET finished = ?2, status = ?3, archive_path = ?4, archive_size = ?5,
                 source_size = ?6, sha256 = ?7, duration_ms = ?8, onec_exit_code = ?9,
-                error = ?10, fingerprint = ?11, log_path = ?12, key_id = ?13
+                error = ?10, fingerprint = ?11, log_path = ?12, key_id = ?13,
+                policy_outcome = ?14
              WHERE id = ?1 RETURNING {RUN_COLUMNS}"
         );
         let run = self.conn.query_row(
@@ -241,6 +250,7 @@ impl History {
                 f.fingerprint,
                 f.log_path.map(path_text),
                 f.key_id,
+                f.policy_outcome,
             ],
             run_from_row,
         )?;

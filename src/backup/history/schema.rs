@@ -140,6 +140,11 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE drills ADD COLUMN source TEXT NOT NULL DEFAULT 'local';
     "#,
+    // 7: what the users-inside policy did in a run (JSON: waited, locked
+    // and unlocked, whose sessions were closed).
+    r#"
+    ALTER TABLE runs ADD COLUMN policy_outcome TEXT;
+    "#,
 ];
 
 impl History {

@@ -129,6 +129,7 @@ fn start_finish_round_trip_with_every_field() {
                 fingerprint: Some("1CD:12345:2024-03-01"),
                 log_path: Some(Path::new("/b/logs/run-1.log")),
                 key_id: Some("1a2b3c4d"),
+                policy_outcome: None,
             },
         )
         .unwrap();
@@ -155,6 +156,7 @@ fn start_finish_round_trip_with_every_field() {
             log_path: Some("/b/logs/run-1.log".into()),
             pid: 4242,
             key_id: Some("1a2b3c4d".into()),
+            policy_outcome: None,
         }
     );
     let json = serde_json::to_value(&run).unwrap();

@@ -10,10 +10,12 @@ use super::history::{Finish, History, NewRun, Run, Status, Trigger};
 use super::lock;
 
 mod inside;
+mod recover;
 use super::{crypt, fingerprint, naming, prune, verify};
 use crate::cancel::Cancel;
 use crate::config::{Base, Compress, Config, Method};
 use crate::onec;
+pub use recover::{Recovery, recover};
 use serde::Serialize;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -91,6 +93,9 @@ pub struct Outcome {
     pub log_path: Option<PathBuf>,
     /// Archives removed by retention after this run.
     pub pruned: Vec<PathBuf>,
+    /// What the users-inside policy did, in words (locked and unlocked,
+    /// sessions closed; loud when the base was left locked).
+    pub users_note: Option<String>,
 }
 
 /// A run that failed or was interrupted (already recorded in history).
@@ -119,6 +124,13 @@ pub struct FailedRun {
     /// Key lines of the 1C log.
     pub log_excerpt: Vec<String>,
     pub log_path: Option<PathBuf>,
+    /// Who was inside when the run failed because users were inside
+    /// (the notice offers to close their sessions and retry); `None` for
+    /// every other failure.
+    pub users_inside: Option<String>,
+    /// What the users-inside policy did, in words (loud when the base was
+    /// left locked).
+    pub users_note: Option<String>,
 }
 
 impl BackupError {
@@ -161,6 +173,12 @@ enum StepError {
     ChangedDuringCopy,
     #[error("stop requested")]
     Cancelled,
+    /// The users-inside policy cannot be applied (refused, misconfigured).
+    #[error("{0}")]
+    Policy(String),
+    /// Policy `lock`: the users were still inside when the wait ended.
+    #[error("{0}")]
+    UsersStayed(String),
 }
 
 impl StepError {
@@ -169,7 +187,7 @@ impl StepError {
     fn users_inside(&self) -> bool {
         match self {
             StepError::Onec(oe) => oe.explanation_code() == Some(onec::Explanation::UsersConnected),
-            StepError::InUse(_) => true,
+            StepError::InUse(_) | StepError::UsersStayed(_) => true,
             _ => false,
         }
     }
@@ -232,7 +250,18 @@ pub fn open_and_recover(cfg: &Config) -> Result<(History, Recovery), BackupError
     })?;
     warn_if_on_network(cfg);
     let recovery = recover(cfg, &history);
+    recover_session_locks(cfg);
     Ok((history, recovery))
+}
+
+/// Lift the 1C session locks (policy `lock`) left by runs that were
+/// killed, for each base nobody is backing up now.
+pub fn recover_session_locks(cfg: &Config) {
+    for base in &cfg.bases {
+        if let Ok(Ok(_held)) = lock::try_lock_base(cfg, base) {
+            let _ = inside::lock::recover(cfg, base);
+        }
+    }
 }
 
 /// The start-up warning for a history database on a network path (where
@@ -246,75 +275,6 @@ pub fn warn_if_on_network(cfg: &Config) {
             cfg.history_db.display()
         );
     }
-}
-
-/// Clean up after runs that were killed. For a configured base the test
-/// is its lock, never a PID (PIDs are reused, fast on Windows and as PID 1
-/// in containers): when the lock is free, nobody is backing it up, so its
-/// rows left `running` become `interrupted` and its temporary files are
-/// removed. Leftovers of bases no longer configured fall back to "the
-/// recorded process is gone".
-pub fn recover(cfg: &Config, history: &History) -> Recovery {
-    // Hold the free locks while cleaning, so no run can start meanwhile.
-    let mut free = Vec::new();
-    let mut busy = Vec::new();
-    for base in &cfg.bases {
-        match lock::try_lock_base(cfg, base) {
-            Ok(Ok(held)) => free.push((base, held)),
-            _ => busy.push(base),
-        }
-    }
-    let is_free = |name: &str| free.iter().any(|(b, _)| b.name == name);
-    let is_busy = |name: &str| busy.iter().any(|b| b.name == name);
-    let interrupted = history
-        .mark_interrupted_if(|base, pid| {
-            is_free(base) || (!is_busy(base) && !super::history::pid_alive(pid))
-        })
-        .unwrap_or(0);
-    let mut removed = 0;
-    if let Ok(stale) = naming::stale_temps(&cfg.backup_dir) {
-        for p in stale {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let owner_base = cfg
-                .bases
-                .iter()
-                .find(|b| naming::temp_belongs_to(&name, &b.prefix));
-            let stale = match owner_base {
-                Some(b) => is_free(&b.name),
-                None => !naming::temp_owner_pid(&name).is_some_and(super::history::pid_alive),
-            };
-            if !stale {
-                continue;
-            }
-            let r = if p.is_dir() {
-                fs::remove_dir_all(&p)
-            } else {
-                fs::remove_file(&p)
-            };
-            if r.is_ok() {
-                removed += 1;
-            }
-        }
-    }
-    if interrupted > 0 || removed > 0 {
-        tracing::warn!(
-            "recovered after an unclean stop: {interrupted} run(s) marked interrupted, {removed} temporary file(s) removed"
-        );
-    }
-    Recovery {
-        interrupted,
-        removed_temps: removed,
-    }
-}
-
-/// What start-up recovery did.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Recovery {
-    pub interrupted: usize,
-    pub removed_temps: usize,
 }
 
 /// Run one backup of `req.base`. Progress goes to `events`; `cancel` stops
@@ -360,6 +320,7 @@ pub fn run(
             verified: Vec::new(),
             log_path: None,
             pruned: Vec::new(),
+            users_note: None,
         })
     };
 
@@ -377,6 +338,8 @@ pub fn run(
             )));
         }
     };
+    // A 1C session lock an earlier, killed run left (logged either way).
+    let _ = inside::lock::recover(cfg, base);
 
     // Unchanged since the last good backup whose archive still exists?
     let files =
@@ -401,7 +364,7 @@ pub fn run(
     events(Event::Started { run_id });
     let mut log_path = None;
     // The users-inside policy (`wait` tries again; one row either way).
-    let (result, wait_note) = inside::attempts(cfg, base, cancel, || {
+    let (result, mut users) = inside::attempts(cfg, base, cancel, || {
         let attempt_files = match &files {
             Ok(f) => Ok(f.clone()),
             Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
@@ -417,8 +380,14 @@ pub fn run(
         )
     });
     let finished = jiff::Timestamp::now();
+    let words = users.words();
+    let users_note = (!words.is_empty()).then_some(words);
+    let users_json = users.json();
     match result {
         Ok(done) => {
+            if let Some(note) = &users_note {
+                tracing::info!(base = %base.name, "users inside: {note}");
+            }
             let finish = Finish {
                 archive_path: Some(&done.archive),
                 archive_size: Some(done.archive_size),
@@ -428,6 +397,7 @@ pub fn run(
                 fingerprint: fp.as_ref().map(|f| f.0.as_str()),
                 log_path: log_path.as_deref(),
                 key_id: done.key_id.as_deref(),
+                policy_outcome: users_json.as_deref(),
                 ..Finish::new(Status::Ok, &finished)
             };
             let record = history.finish_run(run_id, &finish).map_err(setup)?;
@@ -467,18 +437,27 @@ pub fn run(
                 verified: done.verified,
                 log_path,
                 pruned,
+                users_note,
             })
         }
         Err(StepError::Cancelled) | Err(StepError::Onec(onec::OnecError::Cancelled { .. })) => {
-            let msg = "interrupted: stop requested; the unfinished archive was deleted";
-            let finish = failed_finish(
-                Status::Interrupted,
-                &finished,
-                msg,
-                None,
-                fp.as_ref(),
-                log_path.as_deref(),
-            );
+            let mut msg =
+                "interrupted: stop requested; the unfinished archive was deleted".to_string();
+            if let Some(note) = &users_note {
+                msg.push_str("; ");
+                msg.push_str(note);
+            }
+            let finish = Finish {
+                policy_outcome: users_json.as_deref(),
+                ..failed_finish(
+                    Status::Interrupted,
+                    &finished,
+                    &msg,
+                    None,
+                    fp.as_ref(),
+                    log_path.as_deref(),
+                )
+            };
             let record = history.finish_run(run_id, &finish).map_err(setup)?;
             tracing::warn!(base = %base.name, "backup interrupted");
             Err(BackupError::Interrupted(Box::new(record)))
@@ -493,22 +472,28 @@ pub fn run(
                 _ => (None, Vec::new(), None),
             };
             let mut message = cfg.mask(&error_chain(&e));
-            if let Some(note) = &wait_note {
+            if let Some(note) = &users_note {
                 message.push_str("; ");
                 message.push_str(note);
             }
-            if e.users_inside() {
+            let users_inside = e.users_inside().then(|| inside::who_was_inside(cfg, base));
+            if let Some(who) = &users_inside {
                 message.push_str("; ");
-                message.push_str(&inside::who_was_inside(cfg, base));
+                message.push_str(who);
+                users.inside_at_failure = Some(who.clone());
             }
-            let finish = failed_finish(
-                Status::Failed,
-                &finished,
-                &message,
-                exit_code,
-                fp.as_ref(),
-                log_path.as_deref(),
-            );
+            let users_json = users.json();
+            let finish = Finish {
+                policy_outcome: users_json.as_deref(),
+                ..failed_finish(
+                    Status::Failed,
+                    &finished,
+                    &message,
+                    exit_code,
+                    fp.as_ref(),
+                    log_path.as_deref(),
+                )
+            };
             let record = history.finish_run(run_id, &finish).map_err(setup)?;
             tracing::error!(base = %base.name, "backup failed: {message}");
             Err(BackupError::Failed(Box::new(FailedRun {
@@ -519,6 +504,8 @@ pub fn run(
                 explanation,
                 log_excerpt: excerpt,
                 log_path,
+                users_inside,
+                users_note,
             })))
         }
     }
@@ -870,77 +857,4 @@ fn check_space(dir: &Path, base: &Base, source_size: u64) -> Result<(), StepErro
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{LoadOptions, load};
-
-    fn config(dir: &Path) -> Config {
-        let base = dir.join("buh");
-        fs::create_dir_all(&base).unwrap();
-        let env = [
-            ("ONEC_BASE_PATH", base.display().to_string()),
-            ("BACKUP_DIR", dir.join("b").display().to_string()),
-            ("BACKUP_LOCK_DIR", dir.join("locks").display().to_string()),
-            ("BACKUP_METHOD", "copy".to_string()),
-        ];
-        load(&LoadOptions::only_env(env)).unwrap()
-    }
-
-    fn running_row(h: &History, base: &str, pid: u32) -> i64 {
-        h.start_run(&NewRun {
-            base,
-            trigger: Trigger::Cli,
-            method: "copy",
-            started: &jiff::Timestamp::now(),
-            pid,
-        })
-        .unwrap()
-    }
-
-    /// PIDs are reused (fast on Windows, PID 1 in containers): a row left
-    /// `running` by a killed run whose PID now belongs to a live process,
-    /// and its multi-GB temporary, must still be cleaned up; the base's
-    /// free lock says nobody is backing it up.
-    #[test]
-    fn recovery_trusts_the_free_lock_not_a_reused_pid() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = config(dir.path());
-        let (h, _) = open_and_recover(&cfg).unwrap();
-        let day = cfg.backup_dir.join("2024-01-01");
-        fs::create_dir_all(&day).unwrap();
-        // PID 1 and our own PID are alive.
-        let temp = day.join(".buh_2024-01-01_00-00-00.zip.1.partial");
-        fs::write(&temp, b"half an archive").unwrap();
-        let row = running_row(&h, "buh", std::process::id());
-        let other = running_row(&h, "gone-base", std::process::id());
-        let r = recover(&cfg, &h);
-        assert_eq!(r.interrupted, 1, "{r:?}");
-        assert_eq!(r.removed_temps, 1, "{r:?}");
-        assert!(!temp.exists());
-        assert_eq!(h.run(row).unwrap().unwrap().status, Status::Interrupted);
-        // A base no longer configured keeps the PID rule: ours is alive.
-        assert_eq!(h.run(other).unwrap().unwrap().status, Status::Running);
-    }
-
-    #[test]
-    fn recovery_leaves_a_locked_base_alone_whatever_the_pid() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = config(dir.path());
-        let (h, _) = open_and_recover(&cfg).unwrap();
-        let day = cfg.backup_dir.join("2024-01-01");
-        fs::create_dir_all(&day).unwrap();
-        // The recorded PID is dead, but the base's lock is held: a run of
-        // another process is going on (its PID may simply not be ours).
-        let temp = day.join(".buh_2024-01-01_00-00-00.zip.4000000.partial");
-        fs::write(&temp, b"being written").unwrap();
-        let row = running_row(&h, "buh", 4_000_000);
-        let held = lock::try_lock_base(&cfg, &cfg.bases[0]).unwrap().unwrap();
-        let r = recover(&cfg, &h);
-        assert_eq!((r.interrupted, r.removed_temps), (0, 0), "{r:?}");
-        assert!(temp.exists());
-        assert_eq!(h.run(row).unwrap().unwrap().status, Status::Running);
-        drop(held);
-        let r = recover(&cfg, &h);
-        assert_eq!((r.interrupted, r.removed_temps), (1, 1), "{r:?}");
-    }
-}
+mod tests;

@@ -148,7 +148,7 @@ pub static KEYS: &[Key] = &[
         "backup.when_users_inside",
         Choice(USERS_POLICIES),
         Some("fail"),
-        "Если в базе остались пользователи: fail (выгрузка пробуется; при отказе 1С в ошибке названы пользователи) | wait (повторять, пока не выйдут) | lock | close (ещё не реализованы)",
+        "Если в базе остались пользователи: fail (выгрузка пробуется; при отказе 1С в ошибке названы пользователи) | wait (повторять, пока не выйдут) | lock (блокировка начала сеансов кодом ONEC_LOCK_CODE, выгрузка, снятие блокировки) | close (завершить процессы 1С этой базы через BACKUP_USERS_CLOSE_GRACE_SECONDS; нужны права администратора)",
     ),
     k(
         &["BACKUP_USERS_RETRY_MINUTES"],
@@ -162,7 +162,14 @@ pub static KEYS: &[Key] = &[
         "backup.users_wait_minutes",
         Int { min: 0, max: 1440 },
         Some("60"),
-        "when_users_inside=wait: сколько минут всего ждать выхода пользователей, затем ошибка с их именами",
+        "when_users_inside=wait|lock: сколько минут всего ждать выхода пользователей, затем ошибка с их именами",
+    ),
+    k(
+        &["BACKUP_USERS_CLOSE_GRACE_SECONDS"],
+        "backup.users_close_grace_seconds",
+        Int { min: 0, max: 3600 },
+        Some("60"),
+        "when_users_inside=close: сколько секунд после предупреждения ждать, прежде чем завершить процессы 1С этой базы",
     ),
     k(
         &["BACKUP_USERS_WARN_MINUTES"],

@@ -24,8 +24,51 @@ use windows_sys::Win32::Security::{
 use windows_sys::Win32::System::Registry::{HKEY_LOCAL_MACHINE, RRF_RT_REG_SZ, RegGetValueW};
 use windows_sys::Win32::System::RemoteDesktop::ProcessIdToSessionId;
 use windows_sys::Win32::System::Threading::{
-    GetProcessTimes, OpenProcess, OpenProcessToken, PROCESS_QUERY_LIMITED_INFORMATION,
+    GetCurrentProcess, GetProcessTimes, OpenProcess, OpenProcessToken,
+    PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_TERMINATE, TerminateProcess,
 };
+
+pub fn is_elevated() -> bool {
+    use windows_sys::Win32::Security::{TOKEN_ELEVATION, TokenElevation};
+    let mut token: HANDLE = std::ptr::null_mut();
+    // SAFETY: the pseudo-handle of this process and an out-pointer.
+    if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {
+        return false;
+    }
+    let token = Handle(token);
+    let mut elevation = TOKEN_ELEVATION { TokenIsElevated: 0 };
+    let mut len = 0u32;
+    // SAFETY: the buffer is one TOKEN_ELEVATION, its size given.
+    let ok = unsafe {
+        GetTokenInformation(
+            token.0,
+            TokenElevation,
+            (&mut elevation as *mut TOKEN_ELEVATION).cast(),
+            std::mem::size_of::<TOKEN_ELEVATION>() as u32,
+            &mut len,
+        )
+    };
+    ok != 0 && elevation.TokenIsElevated != 0
+}
+
+/// Without elevation a service does not try other sessions' processes.
+pub fn same_owner(_pid: u32) -> bool {
+    false
+}
+
+pub fn terminate(pid: u32) -> io::Result<()> {
+    // SAFETY: OpenProcess with a pid; a null handle is an error.
+    let h = unsafe { OpenProcess(PROCESS_TERMINATE, 0, pid) };
+    if h.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    let h = Handle(h);
+    // SAFETY: a handle opened with PROCESS_TERMINATE.
+    if unsafe { TerminateProcess(h.0, 1) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
 
 pub fn processes(detail: &dyn Fn(&str) -> bool) -> io::Result<Vec<ProcessFacts>> {
     let mut sys = System::new();
