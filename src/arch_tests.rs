@@ -24,6 +24,7 @@ const ORDER: &[&str] = &[
     "export",
     "agent",
     "push",
+    "web",
     "api",
     "telegram",
     "daemon",

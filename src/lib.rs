@@ -47,3 +47,4 @@ pub mod retention;
 pub mod schedule;
 pub mod telegram;
 pub mod text;
+pub mod web;
