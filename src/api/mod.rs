@@ -263,3 +263,5 @@ pub async fn start(agent: Arc<Agent>, tasks: &mut tokio::task::JoinSet<()>) {
 mod hardening_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod web_tests;

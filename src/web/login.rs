@@ -63,8 +63,28 @@ fn login_page(access: &Access, note: Option<&str>) -> String {
     page::render("Log in", &body)
 }
 
-pub async fn form(Extension(access): Extension<Arc<Access>>) -> Response {
-    page::html(StatusCode::OK, login_page(&access, None))
+/// The form; to a logged-in visitor also what the session allows and
+/// the log-out button.
+pub async fn form(Extension(access): Extension<Arc<Access>>, headers: HeaderMap) -> Response {
+    let Some((_, s)) = access.session_of(&headers) else {
+        return page::html(StatusCode::OK, login_page(&access, None));
+    };
+    let allows = match s.level {
+        Level::Act => "You are logged in: you may view everything and start backups.",
+        Level::Read => "You are logged in with the read token: you may view everything.",
+    };
+    let body = format!("<p>{allows}</p>{}", logout_form(&s.csrf));
+    page::html(StatusCode::OK, page::render("Logged in", &body))
+}
+
+/// The log-out button (a form: logging out changes state).
+pub fn logout_form(csrf: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/logout\" class=\"logout\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <button type=\"submit\">Log out</button></form>",
+        esc(csrf)
+    )
 }
 
 pub async fn login(

@@ -3,7 +3,7 @@
 //! (`events`) and actions (`actions`).
 
 mod actions;
-mod events;
+pub mod events;
 mod login;
 mod page;
 pub mod session;
