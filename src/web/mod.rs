@@ -23,6 +23,11 @@ pub enum Viewer {
 
 pub use session::Client;
 
+/// The CSRF token of the visitor's session, put in the request's
+/// extensions by the access layer; forms carry it in a `csrf` field.
+#[derive(Debug, Clone, Default)]
+pub struct Csrf(pub String);
+
 /// The dashboard's routes.
 pub fn routes(agent: Arc<Agent>) -> Router {
     session::with_access(agent, Router::new())

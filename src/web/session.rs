@@ -6,17 +6,18 @@
 //! out). Each session has its own CSRF token, put in a hidden field of
 //! every form and checked by [`Access::check_post`] together with the
 //! `Origin` and `Sec-Fetch-Site` headers, so a form posted from another
-//! site is refused. The one extractor [`Visitor`] decides the [`Viewer`]
-//! of every page: a session or the read credentials in headers → Full;
+//! site is refused. One layer, [`gate`], decides the [`Visitor`] and its
+//! [`Viewer`] for every dashboard route: a session or the read credentials in headers → Full;
 //! with `API_READ_TOKEN` or basic auth set and neither → the login page;
 //! with no read protection, loopback → Full, anyone else → Anonymous.
 
-use super::Viewer;
+use super::{Csrf, Viewer};
 use crate::agent::Agent;
 use crate::config::credentials::{ct_eq, read_guarded, reads_by_headers};
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Router};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -324,35 +325,75 @@ pub fn decide(session: bool, by_headers: bool, guarded: bool, loopback: bool) ->
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Visitor {
-    type Rejection = Response;
+    type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
-        let Some(access) = parts.extensions.get::<Arc<Access>>().cloned() else {
-            return Err((
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "dashboard access not wired",
-            )
-                .into_response());
-        };
-        let loopback = parts.extensions.get::<Client>().is_some_and(|c| c.loopback);
-        let api = &access.agent.cfg.api;
-        let session = access.session_of(&parts.headers).map(|(_, s)| s);
-        let by_headers = reads_by_headers(&parts.headers, api);
-        match decide(session.is_some(), by_headers, read_guarded(api), loopback) {
-            Some(viewer) => Ok(Visitor { viewer, session }),
-            None => Err(Redirect::to("/login").into_response()),
-        }
+    /// The visitor [`gate`] decided (Anonymous without a session when the
+    /// gate did not run).
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Visitor>()
+            .cloned()
+            .unwrap_or(Visitor {
+                viewer: Viewer::Anonymous,
+                session: None,
+            }))
     }
 }
 
-/// `pages` with the access routes (login, logout, events, actions) added
-/// and the shared [`Access`] available to every handler.
+/// Paths that decide access themselves: the login form, the assets, the
+/// actions (401/403 with a reason) and the event stream (401).
+fn open_path(path: &str) -> bool {
+    path == "/login"
+        || path == "/logout"
+        || path.starts_with("/assets/")
+        || path.starts_with("/actions/")
+}
+
+/// The access layer of every dashboard route: decide the [`Visitor`] (see
+/// [`decide`]) and put it, its [`Viewer`] and its [`Csrf`] into the
+/// request for the pages; send a visitor who must log in to `/login`
+/// (`/events`: 401).
+pub async fn gate(mut req: Request, next: Next) -> Response {
+    let Some(access) = req.extensions().get::<Arc<Access>>().cloned() else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "dashboard access not wired",
+        )
+            .into_response();
+    };
+    let loopback = req.extensions().get::<Client>().is_some_and(|c| c.loopback);
+    let api = &access.agent.cfg.api;
+    let headers = req.headers();
+    let session = access.session_of(headers).map(|(_, s)| s);
+    let by_headers = reads_by_headers(headers, api);
+    let viewer = decide(session.is_some(), by_headers, read_guarded(api), loopback);
+    let path = req.uri().path();
+    let viewer = match viewer {
+        Some(v) => v,
+        None if open_path(path) => Viewer::Anonymous,
+        None if path == "/events" => {
+            return (StatusCode::UNAUTHORIZED, "log in first: /login").into_response();
+        }
+        None => return Redirect::to("/login").into_response(),
+    };
+    let visitor = Visitor { viewer, session };
+    let ext = req.extensions_mut();
+    ext.insert(viewer);
+    ext.insert(Csrf(visitor.csrf().to_string()));
+    ext.insert(visitor);
+    next.run(req).await
+}
+
+/// `pages` with the access routes (login, logout, events, actions) added,
+/// all behind [`gate`], with the shared [`Access`].
 pub fn with_access(agent: Arc<Agent>, pages: Router) -> Router {
     let access = Access::new(agent);
     pages
         .merge(super::login::routes())
         .merge(super::events::routes())
         .merge(super::actions::routes())
+        .layer(axum::middleware::from_fn(gate))
         .layer(Extension(access))
 }
 
