@@ -160,7 +160,8 @@ impl ApiState {
 
 /// The API's routes, for [`serve`] and for tests.
 pub fn router(agent: Arc<Agent>) -> Router {
-    let state = ApiState::new(agent);
+    let state_for_web = agent.clone();
+    let state = ApiState::new(agent.clone());
     Router::new()
         .route("/api/metrics.prom", get(handlers::metrics_prom))
         .route("/api/metrics", get(handlers::metrics_json))
@@ -172,6 +173,33 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .with_state(state)
+        .merge(
+            crate::web::routes(agent).layer(axum::middleware::from_fn_with_state(
+                state_for_web,
+                web_viewer,
+            )),
+        )
+}
+
+/// Who a dashboard page is for, from the same rule as the read routes:
+/// authenticated or loopback → everything; else only what `/api/health`
+/// shows an anonymous caller. (The login session is decided here too
+/// once it exists.)
+async fn web_viewer(
+    axum::extract::State(agent): axum::extract::State<Arc<Agent>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let loopback = req
+        .extensions()
+        .get::<server::Peer>()
+        .is_some_and(|p| p.loopback);
+    let viewer = match auth::read_access(req.headers(), &agent.cfg.api, loopback) {
+        Ok(auth::Access::Full) => crate::web::Viewer::Full,
+        _ => crate::web::Viewer::Anonymous,
+    };
+    req.extensions_mut().insert(viewer);
+    next.run(req).await
 }
 
 /// Serve the API on `listener` with [`server::LIMITS`] until
