@@ -23,6 +23,7 @@ const ORDER: &[&str] = &[
     "offsite",
     "export",
     "agent",
+    "chart",
     "push",
     "web",
     "api",

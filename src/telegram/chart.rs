@@ -48,6 +48,23 @@ fn register_fonts() {
     });
 }
 
+/// The time-axis labels of a chart from `first` to `last` (unix
+/// seconds): plotters' key points formatted in `tz`.
+fn x_labels(first: i64, last: i64, tz: &jiff::tz::TimeZone) -> Vec<(i64, String)> {
+    use plotters::coord::ranged1d::Ranged;
+    let span = last - first;
+    let range: plotters::coord::types::RangedCoordi64 = (first..last).into();
+    let fmt = if span > 2 * 24 * 3600 { "%d.%m" } else { "%H:%M" };
+    range
+        .key_points(8)
+        .into_iter()
+        .map(|ts| {
+            let t = jiff::Timestamp::from_second(ts).unwrap_or_default();
+            (ts, t.to_zoned_datetime(tz.clone()).strftime(fmt).to_string())
+        })
+        .collect()
+}
+
 /// Draw `samples` (oldest first) as a PNG: three lines, 0–100 %, time on
 /// the x axis in `tz`.
 pub fn render_png(
@@ -70,16 +87,9 @@ pub fn render_png(
             .y_label_area_size(44)
             .build_cartesian_2d(first..last, 0f64..100f64)
             .map_err(|e| draw(&e))?;
-        let span = last - first;
-        let tz = tz.clone();
+        let labels = x_labels(first, last, tz);
         let fmt_x = move |ts: &i64| {
-            let t = jiff::Timestamp::from_second(*ts).unwrap_or_default();
-            let fmt = if span > 2 * 24 * 3600 {
-                "%d.%m"
-            } else {
-                "%H:%M"
-            };
-            t.to_zoned_datetime(tz.clone()).strftime(fmt).to_string()
+            labels.iter().find(|(at, _)| at == ts).map(|(_, l)| l.clone()).unwrap_or_default()
         };
         chart
             .configure_mesh()
@@ -157,6 +167,20 @@ mod tests {
         assert_eq!(parse_hours("0"), None);
         assert_eq!(parse_hours("721"), None);
         assert_eq!(parse_hours("abc"), None);
+    }
+
+    /// The bug: on a fresh agent (two samples a minute apart) the
+    /// time axis said `17:49 17:49 17:49 17:49 17:50…`.
+    #[test]
+    fn time_labels_never_repeat_on_a_fresh_agent() {
+        let first = 1_764_784_140; // 17:49 UTC
+        for span in [60, 120, 600, 3600, 86_400, 3 * 86_400, 30 * 86_400] {
+            let labels = x_labels(first, first + span, &jiff::tz::TimeZone::UTC);
+            let mut texts: Vec<&str> = labels.iter().map(|(_, l)| l.as_str()).collect();
+            assert!(labels.len() >= 2, "span {span}: {texts:?}");
+            texts.dedup();
+            assert_eq!(texts.len(), labels.len(), "span {span}: {labels:?}");
+        }
     }
 
     #[test]

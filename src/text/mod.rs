@@ -15,9 +15,11 @@
 
 mod en;
 mod ru;
+mod web;
 
 pub use en::EN;
 pub use ru::RU;
+pub use web::Web;
 
 /// The strings of one language. Plain fields are fixed text; the `fn`
 /// fields format dynamic values.
@@ -231,6 +233,16 @@ pub fn texts(language: &str) -> &'static Texts {
         &EN
     } else {
         &RU
+    }
+}
+
+/// The web dashboard's strings for `language` (`en` → English, anything
+/// else → Russian).
+pub fn web(language: &str) -> &'static Web {
+    if language.eq_ignore_ascii_case("en") {
+        &en::WEB
+    } else {
+        &ru::WEB
     }
 }
 
