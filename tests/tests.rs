@@ -35,4 +35,6 @@ mod suite {
     mod telegram_bot;
     mod telegram_props;
     mod users;
+    mod web_access;
+    mod web_browser;
 }

@@ -54,13 +54,20 @@ fn x_labels(first: i64, last: i64, tz: &jiff::tz::TimeZone) -> Vec<(i64, String)
     use plotters::coord::ranged1d::Ranged;
     let span = last - first;
     let range: plotters::coord::types::RangedCoordi64 = (first..last).into();
-    let fmt = if span > 2 * 24 * 3600 { "%d.%m" } else { "%H:%M" };
+    let fmt = if span > 2 * 24 * 3600 {
+        "%d.%m"
+    } else {
+        "%H:%M"
+    };
     range
         .key_points(8)
         .into_iter()
         .map(|ts| {
             let t = jiff::Timestamp::from_second(ts).unwrap_or_default();
-            (ts, t.to_zoned_datetime(tz.clone()).strftime(fmt).to_string())
+            (
+                ts,
+                t.to_zoned_datetime(tz.clone()).strftime(fmt).to_string(),
+            )
         })
         .collect()
 }
@@ -89,7 +96,11 @@ pub fn render_png(
             .map_err(|e| draw(&e))?;
         let labels = x_labels(first, last, tz);
         let fmt_x = move |ts: &i64| {
-            labels.iter().find(|(at, _)| at == ts).map(|(_, l)| l.clone()).unwrap_or_default()
+            labels
+                .iter()
+                .find(|(at, _)| at == ts)
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default()
         };
         chart
             .configure_mesh()

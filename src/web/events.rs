@@ -1,5 +1,6 @@
 //! `GET /events`: live progress as server-sent events, for the overview's
-//! small script (the page works without it). On connecting, one
+//! small script (`live.js`, served at [`live_href`]; the page works
+//! without it). On connecting, one
 //! `progress` event per run in progress; then `progress` on every stage
 //! change and at most every [`PROGRESS_EVERY`] while packing (stage,
 //! percent, bytes per second measured here from the `JobEvent`s), and a
@@ -33,8 +34,41 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Progress of one base is sent at most this often (stage changes always).
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
+static LIVE_JS: &str = include_str!("live.js");
+
+/// `/assets/live.js?v=<crc32>`: the overview's live script, a new link
+/// whenever it changes (so browsers may keep it a year).
+pub fn live_href() -> &'static str {
+    static HREF: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "/assets/live.js?v={:08x}",
+            crc32fast::hash(LIVE_JS.as_bytes())
+        )
+    });
+    &HREF
+}
+
 pub fn routes() -> Router {
-    Router::new().route("/events", get(events))
+    Router::new()
+        .route("/events", get(events))
+        .route("/assets/live.js", get(live_js))
+}
+
+async fn live_js() -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "public, max-age=31536000, immutable",
+            ),
+        ],
+        LIVE_JS,
+    )
+        .into_response()
 }
 
 /// Counts a stream in while it lives.

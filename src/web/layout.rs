@@ -109,6 +109,7 @@ pub fn layout(p: &Page, nav: Nav, title: &str, body: Markup) -> Markup {
                 title { (title) " — " (t.app_title) }
                 link rel="stylesheet" href=(super::assets::css_href());
                 script src=(super::assets::js_href()) defer {}
+                script src=(super::events::live_href()) defer {}
             }
             body {
                 header.top {

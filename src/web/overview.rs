@@ -96,7 +96,7 @@ fn card(p: &Page, c: &BaseCard, max_age_hours: u32) -> Markup {
     let b = &c.state;
     let class = health_class(b, p.now_unix(), max_age_hours);
     html! {
-        section class={ "card " (class) } {
+        section class={ "card " (class) } data-base=(b.name) {
             h3 { (b.name) }
             dl.facts {
                 dt { (t.last_result) }
