@@ -243,7 +243,7 @@ async fn without_api_token_actions_are_off_and_login_says_why() {
     let w = world_with(&[], opts(Duration::from_secs(30))).await;
     let r = post(&w, "/login", "token=anything", None, &[]).await;
     assert_eq!(r.status, 401);
-    assert!(r.text().contains("set API_TOKEN"), "{}", r.text());
+    assert!(r.text().contains("API_TOKEN"), "{}", r.text());
     for target in [
         "/actions/backup",
         "/actions/backup/confirm",
@@ -401,5 +401,62 @@ async fn events_are_capped_outlive_the_request_timeout_and_report_a_run() {
     let fin = &got[got.find("event: finished").unwrap()..];
     assert!(fin.contains("\"status\":\"ok\""), "{fin}");
     wait_for_backups(&w).await;
+    w.agent.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_sees_what_loopback_network_and_a_read_guard() {
+    // Open reads, a caller on the network: Anonymous (no paths, no form).
+    let w = world_with(&[("API_TOKEN", TOKEN)], |_| Options {
+        limits: server::LIMITS,
+        tls: None,
+        all_peers_remote: true,
+    })
+    .await;
+    let r = request(w.addr, "GET", b"/", None).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let dir = w.dir.path().display().to_string();
+    assert!(
+        !r.text().contains(&dir),
+        "a path shown to the network: {}",
+        r.text()
+    );
+    assert!(!r.text().contains("/actions/backup"), "{}", r.text());
+    assert!(r.text().contains("href=\"/login\""), "{}", r.text());
+    // Logged in from the network: everything, and the form with its token.
+    let id = login(&w, TOKEN).await;
+    let r = get_with_cookie(&w, "/", &id).await;
+    assert!(
+        r.text().contains("action=\"/actions/backup\""),
+        "{}",
+        r.text()
+    );
+    assert!(r.text().contains(&csrf(&w, &id).await), "{}", r.text());
+    w.agent.shutdown.cancel();
+
+    // Loopback, open reads: everything without logging in.
+    let w = world_with(&[("API_TOKEN", TOKEN)], opts(Duration::from_secs(30))).await;
+    let r = request(w.addr, "GET", b"/", None).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text().contains("/runs/") || r.text().contains("action=\"/actions/backup\""),
+        "{}",
+        r.text()
+    );
+    w.agent.shutdown.cancel();
+
+    // A read token: even loopback logs in; the stream answers 401.
+    let w = world_with(
+        &[("API_TOKEN", TOKEN), ("API_READ_TOKEN", READ)],
+        opts(Duration::from_secs(30)),
+    )
+    .await;
+    let r = request(w.addr, "GET", b"/", None).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(header(&r, "location"), Some("/login"));
+    assert_eq!(request(w.addr, "GET", b"/events", None).await.status, 401);
+    assert_eq!(request(w.addr, "GET", b"/", Some(READ)).await.status, 200);
+    let id = login(&w, READ).await;
+    assert_eq!(get_with_cookie(&w, "/", &id).await.status, 200);
     w.agent.shutdown.cancel();
 }

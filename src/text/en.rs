@@ -423,3 +423,41 @@ pub static WEB: super::web::Web = super::web::Web {
     chart_duration: "Backup duration",
     chart_size: "Archive size",
 };
+
+/// The dashboard's login, confirm step and refusals (`web::login`, `web::actions`).
+pub static WEB_ACCESS: super::web_access::WebAccess = super::web_access::WebAccess {
+    log_in: "Log in",
+    log_out: "Log out",
+    login_title: "Log in",
+    token_label: "Token (API_TOKEN to view and start backups, API_READ_TOKEN to view)",
+    logged_in_title: "Logged in",
+    allows_act: "You may view everything and start backups.",
+    allows_read: "Logged in with the read token: you may view everything but not start backups.",
+    no_token_configured: "No token is configured: set API_TOKEN (view and start backups) or API_READ_TOKEN (view) in the agent's settings and restart it.",
+    wrong_token: "Wrong token: use API_TOKEN or API_READ_TOKEN from the agent's settings.",
+    confirm_title: "Back up now?",
+    confirm_backup: |base| {
+        format!(
+            "Start a backup of {base} now? It runs in the background; the overview shows its progress."
+        )
+    },
+    confirm_retry: |id, base| format!("Run #{id} of {base} failed. Back it up again now?"),
+    confirm_button: |base| format!("Back up {base} now"),
+    cancel: "Cancel",
+    refused_title: "Refused",
+    cross_site: "Refused: the form was sent from another site.",
+    must_log_in: "Log in with API_TOKEN to start backups.",
+    read_only: "This session was opened with the read token (API_READ_TOKEN), which allows viewing only. Log in with API_TOKEN to start backups.",
+    bad_csrf: "Refused: the form's security token is missing or stale. Reload the page and try again.",
+    actions_off: "Starting backups from the dashboard is off: set API_TOKEN in the agent's settings and restart it.",
+    already_running: |base, stage| {
+        format!("A backup of {base} is already running ({stage}); wait for it to finish.")
+    },
+    no_base: |name| format!("No base named {name:?} is configured."),
+    no_run: |id| format!("There is no run #{id} in the history."),
+    not_failed: |id, status| {
+        format!("Run #{id} did not fail ({status}); only failed runs are retried.")
+    },
+    history_unreadable: "The history could not be read; the details are in the agent's log.",
+    stopping: "The agent is stopping; no new backups are started.",
+};

@@ -16,10 +16,12 @@
 mod en;
 mod ru;
 mod web;
+mod web_access;
 
 pub use en::EN;
 pub use ru::RU;
 pub use web::Web;
+pub use web_access::WebAccess;
 
 /// The strings of one language. Plain fields are fixed text; the `fn`
 /// fields format dynamic values.
@@ -243,6 +245,15 @@ pub fn web(language: &str) -> &'static Web {
         &en::WEB
     } else {
         &ru::WEB
+    }
+}
+
+/// The dashboard's login, confirm and refusal strings for `language`.
+pub fn web_access(language: &str) -> &'static WebAccess {
+    if language.eq_ignore_ascii_case("en") {
+        &en::WEB_ACCESS
+    } else {
+        &ru::WEB_ACCESS
     }
 }
 

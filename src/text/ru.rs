@@ -438,3 +438,43 @@ pub static WEB: super::web::Web = super::web::Web {
     chart_duration: "Длительность копирования",
     chart_size: "Размер архива",
 };
+
+/// Вход, подтверждение и отказы панели (`web::login`, `web::actions`).
+pub static WEB_ACCESS: super::web_access::WebAccess = super::web_access::WebAccess {
+    log_in: "Войти",
+    log_out: "Выйти",
+    login_title: "Вход",
+    token_label: "Токен (API_TOKEN — смотреть и запускать копии, API_READ_TOKEN — только смотреть)",
+    logged_in_title: "Вы вошли",
+    allows_act: "Можно смотреть всё и запускать копии.",
+    allows_read: "Вход по токену чтения: можно смотреть всё, запускать копии нельзя.",
+    no_token_configured: "Токены не заданы: укажите API_TOKEN (смотреть и запускать копии) или API_READ_TOKEN (смотреть) в настройках агента и перезапустите его.",
+    wrong_token: "Неверный токен: введите API_TOKEN или API_READ_TOKEN из настроек агента.",
+    confirm_title: "Сделать копию сейчас?",
+    confirm_backup: |base| {
+        format!(
+            "Запустить резервное копирование базы {base} сейчас? Оно пойдёт в фоне, ход виден на обзоре."
+        )
+    },
+    confirm_retry: |id, base| {
+        format!("Запуск #{id} базы {base} завершился ошибкой. Повторить копирование сейчас?")
+    },
+    confirm_button: |base| format!("Копировать {base} сейчас"),
+    cancel: "Отмена",
+    refused_title: "Отказано",
+    cross_site: "Отказано: форма отправлена с другого сайта.",
+    must_log_in: "Чтобы запускать копии, войдите с API_TOKEN.",
+    read_only: "Вход выполнен токеном чтения (API_READ_TOKEN): он позволяет только смотреть. Войдите с API_TOKEN, чтобы запускать копии.",
+    bad_csrf: "Отказано: защитный токен формы отсутствует или устарел. Обновите страницу и попробуйте снова.",
+    actions_off: "Запуск копий из панели выключен: задайте API_TOKEN в настройках агента и перезапустите его.",
+    already_running: |base, stage| {
+        format!("Копирование базы {base} уже идёт ({stage}); дождитесь окончания.")
+    },
+    no_base: |name| format!("База {name:?} не настроена."),
+    no_run: |id| format!("Запуска #{id} нет в истории."),
+    not_failed: |id, status| {
+        format!("Запуск #{id} не завершился ошибкой ({status}); повторяются только неудачные.")
+    },
+    history_unreadable: "Историю не удалось прочитать; подробности в журнале агента.",
+    stopping: "Агент останавливается; новые копии не запускаются.",
+};

@@ -8,8 +8,8 @@
 //! shows the progress. `POST /actions/retry/{run_id}` does the same for
 //! the base of a failed or interrupted run.
 
-use super::page::{self, esc};
-use super::session::Access;
+use super::page::{self, Ctx};
+use super::session::{Access, Visitor};
 use crate::agent::Agent;
 use crate::backup::history::{History, Status, Trigger};
 use crate::backup::jobs::{StartError, Started};
@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
+use maud::html;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -42,72 +43,64 @@ async fn start(agent: &Agent, base: &str) -> Result<Started, StartError> {
     agent.jobs.start(Some(base), Trigger::Api, false).await
 }
 
-/// A refusal as a page (401 links to the login form).
-fn refused(status: StatusCode, message: &str) -> Response {
-    let mut body = format!("<p class=\"error\" role=\"alert\">{}</p>", esc(message));
-    if status == StatusCode::UNAUTHORIZED {
-        body.push_str("<p><a href=\"/login\">Log in</a></p>");
-    }
-    page::html(status, page::render("Refused", &body))
-}
-
 /// The confirm page for a backup of `base`.
-fn confirm_page(base: &str, csrf: &str, note: &str) -> Response {
-    let body = format!(
-        "<p>{note}</p><form method=\"post\" action=\"/actions/backup/confirm\">\
-         <input type=\"hidden\" name=\"base\" value=\"{b}\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{c}\">\
-         <button type=\"submit\" id=\"confirm\">Back up {b} now</button> \
-         <a href=\"/\">Cancel</a></form>",
-        note = esc(note),
-        b = esc(base),
-        c = esc(csrf),
-    );
-    page::html(StatusCode::OK, page::render("Back up now?", &body))
+fn confirm_page(c: &Ctx, base: &str, csrf: &str, note: &str) -> Response {
+    let body = html! {
+        p { (note) }
+        form.act method="post" action="/actions/backup/confirm" {
+            input type="hidden" name="base" value=(base);
+            input type="hidden" name="csrf" value=(csrf);
+            button #confirm type="submit" { ((c.a.confirm_button)(base)) }
+            " "
+            a href="/" { (c.a.cancel) }
+        }
+    };
+    page::html_answer(StatusCode::OK, page::render(c, c.a.confirm_title, body))
 }
 
 /// The configured base named `name`, or a 404 page.
-fn known_base(access: &Access, name: &str) -> Result<String, Response> {
+fn known_base(access: &Access, c: &Ctx, name: &str) -> Result<String, Response> {
     match access.agent.cfg.base(Some(name)) {
         Some(b) => Ok(b.name.clone()),
-        None => Err(refused(
-            StatusCode::NOT_FOUND,
-            &format!(
-                "no base named {:?} is configured",
-                name.chars().take(80).collect::<String>()
-            ),
-        )),
+        None => {
+            let shown: String = name.chars().take(80).collect();
+            Err(page::refusal(
+                c,
+                StatusCode::NOT_FOUND,
+                &(c.a.no_base)(&shown),
+            ))
+        }
     }
 }
 
 pub async fn backup(
     Extension(access): Extension<Arc<Access>>,
+    visitor: Visitor,
     headers: HeaderMap,
     Form(f): Form<ActionForm>,
 ) -> Response {
+    let c = page::ctx(&access.agent, &headers, &visitor);
     let s = match access.check_post(&headers, &f.csrf) {
         Ok(s) => s,
-        Err(r) => return refused(r.status(), r.message()),
+        Err(r) => return page::refusal(&c, r.status(), r.message(c.a)),
     };
-    match known_base(&access, &f.base) {
-        Ok(base) => confirm_page(
-            &base,
-            &s.csrf,
-            &format!("Start a backup of {base} now? It runs in the background."),
-        ),
+    match known_base(&access, &c, &f.base) {
+        Ok(base) => confirm_page(&c, &base, &s.csrf, &(c.a.confirm_backup)(&base)),
         Err(r) => r,
     }
 }
 
 pub async fn confirm(
     Extension(access): Extension<Arc<Access>>,
+    visitor: Visitor,
     headers: HeaderMap,
     Form(f): Form<ActionForm>,
 ) -> Response {
+    let c = page::ctx(&access.agent, &headers, &visitor);
     if let Err(r) = access.check_post(&headers, &f.csrf) {
-        return refused(r.status(), r.message());
+        return page::refusal(&c, r.status(), r.message(c.a));
     }
-    let base = match known_base(&access, &f.base) {
+    let base = match known_base(&access, &c, &f.base) {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -116,30 +109,31 @@ pub async fn confirm(
             tracing::info!(base = %s.base, run_id = ?s.run_id, "backup started from the dashboard");
             (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response()
         }
-        Err(StartError::AlreadyRunning(r)) => refused(
-            StatusCode::CONFLICT,
-            &format!(
-                "a backup of {} is already running ({}); wait for it to finish",
-                r.base,
-                r.stage.as_str()
-            ),
-        ),
-        Err(e @ StartError::NoSuchBase(_)) => refused(StatusCode::NOT_FOUND, &e.to_string()),
-        Err(e @ StartError::ShuttingDown) => {
-            refused(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())
+        Err(StartError::AlreadyRunning(r)) => {
+            let stage = (crate::text::texts(c.page.t.code).stage)(r.stage.as_str());
+            let m = (c.a.already_running)(&r.base, stage);
+            page::refusal(&c, StatusCode::CONFLICT, &m)
+        }
+        Err(StartError::NoSuchBase(n)) => {
+            page::refusal(&c, StatusCode::NOT_FOUND, &(c.a.no_base)(&n))
+        }
+        Err(StartError::ShuttingDown) => {
+            page::refusal(&c, StatusCode::SERVICE_UNAVAILABLE, c.a.stopping)
         }
     }
 }
 
 pub async fn retry(
     Extension(access): Extension<Arc<Access>>,
+    visitor: Visitor,
     headers: HeaderMap,
     Path(run_id): Path<i64>,
     Form(f): Form<ActionForm>,
 ) -> Response {
+    let c = page::ctx(&access.agent, &headers, &visitor);
     let s = match access.check_post(&headers, &f.csrf) {
         Ok(s) => s,
-        Err(r) => return refused(r.status(), r.message()),
+        Err(r) => return page::refusal(&c, r.status(), r.message(c.a)),
     };
     let db = access.agent.cfg.history_db.clone();
     let run = tokio::task::spawn_blocking(move || {
@@ -153,35 +147,31 @@ pub async fn retry(
     let run = match run {
         Ok(Ok(Some(r))) => r,
         Ok(Ok(None)) => {
-            return refused(
-                StatusCode::NOT_FOUND,
-                &format!("no run {run_id} in the history"),
-            );
+            return page::refusal(&c, StatusCode::NOT_FOUND, &(c.a.no_run)(run_id));
         }
         Ok(Err(e)) => {
             tracing::warn!("dashboard retry: cannot read the history: {e}");
-            return refused(
+            return page::refusal(
+                &c,
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "the history could not be read; the details are in the agent's log",
+                c.a.history_unreadable,
             );
         }
-        Err(e) => return refused(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => {
+            tracing::warn!("dashboard retry: the history read did not finish: {e}");
+            return page::refusal(
+                &c,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                c.a.history_unreadable,
+            );
+        }
     };
     if !matches!(run.status, Status::Failed | Status::Interrupted) {
-        return refused(
-            StatusCode::CONFLICT,
-            &format!(
-                "run {run_id} did not fail ({}); only failed runs are retried",
-                run.status.as_str()
-            ),
-        );
+        let status = (c.page.t.status)(run.status.as_str());
+        return page::refusal(&c, StatusCode::CONFLICT, &(c.a.not_failed)(run_id, status));
     }
-    match known_base(&access, &run.base) {
-        Ok(base) => confirm_page(
-            &base,
-            &s.csrf,
-            &format!("Run {run_id} of {base} failed. Back it up again now?"),
-        ),
+    match known_base(&access, &c, &run.base) {
+        Ok(base) => confirm_page(&c, &base, &s.csrf, &(c.a.confirm_retry)(run_id, &base)),
         Err(r) => r,
     }
 }

@@ -108,15 +108,18 @@ struct State {
     stop: tokio_util::sync::CancellationToken,
     queue: VecDeque<Event>,
     pace: HashMap<String, Pace>,
+    /// The page's language (stage and status names).
+    lang: &'static str,
     _slot: Slot,
 }
 
-fn progress(base: &str, p: &Pace, done: u64, total: u64) -> Event {
+fn progress(lang: &str, base: &str, p: &Pace, done: u64, total: u64) -> Event {
     let percent = (total > 0).then(|| (done as f64 * 100.0 / total as f64).min(100.0));
     let data = json!({
         "base": base,
         "run_id": p.run_id,
         "stage": p.stage,
+        "label": (crate::text::texts(lang).stage)(p.stage),
         "percent": percent.map(|x| (x * 10.0).round() / 10.0),
         "done": done,
         "total": total,
@@ -136,7 +139,8 @@ impl State {
                 done: r.done,
                 speed: None,
             };
-            self.queue.push_back(progress(&r.base, &p, r.done, r.total));
+            self.queue
+                .push_back(progress(self.lang, &r.base, &p, r.done, r.total));
             self.pace.insert(r.base, p);
         }
     }
@@ -152,7 +156,7 @@ impl State {
                     done: 0,
                     speed: None,
                 };
-                self.queue.push_back(progress(&base, &p, 0, 0));
+                self.queue.push_back(progress(self.lang, &base, &p, 0, 0));
                 self.pace.insert(base, p);
             }
             JobEvent::Stage {
@@ -172,7 +176,7 @@ impl State {
                 p.sent = Instant::now();
                 p.done = 0;
                 p.speed = None;
-                let ev = progress(&base, p, 0, 0);
+                let ev = progress(self.lang, &base, p, 0, 0);
                 self.queue.push_back(ev);
             }
             JobEvent::Progress { base, done, total } => {
@@ -189,7 +193,7 @@ impl State {
                 }
                 p.sent = Instant::now();
                 p.done = done;
-                let ev = progress(&base, p, done, total);
+                let ev = progress(self.lang, &base, p, done, total);
                 self.queue.push_back(ev);
             }
             // The feed announces it, for runs of any process.
@@ -203,6 +207,7 @@ impl State {
             "base": r.base,
             "run_id": r.run.as_ref().map(|x| x.id),
             "status": r.status().as_str(),
+            "label": (crate::text::web(self.lang).status)(r.status().as_str()),
         });
         self.queue
             .push_back(Event::default().event("finished").data(data.to_string()));
@@ -231,7 +236,11 @@ impl State {
     }
 }
 
-pub async fn events(Extension(access): Extension<Arc<Access>>, _: Visitor) -> Response {
+pub async fn events(
+    Extension(access): Extension<Arc<Access>>,
+    _: Visitor,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let Some(slot) = Slot::take(&access) else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -247,6 +256,11 @@ pub async fn events(Extension(access): Extension<Arc<Access>>, _: Visitor) -> Re
         stop: agent.shutdown.clone(),
         queue: VecDeque::new(),
         pace: HashMap::new(),
+        lang: super::language(
+            None,
+            super::session::cookie(&headers, "lang"),
+            &agent.cfg.ui_language(),
+        ),
         _slot: slot,
     };
     state.snapshot(agent.jobs.running());

@@ -122,6 +122,7 @@ pub fn layout(p: &Page, nav: Nav, title: &str, body: Markup) -> Markup {
                         }
                     }
                     a.lang href={ (p.path) "?lang=" (t.other_code) } hreflang=(t.other_code) { (t.other_name) }
+                    (super::session::header_link(p))
                 }
                 @if !p.full() {
                     p.note { (t.anonymous_note) }

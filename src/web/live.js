@@ -29,7 +29,9 @@
   es.addEventListener("progress", function (e) {
     var d = JSON.parse(e.data), c = card(d.base);
     if (!c) return;
-    var l = line(c), bar = l.querySelector("progress"), text = d.stage;
+    var l = line(c), bar = l.querySelector("progress"), text = d.label || d.stage;
+    var act = c.querySelector("form.act");
+    if (act) act.hidden = true;
     l.setAttribute("data-state", "running");
     l.setAttribute("data-stage", d.stage);
     if (d.percent != null) { bar.value = d.percent; text += " " + d.percent.toFixed(0) + " %"; }
@@ -57,7 +59,7 @@
         bar.value = 100;
         l.setAttribute("data-status", d.status);
         if (d.run_id != null) l.setAttribute("data-run-id", d.run_id);
-        l.querySelector("span").textContent = "done: " + d.status;
+        l.querySelector("span").textContent = "✓ " + (d.label || d.status);
         l.setAttribute("data-state", "done");
       });
   }

@@ -1,18 +1,20 @@
-//! `GET /login` (the form), `POST /login` (a token for a session cookie)
-//! and `POST /logout`. The token travels only in the form's body, never
-//! in a URL, and is compared in constant time; a wrong one waits a little
-//! and gets the form again with a reason. Both posts must come from this
-//! site (`session::same_origin`), so another site can neither log a
-//! browser in nor out.
+//! `GET /login` (the form, or what the session allows and the log-out
+//! button), `POST /login` (a token for a session cookie) and
+//! `POST /logout`. The token travels only in the form's body, never in a
+//! URL, and is compared in constant time; a wrong one waits a little and
+//! gets the form again with a reason. Both posts must come from this site
+//! (`session::same_origin`), so another site can neither log a browser in
+//! nor out.
 
-use super::page::{self, esc};
-use super::session::{Access, Level, clear_cookie, same_origin, set_cookie};
+use super::page::{self, Ctx};
+use super::session::{Access, Level, Visitor, clear_cookie, same_origin, set_cookie};
 use crate::config::credentials::is_secret;
 use axum::extract::Form;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use maud::html;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,68 +34,54 @@ pub struct LoginForm {
     token: String,
 }
 
-#[derive(Deserialize)]
-pub struct LogoutForm {
-    #[serde(default)]
-    #[allow(dead_code)]
-    csrf: String,
-}
-
 /// The login page, with `note` (why it is shown again) when given.
-fn login_page(access: &Access, note: Option<&str>) -> String {
+fn login_page(access: &Access, c: &Ctx, note: Option<&str>) -> String {
     let api = &access.agent.cfg.api;
-    let mut body = String::new();
-    if let Some(n) = note {
-        body.push_str(&format!("<p class=\"error\" role=\"alert\">{}</p>", esc(n)));
-    }
     let none = api.token.as_ref().is_none_or(|t| t.is_empty())
         && api.read_token.as_ref().is_none_or(|t| t.is_empty());
-    if none {
-        body.push_str(
-            "<p>No token is configured: set API_TOKEN (view and start backups) or \
-             API_READ_TOKEN (view) in the agent's settings and restart it.</p>",
-        );
-    }
-    body.push_str(
-        "<form method=\"post\" action=\"/login\" class=\"login\">\
-         <label for=\"token\">Token (API_TOKEN to view and start backups, API_READ_TOKEN to view)</label>\
-         <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"current-password\" required autofocus>\
-         <button type=\"submit\">Log in</button></form>",
-    );
-    page::render("Log in", &body)
+    let body = html! {
+        @if let Some(n) = note { p.error role="alert" { (n) } }
+        @if none { p { (c.a.no_token_configured) } }
+        form.login method="post" action="/login" {
+            label for="token" { (c.a.token_label) }
+            " "
+            input #token name="token" type="password" autocomplete="current-password" required autofocus;
+            " "
+            button type="submit" { (c.a.log_in) }
+        }
+    };
+    page::render(c, c.a.login_title, body)
 }
 
-/// The form; to a logged-in visitor also what the session allows and
-/// the log-out button.
-pub async fn form(Extension(access): Extension<Arc<Access>>, headers: HeaderMap) -> Response {
-    let Some((_, s)) = access.session_of(&headers) else {
-        return page::html(StatusCode::OK, login_page(&access, None));
+pub async fn form(
+    Extension(access): Extension<Arc<Access>>,
+    visitor: Visitor,
+    headers: HeaderMap,
+) -> Response {
+    let c = page::ctx(&access.agent, &headers, &visitor);
+    let Some(s) = &visitor.session else {
+        return page::html_answer(StatusCode::OK, login_page(&access, &c, None));
     };
-    let allows = match s.level {
-        Level::Act => "You are logged in: you may view everything and start backups.",
-        Level::Read => "You are logged in with the read token: you may view everything.",
+    let body = html! {
+        p { (if s.level == Level::Act { c.a.allows_act } else { c.a.allows_read }) }
+        form.logout method="post" action="/logout" {
+            input type="hidden" name="csrf" value=(s.csrf);
+            button type="submit" { (c.a.log_out) }
+        }
     };
-    let body = format!("<p>{allows}</p>{}", logout_form(&s.csrf));
-    page::html(StatusCode::OK, page::render("Logged in", &body))
-}
-
-/// The log-out button (a form: logging out changes state).
-pub fn logout_form(csrf: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/logout\" class=\"logout\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <button type=\"submit\">Log out</button></form>",
-        esc(csrf)
-    )
+    page::html_answer(StatusCode::OK, page::render(&c, c.a.logged_in_title, body))
 }
 
 pub async fn login(
     Extension(access): Extension<Arc<Access>>,
+    visitor: Visitor,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
+    let c = page::ctx(&access.agent, &headers, &visitor);
     if let Err(r) = same_origin(&headers) {
-        return page::html(r.status(), login_page(&access, Some(r.message())));
+        let page = login_page(&access, &c, Some(r.message(c.a)));
+        return page::html_answer(r.status(), page);
     }
     let api = &access.agent.cfg.api;
     let sent = f.token.trim().as_bytes();
@@ -107,8 +95,8 @@ pub async fn login(
         (false, true) => Level::Read,
         (false, false) => {
             tokio::time::sleep(WRONG_TOKEN_DELAY).await;
-            let note = "wrong token: use API_TOKEN or API_READ_TOKEN from the agent's settings";
-            return page::html(StatusCode::UNAUTHORIZED, login_page(&access, Some(note)));
+            let page = login_page(&access, &c, Some(c.a.wrong_token));
+            return page::html_answer(StatusCode::UNAUTHORIZED, page);
         }
     };
     if let Some((old, _)) = access.session_of(&headers) {
@@ -129,11 +117,12 @@ pub async fn login(
 
 pub async fn logout(
     Extension(access): Extension<Arc<Access>>,
+    visitor: Visitor,
     headers: HeaderMap,
-    Form(_): Form<LogoutForm>,
 ) -> Response {
     if let Err(r) = same_origin(&headers) {
-        return page::html(r.status(), page::render("Log out", &esc(r.message())));
+        let c = page::ctx(&access.agent, &headers, &visitor);
+        return page::refusal(&c, r.status(), r.message(c.a));
     }
     if let Some((id, _)) = access.session_of(&headers) {
         access.sessions.remove(&id);

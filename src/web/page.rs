@@ -1,39 +1,61 @@
-//! The small pages of access and actions (login, confirm, refusals): one
-//! plain layout and HTML escaping, until they move onto the dashboard's
-//! templates.
+//! The small pages of access and actions (login, confirm, refusals) in the
+//! dashboard's frame (`layout`), in the visitor's language, with their
+//! strings from `text::web_access`.
 
-use axum::http::{StatusCode, header};
+use super::layout::{Nav, Page, layout};
+use super::session::{Visitor, cookie};
+use crate::agent::Agent;
+use crate::text::{self, WebAccess};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
 
-/// `s` with `<&"'>` escaped for HTML text and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// What a small page is rendered with.
+pub struct Ctx {
+    pub page: Page,
+    pub a: &'static WebAccess,
 }
 
-/// A whole page: `title` (text) and `body` (HTML).
-pub fn render(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t} — onec-backup-bot</title></head><body><main><h1>{t}</h1>{body}\
-         <p><a href=\"/\">Overview</a></p></main></body></html>",
-        t = esc(title)
+/// The frame for `visitor` in the language of the `lang` cookie, else the
+/// configured one.
+pub fn ctx(agent: &Agent, headers: &HeaderMap, visitor: &Visitor) -> Ctx {
+    let lang = super::language(None, cookie(headers, "lang"), &agent.cfg.ui_language());
+    let mut page = Page::new(
+        lang,
+        visitor.viewer,
+        jiff::Timestamp::now(),
+        agent.cfg.timezone.clone(),
+    );
+    page.csrf = visitor.csrf().to_string();
+    Ctx {
+        page,
+        a: text::web_access(lang),
+    }
+}
+
+/// A whole page: `title` and `body` in the frame.
+pub fn render(c: &Ctx, title: &str, body: Markup) -> String {
+    layout(
+        &c.page,
+        Nav::Overview,
+        title,
+        html! { h1 { (title) } (body) },
     )
+    .into_string()
+}
+
+/// A refusal or error page: `message`, and the login link on a 401.
+pub fn refusal(c: &Ctx, status: StatusCode, message: &str) -> Response {
+    let body = html! {
+        p.error role="alert" { (message) }
+        @if status == StatusCode::UNAUTHORIZED { p { a href="/login" { (c.a.log_in) } } }
+        p { a href="/" { (c.page.t.nav_overview) } }
+    };
+    html_answer(status, render(c, c.a.refused_title, body))
 }
 
 /// An HTML answer that no cache keeps.
-pub fn html(status: StatusCode, body: String) -> Response {
+pub fn html_answer(status: StatusCode, body: String) -> Response {
     (
         status,
         [
@@ -43,15 +65,4 @@ pub fn html(status: StatusCode, body: String) -> Response {
         body,
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn escapes() {
-        assert_eq!(
-            super::esc(r#"<a href="x">&'"#),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
-    }
 }

@@ -14,6 +14,7 @@
 use super::{Csrf, Viewer};
 use crate::agent::Agent;
 use crate::config::credentials::{ct_eq, read_guarded, reads_by_headers};
+use crate::text::WebAccess;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -215,21 +216,13 @@ impl Refusal {
     }
 
     /// What to tell the visitor (never a secret).
-    pub fn message(self) -> &'static str {
+    pub fn message(self, a: &'static WebAccess) -> &'static str {
         match self {
-            Refusal::CrossSite => "refused: the form was sent from another site",
-            Refusal::LogIn => "log in with API_TOKEN to start backups",
-            Refusal::ReadOnly => {
-                "this session was opened with API_READ_TOKEN, which allows viewing only; \
-                 log in with API_TOKEN to start backups"
-            }
-            Refusal::Csrf => {
-                "refused: the form's security token is missing or stale; reload the page and try again"
-            }
-            Refusal::Disabled => {
-                "starting backups from the dashboard is off: set API_TOKEN in the agent's \
-                 settings and restart it"
-            }
+            Refusal::CrossSite => a.cross_site,
+            Refusal::LogIn => a.must_log_in,
+            Refusal::ReadOnly => a.read_only,
+            Refusal::Csrf => a.bad_csrf,
+            Refusal::Disabled => a.actions_off,
         }
     }
 }
@@ -383,6 +376,21 @@ pub async fn gate(mut req: Request, next: Next) -> Response {
     ext.insert(Csrf(visitor.csrf().to_string()));
     ext.insert(visitor);
     next.run(req).await
+}
+
+/// The header's "log in" link, or "log out" (a form) with a session.
+pub fn header_link(p: &super::Page) -> maud::Markup {
+    let a = crate::text::web_access(p.t.code);
+    maud::html! {
+        @if p.csrf.is_empty() {
+            a.login href="/login" { (a.log_in) }
+        } @else {
+            form.logout method="post" action="/logout" {
+                input type="hidden" name="csrf" value=(p.csrf);
+                button.link type="submit" { (a.log_out) }
+            }
+        }
+    }
 }
 
 /// `pages` with the access routes (login, logout, events, actions) added,
