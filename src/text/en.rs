@@ -133,6 +133,12 @@ pub static EN: Texts = Texts {
         )
     },
     chart_no_data: "No chart data yet: samples are stored once a minute.",
+    chart_not_enough: |since| {
+        format!(
+            "Not enough data yet: samples are stored every minute since {}.",
+            esc(since)
+        )
+    },
     chart_caption: |h, n| format!("CPU, memory and disk over {h} h ({n} samples)"),
     chart_series: ["CPU %", "Memory %", "Disk %"],
     command_failed: |e| format!("The command failed: {}", esc(e)),

@@ -133,6 +133,12 @@ pub static RU: Texts = Texts {
         )
     },
     chart_no_data: "Данных для графика ещё нет: замеры сохраняются раз в минуту.",
+    chart_not_enough: |since| {
+        format!(
+            "Данных для графика пока мало: замеры сохраняются раз в минуту с {}.",
+            esc(since)
+        )
+    },
     chart_caption: |h, n| format!("CPU, память и диск за {h} ч ({n} замеров)"),
     chart_series: ["CPU %", "Память %", "Диск %"],
     command_failed: |e| format!("Не удалось выполнить команду: {}", esc(e)),
