@@ -15,6 +15,7 @@
 //! request's extensions; without them a request is `Anonymous`.
 
 mod assets;
+pub mod history;
 pub mod layout;
 pub mod overview;
 pub mod svg;
@@ -39,6 +40,8 @@ pub struct Csrf(pub String);
 pub fn routes(agent: Arc<Agent>) -> Router {
     Router::new()
         .route("/", get(overview::handler))
+        .route("/history", get(history::handler))
+        .route("/runs/{id}", get(history::run_handler))
         .route(assets::CSS_ROUTE, get(assets::css))
         .route(assets::JS_ROUTE, get(assets::js))
         .with_state(agent)
