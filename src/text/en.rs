@@ -428,4 +428,9 @@ pub static WEB: super::web::Web = super::web::Web {
     chart_disk: "Backup disk, %",
     chart_duration: "Backup duration",
     chart_size: "Archive size",
+    chart_not_enough: |since| {
+        format!("Not enough data yet: samples are stored every minute since {since}.")
+    },
+    chart_no_samples: "No samples in this period: the agent stores one a minute while it runs.",
+    chart_no_runs: "No good backups in this period.",
 };

@@ -443,4 +443,9 @@ pub static WEB: super::web::Web = super::web::Web {
     chart_disk: "Диск копий, %",
     chart_duration: "Длительность копирования",
     chart_size: "Размер архива",
+    chart_not_enough: |since| {
+        format!("Данных пока мало: замеры сохраняются раз в минуту с {since}.")
+    },
+    chart_no_samples: "Замеров за этот период нет: агент сохраняет их раз в минуту, пока работает.",
+    chart_no_runs: "Успешных копий за этот период нет.",
 };

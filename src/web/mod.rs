@@ -15,6 +15,7 @@
 //! request's extensions; without them a request is `Anonymous`.
 
 mod assets;
+pub mod charts;
 pub mod history;
 pub mod layout;
 pub mod overview;
@@ -42,6 +43,7 @@ pub fn routes(agent: Arc<Agent>) -> Router {
         .route("/", get(overview::handler))
         .route("/history", get(history::handler))
         .route("/runs/{id}", get(history::run_handler))
+        .route("/charts", get(charts::handler))
         .route(assets::CSS_ROUTE, get(assets::css))
         .route(assets::JS_ROUTE, get(assets::js))
         .with_state(agent)
