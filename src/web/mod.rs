@@ -32,6 +32,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::sync::Arc;
 
+/// The bytes of the embedded stylesheet and script (a first visit loads
+/// them once; they are cached a year).
+pub const ASSET_BYTES: usize = assets::CSS.len() + assets::JS.len();
+
 /// The CSRF token of the visitor's session, put in the request's
 /// extensions by the access layer; forms carry it in a `csrf` field.
 #[derive(Debug, Clone, Default)]

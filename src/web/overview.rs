@@ -309,8 +309,7 @@ pub fn load(agent: &Agent, state: &BackupState, now: jiff::Timestamp, lang: &str
     let week_ago = now.as_second() - 7 * 86_400;
     let used = history
         .as_ref()
-        .and_then(|h| h.samples_since(week_ago).ok())
-        .map(|s| crate::chart::series(&s, |x| x.disk))
+        .and_then(|h| h.disk_hourly_since(week_ago).ok())
         .unwrap_or_default();
     let server = Server {
         cpu_percent: snap.cpu.as_ref().map(|c| c.percent),

@@ -128,7 +128,11 @@ fn colours_follow_failure_and_max_age() {
         .match_indices("class=\"card ")
         .map(|(i, _)| &html[i + 12..i + 16])
         .collect();
-    assert_eq!(classes, ["bad\"", "warn", "good", "none"], "three bases, then the server: {html}");
+    assert_eq!(
+        classes,
+        ["bad\"", "warn", "good", "none"],
+        "three bases, then the server: {html}"
+    );
 }
 
 #[test]
