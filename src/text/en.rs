@@ -133,6 +133,12 @@ pub static EN: Texts = Texts {
         )
     },
     chart_no_data: "No chart data yet: samples are stored once a minute.",
+    chart_not_enough: |since| {
+        format!(
+            "Not enough data yet: samples are stored every minute since {}.",
+            esc(since)
+        )
+    },
     chart_caption: |h, n| format!("CPU, memory and disk over {h} h ({n} samples)"),
     chart_series: ["CPU %", "Memory %", "Disk %"],
     command_failed: |e| format!("The command failed: {}", esc(e)),
@@ -422,6 +428,11 @@ pub static WEB: super::web::Web = super::web::Web {
     chart_disk: "Backup disk, %",
     chart_duration: "Backup duration",
     chart_size: "Archive size",
+    chart_not_enough: |since| {
+        format!("Not enough data yet: samples are stored every minute since {since}.")
+    },
+    chart_no_samples: "No samples in this period: the agent stores one a minute while it runs.",
+    chart_no_runs: "No good backups in this period.",
 };
 
 /// The dashboard's login, confirm step and refusals (`web::login`, `web::actions`).

@@ -100,6 +100,8 @@ pub struct Texts {
     pub weekdays_short: [&'static str; 7],
     pub chart_bad_hours: fn(arg: &str) -> String,
     pub chart_no_data: &'static str,
+    /// Fewer than two samples so far; the first was taken at `since`.
+    pub chart_not_enough: fn(since: &str) -> String,
     pub chart_caption: fn(hours: u32, points: usize) -> String,
     pub chart_series: [&'static str; 3],
     pub command_failed: fn(err: &str) -> String,

@@ -133,6 +133,12 @@ pub static RU: Texts = Texts {
         )
     },
     chart_no_data: "Данных для графика ещё нет: замеры сохраняются раз в минуту.",
+    chart_not_enough: |since| {
+        format!(
+            "Данных для графика пока мало: замеры сохраняются раз в минуту с {}.",
+            esc(since)
+        )
+    },
     chart_caption: |h, n| format!("CPU, память и диск за {h} ч ({n} замеров)"),
     chart_series: ["CPU %", "Память %", "Диск %"],
     command_failed: |e| format!("Не удалось выполнить команду: {}", esc(e)),
@@ -437,6 +443,11 @@ pub static WEB: super::web::Web = super::web::Web {
     chart_disk: "Диск копий, %",
     chart_duration: "Длительность копирования",
     chart_size: "Размер архива",
+    chart_not_enough: |since| {
+        format!("Данных пока мало: замеры сохраняются раз в минуту с {since}.")
+    },
+    chart_no_samples: "Замеров за этот период нет: агент сохраняет их раз в минуту, пока работает.",
+    chart_no_runs: "Успешных копий за этот период нет.",
 };
 
 /// Вход, подтверждение и отказы панели (`web::login`, `web::actions`).

@@ -112,4 +112,9 @@ pub struct Web {
     pub chart_disk: &'static str,
     pub chart_duration: &'static str,
     pub chart_size: &'static str,
+    /// Fewer than two samples; the first was taken at `since`.
+    pub chart_not_enough: fn(since: &str) -> String,
+    /// No sample at all in the window.
+    pub chart_no_samples: &'static str,
+    pub chart_no_runs: &'static str,
 }

@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 pub const CSS_ROUTE: &str = "/assets/app.css";
 pub const JS_ROUTE: &str = "/assets/app.js";
 
-pub static CSS: &str = include_str!("app.css");
-pub static JS: &str = include_str!("app.js");
+pub const CSS: &str = include_str!("app.css");
+pub const JS: &str = include_str!("app.js");
 
 /// `/assets/app.css?v=<crc32>`: a new link whenever the file changes.
 pub fn css_href() -> &'static str {

@@ -22,6 +22,8 @@
 mod actions;
 mod assets;
 pub mod events;
+pub mod charts;
+pub mod history;
 pub mod layout;
 mod login;
 pub mod overview;
@@ -41,6 +43,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::sync::Arc;
 
+/// The bytes of the embedded stylesheet and script (a first visit loads
+/// them once; they are cached a year).
+pub const ASSET_BYTES: usize = assets::CSS.len() + assets::JS.len();
+
 /// The CSRF token of the visitor's session, put in the request's
 /// extensions by the access layer; forms carry it in a `csrf` field.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +56,9 @@ pub struct Csrf(pub String);
 pub fn routes(agent: Arc<Agent>) -> Router {
     let pages = Router::new()
         .route("/", get(overview::handler))
+        .route("/history", get(history::handler))
+        .route("/runs/{id}", get(history::run_handler))
+        .route("/charts", get(charts::handler))
         .route(assets::CSS_ROUTE, get(assets::css))
         .route(assets::JS_ROUTE, get(assets::js))
         .with_state(agent.clone());

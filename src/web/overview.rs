@@ -309,8 +309,7 @@ pub fn load(agent: &Agent, state: &BackupState, now: jiff::Timestamp, lang: &str
     let week_ago = now.as_second() - 7 * 86_400;
     let used = history
         .as_ref()
-        .and_then(|h| h.samples_since(week_ago).ok())
-        .map(|s| crate::chart::series(&s, |x| x.disk))
+        .and_then(|h| h.disk_hourly_since(week_ago).ok())
         .unwrap_or_default();
     let server = Server {
         cpu_percent: snap.cpu.as_ref().map(|c| c.percent),
@@ -332,6 +331,26 @@ pub fn load(agent: &Agent, state: &BackupState, now: jiff::Timestamp, lang: &str
     }
 }
 
+/// A base as an anonymous visitor may see it: what `/api/health` tells
+/// an anonymous caller (name, running, last status and its time, the
+/// last good backup's time); no error text, sizes, targets or drills.
+pub fn anonymous(b: &BaseBackup) -> BaseCard {
+    BaseCard {
+        state: BaseBackup {
+            name: b.name.clone(),
+            last_success_unix: b.last_success_unix,
+            last_finished: b.last_finished.as_ref().map(|l| crate::export::LastRun {
+                error: None,
+                size_bytes: 0,
+                ..l.clone()
+            }),
+            running: b.running,
+            ..BaseBackup::default()
+        },
+        ..BaseCard::default()
+    }
+}
+
 /// `GET /`.
 pub async fn handler(State(agent): State<Arc<Agent>>, visit: Visit) -> Response {
     let now = jiff::Timestamp::now();
@@ -344,14 +363,7 @@ pub async fn handler(State(agent): State<Arc<Agent>>, visit: Visit) -> Response 
             load(&a, &state, now, lang)
         } else {
             Overview {
-                bases: state
-                    .bases
-                    .iter()
-                    .map(|b| BaseCard {
-                        state: b.clone(),
-                        ..BaseCard::default()
-                    })
-                    .collect(),
+                bases: state.bases.iter().map(anonymous).collect(),
                 max_age_hours: a.cfg.max_age_hours,
                 ..Overview::default()
             }
