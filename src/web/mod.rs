@@ -21,8 +21,8 @@
 
 mod actions;
 mod assets;
-pub mod events;
 pub mod charts;
+pub mod events;
 pub mod history;
 pub mod layout;
 mod login;
