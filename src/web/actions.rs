@@ -58,19 +58,15 @@ fn confirm_page(c: &Ctx, base: &str, csrf: &str, note: &str) -> Response {
     page::html_answer(StatusCode::OK, page::render(c, c.a.confirm_title, body))
 }
 
-/// The configured base named `name`, or a 404 page.
-fn known_base(access: &Access, c: &Ctx, name: &str) -> Result<String, Response> {
-    match access.agent.cfg.base(Some(name)) {
-        Some(b) => Ok(b.name.clone()),
-        None => {
-            let shown: String = name.chars().take(80).collect();
-            Err(page::refusal(
-                c,
-                StatusCode::NOT_FOUND,
-                &(c.a.no_base)(&shown),
-            ))
-        }
-    }
+/// The configured base named `name`.
+fn known_base(access: &Access, name: &str) -> Option<String> {
+    access.agent.cfg.base(Some(name)).map(|b| b.name.clone())
+}
+
+/// The 404 page of an unknown base.
+fn no_base(c: &Ctx, name: &str) -> Response {
+    let shown: String = name.chars().take(80).collect();
+    page::refusal(c, StatusCode::NOT_FOUND, &(c.a.no_base)(&shown))
 }
 
 pub async fn backup(
@@ -84,9 +80,9 @@ pub async fn backup(
         Ok(s) => s,
         Err(r) => return page::refusal(&c, r.status(), r.message(c.a)),
     };
-    match known_base(&access, &c, &f.base) {
-        Ok(base) => confirm_page(&c, &base, &s.csrf, &(c.a.confirm_backup)(&base)),
-        Err(r) => r,
+    match known_base(&access, &f.base) {
+        Some(base) => confirm_page(&c, &base, &s.csrf, &(c.a.confirm_backup)(&base)),
+        None => no_base(&c, &f.base),
     }
 }
 
@@ -100,9 +96,8 @@ pub async fn confirm(
     if let Err(r) = access.check_post(&headers, &f.csrf) {
         return page::refusal(&c, r.status(), r.message(c.a));
     }
-    let base = match known_base(&access, &c, &f.base) {
-        Ok(b) => b,
-        Err(r) => return r,
+    let Some(base) = known_base(&access, &f.base) else {
+        return no_base(&c, &f.base);
     };
     match start(&access.agent, &base).await {
         Ok(s) => {
@@ -170,8 +165,8 @@ pub async fn retry(
         let status = (c.page.t.status)(run.status.as_str());
         return page::refusal(&c, StatusCode::CONFLICT, &(c.a.not_failed)(run_id, status));
     }
-    match known_base(&access, &c, &run.base) {
-        Ok(base) => confirm_page(&c, &base, &s.csrf, &(c.a.confirm_retry)(run_id, &base)),
-        Err(r) => r,
+    match known_base(&access, &run.base) {
+        Some(base) => confirm_page(&c, &base, &s.csrf, &(c.a.confirm_retry)(run_id, &base)),
+        None => no_base(&c, &run.base),
     }
 }

@@ -232,10 +232,10 @@ impl Refusal {
 /// for. Requests with neither header (not from a browser) pass here and
 /// still need the CSRF token.
 pub fn same_origin(headers: &HeaderMap) -> Result<(), Refusal> {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if site.as_bytes() != b"same-origin" {
-            return Err(Refusal::CrossSite);
-        }
+    if let Some(site) = headers.get("sec-fetch-site")
+        && site.as_bytes() != b"same-origin"
+    {
+        return Err(Refusal::CrossSite);
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
