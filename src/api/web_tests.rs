@@ -227,6 +227,49 @@ async fn login_cookie_csrf_cross_site_and_logout() {
     let r = post(&w, "/actions/retry/99999", &body, Some(&act), &[]).await;
     assert_eq!(r.status, 404, "{}", r.text());
 
+    // A failed run: its page offers the retry, which leads to the confirm step.
+    std::fs::remove_file(w.dir.path().join("buh/1Cv8.1CD")).unwrap();
+    let r = request(w.addr, "POST", b"/api/backup?base=buh", Some(TOKEN)).await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    wait_for_backups(&w).await;
+    let runs = request(w.addr, "GET", b"/api/backups?base=buh", Some(TOKEN))
+        .await
+        .json();
+    assert_eq!(runs["runs"][0]["status"], "failed", "{runs}");
+    let failed = runs["runs"][0]["id"].as_i64().unwrap();
+    let page = get_with_cookie(&w, &format!("/runs/{failed}"), &act)
+        .await
+        .text();
+    assert!(
+        page.contains(&format!("action=\"/actions/retry/{failed}\"")),
+        "{page}"
+    );
+    let ok_page = get_with_cookie(&w, &format!("/runs/{id}"), &act)
+        .await
+        .text();
+    assert!(
+        !ok_page.contains("/actions/retry/"),
+        "no retry for a good run"
+    );
+    let r = post(
+        &w,
+        &format!("/actions/retry/{failed}"),
+        &body,
+        Some(&act),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text().contains("action=\"/actions/backup/confirm\""),
+        "{}",
+        r.text()
+    );
+    assert!(
+        !w.agent.jobs.is_running("buh"),
+        "the confirm step starts nothing"
+    );
+
     // Log out: the session is gone on the server, the cookie cleared.
     let r = post(&w, "/logout", &body, Some(&act), &[]).await;
     assert_eq!(r.status, 303, "{}", r.text());

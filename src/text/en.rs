@@ -454,6 +454,7 @@ pub static WEB_ACCESS: super::web_access::WebAccess = super::web_access::WebAcce
     },
     confirm_retry: |id, base| format!("Run #{id} of {base} failed. Back it up again now?"),
     confirm_button: |base| format!("Back up {base} now"),
+    retry: "Back up again",
     cancel: "Cancel",
     refused_title: "Refused",
     cross_site: "Refused: the form was sent from another site.",

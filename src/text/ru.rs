@@ -471,6 +471,7 @@ pub static WEB_ACCESS: super::web_access::WebAccess = super::web_access::WebAcce
         format!("Запуск #{id} базы {base} завершился ошибкой. Повторить копирование сейчас?")
     },
     confirm_button: |base| format!("Копировать {base} сейчас"),
+    retry: "Повторить копирование",
     cancel: "Отмена",
     refused_title: "Отказано",
     cross_site: "Отказано: форма отправлена с другого сайта.",

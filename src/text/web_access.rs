@@ -17,6 +17,8 @@ pub struct WebAccess {
     pub confirm_backup: fn(base: &str) -> String,
     pub confirm_retry: fn(run_id: i64, base: &str) -> String,
     pub confirm_button: fn(base: &str) -> String,
+    /// The button on a failed run's page.
+    pub retry: &'static str,
     pub cancel: &'static str,
     pub refused_title: &'static str,
     pub cross_site: &'static str,

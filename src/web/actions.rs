@@ -43,6 +43,21 @@ async fn start(agent: &Agent, base: &str) -> Result<Started, StartError> {
     agent.jobs.start(Some(base), Trigger::Api, false).await
 }
 
+/// The "retry" button of a failed or interrupted run's page (nothing for
+/// other runs or an anonymous viewer).
+pub fn retry_form(p: &super::Page, run_id: i64, status: Status) -> maud::Markup {
+    let show = p.full() && matches!(status, Status::Failed | Status::Interrupted);
+    let a = crate::text::web_access(p.t.code);
+    html! {
+        @if show {
+            form.act method="post" action={ "/actions/retry/" (run_id) } {
+                input type="hidden" name="csrf" value=(p.csrf);
+                button type="submit" { (a.retry) }
+            }
+        }
+    }
+}
+
 /// The confirm page for a backup of `base`.
 fn confirm_page(c: &Ctx, base: &str, csrf: &str, note: &str) -> Response {
     let body = html! {

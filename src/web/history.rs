@@ -212,6 +212,7 @@ pub fn render_run(p: &Page, m: &RunModel) -> Markup {
     let title = (t.run_title)(r.id);
     let body = html! {
         h1 { (title) " · " (r.base) " " span class={ "badge " (status_class(s)) } { ((t.status)(s)) } }
+        (super::actions::retry_form(p, r.id, r.status))
         section.card.none {
             dl.facts {
                 dt { (t.col_trigger) } dd { ((t.trigger)(r.trigger.as_str())) }
