@@ -228,10 +228,12 @@ pub async fn handler(
     }
     let range = Range::parse(q.range.as_deref());
     let a = agent.clone();
-    let model = tokio::task::spawn_blocking(move || {
-        History::open_read_only(&a.cfg.history_db, crate::export::backup::HISTORY_BUSY)
-            .map_err(|e| e.to_string())
-            .and_then(|h| load(&h, range, now.as_second()))
+    let model = tokio::task::spawn_blocking(move || match super::history::open(&a)? {
+        Some(h) => load(&h, range, now.as_second()),
+        None => Ok(ChartsModel {
+            range,
+            ..ChartsModel::default()
+        }),
     })
     .await
     .unwrap_or_else(|e| Err(e.to_string()))
