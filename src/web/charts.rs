@@ -62,6 +62,9 @@ pub struct RunPoint {
     pub size: u64,
 }
 
+/// One base's (duration, size) series.
+type RunSeries = (Vec<Point>, Vec<Point>);
+
 /// What the charts page shows.
 #[derive(Debug, Clone, Default)]
 pub struct ChartsModel {
@@ -105,14 +108,14 @@ pub fn render(p: &Page, m: &ChartsModel) -> Markup {
         };
         html! { h2 { (title) } (body) }
     };
-    let mut per_base: BTreeMap<&str, (Vec<Point>, Vec<Point>)> = BTreeMap::new();
+    let mut per_base: BTreeMap<&str, RunSeries> = BTreeMap::new();
     for r in &m.runs {
         let e = per_base.entry(&r.base).or_default();
         e.0.push((r.at, r.duration));
         e.1.push((r.at, r.size as f64));
     }
     let runs_chart = |title: &str,
-                      which: fn(&(Vec<Point>, Vec<Point>)) -> &Vec<Point>,
+                      which: fn(&RunSeries) -> &Vec<Point>,
                       fmt: &dyn Fn(f64) -> String| {
         let lines: Vec<Line> = per_base
             .iter()

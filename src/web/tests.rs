@@ -597,8 +597,9 @@ fn charts_draw_downsampled_lines_with_unique_ticks() {
     assert!(html.contains(r#"aria-current="page">30 дней"#), "{html}");
 }
 
-/// The end-to-end tests' one HTTP client (a plain socket).
-#[allow(dead_code)]
+/// The end-to-end tests' one HTTP client (a plain socket); the API's
+/// tests load it too, privately.
+#[allow(dead_code, clippy::duplicate_mod)]
 #[path = "../../tests/util/http.rs"]
 mod http;
 
