@@ -62,6 +62,9 @@ pub struct RunPoint {
     pub size: u64,
 }
 
+/// One base's (duration, size) series.
+type RunSeries = (Vec<Point>, Vec<Point>);
+
 /// What the charts page shows.
 #[derive(Debug, Clone, Default)]
 pub struct ChartsModel {
@@ -105,14 +108,14 @@ pub fn render(p: &Page, m: &ChartsModel) -> Markup {
         };
         html! { h2 { (title) } (body) }
     };
-    let mut per_base: BTreeMap<&str, (Vec<Point>, Vec<Point>)> = BTreeMap::new();
+    let mut per_base: BTreeMap<&str, RunSeries> = BTreeMap::new();
     for r in &m.runs {
         let e = per_base.entry(&r.base).or_default();
         e.0.push((r.at, r.duration));
         e.1.push((r.at, r.size as f64));
     }
     let runs_chart = |title: &str,
-                      which: fn(&(Vec<Point>, Vec<Point>)) -> &Vec<Point>,
+                      which: fn(&RunSeries) -> &Vec<Point>,
                       fmt: &dyn Fn(f64) -> String| {
         let lines: Vec<Line> = per_base
             .iter()
@@ -228,10 +231,12 @@ pub async fn handler(
     }
     let range = Range::parse(q.range.as_deref());
     let a = agent.clone();
-    let model = tokio::task::spawn_blocking(move || {
-        History::open_read_only(&a.cfg.history_db, crate::export::backup::HISTORY_BUSY)
-            .map_err(|e| e.to_string())
-            .and_then(|h| load(&h, range, now.as_second()))
+    let model = tokio::task::spawn_blocking(move || match super::history::open(&a)? {
+        Some(h) => load(&h, range, now.as_second()),
+        None => Ok(ChartsModel {
+            range,
+            ..ChartsModel::default()
+        }),
     })
     .await
     .unwrap_or_else(|e| Err(e.to_string()))

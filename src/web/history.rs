@@ -287,8 +287,13 @@ fn refusal(p: &Page, code: StatusCode, what: &str) -> (StatusCode, Markup) {
     (code, layout(p, Nav::History, what, body))
 }
 
-fn open(agent: &Agent) -> Result<History, String> {
+/// The history, read-only; `None` before the first run made the file.
+pub fn open(agent: &Agent) -> Result<Option<History>, String> {
+    if !agent.cfg.history_db.exists() {
+        return Ok(None);
+    }
     History::open_read_only(&agent.cfg.history_db, crate::export::backup::HISTORY_BUSY)
+        .map(Some)
         .map_err(|e| e.to_string())
 }
 
@@ -308,10 +313,16 @@ pub async fn handler(
     let model = tokio::task::spawn_blocking(move || {
         let filter = q.filter(&a.cfg.timezone);
         let offset = (q.page() - 1) * PER_PAGE;
-        let read = open(&a).and_then(|h| {
-            h.runs_page(&filter, offset, PER_PAGE)
-                .map_err(|e| e.to_string())
+        let read = open(&a).and_then(|h| match h {
+            Some(h) => h
+                .runs_page(&filter, offset, PER_PAGE)
+                .map_err(|e| e.to_string()),
+            None => Ok(RunPage {
+                runs: Vec::new(),
+                total: 0,
+            }),
         });
+
         let (page, error) = match read {
             Ok(page) => (page, None),
             Err(e) => (
@@ -354,9 +365,12 @@ pub async fn run_handler(
     };
     let a = agent.clone();
     let lang = visit.lang;
-    let got = tokio::task::spawn_blocking(move || open(&a).and_then(|h| load_run(&h, id, lang)))
-        .await
-        .unwrap_or_else(|e| Err(e.to_string()));
+    let got = tokio::task::spawn_blocking(move || match open(&a)? {
+        Some(h) => load_run(&h, id, lang),
+        None => Ok(None),
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
     match got {
         Ok(Some(m)) => html(&visit, render_run(&p, &m)),
         Ok(None) => {

@@ -179,6 +179,9 @@ fn card(p: &Page, c: &BaseCard, max_age_hours: u32) -> Markup {
                     }
                 }
             }
+            @if p.full() {
+                p { a href={ "/history?base=" (super::history::encode(&b.name)) } { (t.nav_history) } }
+            }
             @if p.full() && !b.running {
                 form.act method="post" action="/actions/backup" {
                     input type="hidden" name="base" value=(b.name);

@@ -596,3 +596,191 @@ fn charts_draw_downsampled_lines_with_unique_ticks() {
     assert!(html.contains("data-tip=\""), "hover values");
     assert!(html.contains(r#"aria-current="page">30 дней"#), "{html}");
 }
+
+/// The end-to-end tests' one HTTP client (a plain socket); the API's
+/// tests load it too, privately.
+#[allow(dead_code, clippy::duplicate_mod)]
+#[path = "../../tests/util/http.rs"]
+mod http;
+
+/// The pages served by the API's router on a loopback port: the agent
+/// configured with one base and `extra`; `remote` makes every peer count
+/// as on the LAN.
+mod served {
+    use crate::agent::Agent;
+    use crate::api::server::{LIMITS, Options};
+    use crate::config::{LoadOptions, load};
+    use std::sync::Arc;
+
+    use super::http;
+
+    struct World {
+        _dir: tempfile::TempDir,
+        port: u16,
+        agent: Arc<Agent>,
+    }
+
+    async fn world(remote: bool, extra: &[(&str, &str)]) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("buh");
+        std::fs::create_dir_all(&base).unwrap();
+        let backups = dir.path().join("b");
+        std::fs::create_dir_all(&backups).unwrap();
+        let mut env = vec![
+            ("ONEC_BASE_PATH".to_string(), base.display().to_string()),
+            ("BACKUP_DIR".to_string(), backups.display().to_string()),
+            ("BACKUP_METHOD".to_string(), "copy".to_string()),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let cfg = load(&LoadOptions::only_env(env)).unwrap();
+        let agent = Agent::new(Arc::new(cfg));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let opts = Options {
+            limits: LIMITS,
+            tls: None,
+            all_peers_remote: remote,
+        };
+        tokio::spawn(crate::api::serve_with(agent.clone(), listener, opts));
+        World {
+            _dir: dir,
+            port,
+            agent,
+        }
+    }
+
+    async fn get(port: u16, target: &str, headers: &[(&str, &str)]) -> http::Reply {
+        let target = target.to_string();
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            let h: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            http::request(port, "GET", target.as_bytes(), &h, b"")
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loopback_sees_every_page_in_full() {
+        let w = world(false, &[]).await;
+        let r = get(w.port, "/", &[]).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(r.head.contains("text/html; charset=utf-8"), "{}", r.head);
+        assert!(
+            r.head
+                .to_ascii_lowercase()
+                .contains("cache-control: no-store"),
+            "{}",
+            r.head
+        );
+        let page = r.text();
+        assert!(
+            page.contains("<h3>buh</h3>") || page.contains("<h3>"),
+            "{page}"
+        );
+        assert!(page.contains("/actions/backup"), "{page}");
+        assert!(!page.contains("API_READ_TOKEN"), "{page}");
+        for target in [
+            "/history",
+            "/history?status=ok&page=2",
+            "/charts?range=7d",
+            "/charts?range=bogus",
+        ] {
+            let r = get(w.port, target, &[]).await;
+            assert_eq!(r.status, 200, "{target}: {}", r.text());
+        }
+        let none = get(w.port, "/runs/999", &[]).await;
+        assert_eq!(none.status, 404);
+        assert!(
+            none.text().contains("Такого запуска нет"),
+            "{}",
+            none.text()
+        );
+        // The API's routes are still there.
+        assert_eq!(get(w.port, "/api/health", &[]).await.status, 200);
+        w.agent.shutdown.cancel();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_lan_without_a_token_sees_only_health_facts() {
+        let w = world(true, &[]).await;
+        let page = get(w.port, "/", &[]).await;
+        assert_eq!(page.status, 200);
+        let text = page.text();
+        assert!(text.contains("API_READ_TOKEN"), "{text}");
+        assert!(text.contains("<h3>buh</h3>"), "{text}");
+        let dir = w._dir.path().display().to_string();
+        for hidden in [dir.as_str(), "/actions/backup", "/history", "/charts"] {
+            assert!(!text.contains(hidden), "{hidden:?} shown: {text}");
+        }
+        for target in ["/history", "/runs/1", "/charts"] {
+            let r = get(w.port, target, &[]).await;
+            assert_eq!(r.status, 403, "{target}");
+            assert!(!r.text().contains(&dir));
+        }
+        w.agent.shutdown.cancel();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_lan_with_the_read_token_sees_everything() {
+        let w = world(true, &[("API_READ_TOKEN", "reader-token-1234567890")]).await;
+        let r = get(
+            w.port,
+            "/history",
+            &[("Authorization", "Bearer reader-token-1234567890")],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let anon = get(w.port, "/history", &[]).await;
+        assert_eq!(anon.status, 403);
+        w.agent.shutdown.cancel();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn assets_are_embedded_and_cached_and_the_language_is_remembered() {
+        let w = world(false, &[("UI_LANGUAGE", "en")]).await;
+        let page = get(w.port, "/", &[]).await.text();
+        assert!(page.contains("<html lang=\"en\">"), "UI_LANGUAGE: {page}");
+        let href = page
+            .split("rel=\"stylesheet\" href=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert!(href.starts_with("/assets/app.css?v="), "{href}");
+        let css = get(w.port, href, &[]).await;
+        assert_eq!(css.status, 200);
+        assert!(css.head.contains("text/css"), "{}", css.head);
+        assert!(css.head.contains("max-age=31536000"), "{}", css.head);
+        assert!(css.text().contains("prefers-color-scheme: dark"));
+        let js = get(w.port, "/assets/app.js", &[]).await;
+        assert!(js.head.contains("text/javascript") && js.text().contains("data-tip"));
+        // No request to any other host: every URL in the page is local.
+        for attr in ["href=\"", "src=\""] {
+            for url in page
+                .split(attr)
+                .skip(1)
+                .map(|s| s.split('"').next().unwrap())
+            {
+                assert!(url.starts_with('/'), "{url}");
+            }
+        }
+        let switched = get(w.port, "/?lang=ru", &[]).await;
+        assert!(switched.text().contains("<html lang=\"ru\">"));
+        assert!(
+            switched.head.contains("lang=ru; Path=/"),
+            "{}",
+            switched.head
+        );
+        let remembered = get(w.port, "/", &[("Cookie", "a=b; lang=ru")]).await;
+        assert!(remembered.text().contains("<html lang=\"ru\">"));
+        w.agent.shutdown.cancel();
+    }
+}
