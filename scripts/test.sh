@@ -19,7 +19,11 @@ cd "$(dirname "$0")/.."
 #   python3-venv            - the venv for Schemathesis (PyPI), the API fuzz test
 #   rclone                  - `rclone serve webdav`, the WebDAV server of the offsite tests
 #   openssh-server          - sshd (and ssh-keygen) for the SFTP offsite tests
-PKGS=(zip unzip p7zip-full zstd age rustc-web rust-web-src mingw-w64 prometheus prometheus-pushgateway influxdb wine64 curl jq python3-venv rclone openssh-server)
+#   chromium                - the headless browser of the dashboard test (driven by playwright-core)
+#   nodejs, npm             - run that test's script and install playwright-core (below)
+PKGS=(zip unzip p7zip-full zstd age rustc-web rust-web-src mingw-w64 prometheus prometheus-pushgateway influxdb wine64 curl jq python3-venv rclone openssh-server chromium)
+# Node.js from Debian only when no node/npm is on the PATH already.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then PKGS+=(nodejs npm); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -47,6 +51,16 @@ if [ ! -x "$VENV/bin/moto_server" ]; then
   echo "== installing moto into $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q "moto[server]==5.2.5"
+fi
+
+# playwright-core (npm) drives Debian's chromium in the dashboard test
+# (tests/suite/web_browser.rs); no browser is downloaded.
+NODE_DIR="${CARGO_TARGET_DIR:-target}/node"
+if [ ! -f "$NODE_DIR/node_modules/playwright-core/package.json" ]; then
+  echo "== installing playwright-core into $NODE_DIR"
+  mkdir -p "$NODE_DIR"
+  [ -f "$NODE_DIR/package.json" ] || echo '{"private": true}' > "$NODE_DIR/package.json"
+  (cd "$NODE_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent "playwright-core@1.65.2")
 fi
 
 echo "== cargo fmt --check"

@@ -17,10 +17,13 @@
 //!    folder;
 //! 7. [`export`]: the metric model, its encoders and the push sinks' state;
 //! 8. [`agent`]: the state the always-on agent's components share;
-//! 9. [`push`], [`api`], [`telegram`]: the components;
-//! 10. [`daemon`]: starts and stops them (`daemon::run`), the scheduler,
+//! 9. [`chart`]: the rules every chart follows (series, downsampling,
+//!    ticks), for the web pages and the bot;
+//! 10. [`push`], [`web`], [`api`], [`telegram`]: the components (the web
+//!     dashboard's pages are served by the API);
+//! 11. [`daemon`]: starts and stops them (`daemon::run`), the scheduler,
 //!     the metrics worker, service install;
-//! 11. [`cli`]: turns command lines into calls.
+//! 12. [`cli`]: turns command lines into calls.
 //!
 //! Modules are `pub` (unlike rustic's `pub(crate)` + curated re-exports)
 //! because the benchmarks and end-to-end tests drive the same pieces the
@@ -33,6 +36,7 @@ pub mod agent;
 pub mod api;
 pub mod backup;
 pub mod cancel;
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod daemon;
@@ -47,3 +51,4 @@ pub mod retention;
 pub mod schedule;
 pub mod telegram;
 pub mod text;
+pub mod web;

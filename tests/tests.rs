@@ -37,4 +37,6 @@ mod suite {
     mod users;
     mod users_warn;
     mod users_lock;
+    mod web_access;
+    mod web_browser;
 }

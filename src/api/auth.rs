@@ -12,31 +12,12 @@
 
 use super::server::Peer;
 use super::{ApiError, ApiState};
+use crate::config::credentials::{basic_ok, bearer, ct_eq, reads_by_headers};
 use crate::config::{Api, Secret};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
-use base64::Engine;
-use sha2::{Digest, Sha256};
+use axum::http::{HeaderMap, StatusCode};
 use std::sync::Arc;
-
-/// `a == b` in time independent of where they differ.
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    let (ha, hb) = (Sha256::digest(a), Sha256::digest(b));
-    ha.iter()
-        .zip(hb.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
-}
-
-/// The bearer token of a request, if it sent one.
-fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
-    let v = headers.get(header::AUTHORIZATION)?.as_bytes();
-    let scheme = v.get(..7)?;
-    scheme
-        .eq_ignore_ascii_case(b"bearer ")
-        .then(|| v[7..].trim_ascii())
-}
 
 /// Read endpoints: open unless `API_READ_TOKEN` is set; then either token
 /// is accepted.
@@ -63,28 +44,6 @@ pub fn check_read(
     }
 }
 
-/// The credentials of `Authorization: Basic`, if the request sent them.
-fn basic_sent(headers: &HeaderMap) -> Option<(Vec<u8>, Vec<u8>)> {
-    let v = headers.get(header::AUTHORIZATION)?.as_bytes();
-    if !v.get(..6)?.eq_ignore_ascii_case(b"basic ") {
-        return None;
-    }
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(v[6..].trim_ascii())
-        .ok()?;
-    let colon = raw.iter().position(|&b| b == b':')?;
-    Some((raw[..colon].to_vec(), raw[colon + 1..].to_vec()))
-}
-
-/// Whether the request carries the configured basic credentials.
-fn basic_ok(headers: &HeaderMap, basic: Option<&(String, Secret)>) -> bool {
-    let (Some((user, pass)), Some((u, p))) = (basic, basic_sent(headers)) else {
-        return false;
-    };
-    // `&`, not `&&`: both comparisons always run.
-    ct_eq(&u, user.as_bytes()) & ct_eq(&p, pass.expose().as_bytes())
-}
-
 /// What a caller of a read route may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -102,10 +61,7 @@ pub enum Access {
 pub fn read_access(headers: &HeaderMap, api: &Api, loopback: bool) -> Result<Access, ApiError> {
     let read = api.read_token.as_ref().filter(|t| !t.is_empty());
     let basic = api.basic.as_ref();
-    if basic_ok(headers, basic)
-        || bearer_is(headers, read)
-        || bearer_is(headers, api.token.as_ref())
-    {
+    if reads_by_headers(headers, api) {
         return Ok(Access::Full);
     }
     match (read, basic) {
@@ -119,12 +75,6 @@ pub fn read_access(headers: &HeaderMap, api: &Api, loopback: bool) -> Result<Acc
         .with_basic_challenge()),
         (Some(_), None) => check_read(headers, read, api.token.as_ref()).map(|()| Access::Full),
     }
-}
-
-/// Whether the request's bearer token is `token` (a configured, non-empty one).
-fn bearer_is(headers: &HeaderMap, token: Option<&Secret>) -> bool {
-    let token = token.filter(|t| !t.is_empty());
-    token.is_some_and(|t| bearer(headers).is_some_and(|s| ct_eq(s, t.expose().as_bytes())))
 }
 
 /// The read routes' guard as an extractor: rejects with 401, else gives
@@ -178,20 +128,12 @@ pub fn check_write(headers: &HeaderMap, write: Option<&Secret>) -> Result<(), Ap
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use axum::http::{HeaderValue, header};
 
     fn with(v: &[u8]) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(header::AUTHORIZATION, HeaderValue::from_bytes(v).unwrap());
         h
-    }
-
-    #[test]
-    fn compares_tokens() {
-        assert!(ct_eq(b"abc", b"abc"));
-        assert!(!ct_eq(b"abc", b"abd"));
-        assert!(!ct_eq(b"abc", b"abcd"));
-        assert!(!ct_eq(b"", b"a"));
     }
 
     #[test]

@@ -195,7 +195,9 @@ async fn fifteen_hundred_idle_connections_do_not_stop_scrapes_or_backups() {
     w.agent.shutdown.cancel();
 }
 
-fn self_signed(dir: &std::path::Path) -> (String, std::path::PathBuf, std::path::PathBuf) {
+pub(super) fn self_signed(
+    dir: &std::path::Path,
+) -> (String, std::path::PathBuf, std::path::PathBuf) {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert, ck.cert.pem()).unwrap();

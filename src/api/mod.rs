@@ -160,7 +160,7 @@ impl ApiState {
 
 /// The API's routes, for [`serve`] and for tests.
 pub fn router(agent: Arc<Agent>) -> Router {
-    let state = ApiState::new(agent);
+    let state = ApiState::new(agent.clone());
     Router::new()
         .route("/api/metrics.prom", get(handlers::metrics_prom))
         .route("/api/metrics", get(handlers::metrics_json))
@@ -169,9 +169,10 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/api/backups", get(handlers::backups))
         .route("/api/backup", post(handlers::start_backup))
         .route("/api/openapi.json", get(handlers::openapi))
+        .with_state(state)
+        .merge(crate::web::routes(agent))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
-        .with_state(state)
 }
 
 /// Serve the API on `listener` with [`server::LIMITS`] until
@@ -262,3 +263,5 @@ pub async fn start(agent: Arc<Agent>, tasks: &mut tokio::task::JoinSet<()>) {
 mod hardening_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod web_tests;

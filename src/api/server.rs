@@ -203,6 +203,9 @@ impl Conn {
             // candidate for being dropped to make room.
             requested.store(true, Ordering::Relaxed);
             req.extensions_mut().insert(peer);
+            req.extensions_mut().insert(crate::web::Client {
+                loopback: peer.loopback,
+            });
             let mut app = app.clone();
             async move {
                 let answer = match tokio::time::timeout(limit, app.call(req)).await {

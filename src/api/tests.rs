@@ -71,7 +71,7 @@ pub(super) async fn wait_for_backups(w: &World) {
 /// shared rather than written again here.
 #[allow(dead_code)]
 #[path = "../../tests/util/http.rs"]
-mod http;
+pub(super) mod http;
 pub(super) use http::Reply;
 
 /// One request over a fresh connection (`Connection: close`), raw bytes

@@ -2,7 +2,7 @@
 //! recording every backup run, every archive retention deleted and the
 //! host samples behind the Telegram charts. This folder holds the only SQL
 //! in the crate: `schema.rs` the append-only migrations and opening,
-//! `runs.rs` runs and deletions, `samples.rs` host samples, `drills.rs`
+//! `runs.rs` runs and deletions, `browse.rs` filtered pages of runs, `samples.rs` host samples, `drills.rs`
 //! restore drills, `offsite.rs` the offsite upload queue and uploads.
 //!
 //! Two processes may write at once (a scheduled run and a CLI run), so the
@@ -67,6 +67,7 @@ macro_rules! text_enum {
     };
 }
 
+mod browse;
 mod drills;
 mod offsite;
 mod runs;
@@ -75,6 +76,7 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+pub use browse::{RunFilter, RunPage};
 pub use drills::{Drill, DrillStatus, LOCAL, NewDrill};
 pub use offsite::{NewUpload, QueueItem, QueueState, UploadRow, UploadStatus};
 pub use runs::{Deletion, Finish, INTERRUPTED_ERROR, NewRun, Run, Status, Trigger};

@@ -83,6 +83,7 @@ pub enum UsersPolicy {
 words!(UsersPolicy, Fail => "fail", Wait => "wait", Lock => "lock", Close => "close");
 
 mod check;
+pub mod credentials;
 mod cross_checks;
 pub mod keys;
 mod model;

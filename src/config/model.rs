@@ -136,6 +136,8 @@ pub struct Api {
     pub basic: Option<(String, Secret)>,
     /// HTTPS: the PEM certificate chain and private key files, both or neither.
     pub tls: Option<TlsFiles>,
+    /// `UI_LANGUAGE`: the web dashboard's default language (else the bot's).
+    pub ui_language: Option<String>,
 }
 
 /// `API_TLS_CERT_FILE` and `API_TLS_KEY_FILE`.
@@ -244,6 +246,16 @@ pub struct Config {
 }
 
 impl Config {
+    /// The web dashboard's default language: `UI_LANGUAGE`, else
+    /// `BOT_LANGUAGE`.
+    pub fn ui_language(&self) -> String {
+        self.api
+            .ui_language
+            .clone()
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| self.telegram.language.clone())
+    }
+
     /// The offsite target named `name` (case-insensitive).
     pub fn target(&self, name: &str) -> Option<&OffsiteTarget> {
         self.offsite

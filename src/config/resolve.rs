@@ -537,6 +537,7 @@ pub fn resolve(env: &HashMap<String, String>, files: &Files) -> Result<Config, C
         token: r.secret("api.token"),
         read_token: r.secret("api.read_token"),
         basic: r.str("api.basic_user").zip(r.secret("api.basic_password")),
+        ui_language: r.str("api.ui_language"),
         tls: r
             .path("api.tls_cert_file")
             .zip(r.path("api.tls_key_file"))

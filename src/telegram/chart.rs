@@ -48,6 +48,16 @@ fn register_fonts() {
     });
 }
 
+/// The time-axis labels of a chart from `first` to `last` (unix
+/// seconds) in `tz`: the shared rule ([`crate::chart::time_ticks`]), so
+/// no label repeats.
+fn x_labels(first: i64, last: i64, tz: &jiff::tz::TimeZone) -> Vec<(i64, String)> {
+    crate::chart::time_ticks(first, last, 8, tz)
+        .into_iter()
+        .map(|t| (t.at, t.label))
+        .collect()
+}
+
 /// Draw `samples` (oldest first) as a PNG: three lines, 0–100 %, time on
 /// the x axis in `tz`.
 pub fn render_png(
@@ -64,26 +74,25 @@ pub fn render_png(
         root.fill(&WHITE).map_err(|e| draw(&e))?;
         let first = samples.first().map(|s| s.ts).unwrap_or(0);
         let last = samples.last().map(|s| s.ts).unwrap_or(0).max(first + 60);
+        let labels = x_labels(first, last, tz);
+        let keys: Vec<i64> = labels.iter().map(|(at, _)| *at).collect();
+        let keys_n = keys.len().max(1);
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(44)
-            .build_cartesian_2d(first..last, 0f64..100f64)
+            .build_cartesian_2d((first..last).with_key_points(keys), 0f64..100f64)
             .map_err(|e| draw(&e))?;
-        let span = last - first;
-        let tz = tz.clone();
         let fmt_x = move |ts: &i64| {
-            let t = jiff::Timestamp::from_second(*ts).unwrap_or_default();
-            let fmt = if span > 2 * 24 * 3600 {
-                "%d.%m"
-            } else {
-                "%H:%M"
-            };
-            t.to_zoned_datetime(tz.clone()).strftime(fmt).to_string()
+            labels
+                .iter()
+                .find(|(at, _)| at == ts)
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default()
         };
         chart
             .configure_mesh()
-            .x_labels(8)
+            .x_labels(keys_n)
             .y_labels(6)
             .x_label_formatter(&fmt_x)
             .y_label_formatter(&|v| format!("{v:.0} %"))
@@ -130,8 +139,21 @@ pub async fn command(ctx: &Ctx, chat: ChatId, arg: &str) -> anyhow::Result<()> {
     };
     let since = jiff::Timestamp::now().as_second() - i64::from(hours) * 3600;
     let samples = ctx.history(move |h| h.samples_since(since)).await?;
-    if samples.is_empty() {
-        api::send_html(ctx, chat, t.chart_no_data).await;
+    // Fewer than two samples draw empty axes: say so, and since when the
+    // agent has been sampling.
+    if let Err(none) = crate::chart::check(&crate::chart::series(&samples, |s| Some(s.ts as f64))) {
+        let since = none.since.map(|ts| {
+            jiff::Timestamp::from_second(ts)
+                .unwrap_or_default()
+                .to_zoned_datetime(ctx.agent.cfg.timezone.clone())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        });
+        let text = match since {
+            Some(at) => (t.chart_not_enough)(&at),
+            None => t.chart_no_data.to_string(),
+        };
+        api::send_html(ctx, chat, &text).await;
         return Ok(());
     }
     let n = samples.len();
@@ -157,6 +179,20 @@ mod tests {
         assert_eq!(parse_hours("0"), None);
         assert_eq!(parse_hours("721"), None);
         assert_eq!(parse_hours("abc"), None);
+    }
+
+    /// The bug: on a fresh agent (two samples a minute apart) the
+    /// time axis said `17:49 17:49 17:49 17:49 17:50…`.
+    #[test]
+    fn time_labels_never_repeat_on_a_fresh_agent() {
+        let first = 1_764_784_140; // 17:49 UTC
+        for span in [60, 120, 600, 3600, 86_400, 3 * 86_400, 30 * 86_400] {
+            let labels = x_labels(first, first + span, &jiff::tz::TimeZone::UTC);
+            let mut texts: Vec<&str> = labels.iter().map(|(_, l)| l.as_str()).collect();
+            assert!(labels.len() >= 2, "span {span}: {texts:?}");
+            texts.dedup();
+            assert_eq!(texts.len(), labels.len(), "span {span}: {labels:?}");
+        }
     }
 
     #[test]

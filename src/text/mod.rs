@@ -15,9 +15,13 @@
 
 mod en;
 mod ru;
+mod web;
+mod web_access;
 
 pub use en::EN;
 pub use ru::RU;
+pub use web::Web;
+pub use web_access::WebAccess;
 
 /// The strings of one language. Plain fields are fixed text; the `fn`
 /// fields format dynamic values.
@@ -96,6 +100,8 @@ pub struct Texts {
     pub weekdays_short: [&'static str; 7],
     pub chart_bad_hours: fn(arg: &str) -> String,
     pub chart_no_data: &'static str,
+    /// Fewer than two samples so far; the first was taken at `since`.
+    pub chart_not_enough: fn(since: &str) -> String,
     pub chart_caption: fn(hours: u32, points: usize) -> String,
     pub chart_series: [&'static str; 3],
     pub command_failed: fn(err: &str) -> String,
@@ -274,6 +280,25 @@ pub fn texts(language: &str) -> &'static Texts {
         &EN
     } else {
         &RU
+    }
+}
+
+/// The web dashboard's strings for `language` (`en` → English, anything
+/// else → Russian).
+pub fn web(language: &str) -> &'static Web {
+    if language.eq_ignore_ascii_case("en") {
+        &en::WEB
+    } else {
+        &ru::WEB
+    }
+}
+
+/// The dashboard's login, confirm and refusal strings for `language`.
+pub fn web_access(language: &str) -> &'static WebAccess {
+    if language.eq_ignore_ascii_case("en") {
+        &en::WEB_ACCESS
+    } else {
+        &ru::WEB_ACCESS
     }
 }
 

@@ -135,6 +135,12 @@ pub static RU: Texts = Texts {
         )
     },
     chart_no_data: "Данных для графика ещё нет: замеры сохраняются раз в минуту.",
+    chart_not_enough: |since| {
+        format!(
+            "Данных для графика пока мало: замеры сохраняются раз в минуту с {}.",
+            esc(since)
+        )
+    },
     chart_caption: |h, n| format!("CPU, память и диск за {h} ч ({n} замеров)"),
     chart_series: ["CPU %", "Память %", "Диск %"],
     command_failed: |e| format!("Не удалось выполнить команду: {}", esc(e)),
@@ -390,3 +396,156 @@ fn drill_source(source: &str) -> String {
         format!("копия на внешней цели <b>{}</b>", esc(source))
     }
 }
+
+/// The web dashboard (plain text; the page templates escape it).
+pub static WEB: super::web::Web = super::web::Web {
+    code: "ru",
+    other_code: "en",
+    other_name: "English",
+    app_title: "Резервные копии 1С",
+    nav_overview: "Обзор",
+    nav_history: "История",
+    nav_charts: "Графики",
+    anonymous_note: "Показаны только состояние и возраст копий. Чтобы видеть всё \
+        (пути, пользователей, историю), войдите с токеном API_READ_TOKEN или откройте \
+        страницу на самом сервере (127.0.0.1).",
+    bases_title: "Базы",
+    no_bases: "Баз пока нет: добавьте ONEC_BASE или раздел bases в конфигурацию.",
+    never_backed_up: "Копий ещё не было",
+    running_now: "Идёт копирование",
+    last_result: "Последний запуск",
+    last_good: "Последняя успешная",
+    ago: |w| format!("{w} назад"),
+    in_time: |w| format!("через {w}"),
+    no_good_yet: "успешных копий нет",
+    size_trend: "Размер архивов",
+    next_run: "Следующий запуск",
+    manual_only: "только вручную",
+    inside_now: "Сейчас в 1С",
+    nobody_inside: "никого",
+    offsite: "Внешние копии",
+    offsite_never: "ещё не выгружалась",
+    offsite_queued: |n, b| format!("в очереди: {n} ({b})"),
+    drill: "Учебное восстановление",
+    drill_never: "ещё не было",
+    backup_now: "Сделать копию сейчас",
+    server_title: "Сервер",
+    cpu: "Процессор",
+    memory: "Память",
+    disk_free: "Свободно на диске копий",
+    days_until_full: |d| format!("заполнится примерно через {d:.0} дн. при темпе последних 7 дней"),
+    disk_not_filling: "за 7 дней диск не заполняется",
+    rdp_sessions: "Сеансы RDP",
+    sinks_title: "Отправка метрик",
+    no_sinks: "не настроена",
+    sink_up: "работает",
+    sink_down: "ошибка",
+    version: "Версия агента",
+    uptime: "Работает",
+    unknown: "нет данных",
+    history_unreadable: "История недоступна",
+    status: |s| match s {
+        "ok" => "успешно",
+        "failed" => "ошибка",
+        "running" => "идёт",
+        "skipped" => "пропущено",
+        "interrupted" => "прервано",
+        _ => "неизвестно",
+    },
+    trigger: |s| match s {
+        "cli" => "консоль",
+        "telegram" => "Telegram",
+        "schedule" => "расписание",
+        "api" => "API / веб",
+        _ => "неизвестно",
+    },
+    history_title: "История запусков",
+    filter_base: "База",
+    filter_status: "Результат",
+    filter_trigger: "Кто запустил",
+    filter_from: "С",
+    filter_to: "По",
+    filter_any: "все",
+    filter_apply: "Показать",
+    col_started: "Начало",
+    col_base: "База",
+    col_trigger: "Запуск",
+    col_status: "Результат",
+    col_duration: "Длительность",
+    col_size: "Размер",
+    no_runs: "Запусков с такими условиями нет.",
+    prev_page: "← Новее",
+    next_page: "Старее →",
+    page_of: |p, n, t| format!("страница {p} из {n} (запусков: {t})"),
+    run_title: |id| format!("Запуск {id}"),
+    no_such_run: "Такого запуска нет в истории.",
+    run_method: "Способ",
+    run_started: "Начало",
+    run_finished: "Конец",
+    run_archive: "Архив",
+    run_source_size: "Размер данных",
+    run_sha256: "SHA-256",
+    run_encrypted: "Зашифрован ключом",
+    run_exit_code: "Код выхода 1С",
+    run_error: "Ошибка",
+    run_explained: "Что это значит",
+    run_log_lines: "Главное из журнала 1С",
+    run_verification: "Проверка",
+    run_verified: "архив проверен перед публикацией, контрольная сумма записана",
+    run_offsite: "Внешние копии",
+    charts_title: "Графики",
+    range_24h: "24 часа",
+    range_7d: "7 дней",
+    range_30d: "30 дней",
+    chart_cpu: "Процессор, %",
+    chart_memory: "Память, %",
+    chart_disk: "Диск копий, %",
+    chart_duration: "Длительность копирования",
+    chart_size: "Размер архива",
+    chart_not_enough: |since| {
+        format!("Данных пока мало: замеры сохраняются раз в минуту с {since}.")
+    },
+    chart_no_samples: "Замеров за этот период нет: агент сохраняет их раз в минуту, пока работает.",
+    chart_no_runs: "Успешных копий за этот период нет.",
+};
+
+/// Вход, подтверждение и отказы панели (`web::login`, `web::actions`).
+pub static WEB_ACCESS: super::web_access::WebAccess = super::web_access::WebAccess {
+    log_in: "Войти",
+    log_out: "Выйти",
+    login_title: "Вход",
+    token_label: "Токен (API_TOKEN — смотреть и запускать копии, API_READ_TOKEN — только смотреть)",
+    logged_in_title: "Вы вошли",
+    allows_act: "Можно смотреть всё и запускать копии.",
+    allows_read: "Вход по токену чтения: можно смотреть всё, запускать копии нельзя.",
+    no_token_configured: "Токены не заданы: укажите API_TOKEN (смотреть и запускать копии) или API_READ_TOKEN (смотреть) в настройках агента и перезапустите его.",
+    wrong_token: "Неверный токен: введите API_TOKEN или API_READ_TOKEN из настроек агента.",
+    confirm_title: "Сделать копию сейчас?",
+    confirm_backup: |base| {
+        format!(
+            "Запустить резервное копирование базы {base} сейчас? Оно пойдёт в фоне, ход виден на обзоре."
+        )
+    },
+    confirm_retry: |id, base| {
+        format!("Запуск #{id} базы {base} завершился ошибкой. Повторить копирование сейчас?")
+    },
+    confirm_button: |base| format!("Копировать {base} сейчас"),
+    retry: "Повторить копирование",
+    cancel: "Отмена",
+    refused_title: "Отказано",
+    cross_site: "Отказано: форма отправлена с другого сайта.",
+    must_log_in: "Чтобы запускать копии, войдите с API_TOKEN.",
+    read_only: "Вход выполнен токеном чтения (API_READ_TOKEN): он позволяет только смотреть. Войдите с API_TOKEN, чтобы запускать копии.",
+    bad_csrf: "Отказано: защитный токен формы отсутствует или устарел. Обновите страницу и попробуйте снова.",
+    actions_off: "Запуск копий из панели выключен: задайте API_TOKEN в настройках агента и перезапустите его.",
+    already_running: |base, stage| {
+        format!("Копирование базы {base} уже идёт ({stage}); дождитесь окончания.")
+    },
+    no_base: |name| format!("База {name:?} не настроена."),
+    no_run: |id| format!("Запуска #{id} нет в истории."),
+    not_failed: |id, status| {
+        format!("Запуск #{id} не завершился ошибкой ({status}); повторяются только неудачные.")
+    },
+    history_unreadable: "Историю не удалось прочитать; подробности в журнале агента.",
+    stopping: "Агент останавливается; новые копии не запускаются.",
+};

@@ -13,6 +13,7 @@
 // Most helpers serve the unix-only suites.
 #![cfg_attr(not(unix), allow(dead_code))]
 
+pub mod browser;
 pub mod fake_telegram;
 pub mod http;
 pub mod moto;

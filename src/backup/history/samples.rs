@@ -56,6 +56,18 @@ impl History {
         Ok(rows)
     }
 
+    /// The backup disk's used percent since `since` (unix seconds) as
+    /// hourly averages, oldest first: the trend behind "days until full",
+    /// a week in 168 rows instead of 10,080.
+    pub fn disk_hourly_since(&self, since: i64) -> Result<Vec<(i64, f64)>, HistoryError> {
+        self.all(
+            "SELECT ts / 3600 * 3600 AS hour, AVG(disk) FROM samples
+             WHERE ts >= ?1 AND disk IS NOT NULL GROUP BY hour ORDER BY hour",
+            [since],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
     /// Delete samples older than `before` (unix seconds); returns how many.
     pub fn prune_samples(&self, before: i64) -> Result<usize, HistoryError> {
         Ok(self
@@ -88,6 +100,7 @@ mod tests {
         assert_eq!(got[0].cpu, None);
         assert_eq!(got[1].cpu, Some(50.5));
         assert_eq!(got[1].rdp, Some(2));
+        assert_eq!(h.disk_hourly_since(0).unwrap(), [(0, 70.0)]);
         assert_eq!(h.prune_samples(250).unwrap(), 2);
         assert_eq!(h.samples_since(0).unwrap().len(), 1);
     }

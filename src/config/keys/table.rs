@@ -322,6 +322,13 @@ pub static KEYS: &[Key] = &[
         "Язык бота: ru | en",
     ),
     k(
+        &["UI_LANGUAGE"],
+        "api.ui_language",
+        Choice(LANGUAGES),
+        None,
+        "Язык веб-панели: ru | en; пусто = как BOT_LANGUAGE",
+    ),
+    k(
         &["TELEGRAM_API_URL"],
         "telegram.api_url",
         Url,
