@@ -8,7 +8,7 @@ use super::layout::{Nav, Page, layout, status_class};
 use super::{Visit, html, svg};
 use crate::agent::Agent;
 use crate::backup::history::{History, Status};
-use crate::export::{BackupState, BaseBackup, SinkState};
+use crate::export::{BackupState, BaseBackup, SinkState, TargetOffsite};
 use axum::extract::State;
 use axum::response::Response;
 use maud::{Markup, html};
@@ -49,6 +49,8 @@ pub struct Overview {
     pub history_error: Option<String>,
     pub server: Server,
     pub sinks: Vec<SinkState>,
+    /// Every offsite target, all bases together.
+    pub targets: Vec<TargetOffsite>,
     pub version: String,
     pub uptime_secs: f64,
     pub max_age_hours: u32,
@@ -241,6 +243,19 @@ fn server(p: &Page, m: &Overview) -> Markup {
                         }
                     }
                 }
+                @if !m.targets.is_empty() {
+                    dt { (t.offsite) }
+                    dd {
+                        @for x in &m.targets {
+                            div {
+                                (x.target) " (" (x.kind) "): "
+                                span.badge.good { (x.uploads_ok) } " "
+                                @if x.uploads_failed > 0 { span.badge.bad { (x.uploads_failed) } " " }
+                                @if x.queued > 0 { ((t.offsite_queued)(x.queued, &p.bytes(x.queued_bytes))) }
+                            }
+                        }
+                    }
+                }
                 dt { (t.version) } dd { (m.version) }
                 dt { (t.uptime) } dd { (p.units.duration(m.uptime_secs)) }
             }
@@ -328,6 +343,7 @@ pub fn load(agent: &Agent, state: &BackupState, now: jiff::Timestamp, lang: &str
         history_error: state.history_error.clone(),
         server,
         sinks: agent.sinks.states(),
+        targets: state.offsite.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         uptime_secs: agent.started.elapsed().as_secs_f64(),
         max_age_hours: cfg.max_age_hours,

@@ -597,6 +597,80 @@ fn charts_draw_downsampled_lines_with_unique_ticks() {
     assert!(html.contains(r#"aria-current="page">30 дней"#), "{html}");
 }
 
+#[test]
+fn english_pages_hold_no_russian_text() {
+    let mut p = Page::new("en", Viewer::Full, now(), jiff::tz::TimeZone::UTC);
+    p.csrf = "t".into();
+    let mut b = base("buh", Some(last(9, "failed", 2.0)), Some(30.0));
+    b.sizes = vec![1, 2];
+    b.next_run = Some((now_s() + 60.0, "daily".into()));
+    b.inside = Some(vec![]);
+    b.state.offsite = vec![BaseOffsite {
+        target: "s3".into(),
+        queued: 1,
+        ..BaseOffsite::default()
+    }];
+    b.state.drill = BaseDrill {
+        scheduled: true,
+        ..BaseDrill::default()
+    };
+    let mut m = overview(vec![b]);
+    m.server.disk_free = Some(5);
+    m.sinks = vec![SinkState {
+        sink: "loki",
+        target: "http://l".into(),
+        ..SinkState::default()
+    }];
+    let first = now().as_second() - 3600;
+    let charts_model = ChartsModel {
+        range: Range::Week,
+        samples: vec![sample(first, 1.0), sample(first + 60, 2.0)],
+        runs: vec![RunPoint {
+            base: "buh".into(),
+            at: first,
+            duration: 5.0,
+            size: 10,
+        }],
+        error: None,
+    };
+    let pages = [
+        overview::render(&p, &m).into_string(),
+        overview::render(
+            &Page {
+                viewer: Viewer::Anonymous,
+                ..p.clone()
+            },
+            &m,
+        )
+        .into_string(),
+        history::render(
+            &p,
+            &history_model(vec![
+                run(1, "buh", Status::Ok),
+                run(2, "buh", Status::Failed),
+            ]),
+        )
+        .into_string(),
+        history::render_run(&p, &run_model(run(3, "buh", Status::Ok))).into_string(),
+        charts::render(&p, &charts_model).into_string(),
+        charts::render(&p, &ChartsModel::default()).into_string(),
+    ];
+    for html in pages {
+        let body = html
+            .split("hreflang=\"ru\">")
+            .nth(1)
+            .unwrap_or(&html)
+            .split_once("</a>")
+            .map_or(html.as_str(), |x| x.1);
+        assert!(
+            !body
+                .chars()
+                .any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap())),
+            "{html}"
+        );
+    }
+}
+
 /// The end-to-end tests' one HTTP client (a plain socket); the API's
 /// tests load it too, privately.
 #[allow(dead_code, clippy::duplicate_mod)]

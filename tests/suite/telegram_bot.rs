@@ -488,7 +488,24 @@ fn chart_is_a_png() {
     let (tg, _bot) = Bot::ready(&w, &[]);
     tg.send_text(ADMIN, "/chart abc");
     tg.wait_message(ADMIN, "не число часов", T);
-    // The first sample is stored as soon as the sampler has one.
+    // A fresh agent has one sample at most: a sentence, not empty axes
+    // with one time label repeated (issue 15).
+    tg.send_text(ADMIN, "/chart 2");
+    tg.wait_message(ADMIN, "Данных для графика", T);
+    assert!(tg.calls_of("sendPhoto").is_empty());
+    // A sample from ten minutes ago, as if the agent had run then; with
+    // the agent's own (stored as soon as the sampler has one) there are two.
+    onec_backup_bot::backup::history::History::open(&w.backups.join("app.sqlite3"))
+        .unwrap()
+        .insert_sample(&onec_backup_bot::backup::history::Sample {
+            ts: jiff::Timestamp::now().as_second() - 600,
+            cpu: Some(10.0),
+            mem: Some(20.0),
+            disk: Some(30.0),
+            rdp: None,
+            onec_users: None,
+        })
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         tg.send_text(ADMIN, "/chart 2");
