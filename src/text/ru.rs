@@ -489,6 +489,7 @@ pub static WEB: super::web::Web = super::web::Web {
     run_exit_code: "Код выхода 1С",
     run_error: "Ошибка",
     run_explained: "Что это значит",
+    run_users: "Пользователи в 1С",
     run_log_lines: "Главное из журнала 1С",
     run_verification: "Проверка",
     run_verified: "архив проверен перед публикацией, контрольная сумма записана",

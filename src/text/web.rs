@@ -96,6 +96,8 @@ pub struct Web {
     pub run_exit_code: &'static str,
     pub run_error: &'static str,
     pub run_explained: &'static str,
+    /// What the users-inside policy did in the run.
+    pub run_users: &'static str,
     pub run_log_lines: &'static str,
     pub run_verification: &'static str,
     /// The archive's SHA-256 was recorded after it was verified.

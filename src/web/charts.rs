@@ -10,8 +10,7 @@ use crate::agent::Agent;
 use crate::backup::history::{History, RunFilter, Sample, Status};
 use crate::chart::{self, MAX_POINTS, Point};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -222,13 +221,11 @@ pub async fn handler(
     visit: Visit,
     Query(q): Query<Params>,
 ) -> Response {
-    let now = jiff::Timestamp::now();
-    let p = visit.page(now, agent.cfg.timezone.clone());
-    if !p.full() {
-        let body = html! { p.muted { (p.t.anonymous_note) } };
-        let m = layout(&p, Nav::Charts, p.t.charts_title, body);
-        return (StatusCode::FORBIDDEN, html(&visit, m)).into_response();
-    }
+    let p = match visit.full_page(agent.cfg.timezone.clone(), Nav::Charts, |p| p.t.charts_title) {
+        Ok(p) => p,
+        Err(refused) => return refused,
+    };
+    let now = p.now;
     let range = Range::parse(q.range.as_deref());
     let a = agent.clone();
     let model = tokio::task::spawn_blocking(move || match super::history::open(&a)? {

@@ -201,6 +201,8 @@ pub struct RunModel {
     pub log_lines: Vec<String>,
     /// Offsite targets holding a live copy.
     pub copies: Vec<String>,
+    /// What the users-inside policy did (waited, locked, closed whom).
+    pub users: Option<String>,
 }
 
 /// One run's page.
@@ -234,6 +236,7 @@ pub fn render_run(p: &Page, m: &RunModel) -> Markup {
                 @if let Some(c) = r.onec_exit_code { dt { (t.run_exit_code) } dd { (c) } }
                 @if let Some(e) = &r.error { dt { (t.run_error) } dd { (e) } }
                 @if let Some(x) = m.explained { dt { (t.run_explained) } dd { strong { (x) } } }
+                @if let Some(u) = &m.users { dt { (t.run_users) } dd { (u) } }
             }
         }
         @if !m.log_lines.is_empty() {
@@ -275,6 +278,12 @@ pub fn load_run(h: &History, id: i64, lang: &str) -> Result<Option<RunModel>, St
             .map(crate::onec::outlog::key_lines)
             .unwrap_or_default(),
         copies: h.copies_of_run(id).unwrap_or_default(),
+        users: run
+            .policy_outcome
+            .as_deref()
+            .and_then(crate::backup::run::UsersOutcome::from_json)
+            .map(|o| o.words())
+            .filter(|w| !w.is_empty()),
         explained,
         run,
     }))
@@ -303,12 +312,10 @@ pub async fn handler(
     visit: Visit,
     Query(q): Query<Params>,
 ) -> Response {
-    let now = jiff::Timestamp::now();
-    let p = visit.page(now, agent.cfg.timezone.clone());
-    if !p.full() {
-        let (code, m) = refusal(&p, StatusCode::FORBIDDEN, p.t.anonymous_note);
-        return (code, html(&visit, m)).into_response();
-    }
+    let p = match visit.full_page(agent.cfg.timezone.clone(), Nav::History, |p| p.t.anonymous_note) {
+        Ok(p) => p,
+        Err(refused) => return refused,
+    };
     let a = agent.clone();
     let model = tokio::task::spawn_blocking(move || {
         let filter = q.filter(&a.cfg.timezone);
@@ -353,12 +360,10 @@ pub async fn run_handler(
     visit: Visit,
     Path(id): Path<String>,
 ) -> Response {
-    let now = jiff::Timestamp::now();
-    let p = visit.page(now, agent.cfg.timezone.clone());
-    if !p.full() {
-        let (code, m) = refusal(&p, StatusCode::FORBIDDEN, p.t.anonymous_note);
-        return (code, html(&visit, m)).into_response();
-    }
+    let p = match visit.full_page(agent.cfg.timezone.clone(), Nav::History, |p| p.t.anonymous_note) {
+        Ok(p) => p,
+        Err(refused) => return refused,
+    };
     let Ok(id) = id.parse::<i64>() else {
         let (code, m) = refusal(&p, StatusCode::NOT_FOUND, p.t.no_such_run);
         return (code, html(&visit, m)).into_response();

@@ -140,6 +140,24 @@ impl Visit {
         p.path = self.path.clone();
         p
     }
+
+    /// [`Visit::page`] for a page only a full viewer sees: the page now, or
+    /// the 403 an anonymous visitor gets instead (the page's frame with the
+    /// note on how to enable the rest).
+    pub fn full_page(
+        &self,
+        tz: jiff::tz::TimeZone,
+        nav: layout::Nav,
+        title: impl Fn(&Page) -> &'static str,
+    ) -> Result<Page, Response> {
+        let p = self.page(jiff::Timestamp::now(), tz);
+        if p.full() {
+            return Ok(p);
+        }
+        let body = maud::html! { p.muted { (p.t.anonymous_note) } };
+        let m = layout::layout(&p, nav, title(&p), body);
+        Err((axum::http::StatusCode::FORBIDDEN, html(self, m)).into_response())
+    }
 }
 
 /// A rendered page as a response: HTML, never cached, and the language

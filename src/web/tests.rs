@@ -348,6 +348,7 @@ fn run(id: i64, base: &str, status: Status) -> Run {
         log_path: None,
         pid: 1,
         key_id: None,
+        policy_outcome: None,
     }
 }
 
@@ -367,6 +368,7 @@ fn run_model(run: Run) -> RunModel {
         explained: None,
         log_lines: vec![],
         copies: vec![],
+        users: None,
     }
 }
 
@@ -471,8 +473,14 @@ fn a_failed_run_page_explains_the_1c_error_and_quotes_its_log() {
     fin.error = Some("1C exited with code 1");
     fin.onec_exit_code = Some(1);
     fin.log_path = Some(&log);
+    let outcome = r#"{"policy":"close","closed":["ivan (pid 7)"],"inside_at_failure":"inside: ivan"}"#;
+    fin.policy_outcome = Some(outcome);
     h.finish_run(id, &fin).unwrap();
     let m = history::load_run(&h, id, "ru").unwrap().unwrap();
+    assert_eq!(
+        m.users.as_deref(),
+        Some("closed 1 1C session(s) of ivan (pid 7)")
+    );
     assert!(m.explained.unwrap().contains("подключены пользователи"));
     assert_eq!(
         m.log_lines,
@@ -483,6 +491,10 @@ fn a_failed_run_page_explains_the_1c_error_and_quotes_its_log() {
     assert!(html.contains("подключены пользователи"), "{html}");
     assert!(html.contains("<pre class=\"log\">Начало\n"), "{html}");
     assert!(html.contains("Код выхода 1С"), "{html}");
+    assert!(
+        html.contains("Пользователи в 1С") && html.contains("ivan (pid 7)"),
+        "{html}"
+    );
     assert!(history::load_run(&h, id + 100, "ru").unwrap().is_none());
 }
 
@@ -811,8 +823,15 @@ mod served {
         )
         .await;
         assert_eq!(r.status, 200, "{}", r.text());
+        // Without the token: sent to log in, nothing of the history shown.
         let anon = get(w.port, "/history", &[]).await;
-        assert_eq!(anon.status, 403);
+        assert_eq!(anon.status, 303, "{}", anon.text());
+        assert!(
+            anon.head.to_ascii_lowercase().contains("location: /login"),
+            "{}",
+            anon.head
+        );
+        assert!(!anon.text().contains("buh"), "{}", anon.text());
         w.agent.shutdown.cancel();
     }
 

@@ -9,26 +9,12 @@
 #![cfg(target_os = "linux")]
 
 use crate::util::proc::{self, Proc, wait_for};
-use crate::util::{World, ok_stdout};
+use crate::util::{World, ok_stdout, whoami};
 use onec_backup_bot::onec::generate::{CdFormat, generate_1cd};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-/// The fake 1C linked as `name` in the world's `clients` folder.
-fn program(w: &World, name: &str) -> PathBuf {
-    let dir = w.dir.path().join("clients");
-    fs::create_dir_all(&dir).unwrap();
-    let dest = dir.join(name);
-    if !dest.exists() {
-        let fake = Path::new(env!("CARGO_BIN_EXE_fake-1cv8"));
-        if fs::hard_link(fake, &dest).is_err() {
-            fs::copy(fake, &dest).unwrap();
-        }
-    }
-    dest
-}
 
 /// `exe args` in the background with `env`, killed when dropped.
 fn start(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Proc {
@@ -39,12 +25,6 @@ fn start(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Proc {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     proc::spawn(&mut c)
-}
-
-/// The account this test runs as (the owner of the stand-ins).
-fn me() -> String {
-    let out = Command::new("id").arg("-un").output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 fn users_json(w: &World, extra: &[&str]) -> serde_json::Value {
@@ -101,13 +81,13 @@ fn users_lists_each_client_under_its_base_and_no_other_program() {
     )
     .unwrap();
     w.set("APP_TIMEZONE", "UTC");
-    let client = program(&w, "1cv8c");
+    let client = w.onec_client("1cv8c");
     let buh_arg = format!("/F{}", w.base.display());
     let in_buh = start(&client, &["ENTERPRISE", &buh_arg, "/NИванов"], &[]);
     // `/F <path>` as two arguments, a folder with spaces and Cyrillic.
     let in_zup = start(&client, &["ENTERPRISE", "/F", zup.to_str().unwrap()], &[]);
     // The same command line in a program that is not 1C.
-    let notepad = start(&program(&w, "notepad"), &["ENTERPRISE", &buh_arg], &[]);
+    let notepad = start(&w.onec_client("notepad"), &["ENTERPRISE", &buh_arg], &[]);
     // A 1C client whose command line names no base.
     let sleeper = w.dir.path().join("clients").join("sleep-as-1c");
     fs::create_dir_all(&sleeper).unwrap();
@@ -136,7 +116,7 @@ fn users_lists_each_client_under_its_base_and_no_other_program() {
     let buh = &v["bases"][0];
     assert_eq!(buh["path"], w.base.display().to_string(), "{v}");
     let c = &buh["clients"][0];
-    assert_eq!(c["user"], me(), "{v}");
+    assert_eq!(c["user"], whoami(), "{v}");
     assert_eq!(c["program"], "1cv8c", "{v}");
     assert_eq!(c["base"], w.base.display().to_string(), "{v}");
     let since: jiff::Timestamp = c["since"].as_str().unwrap().parse().unwrap();
@@ -155,7 +135,7 @@ fn users_lists_each_client_under_its_base_and_no_other_program() {
         "{text}"
     );
     assert!(
-        text.contains(&format!("pid {}", ids(&in_buh))) && text.contains(&me()),
+        text.contains(&format!("pid {}", ids(&in_buh))) && text.contains(&whoami()),
         "{text}"
     );
     assert!(text.contains("unknown base"), "{text}");
@@ -179,7 +159,7 @@ fn a_dump_with_users_inside_fails_naming_them_until_they_leave() {
     w.set("FAKE_1C_BUSY_FILE", &busy_env)
         .set("APP_TIMEZONE", "UTC");
     let mut session = start(
-        &program(&w, "1cv8c"),
+        &w.onec_client("1cv8c"),
         &["ENTERPRISE", &format!("/F{}", w.base.display())],
         &[("FAKE_1C_BUSY_FILE", &busy_env)],
     );
@@ -192,7 +172,7 @@ fn a_dump_with_users_inside_fails_naming_them_until_they_leave() {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("монопольн"), "1C's line: {stderr}");
-    let named = format!("inside: {} (pid {pid}", me());
+    let named = format!("inside: {} (pid {pid}", whoami());
     assert!(stderr.contains(&named), "{named:?} in {stderr}");
     assert!(stderr.contains(", since 20"), "{stderr}");
     let row = &w.list_json()[0];
@@ -311,7 +291,7 @@ fn wait_retries_until_the_user_leaves_in_one_row() {
         .set("BACKUP_USERS_RETRY_MINUTES", "1")
         .set("BACKUP_USERS_WAIT_MINUTES", "5");
     let mut session = start(
-        &program(&w, "1cv8c"),
+        &w.onec_client("1cv8c"),
         &["ENTERPRISE", &format!("/F{}", w.base.display())],
         &[("FAKE_1C_BUSY_FILE", &busy_env)],
     );
@@ -355,7 +335,7 @@ fn wait_gives_up_at_the_deadline_naming_who_is_inside() {
         .set("BACKUP_WHEN_USERS_INSIDE", "wait")
         .set("BACKUP_USERS_WAIT_MINUTES", "0");
     let session = start(
-        &program(&w, "1cv8c"),
+        &w.onec_client("1cv8c"),
         &["ENTERPRISE", &format!("/F{}", w.base.display())],
         &[("FAKE_1C_BUSY_FILE", &busy_env)],
     );
@@ -375,7 +355,7 @@ fn wait_gives_up_at_the_deadline_naming_who_is_inside() {
             "{text}"
         );
         assert!(
-            text.contains(&format!("inside: {} (pid {pid}", me())),
+            text.contains(&format!("inside: {} (pid {pid}", whoami())),
             "{text}"
         );
     }
@@ -389,12 +369,12 @@ fn a_copy_refused_for_a_base_in_use_names_who_is_inside() {
     w.set("BACKUP_METHOD", "copy");
     fs::write(w.base.join("1Cv8.1CL"), b"").unwrap();
     let session = start(
-        &program(&w, "1cv8c"),
+        &w.onec_client("1cv8c"),
         &["ENTERPRISE", &format!("/F{}", w.base.display())],
         &[],
     );
     let pid = session.0.id();
-    let named = format!("inside: {} (pid {pid}", me());
+    let named = format!("inside: {} (pid {pid}", whoami());
     // The stand-in may take a moment to exec.
     let mut stderr = String::new();
     wait_for(

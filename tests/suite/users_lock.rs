@@ -10,7 +10,7 @@
 
 use crate::util::fake_telegram::FakeTelegram;
 use crate::util::proc::wait_for;
-use crate::util::{World, contains};
+use crate::util::{World, contains, whoami};
 use onec_backup_bot::onec::generate::{CdFormat, generate_1cd};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,20 +21,6 @@ use std::time::{Duration, Instant};
 const CODE: &str = "Lk7-c0de-SECRET";
 const END: &str = "/CЗавершитьРаботуПользователей";
 const ALLOW: &str = "/CРазрешитьРаботуПользователей";
-
-/// The fake 1C linked as `name` in the world's `clients` folder.
-fn program(w: &World, name: &str) -> PathBuf {
-    let dir = w.dir.path().join("clients");
-    fs::create_dir_all(&dir).unwrap();
-    let dest = dir.join(name);
-    if !dest.exists() {
-        let fake = Path::new(env!("CARGO_BIN_EXE_fake-1cv8"));
-        if fs::hard_link(fake, &dest).is_err() {
-            fs::copy(fake, &dest).unwrap();
-        }
-    }
-    dest
-}
 
 /// A background process reaped by its own thread (so a process the agent
 /// kills does not linger as a zombie the fake would count), killed when
@@ -82,11 +68,6 @@ impl Drop for Reaped {
     }
 }
 
-fn me() -> String {
-    let out = Command::new("id").arg("-un").output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// A world whose fake 1C keeps its busy state in `busy` (given `facts`)
 /// and logs every call to the returned file.
 fn busy_world(facts: &str) -> (World, PathBuf, PathBuf) {
@@ -100,10 +81,19 @@ fn busy_world(facts: &str) -> (World, PathBuf, PathBuf) {
     (w, busy, calls)
 }
 
+/// [`busy_world`] with the policy `lock` and the code the fake accepts.
+fn lock_world(facts: &str) -> (World, PathBuf, PathBuf) {
+    let (mut w, busy, calls) = busy_world(facts);
+    w.set("BACKUP_WHEN_USERS_INSIDE", "lock")
+        .set("ONEC_LOCK_CODE", CODE)
+        .set("FAKE_1C_LOCK_CODE", CODE);
+    (w, busy, calls)
+}
+
 /// A stand-in session of `base`, registered in the busy file `busy`.
 fn session(w: &World, base: &Path, busy: &Path) -> Reaped {
     let s = Reaped::start(
-        &program(w, "1cv8c"),
+        &w.onec_client("1cv8c"),
         &["ENTERPRISE", &format!("/F{}", base.display())],
         &[("FAKE_1C_BUSY_FILE", busy.to_str().unwrap())],
     );
@@ -161,10 +151,7 @@ fn assert_code_absent(w: &World, outputs: &[&[u8]]) {
 /// lifted: exactly three calls; the code is nowhere but in 1C's argv.
 #[test]
 fn lock_makes_three_calls_in_order_and_the_code_stays_secret() {
-    let (mut w, busy, calls) = busy_world("");
-    w.set("BACKUP_WHEN_USERS_INSIDE", "lock")
-        .set("ONEC_LOCK_CODE", CODE)
-        .set("FAKE_1C_LOCK_CODE", CODE);
+    let (w, busy, calls) = lock_world("");
     let user = session(&w, &w.base.clone(), &busy);
     let out = w.cmd().arg("backup").output().unwrap();
     let (stdout, stderr) = (
@@ -196,10 +183,7 @@ fn lock_makes_three_calls_in_order_and_the_code_stays_secret() {
 /// `lock` lifts the lock after a failed dump and after a stopped one.
 #[test]
 fn lock_is_lifted_after_a_failed_and_a_cancelled_dump() {
-    let (mut w, busy, calls) = busy_world("busy\n");
-    w.set("BACKUP_WHEN_USERS_INSIDE", "lock")
-        .set("ONEC_LOCK_CODE", CODE)
-        .set("FAKE_1C_LOCK_CODE", CODE);
+    let (w, busy, calls) = lock_world("busy\n");
 
     let out = w
         .cmd()
@@ -262,7 +246,7 @@ fn lock_gives_up_when_users_stay_and_still_unlocks() {
     let out = w.cmd().arg("backup").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let named = format!("inside: {} (pid {}", me(), stays.pid);
+    let named = format!("inside: {} (pid {}", whoami(), stays.pid);
     assert!(
         stderr.contains("users did not leave within BACKUP_USERS_WAIT_MINUTES=0")
             && stderr.contains(&named),
@@ -295,10 +279,8 @@ fn lock_gives_up_when_users_stay_and_still_unlocks() {
 /// nothing is dumped, the unlock still runs, the code is not shown.
 #[test]
 fn a_wrong_lock_code_fails_the_lock_without_a_dump() {
-    let (mut w, _busy, calls) = busy_world("busy\n");
-    w.set("BACKUP_WHEN_USERS_INSIDE", "lock")
-        .set("ONEC_LOCK_CODE", CODE)
-        .set("FAKE_1C_LOCK_CODE", "another-code");
+    let (mut w, _busy, calls) = lock_world("busy\n");
+    w.set("FAKE_1C_LOCK_CODE", "another-code");
     let out = w.cmd().arg("backup").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -321,10 +303,7 @@ fn a_wrong_lock_code_fails_the_lock_without_a_dump() {
 /// so the next run of the base lifts the lock before anything else.
 #[test]
 fn a_failed_unlock_is_loud_and_the_next_run_lifts_the_lock_first() {
-    let (mut w, busy, calls) = busy_world("busy\n");
-    w.set("BACKUP_WHEN_USERS_INSIDE", "lock")
-        .set("ONEC_LOCK_CODE", CODE)
-        .set("FAKE_1C_LOCK_CODE", CODE);
+    let (w, busy, calls) = lock_world("busy\n");
     let out = w
         .cmd()
         .arg("backup")
@@ -438,7 +417,7 @@ fn close_ends_only_this_bases_clients_after_the_grace() {
     let other_busy = w.dir.path().join("busy-zup");
     let other = session(&w, &zup, &other_busy);
     let not_1c = Reaped::start(
-        &program(&w, "notepad"),
+        &w.onec_client("notepad"),
         &["ENTERPRISE", &format!("/F{}", w.base.display())],
         &[("FAKE_1C_BUSY_FILE", other_busy.to_str().unwrap())],
     );
@@ -457,7 +436,7 @@ fn close_ends_only_this_bases_clients_after_the_grace() {
     assert!(grace >= Duration::from_secs(2), "ended after {grace:?}");
     assert!(other.alive(), "the client of another base survives");
     assert!(not_1c.alive(), "a program that is not 1C survives");
-    let named = format!("{} (pid {})", me(), ours.pid);
+    let named = format!("{} (pid {})", whoami(), ours.pid);
     assert!(
         stdout.contains(&format!("closed 1 1C session(s) of {named}")),
         "{stdout}"
@@ -572,7 +551,7 @@ fn telegram_failure_offers_retry_and_close_and_refuses_strangers() {
             && c.text().contains("готова")
     });
     let text = done.text();
-    let named = format!("{} (pid {})", me(), user.pid);
+    let named = format!("{} (pid {})", whoami(), user.pid);
     assert!(text.contains(&named), "{text}");
     assert!(!user.alive(), "the user's client was ended");
     let runs = w.runs();
@@ -667,7 +646,7 @@ fn notices_carry_the_buttons_and_the_api_can_ask_for_close() {
         Some(API),
     );
     assert_eq!(r.status, 202, "{}", r.text());
-    let named = format!("{} (pid {})", me(), user.pid);
+    let named = format!("{} (pid {})", whoami(), user.pid);
     let done = tg.wait_for(T, "the notice of the closing run", |c| {
         c.method == "sendMessage" && c.text().contains("готова")
     });

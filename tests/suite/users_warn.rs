@@ -12,7 +12,7 @@
 
 use crate::util::fake_telegram::FakeTelegram;
 use crate::util::proc::{self, Proc, wait_for};
-use crate::util::{Agent, World};
+use crate::util::{Agent, World, whoami};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -25,35 +25,15 @@ const T: Duration = Duration::from_secs(30);
 /// A warning "minute", in seconds.
 const MINUTE: i64 = 3;
 
-/// The fake 1C linked as `1cv8c` in the world's `clients` folder.
-fn client_program(w: &World) -> PathBuf {
-    let dir = w.dir.path().join("clients");
-    fs::create_dir_all(&dir).unwrap();
-    let dest = dir.join("1cv8c");
-    if !dest.exists() {
-        let fake = Path::new(env!("CARGO_BIN_EXE_fake-1cv8"));
-        if fs::hard_link(fake, &dest).is_err() {
-            fs::copy(fake, &dest).unwrap();
-        }
-    }
-    dest
-}
-
 /// A stand-in user session inside the base folder `base`, killed when
 /// dropped.
 fn session_in(w: &World, base: &Path) -> Proc {
-    let mut c = Command::new(client_program(w));
+    let mut c = Command::new(w.onec_client("1cv8c"));
     c.args(["ENTERPRISE", &format!("/F{}", base.display()), "/NИванов"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     proc::spawn(&mut c)
-}
-
-/// The account this test runs as (the owner of the stand-ins).
-fn me() -> String {
-    let out = Command::new("id").arg("-un").output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// A second base `zup` beside the world's `buh`, in `config.yaml`.
@@ -140,7 +120,7 @@ fn warnings_reach_the_admins_at_the_right_moments_only_for_a_base_with_users_ins
         let text = m.text();
         assert!(text.contains("<b>buh</b>"), "{text}");
         assert!(
-            text.contains(&format!("<b>{}</b> (pid {pid}", me())),
+            text.contains(&format!("<b>{}</b> (pid {pid}", whoami())),
             "{text}"
         );
     }
@@ -200,7 +180,7 @@ fn users_command_and_metrics_show_who_is_inside_and_the_blocked_runs() {
     let text = reply.text();
     assert!(text.contains("<b>buh</b>: 1"), "{text}");
     assert!(
-        text.contains(&format!("<b>{}</b> (pid {pid}", me())),
+        text.contains(&format!("<b>{}</b> (pid {pid}", whoami())),
         "{text}"
     );
     assert!(text.contains("<b>zup</b>: никого"), "{text}");
@@ -218,7 +198,7 @@ fn users_command_and_metrics_show_who_is_inside_and_the_blocked_runs() {
     // `/sessions` counts the 1C clients per user and session.
     tg.send_text(ADMIN, "/sessions");
     let onec = tg.wait_message(ADMIN, "Клиенты 1С", T).text();
-    assert!(onec.contains(&format!("{}: 1С × ", me())), "{onec}");
+    assert!(onec.contains(&format!("{}: 1С × ", whoami())), "{onec}");
 
     let mut metrics = String::new();
     wait_for("the per-base client gauge", T, || {

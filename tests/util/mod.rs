@@ -141,6 +141,21 @@ impl World {
         }
     }
 
+    /// The fake 1C linked (or copied) as `name` into the world's `clients`
+    /// folder: a stand-in 1C client process a test can start.
+    pub fn onec_client(&self, name: &str) -> PathBuf {
+        let dir = self.dir.path().join("clients");
+        fs::create_dir_all(&dir).unwrap();
+        let dest = dir.join(name);
+        if !dest.exists() {
+            let fake = Path::new(env!("CARGO_BIN_EXE_fake-1cv8"));
+            if fs::hard_link(fake, &dest).is_err() {
+                fs::copy(fake, &dest).unwrap();
+            }
+        }
+        dest
+    }
+
     pub fn set(&mut self, k: &str, v: &str) -> &mut Self {
         self.envs.retain(|(n, _)| n != k);
         self.envs.push((k.into(), v.into()));
@@ -512,4 +527,10 @@ pub fn walk_all(root: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// The account this test runs as (the owner of stand-in 1C clients).
+pub fn whoami() -> String {
+    let out = std::process::Command::new("id").arg("-un").output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }

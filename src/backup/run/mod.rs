@@ -15,6 +15,7 @@ use super::{crypt, fingerprint, naming, prune, verify};
 use crate::cancel::Cancel;
 use crate::config::{Base, Compress, Config, Method};
 use crate::onec;
+pub use inside::UsersOutcome;
 pub use recover::{Recovery, recover};
 use serde::Serialize;
 use std::fs;

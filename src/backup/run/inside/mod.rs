@@ -15,16 +15,17 @@ use super::StepError;
 use crate::cancel::Cancel;
 use crate::config::{Base, Config, UsersPolicy};
 use crate::onec;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 mod close;
 pub mod lock;
 
 /// What the users-inside policy did in one run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct UsersOutcome {
     /// The policy the run used (`fail`, `wait`, `lock`, `close`).
-    pub policy: &'static str,
+    pub policy: String,
     /// `wait`: minutes waited and attempts made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waited_minutes: Option<u64>,
@@ -57,6 +58,12 @@ impl UsersOutcome {
     pub fn json(&self) -> Option<String> {
         (self.policy != "fail" || self.inside_at_failure.is_some())
             .then(|| serde_json::to_string(self).unwrap_or_default())
+    }
+
+    /// The outcome a history row keeps (`runs.policy_outcome`), `None`
+    /// when it is not one.
+    pub fn from_json(json: &str) -> Option<UsersOutcome> {
+        serde_json::from_str(json).ok()
     }
 
     /// What happened in words (English), for the error, log and notice;
@@ -102,7 +109,7 @@ pub(super) fn attempts<T>(
     mut attempt: impl FnMut() -> Result<T, StepError>,
 ) -> (Result<T, StepError>, UsersOutcome) {
     let mut outcome = UsersOutcome {
-        policy: base.when_users_inside.as_str(),
+        policy: base.when_users_inside.as_str().into(),
         ..UsersOutcome::default()
     };
     let result = match base.when_users_inside {
@@ -227,7 +234,7 @@ mod tests {
     #[test]
     fn the_outcome_in_words_and_json() {
         let plain = UsersOutcome {
-            policy: "fail",
+            policy: "fail".into(),
             ..UsersOutcome::default()
         };
         assert_eq!((plain.json(), plain.words()), (None, String::new()));
@@ -240,7 +247,7 @@ mod tests {
             r#"{"policy":"fail","inside_at_failure":"inside: ivan (pid 7)"}"#
         );
         let lock = UsersOutcome {
-            policy: "lock",
+            policy: "lock".into(),
             locked: Some(true),
             unlocked: Some(true),
             waited_seconds: Some(42),
@@ -256,7 +263,7 @@ mod tests {
             r#"{"policy":"lock","waited_seconds":42,"locked":true,"unlocked":true}"#
         );
         let stuck = UsersOutcome {
-            policy: "lock",
+            policy: "lock".into(),
             locked: Some(true),
             unlocked: Some(false),
             still_locked: Some("BASE buh IS STILL LOCKED".into()),
@@ -264,7 +271,7 @@ mod tests {
         };
         assert_eq!(stuck.words(), "BASE buh IS STILL LOCKED");
         let close = UsersOutcome {
-            policy: "close",
+            policy: "close".into(),
             closed: vec!["ivan (pid 7)".into(), "olga (pid 9)".into()],
             ..UsersOutcome::default()
         };
