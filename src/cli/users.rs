@@ -103,10 +103,11 @@ fn print_clients(clients: &[&Client], tz: &jiff::tz::TimeZone) {
                     .to_string()
             })
             .unwrap_or_else(|| "-".into());
-        let session = c
-            .session
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "-".into());
+        let session = match (c.session, c.session_state) {
+            (Some(s), Some(state)) => format!("{s} ({state})"),
+            (Some(s), None) => s.to_string(),
+            (None, _) => "-".into(),
+        };
         let base = match (&c.base, &c.listed_as) {
             (Some(p), _) => p.display().to_string(),
             (None, Some(name)) => format!("/IBName {name:?} (not in the user's list)"),

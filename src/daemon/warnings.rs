@@ -220,6 +220,7 @@ mod tests {
             program: "1cv8c.exe".into(),
             user: Some("ivan".into()),
             session,
+            session_state: None,
             since: None,
             base: None,
             listed_as: None,

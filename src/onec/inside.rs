@@ -45,6 +45,8 @@ pub struct Client {
     pub user: Option<String>,
     /// Windows: the RDP / console session id; Linux: the login session.
     pub session: Option<u32>,
+    /// Windows: that session's state (`active`, `disconnected`, …).
+    pub session_state: Option<&'static str>,
     /// When the process started (RFC 3339 in JSON).
     #[serde(serialize_with = "timestamp_text")]
     pub since: Option<jiff::Timestamp>,
@@ -243,6 +245,7 @@ pub fn clients_in(
                 program: p.name.clone(),
                 user: p.user.clone(),
                 session: p.session,
+                session_state: p.session_state,
                 since: p.started.and_then(|t| jiff::Timestamp::try_from(t).ok()),
                 base,
                 listed_as,
@@ -302,8 +305,10 @@ pub fn inside<'a>(clients: &'a [Client], base: &Path) -> (Vec<&'a Client>, Vec<&
 /// `ivan (pid 812, session 3, since 2024-03-01 09:14)`, times in `tz`.
 pub fn describe(c: &Client, tz: &jiff::tz::TimeZone) -> String {
     let mut parts = vec![format!("pid {}", c.pid)];
-    if let Some(s) = c.session {
-        parts.push(format!("session {s}"));
+    match (c.session, c.session_state) {
+        (Some(s), Some(state)) => parts.push(format!("session {s}, {state}")),
+        (Some(s), None) => parts.push(format!("session {s}")),
+        _ => {}
     }
     if let Some(t) = c.since {
         parts.push(format!(
@@ -433,6 +438,7 @@ mod tests {
             program: "1cv8c".into(),
             user: Some("buh".into()),
             session: None,
+            session_state: None,
             since: None,
             base: base.map(PathBuf::from),
             listed_as: None,
@@ -591,6 +597,7 @@ mod tests {
             name: name.into(),
             user: Some("buh".into()),
             session: Some(2),
+            session_state: None,
             started: Some(std::time::SystemTime::UNIX_EPOCH),
             command_line: (!args.is_empty()).then(|| CommandLine::Args(toks(args))),
             profile_dir: Some(PathBuf::from("/home/buh")),
@@ -647,6 +654,13 @@ mod tests {
         assert_eq!(
             describe(ours[0], &tz),
             "buh (pid 10, session 2, since 1970-01-01 00:00)"
+        );
+        // A Windows client left in a closed RDP window says so.
+        let mut left = ours[0].clone();
+        left.session_state = Some("disconnected");
+        assert_eq!(
+            describe(&left, &tz),
+            "buh (pid 10, session 2, disconnected, since 1970-01-01 00:00)"
         );
     }
 }

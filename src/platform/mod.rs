@@ -48,6 +48,16 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     sys::sync_dir(dir)
 }
 
+/// Copy up to `len` bytes from `from`'s position to `to`'s position inside
+/// the kernel, both positions advancing; `Ok(0)` at the end of `from`.
+/// Linux uses `copy_file_range` (the data never passes through our
+/// memory); where there is no such call (Windows, other Unixes) or the
+/// filesystems refuse it, this fails with [`io::ErrorKind::Unsupported`]
+/// having copied nothing, and the caller copies through a buffer.
+pub fn copy_range(from: &std::fs::File, to: &std::fs::File, len: u64) -> io::Result<u64> {
+    sys::copy_range(from, to, len)
+}
+
 /// Move `from` to `to` only when `to` does not exist yet: a published
 /// archive never replaces another file, whatever raced us to the name.
 /// Fails with [`io::ErrorKind::AlreadyExists`] (and changes nothing) when
@@ -321,6 +331,39 @@ mod perms_tests {
 mod tests {
     use super::*;
     use std::path::PathBuf;
+
+    #[test]
+    fn copy_range_copies_from_each_position_and_stops_at_the_end() {
+        use std::io::{Read, Seek, SeekFrom, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(dir.path().join("from"), &data).unwrap();
+        let mut from = std::fs::File::open(dir.path().join("from")).unwrap();
+        let mut to = std::fs::File::create(dir.path().join("to")).unwrap();
+        from.seek(SeekFrom::Start(1000)).unwrap();
+        to.write_all(b"head").unwrap();
+        let mut copied = 0;
+        loop {
+            match copy_range(&from, &to, 65_536) {
+                Ok(0) => break,
+                Ok(n) => copied += n,
+                // Windows: nothing done, the caller copies itself.
+                Err(e) if cfg!(windows) && e.kind() == io::ErrorKind::Unsupported => return,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(copied, 299_000);
+        to.write_all(b"tail").unwrap();
+        drop(to);
+        let mut got = Vec::new();
+        std::fs::File::open(dir.path().join("to"))
+            .unwrap()
+            .read_to_end(&mut got)
+            .unwrap();
+        assert_eq!(&got[..4], b"head");
+        assert!(got[4..got.len() - 4] == data[1000..]);
+        assert_eq!(&got[got.len() - 4..], b"tail");
+    }
 
     /// This thread's nice value (field 19 of `/proc/thread-self/stat`),
     /// I/O priority class (`ioprio_get`) and whether its policy is `SCHED_IDLE`.

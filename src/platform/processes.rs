@@ -41,10 +41,28 @@ pub struct ProcessFacts {
     /// Windows: the (RDP or console) session id; Linux: the audit login
     /// session, when the kernel keeps one.
     pub session: Option<u32>,
+    /// Windows: that session's state (`active`, `disconnected`, `idle`,
+    /// `connected`, `other`; see [`session_state_word`]); `None` on Linux,
+    /// whose login sessions have none.
+    pub session_state: Option<&'static str>,
     pub started: Option<SystemTime>,
     pub command_line: Option<CommandLine>,
     /// The owner's profile (home) folder.
     pub profile_dir: Option<PathBuf>,
+}
+
+/// The word for a Windows session's `WTS_CONNECTSTATE_CLASS`: a user who
+/// closed the RDP window without logging off is `disconnected` (their 1C
+/// still holds the base).
+#[cfg_attr(unix, allow(dead_code))]
+pub fn session_state_word(state: i32) -> &'static str {
+    match state {
+        0 => "active",
+        1 => "connected",
+        4 => "disconnected",
+        5 => "idle",
+        _ => "other",
+    }
 }
 
 /// Every process, with the details for those whose executable name
@@ -122,6 +140,13 @@ mod tests {
             parent: Some(parent),
             ..ProcessFacts::default()
         }
+    }
+
+    #[test]
+    fn session_states_are_named_as_wts_numbers_them() {
+        // WTSActive, WTSConnected, WTSDisconnected, WTSIdle, WTSListen.
+        let words: Vec<_> = [0, 1, 4, 5, 6].map(session_state_word).into();
+        assert_eq!(words, ["active", "connected", "disconnected", "idle", "other"]);
     }
 
     #[test]

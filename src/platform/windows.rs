@@ -29,6 +29,12 @@ pub fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// No file-to-file copy into an open file at its position on Windows
+/// (block cloning is ReFS-only): the caller copies through a buffer.
+pub fn copy_range(_from: &std::fs::File, _to: &std::fs::File, _len: u64) -> io::Result<u64> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
 pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
     use windows_sys::Win32::Storage::FileSystem::{MOVEFILE_WRITE_THROUGH, MoveFileExW};
     let wide = |p: &Path| -> Vec<u16> {

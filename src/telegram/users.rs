@@ -42,6 +42,7 @@ pub fn client_lines(
             (t.users_client)(
                 c.user.as_deref().unwrap_or(t.unknown),
                 c.session,
+                c.session_state,
                 &since,
                 c.pid,
             )
@@ -158,6 +159,7 @@ mod tests {
             program: "1cv8c.exe".into(),
             user: Some(user.into()),
             session,
+            session_state: None,
             since: Some("2026-01-05T06:14:00Z".parse().unwrap()),
             base: base.map(PathBuf::from),
             listed_as: None,
@@ -183,7 +185,13 @@ mod tests {
             },
         ];
         let unknown = client(900, "anna", None, None);
-        let text = users_text(&RU, &bases, &[&unknown], &[], &tz);
+        let mut left = client(901, "olga", Some(5), Some("/c"));
+        left.session_state = Some("disconnected");
+        let text = users_text(&RU, &bases, &[&unknown], &[&left], &tz);
+        assert!(
+            text.contains("<b>olga</b> (pid 901, сеанс 5, отключён, с 2026-01-05 09:14)"),
+            "{text}"
+        );
         assert!(text.contains("<b>buh</b>: 2"), "{text}");
         assert!(
             text.contains("• <b>&lt;ivan&gt;</b> (pid 812, сеанс 3, с 2026-01-05 09:14)"),

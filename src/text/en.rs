@@ -318,10 +318,13 @@ pub static EN: Texts = Texts {
             esc(at)
         )
     },
-    users_client: |user, session, since, pid| {
+    users_client: |user, session, state, since, pid| {
         let mut parts = vec![format!("pid {pid}")];
         if let Some(s) = session {
-            parts.push(format!("session {s}"));
+            parts.push(match state {
+                Some(st) if st != "other" => format!("session {s}, {}", esc(st)),
+                _ => format!("session {s}"),
+            });
         }
         if !since.is_empty() {
             parts.push(format!("since {}", esc(since)));

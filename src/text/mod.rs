@@ -193,7 +193,9 @@ pub struct Texts {
     pub users_warn_notice: fn(base: &str, minutes: u32, at: &str, who: &str) -> String,
     /// One 1C client in a list (HTML): its user, session, since when (local
     /// time, or empty) and pid.
-    pub users_client: fn(user: &str, session: Option<u32>, since: &str, pid: u32) -> String,
+    /// `state` is the Windows session's state word (`disconnected`, …).
+    pub users_client:
+        fn(user: &str, session: Option<u32>, state: Option<&str>, since: &str, pid: u32) -> String,
     /// One open of the base's file over this computer's network share.
     pub users_share: fn(user: &str) -> String,
     /// `/users`: the heading.

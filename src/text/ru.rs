@@ -324,10 +324,16 @@ pub static RU: Texts = Texts {
             esc(base)
         )
     },
-    users_client: |user, session, since, pid| {
+    users_client: |user, session, state, since, pid| {
         let mut parts = vec![format!("pid {pid}")];
         if let Some(s) = session {
-            parts.push(format!("сеанс {s}"));
+            parts.push(match state {
+                Some("active") => format!("сеанс {s}, активен"),
+                Some("disconnected") => format!("сеанс {s}, отключён"),
+                Some("idle") => format!("сеанс {s}, простаивает"),
+                Some("connected") => format!("сеанс {s}, подключается"),
+                _ => format!("сеанс {s}"),
+            });
         }
         if !since.is_empty() {
             parts.push(format!("с {}", esc(since)));

@@ -318,12 +318,16 @@ fn the_warning_before_a_backup_in_both_languages() {
             n.contains("&lt;b&amp;&gt;") && n.contains("23:00") && n.contains("• x"),
             "{n}"
         );
-        let c = (t.users_client)("<ivan>", Some(3), "2026-01-05 09:14", 812);
+        let c = (t.users_client)("<ivan>", Some(3), None, "2026-01-05 09:14", 812);
         assert!(
             c.contains("&lt;ivan&gt;") && c.contains("812") && c.contains('3'),
             "{c}"
         );
-        assert!(!(t.users_client)("x", None, "", 1).contains("()"));
+        assert!(!(t.users_client)("x", None, None, "", 1).contains("()"));
+        // A session's state is named in each language.
+        let left = (t.users_client)("x", Some(4), Some("disconnected"), "", 1);
+        let word = if t.code == "ru" { "отключён" } else { "disconnected" };
+        assert!(left.contains(&format!(", {word}")), "{left}");
         assert!((t.users_cannot)("<e>").contains("&lt;e&gt;"));
     }
 }

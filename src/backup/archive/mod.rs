@@ -336,6 +336,37 @@ impl Out {
         Ok(())
     }
 
+    /// Copy the rest of `from` (from its position) to the end of the
+    /// output inside the kernel ([`crate::platform::copy_range`]), `step`
+    /// bytes at a time with `each(n)` after each step. `Ok(None)` with
+    /// nothing copied where the OS cannot; else the bytes copied.
+    pub(super) fn copy_from(
+        &mut self,
+        from: &File,
+        step: u64,
+        each: &mut dyn FnMut(u64) -> Result<(), ArchiveError>,
+    ) -> Result<Option<u64>, ArchiveError> {
+        self.w
+            .flush()
+            .map_err(|e| write_err(&self.path, e, self.pos))?;
+        let mut copied = 0u64;
+        loop {
+            let n = match crate::platform::copy_range(from, self.w.get_ref(), step) {
+                Ok(n) => n,
+                Err(e) if copied == 0 && e.kind() == io::ErrorKind::Unsupported => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(write_err(&self.path, e, self.pos)),
+            };
+            if n == 0 {
+                return Ok(Some(copied));
+            }
+            copied += n;
+            self.pos += n;
+            each(n)?;
+        }
+    }
+
     /// Overwrite bytes at `at` (already written), then return to the end.
     pub(super) fn patch(&mut self, at: u64, b: &[u8]) -> Result<(), ArchiveError> {
         let end = self.pos;

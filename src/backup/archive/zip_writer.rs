@@ -457,6 +457,69 @@ impl Pipe {
     }
 
     /// Store the entry: the sample as read, then the rest copied.
+    /// The rest of an unencrypted stored entry copied file to file by the
+    /// OS ([`Out::copy_from`]) while a second reader checksums the same
+    /// bytes: they cross our memory once, not twice (a 1 GiB `.dt` packs
+    /// at the speed of `cp`). `false`, nothing done, where the OS cannot.
+    fn store_in_kernel(
+        flow: &mut Flow,
+        out: &mut Out,
+        ticker: &mut Ticker,
+        cancel: &Cancel,
+    ) -> Result<bool, ArchiveError> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        const STEP: u64 = 8 << 20;
+        let path = &flow.src.path;
+        let mut again = File::open(path).map_err(|e| read_err(path, e))?;
+        std::io::Seek::seek(&mut again, std::io::SeekFrom::Start(flow.read))
+            .map_err(|e| read_err(path, e))?;
+        let background = crate::platform::this_thread_is_background();
+        let stop = AtomicBool::new(false);
+        let (copied, summed) = std::thread::scope(|s| {
+            let summer = s.spawn(|| {
+                crate::platform::background_like(background);
+                let mut crc = crc32fast::Hasher::new();
+                let mut buf = vec![0u8; CHUNK];
+                let mut total = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let n = read_full(&mut again, &mut buf).map_err(|e| read_err(path, e))?;
+                    crc.update(&buf[..n]);
+                    total += n as u64;
+                    if n < CHUNK {
+                        break;
+                    }
+                }
+                Ok::<_, ArchiveError>((total, crc))
+            });
+            let copied = out.copy_from(&flow.f, STEP, &mut |n| {
+                ticker.add(n);
+                Ok(cancel.check()?)
+            });
+            if !matches!(copied, Ok(Some(_))) {
+                stop.store(true, Ordering::Relaxed);
+            }
+            let summed = summer.join().unwrap_or_else(|_| {
+                Err(ArchiveError::Compress("the checksum thread panicked".into()))
+            });
+            (copied, summed)
+        });
+        let Some(copied) = copied? else {
+            return Ok(false);
+        };
+        let (summed, crc) = summed?;
+        if summed != copied {
+            return Err(ArchiveError::Changed {
+                path: path.clone(),
+                expected: flow.read + copied,
+                got: flow.read + summed,
+            });
+        }
+        flow.read += copied;
+        flow.crc.combine(&crc);
+        flow.sent_last = true;
+        Ok(true)
+    }
+
     fn store(
         &mut self,
         flow: &mut Flow,
@@ -473,6 +536,9 @@ impl Pipe {
             self.pool.push(d.data);
         }
         if flow.sent_last {
+            return Ok(());
+        }
+        if flow.sealing.is_none() && Self::store_in_kernel(flow, out, ticker, cancel)? {
             return Ok(());
         }
         // A reader thread reads and checksums while this one writes.

@@ -22,7 +22,10 @@ use windows_sys::Win32::Security::{
     GetTokenInformation, LookupAccountSidW, PSID, SID_NAME_USE, TOKEN_QUERY, TOKEN_USER, TokenUser,
 };
 use windows_sys::Win32::System::Registry::{HKEY_LOCAL_MACHINE, RRF_RT_REG_SZ, RegGetValueW};
-use windows_sys::Win32::System::RemoteDesktop::ProcessIdToSessionId;
+use windows_sys::Win32::System::RemoteDesktop::{
+    ProcessIdToSessionId, WTS_CURRENT_SERVER_HANDLE, WTSConnectState, WTSFreeMemory,
+    WTSQuerySessionInformationW,
+};
 use windows_sys::Win32::System::Threading::{
     GetCurrentProcess, GetProcessTimes, OpenProcess, OpenProcessToken,
     PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_TERMINATE, TerminateProcess,
@@ -177,6 +180,7 @@ fn fill(p: &mut ProcessFacts) {
     // SAFETY: a valid out-pointer.
     if unsafe { ProcessIdToSessionId(p.pid, &mut session) } != 0 {
         p.session = Some(session);
+        p.session_state = session_state(session).map(super::session_state_word);
     }
     // SAFETY: plain call; a null handle means no access.
     let h = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, p.pid) };
@@ -190,6 +194,32 @@ fn fill(p: &mut ProcessFacts) {
         p.user = Some(user);
         p.profile_dir = profile_dir(&sid);
     }
+}
+
+/// The session's `WTS_CONNECTSTATE_CLASS` (`WTSConnectState` answers one
+/// `i32`).
+fn session_state(session: u32) -> Option<i32> {
+    let mut buf: windows_sys::core::PWSTR = std::ptr::null_mut();
+    let mut len = 0u32;
+    // SAFETY: valid out-pointers; the buffer is freed with WTSFreeMemory.
+    let ok = unsafe {
+        WTSQuerySessionInformationW(
+            WTS_CURRENT_SERVER_HANDLE,
+            session,
+            WTSConnectState,
+            &mut buf,
+            &mut len,
+        )
+    };
+    if ok == 0 || buf.is_null() {
+        return None;
+    }
+    // SAFETY: the API returned `len` bytes at `buf`; read unaligned.
+    let state = (len as usize >= std::mem::size_of::<i32>())
+        .then(|| unsafe { std::ptr::read_unaligned(buf.cast::<i32>()) });
+    // SAFETY: `buf` came from the WTS API.
+    unsafe { WTSFreeMemory(buf.cast()) };
+    state
 }
 
 fn start_time(h: &Handle) -> Option<SystemTime> {

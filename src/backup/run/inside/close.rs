@@ -115,6 +115,7 @@ mod tests {
             program: "1cv8c".into(),
             user: Some(user.into()),
             session: None,
+            session_state: None,
             since: None,
             base: None,
             listed_as: None,
