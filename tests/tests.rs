@@ -35,8 +35,8 @@ mod suite {
     mod telegram_bot;
     mod telegram_props;
     mod users;
-    mod users_warn;
     mod users_lock;
+    mod users_warn;
     mod web_access;
     mod web_browser;
 }

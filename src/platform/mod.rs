@@ -14,11 +14,11 @@ use std::path::Path;
 
 mod processes;
 mod session_message;
-pub use session_message::{HAS_SESSION_MESSAGES, WtsMessage, send_session_message};
 pub use processes::{
     CommandLine, ProcessFacts, ShareOpen, ancestors, is_elevated, may_terminate, processes,
     share_opens, terminate,
 };
+pub use session_message::{HAS_SESSION_MESSAGES, WtsMessage, send_session_message};
 
 #[cfg(unix)]
 #[path = "unix.rs"]

@@ -146,7 +146,10 @@ mod tests {
     fn session_states_are_named_as_wts_numbers_them() {
         // WTSActive, WTSConnected, WTSDisconnected, WTSIdle, WTSListen.
         let words: Vec<_> = [0, 1, 4, 5, 6].map(session_state_word).into();
-        assert_eq!(words, ["active", "connected", "disconnected", "idle", "other"]);
+        assert_eq!(
+            words,
+            ["active", "connected", "disconnected", "idle", "other"]
+        );
     }
 
     #[test]

@@ -23,8 +23,8 @@ pub mod drill;
 pub mod format;
 pub mod handlers;
 pub mod notify;
-pub mod users;
 pub mod retry;
+pub mod users;
 pub mod views;
 
 use crate::agent::Agent;

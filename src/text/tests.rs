@@ -326,7 +326,11 @@ fn the_warning_before_a_backup_in_both_languages() {
         assert!(!(t.users_client)("x", None, None, "", 1).contains("()"));
         // A session's state is named in each language.
         let left = (t.users_client)("x", Some(4), Some("disconnected"), "", 1);
-        let word = if t.code == "ru" { "отключён" } else { "disconnected" };
+        let word = if t.code == "ru" {
+            "отключён"
+        } else {
+            "disconnected"
+        };
         assert!(left.contains(&format!(", {word}")), "{left}");
         assert!((t.users_cannot)("<e>").contains("&lt;e&gt;"));
     }

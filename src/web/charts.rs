@@ -221,9 +221,11 @@ pub async fn handler(
     visit: Visit,
     Query(q): Query<Params>,
 ) -> Response {
-    let p = match visit.full_page(agent.cfg.timezone.clone(), Nav::Charts, |p| p.t.charts_title) {
+    let p = match visit.full_page(agent.cfg.timezone.clone(), Nav::Charts, |p| {
+        p.t.charts_title
+    }) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let now = p.now;
     let range = Range::parse(q.range.as_deref());

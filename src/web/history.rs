@@ -312,9 +312,11 @@ pub async fn handler(
     visit: Visit,
     Query(q): Query<Params>,
 ) -> Response {
-    let p = match visit.full_page(agent.cfg.timezone.clone(), Nav::History, |p| p.t.anonymous_note) {
+    let p = match visit.full_page(agent.cfg.timezone.clone(), Nav::History, |p| {
+        p.t.anonymous_note
+    }) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let a = agent.clone();
     let model = tokio::task::spawn_blocking(move || {
@@ -360,9 +362,11 @@ pub async fn run_handler(
     visit: Visit,
     Path(id): Path<String>,
 ) -> Response {
-    let p = match visit.full_page(agent.cfg.timezone.clone(), Nav::History, |p| p.t.anonymous_note) {
+    let p = match visit.full_page(agent.cfg.timezone.clone(), Nav::History, |p| {
+        p.t.anonymous_note
+    }) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let Ok(id) = id.parse::<i64>() else {
         let (code, m) = refusal(&p, StatusCode::NOT_FOUND, p.t.no_such_run);

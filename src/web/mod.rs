@@ -149,14 +149,16 @@ impl Visit {
         tz: jiff::tz::TimeZone,
         nav: layout::Nav,
         title: impl Fn(&Page) -> &'static str,
-    ) -> Result<Page, Response> {
+    ) -> Result<Page, Box<Response>> {
         let p = self.page(jiff::Timestamp::now(), tz);
         if p.full() {
             return Ok(p);
         }
         let body = maud::html! { p.muted { (p.t.anonymous_note) } };
         let m = layout::layout(&p, nav, title(&p), body);
-        Err((axum::http::StatusCode::FORBIDDEN, html(self, m)).into_response())
+        Err(Box::new(
+            (axum::http::StatusCode::FORBIDDEN, html(self, m)).into_response(),
+        ))
     }
 }
 

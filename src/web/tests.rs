@@ -473,7 +473,8 @@ fn a_failed_run_page_explains_the_1c_error_and_quotes_its_log() {
     fin.error = Some("1C exited with code 1");
     fin.onec_exit_code = Some(1);
     fin.log_path = Some(&log);
-    let outcome = r#"{"policy":"close","closed":["ivan (pid 7)"],"inside_at_failure":"inside: ivan"}"#;
+    let outcome =
+        r#"{"policy":"close","closed":["ivan (pid 7)"],"inside_at_failure":"inside: ivan"}"#;
     fin.policy_outcome = Some(outcome);
     h.finish_run(id, &fin).unwrap();
     let m = history::load_run(&h, id, "ru").unwrap().unwrap();

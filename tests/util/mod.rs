@@ -531,6 +531,9 @@ pub fn walk_all(root: &Path) -> Vec<PathBuf> {
 
 /// The account this test runs as (the owner of stand-in 1C clients).
 pub fn whoami() -> String {
-    let out = std::process::Command::new("id").arg("-un").output().unwrap();
+    let out = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }

@@ -499,7 +499,9 @@ impl Pipe {
                 stop.store(true, Ordering::Relaxed);
             }
             let summed = summer.join().unwrap_or_else(|_| {
-                Err(ArchiveError::Compress("the checksum thread panicked".into()))
+                Err(ArchiveError::Compress(
+                    "the checksum thread panicked".into(),
+                ))
             });
             (copied, summed)
         });
