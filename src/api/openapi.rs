@@ -44,7 +44,8 @@ fn schemas() -> Value {
             "log_path": nullable("string"),
             "pid": {"type": "integer", "minimum": 0},
             "key_id": nullable("string"),
-            "policy_outcome": nullable("string")
+            "policy_outcome": nullable("string"),
+            "stages": nullable("string")
         }), &["id", "base", "trigger", "started", "status", "method", "pid"]),
         "Running": check(json!({
             "base": {"type": "string"},

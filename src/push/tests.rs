@@ -315,6 +315,7 @@ fn finished(status: RunStatus, method: &str, error: Option<&str>) -> FinishedRun
             pid: 1,
             key_id: None,
             policy_outcome: None,
+            stages: None,
         }),
         local: None,
     }

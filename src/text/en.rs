@@ -478,6 +478,7 @@ pub static WEB: super::web::Web = super::web::Web {
     run_error: "Error",
     run_explained: "What it means",
     run_users: "Users inside 1C",
+    run_stages: "Stages",
     run_log_lines: "Key lines of the 1C log",
     run_verification: "Verification",
     run_verified: "the archive was verified before it was published; its checksum is recorded",

@@ -496,6 +496,7 @@ pub static WEB: super::web::Web = super::web::Web {
     run_error: "Ошибка",
     run_explained: "Что это значит",
     run_users: "Пользователи в 1С",
+    run_stages: "Этапы",
     run_log_lines: "Главное из журнала 1С",
     run_verification: "Проверка",
     run_verified: "архив проверен перед публикацией, контрольная сумма записана",

@@ -98,6 +98,8 @@ pub struct Web {
     pub run_explained: &'static str,
     /// What the users-inside policy did in the run.
     pub run_users: &'static str,
+    /// Each stage of the run with how long it took.
+    pub run_stages: &'static str,
     pub run_log_lines: &'static str,
     pub run_verification: &'static str,
     /// The archive's SHA-256 was recorded after it was verified.

@@ -203,6 +203,8 @@ pub struct RunModel {
     pub copies: Vec<String>,
     /// What the users-inside policy did (waited, locked, closed whom).
     pub users: Option<String>,
+    /// Each stage with its milliseconds, in order.
+    pub stages: Vec<(String, u64)>,
 }
 
 /// One run's page.
@@ -222,6 +224,16 @@ pub fn render_run(p: &Page, m: &RunModel) -> Markup {
                 dt { (t.run_started) } dd { (p.local(secs(&r.started))) }
                 @if let Some(f) = &r.finished { dt { (t.run_finished) } dd { (p.local(secs(f))) } }
                 @if let Some(ms) = r.duration_ms { dt { (t.col_duration) } dd { (p.units.duration(ms as f64 / 1000.0)) } }
+                @if !m.stages.is_empty() {
+                    dt { (t.run_stages) }
+                    dd {
+                        @for (i, (stage, ms)) in m.stages.iter().enumerate() {
+                            @if i > 0 { " · " }
+                            ((crate::text::texts(t.code).stage)(stage)) " "
+                            (p.units.duration(*ms as f64 / 1000.0))
+                        }
+                    }
+                }
                 @if let Some(b) = r.source_size { dt { (t.run_source_size) } dd { (p.bytes(b)) } }
                 @if let Some(a) = &r.archive_path {
                     dt { (t.run_archive) }
@@ -278,6 +290,11 @@ pub fn load_run(h: &History, id: i64, lang: &str) -> Result<Option<RunModel>, St
             .map(crate::onec::outlog::key_lines)
             .unwrap_or_default(),
         copies: h.copies_of_run(id).unwrap_or_default(),
+        stages: run
+            .stages
+            .as_deref()
+            .map(crate::backup::run::stages::parse)
+            .unwrap_or_default(),
         users: run
             .policy_outcome
             .as_deref()

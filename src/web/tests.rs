@@ -349,6 +349,7 @@ fn run(id: i64, base: &str, status: Status) -> Run {
         pid: 1,
         key_id: None,
         policy_outcome: None,
+        stages: None,
     }
 }
 
@@ -369,6 +370,7 @@ fn run_model(run: Run) -> RunModel {
         log_lines: vec![],
         copies: vec![],
         users: None,
+        stages: vec![],
     }
 }
 
@@ -503,6 +505,7 @@ fn a_failed_run_page_explains_the_1c_error_and_quotes_its_log() {
 fn a_good_run_page_shows_sizes_sha_and_verification() {
     let mut m = run_model(run(42, "buh", Status::Ok));
     m.copies = vec!["s3-main".into()];
+    m.stages = vec![("dumping".into(), 61_000), ("packing".into(), 2_500)];
     let html = history::render_run(&page(Viewer::Full), &m).into_string();
     for want in [
         "Запуск 42",
@@ -513,6 +516,8 @@ fn a_good_run_page_shows_sizes_sha_and_verification() {
         "архив проверен",
         "s3-main",
         "1 мин 35 с",
+        "Этапы",
+        "выгрузка 1С 1 мин 01 с · упаковка 3 с",
     ] {
         assert!(html.contains(want), "{want:?} missing in {html}");
     }

@@ -181,6 +181,21 @@ fn dump_with_designer_passes_real_syntax_and_keeps_the_password_secret() {
     );
     let hist = w.list_json();
     assert_eq!(hist[0]["onec_exit_code"], 0);
+    // Each stage is timed, in the order the run went through them.
+    let stages: Vec<(String, u64)> =
+        serde_json::from_str(hist[0]["stages"].as_str().unwrap()).unwrap();
+    let names: Vec<&str> = stages.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        names,
+        ["preparing", "dumping", "packing", "verifying", "publishing"],
+        "{stages:?}"
+    );
+    let total: u64 = stages.iter().map(|(_, ms)| ms).sum();
+    assert!(
+        total <= hist[0]["duration_ms"].as_u64().unwrap() + 50,
+        "{stages:?} vs {}",
+        hist[0]["duration_ms"]
+    );
     assert!(
         hist[0]["log_path"]
             .as_str()

@@ -63,6 +63,8 @@ pub struct Finish<'a> {
     pub key_id: Option<&'a str>,
     /// What the users-inside policy did, as JSON (`wait`, `lock`, `close`).
     pub policy_outcome: Option<&'a str>,
+    /// Each stage with its milliseconds, as JSON (`backup::run::stages`).
+    pub stages: Option<&'a str>,
 }
 
 impl<'a> Finish<'a> {
@@ -81,6 +83,7 @@ impl<'a> Finish<'a> {
             log_path: None,
             key_id: None,
             policy_outcome: None,
+            stages: None,
         }
     }
 }
@@ -114,6 +117,8 @@ pub struct Run {
     /// What the users-inside policy did (JSON: waited, locked/unlocked,
     /// whose sessions were closed, who was inside at the failure).
     pub policy_outcome: Option<String>,
+    /// Each stage with its milliseconds (JSON, `backup::run::stages`).
+    pub stages: Option<String>,
 }
 
 #[cfg(test)]
@@ -140,6 +145,7 @@ impl Run {
             pid: 1,
             key_id: None,
             policy_outcome: None,
+            stages: None,
         }
     }
 }
@@ -173,7 +179,7 @@ pub(super) fn path_text(p: &Path) -> String {
 
 pub(super) const RUN_COLUMNS: &str = r#"id, base, "trigger", started, finished, status, method,
     archive_path, archive_size, source_size, sha256, duration_ms, onec_exit_code, error,
-    fingerprint, log_path, pid, key_id, policy_outcome"#;
+    fingerprint, log_path, pid, key_id, policy_outcome, stages"#;
 
 pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
     Ok(Run {
@@ -200,6 +206,7 @@ pub(super) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
         pid: row.get(16)?,
         key_id: row.get(17)?,
         policy_outcome: row.get(18)?,
+        stages: row.get(19)?,
     })
 }
 
@@ -231,7 +238,7 @@ impl History {
             "UPDATE runs SET finished = ?2, status = ?3, archive_path = ?4, archive_size = ?5,
                 source_size = ?6, sha256 = ?7, duration_ms = ?8, onec_exit_code = ?9,
                 error = ?10, fingerprint = ?11, log_path = ?12, key_id = ?13,
-                policy_outcome = ?14
+                policy_outcome = ?14, stages = ?15
              WHERE id = ?1 RETURNING {RUN_COLUMNS}"
         );
         let run = self.conn.query_row(
@@ -251,6 +258,7 @@ impl History {
                 f.log_path.map(path_text),
                 f.key_id,
                 f.policy_outcome,
+                f.stages,
             ],
             run_from_row,
         )?;

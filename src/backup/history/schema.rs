@@ -145,6 +145,10 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE runs ADD COLUMN policy_outcome TEXT;
     "#,
+    // 8: how long each stage of a run took (JSON: `[["dumping", ms], …]`).
+    r#"
+    ALTER TABLE runs ADD COLUMN stages TEXT;
+    "#,
 ];
 
 impl History {

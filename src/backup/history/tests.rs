@@ -130,6 +130,7 @@ fn start_finish_round_trip_with_every_field() {
                 log_path: Some(Path::new("/b/logs/run-1.log")),
                 key_id: Some("1a2b3c4d"),
                 policy_outcome: None,
+                stages: Some(r#"[["dumping",60000],["packing",2500]]"#),
             },
         )
         .unwrap();
@@ -157,6 +158,7 @@ fn start_finish_round_trip_with_every_field() {
             pid: 4242,
             key_id: Some("1a2b3c4d".into()),
             policy_outcome: None,
+            stages: Some(r#"[["dumping",60000],["packing",2500]]"#.into()),
         }
     );
     let json = serde_json::to_value(&run).unwrap();
@@ -630,6 +632,28 @@ fn a_version_3_database_gains_the_drills_table() {
         .record_drill(&new_drill("buh", &at, &at, DrillStatus::Ok))
         .unwrap();
     assert_eq!(h.last_drill("buh", None).unwrap(), Some(d));
+}
+
+/// A database made before stage timings (schema 7, with a run in it)
+/// gains the column; its old run has none, a new one keeps its stages.
+#[test]
+fn migration_8_adds_stage_timings_to_an_existing_history() {
+    let (_d, path) = temp_db();
+    drop(old_database(&path, 7));
+    let h = History::open(&path).unwrap();
+    assert_eq!(h.schema_version().unwrap(), 8);
+    assert_eq!(h.last_run("buh").unwrap().unwrap().stages, None);
+    let started = ts("2024-02-01T00:00:00Z");
+    let id = h.start_run(&new_run("buh", &started)).unwrap();
+    let finished = ts("2024-02-01T00:01:00Z");
+    let f = Finish {
+        stages: Some(r#"[["copying",1]]"#),
+        ..ok_finish(&finished)
+    };
+    assert_eq!(
+        h.finish_run(id, &f).unwrap().stages.as_deref(),
+        Some(r#"[["copying",1]]"#)
+    );
 }
 
 /// A file made before key ids existed (schema 2, with a run in it) gains

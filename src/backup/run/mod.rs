@@ -11,6 +11,7 @@ use super::lock;
 
 mod inside;
 mod recover;
+pub mod stages;
 use super::{crypt, fingerprint, naming, prune, verify};
 use crate::cancel::Cancel;
 use crate::config::{Base, Compress, Config, Method};
@@ -290,6 +291,16 @@ pub fn run(
     let base = req.base;
     let started_at = jiff::Timestamp::now();
     let clock = Instant::now();
+    // Every stage event, timed for the history.
+    let stage_times = stages::StageTimes::default();
+    let outer = events;
+    let mut timed = |e: Event| {
+        if let Event::Stage(s) = &e {
+            stage_times.enter(*s);
+        }
+        outer(e)
+    };
+    let events: &mut dyn FnMut(Event) = &mut timed;
     let new_run = NewRun {
         base: &base.name,
         trigger: req.trigger,
@@ -381,6 +392,7 @@ pub fn run(
         )
     });
     let finished = jiff::Timestamp::now();
+    let stages_json = stage_times.json(Instant::now());
     let words = users.words();
     let users_note = (!words.is_empty()).then_some(words);
     let users_json = users.json();
@@ -399,6 +411,7 @@ pub fn run(
                 log_path: log_path.as_deref(),
                 key_id: done.key_id.as_deref(),
                 policy_outcome: users_json.as_deref(),
+                stages: Some(&stages_json),
                 ..Finish::new(Status::Ok, &finished)
             };
             let record = history.finish_run(run_id, &finish).map_err(setup)?;
@@ -450,6 +463,7 @@ pub fn run(
             }
             let finish = Finish {
                 policy_outcome: users_json.as_deref(),
+                stages: Some(&stages_json),
                 ..failed_finish(
                     Status::Interrupted,
                     &finished,
@@ -486,6 +500,7 @@ pub fn run(
             let users_json = users.json();
             let finish = Finish {
                 policy_outcome: users_json.as_deref(),
+                stages: Some(&stages_json),
                 ..failed_finish(
                     Status::Failed,
                     &finished,
