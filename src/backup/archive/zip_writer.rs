@@ -456,7 +456,6 @@ impl Pipe {
         }
     }
 
-    /// Store the entry: the sample as read, then the rest copied.
     /// The rest of an unencrypted stored entry copied file to file by the
     /// OS ([`Out::copy_from`]) while a second reader checksums the same
     /// bytes: they cross our memory once, not twice (a 1 GiB `.dt` packs
@@ -522,6 +521,7 @@ impl Pipe {
         Ok(true)
     }
 
+    /// Store the entry: the sample as read, then the rest copied.
     fn store(
         &mut self,
         flow: &mut Flow,
