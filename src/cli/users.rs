@@ -104,7 +104,7 @@ fn print_clients(clients: &[&Client], tz: &jiff::tz::TimeZone) {
             })
             .unwrap_or_else(|| "-".into());
         let session = match (c.session, c.session_state) {
-            (Some(s), Some(state)) => format!("{s} ({state})"),
+            (Some(s), Some(state)) => format!("{s} ({})", state.as_str()),
             (Some(s), None) => s.to_string(),
             (None, _) => "-".into(),
         };

@@ -46,7 +46,7 @@ pub struct Client {
     /// Windows: the RDP / console session id; Linux: the login session.
     pub session: Option<u32>,
     /// Windows: that session's state (`active`, `disconnected`, …).
-    pub session_state: Option<&'static str>,
+    pub session_state: Option<platform::SessionState>,
     /// When the process started (RFC 3339 in JSON).
     #[serde(serialize_with = "timestamp_text")]
     pub since: Option<jiff::Timestamp>,
@@ -306,7 +306,7 @@ pub fn inside<'a>(clients: &'a [Client], base: &Path) -> (Vec<&'a Client>, Vec<&
 pub fn describe(c: &Client, tz: &jiff::tz::TimeZone) -> String {
     let mut parts = vec![format!("pid {}", c.pid)];
     match (c.session, c.session_state) {
-        (Some(s), Some(state)) => parts.push(format!("session {s}, {state}")),
+        (Some(s), Some(state)) => parts.push(format!("session {s}, {}", state.as_str())),
         (Some(s), None) => parts.push(format!("session {s}")),
         _ => {}
     }
@@ -657,7 +657,7 @@ mod tests {
         );
         // A Windows client left in a closed RDP window says so.
         let mut left = ours[0].clone();
-        left.session_state = Some("disconnected");
+        left.session_state = Some(platform::SessionState::Disconnected);
         assert_eq!(
             describe(&left, &tz),
             "buh (pid 10, session 2, disconnected, since 1970-01-01 00:00)"

@@ -15,8 +15,8 @@ use std::path::Path;
 mod processes;
 mod session_message;
 pub use processes::{
-    CommandLine, ProcessFacts, ShareOpen, ancestors, is_elevated, may_terminate, processes,
-    share_opens, terminate,
+    CommandLine, ProcessFacts, SessionState, ShareOpen, ancestors, is_elevated, may_terminate,
+    processes, share_opens, state_from_wts, terminate,
 };
 pub use session_message::{HAS_SESSION_MESSAGES, WtsMessage, send_session_message};
 

@@ -41,27 +41,49 @@ pub struct ProcessFacts {
     /// Windows: the (RDP or console) session id; Linux: the audit login
     /// session, when the kernel keeps one.
     pub session: Option<u32>,
-    /// Windows: that session's state (`active`, `disconnected`, `idle`,
-    /// `connected`, `other`; see [`session_state_word`]); `None` on Linux,
-    /// whose login sessions have none.
-    pub session_state: Option<&'static str>,
+    /// Windows: that session's state; `None` on Linux, whose login
+    /// sessions have none.
+    pub session_state: Option<SessionState>,
     pub started: Option<SystemTime>,
     pub command_line: Option<CommandLine>,
     /// The owner's profile (home) folder.
     pub profile_dir: Option<PathBuf>,
 }
 
-/// The word for a Windows session's `WTS_CONNECTSTATE_CLASS`: a user who
-/// closed the RDP window without logging off is `disconnected` (their 1C
-/// still holds the base).
-#[cfg_attr(unix, allow(dead_code))]
-pub fn session_state_word(state: i32) -> &'static str {
+/// The state of a login session. A closed set, safe as a label value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionState {
+    Active,
+    /// A user closed the RDP window without logging off: their programs
+    /// (1C among them) still run.
+    Disconnected,
+    Idle,
+    /// Connected to a station but not logged on yet.
+    Connected,
+    Other,
+}
+
+impl SessionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Active => "active",
+            SessionState::Disconnected => "disconnected",
+            SessionState::Idle => "idle",
+            SessionState::Connected => "connected",
+            SessionState::Other => "other",
+        }
+    }
+}
+
+/// The state of a Windows session from its `WTS_CONNECTSTATE_CLASS`.
+pub fn state_from_wts(state: i32) -> SessionState {
     match state {
-        0 => "active",
-        1 => "connected",
-        4 => "disconnected",
-        5 => "idle",
-        _ => "other",
+        0 => SessionState::Active,
+        1 => SessionState::Connected,
+        4 => SessionState::Disconnected,
+        5 => SessionState::Idle,
+        _ => SessionState::Other,
     }
 }
 
@@ -145,7 +167,7 @@ mod tests {
     #[test]
     fn session_states_are_named_as_wts_numbers_them() {
         // WTSActive, WTSConnected, WTSDisconnected, WTSIdle, WTSListen.
-        let words: Vec<_> = [0, 1, 4, 5, 6].map(session_state_word).into();
+        let words: Vec<_> = [0, 1, 4, 5, 6].map(|n| state_from_wts(n).as_str()).into();
         assert_eq!(
             words,
             ["active", "connected", "disconnected", "idle", "other"]

@@ -42,7 +42,7 @@ pub fn client_lines(
             (t.users_client)(
                 c.user.as_deref().unwrap_or(t.unknown),
                 c.session,
-                c.session_state,
+                c.session_state.map(|s| s.as_str()),
                 &since,
                 c.pid,
             )
@@ -186,7 +186,7 @@ mod tests {
         ];
         let unknown = client(900, "anna", None, None);
         let mut left = client(901, "olga", Some(5), Some("/c"));
-        left.session_state = Some("disconnected");
+        left.session_state = Some(crate::platform::SessionState::Disconnected);
         let other = users_text(&RU, &[], &[], &[&left], &tz);
         assert!(
             other.contains("<b>olga</b> (pid 901, сеанс 5, отключён, с 2026-01-05 09:14)"),

@@ -40,29 +40,8 @@ impl SessionKind {
     }
 }
 
-/// Session state. A closed set, safe as a label value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SessionState {
-    Active,
-    Disconnected,
-    Idle,
-    /// Connected to a station but not logged on yet.
-    Connected,
-    Other,
-}
-
-impl SessionState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionState::Active => "active",
-            SessionState::Disconnected => "disconnected",
-            SessionState::Idle => "idle",
-            SessionState::Connected => "connected",
-            SessionState::Other => "other",
-        }
-    }
-}
+/// Session state (defined beside the process table, which reads it too).
+pub use crate::platform::{SessionState, state_from_wts};
 
 /// One logged-in session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -140,17 +119,6 @@ pub fn classify_windows(station: &str, protocol: u16) -> SessionKind {
         SessionKind::Console
     } else {
         SessionKind::Other
-    }
-}
-
-/// State of a Windows session from `WTS_CONNECTSTATE_CLASS`.
-pub fn state_from_wts(state: i32) -> SessionState {
-    match state {
-        0 => SessionState::Active,
-        1 => SessionState::Connected,
-        4 => SessionState::Disconnected,
-        5 => SessionState::Idle,
-        _ => SessionState::Other,
     }
 }
 

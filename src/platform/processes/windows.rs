@@ -180,7 +180,7 @@ fn fill(p: &mut ProcessFacts) {
     // SAFETY: a valid out-pointer.
     if unsafe { ProcessIdToSessionId(p.pid, &mut session) } != 0 {
         p.session = Some(session);
-        p.session_state = session_state(session).map(super::session_state_word);
+        p.session_state = session_state(session).map(super::state_from_wts);
     }
     // SAFETY: plain call; a null handle means no access.
     let h = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, p.pid) };
