@@ -58,15 +58,7 @@ pub struct Agent {
 
 impl Agent {
     pub fn new(cfg: Arc<Config>) -> Arc<Agent> {
-        let sampler = Sampler::start(MetricsOptions {
-            backup_dir: cfg.backup_dir.clone(),
-            bases: cfg
-                .bases
-                .iter()
-                .map(|b| (b.name.clone(), b.path.clone()))
-                .collect(),
-            ..MetricsOptions::default()
-        });
+        let sampler = Sampler::start(MetricsOptions::of(&cfg));
         let jobs = Jobs::new(cfg.clone());
         Arc::new(Agent {
             backups: BackupCache::new(cfg.clone(), jobs.clone()),

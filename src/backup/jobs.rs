@@ -218,23 +218,6 @@ impl Jobs {
         })
     }
 
-    /// [`Jobs::start`] for callers outside the async runtime.
-    pub fn start_blocking(
-        &self,
-        base: Option<&str>,
-        trigger: Trigger,
-        force: bool,
-    ) -> Result<Started, StartError> {
-        let opts = StartOptions {
-            force,
-            users_policy: None,
-        };
-        self.spawn(base, trigger, opts).map(|(base, id)| Started {
-            base,
-            run_id: id.blocking_recv().ok().flatten(),
-        })
-    }
-
     /// Check and register the run, then start its thread; the receiver
     /// gets the history id as soon as the run is recorded. No file or
     /// database work happens under the running-jobs lock.
@@ -434,21 +417,25 @@ fn run_one(
 mod tests {
     use super::*;
     use crate::backup::history::Status;
-    use crate::config::{LoadOptions, load};
+    use crate::config::testing::config_in;
     use crate::onec::generate::{CdFormat, generate_1cd};
 
     fn world() -> (tempfile::TempDir, Arc<Config>) {
         let dir = tempfile::tempdir().unwrap();
-        let base = dir.path().join("buh");
-        std::fs::create_dir_all(&base).unwrap();
-        generate_1cd(&base.join("1Cv8.1CD"), CdFormat::V8_3_8, 64, 3).unwrap();
-        let env = [
-            ("ONEC_BASE_PATH", base.display().to_string()),
-            ("BACKUP_DIR", dir.path().join("b").display().to_string()),
-            ("BACKUP_METHOD", "copy".to_string()),
-        ];
-        let cfg = load(&LoadOptions::only_env(env)).unwrap();
+        let cfg = config_in(dir.path(), &[("BACKUP_METHOD", "copy")]);
+        generate_1cd(&cfg.bases[0].path.join("1Cv8.1CD"), CdFormat::V8_3_8, 64, 3).unwrap();
         (dir, Arc::new(cfg))
+    }
+
+    /// [`Jobs::start`] from a test's thread, outside any async runtime.
+    fn start_blocking(
+        jobs: &Jobs,
+        base: Option<&str>,
+        trigger: Trigger,
+    ) -> Result<Started, StartError> {
+        let (base, id) = jobs.spawn(base, trigger, StartOptions::default())?;
+        let run_id = id.blocking_recv().ok().flatten();
+        Ok(Started { base, run_id })
     }
 
     #[test]
@@ -456,7 +443,7 @@ mod tests {
         let (_dir, cfg) = world();
         let jobs = Jobs::new(cfg);
         let mut rx = jobs.subscribe();
-        let started = jobs.start_blocking(None, Trigger::Api, false).unwrap();
+        let started = start_blocking(&jobs, None, Trigger::Api).unwrap();
         assert!(started.run_id.is_some());
         jobs.shutdown(Duration::from_secs(30), &|| {});
         let mut stages = Vec::new();
@@ -477,7 +464,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            jobs.start_blocking(None, Trigger::Api, false),
+            start_blocking(&jobs, None, Trigger::Api),
             Err(StartError::ShuttingDown)
         ));
     }
@@ -487,7 +474,7 @@ mod tests {
         let (_dir, cfg) = world();
         let jobs = Jobs::new(cfg);
         assert!(matches!(
-            jobs.start_blocking(Some("nope"), Trigger::Telegram, false),
+            start_blocking(&jobs, Some("nope"), Trigger::Telegram),
             Err(StartError::NoSuchBase(_))
         ));
     }

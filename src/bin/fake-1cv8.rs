@@ -108,22 +108,37 @@ fn main() {
         .file_stem()
         .map(|s| s.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    let code = if stem == "ibcmd" || args.first().is_some_and(|a| a == "infobase") {
+    let first = args.first().map(String::as_str).unwrap_or_default();
+    let code = if stem == "ibcmd" || first == "infobase" {
         ibcmd(&args, &settings)
-    } else if args
-        .first()
-        .is_some_and(|a| a.eq_ignore_ascii_case("CREATEINFOBASE"))
-    {
-        create_infobase(&args[1..], &settings)
-    } else if args
-        .first()
-        .is_some_and(|a| a.eq_ignore_ascii_case("ENTERPRISE"))
-    {
-        enterprise(&args[1..], &settings)
+    } else if first.eq_ignore_ascii_case("CREATEINFOBASE") {
+        let Some(conn) = args.get(1) else {
+            eprintln!("1cv8: CREATEINFOBASE needs a connection string");
+            std::process::exit(1);
+        };
+        with_options(parse_options(args[2..].iter()), |o| {
+            create_infobase(conn, o, &settings)
+        })
+    } else if first.eq_ignore_ascii_case("ENTERPRISE") {
+        with_options(parse_options(args[1..].iter()), |o| {
+            enterprise(o, &settings)
+        })
     } else {
-        designer(&args, &settings)
+        with_options(parse_designer(&args), |o| designer(o, &settings))
     };
     std::process::exit(code);
+}
+
+/// Runs a mode with its parsed `/Option`s, or exits 1 (the complaint on
+/// stderr) for options it cannot parse.
+fn with_options(parsed: Result<Opts, String>, mode: impl FnOnce(Opts) -> i32) -> i32 {
+    match parsed {
+        Ok(opts) => mode(opts),
+        Err(msg) => {
+            eprintln!("1cv8: {msg}");
+            1
+        }
+    }
 }
 
 /// Environment variables, falling back to `fake-1c.env` beside the exe.
@@ -250,7 +265,10 @@ const DESIGNER_OPTIONS: &[(&str, bool)] = &[
     ("C", true),
 ];
 
-fn parse_designer(args: &[String]) -> Result<HashMap<&'static str, String>, String> {
+/// The `/Option`s of a command line by their names in `DESIGNER_OPTIONS`.
+type Opts = HashMap<&'static str, String>;
+
+fn parse_designer(args: &[String]) -> Result<Opts, String> {
     let mut it = args.iter();
     match it.next() {
         Some(mode) if mode.eq_ignore_ascii_case("DESIGNER") => {}
@@ -265,9 +283,7 @@ fn parse_designer(args: &[String]) -> Result<HashMap<&'static str, String>, Stri
 }
 
 /// `/Option`s to the end of the arguments.
-fn parse_options<'a>(
-    mut it: impl Iterator<Item = &'a String>,
-) -> Result<HashMap<&'static str, String>, String> {
+fn parse_options<'a>(mut it: impl Iterator<Item = &'a String>) -> Result<Opts, String> {
     let mut opts = HashMap::new();
     while let Some(arg) = it.next() {
         let Some(body) = arg.strip_prefix('/') else {
@@ -304,20 +320,18 @@ fn strip_quotes(s: &str) -> String {
     s.strip_suffix('"').unwrap_or(s).to_string()
 }
 
-fn designer(args: &[String], s: &Settings) -> i32 {
-    let opts = match parse_designer(args) {
-        Ok(o) => o,
-        Err(msg) => {
-            eprintln!("1cv8: {msg}");
-            return 1;
-        }
-    };
-    let out = opts.get("Out").map(PathBuf::from);
+/// Writes `lines` to the `/Out` log when one was given; returns `code`.
+fn logged(opts: &Opts, lines: &[&str], code: i32) -> i32 {
+    if let Some(out) = opts.get("Out") {
+        write_cp1251(Path::new(out), lines);
+    }
+    code
+}
+
+fn designer(opts: Opts, s: &Settings) -> i32 {
     let result = opts.get("DumpResult").map(PathBuf::from);
     let finish = |lines: &[&str], dump_result: i32, code: i32| {
-        if let Some(out) = &out {
-            write_cp1251(out, lines);
-        }
+        logged(&opts, lines, 0);
         if let Some(result) = &result
             && let Err(e) = fs::write(result, dump_result.to_string())
         {
@@ -387,25 +401,8 @@ fn designer(args: &[String], s: &Settings) -> i32 {
 const FRESH_PAGES: u32 = 3;
 
 /// `CREATEINFOBASE File="<dir>";[...] [/Out <log>] [...]`.
-fn create_infobase(args: &[String], s: &Settings) -> i32 {
-    let Some(conn) = args.first() else {
-        eprintln!("1cv8: CREATEINFOBASE needs a connection string");
-        return 1;
-    };
-    let opts = match parse_options(args[1..].iter()) {
-        Ok(o) => o,
-        Err(msg) => {
-            eprintln!("1cv8: {msg}");
-            return 1;
-        }
-    };
-    let out = opts.get("Out").map(PathBuf::from);
-    let finish = |lines: &[&str], code: i32| {
-        if let Some(out) = &out {
-            write_cp1251(out, lines);
-        }
-        code
-    };
+fn create_infobase(conn: &str, opts: Opts, s: &Settings) -> i32 {
+    let finish = |lines: &[&str], code: i32| logged(&opts, lines, code);
     let dir = conn.split(';').find_map(|part| {
         let (k, v) = part.split_once('=')?;
         k.trim()
@@ -577,19 +574,9 @@ fn busy_outcome(s: &Settings, uc: Option<&str>) -> Option<Result<Outcome, &'stat
 }
 
 /// `ENTERPRISE` (arguments after the mode).
-fn enterprise(args: &[String], s: &Settings) -> i32 {
-    let opts = match parse_options(args.iter()) {
-        Ok(o) => o,
-        Err(msg) => {
-            eprintln!("1cv8: {msg}");
-            return 1;
-        }
-    };
-    let out = opts.get("Out").map(PathBuf::from);
+fn enterprise(opts: Opts, s: &Settings) -> i32 {
     let finish = |lines: &[&str], code: i32| {
-        if let Some(out) = &out {
-            write_cp1251(out, lines);
-        }
+        logged(&opts, lines, code);
         for l in lines {
             if code == 0 {
                 println!("{l}");

@@ -29,15 +29,7 @@ pub struct Args {
 }
 
 pub fn run(cfg: &Config, args: &Args) -> Result<(), Failure> {
-    let mut collectors = Collectors::new(MetricsOptions {
-        backup_dir: cfg.backup_dir.clone(),
-        bases: cfg
-            .bases
-            .iter()
-            .map(|b| (b.name.clone(), b.path.clone()))
-            .collect(),
-        ..MetricsOptions::default()
-    });
+    let mut collectors = Collectors::new(MetricsOptions::of(cfg));
     let _ = collectors.collect();
     std::thread::sleep(CPU_WINDOW);
     let snap = collectors.collect();

@@ -94,6 +94,8 @@ mod resolve;
 pub mod sources;
 mod targets;
 #[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
 mod tests;
 mod value;
 

@@ -193,43 +193,9 @@ pub fn parse_yaml_partial(text: &str, file: &Path) -> (YamlDoc, Vec<Problem>) {
         }
     }
     walk_globals(&root, "", &mut doc, &mut problems, &origin);
-    if let Some(bases) = root.get("bases") {
-        match bases {
-            Value::Null => {}
-            Value::Sequence(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let mut base = parse_base(item, i, &mut problems, &origin);
-                    base.line = yaml_line(text, &format!("bases[{i}]"));
-                    doc.bases.push(base);
-                }
-            }
-            _ => problems.push(Problem::new(
-                origin("bases"),
-                short(bases),
-                "a list of bases (- name: …, path: …)",
-            )),
-        }
-    }
-    if let Some(targets) = root.get("offsite") {
-        match targets {
-            Value::Null => {}
-            Value::Sequence(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let mut t = parse_offsite(item, i, &mut problems, &origin);
-                    t.line = yaml_line(text, &format!("offsite[{i}]"));
-                    doc.offsite.push(t);
-                }
-            }
-            // Not shown: a target's mapping may hold its credentials.
-            _ => problems.push(Problem::new(
-                origin("offsite"),
-                if targets.is_mapping() {
-                    "(a mapping)"
-                } else {
-                    "(a single value)"
-                },
-                "a list of offsite targets (- name: …, url: …)",
-            )),
+    for (list, into) in [(&BASES, &mut doc.bases), (&OFFSITE, &mut doc.offsite)] {
+        if let Some(node) = root.get(list.name) {
+            *into = parse_list(node, list, text, &mut problems, &origin);
         }
     }
     (doc, problems)
@@ -321,25 +287,112 @@ fn sibling_names(prefix: &str) -> Vec<String> {
     names
 }
 
-fn parse_base(
+/// What a list of the YAML file (`bases:`, `offsite:`) holds.
+struct ListKind {
+    name: &'static str,
+    /// The item keys it knows.
+    keys: &'static [&'static str],
+    /// What a wrong list is told to be.
+    expected_list: &'static str,
+    /// What a wrong item is told to be.
+    expected_item: &'static str,
+    /// Whether a wrong list or item may be shown (a target's may hold its
+    /// credentials).
+    show_wrong: bool,
+    /// The field a key is kept under (`file_prefix` is `prefix`, …).
+    canonical: fn(&str) -> &str,
+    /// Keys whose wrongly-shaped value is not shown.
+    secret: fn(&str) -> bool,
+}
+
+static BASES: ListKind = ListKind {
+    name: "bases",
+    keys: BASE_KEYS,
+    expected_list: "a list of bases (- name: …, path: …)",
+    expected_item: "a mapping with at least name: and path:",
+    show_wrong: true,
+    canonical: |k| match k {
+        "file_prefix" => "prefix",
+        "user" => "uc",
+        "password" => "up",
+        other => other,
+    },
+    secret: |k| matches!(k, "up" | "lock_code"),
+};
+
+/// `offsite:` items: their fields by their `OFFSITE_KEYS` names (`bases:`
+/// as a comma-joined list).
+static OFFSITE: ListKind = ListKind {
+    name: "offsite",
+    keys: OFFSITE_KEYS,
+    expected_list: "a list of offsite targets (- name: …, url: …)",
+    expected_item: "a mapping with at least name: and url:",
+    show_wrong: false,
+    canonical: |k| k,
+    secret: |k| {
+        matches!(
+            k,
+            "password" | "secret_access_key" | "key_passphrase" | "url"
+        )
+    },
+};
+
+/// A `bases:` or `offsite:` list, each item with the line it starts on.
+fn parse_list(
+    node: &Value,
+    list: &ListKind,
+    text: &str,
+    problems: &mut Vec<Problem>,
+    origin: &dyn Fn(&str) -> Origin,
+) -> Vec<RawBase> {
+    match node {
+        Value::Null => Vec::new(),
+        Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let mut parsed = parse_item(item, i, list, problems, origin);
+                parsed.line = yaml_line(text, &format!("{}[{i}]", list.name));
+                parsed
+            })
+            .collect(),
+        _ => {
+            let shown = if list.show_wrong {
+                short(node)
+            } else if node.is_mapping() {
+                "(a mapping)".into()
+            } else {
+                "(a single value)".into()
+            };
+            problems.push(Problem::new(origin(list.name), shown, list.expected_list));
+            Vec::new()
+        }
+    }
+}
+
+/// One item of a list: its fields by their canonical names, `keep:` as
+/// `keep.<option>`. A secret's wrongly-shaped value is not shown.
+fn parse_item(
     item: &Value,
     i: usize,
+    list: &ListKind,
     problems: &mut Vec<Problem>,
     origin: &dyn Fn(&str) -> Origin,
 ) -> RawBase {
-    let mut base = RawBase {
+    let mut raw = RawBase {
         index: i,
         line: None,
         fields: BTreeMap::new(),
     };
-    let here = format!("bases[{i}]");
+    let here = format!("{}[{i}]", list.name);
     let Value::Mapping(map) = item else {
-        problems.push(Problem::new(
-            origin(&here),
-            short(item),
-            "a mapping with at least name: and path:",
-        ));
-        return base;
+        let shown = if list.show_wrong {
+            short(item)
+        } else {
+            "(not a mapping)".into()
+        };
+        problems.push(Problem::new(origin(&here), shown, list.expected_item));
+        return raw;
     };
     for (k, v) in map {
         let Some(name) = k.as_str() else {
@@ -348,22 +401,17 @@ fn parse_base(
         };
         let path = format!("{here}.{name}");
         if name == "keep" || name == "retention" {
-            parse_keep(v, &path, &mut base.fields, problems, origin);
+            parse_keep(v, &path, &mut raw.fields, problems, origin);
             continue;
         }
-        if !BASE_KEYS.contains(&name) {
+        if !list.keys.contains(&name) {
             problems.push(Problem::unknown(
                 origin(&path),
-                unknown_expected(name, BASE_KEYS),
+                unknown_expected(name, list.keys),
             ));
             continue;
         }
-        let canonical = match name {
-            "file_prefix" => "prefix",
-            "user" => "uc",
-            "password" => "up",
-            other => other,
-        };
+        let canonical = (list.canonical)(name);
         let as_key = if canonical == "compress" {
             "backup.compress"
         } else {
@@ -371,7 +419,7 @@ fn parse_base(
         };
         match scalar(v, as_key) {
             Ok(Some(value)) => {
-                base.fields.insert(
+                raw.fields.insert(
                     canonical.to_string(),
                     Raw {
                         value,
@@ -381,13 +429,16 @@ fn parse_base(
             }
             Ok(None) => {}
             Err(expected) => {
-                let secret = matches!(canonical, "up" | "lock_code");
-                let shown = if secret { "***".into() } else { short(v) };
+                let shown = if (list.secret)(canonical) {
+                    "***".into()
+                } else {
+                    short(v)
+                };
                 problems.push(Problem::new(origin(&path), shown, expected))
             }
         }
     }
-    base
+    raw
 }
 
 /// A `keep:` mapping of a base or target into `keep.<option>` fields.
@@ -434,70 +485,6 @@ fn parse_keep(
             "a mapping such as {daily: 7, monthly: 12}",
         )),
     }
-}
-
-/// One item of `offsite:`: its fields by their `OFFSITE_KEYS` names
-/// (`bases:` as a comma-joined list, `keep:` as `keep.<option>`). A
-/// secret's wrongly-shaped value is not shown.
-fn parse_offsite(
-    item: &Value,
-    i: usize,
-    problems: &mut Vec<Problem>,
-    origin: &dyn Fn(&str) -> Origin,
-) -> RawBase {
-    let mut t = RawBase {
-        index: i,
-        line: None,
-        fields: BTreeMap::new(),
-    };
-    let here = format!("offsite[{i}]");
-    let Value::Mapping(map) = item else {
-        problems.push(Problem::new(
-            origin(&here),
-            "(not a mapping)",
-            "a mapping with at least name: and url:",
-        ));
-        return t;
-    };
-    for (k, v) in map {
-        let Some(name) = k.as_str() else {
-            problems.push(Problem::new(origin(&here), short(k), "text keys"));
-            continue;
-        };
-        let path = format!("{here}.{name}");
-        if name == "keep" || name == "retention" {
-            parse_keep(v, &path, &mut t.fields, problems, origin);
-            continue;
-        }
-        if !OFFSITE_KEYS.contains(&name) {
-            problems.push(Problem::unknown(
-                origin(&path),
-                unknown_expected(name, OFFSITE_KEYS),
-            ));
-            continue;
-        }
-        match scalar(v, "") {
-            Ok(Some(value)) => {
-                t.fields.insert(
-                    name.to_string(),
-                    Raw {
-                        value,
-                        origin: origin(&path),
-                    },
-                );
-            }
-            Ok(None) => {}
-            Err(expected) => {
-                let secret = matches!(
-                    name,
-                    "password" | "secret_access_key" | "key_passphrase" | "url"
-                );
-                let shown = if secret { "***".into() } else { short(v) };
-                problems.push(Problem::new(origin(&path), shown, expected))
-            }
-        }
-    }
-    t
 }
 
 fn unknown_expected(name: &str, known: &[&str]) -> String {

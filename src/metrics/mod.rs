@@ -112,6 +112,21 @@ impl Default for MetricsOptions {
     }
 }
 
+impl MetricsOptions {
+    /// The defaults, with the configuration's backup folder and bases.
+    pub fn of(cfg: &crate::config::Config) -> Self {
+        MetricsOptions {
+            backup_dir: cfg.backup_dir.clone(),
+            bases: cfg
+                .bases
+                .iter()
+                .map(|b| (b.name.clone(), b.path.clone()))
+                .collect(),
+            ..MetricsOptions::default()
+        }
+    }
+}
+
 /// The collectors, in the order they run. Labels for
 /// `*_collector_success{collector}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

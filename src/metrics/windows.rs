@@ -12,16 +12,7 @@ pub(crate) fn ft(t: &FILETIME) -> u64 {
     (u64::from(t.dwHighDateTime) << 32) | u64::from(t.dwLowDateTime)
 }
 
-/// A NUL-terminated UTF-16 copy of `s`.
-pub(crate) fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain(std::iter::once(0)).collect()
-}
-
-/// The text of a UTF-16 buffer up to its first NUL.
-pub(crate) fn from_wide(buf: &[u16]) -> String {
-    let end = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
-    String::from_utf16_lossy(&buf[..end])
-}
+pub(crate) use crate::platform::win::{from_wide, wide};
 
 /// The error of a Win32 call that just failed (`GetLastError`).
 pub(crate) fn os_err(call: &'static str) -> MetricsError {

@@ -26,6 +26,8 @@ mod sys;
 #[cfg(windows)]
 #[path = "windows.rs"]
 mod sys;
+#[cfg(windows)]
+pub(crate) mod win;
 
 /// Space on the filesystem holding a path, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

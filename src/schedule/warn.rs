@@ -110,74 +110,76 @@ mod tests {
         last: true,
     };
 
+    /// Moscow on the run's day at `hms`.
+    fn at(hms: &str) -> String {
+        format!("2026-01-05T{hms}[Europe/Moscow]")
+    }
+
+    fn wait(hms: &str) -> WarnStep {
+        WarnStep::WaitUntil(ts(&at(hms)))
+    }
+
+    /// Each `(now, sent, expected)` of a run at 23:00 warned `minutes` before.
+    fn check(minutes: u32, cases: &[(&str, Sent, WarnStep)]) {
+        for (now, sent, want) in cases {
+            let now = if now.contains('T') {
+                now.to_string()
+            } else {
+                at(now)
+            };
+            assert_eq!(step(RUN, minutes, &now, *sent), *want, "at {now}");
+        }
+    }
+
     #[test]
     fn ten_minutes_then_one_minute_before_on_time() {
-        assert_eq!(
-            step(RUN, 10, "2026-01-05T22:00:00[Europe/Moscow]", NONE),
-            WarnStep::WaitUntil(ts("2026-01-05T22:50:00[Europe/Moscow]"))
-        );
-        assert_eq!(
-            step(RUN, 10, "2026-01-05T22:50:00[Europe/Moscow]", NONE),
-            send(10, false)
-        );
-        // A wake-up a little late still says 10 (rounded up).
-        assert_eq!(
-            step(RUN, 10, "2026-01-05T22:50:00.3[Europe/Moscow]", NONE),
-            send(10, false)
-        );
-        assert_eq!(
-            step(RUN, 10, "2026-01-05T22:50:01[Europe/Moscow]", FIRST),
-            WarnStep::WaitUntil(ts("2026-01-05T22:59:00[Europe/Moscow]"))
-        );
-        assert_eq!(
-            step(RUN, 10, "2026-01-05T22:59:00[Europe/Moscow]", FIRST),
-            send(1, true)
-        );
-        assert_eq!(
-            step(RUN, 10, "2026-01-05T22:59:30[Europe/Moscow]", BOTH),
-            WarnStep::Done
+        check(
+            10,
+            &[
+                ("22:00:00", NONE, wait("22:50:00")),
+                ("22:50:00", NONE, send(10, false)),
+                // A wake-up a little late still says 10 (rounded up).
+                ("22:50:00.3", NONE, send(10, false)),
+                ("22:50:01", FIRST, wait("22:59:00")),
+                ("22:59:00", FIRST, send(1, true)),
+                ("22:59:30", BOTH, WarnStep::Done),
+            ],
         );
     }
 
     #[test]
     fn off_past_and_one_minute_only() {
-        assert_eq!(
-            step(RUN, 0, "2026-01-05T22:55:00[Europe/Moscow]", NONE),
-            WarnStep::Done
-        );
+        check(0, &[("22:55:00", NONE, WarnStep::Done)]);
         // The run's own instant and later (a catch-up run): nothing.
-        assert_eq!(step(RUN, 10, RUN, NONE), WarnStep::Done);
-        assert_eq!(
-            step(RUN, 10, "2026-01-05T23:00:01[Europe/Moscow]", NONE),
-            WarnStep::Done
+        check(
+            10,
+            &[
+                (RUN, NONE, WarnStep::Done),
+                ("23:00:01", NONE, WarnStep::Done),
+            ],
         );
         // 1 minute: only the last warning.
-        assert_eq!(
-            step(RUN, 1, "2026-01-05T22:50:00[Europe/Moscow]", NONE),
-            WarnStep::WaitUntil(ts("2026-01-05T22:59:00[Europe/Moscow]"))
-        );
-        assert_eq!(
-            step(RUN, 1, "2026-01-05T22:59:10[Europe/Moscow]", NONE),
-            send(1, true)
+        check(
+            1,
+            &[
+                ("22:50:00", NONE, wait("22:59:00")),
+                ("22:59:10", NONE, send(1, true)),
+            ],
         );
     }
 
     #[test]
     fn started_inside_the_window_warns_once_with_the_minutes_left() {
-        // 6 min 30 s left: "in 7 minutes", never "in 10".
-        assert_eq!(
-            step(RUN, 10, "2026-01-05T22:53:30[Europe/Moscow]", NONE),
-            send(7, false)
-        );
-        // Under a minute left: only the last warning, not two at once.
-        assert_eq!(
-            step(RUN, 10, "2026-01-05T22:59:40[Europe/Moscow]", NONE),
-            send(1, true)
-        );
-        // 1 min 10 s left: the first says 2, the last follows at 22:59.
-        assert_eq!(
-            step(RUN, 10, "2026-01-05T22:58:50[Europe/Moscow]", NONE),
-            send(2, false)
+        check(
+            10,
+            &[
+                // 6 min 30 s left: "in 7 minutes", never "in 10".
+                ("22:53:30", NONE, send(7, false)),
+                // Under a minute left: only the last warning, not two at once.
+                ("22:59:40", NONE, send(1, true)),
+                // 1 min 10 s left: the first says 2, the last follows at 22:59.
+                ("22:58:50", NONE, send(2, false)),
+            ],
         );
     }
 

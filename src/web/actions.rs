@@ -84,6 +84,21 @@ fn no_base(c: &Ctx, name: &str) -> Response {
     page::refusal(c, StatusCode::NOT_FOUND, &(c.a.no_base)(&shown))
 }
 
+/// The posted form's base and the session's CSRF token, once the session,
+/// the token and the base are checked; else the refusal page.
+fn posted_base(
+    access: &Access,
+    c: &Ctx,
+    headers: &HeaderMap,
+    f: &ActionForm,
+) -> Result<(String, String), Box<Response>> {
+    let s = access
+        .check_post(headers, &f.csrf)
+        .map_err(|r| Box::new(page::refusal(c, r.status(), r.message(c.a))))?;
+    let base = known_base(access, &f.base).ok_or_else(|| Box::new(no_base(c, &f.base)))?;
+    Ok((base, s.csrf))
+}
+
 pub async fn backup(
     Extension(access): Extension<Arc<Access>>,
     visitor: Visitor,
@@ -91,13 +106,9 @@ pub async fn backup(
     Form(f): Form<ActionForm>,
 ) -> Response {
     let c = page::ctx(&access.agent, &headers, &visitor);
-    let s = match access.check_post(&headers, &f.csrf) {
-        Ok(s) => s,
-        Err(r) => return page::refusal(&c, r.status(), r.message(c.a)),
-    };
-    match known_base(&access, &f.base) {
-        Some(base) => confirm_page(&c, &base, &s.csrf, &(c.a.confirm_backup)(&base)),
-        None => no_base(&c, &f.base),
+    match posted_base(&access, &c, &headers, &f) {
+        Ok((base, csrf)) => confirm_page(&c, &base, &csrf, &(c.a.confirm_backup)(&base)),
+        Err(refused) => *refused,
     }
 }
 
@@ -108,11 +119,9 @@ pub async fn confirm(
     Form(f): Form<ActionForm>,
 ) -> Response {
     let c = page::ctx(&access.agent, &headers, &visitor);
-    if let Err(r) = access.check_post(&headers, &f.csrf) {
-        return page::refusal(&c, r.status(), r.message(c.a));
-    }
-    let Some(base) = known_base(&access, &f.base) else {
-        return no_base(&c, &f.base);
+    let base = match posted_base(&access, &c, &headers, &f) {
+        Ok((base, _)) => base,
+        Err(refused) => return *refused,
     };
     match start(&access.agent, &base).await {
         Ok(s) => {

@@ -1,18 +1,13 @@
 //! Recovery after killed runs: the base lock decides, never a reused PID.
 
 use super::*;
-use crate::config::{LoadOptions, load};
 
 fn config(dir: &Path) -> Config {
-    let base = dir.join("buh");
-    fs::create_dir_all(&base).unwrap();
-    let env = [
-        ("ONEC_BASE_PATH", base.display().to_string()),
-        ("BACKUP_DIR", dir.join("b").display().to_string()),
-        ("BACKUP_LOCK_DIR", dir.join("locks").display().to_string()),
-        ("BACKUP_METHOD", "copy".to_string()),
-    ];
-    load(&LoadOptions::only_env(env)).unwrap()
+    let locks = dir.join("locks").display().to_string();
+    crate::config::testing::config_in(
+        dir,
+        &[("BACKUP_LOCK_DIR", &locks), ("BACKUP_METHOD", "copy")],
+    )
 }
 
 fn running_row(h: &History, base: &str, pid: u32) -> i64 {

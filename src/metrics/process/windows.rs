@@ -4,13 +4,13 @@
 
 use super::ProcInfo;
 use crate::metrics::MetricsError;
-use crate::metrics::windows::{from_wide, wide};
+use crate::metrics::windows::wide;
 use std::collections::HashMap;
 use std::path::Path;
 use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 use windows_sys::Win32::Foundation::LocalFree;
 use windows_sys::Win32::Security::Authorization::ConvertStringSidToSidW;
-use windows_sys::Win32::Security::{LookupAccountSidW, PSID, SID_NAME_USE};
+use windows_sys::Win32::Security::PSID;
 
 /// sysinfo's process list (it keeps the previous CPU times) and the
 /// account names seen so far.
@@ -69,23 +69,8 @@ fn account_name(sid_str: &str) -> Option<String> {
     if unsafe { ConvertStringSidToSidW(w.as_ptr(), &mut sid) } == 0 {
         return None;
     }
-    let mut name = [0u16; 256];
-    let mut domain = [0u16; 256];
-    let (mut n, mut d) = (name.len() as u32, domain.len() as u32);
-    let mut use_: SID_NAME_USE = 0;
-    // SAFETY: buffers and their lengths match; `sid` is valid until freed.
-    let ok = unsafe {
-        LookupAccountSidW(
-            std::ptr::null(),
-            sid,
-            name.as_mut_ptr(),
-            &mut n,
-            domain.as_mut_ptr(),
-            &mut d,
-            &mut use_,
-        )
-    };
+    let name = crate::platform::win::account_name(sid);
     // SAFETY: `sid` came from ConvertStringSidToSidW.
     unsafe { LocalFree(sid) };
-    (ok != 0).then(|| from_wide(&name))
+    name
 }

@@ -4,32 +4,14 @@
 
 use super::{Session, SessionSource, classify_windows, state_from_wts, strip_domain};
 use crate::metrics::MetricsError;
+use crate::platform::win::session_info as query;
 use windows_sys::Win32::System::RemoteDesktop::{
     WTS_CURRENT_SERVER_HANDLE, WTS_INFO_CLASS, WTS_SESSION_INFOW, WTSClientName,
-    WTSClientProtocolType, WTSEnumerateSessionsW, WTSFreeMemory, WTSQuerySessionInformationW,
-    WTSUserName,
+    WTSClientProtocolType, WTSEnumerateSessionsW, WTSFreeMemory, WTSUserName,
 };
 
 /// The local terminal server's sessions.
 pub struct WtsSource;
-
-/// Raw bytes of one `WTSQuerySessionInformationW` answer.
-fn query(id: u32, class: WTS_INFO_CLASS) -> Option<Vec<u8>> {
-    let mut buf: windows_sys::core::PWSTR = std::ptr::null_mut();
-    let mut len = 0u32;
-    // SAFETY: valid out-pointers; the buffer is freed with WTSFreeMemory.
-    let ok = unsafe {
-        WTSQuerySessionInformationW(WTS_CURRENT_SERVER_HANDLE, id, class, &mut buf, &mut len)
-    };
-    if ok == 0 || buf.is_null() {
-        return None;
-    }
-    // SAFETY: the API returned `len` bytes at `buf`.
-    let bytes = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len as usize) }.to_vec();
-    // SAFETY: `buf` came from the WTS API.
-    unsafe { WTSFreeMemory(buf.cast()) };
-    Some(bytes)
-}
 
 fn query_string(id: u32, class: WTS_INFO_CLASS) -> String {
     let Some(b) = query(id, class) else {

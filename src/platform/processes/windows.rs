@@ -9,6 +9,7 @@
 //! them those details stay `None`.
 
 use super::{CommandLine, ProcessFacts};
+use crate::platform::win::{account_name, from_wide, pwstr, session_info, wide};
 use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -18,14 +19,9 @@ use windows_sys::Wdk::System::Threading::{
 };
 use windows_sys::Win32::Foundation::{CloseHandle, FILETIME, HANDLE, LocalFree, UNICODE_STRING};
 use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
-use windows_sys::Win32::Security::{
-    GetTokenInformation, LookupAccountSidW, PSID, SID_NAME_USE, TOKEN_QUERY, TOKEN_USER, TokenUser,
-};
+use windows_sys::Win32::Security::{GetTokenInformation, PSID, TOKEN_QUERY, TOKEN_USER, TokenUser};
 use windows_sys::Win32::System::Registry::{HKEY_LOCAL_MACHINE, RRF_RT_REG_SZ, RegGetValueW};
-use windows_sys::Win32::System::RemoteDesktop::{
-    ProcessIdToSessionId, WTS_CURRENT_SERVER_HANDLE, WTSConnectState, WTSFreeMemory,
-    WTSQuerySessionInformationW,
-};
+use windows_sys::Win32::System::RemoteDesktop::{ProcessIdToSessionId, WTSConnectState};
 use windows_sys::Win32::System::Threading::{
     GetCurrentProcess, GetProcessTimes, OpenProcess, OpenProcessToken,
     PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_TERMINATE, TerminateProcess,
@@ -146,16 +142,6 @@ unsafe extern "system" {
     fn NetApiBufferFree(buffer: *const core::ffi::c_void) -> u32;
 }
 
-/// A NUL-terminated UTF-16 string (empty for null).
-fn pwstr(p: windows_sys::core::PWSTR) -> String {
-    if p.is_null() {
-        return String::new();
-    }
-    // SAFETY: a NUL-terminated string owned by the caller's buffer.
-    let len = (0..).take_while(|&i| unsafe { *p.add(i) } != 0).count();
-    String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(p, len) })
-}
-
 /// A process handle closed when dropped.
 struct Handle(HANDLE);
 
@@ -164,15 +150,6 @@ impl Drop for Handle {
         // SAFETY: a handle we opened and own.
         unsafe { CloseHandle(self.0) };
     }
-}
-
-fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain(std::iter::once(0)).collect()
-}
-
-fn from_wide(buf: &[u16]) -> String {
-    let end = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
-    String::from_utf16_lossy(&buf[..end])
 }
 
 fn fill(p: &mut ProcessFacts) {
@@ -199,27 +176,8 @@ fn fill(p: &mut ProcessFacts) {
 /// The session's `WTS_CONNECTSTATE_CLASS` (`WTSConnectState` answers one
 /// `i32`).
 fn session_state(session: u32) -> Option<i32> {
-    let mut buf: windows_sys::core::PWSTR = std::ptr::null_mut();
-    let mut len = 0u32;
-    // SAFETY: valid out-pointers; the buffer is freed with WTSFreeMemory.
-    let ok = unsafe {
-        WTSQuerySessionInformationW(
-            WTS_CURRENT_SERVER_HANDLE,
-            session,
-            WTSConnectState,
-            &mut buf,
-            &mut len,
-        )
-    };
-    if ok == 0 || buf.is_null() {
-        return None;
-    }
-    // SAFETY: the API returned `len` bytes at `buf`; read unaligned.
-    let state = (len as usize >= std::mem::size_of::<i32>())
-        .then(|| unsafe { std::ptr::read_unaligned(buf.cast::<i32>()) });
-    // SAFETY: `buf` came from the WTS API.
-    unsafe { WTSFreeMemory(buf.cast()) };
-    state
+    let b = session_info(session, WTSConnectState)?;
+    Some(i32::from_le_bytes(b.get(..4)?.try_into().ok()?))
 }
 
 fn start_time(h: &Handle) -> Option<SystemTime> {
@@ -305,40 +263,19 @@ fn owner(h: &Handle) -> Option<(String, String)> {
     }
     // SAFETY: on success the buffer holds a TOKEN_USER.
     let sid: PSID = unsafe { (*buf.as_ptr().cast::<TOKEN_USER>()).User.Sid };
-    let mut name = [0u16; 256];
-    let mut domain = [0u16; 256];
-    let (mut n, mut d) = (name.len() as u32, domain.len() as u32);
-    let mut use_: SID_NAME_USE = 0;
-    // SAFETY: buffers and their lengths match; `sid` lives in `buf`.
-    let named = unsafe {
-        LookupAccountSidW(
-            std::ptr::null(),
-            sid,
-            name.as_mut_ptr(),
-            &mut n,
-            domain.as_mut_ptr(),
-            &mut d,
-            &mut use_,
-        )
-    } != 0;
+    // `sid` lives in `buf`.
+    let named = account_name(sid);
     let mut text: windows_sys::core::PWSTR = std::ptr::null_mut();
     // SAFETY: `sid` is valid; `text` is LocalAlloc'ed on success.
     let sid_text = if unsafe { ConvertSidToStringSidW(sid, &mut text) } != 0 {
-        // SAFETY: a NUL-terminated string from the call above.
-        let len = (0..).take_while(|&i| unsafe { *text.add(i) } != 0).count();
-        let s = String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(text, len) });
+        let s = pwstr(text);
         // SAFETY: allocated by ConvertSidToStringSidW.
         unsafe { LocalFree(text.cast()) };
         s
     } else {
         String::new()
     };
-    let user = if named {
-        from_wide(&name)
-    } else {
-        sid_text.clone()
-    };
-    Some((user, sid_text))
+    Some((named.unwrap_or_else(|| sid_text.clone()), sid_text))
 }
 
 /// `ProfileImagePath` of the SID under the registry's `ProfileList`.

@@ -321,16 +321,7 @@ mod tests {
     #[test]
     fn the_state_file_round_trips_and_holds_no_code() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("buh")).unwrap();
-        let env = [
-            (
-                "ONEC_BASE_PATH",
-                dir.path().join("buh").display().to_string(),
-            ),
-            ("BACKUP_DIR", dir.path().join("b").display().to_string()),
-            ("ONEC_LOCK_CODE", "code-4711".to_string()),
-        ];
-        let cfg = crate::config::load(&crate::config::LoadOptions::only_env(env)).unwrap();
+        let cfg = crate::config::testing::config_in(dir.path(), &[("ONEC_LOCK_CODE", "code-4711")]);
         let base = &cfg.bases[0];
         let file = state_path(dir.path(), base);
         assert_eq!(file, dir.path().join(".users-locked.buh.json"));

@@ -289,16 +289,7 @@ mod tests {
 
     fn base() -> Base {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("buh")).unwrap();
-        let env = [
-            (
-                "ONEC_BASE_PATH",
-                dir.path().join("buh").display().to_string(),
-            ),
-            ("BACKUP_DIR", dir.path().join("b").display().to_string()),
-        ];
-        let cfg = crate::config::load(&crate::config::LoadOptions::only_env(env)).unwrap();
-        cfg.bases[0].clone()
+        crate::config::testing::config_in(dir.path(), &[]).bases[0].clone()
     }
 
     #[test]
