@@ -22,7 +22,6 @@ TARGET=x86_64-pc-windows-gnu
 WIN_TARGET_DIR=$ROOT/target/windows
 BIN_DIR=$WIN_TARGET_DIR/$TARGET/debug
 EXE=$BIN_DIR/onec-backup-bot.exe
-GEN=$BIN_DIR/examples/gen1cd.exe
 WORK=$ROOT/target/wine-smoke
 SVC=OneCBackupBotSmoke
 
@@ -59,14 +58,8 @@ free_port() {
   fail "no free TCP port found"
 }
 
-step "build the .exe (MinGW, target/windows)"
-# Dependencies at opt-level 0 here (the host build uses 2): this build is
-# only smoke-run on a few MiB, and it compiles about twice as fast cold.
-RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WIN_TARGET_DIR" \
-  CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc \
-  cargo build -Zbuild-std --target "$TARGET" --locked --bin onec-backup-bot --example gen1cd \
-  --config 'profile.dev.package."*".opt-level=0' ||
-  fail "the Windows build failed"
+step "build the .exe (MinGW, target/windows: scripts/windows-check.sh)"
+bash scripts/windows-check.sh || fail "the Windows build failed"
 
 # Rust's std imports ProcessPrng from bcryptprimitives.dll, which Wine 8
 # lacks; real Windows has it. The fixture DLL goes next to the .exe only.
@@ -74,7 +67,6 @@ step "build the ProcessPrng shim (tests/wine/bcryptprimitives.dll)"
 x86_64-w64-mingw32-gcc -O2 -shared -o "$BIN_DIR/bcryptprimitives.dll" \
   tests/wine/bcryptprimitives.c tests/wine/bcryptprimitives.def -lbcrypt ||
   fail "the shim DLL did not build"
-cp "$BIN_DIR/bcryptprimitives.dll" "$BIN_DIR/examples/"
 
 # A fresh prefix each run: a service left registered by an earlier, failed
 # run would otherwise be started automatically with the prefix.
@@ -123,10 +115,11 @@ want="onec-backup-bot $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1
 [ "$out" = "$want" ] || fail "--version printed '$out', expected '$want'"
 echo "$out"
 
-step "make a generated infobase (examples/gen1cd.exe, 4 MiB)"
+step "make a generated infobase (examples/gen1cd, Linux build, 4 MiB)"
 BASE=$WORK/base/buh
 mkdir -p "$BASE/1Cv8Log" "$WORK/backups" "$WORK/logs"
-w "$GEN" "$(winpath "$BASE/1Cv8.1CD")" 4 7 >/dev/null || fail "gen1cd.exe could not write $BASE/1Cv8.1CD"
+cargo run -q --locked --example gen1cd -- "$BASE/1Cv8.1CD" 4 7 >/dev/null ||
+  fail "examples/gen1cd could not write $BASE/1Cv8.1CD"
 printf 'log header\n' >"$BASE/1Cv8Log/1Cv8.lgf"
 : >"$BASE/1Cv8.1CD.cfl"
 [ "$(stat -c %s "$BASE/1Cv8.1CD")" = $((4 * 1024 * 1024)) ] || fail "the generated 1Cv8.1CD has the wrong size"

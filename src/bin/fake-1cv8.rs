@@ -141,6 +141,17 @@ fn with_options(parsed: Result<Opts, String>, mode: impl FnOnce(Opts) -> i32) ->
     }
 }
 
+impl Settings {
+    /// Whether `user` and `password` are the ones the test expects
+    /// (`FAKE_1C_EXPECT_USER` / `FAKE_1C_EXPECT_PASSWORD`; unset: any).
+    fn creds_ok(&self, user: Option<&str>, password: Option<&str>) -> bool {
+        let expected = |key: &str, given: Option<&str>| {
+            self.get(key).is_none_or(|v| Some(v.as_str()) == given)
+        };
+        expected("FAKE_1C_EXPECT_USER", user) && expected("FAKE_1C_EXPECT_PASSWORD", password)
+    }
+}
+
 /// Environment variables, falling back to `fake-1c.env` beside the exe.
 struct Settings(HashMap<String, String>);
 
@@ -215,12 +226,7 @@ fn outcome_for(
     let Some((user, password)) = creds else {
         return mode_outcome(s);
     };
-    let creds_ok = s
-        .get("FAKE_1C_EXPECT_USER")
-        .is_none_or(|u| Some(u.as_str()) == user)
-        && s.get("FAKE_1C_EXPECT_PASSWORD")
-            .is_none_or(|p| Some(p.as_str()) == password);
-    if !creds_ok {
+    if !s.creds_ok(user, password) {
         return Ok(Outcome::BadCreds);
     }
     mode_outcome(s)
@@ -594,12 +600,7 @@ fn enterprise(opts: Opts, s: &Settings) -> i32 {
     }
     let user = opts.get("N").map(String::as_str);
     let password = opts.get("P").map(String::as_str);
-    let creds_ok = s
-        .get("FAKE_1C_EXPECT_USER")
-        .is_none_or(|u| Some(u.as_str()) == user)
-        && s.get("FAKE_1C_EXPECT_PASSWORD")
-            .is_none_or(|p| Some(p.as_str()) == password);
-    if !creds_ok {
+    if !s.creds_ok(user, password) {
         return finish(&[BADCREDS], 1);
     }
     let uc = opts.get("UC").map(String::as_str);

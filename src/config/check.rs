@@ -47,18 +47,14 @@ pub fn render_check(cfg: &Config) -> String {
         );
     }
     let _ = writeln!(out);
-    if cfg.bases.is_empty() {
-        let _ = writeln!(out, "Bases: none");
-    } else {
-        let _ = writeln!(
-            out,
-            "Bases ({}; the first is the default):",
-            cfg.bases.len()
-        );
-        for b in &cfg.bases {
-            let _ = writeln!(
-                out,
-                "  {}: {} method={} compress={}{} prefix={} user={} password={} timeout={}s keep={} schedule={}{} drill={} drill_from={} [{}]",
+    section(
+        &mut out,
+        "Bases",
+        &cfg.bases,
+        "the first is the default",
+        |b| {
+            format!(
+                "{}: {} method={} compress={}{} prefix={} user={} password={} timeout={}s keep={} schedule={}{} drill={} drill_from={} [{}]",
                 b.name,
                 b.path.display(),
                 b.method.as_str(),
@@ -84,44 +80,37 @@ pub fn render_check(cfg: &Config) -> String {
                     .unwrap_or_else(|| "manual".into()),
                 b.drill_from.as_str(),
                 b.origin,
-            );
-        }
-    }
-    if cfg.offsite.is_empty() {
-        let _ = writeln!(out, "Offsite targets: none");
-    } else {
-        let _ = writeln!(
-            out,
-            "Offsite targets ({}; a copy older than {} hours is stale):",
-            cfg.offsite.len(),
-            cfg.offsite_max_age_hours
-        );
-        for t in &cfg.offsite {
-            let credential = |set: bool| if set { "***" } else { "-" };
-            let _ = writeln!(
-                out,
-                "  {}: {} kind={} bases={} which={} mode={} verify={} keep={} bandwidth={} user={} password={} secret_access_key={} key_passphrase={}",
-                t.name,
-                t.location.display(),
-                t.location.kind(),
-                t.bases
-                    .as_ref()
-                    .map(|b| b.join(","))
-                    .unwrap_or_else(|| "all".into()),
-                format!("{:?}", t.which).to_lowercase(),
-                format!("{:?}", t.mode).to_lowercase(),
-                if t.read_back { "read" } else { "size" },
-                describe_keep(&t.keep),
-                t.bandwidth
-                    .map(|b| format!("{b}B/s"))
-                    .unwrap_or_else(|| "unlimited".into()),
-                t.user.as_deref().unwrap_or("-"),
-                credential(t.password.is_some()),
-                credential(t.secret_access_key.is_some()),
-                credential(t.key_passphrase.is_some()),
-            );
-        }
-    }
+            )
+        },
+    );
+    let stale = format!(
+        "a copy older than {} hours is stale",
+        cfg.offsite_max_age_hours
+    );
+    section(&mut out, "Offsite targets", &cfg.offsite, &stale, |t| {
+        let credential = |set: bool| if set { "***" } else { "-" };
+        format!(
+            "{}: {} kind={} bases={} which={} mode={} verify={} keep={} bandwidth={} user={} password={} secret_access_key={} key_passphrase={}",
+            t.name,
+            t.location.display(),
+            t.location.kind(),
+            t.bases
+                .as_ref()
+                .map(|b| b.join(","))
+                .unwrap_or_else(|| "all".into()),
+            format!("{:?}", t.which).to_lowercase(),
+            format!("{:?}", t.mode).to_lowercase(),
+            if t.read_back { "read" } else { "size" },
+            describe_keep(&t.keep),
+            t.bandwidth
+                .map(|b| format!("{b}B/s"))
+                .unwrap_or_else(|| "unlimited".into()),
+            t.user.as_deref().unwrap_or("-"),
+            credential(t.password.is_some()),
+            credential(t.secret_access_key.is_some()),
+            credential(t.key_passphrase.is_some()),
+        )
+    });
     let _ = writeln!(out, "History database: {}", cfg.history_db.display());
     let _ = writeln!(
         out,
@@ -142,6 +131,19 @@ pub fn render_check(cfg: &Config) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "configuration OK");
     out
+}
+
+/// A titled list: "<title>: none", or "<title> (<count>; <note>):" and an
+/// indented line per item.
+fn section<T>(out: &mut String, title: &str, items: &[T], note: &str, line: impl Fn(&T) -> String) {
+    if items.is_empty() {
+        let _ = writeln!(out, "{title}: none");
+        return;
+    }
+    let _ = writeln!(out, "{title} ({}; {note}):", items.len());
+    for item in items {
+        let _ = writeln!(out, "  {}", line(item));
+    }
 }
 
 /// The warning for a backup folder that every user may read (`readable`

@@ -12,7 +12,7 @@ pub(crate) fn ft(t: &FILETIME) -> u64 {
     (u64::from(t.dwHighDateTime) << 32) | u64::from(t.dwLowDateTime)
 }
 
-pub(crate) use crate::platform::win::{from_wide, wide};
+pub(crate) use crate::platform::win::wide;
 
 /// The error of a Win32 call that just failed (`GetLastError`).
 pub(crate) fn os_err(call: &'static str) -> MetricsError {

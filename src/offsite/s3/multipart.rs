@@ -207,14 +207,7 @@ impl S3 {
         }
         up.cancel.check()?;
 
-        let mut xml = String::from("<CompleteMultipartUpload>");
-        for (n, etag) in &state.parts {
-            let _ = write!(
-                xml,
-                "<Part><PartNumber>{n}</PartNumber><ETag>\"{etag}\"</ETag></Part>"
-            );
-        }
-        xml.push_str("</CompleteMultipartUpload>");
+        let xml = complete_body(&state.parts);
         let req = Req::new(
             Method::POST,
             Some(key),
@@ -276,7 +269,7 @@ impl S3 {
         let result = async {
             let part = self.copy_limit;
             let n_parts = head.size.div_ceil(part);
-            let mut xml = String::from("<CompleteMultipartUpload>");
+            let mut etags = Vec::new();
             for n in 1..=n_parts {
                 let first = (n - 1) * part;
                 let last = (first + part).min(head.size) - 1;
@@ -297,12 +290,9 @@ impl S3 {
                     .ok_or_else(|| {
                         anyhow!("{}: {}: no ETag in the answer", self.describe(), req.what)
                     })?;
-                let _ = write!(
-                    xml,
-                    "<Part><PartNumber>{n}</PartNumber><ETag>\"{etag}\"</ETag></Part>"
-                );
+                etags.push((n, etag));
             }
-            xml.push_str("</CompleteMultipartUpload>");
+            let xml = complete_body(&etags);
             let req = Req::new(
                 Method::POST,
                 Some(tk),
@@ -321,6 +311,19 @@ impl S3 {
         }
         result
     }
+}
+
+/// The body of CompleteMultipartUpload: each part's number and ETag.
+fn complete_body<N: std::fmt::Display>(parts: &[(N, String)]) -> String {
+    let mut xml = String::from("<CompleteMultipartUpload>");
+    for (n, etag) in parts {
+        let _ = write!(
+            xml,
+            "<Part><PartNumber>{n}</PartNumber><ETag>\"{etag}\"</ETag></Part>"
+        );
+    }
+    xml.push_str("</CompleteMultipartUpload>");
+    xml
 }
 
 /// Read `len` bytes at `offset` into `buf` (replacing its contents).

@@ -181,6 +181,12 @@ impl WebDav {
         }
     }
 
+    /// A request with one of WebDAV's own methods (PROPFIND, MKCOL, MOVE).
+    fn dav(&self, method: &str, url: &str) -> RequestBuilder {
+        let method = Method::from_bytes(method.as_bytes()).expect("a WebDAV method");
+        self.request(&self.client, method, url)
+    }
+
     fn run<T>(&self, f: impl Future<Output = T>) -> T {
         self.rt.block_on(f)
     }
@@ -243,17 +249,13 @@ impl WebDav {
             .send(
                 what,
                 || {
-                    self.request(
-                        &self.client,
-                        Method::from_bytes(b"PROPFIND").expect("a valid method"),
-                        url,
-                    )
-                    .header("Depth", depth)
-                    .header(
-                        reqwest::header::CONTENT_TYPE,
-                        "application/xml; charset=utf-8",
-                    )
-                    .body(PROPFIND_BODY)
+                    self.dav("PROPFIND", url)
+                        .header("Depth", depth)
+                        .header(
+                            reqwest::header::CONTENT_TYPE,
+                            "application/xml; charset=utf-8",
+                        )
+                        .body(PROPFIND_BODY)
                 },
                 None,
             )
@@ -312,14 +314,7 @@ impl WebDav {
     async fn mkcol(&self, segments: &[&str]) -> Result<(String, StatusCode)> {
         let url = self.url_of(segments, true);
         let what = format!("MKCOL /{}", segments.join("/"));
-        let mkcol = Method::from_bytes(b"MKCOL").expect("valid");
-        let resp = self
-            .send(
-                &what,
-                || self.request(&self.client, mkcol.clone(), &url),
-                None,
-            )
-            .await?;
+        let resp = self.send(&what, || self.dav("MKCOL", &url), None).await?;
         Ok((what, resp.status()))
     }
 
@@ -337,13 +332,9 @@ impl WebDav {
             .send(
                 what,
                 || {
-                    self.request(
-                        &self.client,
-                        Method::from_bytes(b"MOVE").expect("valid"),
-                        from_url,
-                    )
-                    .header("Destination", to_url)
-                    .header("Overwrite", "T")
+                    self.dav("MOVE", from_url)
+                        .header("Destination", to_url)
+                        .header("Overwrite", "T")
                 },
                 None,
             )
