@@ -344,13 +344,19 @@ impl World {
     /// Move every recorded run `hours` into the past (as if the agent had
     /// been off since then).
     pub fn backdate_runs(&self, hours: i64) {
+        self.backdate("UPDATE runs SET started = ?1, finished = ?1", hours);
+    }
+
+    /// Run `update` on the history database with `?1` the time `hours`
+    /// ago.
+    pub fn backdate(&self, update: &str, hours: i64) {
         let then = jiff::Timestamp::now()
             .checked_sub(jiff::SignedDuration::from_hours(hours))
             .unwrap()
             .to_string();
         rusqlite::Connection::open(self.backups.join("app.sqlite3"))
             .unwrap()
-            .execute("UPDATE runs SET started = ?1, finished = ?1", [&then])
+            .execute(update, [&then])
             .unwrap();
     }
 
@@ -424,6 +430,15 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
             );
         }
     }
+}
+
+/// The last component of the path `p` (an archive's file name).
+pub fn file_name(p: &str) -> String {
+    Path::new(p)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }
 
 pub fn contains(haystack: &[u8], needle: &str) -> bool {
