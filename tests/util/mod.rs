@@ -6,7 +6,8 @@
 //! Beside it: the HTTP client (`http`), processes and polling (`proc`), a
 //! loopback request recorder (`recorder`), real servers from Debian
 //! packages and promtool (`servers`), moto's S3 from PyPI (`moto`),
-//! `rclone serve webdav` (`rclone`), OpenSSH's sshd (`sshd`) and an
+//! `rclone serve webdav` (`rclone`), what the offsite kinds' tests share
+//! (`remote`), OpenSSH's sshd (`sshd`) and an
 //! in-process password-login SFTP server (`sftp_server`), and a fake
 //! Telegram Bot API (`fake_telegram`).
 
@@ -20,6 +21,7 @@ pub mod moto;
 pub mod proc;
 pub mod rclone;
 pub mod recorder;
+pub mod remote;
 pub mod servers;
 #[cfg(unix)]
 pub mod sftp_server;
