@@ -195,9 +195,7 @@ async fn fifteen_hundred_idle_connections_do_not_stop_scrapes_or_backups() {
     w.agent.shutdown.cancel();
 }
 
-pub(super) fn self_signed(
-    dir: &std::path::Path,
-) -> (String, std::path::PathBuf, std::path::PathBuf) {
+fn self_signed(dir: &std::path::Path) -> (String, std::path::PathBuf, std::path::PathBuf) {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert, ck.cert.pem()).unwrap();
@@ -205,25 +203,34 @@ pub(super) fn self_signed(
     (ck.cert.pem(), cert, key)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serves_https_with_the_configured_certificate() {
+/// A world serving HTTPS with a fresh self-signed certificate (in the
+/// returned folder), `extra` variables and `limits`, and a client builder
+/// trusting it that reaches it as `localhost`.
+pub(super) async fn tls_world(
+    extra: &[(&str, &str)],
+    limits: Limits,
+) -> (tempfile::TempDir, World, reqwest::ClientBuilder) {
     let certs = tempfile::tempdir().unwrap();
     let (pem, cert, key) = self_signed(certs.path());
     let (c, k) = (cert.display().to_string(), key.display().to_string());
-    let w = world_with(
-        &[("API_TLS_CERT_FILE", &c), ("API_TLS_KEY_FILE", &k)],
-        |cfg| Options {
-            limits: SHORT,
-            tls: Some(tls::acceptor(cfg.api.tls.as_ref().unwrap()).unwrap()),
-            all_peers_remote: false,
-        },
-    )
+    let mut vars = vec![("API_TLS_CERT_FILE", c.as_str()), ("API_TLS_KEY_FILE", &k)];
+    vars.extend_from_slice(extra);
+    let w = world_with(&vars, |cfg| Options {
+        limits,
+        tls: Some(tls::acceptor(cfg.api.tls.as_ref().unwrap()).unwrap()),
+        all_peers_remote: false,
+    })
     .await;
     let client = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap())
-        .resolve("localhost", w.addr)
-        .build()
-        .unwrap();
+        .resolve("localhost", w.addr);
+    (certs, w, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_https_with_the_configured_certificate() {
+    let (_certs, w, client) = tls_world(&[], SHORT).await;
+    let client = client.build().unwrap();
     let url = format!("https://localhost:{}/api/health", w.addr.port());
     let r = client.get(&url).send().await.unwrap();
     assert!(r.status() == 200 || r.status() == 503, "{}", r.status());

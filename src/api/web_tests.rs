@@ -5,7 +5,7 @@
 //! `/events` stream (its cap, outliving the request timeout, a run's
 //! progress and end).
 
-use super::hardening_tests::self_signed;
+use super::hardening_tests::tls_world;
 use super::server::{Limits, Options};
 use super::tests::{World, http, request, wait_for_backups, world_with};
 use super::*;
@@ -79,6 +79,32 @@ async fn login(w: &World, token: &str) -> String {
     v.split_once('=').unwrap().1.to_string()
 }
 
+/// The login form posted with the right token from the page at `origin`.
+async fn login_from(w: &World, origin: &'static str) -> http::Reply {
+    post(
+        w,
+        "/login",
+        &format!("token={TOKEN}"),
+        None,
+        &[("Origin", origin)],
+    )
+    .await
+}
+
+/// `r` is the backup's confirm step, and nothing runs yet.
+fn assert_confirm_page(w: &World, r: &http::Reply) {
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text().contains("action=\"/actions/backup/confirm\""),
+        "{}",
+        r.text()
+    );
+    assert!(
+        !w.agent.jobs.is_running("buh"),
+        "the confirm step starts nothing"
+    );
+}
+
 /// The CSRF token of a session, from its log-out form.
 async fn csrf(w: &World, cookie: &str) -> String {
     let t = get_with_cookie(w, "/login", cookie).await.text();
@@ -99,25 +125,11 @@ async fn login_cookie_csrf_cross_site_and_logout() {
     assert!(header(&r, "set-cookie").is_none());
     assert!(!r.text().contains(TOKEN) && !r.text().contains(READ));
     // A login form posted from another site.
-    let r = post(
-        &w,
-        "/login",
-        &format!("token={TOKEN}"),
-        None,
-        &[("Origin", "http://evil.example")],
-    )
-    .await;
+    let r = login_from(&w, "http://evil.example").await;
     assert_eq!(r.status, 403, "{}", r.text());
     assert!(header(&r, "set-cookie").is_none());
     // The right token: the cookie and its flags.
-    let r = post(
-        &w,
-        "/login",
-        &format!("token={TOKEN}"),
-        None,
-        &[("Origin", "http://127.0.0.1")],
-    )
-    .await;
+    let r = login_from(&w, "http://127.0.0.1").await;
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(header(&r, "location"), Some("/"));
     let c = header(&r, "set-cookie").unwrap().to_string();
@@ -187,19 +199,10 @@ async fn login_cookie_csrf_cross_site_and_logout() {
         ],
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert!(
-        r.text().contains("action=\"/actions/backup/confirm\""),
-        "{}",
-        r.text()
-    );
+    assert_confirm_page(&w, &r);
     assert!(
         r.text().contains(&token),
         "the confirm form carries the csrf"
-    );
-    assert!(
-        !w.agent.jobs.is_running("buh"),
-        "the confirm step starts nothing"
     );
     let r = post(
         &w,
@@ -259,16 +262,7 @@ async fn login_cookie_csrf_cross_site_and_logout() {
         &[],
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert!(
-        r.text().contains("action=\"/actions/backup/confirm\""),
-        "{}",
-        r.text()
-    );
-    assert!(
-        !w.agent.jobs.is_running("buh"),
-        "the confirm step starts nothing"
-    );
+    assert_confirm_page(&w, &r);
 
     // Log out: the session is gone on the server, the cookie cleared.
     let r = post(&w, "/logout", &body, Some(&act), &[]).await;
@@ -301,25 +295,8 @@ async fn without_api_token_actions_are_off_and_login_says_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_session_cookie_is_secure_under_tls() {
-    let certs = tempfile::tempdir().unwrap();
-    let (pem, cert, key) = self_signed(certs.path());
-    let (c, k) = (cert.display().to_string(), key.display().to_string());
-    let w = world_with(
-        &[
-            ("API_TLS_CERT_FILE", &c),
-            ("API_TLS_KEY_FILE", &k),
-            ("API_TOKEN", TOKEN),
-        ],
-        |cfg| Options {
-            limits: server::LIMITS,
-            tls: Some(tls::acceptor(cfg.api.tls.as_ref().unwrap()).unwrap()),
-            all_peers_remote: false,
-        },
-    )
-    .await;
-    let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap())
-        .resolve("localhost", w.addr)
+    let (_certs, w, client) = tls_world(&[("API_TOKEN", TOKEN)], server::LIMITS).await;
+    let client = client
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

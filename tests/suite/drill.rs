@@ -346,27 +346,21 @@ fn telegram_hears_overdue_drills_and_a_damaged_archive() {
     let (code, v, _) = drill(&w, &[], &[]);
     assert_eq!(code, 0, "{v}");
     // That good drill was three days ago.
-    let then = jiff::Timestamp::now()
-        .checked_sub(jiff::SignedDuration::from_hours(72))
-        .unwrap()
-        .to_string();
-    rusqlite::Connection::open(w.backups.join("app.sqlite3"))
-        .unwrap()
-        .execute("UPDATE drills SET started = ?1, finished = ?1", [&then])
-        .unwrap();
+    w.backdate("UPDATE drills SET started = ?1, finished = ?1", 72);
     damage(&archive);
     let tg = FakeTelegram::start();
-    let (url, admin) = (tg.url(), ADMIN.to_string());
     // Daily drills half a day from now: none is caught up at start.
     let cron = crate::util::daily_cron_at(jiff::SignedDuration::from_hours(12));
-    let agent = w.agent(&[
-        ("BOT_TOKEN", "123:TESTSECRETTOKENxyz"),
-        ("TELEGRAM_API_URL", url.as_str()),
-        ("ALLOWED_USER_IDS", admin.as_str()),
-        ("BOT_LANGUAGE", "en"),
-        ("BACKUP_DRILL_SCHEDULE", cron.as_str()),
-        ("BACKUP_DRILL_MAX_AGE_DAYS", "1"),
-    ]);
+    let agent = tg.agent(
+        &w,
+        "123:TESTSECRETTOKENxyz",
+        ADMIN,
+        &[
+            ("BOT_LANGUAGE", "en"),
+            ("BACKUP_DRILL_SCHEDULE", cron.as_str()),
+            ("BACKUP_DRILL_MAX_AGE_DAYS", "1"),
+        ],
+    );
     let overdue = tg.wait_message(
         ADMIN,
         "no successful restore drill for",

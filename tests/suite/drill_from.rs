@@ -121,14 +121,7 @@ fn alternate_drills_local_then_offsite_then_local_and_the_agent_takes_the_next_t
     // The agent's scheduled drill (caught up at start) takes the next turn
     // from the history: the copy. The console drills are made older first,
     // so the one due a minute ago counts as missed.
-    let then = jiff::Timestamp::now()
-        .checked_sub(jiff::SignedDuration::from_hours(2))
-        .unwrap()
-        .to_string();
-    rusqlite::Connection::open(w.backups.join("app.sqlite3"))
-        .unwrap()
-        .execute("UPDATE drills SET started = ?1, finished = ?1", [&then])
-        .unwrap();
+    w.backdate("UPDATE drills SET started = ?1, finished = ?1", 2);
     let cron = crate::util::daily_cron_at(jiff::SignedDuration::from_mins(-1));
     let agent = w.agent(&[("BACKUP_DRILL_SCHEDULE", &cron)]);
     wait_for("the scheduled drill", Duration::from_secs(60), || {
@@ -224,12 +217,7 @@ fn telegram_drill_takes_the_alternate_turn_and_says_so() {
     let (code, d, _) = drill(&w, &[]);
     assert_eq!((code, d["source"].as_str()), (0, Some("local")), "{d}");
     let tg = FakeTelegram::start();
-    let (url, admin) = (tg.url(), ADMIN.to_string());
-    let agent = w.agent(&[
-        ("BOT_TOKEN", "123:TESTSECRETTOKENxyz"),
-        ("TELEGRAM_API_URL", url.as_str()),
-        ("ALLOWED_USER_IDS", admin.as_str()),
-    ]);
+    let agent = tg.agent(&w, "123:TESTSECRETTOKENxyz", ADMIN, &[]);
     tg.send_text(ADMIN, "/drill buh");
     let started = tg.wait_message(
         ADMIN,

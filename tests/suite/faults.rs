@@ -377,12 +377,7 @@ fn no_secret_in_any_file_log_answer_or_bot_message() {
         .set("LOG_DIR", &logs.display().to_string())
         .set("BACKUP_LOCK_DIR", &locks);
     let tg = FakeTelegram::start();
-    let url = tg.url();
-    let agent = w.agent(&[
-        ("BOT_TOKEN", TOKEN),
-        ("TELEGRAM_API_URL", &url),
-        ("ALLOWED_USER_IDS", "111"),
-    ]);
+    let agent = tg.agent(&w, TOKEN, 111, &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !tg.calls().iter().any(|c| c.method == "getUpdates") {
         assert!(Instant::now() < deadline, "{}", agent.stderr());

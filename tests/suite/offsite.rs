@@ -9,7 +9,7 @@
 //! every output, log and the history database.
 
 use crate::util::proc::wait_for;
-use crate::util::{World, contains, ok_stdout};
+use crate::util::{World, contains, file_name, ok_stdout};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -47,14 +47,6 @@ fn files(dir: &Path) -> Vec<String> {
     out
 }
 
-fn name_of(p: &str) -> String {
-    Path::new(p)
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
-}
-
 #[test]
 fn a_console_backup_uploads_a_copy_read_back_and_listed() {
     let (w, copies) = world();
@@ -65,7 +57,7 @@ fn a_console_backup_uploads_a_copy_read_back_and_listed() {
     assert_eq!(up["target"], "offsite", "{v}");
     assert_eq!(up["verified"], "read", "{v}");
     assert_eq!(up["status"], "ok");
-    let object = format!("buh/{}", name_of(&archive));
+    let object = format!("buh/{}", file_name(&archive));
     assert_eq!(up["object"], object.as_str());
     assert_eq!(files(&copies), std::slice::from_ref(&object));
     assert_eq!(
@@ -100,21 +92,14 @@ fn no_offsite_queues_and_push_drains() {
         "no copy yet, but the target appeared just now: {st}"
     );
     // The target appeared 31 hours ago and still has no copy: stale.
-    let then = jiff::Timestamp::now()
-        .checked_sub(jiff::SignedDuration::from_hours(31))
-        .unwrap()
-        .to_string();
-    rusqlite::Connection::open(w.backups.join("app.sqlite3"))
-        .unwrap()
-        .execute("UPDATE offsite_targets SET first_seen = ?1", [&then])
-        .unwrap();
+    w.backdate("UPDATE offsite_targets SET first_seen = ?1", 31);
     let (_, st, _) = w.json(&["offsite", "status", "--json"], &[]);
     assert_eq!(st[0]["stale"], true, "{st}");
     let (code, pushed, err) = w.json(&["offsite", "push", "--json"], &[]);
     assert_eq!(code, 0, "{pushed}\n{err}");
     assert_eq!(pushed["uploaded"].as_array().unwrap().len(), 1, "{pushed}");
     let archive = v["archive"].as_str().unwrap();
-    assert_eq!(files(&copies), [format!("buh/{}", name_of(archive))]);
+    assert_eq!(files(&copies), [format!("buh/{}", file_name(archive))]);
     // Idempotent: nothing is queued twice.
     let (code, again, _) = w.json(&["offsite", "push", "--json"], &[]);
     assert_eq!(code, 0);
@@ -183,7 +168,7 @@ fn which_day_takes_only_the_first_archive_of_a_day() {
         second["offsite"]["uploaded"].as_array().unwrap().is_empty(),
         "{second}"
     );
-    let first = name_of(first["archive"].as_str().unwrap());
+    let first = file_name(first["archive"].as_str().unwrap());
     assert_eq!(files(&copies), [format!("buh/{first}")]);
 }
 
@@ -262,11 +247,11 @@ fn remote_retention_deletes_only_our_objects_of_that_base() {
             [],
         )
         .unwrap();
-    let first = format!("buh/{}", name_of(v1["archive"].as_str().unwrap()));
+    let first = format!("buh/{}", file_name(v1["archive"].as_str().unwrap()));
     std::thread::sleep(Duration::from_millis(1100));
     let (code, v2, err) = backup(&w, &[]);
     assert_eq!(code, 0, "{v2}\n{err}");
-    let second = format!("buh/{}", name_of(v2["archive"].as_str().unwrap()));
+    let second = format!("buh/{}", file_name(v2["archive"].as_str().unwrap()));
     assert_eq!(v2["offsite"]["pruned"], serde_json::json!([first]), "{v2}");
     assert_eq!(
         files(&copies),
@@ -294,7 +279,7 @@ fn restore_and_drill_from_the_target_and_a_tampered_copy_fails_loudly() {
     let (code, v, err) = backup(&w, &[]);
     assert_eq!(code, 0, "{v}\n{err}");
     let archive = PathBuf::from(v["archive"].as_str().unwrap());
-    let object = copies.join(format!("buh/{}", name_of(&archive.to_string_lossy())));
+    let object = copies.join(format!("buh/{}", file_name(&archive.to_string_lossy())));
     // The local archive is gone: the copy is all there is.
     let kept = w.dir.path().join("kept.zip");
     fs::rename(&archive, &kept).unwrap();
@@ -328,7 +313,7 @@ fn restore_and_drill_from_the_target_and_a_tampered_copy_fails_loudly() {
     let (code, r, err) = w.json(
         &[
             "restore",
-            &name_of(&archive.to_string_lossy()),
+            &file_name(&archive.to_string_lossy()),
             "--from",
             "offsite",
             "--to",
@@ -422,7 +407,7 @@ fn the_agent_uploads_what_a_console_backup_only_queued() {
     let (code, v, err) = backup(&w, &["--no-offsite"]);
     assert_eq!(code, 0, "{v}\n{err}");
     let archive = v["archive"].as_str().unwrap().to_string();
-    let object = copies.join(format!("buh/{}", name_of(&archive)));
+    let object = copies.join(format!("buh/{}", file_name(&archive)));
     // The backup feed sees the other process's run within seconds.
     wait_for("the agent to upload it", Duration::from_secs(30), || {
         w.runs()[0]["offsite"] == serde_json::json!(["offsite"])
@@ -459,13 +444,12 @@ fn a_failing_then_working_target_is_told_once_each_and_shows_in_metrics_and_heal
     let secret = "offsite-pw-V1s";
     w.set("OFFSITE_PASSWORD", secret);
     let tg = FakeTelegram::start();
-    let (url, admin) = (tg.url(), ADMIN.to_string());
-    let agent = w.agent(&[
-        ("BOT_TOKEN", "123:TESTSECRETTOKENxyz"),
-        ("TELEGRAM_API_URL", url.as_str()),
-        ("ALLOWED_USER_IDS", admin.as_str()),
-        ("BOT_LANGUAGE", "en"),
-    ]);
+    let agent = tg.agent(
+        &w,
+        "123:TESTSECRETTOKENxyz",
+        ADMIN,
+        &[("BOT_LANGUAGE", "en")],
+    );
     let failing = "The offsite copy of buh to offsite is failing";
     let recovered = "Offsite copies of <b>buh</b> to <b>offsite</b> work again";
     let told = |needle: &str| {

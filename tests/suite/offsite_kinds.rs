@@ -18,15 +18,15 @@
 use crate::util::moto::{Keys, Moto};
 use crate::util::proc::{Proc, wait_for};
 use crate::util::rclone::{self, WebDavServer, serve_webdav};
+use crate::util::remote::{read_back, sha256_hex};
 use crate::util::sshd::{Sshd, keygen};
-use crate::util::{Heavy, World, contains, heavy};
+use crate::util::{Heavy, World, contains, file_name, heavy};
 use onec_backup_bot::cancel::Cancel;
 use onec_backup_bot::config::Secret;
 use onec_backup_bot::offsite::s3::{S3, TEST_PART_SIZE_ENV};
-use onec_backup_bot::offsite::{Download, NoResume, Remote, Throttle, Upload};
+use onec_backup_bot::offsite::{NoResume, Remote, Throttle, Upload};
 use onec_backup_bot::onec::generate::{CdFormat, generate_1cd};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -214,15 +214,7 @@ impl Store {
             Store::Dir(d) => fs::read(d.join(name)).ok(),
             Store::S3(s3) => {
                 s3.head(name).unwrap()?;
-                let mut out = Vec::new();
-                s3.get(Download {
-                    name,
-                    to: &mut out,
-                    throttle: &Throttle::unlimited(),
-                    cancel: &Cancel::new(),
-                })
-                .unwrap();
-                Some(out)
+                Some(read_back(s3.as_ref(), name))
             }
         }
     }
@@ -242,7 +234,7 @@ impl Store {
                     file: tmp.path(),
                     name,
                     size: bytes.len() as u64,
-                    sha256: &sha(bytes),
+                    sha256: &sha256_hex(bytes),
                     resume: &NoResume,
                     throttle: &Throttle::unlimited(),
                     cancel: &Cancel::new(),
@@ -266,21 +258,6 @@ impl Store {
 /// Give the base other pages (another seed), so the next archive differs.
 fn change_base(w: &World, pages: u32, seed: u64) {
     generate_1cd(&w.base.join("1Cv8.1CD"), CdFormat::V8_3_8, pages, seed).unwrap();
-}
-
-fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn name_of(p: &str) -> String {
-    Path::new(p)
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
 }
 
 /// A world backing up `buh` by copy to a target on `srv` under `root`,
@@ -356,6 +333,23 @@ impl<'a> Case<'a> {
     }
 
     /// `onec-backup-bot <args> --json`-style: code, JSON answer, stderr.
+    /// `restore <which> --from <target> --to <to> --json`.
+    fn restore(&self, which: &str, to: &Path) -> (i32, Value, String) {
+        let to = to.display().to_string();
+        self.json(
+            &[
+                "restore",
+                which,
+                "--from",
+                &self.target,
+                "--to",
+                &to,
+                "--json",
+            ],
+            &[],
+        )
+    }
+
     fn json(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
         let (code, v, err) = self.w.json(args, env);
         self.keep(&format!("{v}\n{err}\n"));
@@ -502,7 +496,7 @@ fn history_mode(srv: &Server) {
 
     let v1 = c.backup(&[]);
     let a1 = v1["archive"].as_str().unwrap().to_string();
-    let o1 = format!("buh/{}", name_of(&a1));
+    let o1 = format!("buh/{}", file_name(&a1));
     let up = &v1["offsite"]["uploaded"][0];
     assert_eq!(up["target"], c.target.as_str(), "{v1}");
     assert_eq!(up["object"], o1.as_str(), "{v1}");
@@ -512,15 +506,23 @@ fn history_mode(srv: &Server) {
     assert_eq!(up["bytes"], bytes1.len() as u64, "{v1}");
     let stored = store.read(&o1).expect("the copy on the server");
     assert_eq!(stored.len(), bytes1.len(), "the copy's size");
-    assert_eq!(sha(&stored), sha(&bytes1), "the copy's SHA-256");
+    assert_eq!(
+        sha256_hex(&stored),
+        sha256_hex(&bytes1),
+        "the copy's SHA-256"
+    );
     let runs = w.runs();
     assert_eq!(runs[0]["offsite"], json!([c.target]), "{runs:?}");
     if let Some(recorded) = runs[0]["sha256"].as_str() {
-        assert_eq!(recorded, sha(&stored), "the run's SHA-256 is the copy's");
+        assert_eq!(
+            recorded,
+            sha256_hex(&stored),
+            "the run's SHA-256 is the copy's"
+        );
     }
     if let Store::S3(s3) = store {
         let head = s3.head(&o1).unwrap().unwrap();
-        assert_eq!(head.sha256.as_deref(), Some(sha(&bytes1).as_str()));
+        assert_eq!(head.sha256.as_deref(), Some(sha256_hex(&bytes1).as_str()));
         if bytes1.len() as u64 > PART {
             let parts = (bytes1.len() as u64).div_ceil(PART);
             assert!(
@@ -553,7 +555,7 @@ fn history_mode(srv: &Server) {
     change_base(w, 64, 2);
     let v2 = c.backup(&[]);
     let a2 = v2["archive"].as_str().unwrap().to_string();
-    let o2 = format!("buh/{}", name_of(&a2));
+    let o2 = format!("buh/{}", file_name(&a2));
     assert_eq!(v2["offsite"]["pruned"], json!([o1]), "{v2}");
     assert_eq!(
         store.names(),
@@ -573,18 +575,7 @@ fn history_mode(srv: &Server) {
     // The local archive is gone: the copy is all there is.
     fs::rename(&a2, w.dir.path().join("kept.zip")).unwrap();
     let to = w.dir.path().join("restored");
-    let (code, r, err) = c.json(
-        &[
-            "restore",
-            "latest",
-            "--from",
-            &c.target,
-            "--to",
-            &to.display().to_string(),
-            "--json",
-        ],
-        &[],
-    );
+    let (code, r, err) = c.restore("latest", &to);
     assert_eq!(code, 0, "{r}\n{err}");
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(
@@ -683,7 +674,7 @@ fn fixed_mode(srv: &Server) {
     let slot = |s: &str| format!("buh/buh_{s}.zip");
     let base1 = fs::read(w.base.join("1Cv8.1CD")).unwrap();
     let v1 = c.backup(&[]);
-    let name1 = name_of(v1["archive"].as_str().unwrap());
+    let name1 = file_name(v1["archive"].as_str().unwrap());
     let a1 = fs::read(v1["archive"].as_str().unwrap()).unwrap();
     for s in ["daily", "weekly", "monthly"] {
         assert_eq!(store.read(&slot(s)).as_deref(), Some(&a1[..]), "{s}");
@@ -746,18 +737,7 @@ fn fixed_mode(srv: &Server) {
         (name1.as_str(), base1),
     ] {
         let to = w.dir.path().join(format!("restored-{}", which.len()));
-        let (code, r, err) = c.json(
-            &[
-                "restore",
-                which,
-                "--from",
-                &c.target,
-                "--to",
-                &to.display().to_string(),
-                "--json",
-            ],
-            &[],
-        );
+        let (code, r, err) = c.restore(which, &to);
         assert_eq!(code, 0, "{which}: {r}\n{err}");
         assert_eq!(fs::read(to.join("1Cv8.1CD")).unwrap(), base, "{which}");
     }
@@ -843,7 +823,7 @@ fn kill_mid_upload(srv: &Server, c: &Case, kill: impl FnOnce()) -> Killed {
         n_saved >= 2 && (n_saved as u64) < n_parts,
         "{n_saved} of {n_parts} parts saved: {saved}"
     );
-    let object = format!("buh/{}", name_of(&archive));
+    let object = format!("buh/{}", file_name(&archive));
     assert!(
         c.store.read(&object).is_none(),
         "nothing under the final name before the upload completes"
@@ -864,12 +844,16 @@ fn kill_mid_upload(srv: &Server, c: &Case, kill: impl FnOnce()) -> Killed {
 fn check_resumed(srv: &Server, c: &Case, k: &Killed) {
     let stored = c.store.read(&k.object).expect("the object");
     assert_eq!(stored.len(), k.bytes.len());
-    assert_eq!(sha(&stored), sha(&k.bytes), "the object is the archive");
+    assert_eq!(
+        sha256_hex(&stored),
+        sha256_hex(&k.bytes),
+        "the object is the archive"
+    );
     let Store::S3(s3) = &c.store else {
         unreachable!()
     };
     let head = s3.head(&k.object).unwrap().unwrap();
-    assert_eq!(head.sha256.as_deref(), Some(sha(&k.bytes).as_str()));
+    assert_eq!(head.sha256.as_deref(), Some(sha256_hex(&k.bytes).as_str()));
     assert!(
         head.etag.ends_with(&format!("-{}", k.n_parts)),
         "{}",

@@ -12,19 +12,20 @@
 
 use crate::util::heavy;
 use crate::util::moto::{Keys, Moto};
+use crate::util::remote::{capped_round_trip, noise, read_back, sha256_hex};
 use onec_backup_bot::cancel::{Cancel, Cancelled};
 use onec_backup_bot::config::Secret;
 use onec_backup_bot::offsite::s3::S3;
 use onec_backup_bot::offsite::{
     Download, NoResume, Proof, Remote, Resume, Stored, Throttle, Upload,
 };
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The part size of these tests (moto is told to allow parts this small).
 const PART: u64 = 256 << 10;
@@ -36,17 +37,22 @@ fn client(m: &Moto, k: &Keys) -> S3 {
 }
 
 fn client_with(m: &Moto, id: &str, secret: &str) -> S3 {
+    client_at(&m.endpoint(), PREFIX, id, secret).with_part_size(PART)
+}
+
+/// A path-style client of `BUCKET` under `prefix` at `endpoint`, with the
+/// default part size.
+fn client_at(endpoint: &str, prefix: &str, id: &str, secret: &str) -> S3 {
     S3::new(
         BUCKET,
-        PREFIX,
-        Some(&m.endpoint()),
+        prefix,
+        Some(endpoint),
         None,
         true,
         id,
         Secret::new(secret),
     )
     .unwrap()
-    .with_part_size(PART)
 }
 
 /// moto with signatures checked, the bucket made.
@@ -54,27 +60,6 @@ fn server() -> (Moto, Keys) {
     let (m, k) = Moto::start_checking_signatures(PART);
     client(&m, &k).create_bucket().unwrap();
     (m, k)
-}
-
-/// Bytes that differ everywhere (xorshift), so a part sent twice or in the
-/// wrong place shows in the read-back.
-fn data(len: u64, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn md5_hex(bytes: &[u8]) -> String {
@@ -129,26 +114,12 @@ fn put(
         file,
         name,
         size: bytes.len() as u64,
-        sha256: &sha(&bytes),
+        sha256: &sha256_hex(&bytes),
         resume,
         throttle: &Throttle::unlimited(),
         cancel,
         progress,
     })
-}
-
-fn get(s3: &S3, name: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    let n = s3
-        .get(Download {
-            name,
-            to: &mut out,
-            throttle: &Throttle::unlimited(),
-            cancel: &Cancel::new(),
-        })
-        .unwrap();
-    assert_eq!(n, out.len() as u64);
-    out
 }
 
 /// The multipart ETag S3 gives a file cut in `PART`-sized parts.
@@ -166,7 +137,7 @@ fn small_put_stat_list_get_round_trip() {
     let (m, k) = server();
     let s3 = client(&m, &k);
     let d = tempfile::tempdir().unwrap();
-    let bytes = data(70_001, 1);
+    let bytes = noise(70_001, 1);
     let f = write(d.path(), "a.zip", &bytes);
     let name = "Бухгалтерия/Бухгалтерия_2026-12-03_0300 (1).zip";
     let progress = Mutex::new(0u64);
@@ -182,7 +153,7 @@ fn small_put_stat_list_get_round_trip() {
     let head = s3.head(name).unwrap().expect("the object");
     assert_eq!(head.size, bytes.len() as u64);
     assert_eq!(head.etag, md5_hex(&bytes));
-    assert_eq!(head.sha256.as_deref(), Some(sha(&bytes).as_str()));
+    assert_eq!(head.sha256.as_deref(), Some(sha256_hex(&bytes).as_str()));
     let st = s3.stat(name).unwrap().unwrap();
     assert_eq!((st.name.as_str(), st.size), (name, bytes.len() as u64));
     assert!(st.modified.is_some());
@@ -220,23 +191,14 @@ fn small_put_stat_list_get_round_trip() {
     assert!(names("Склад").is_empty());
     // Names are relative to the target's prefix: another client with no
     // prefix sees the full keys.
-    let root = S3::new(
-        BUCKET,
-        "",
-        Some(&m.endpoint()),
-        None,
-        true,
-        &k.id,
-        Secret::new(k.secret.clone()),
-    )
-    .unwrap();
+    let root = client_at(&m.endpoint(), "", &k.id, &k.secret);
     assert!(
         root.list("")
             .unwrap()
             .iter()
             .any(|o| o.name == format!("{PREFIX}/Зарплата/z.zip"))
     );
-    assert_eq!(get(&s3, name), bytes);
+    assert_eq!(read_back(&s3, name), bytes);
     let missing = s3
         .get(Download {
             name: "Склад/x.zip",
@@ -252,10 +214,10 @@ fn small_put_stat_list_get_round_trip() {
     );
 
     // A new put replaces the object.
-    let newer = data(5_000, 2);
+    let newer = noise(5_000, 2);
     let f2 = write(d.path(), "a2.zip", &newer);
     put(&s3, &f2, name, &NoResume, &Cancel::new(), &|_| {}).unwrap();
-    assert_eq!(get(&s3, name), newer);
+    assert_eq!(read_back(&s3, name), newer);
 }
 
 #[test]
@@ -264,7 +226,7 @@ fn a_multipart_upload_proves_its_parts_and_the_whole() {
     let (m, k) = server();
     let s3 = client(&m, &k);
     let d = tempfile::tempdir().unwrap();
-    let bytes = data(3 * PART + PART / 2, 3);
+    let bytes = noise(3 * PART + PART / 2, 3);
     let f = write(d.path(), "big.zip", &bytes);
     let saved = Saved::default();
     let seen = Mutex::new(Vec::new());
@@ -285,8 +247,8 @@ fn a_multipart_upload_proves_its_parts_and_the_whole() {
     assert_eq!(head.etag, multipart_etag(&bytes));
     assert!(head.etag.ends_with("-4"), "{}", head.etag);
     assert_eq!(head.size, bytes.len() as u64);
-    assert_eq!(head.sha256.as_deref(), Some(sha(&bytes).as_str()));
-    assert_eq!(get(&s3, "base/big.zip"), bytes);
+    assert_eq!(head.sha256.as_deref(), Some(sha256_hex(&bytes).as_str()));
+    assert_eq!(read_back(&s3, "base/big.zip"), bytes);
     // Saved after the start and after each part, cleared at the end.
     assert!(saved.load().is_none());
     assert_eq!(saved.saves.load(Ordering::Relaxed), 1 + 4 + 1);
@@ -315,7 +277,7 @@ fn a_cut_upload_resumes_and_sends_only_the_missing_parts() {
     let _slot = heavy();
     let (m, k) = server();
     let d = tempfile::tempdir().unwrap();
-    let bytes = data(5 * PART + 123, 4);
+    let bytes = noise(5 * PART + 123, 4);
     let f = write(d.path(), "big.zip", &bytes);
     let saved = Saved::default();
     let first = client(&m, &k);
@@ -329,7 +291,7 @@ fn a_cut_upload_resumes_and_sends_only_the_missing_parts() {
     let stored = put(&second, &f, "base/big.zip", &saved, &Cancel::new(), &|_| {}).unwrap();
     assert_eq!(stored.proof, Proof::Etag);
     assert_eq!(second.parts_sent(), 4, "parts 3..6 only");
-    assert_eq!(get(&second, "base/big.zip"), bytes);
+    assert_eq!(read_back(&second, "base/big.zip"), bytes);
     assert_eq!(
         second.head("base/big.zip").unwrap().unwrap().etag,
         multipart_etag(&bytes)
@@ -343,7 +305,7 @@ fn a_stale_upload_id_starts_over() {
     let _slot = heavy();
     let (m, k) = server();
     let d = tempfile::tempdir().unwrap();
-    let bytes = data(3 * PART, 5);
+    let bytes = noise(3 * PART, 5);
     let f = write(d.path(), "big.zip", &bytes);
     let saved = Saved::default();
     let s3 = client(&m, &k);
@@ -355,7 +317,7 @@ fn a_stale_upload_id_starts_over() {
     let again = client(&m, &k);
     put(&again, &f, "base/big.zip", &saved, &Cancel::new(), &|_| {}).unwrap();
     assert_eq!(again.parts_sent(), 3, "every part sent again");
-    assert_eq!(get(&again, "base/big.zip"), bytes);
+    assert_eq!(read_back(&again, "base/big.zip"), bytes);
     assert!(saved.load().is_none());
 }
 
@@ -364,18 +326,18 @@ fn a_changed_file_abandons_the_saved_upload() {
     let _slot = heavy();
     let (m, k) = server();
     let d = tempfile::tempdir().unwrap();
-    let old = data(3 * PART, 6);
+    let old = noise(3 * PART, 6);
     let f = write(d.path(), "big.zip", &old);
     let saved = Saved::default();
     let s3 = client(&m, &k);
     cut_after(&s3, &f, "base/big.zip", &saved, 1);
     let old_id = saved.json()["upload_id"].as_str().unwrap().to_string();
-    let new = data(3 * PART, 7);
+    let new = noise(3 * PART, 7);
     std::fs::write(&f, &new).unwrap();
     let again = client(&m, &k);
     put(&again, &f, "base/big.zip", &saved, &Cancel::new(), &|_| {}).unwrap();
     assert_eq!(again.parts_sent(), 3);
-    assert_eq!(get(&again, "base/big.zip"), new);
+    assert_eq!(read_back(&again, "base/big.zip"), new);
     // The old upload was aborted: moto no longer knows it.
     let out = m.python(&format!(
         r#"
@@ -396,7 +358,7 @@ fn rename_copies_then_deletes_and_delete_is_idempotent() {
     let (m, k) = server();
     let s3 = client(&m, &k);
     let d = tempfile::tempdir().unwrap();
-    let bytes = data(10_000, 8);
+    let bytes = noise(10_000, 8);
     let f = write(d.path(), "a.zip", &bytes);
     put(&s3, &f, "b/a.zip.part", &NoResume, &Cancel::new(), &|_| {}).unwrap();
     s3.rename("b/a.zip.part", "b/Бухгалтерия daily.zip")
@@ -404,8 +366,8 @@ fn rename_copies_then_deletes_and_delete_is_idempotent() {
     assert!(s3.stat("b/a.zip.part").unwrap().is_none());
     let head = s3.head("b/Бухгалтерия daily.zip").unwrap().unwrap();
     assert_eq!(head.size, bytes.len() as u64);
-    assert_eq!(head.sha256.as_deref(), Some(sha(&bytes).as_str()));
-    assert_eq!(get(&s3, "b/Бухгалтерия daily.zip"), bytes);
+    assert_eq!(head.sha256.as_deref(), Some(sha256_hex(&bytes).as_str()));
+    assert_eq!(read_back(&s3, "b/Бухгалтерия daily.zip"), bytes);
     let e = s3.rename("b/none.zip", "b/x.zip").unwrap_err().to_string();
     assert!(e.contains("no such object"), "{e}");
     s3.delete("b/Бухгалтерия daily.zip").unwrap();
@@ -448,7 +410,7 @@ fn a_wrong_key_gives_a_clear_error_without_the_secret() {
     // The right key works (and every request above was really checked).
     let s3 = client(&m, &k);
     put(&s3, &f, "a.zip", &NoResume, &Cancel::new(), &|_| {}).unwrap();
-    assert_eq!(get(&s3, "a.zip"), b"archive");
+    assert_eq!(read_back(&s3, "a.zip"), b"archive");
 }
 
 #[test]
@@ -470,7 +432,7 @@ fn a_big_object_is_renamed_by_a_copy_in_parts() {
     let (m, k) = server();
     let s3 = client(&m, &k).with_copy_limit(PART);
     let d = tempfile::tempdir().unwrap();
-    let bytes = data(3 * PART + 17, 9);
+    let bytes = noise(3 * PART + 17, 9);
     let f = write(d.path(), "big.zip", &bytes);
     put(&s3, &f, "b/big.zip", &NoResume, &Cancel::new(), &|_| {}).unwrap();
     s3.rename("b/big.zip", "b/monthly.zip").unwrap();
@@ -482,8 +444,8 @@ fn a_big_object_is_renamed_by_a_copy_in_parts() {
         "copied in 4 parts: {}",
         head.etag
     );
-    assert_eq!(head.sha256.as_deref(), Some(sha(&bytes).as_str()));
-    assert_eq!(get(&s3, "b/monthly.zip"), bytes);
+    assert_eq!(head.sha256.as_deref(), Some(sha256_hex(&bytes).as_str()));
+    assert_eq!(read_back(&s3, "b/monthly.zip"), bytes);
 }
 
 #[test]
@@ -494,35 +456,17 @@ fn the_speed_cap_holds_for_uploads_and_downloads() {
     let d = tempfile::tempdir().unwrap();
     // 1 MiB at 256 KiB/s: the bucket starts with one second of budget,
     // so at least 3 s each way.
-    let bytes = data(4 * PART, 10);
+    let bytes = noise(4 * PART, 10);
     let f = write(d.path(), "big.zip", &bytes);
-    let cap = Throttle::new(Some(256 << 10));
-    let t = Instant::now();
-    s3.put(&Upload {
-        file: &f,
-        name: "b/capped.zip",
-        size: bytes.len() as u64,
-        sha256: &sha(&bytes),
-        resume: &NoResume,
-        throttle: &cap,
-        cancel: &Cancel::new(),
-        progress: &|_| {},
-    })
-    .unwrap();
-    let up = t.elapsed();
+    let (up, down) = capped_round_trip(
+        &s3,
+        &f,
+        "b/capped.zip",
+        &sha256_hex(&bytes),
+        &bytes,
+        256 << 10,
+    );
     assert!(up >= Duration::from_millis(2900), "upload took {up:?}");
-    let cap = Throttle::new(Some(256 << 10));
-    let t = Instant::now();
-    let mut out = Vec::new();
-    s3.get(Download {
-        name: "b/capped.zip",
-        to: &mut out,
-        throttle: &cap,
-        cancel: &Cancel::new(),
-    })
-    .unwrap();
-    let down = t.elapsed();
-    assert_eq!(out, bytes);
     assert!(
         down >= Duration::from_millis(2900),
         "download took {down:?}"
@@ -623,32 +567,14 @@ fn network_errors_and_503s_are_retried_then_reported() {
 
     // One connection dropped, two 503s: the fourth try goes through.
     let proxy = FaultProxy::start(m.port, 1, 2);
-    let s3 = S3::new(
-        BUCKET,
-        PREFIX,
-        Some(&proxy.endpoint()),
-        None,
-        true,
-        &k.id,
-        Secret::new(k.secret.clone()),
-    )
-    .unwrap();
+    let s3 = client_at(&proxy.endpoint(), PREFIX, &k.id, &k.secret);
     put(&s3, &f, "a.zip", &NoResume, &Cancel::new(), &|_| {}).unwrap();
     assert!(proxy.conns.load(Ordering::Relaxed) >= 4);
-    assert_eq!(get(&s3, "a.zip"), b"retried archive");
+    assert_eq!(read_back(&s3, "a.zip"), b"retried archive");
 
     // Always busy: four tries, then an error naming the target.
     let proxy = FaultProxy::start(m.port, 0, 100);
-    let busy = S3::new(
-        BUCKET,
-        PREFIX,
-        Some(&proxy.endpoint()),
-        None,
-        true,
-        &k.id,
-        Secret::new(k.secret.clone()),
-    )
-    .unwrap();
+    let busy = client_at(&proxy.endpoint(), PREFIX, &k.id, &k.secret);
     let e = busy.list("").unwrap_err().to_string();
     assert_eq!(proxy.conns.load(Ordering::Relaxed), 4, "{e}");
     assert!(
@@ -658,16 +584,7 @@ fn network_errors_and_503s_are_retried_then_reported() {
 
     // Nobody listening: four tries, then "cannot reach".
     let gone = FaultProxy::start(m.port, 100, 0);
-    let unreachable = S3::new(
-        BUCKET,
-        PREFIX,
-        Some(&gone.endpoint()),
-        None,
-        true,
-        &k.id,
-        Secret::new(k.secret.clone()),
-    )
-    .unwrap();
+    let unreachable = client_at(&gone.endpoint(), PREFIX, &k.id, &k.secret);
     let e = unreachable.stat("a.zip").unwrap_err().to_string();
     assert!(
         e.contains("cannot reach") && e.contains("after 4 tries"),

@@ -10,9 +10,10 @@
 
 use crate::util::heavy;
 use crate::util::rclone::{PASS, USER, WebDavServer, serve_webdav};
+use crate::util::remote::{noise, read_back, target_at};
 use onec_backup_bot::cancel::{Cancel, Cancelled};
 use onec_backup_bot::config::Secret;
-use onec_backup_bot::config::offsite::{Location, Mode, OffsiteTarget, Which};
+use onec_backup_bot::config::offsite::{Location, OffsiteTarget};
 use onec_backup_bot::offsite::{self, Download, NoResume, Proof, Remote, Throttle, Upload};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,43 +23,15 @@ const DEEP: &str = "Бухгалтерия/2026/12/Бухгалтерия_2026-1
 
 fn target(port: u16, path: &str, password: &str) -> OffsiteTarget {
     OffsiteTarget {
-        name: "offsite".into(),
-        location: Location::WebDav {
+        user: Some(USER.into()),
+        password: Some(Secret::new(password)),
+        ..target_at(Location::WebDav {
             https: false,
             host: "127.0.0.1".into(),
             port: Some(port),
             path: path.into(),
-        },
-        endpoint: None,
-        region: None,
-        path_style: false,
-        access_key_id: None,
-        secret_access_key: None,
-        user: Some(USER.into()),
-        password: Some(Secret::new(password)),
-        key_file: None,
-        key_passphrase: None,
-        known_host: None,
-        bases: None,
-        which: Which::Every,
-        keep: Default::default(),
-        bandwidth: None,
-        mode: Mode::History,
-        read_back: false,
-    }
-}
-
-/// `len` bytes that do not compress, different for each `seed`.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
         })
-        .collect()
+    }
 }
 
 struct Setup {
@@ -109,20 +82,6 @@ fn put_simple(r: &dyn Remote, file: &Path, name: &str) -> anyhow::Result<offsite
         &Cancel::new(),
         &|_| {},
     )
-}
-
-fn fetch(r: &dyn Remote, name: &str) -> Vec<u8> {
-    let mut got = Vec::new();
-    let n = r
-        .get(Download {
-            name,
-            to: &mut got,
-            throttle: &Throttle::unlimited(),
-            cancel: &Cancel::new(),
-        })
-        .unwrap();
-    assert_eq!(n as usize, got.len());
-    got
 }
 
 fn names(r: &dyn Remote, dir: &str) -> Vec<String> {
@@ -206,14 +165,14 @@ fn put_into_new_cyrillic_folders_stat_list_get_replace_rename_delete() {
     assert_eq!(names(r.as_ref(), "Бухгалтерия/2026/"), [DEEP]);
     assert!(names(r.as_ref(), "нет такой").is_empty());
 
-    assert_eq!(fetch(r.as_ref(), DEEP), v1);
+    assert_eq!(read_back(r.as_ref(), DEEP), v1);
 
     // Replace in place: the new bytes, and no `.part` left behind.
     let v2 = noise(2 * 1024 * 1024, 2);
     let f2 = s.local.join("v2.zip");
     std::fs::write(&f2, &v2).unwrap();
     put_simple(r.as_ref(), &f2, DEEP).unwrap();
-    assert_eq!(fetch(r.as_ref(), DEEP), v2);
+    assert_eq!(read_back(r.as_ref(), DEEP), v2);
     assert_eq!(r.stat(DEEP).unwrap().unwrap().size, v2.len() as u64);
     assert!(
         files_on_disk(&s.server.root)
@@ -226,14 +185,14 @@ fn put_into_new_cyrillic_folders_stat_list_get_replace_rename_delete() {
     // Rename into a new folder, then another object over it.
     r.rename(DEEP, "Бухгалтерия/fixed/daily.zip").unwrap();
     assert!(r.stat(DEEP).unwrap().is_none());
-    assert_eq!(fetch(r.as_ref(), "Бухгалтерия/fixed/daily.zip"), v2);
+    assert_eq!(read_back(r.as_ref(), "Бухгалтерия/fixed/daily.zip"), v2);
     r.rename(
         "Склад/Склад_2026-12-03_0300.zip",
         "Бухгалтерия/fixed/daily.zip",
     )
     .unwrap();
     assert_eq!(
-        fetch(r.as_ref(), "Бухгалтерия/fixed/daily.zip"),
+        read_back(r.as_ref(), "Бухгалтерия/fixed/daily.zip"),
         b"small archive"
     );
     let e = r.rename("нет/такого.zip", "x.zip").unwrap_err();
@@ -299,7 +258,7 @@ fn a_cancelled_upload_leaves_the_old_copy_and_no_part() {
         "{}",
         s.server.log_text()
     );
-    assert_eq!(fetch(r.as_ref(), "b/daily.zip"), old);
+    assert_eq!(read_back(r.as_ref(), "b/daily.zip"), old);
     assert_eq!(
         files_on_disk(&s.server.root),
         ["b/daily.zip"],
@@ -329,7 +288,7 @@ fn the_speed_cap_holds() {
     .unwrap();
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(1800), "{took:?}");
-    assert_eq!(fetch(r.as_ref(), "a.zip"), data);
+    assert_eq!(read_back(r.as_ref(), "a.zip"), data);
 }
 
 #[test]

@@ -8,14 +8,14 @@
 //! carry a password or passphrase.
 #![cfg(unix)]
 
+use crate::util::remote::{capped_round_trip, read_back, target_at};
 use crate::util::sftp_server::PasswordSftp;
 use crate::util::sshd::{Sshd, fingerprint_of, hash_known_hosts, keygen};
 use crate::util::{Heavy, heavy};
 use onec_backup_bot::cancel::Cancel;
 use onec_backup_bot::config::Secret;
-use onec_backup_bot::config::offsite::{Location, Mode, OffsiteTarget, Which};
-use onec_backup_bot::offsite::{self, Download, NoResume, Proof, Remote, Stored, Throttle, Upload};
-use onec_backup_bot::retention::KeepPolicy;
+use onec_backup_bot::config::offsite::{Location, OffsiteTarget};
+use onec_backup_bot::offsite::{self, NoResume, Proof, Remote, Stored, Throttle, Upload};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,31 +24,12 @@ const PASSPHRASE: &str = "Key-Pa55-phrase-Ключ";
 const SFTP_PASSWORD: &str = "Sftp-Pa55-word-Пароль";
 
 fn target(host_port: (&str, u16), user: &str, path: &str) -> OffsiteTarget {
-    OffsiteTarget {
-        name: "offsite".into(),
-        location: Location::Sftp {
-            user: Some(user.into()),
-            host: host_port.0.into(),
-            port: host_port.1,
-            path: path.trim_start_matches('/').into(),
-        },
-        endpoint: None,
-        region: None,
-        path_style: false,
-        access_key_id: None,
-        secret_access_key: None,
-        user: None,
-        password: None,
-        key_file: None,
-        key_passphrase: None,
-        known_host: None,
-        bases: None,
-        which: Which::default(),
-        keep: KeepPolicy::default(),
-        bandwidth: None,
-        mode: Mode::default(),
-        read_back: false,
-    }
+    target_at(Location::Sftp {
+        user: Some(user.into()),
+        host: host_port.0.into(),
+        port: host_port.1,
+        path: path.trim_start_matches('/').into(),
+    })
 }
 
 /// An sshd and a target on it logging in with a fresh ed25519 key, pinned
@@ -120,20 +101,6 @@ fn put_with(
         cancel,
         progress,
     })
-}
-
-fn get(r: &dyn Remote, name: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    let n = r
-        .get(Download {
-            name,
-            to: &mut out,
-            throttle: &Throttle::unlimited(),
-            cancel: &Cancel::new(),
-        })
-        .unwrap();
-    assert_eq!(n as usize, out.len());
-    out
 }
 
 /// Bytes that differ at every offset, so a misplaced piece shows.
@@ -212,20 +179,20 @@ fn sshd_put_stat_list_get_replace_delete_in_deep_cyrillic_folders() {
     assert_eq!(one, ["Зарплата/b.zip"]);
     assert!(r.list("Нет такой").unwrap().is_empty());
 
-    assert_eq!(get(&*r, name), big);
+    assert_eq!(read_back(&*r, name), big);
 
     // Replace: a new upload under the same name wins, whole.
     let newer = pattern(300_001, 7);
     let src2 = s.file("a2.zip", &newer);
     put(&*r, &src2, name, &Cancel::new()).unwrap();
-    assert_eq!(get(&*r, name), newer);
+    assert_eq!(read_back(&*r, name), newer);
 
     // rename replaces the target (posix-rename on OpenSSH).
     r.rename("Зарплата/b.zip", name).unwrap();
-    assert_eq!(get(&*r, name), b"second base");
+    assert_eq!(read_back(&*r, name), b"second base");
     assert!(r.stat("Зарплата/b.zip").unwrap().is_none());
     r.rename(name, "Новая/папка/daily.zip").unwrap();
-    assert_eq!(get(&*r, "Новая/папка/daily.zip"), b"second base");
+    assert_eq!(read_back(&*r, "Новая/папка/daily.zip"), b"second base");
 
     r.delete("Новая/папка/daily.zip").unwrap();
     r.delete("Новая/папка/daily.zip").unwrap();
@@ -254,13 +221,13 @@ fn a_cancelled_upload_keeps_the_old_copy_and_leaves_no_part() {
         }
     }));
     assert!(e.contains("interrupted"), "{e}");
-    assert_eq!(get(&*r, "b/daily.zip"), old);
+    assert_eq!(read_back(&*r, "b/daily.zip"), old);
     let names: Vec<String> = r.list("").unwrap().into_iter().map(|o| o.name).collect();
     assert_eq!(names, ["b/daily.zip"]);
     assert!(!s.remote().join("b/daily.zip.part").exists());
     // And the connection is still good for the next upload.
     put(&*r, &src, "b/daily.zip", &Cancel::new()).unwrap();
-    assert_eq!(get(&*r, "b/daily.zip"), new);
+    assert_eq!(read_back(&*r, "b/daily.zip"), new);
 }
 
 #[test]
@@ -274,14 +241,14 @@ fn rsa_and_passphrase_protected_keys_log_in() {
     let r = s.open();
     put(&*r, &s.file("k.zip", b"rsa"), "k.zip", &Cancel::new())
         .unwrap_or_else(|e| panic!("{e:#}\nsshd log:\n{}", s.sshd.log_text()));
-    assert_eq!(get(&*r, "k.zip"), b"rsa");
+    assert_eq!(read_back(&*r, "k.zip"), b"rsa");
 
     let ed = s.dir.path().join("id_ed25519_pp");
     keygen(&ed, "ed25519", PASSPHRASE);
     s.sshd.authorize(&ed);
     s.t.key_file = Some(ed.clone());
     let r = s.open();
-    assert_eq!(get(&*r, "k.zip"), b"rsa");
+    assert_eq!(read_back(&*r, "k.zip"), b"rsa");
 
     // Without the passphrase, and with a wrong one: clear, and no secret.
     s.t.key_passphrase = None;
@@ -328,37 +295,26 @@ fn host_keys_are_pinned_by_known_hosts_files_or_fingerprints() {
     keygen(&other, "ed25519", "");
     let other_pub = fs::read_to_string(other.with_extension("pub")).unwrap();
     let other_key: Vec<&str> = other_pub.split_whitespace().take(2).collect();
-    fs::write(
-        &kh,
-        format!(
-            "# test\nnas.example {} {}\n{}",
-            other_key[0],
-            other_key[1],
-            s.sshd.known_hosts_line()
-        ),
-    )
-    .unwrap();
+    // Another host's entry, then the server's.
+    let both = format!(
+        "# test\nnas.example {} {}\n{}",
+        other_key[0],
+        other_key[1],
+        s.sshd.known_hosts_line()
+    );
+    fs::write(&kh, &both).unwrap();
     s.t.known_host = Some(kh.display().to_string());
-    assert_eq!(get(&*s.open(), "p.zip"), b"pinned");
+    assert_eq!(read_back(&*s.open(), "p.zip"), b"pinned");
 
     // Only the server's RSA key listed: the client asks for that one.
     fs::write(&kh, s.sshd.known_hosts_line_rsa()).unwrap();
-    assert_eq!(get(&*s.open(), "p.zip"), b"pinned");
-    fs::write(
-        &kh,
-        format!(
-            "# test\nnas.example {} {}\n{}",
-            other_key[0],
-            other_key[1],
-            s.sshd.known_hosts_line()
-        ),
-    )
-    .unwrap();
+    assert_eq!(read_back(&*s.open(), "p.zip"), b"pinned");
+    fs::write(&kh, &both).unwrap();
 
     // The same file hashed (`|1|salt|hash`).
     hash_known_hosts(&kh);
     assert!(fs::read_to_string(&kh).unwrap().contains("|1|"));
-    assert_eq!(get(&*s.open(), "p.zip"), b"pinned");
+    assert_eq!(read_back(&*s.open(), "p.zip"), b"pinned");
 
     // The file lists another key for this host: a loud mismatch with both.
     fs::write(
@@ -432,11 +388,11 @@ fn password_login_uploads_and_reads_back_and_a_wrong_password_is_named_not_shown
     let stored = put(&*r, &src, "База/a.zip", &Cancel::new()).unwrap();
     assert_eq!(stored.bytes, body.len() as u64);
     assert_eq!(fs::read(root.join("data/copies/База/a.zip")).unwrap(), body);
-    assert_eq!(get(&*r, "База/a.zip"), body);
+    assert_eq!(read_back(&*r, "База/a.zip"), body);
     // Replacing on a server without posix-rename: remove, then rename.
     fs::write(&src, b"newer").unwrap();
     put(&*r, &src, "База/a.zip", &Cancel::new()).unwrap();
-    assert_eq!(get(&*r, "База/a.zip"), b"newer");
+    assert_eq!(read_back(&*r, "База/a.zip"), b"newer");
     let names: Vec<String> = r.list("").unwrap().into_iter().map(|o| o.name).collect();
     assert_eq!(names, ["База/a.zip"]);
 
@@ -444,33 +400,8 @@ fn password_login_uploads_and_reads_back_and_a_wrong_password_is_named_not_shown
     // one-second bucket waits about a second.
     let capped = pattern(600_000, 11);
     fs::write(&src, &capped).unwrap();
-    let cap = Throttle::new(Some(300_000));
-    let started = std::time::Instant::now();
-    r.put(&Upload {
-        file: &src,
-        name: "capped.zip",
-        size: capped.len() as u64,
-        sha256: "",
-        resume: &NoResume,
-        throttle: &cap,
-        cancel: &Cancel::new(),
-        progress: &|_| {},
-    })
-    .unwrap();
-    let up = started.elapsed();
+    let (up, down) = capped_round_trip(&*r, &src, "capped.zip", "", &capped, 300_000);
     assert!(up >= std::time::Duration::from_millis(900), "{up:?}");
-    let cap = Throttle::new(Some(300_000));
-    let started = std::time::Instant::now();
-    let mut back = Vec::new();
-    r.get(Download {
-        name: "capped.zip",
-        to: &mut back,
-        throttle: &cap,
-        cancel: &Cancel::new(),
-    })
-    .unwrap();
-    let down = started.elapsed();
-    assert_eq!(back, capped);
     assert!(down >= std::time::Duration::from_millis(900), "{down:?}");
     r.delete("capped.zip").unwrap();
 
@@ -518,7 +449,7 @@ fn a_dropped_session_is_reopened_and_connect_errors_are_retried() {
         std::thread::sleep(std::time::Duration::from_secs(1));
         PasswordSftp::start_on(Some(port), &r2, &k2, "backup", SFTP_PASSWORD)
     });
-    assert_eq!(get(&*r, "a.zip"), b"from the new server");
+    assert_eq!(read_back(&*r, "a.zip"), b"from the new server");
     let _server = again.join().unwrap();
     fs::write(&src, b"after the drop").unwrap();
     put(&*r, &src, "a.zip", &Cancel::new()).unwrap();

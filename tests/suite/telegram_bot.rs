@@ -25,16 +25,10 @@ struct Bot(Agent);
 
 impl Bot {
     fn start(w: &World, tg: &FakeTelegram, extra: &[(&str, &str)]) -> Bot {
-        let (url, admin) = (tg.url(), ADMIN.to_string());
         let logs = w.dir.path().join("logs").display().to_string();
-        let mut vars = vec![
-            ("BOT_TOKEN", TOKEN),
-            ("TELEGRAM_API_URL", url.as_str()),
-            ("LOG_DIR", logs.as_str()),
-            ("ALLOWED_USER_IDS", admin.as_str()),
-        ];
+        let mut vars = vec![("LOG_DIR", logs.as_str())];
         vars.extend_from_slice(extra);
-        Bot(w.agent(&vars))
+        Bot(tg.agent(w, TOKEN, ADMIN, &vars))
     }
 
     fn stderr(&self) -> String {
@@ -347,11 +341,7 @@ fn a_stranger_is_denied_once_and_nothing_runs() {
     tg.send_text(ADMIN, "/schedule");
     tg.wait_message(ADMIN, "Расписание", T);
     std::thread::sleep(Duration::from_secs(1));
-    let to_stranger: Vec<Call> = tg
-        .calls_of("sendMessage")
-        .into_iter()
-        .filter(|c| c.chat() == STRANGER || c.chat() == -100)
-        .collect();
+    let to_stranger = tg.messages_to(&[STRANGER, -100]);
     assert_eq!(to_stranger.len(), 1, "{to_stranger:?}");
     assert!(w.runs().is_empty());
     let log = agent.stderr();

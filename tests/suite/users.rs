@@ -12,19 +12,36 @@ use crate::util::proc::{self, Proc, wait_for};
 use crate::util::{World, ok_stdout, whoami};
 use onec_backup_bot::onec::generate::{CdFormat, generate_1cd};
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 /// `exe args` in the background with `env`, killed when dropped.
 fn start(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Proc {
-    let mut c = Command::new(exe);
-    c.args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    proc::spawn(&mut c)
+    proc::spawn(&mut proc::quiet(exe, args, env))
+}
+
+/// A world whose fake 1C keeps its busy state in the returned file.
+fn busy_world() -> (World, PathBuf) {
+    let mut w = World::new(16);
+    let busy = w.dir.path().join("busy");
+    w.set("FAKE_1C_BUSY_FILE", &busy.display().to_string());
+    (w, busy)
+}
+
+/// A stand-in session of the world's base, registered in the busy file
+/// `busy`.
+fn session(w: &World, busy: &Path) -> Proc {
+    let session = start(
+        &w.onec_client("1cv8c"),
+        &["ENTERPRISE", &format!("/F{}", w.base.display())],
+        &[("FAKE_1C_BUSY_FILE", &busy.display().to_string())],
+    );
+    let pid = session.0.id();
+    wait_for("the session to register", Duration::from_secs(10), || {
+        fs::read_to_string(busy).is_ok_and(|t| t.contains(&format!("pid {pid}")))
+    });
+    session
 }
 
 fn users_json(w: &World, extra: &[&str]) -> serde_json::Value {
@@ -153,20 +170,10 @@ fn users_lists_each_client_under_its_base_and_no_other_program() {
 /// inside. Once it exits, the next backup succeeds.
 #[test]
 fn a_dump_with_users_inside_fails_naming_them_until_they_leave() {
-    let mut w = World::new(16);
-    let busy = w.dir.path().join("busy");
-    let busy_env = busy.display().to_string();
-    w.set("FAKE_1C_BUSY_FILE", &busy_env)
-        .set("APP_TIMEZONE", "UTC");
-    let mut session = start(
-        &w.onec_client("1cv8c"),
-        &["ENTERPRISE", &format!("/F{}", w.base.display())],
-        &[("FAKE_1C_BUSY_FILE", &busy_env)],
-    );
+    let (mut w, busy) = busy_world();
+    w.set("APP_TIMEZONE", "UTC");
+    let mut session = session(&w, &busy);
     let pid = session.0.id();
-    wait_for("the session to register", Duration::from_secs(10), || {
-        fs::read_to_string(&busy).is_ok_and(|t| t.contains(&format!("pid {pid}")))
-    });
 
     let out = w.cmd().arg("backup").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -283,22 +290,11 @@ fn the_fake_1c_locks_and_unlocks_sessions_with_the_code() {
 /// (the shortest, 1 min), and succeeds once the user has left; one row.
 #[test]
 fn wait_retries_until_the_user_leaves_in_one_row() {
-    let mut w = World::new(16);
-    let busy = w.dir.path().join("busy");
-    let busy_env = busy.display().to_string();
-    w.set("FAKE_1C_BUSY_FILE", &busy_env)
-        .set("BACKUP_WHEN_USERS_INSIDE", "wait")
+    let (mut w, busy) = busy_world();
+    w.set("BACKUP_WHEN_USERS_INSIDE", "wait")
         .set("BACKUP_USERS_RETRY_MINUTES", "1")
         .set("BACKUP_USERS_WAIT_MINUTES", "5");
-    let mut session = start(
-        &w.onec_client("1cv8c"),
-        &["ENTERPRISE", &format!("/F{}", w.base.display())],
-        &[("FAKE_1C_BUSY_FILE", &busy_env)],
-    );
-    let pid = session.0.id();
-    wait_for("the session to register", Duration::from_secs(10), || {
-        fs::read_to_string(&busy).is_ok_and(|t| t.contains(&format!("pid {pid}")))
-    });
+    let mut session = session(&w, &busy);
     let calls = w.dir.path().join("calls.log");
     let started = std::time::Instant::now();
     let backup = w.spawn(
@@ -328,21 +324,11 @@ fn wait_retries_until_the_user_leaves_in_one_row() {
 /// gave up and naming who is inside.
 #[test]
 fn wait_gives_up_at_the_deadline_naming_who_is_inside() {
-    let mut w = World::new(16);
-    let busy = w.dir.path().join("busy");
-    let busy_env = busy.display().to_string();
-    w.set("FAKE_1C_BUSY_FILE", &busy_env)
-        .set("BACKUP_WHEN_USERS_INSIDE", "wait")
+    let (mut w, busy) = busy_world();
+    w.set("BACKUP_WHEN_USERS_INSIDE", "wait")
         .set("BACKUP_USERS_WAIT_MINUTES", "0");
-    let session = start(
-        &w.onec_client("1cv8c"),
-        &["ENTERPRISE", &format!("/F{}", w.base.display())],
-        &[("FAKE_1C_BUSY_FILE", &busy_env)],
-    );
+    let session = session(&w, &busy);
     let pid = session.0.id();
-    wait_for("the session to register", Duration::from_secs(10), || {
-        fs::read_to_string(&busy).is_ok_and(|t| t.contains(&format!("pid {pid}")))
-    });
     let out = w.cmd().arg("backup").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

@@ -10,7 +10,7 @@
 
 use crate::util::fake_telegram::FakeTelegram;
 use crate::util::proc::wait_for;
-use crate::util::{World, contains, whoami};
+use crate::util::{Agent, World, contains, whoami};
 use onec_backup_bot::onec::generate::{CdFormat, generate_1cd};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -32,13 +32,7 @@ struct Reaped {
 
 impl Reaped {
     fn start(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Reaped {
-        let mut c = Command::new(exe);
-        c.args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut child = c.spawn().unwrap();
+        let mut child = crate::util::proc::quiet(exe, args, env).spawn().unwrap();
         let pid = child.id();
         let died = Arc::new(Mutex::new(None));
         let d = died.clone();
@@ -132,6 +126,25 @@ fn assert_lock_calls(lines: &[String]) {
     }
 }
 
+/// The two calls of a `lock` run that dumped nothing: lock, then unlock.
+fn assert_lock_without_dump(lines: &[String]) {
+    assert_eq!(lines.len(), 2, "no dump: {lines:#?}");
+    assert!(
+        lines[0].contains(END) && lines[1].contains(ALLOW),
+        "{lines:#?}"
+    );
+}
+
+/// The `policy_outcome` of a history row, parsed.
+fn outcome(row: &serde_json::Value) -> serde_json::Value {
+    serde_json::from_str(row["policy_outcome"].as_str().unwrap()).unwrap()
+}
+
+/// `backup` with the variable `key` set to `value`: its output.
+fn backup_with(w: &World, key: &str, value: &str) -> std::process::Output {
+    w.cmd().arg("backup").env(key, value).output().unwrap()
+}
+
 fn assert_code_absent(w: &World, outputs: &[&[u8]]) {
     for (i, out) in outputs.iter().enumerate() {
         assert!(!contains(out, CODE), "output {i}");
@@ -170,8 +183,7 @@ fn lock_makes_three_calls_in_order_and_the_code_stays_secret() {
     );
     let row = &w.runs()[0];
     assert_eq!(row["status"], "ok", "{row}");
-    let outcome: serde_json::Value =
-        serde_json::from_str(row["policy_outcome"].as_str().unwrap()).unwrap();
+    let outcome = outcome(row);
     assert_eq!(outcome["policy"], "lock", "{outcome}");
     assert_eq!(outcome["locked"], true, "{outcome}");
     assert_eq!(outcome["unlocked"], true, "{outcome}");
@@ -185,12 +197,7 @@ fn lock_makes_three_calls_in_order_and_the_code_stays_secret() {
 fn lock_is_lifted_after_a_failed_and_a_cancelled_dump() {
     let (w, busy, calls) = lock_world("busy\n");
 
-    let out = w
-        .cmd()
-        .arg("backup")
-        .env("FAKE_1C_MODE", "dumpresult1")
-        .output()
-        .unwrap();
+    let out = backup_with(&w, "FAKE_1C_MODE", "dumpresult1");
     assert_eq!(out.status.code(), Some(1));
     assert_lock_calls(&call_lines(&calls));
     assert_eq!(fs::read_to_string(&busy).unwrap(), "", "unlocked");
@@ -253,17 +260,12 @@ fn lock_gives_up_when_users_stay_and_still_unlocks() {
         "{stderr}"
     );
     let lines = call_lines(&calls);
-    assert_eq!(lines.len(), 2, "no dump: {lines:#?}");
-    assert!(
-        lines[0].contains(END) && lines[1].contains(ALLOW),
-        "{lines:#?}"
-    );
+    assert_lock_without_dump(&lines);
     assert_eq!(fs::read_to_string(&busy).unwrap(), "", "unlocked");
     assert!(stays.alive());
     let row = &w.runs()[0];
     assert_eq!(row["status"], "failed", "{row}");
-    let outcome: serde_json::Value =
-        serde_json::from_str(row["policy_outcome"].as_str().unwrap()).unwrap();
+    let outcome = outcome(row);
     assert_eq!(outcome["unlocked"], true, "{outcome}");
     assert!(
         outcome["inside_at_failure"]
@@ -290,11 +292,7 @@ fn a_wrong_lock_code_fails_the_lock_without_a_dump() {
         "{stderr}"
     );
     let lines = call_lines(&calls);
-    assert_eq!(lines.len(), 2, "no dump: {lines:#?}");
-    assert!(
-        lines[0].contains(END) && lines[1].contains(ALLOW),
-        "{lines:#?}"
-    );
+    assert_lock_without_dump(&lines);
     assert_eq!(w.runs()[0]["status"], "failed");
     assert_code_absent(&w, &[&out.stdout, &out.stderr]);
 }
@@ -304,12 +302,7 @@ fn a_wrong_lock_code_fails_the_lock_without_a_dump() {
 #[test]
 fn a_failed_unlock_is_loud_and_the_next_run_lifts_the_lock_first() {
     let (w, busy, calls) = lock_world("busy\n");
-    let out = w
-        .cmd()
-        .arg("backup")
-        .env("FAKE_1C_UNLOCK_FAILS", "1")
-        .output()
-        .unwrap();
+    let out = backup_with(&w, "FAKE_1C_UNLOCK_FAILS", "1");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -321,8 +314,7 @@ fn a_failed_unlock_is_loud_and_the_next_run_lifts_the_lock_first() {
     );
     assert!(text.contains("РазрешитьРаботуПользователей"), "{text}");
     let row = &w.runs()[0];
-    let outcome: serde_json::Value =
-        serde_json::from_str(row["policy_outcome"].as_str().unwrap()).unwrap();
+    let outcome = outcome(row);
     assert_eq!(outcome["unlocked"], false, "{outcome}");
     assert!(
         outcome["still_locked"]
@@ -443,8 +435,7 @@ fn close_ends_only_this_bases_clients_after_the_grace() {
     );
     let row = &w.runs()[0];
     assert_eq!(row["status"], "ok", "{row}");
-    let outcome: serde_json::Value =
-        serde_json::from_str(row["policy_outcome"].as_str().unwrap()).unwrap();
+    let outcome = outcome(row);
     assert_eq!(outcome["policy"], "close", "{outcome}");
     assert_eq!(outcome["closed"][0], named, "{outcome}");
     assert_eq!(w.archives().len(), 1);
@@ -454,6 +445,19 @@ const TOKEN: &str = "123:TESTSECRETTOKENxyz";
 const ADMIN: i64 = 111;
 const STRANGER: i64 = 222;
 const T: Duration = Duration::from_secs(60);
+
+/// The agent with its bot on `tg` (only `ADMIN` allowed, logs in the
+/// world's `logs`) and `extra` variables, once the bot polls.
+fn agent_with_bot(w: &World, tg: &FakeTelegram, extra: &[(&str, &str)]) -> Agent {
+    let logs = w.dir.path().join("logs").display().to_string();
+    let mut vars = vec![("LOG_DIR", logs.as_str())];
+    vars.extend_from_slice(extra);
+    let agent = tg.agent(w, TOKEN, ADMIN, &vars);
+    wait_for("the bot to poll", T, || {
+        tg.calls().iter().any(|c| c.method == "getUpdates")
+    });
+    agent
+}
 
 /// The buttons of a message: (text, callback data) per row.
 fn buttons(c: &crate::util::fake_telegram::Call) -> Vec<(String, String)> {
@@ -483,17 +487,7 @@ fn telegram_failure_offers_retry_and_close_and_refuses_strangers() {
     w.set("BACKUP_USERS_CLOSE_GRACE_SECONDS", "1");
     let user = session(&w, &w.base.clone(), &busy);
     let tg = FakeTelegram::start();
-    let (url, admin) = (tg.url(), ADMIN.to_string());
-    let logs = w.dir.path().join("logs").display().to_string();
-    let agent = w.agent(&[
-        ("BOT_TOKEN", TOKEN),
-        ("TELEGRAM_API_URL", url.as_str()),
-        ("LOG_DIR", logs.as_str()),
-        ("ALLOWED_USER_IDS", admin.as_str()),
-    ]);
-    wait_for("the bot to poll", T, || {
-        tg.calls().iter().any(|c| c.method == "getUpdates")
-    });
+    let agent = agent_with_bot(&w, &tg, &[]);
 
     tg.send_text(ADMIN, "/backup");
     let ask = tg.wait_for(T, "the confirmation", |c| {
@@ -586,18 +580,7 @@ fn notices_carry_the_buttons_and_the_api_can_ask_for_close() {
     w.set("BACKUP_USERS_CLOSE_GRACE_SECONDS", "1");
     let user = session(&w, &w.base.clone(), &busy);
     let tg = FakeTelegram::start();
-    let (url, admin) = (tg.url(), ADMIN.to_string());
-    let logs = w.dir.path().join("logs").display().to_string();
-    let agent = w.agent(&[
-        ("BOT_TOKEN", TOKEN),
-        ("TELEGRAM_API_URL", url.as_str()),
-        ("LOG_DIR", logs.as_str()),
-        ("ALLOWED_USER_IDS", admin.as_str()),
-        ("API_TOKEN", API),
-    ]);
-    wait_for("the bot to poll", T, || {
-        tg.calls().iter().any(|c| c.method == "getUpdates")
-    });
+    let agent = agent_with_bot(&w, &tg, &[("API_TOKEN", API)]);
     let with_buttons = |c: &crate::util::fake_telegram::Call| {
         c.method == "sendMessage"
             && c.text().contains("не удалась")

@@ -15,7 +15,6 @@ use crate::util::proc::{self, Proc, wait_for};
 use crate::util::{Agent, World, whoami};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "123:TESTSECRETTOKENwarn";
@@ -28,12 +27,11 @@ const MINUTE: i64 = 3;
 /// A stand-in user session inside the base folder `base`, killed when
 /// dropped.
 fn session_in(w: &World, base: &Path) -> Proc {
-    let mut c = Command::new(w.onec_client("1cv8c"));
-    c.args(["ENTERPRISE", &format!("/F{}", base.display()), "/NИванов"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    proc::spawn(&mut c)
+    proc::spawn(&mut proc::quiet(
+        &w.onec_client("1cv8c"),
+        &["ENTERPRISE", &format!("/F{}", base.display()), "/NИванов"],
+        &[],
+    ))
 }
 
 /// A second base `zup` beside the world's `buh`, in `config.yaml`.
@@ -61,14 +59,7 @@ fn add_zup(w: &World) -> PathBuf {
 /// The agent with the bot on, talking to `tg`, only [`ADMIN`] allowed,
 /// ready for updates.
 fn agent_with_bot(w: &World, tg: &FakeTelegram, extra: &[(&str, &str)]) -> Agent {
-    let (url, admin) = (tg.url(), ADMIN.to_string());
-    let mut vars = vec![
-        ("BOT_TOKEN", TOKEN),
-        ("TELEGRAM_API_URL", url.as_str()),
-        ("ALLOWED_USER_IDS", admin.as_str()),
-    ];
-    vars.extend_from_slice(extra);
-    let agent = w.agent(&vars);
+    let agent = tg.agent(w, TOKEN, ADMIN, extra);
     tg.wait_for(T, "the bot to poll", |c| c.method == "getUpdates");
     agent
 }
@@ -188,9 +179,8 @@ fn users_command_and_metrics_show_who_is_inside_and_the_blocked_runs() {
     tg.wait_message(STRANGER, "Доступ запрещён", T);
     std::thread::sleep(Duration::from_secs(1));
     let to_stranger: Vec<String> = tg
-        .calls_of("sendMessage")
+        .messages_to(&[STRANGER])
         .iter()
-        .filter(|c| c.chat() == STRANGER)
         .map(|c| c.text())
         .collect();
     assert_eq!(to_stranger.len(), 1, "{to_stranger:?}");

@@ -100,24 +100,17 @@ impl FakeTelegram {
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let s = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = TcpListener::from_std(listener).unwrap();
-                loop {
-                    let Ok((sock, _)) = listener.accept().await else {
-                        continue;
-                    };
-                    let s = s.clone();
-                    tokio::spawn(async move {
-                        let _ = serve(sock, s).await;
-                    });
-                }
-            });
+        let thread = super::proc::serve_in_thread(async move {
+            let listener = TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((sock, _)) = listener.accept().await else {
+                    continue;
+                };
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let _ = serve(sock, s).await;
+                });
+            }
         });
         FakeTelegram {
             port,
@@ -128,6 +121,26 @@ impl FakeTelegram {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The agent of `w` with its bot (`token`) talking to this server, only
+    /// `admin` allowed; `extra` may change any of that. Not waiting for
+    /// the bot.
+    pub fn agent(
+        &self,
+        w: &super::World,
+        token: &str,
+        admin: i64,
+        extra: &[(&str, &str)],
+    ) -> super::Agent {
+        let (url, admin) = (self.url(), admin.to_string());
+        let mut vars = vec![
+            ("BOT_TOKEN", token),
+            ("TELEGRAM_API_URL", url.as_str()),
+            ("ALLOWED_USER_IDS", admin.as_str()),
+        ];
+        vars.extend_from_slice(extra);
+        w.agent(&vars)
     }
 
     /// Telegram is away for `d`: every call fails in turn with 502, 429
@@ -227,6 +240,14 @@ impl FakeTelegram {
         self.calls()
             .into_iter()
             .filter(|c| c.method == method && !c.failed)
+            .collect()
+    }
+
+    /// The messages sent (`sendMessage`, answered) to any of `chats`.
+    pub fn messages_to(&self, chats: &[i64]) -> Vec<Call> {
+        self.calls_of("sendMessage")
+            .into_iter()
+            .filter(|c| chats.contains(&c.chat()))
             .collect()
     }
 

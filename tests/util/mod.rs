@@ -6,7 +6,8 @@
 //! Beside it: the HTTP client (`http`), processes and polling (`proc`), a
 //! loopback request recorder (`recorder`), real servers from Debian
 //! packages and promtool (`servers`), moto's S3 from PyPI (`moto`),
-//! `rclone serve webdav` (`rclone`), OpenSSH's sshd (`sshd`) and an
+//! `rclone serve webdav` (`rclone`), what the offsite kinds' tests share
+//! (`remote`), OpenSSH's sshd (`sshd`) and an
 //! in-process password-login SFTP server (`sftp_server`), and a fake
 //! Telegram Bot API (`fake_telegram`).
 
@@ -20,6 +21,7 @@ pub mod moto;
 pub mod proc;
 pub mod rclone;
 pub mod recorder;
+pub mod remote;
 pub mod servers;
 #[cfg(unix)]
 pub mod sftp_server;
@@ -344,13 +346,19 @@ impl World {
     /// Move every recorded run `hours` into the past (as if the agent had
     /// been off since then).
     pub fn backdate_runs(&self, hours: i64) {
+        self.backdate("UPDATE runs SET started = ?1, finished = ?1", hours);
+    }
+
+    /// Run `update` on the history database with `?1` the time `hours`
+    /// ago.
+    pub fn backdate(&self, update: &str, hours: i64) {
         let then = jiff::Timestamp::now()
             .checked_sub(jiff::SignedDuration::from_hours(hours))
             .unwrap()
             .to_string();
         rusqlite::Connection::open(self.backups.join("app.sqlite3"))
             .unwrap()
-            .execute("UPDATE runs SET started = ?1, finished = ?1", [&then])
+            .execute(update, [&then])
             .unwrap();
     }
 
@@ -424,6 +432,15 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
             );
         }
     }
+}
+
+/// The last component of the path `p` (an archive's file name).
+pub fn file_name(p: &str) -> String {
+    Path::new(p)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }
 
 pub fn contains(haystack: &[u8], needle: &str) -> bool {

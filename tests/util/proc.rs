@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,32 @@ pub fn spawn(c: &mut Command) -> Proc {
         }
     }
     panic!("{c:?} stayed busy for 2 s");
+}
+
+/// `exe args` with `env` added, its stdin, stdout and stderr null.
+pub fn quiet(exe: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(exe);
+    c.args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
+/// A thread running `server` to its end on a tokio runtime of its own
+/// (two workers).
+pub fn serve_in_thread(
+    server: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(server);
+    })
 }
 
 /// A loopback port nobody listens on (right now), never one handed out

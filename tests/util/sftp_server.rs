@@ -72,31 +72,24 @@ impl PasswordSftp {
         listener.set_nonblocking(true).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let (root, user, password) = (root.to_path_buf(), user.to_string(), password.to_string());
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let config = Arc::new(russh::server::Config {
-                    auth_rejection_time: Duration::from_millis(100),
-                    auth_rejection_time_initial: Some(Duration::ZERO),
-                    keys: vec![key],
-                    ..Default::default()
-                });
-                let mut server = Server {
-                    root,
-                    user,
-                    password,
-                };
-                let running = server.run_on_socket(config, &listener);
-                tokio::select! {
-                    _ = running => {}
-                    _ = stopped => {}
-                }
+        let thread = super::proc::serve_in_thread(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let config = Arc::new(russh::server::Config {
+                auth_rejection_time: Duration::from_millis(100),
+                auth_rejection_time_initial: Some(Duration::ZERO),
+                keys: vec![key],
+                ..Default::default()
             });
+            let mut server = Server {
+                root,
+                user,
+                password,
+            };
+            let running = server.run_on_socket(config, &listener);
+            tokio::select! {
+                _ = running => {}
+                _ = stopped => {}
+            }
         });
         PasswordSftp {
             port,
