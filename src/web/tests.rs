@@ -329,27 +329,20 @@ fn the_language_switch_links_the_other_language() {
 
 fn run(id: i64, base: &str, status: Status) -> Run {
     let started: jiff::Timestamp = "2026-12-03T03:00:00Z".parse().unwrap();
+    let ok = status == Status::Ok;
+    let failed = status == Status::Failed;
     Run {
-        id,
-        base: base.into(),
         trigger: Trigger::Schedule,
         started,
         finished: Some(started + jiff::SignedDuration::from_secs(95)),
-        status,
-        method: "dump".into(),
-        archive_path: (status == Status::Ok).then(|| "/srv/backups/buh_2026.zip".into()),
-        archive_size: (status == Status::Ok).then_some(5 * 1024 * 1024),
+        archive_path: ok.then(|| "/srv/backups/buh_2026.zip".into()),
+        archive_size: ok.then_some(5 * 1024 * 1024),
         source_size: Some(50 * 1024 * 1024),
-        sha256: (status == Status::Ok).then(|| "ab".repeat(32)),
+        sha256: ok.then(|| "ab".repeat(32)),
         duration_ms: Some(95_000),
-        onec_exit_code: (status == Status::Failed).then_some(1),
-        error: (status == Status::Failed).then(|| "1C exited with code 1".into()),
-        fingerprint: None,
-        log_path: None,
-        pid: 1,
-        key_id: None,
-        policy_outcome: None,
-        stages: None,
+        onec_exit_code: failed.then_some(1),
+        error: failed.then(|| "1C exited with code 1".into()),
+        ..Run::example(id, base, status)
     }
 }
 
