@@ -131,6 +131,14 @@ pub fn write_1cd_mix(
     w.flush()
 }
 
+/// `len` bytes that do not compress, different for each `seed` (so a piece
+/// sent twice or misplaced shows): test and benchmark data.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut v = vec![0; len];
+    Rng(seed).fill(&mut v);
+    v
+}
+
 /// splitmix64: small, fast, seedable; good enough for test data.
 pub(super) struct Rng(pub(super) u64);
 

@@ -34,18 +34,9 @@ pub fn target_at(location: Location) -> OffsiteTarget {
     }
 }
 
-/// `len` bytes that do not compress and differ everywhere (xorshift),
-/// different for each `seed`, so a piece sent twice or misplaced shows.
+/// `len` bytes that do not compress, different for each `seed`.
 pub fn noise(len: u64, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    onec_backup_bot::onec::generate::noise(len as usize, seed)
 }
 
 /// The SHA-256 of `bytes`, lower-case hex.

@@ -91,25 +91,13 @@ fn seven_zip_extracts(zip: &Path, files: &[(&str, &[u8])]) {
     }
 }
 
-fn xorshift(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = 0x9E37_79B9_7F4A_7C15 ^ seed;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect()
-}
-
 #[test]
 fn primed_chunks_form_one_stream_that_zlib_and_7z_decode() {
     let dir = tempfile::tempdir().unwrap();
     // A 16 KiB random block repeated over 5 MiB (five chunks): a chunk
     // primed with the previous 32 KiB finds the block at once; an unprimed
     // one would have to spell the block out again (16 KiB per chunk).
-    let block = xorshift(16 * 1024, 3);
+    let block = crate::onec::generate::noise(16 * 1024, 3);
     let repeated = block.repeat(320);
     let mut base = Vec::new();
     crate::onec::generate::write_1cd(&mut base, crate::onec::generate::CdFormat::V8_3_8, 400, 9)
@@ -156,7 +144,7 @@ fn entries_that_do_not_compress_are_stored_and_verify() {
     let mut dt = Vec::new();
     crate::onec::generate::write_dt(&mut dt, 9_000_000, 2).unwrap();
     // what a picture or an attached archive looks like
-    let random = xorshift(3_000_000, 7);
+    let random = crate::onec::generate::noise(3_000_000, 7);
     let text = "Поступление товаров и услуг 00042 от 2026-12-02\n".repeat(60_000);
     let files: [(&str, &[u8]); 4] = [
         ("dump.dt", &dt),
@@ -194,7 +182,7 @@ fn entries_that_do_not_compress_are_stored_and_verify() {
 fn a_stored_entry_stops_on_cancel() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("random.bin");
-    fs::write(&p, xorshift(6 << 20, 5)).unwrap();
+    fs::write(&p, crate::onec::generate::noise(6 << 20, 5)).unwrap();
     let src = [Source {
         name: "random.bin".into(),
         path: p,

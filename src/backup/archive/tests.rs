@@ -5,21 +5,10 @@ use super::zip_writer::{
     FLAG_UTF8, U32_MAX, ZipEntry, dos_datetime, end_records, local_needs_zip64, write_zip,
 };
 use super::*;
+use crate::onec::generate::noise;
 use std::io::Read;
 use std::process::Command;
 use std::time::SystemTime;
-
-fn rand_bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 /// Several MiB mixing random, repetitive and text-like data.
 fn mixed(n_mib: usize) -> Vec<u8> {
@@ -27,7 +16,7 @@ fn mixed(n_mib: usize) -> Vec<u8> {
     let mut i = 0u64;
     while v.len() < n_mib << 20 {
         match i % 3 {
-            0 => v.extend_from_slice(&rand_bytes(300_000, i + 1)),
+            0 => v.extend_from_slice(&noise(300_000, i + 1)),
             1 => v.extend(std::iter::repeat_n(b"abcabcabd1Cv8 ".as_slice(), 40_000).flatten()),
             _ => {
                 for k in 0..20_000u64 {
@@ -67,10 +56,7 @@ fn fixture() -> Fixture {
                 .as_bytes()
                 .repeat(100),
         ),
-        (
-            "1Cv8Log/20261125000000.lgp".to_string(),
-            rand_bytes(70_000, 9),
-        ),
+        ("1Cv8Log/20261125000000.lgp".to_string(), noise(70_000, 9)),
         ("1Cv8Log/empty.lgx".to_string(), Vec::new()),
     ];
     contents.sort();
