@@ -30,7 +30,10 @@ pub(crate) fn pwstr(p: windows_sys::core::PWSTR) -> String {
 }
 
 /// The account name (no domain) of a SID, `None` for an unknown one.
-pub(crate) fn account_name(sid: PSID) -> Option<String> {
+///
+/// # Safety
+/// `sid` must point to a valid SID for the duration of the call.
+pub(crate) unsafe fn account_name(sid: PSID) -> Option<String> {
     let mut name = [0u16; 256];
     let mut domain = [0u16; 256];
     let (mut n, mut d) = (name.len() as u32, domain.len() as u32);

@@ -69,7 +69,8 @@ fn account_name(sid_str: &str) -> Option<String> {
     if unsafe { ConvertStringSidToSidW(w.as_ptr(), &mut sid) } == 0 {
         return None;
     }
-    let name = crate::platform::win::account_name(sid);
+    // SAFETY: `sid` is valid until the LocalFree below.
+    let name = unsafe { crate::platform::win::account_name(sid) };
     // SAFETY: `sid` came from ConvertStringSidToSidW.
     unsafe { LocalFree(sid) };
     name

@@ -263,8 +263,8 @@ fn owner(h: &Handle) -> Option<(String, String)> {
     }
     // SAFETY: on success the buffer holds a TOKEN_USER.
     let sid: PSID = unsafe { (*buf.as_ptr().cast::<TOKEN_USER>()).User.Sid };
-    // `sid` lives in `buf`.
-    let named = account_name(sid);
+    // SAFETY: `sid` points into `buf`, alive to the end of this function.
+    let named = unsafe { account_name(sid) };
     let mut text: windows_sys::core::PWSTR = std::ptr::null_mut();
     // SAFETY: `sid` is valid; `text` is LocalAlloc'ed on success.
     let sid_text = if unsafe { ConvertSidToStringSidW(sid, &mut text) } != 0 {
