@@ -20,11 +20,15 @@ pub(crate) fn from_wide(buf: &[u16]) -> String {
 }
 
 /// A NUL-terminated UTF-16 string the OS handed over (empty for null).
-pub(crate) fn pwstr(p: windows_sys::core::PWSTR) -> String {
+///
+/// # Safety
+/// `p` is null or points to a NUL-terminated UTF-16 string that stays
+/// alive for the duration of the call.
+pub(crate) unsafe fn pwstr(p: windows_sys::core::PWSTR) -> String {
     if p.is_null() {
         return String::new();
     }
-    // SAFETY: a NUL-terminated string owned by the caller's buffer.
+    // SAFETY: the caller's promise.
     let len = (0..).take_while(|&i| unsafe { *p.add(i) } != 0).count();
     String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(p, len) })
 }

@@ -86,10 +86,7 @@ pub fn is_network_path(path: &Path) -> bool {
     let (Some(letter), Some(':')) = (chars.next(), chars.next()) else {
         return false;
     };
-    let root: Vec<u16> = format!("{letter}:\\")
-        .encode_utf16()
-        .chain(std::iter::once(0))
-        .collect();
+    let root = super::win::wide(&format!("{letter}:\\"));
     // DRIVE_REMOTE = 4.
     // SAFETY: `root` is a NUL-terminated UTF-16 string.
     unsafe { GetDriveTypeW(root.as_ptr()) == 4 }

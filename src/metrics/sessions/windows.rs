@@ -4,7 +4,7 @@
 
 use super::{Session, SessionSource, classify_windows, state_from_wts, strip_domain};
 use crate::metrics::MetricsError;
-use crate::platform::win::session_info as query;
+use crate::platform::win::{from_wide, pwstr, session_info as query};
 use windows_sys::Win32::System::RemoteDesktop::{
     WTS_CURRENT_SERVER_HANDLE, WTS_INFO_CLASS, WTS_SESSION_INFOW, WTSClientName,
     WTSClientProtocolType, WTSEnumerateSessionsW, WTSFreeMemory, WTSUserName,
@@ -21,8 +21,7 @@ fn query_string(id: u32, class: WTS_INFO_CLASS) -> String {
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
-    let end = units.iter().position(|&c| c == 0).unwrap_or(units.len());
-    String::from_utf16_lossy(&units[..end])
+    from_wide(&units)
 }
 
 impl SessionSource for WtsSource {
@@ -46,17 +45,8 @@ impl SessionSource for WtsSource {
             if user.is_empty() {
                 continue;
             }
-            let station = if info.pWinStationName.is_null() {
-                String::new()
-            } else {
-                // SAFETY: a NUL-terminated UTF-16 string owned by `list`.
-                let len = (0..)
-                    .take_while(|&j| unsafe { *info.pWinStationName.add(j) } != 0)
-                    .count();
-                String::from_utf16_lossy(unsafe {
-                    std::slice::from_raw_parts(info.pWinStationName, len)
-                })
-            };
+            // SAFETY: null or a NUL-terminated string owned by `list`.
+            let station = unsafe { pwstr(info.pWinStationName) };
             let protocol = query(info.SessionId, WTSClientProtocolType)
                 .filter(|b| b.len() >= 2)
                 .map(|b| u16::from_le_bytes([b[0], b[1]]))

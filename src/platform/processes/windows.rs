@@ -120,10 +120,12 @@ pub fn share_opens(under: &std::path::Path) -> io::Result<Vec<super::ShareOpen>>
             for i in 0..read as usize {
                 // SAFETY: the call returned `read` FILE_INFO_3 records at `buf`.
                 let f = unsafe { &*buf.cast::<FILE_INFO_3>().add(i) };
+                // SAFETY: the record's strings live in `buf`, freed below.
+                let (path, user) = unsafe { (pwstr(f.fi3_pathname), pwstr(f.fi3_username)) };
                 out.push(super::ShareOpen {
                     id: f.fi3_id,
-                    path: PathBuf::from(pwstr(f.fi3_pathname)),
-                    user: pwstr(f.fi3_username),
+                    path: PathBuf::from(path),
+                    user,
                 });
             }
             // SAFETY: allocated by NetFileEnum.
@@ -268,7 +270,8 @@ fn owner(h: &Handle) -> Option<(String, String)> {
     let mut text: windows_sys::core::PWSTR = std::ptr::null_mut();
     // SAFETY: `sid` is valid; `text` is LocalAlloc'ed on success.
     let sid_text = if unsafe { ConvertSidToStringSidW(sid, &mut text) } != 0 {
-        let s = pwstr(text);
+        // SAFETY: the string the call above wrote, freed just below.
+        let s = unsafe { pwstr(text) };
         // SAFETY: allocated by ConvertSidToStringSidW.
         unsafe { LocalFree(text.cast()) };
         s
